@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck bench clean postgres
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(DEVSTAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+demo: $(STAMP)  ## assess the bundled example app and write the reports
+	@mkdir -p out
+	$(VENV)/bin/cnsec assess examples/shop --fail-on none
+	$(VENV)/bin/cnsec assess examples/shop -f markdown -o out/SECURITY-ASSESSMENT.md --fail-on none
+	$(VENV)/bin/cnsec assess examples/shop -f sarif -o out/cnsec.sarif --fail-on none
+	@echo "reports written to out/SECURITY-ASSESSMENT.md and out/cnsec.sarif"
+
+test: $(DEVSTAMP)  ## the whole suite, plus lint and type checks
+	@bash scripts/start-postgres.sh || true
+	@if [ -f .pg-test-url ]; then export CNSEC_TEST_POSTGRES="$$(cat .pg-test-url)"; fi; \
+	  $(PY) -m pytest
+	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy
+
+lint: $(DEVSTAMP)
+	$(PY) -m ruff check src tests bench
+
+typecheck: $(DEVSTAMP)
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

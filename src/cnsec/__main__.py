@@ -1,0 +1,5 @@
+import sys
+
+from cnsec.cli import main
+
+sys.exit(main())

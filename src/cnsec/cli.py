@@ -1,0 +1,84 @@
+"""The ``cnsec`` command: parses arguments, hands off to a pillar, renders the result.
+
+Each pillar contributes its sub-commands from its own ``cli`` module (``register(subparsers)``), and
+those modules import nothing heavy at import time, so ``cnsec --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from cnsec import __version__
+
+#: The pillars that contribute sub-commands, in help order.
+PILLAR_CLIS = (
+    "cnsec.assess.cli",
+    "cnsec.iam.cli",
+    "cnsec.data.cli",
+    "cnsec.detect.cli",
+    "cnsec.respond.cli",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"cnsec: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cnsec",
+        description="Cloud-native security: assess, identity & access, data security, detect & respond.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnsec {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_name in PILLAR_CLIS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    from cnsec.errors import CnsecError
+
+    try:
+        code = handler(args)
+        return int(code or 0)
+    except CnsecError as exc:
+        if args.debug:
+            raise
+        print(f"cnsec: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cnsec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Renderers: one per format, shared by every pillar that reports findings."""
+
+FORMATS = ("table", "json", "sarif", "markdown")

@@ -1,0 +1,116 @@
+"""What every findings command shares: -f/-o, --fail-on, baselines, and the exit code.
+
+Assess, the RBAC audit and the secret scan all go through here, so SARIF, baselines and
+``--fail-on`` behave identically everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cnsec.errors import InputError, UsageError
+from cnsec.model.report import Report
+from cnsec.model.severity import Severity
+from cnsec.model.source import Source
+from cnsec.report import FORMATS
+
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, default_fail_on: str = "high") -> None:
+    parser.add_argument("-f", "--format", choices=FORMATS, default=None,
+                        help="output format (default: table on a terminal, json otherwise)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default=default_fail_on,
+                        help=f"exit 1 if an unsuppressed finding is at or above this severity "
+                             f"(default: {default_fail_on}; 'none' never fails)")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="report only findings that are not in this baseline file")
+    parser.add_argument("--write-baseline", metavar="FILE",
+                        help="write the current findings as a baseline file")
+
+
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    if fmt == "json":
+        from cnsec.report import json_report
+        return json_report.render(report)
+    if fmt == "sarif":
+        from cnsec.report import sarif
+        return sarif.render(report)
+    if fmt == "markdown":
+        from cnsec.report import markdown
+        return markdown.render(report)
+    from cnsec.report import table
+    return table.render(report, color=color)
+
+
+def load_baseline(path: str) -> set[str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("baseline file not found", Source(path)) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"baseline is not valid JSON: {exc.msg}", Source(path, exc.lineno)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        raise InputError('baseline must be a JSON object with a "findings" list', Source(path))
+    return {str(entry["id"]) if isinstance(entry, dict) else str(entry) for entry in data["findings"]}
+
+
+def baseline_text(report: Report) -> str:
+    """Only ids (salted hashes for secrets are the finding ids themselves): nothing sensitive."""
+    entries = sorted(
+        ({"id": f.id, "check_id": f.check_id, "asset_id": f.asset_id} for f in report.findings),
+        key=lambda e: e["id"],
+    )
+    return json.dumps({"schema": "cnsec.baseline/v1", "kind": report.kind, "findings": entries},
+                      indent=2) + "\n"
+
+
+def apply_baseline(report: Report, path: str) -> int:
+    known = load_baseline(path)
+    before = len(report.findings)
+    report.findings = [f for f in report.findings if f.id not in known]
+    removed = before - len(report.findings)
+    report.stats["baselined"] = removed
+    return removed
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    if fail_on == "none":
+        return 0
+    threshold = Severity.parse(fail_on)
+    worst = report.worst_active()
+    return 1 if worst is not None and worst >= threshold else 0
+
+
+def emit(report: Report, args: argparse.Namespace) -> int:
+    """Apply baseline options, render, write; return the exit code for ``--fail-on``."""
+    from cnsec.fsutil import atomic_write_text
+
+    if getattr(args, "baseline", None):
+        apply_baseline(report, args.baseline)
+    if getattr(args, "write_baseline", None):
+        atomic_write_text(args.write_baseline, baseline_text(report))
+    fmt = args.format
+    if fmt is None:
+        fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
+        if args.output and args.output.endswith((".sarif", ".sarif.json")):
+            fmt = "sarif"
+        elif args.output and args.output.endswith(".md"):
+            fmt = "markdown"
+    text = render(report, fmt, color=args.output is None and sys.stdout.isatty())
+    if args.output:
+        try:
+            atomic_write_text(args.output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write report: {exc.strerror}", Source(args.output)) from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    for problem in report.errors:
+        print(f"cnsec: {problem}", file=sys.stderr)
+    return exit_code(report, args.fail_on)

@@ -1,0 +1,115 @@
+"""SARIF 2.1.0 as GitHub code scanning accepts it.
+
+Rules carry ``help`` and ``properties.security-severity``; results carry a physical location and
+``partialFingerprints`` built from the finding id, which does not move when lines move.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cnsec import __version__
+from cnsec.model.report import Report, RuleInfo
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _uri(path: str) -> str:
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return p.as_uri()
+    return p.as_posix()
+
+
+def _rule(info: RuleInfo) -> dict[str, Any]:
+    help_text = info.remediation or info.title
+    peers = ", ".join(f"{k}: {' '.join(v)}" for k, v in info.equivalents.items() if v)
+    markdown = f"**{info.title}**\n\n{info.description}\n\n**Fix:** {info.remediation}".strip()
+    if peers:
+        markdown += f"\n\nEquivalent peer checks: {peers}"
+    return {
+        "id": info.id,
+        "name": "".join(w.capitalize() for w in info.title.replace("/", " ").split() if w.isalnum()),
+        "shortDescription": {"text": info.title},
+        "fullDescription": {"text": info.description or info.title},
+        "help": {"text": help_text, "markdown": markdown},
+        "defaultConfiguration": {"level": info.severity.sarif_level},
+        "properties": {
+            "security-severity": info.severity.security_severity,
+            "tags": ["security", *info.threat_ids],
+            "precision": "high",
+        },
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    rule_ids = sorted({f.check_id for f in report.findings})
+    rules = []
+    index: dict[str, int] = {}
+    for rid in rule_ids:
+        info = report.rules.get(rid)
+        if info is None:
+            sample = next(f for f in report.findings if f.check_id == rid)
+            info = RuleInfo(id=rid, title=sample.title, severity=sample.severity,
+                            remediation=sample.remediation, threat_ids=sample.threat_ids)
+        index[rid] = len(rules)
+        rules.append(_rule(info))
+    results = []
+    for f in report.findings:
+        region: dict[str, Any] = {"startLine": f.source.line or 1}
+        result: dict[str, Any] = {
+            "ruleId": f.check_id,
+            "ruleIndex": index[f.check_id],
+            "level": f.severity.sarif_level,
+            "message": {"text": f"{f.message} ({f.asset_id})"},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(f.source.file)},
+                    "region": region,
+                },
+                "logicalLocations": [{"name": f.asset_id, "kind": "resource"}],
+            }],
+            "partialFingerprints": {"cnsecFindingId/v1": f.id},
+            "properties": {"security-severity": f.severity.security_severity,
+                           "threat_ids": list(f.threat_ids)},
+        }
+        if f.suppressed:
+            result["suppressions"] = [{"kind": "inSource" if f.suppression_reason else "external",
+                                       "justification": f.suppression_reason or ""}]
+        results.append(result)
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if report.errors:
+        invocation["toolExecutionNotifications"] = [
+            {
+                "level": "error",
+                "message": {"text": e.message},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": _uri(e.file)},
+                    **({"region": {"startLine": e.line}} if e.line else {}),
+                }}],
+            }
+            for e in report.errors
+        ]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "cnsec",
+                "version": __version__,
+                "informationUri": "https://github.com/cnsec/cnsec",
+                "rules": rules,
+            }},
+            "invocations": [invocation],
+            "results": results,
+        }],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2) + "\n"

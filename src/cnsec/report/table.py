@@ -1,0 +1,51 @@
+"""The terminal view (rich): short, sorted worst first."""
+
+from __future__ import annotations
+
+import io
+
+from cnsec.model.report import Report
+
+SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+MAX_ROWS = 200
+
+
+def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 140,
+                      highlight=False)
+    s = report.summary()
+    if report.kind == "assessment" and report.risks:
+        risks = Table(title="Risk register (top 15)", title_justify="left")
+        for col in ("score", "level", "asset", "threat", "why"):
+            risks.add_column(col, overflow="fold")
+        for r in report.risks[:15]:
+            risks.add_row(str(r.score), r.level, r.asset_id, r.threat_id, r.explanation)
+        console.print(risks)
+    active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
+    table = Table(title=f"Findings ({len(active)})", title_justify="left")
+    for col in ("severity", "check", "title", "asset", "location"):
+        table.add_column(col, overflow="fold")
+    for f in active[:MAX_ROWS]:
+        table.add_row(f"[{SEV_STYLE[f.severity.label]}]{f.severity.label}[/]", f.check_id, f.title,
+                      f.asset_id, str(f.source))
+    console.print(table)
+    if len(active) > MAX_ROWS:
+        console.print(f"… {len(active) - MAX_ROWS} more (use -f json or -f markdown for all)")
+    if report.kind == "assessment" and report.plan:
+        plan = Table(title="Mitigation plan (top 10)", title_justify="left")
+        for col in ("rank", "control", "action", "closes", "risk removed"):
+            plan.add_column(col, overflow="fold")
+        for p in report.plan[:10]:
+            plan.add_row(str(p.rank), p.title, p.action, f"{len(p.finding_ids)} findings",
+                         str(p.risk_reduction))
+        console.print(plan)
+    sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n) or "no findings"
+    extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
+    console.print(f"{sev}{extra}; {len(report.errors)} input errors")
+    for e in report.errors[:20]:
+        console.print(f"[red]error[/] {e}")
+    return buf.getvalue()
