@@ -1,0 +1,1 @@
+"""Assessment: loaders → checks → risk → plan."""

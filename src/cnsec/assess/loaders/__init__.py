@@ -1,0 +1,1 @@
+"""cnsec assess/loaders."""

@@ -1,0 +1,1 @@
+"""Data security: keys, envelope encryption, file and per-value encryption, secret scanning."""
