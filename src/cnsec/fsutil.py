@@ -7,12 +7,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str], mode: str = "w", *, fsync: bool = True,
-                  perms: int | None = None) -> Iterator[IO[bytes] | IO[str]]:
+                  perms: int | None = None) -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on success fsync and rename it over ``path``.
 
     On any exception the temp file is removed and ``path`` is untouched, so a reader (or a crash
@@ -52,9 +52,9 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "w", *, fsync: bool 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_writer(path, "w") as handle:
-        handle.write(text)  # type: ignore[arg-type]
+        handle.write(text)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     with atomic_writer(path, "wb") as handle:
-        handle.write(data)  # type: ignore[arg-type]
+        handle.write(data)

@@ -14,7 +14,7 @@ class AssetType(StrEnum):
     DATA_STORE = "data-store"
     NETWORK = "network"
     IDENTITY = "identity"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - an asset type, not a password
     CONFIG = "config"
     IMAGE = "image"
     KEY = "key"

@@ -38,6 +38,7 @@ class Finding:
     control_id: str | None = None
     location: str = ""  # path inside the resource, e.g. spec.template.spec.containers[0].image
     patch: list[dict[str, Any]] | None = None  # RFC 6902 JSON-patch ops against the resource
+    fix: str | None = None  # a fix in the file's own language (HCL, Dockerfile) where JSON patch does not fit
     suppressed: bool = False
     suppression_reason: str | None = None
     snippet: str | None = None
@@ -57,6 +58,7 @@ class Finding:
             "control_id": self.control_id,
             "location": self.location,
             "patch": self.patch,
+            "fix": self.fix,
             "suppressed": self.suppressed,
             "suppression_reason": self.suppression_reason,
         }

@@ -49,7 +49,7 @@ def _rule(info: RuleInfo) -> dict[str, Any]:
 
 def to_dict(report: Report) -> dict[str, Any]:
     rule_ids = sorted({f.check_id for f in report.findings})
-    rules = []
+    rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for rid in rule_ids:
         info = report.rules.get(rid)

@@ -1,1 +1,1 @@
-"""cnsec assess/checks."""
+"""Assessment checks, discovered by walking this package (see base.py)."""

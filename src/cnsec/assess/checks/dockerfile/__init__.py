@@ -1,0 +1,1 @@
+"""dockerfile checks: one module per check."""

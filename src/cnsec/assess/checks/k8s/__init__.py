@@ -1,0 +1,1 @@
+"""k8s checks: one module per check."""

@@ -1,0 +1,1 @@
+"""terraform checks: one module per check."""

@@ -1,0 +1,91 @@
+"""``cnsec assess`` and ``cnsec checks``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    from cnsec.report.output import add_output_options
+
+    p = sub.add_parser(
+        "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",
+        description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
+                    "with '-'), Dockerfiles and Terraform; find vulnerabilities; score risk per asset "
+                    "and threat; write a prioritised mitigation plan.",
+        epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
+               "error "
+               "(only when nothing could be read). Suppress with the annotation "
+               "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
+               "or .cnsec.yaml.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
+    add_output_options(p)
+    p.add_argument("--config", metavar="FILE", help="configuration file (default: PATH/.cnsec.yaml)")
+    p.add_argument("--checks", metavar="IDS", help="run only these checks (comma-separated, globs)")
+    p.add_argument("--skip-checks", metavar="IDS", help="skip these checks (comma-separated, globs)")
+    p.set_defaults(func=run_assess)
+
+    c = sub.add_parser("checks", help="the check catalog",
+                       description="List the assessment checks: id, title, severity, threats, equivalents.")
+    csub = c.add_subparsers(dest="checks_command", metavar="COMMAND", parser_class=type(c))
+    lst = csub.add_parser("list", help="list every check")
+    lst.add_argument("-f", "--format", choices=("table", "json", "markdown"), default=None)
+    lst.set_defaults(func=run_checks_list)
+    c.set_defaults(func=run_checks_list, format=None)
+
+
+def _ids(value: str | None) -> set[str]:
+    return {x.strip() for x in value.split(",") if x.strip()} if value else set()
+
+
+def run_assess(args: argparse.Namespace) -> int:
+    from cnsec.assess.config import find_config
+    from cnsec.assess.engine import assess
+    from cnsec.errors import InputError
+    from cnsec.report.output import emit
+
+    config = find_config(args.paths, args.config)
+    report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks))
+    if report.stats.get("files", 0) == 0 and report.errors:
+        for problem in report.errors:
+            print(f"cnsec: {problem}", file=sys.stderr)
+        raise InputError("nothing could be read")
+    if report.stats.get("files", 0) == 0:
+        print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
+    code = emit(report, args)
+    return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
+
+
+def run_checks_list(args: argparse.Namespace) -> int:
+    import json
+
+    from cnsec.assess.checks.base import registry
+
+    checks = list(registry().values())
+    fmt = args.format or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        print(json.dumps([c.info.to_dict() for c in checks], indent=2))
+        return 0
+    if fmt == "markdown":
+        print("| id | title | severity | target | threats | checkov | kubescape |")
+        print("|---|---|---|---|---|---|---|")
+        for c in checks:
+            eq = c.equivalents
+            ck = ", ".join(eq.get("checkov", ())) or "-"
+            ks = ", ".join(eq.get("kubescape", ())) or "-"
+            threats = ", ".join(c.threats)
+            print(f"| {c.id} | {c.title} | {c.severity.label} | {c.target} | {threats} | {ck} | {ks} |")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(checks)} checks", title_justify="left")
+    for col in ("id", "title", "severity", "threats", "equivalents"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        peers = "; ".join(f"{k}: {', '.join(v)}" for k, v in c.equivalents.items() if v)
+        table.add_row(c.id, c.title, c.severity.label, ", ".join(c.threats), peers)
+    Console().print(table)
+    return 0

@@ -1,0 +1,135 @@
+"""``.cnsec.yaml``: suppressions with reasons (and expiry), asset overrides, check selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnsec.errors import ConfigError
+from cnsec.model.source import Source
+
+CONFIG_NAMES = (".cnsec.yaml", ".cnsec.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRule:
+    check: str
+    reason: str
+    asset: str = "*"
+    file: str = "*"
+    expires: dt.date | None = None
+    line: int | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and today > self.expires
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRule:
+    match: str
+    criticality: str | None = None
+    data_classes: tuple[str, ...] | None = None
+    exposure: str | None = None
+
+
+@dataclass(slots=True)
+class Config:
+    path: str | None = None
+    ignore: list[IgnoreRule] = field(default_factory=list)
+    assets: list[AssetRule] = field(default_factory=list)
+    skip_checks: set[str] = field(default_factory=set)
+    only_checks: set[str] = field(default_factory=set)
+    allowed_registries: tuple[str, ...] = ()
+
+
+def _date(value: Any, src: Source) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"expires must be a date like 2027-01-31, not {value!r}", src) from None
+
+
+def _line(node: Any) -> int | None:
+    return getattr(node, "line", None) or None
+
+
+def parse_config(text: str, path: str) -> Config:
+    import yaml
+
+    from cnsec.assess.loaders.yamlsafe import error_line, error_message, load_documents
+
+    try:
+        docs = list(load_documents(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
+    raw: Any = docs[0][0] if docs else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the configuration must be a mapping", Source(path, 1))
+    cfg = Config(path=path)
+    known = {"ignore", "assets", "checks", "allowed_registries"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r} (expected one of {', '.join(sorted(known))})",
+                              Source(path, raw.key_lines.get(key) if hasattr(raw, "key_lines") else None))
+    for entry in raw.get("ignore") or []:
+        src = Source(path, _line(entry))
+        if not isinstance(entry, dict) or not entry.get("check"):
+            raise ConfigError("each ignore entry needs a 'check' id", src)
+        reason = str(entry.get("reason") or "").strip()
+        if not reason:
+            raise ConfigError(f"ignore of {entry['check']} needs a 'reason'", src)
+        cfg.ignore.append(IgnoreRule(check=str(entry["check"]), reason=reason,
+                                     asset=str(entry.get("asset", "*")), file=str(entry.get("file", "*")),
+                                     expires=_date(entry.get("expires"), src), line=src.line))
+    for entry in raw.get("assets") or []:
+        src = Source(path, _line(entry))
+        if not isinstance(entry, dict) or not entry.get("match"):
+            raise ConfigError("each assets entry needs a 'match' (an asset id or glob)", src)
+        crit = entry.get("criticality")
+        if crit is not None and crit not in ("high", "medium", "low"):
+            raise ConfigError(f"criticality must be high, medium or low, not {crit!r}", src)
+        exp = entry.get("exposure")
+        if exp is not None and exp not in ("internet", "cluster", "none"):
+            raise ConfigError(f"exposure must be internet, cluster or none, not {exp!r}", src)
+        dc = entry.get("data_classes")
+        cfg.assets.append(AssetRule(match=str(entry["match"]), criticality=crit,
+                                    data_classes=tuple(str(x) for x in dc) if isinstance(dc, list) else None,
+                                    exposure=exp))
+    checks = raw.get("checks") or {}
+    if isinstance(checks, dict):
+        cfg.skip_checks = {str(x) for x in checks.get("skip") or []}
+        cfg.only_checks = {str(x) for x in checks.get("only") or []}
+    regs = raw.get("allowed_registries") or []
+    if not isinstance(regs, list):
+        raise ConfigError("allowed_registries must be a list", Source(path, None))
+    cfg.allowed_registries = tuple(str(r) for r in regs)
+    return cfg
+
+
+def find_config(targets: list[str], explicit: str | None) -> Config:
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ConfigError("configuration file not found", Source(explicit))
+        return parse_config(p.read_text(encoding="utf-8"), explicit)
+    for target in targets:
+        if target == "-":
+            continue
+        base = Path(target)
+        base = base if base.is_dir() else base.parent
+        for name in CONFIG_NAMES:
+            candidate = base / name
+            if candidate.is_file():
+                return parse_config(candidate.read_text(encoding="utf-8"), str(candidate))
+    for name in CONFIG_NAMES:
+        if Path(name).is_file():
+            return parse_config(Path(name).read_text(encoding="utf-8"), name)
+    return Config()

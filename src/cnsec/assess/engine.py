@@ -1,0 +1,215 @@
+"""The assessment pipeline: inventory → assets → checks → findings → risks → plan → report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cnsec.assess.assets import build_assets
+from cnsec.assess.checks.base import Check, Hit, registry
+from cnsec.assess.config import Config
+from cnsec.assess.inventory import Inventory, load_inventory
+from cnsec.assess.suppress import (
+    ANNOTATION,
+    Waiver,
+    apply_config,
+    apply_waivers,
+    comment_waivers,
+    parse_annotation,
+)
+from cnsec.model.asset import Asset
+from cnsec.model.finding import Finding, InputProblem, finding_id
+from cnsec.model.report import Report
+from cnsec.model.source import Source
+from cnsec.model.threat import threat_catalog
+
+SNIPPET_CONTEXT = 2
+
+
+@dataclass(slots=True)
+class Context:
+    """What a check can see besides its own item."""
+
+    inventory: Inventory
+    config: Config
+    assets: dict[str, Asset]
+
+
+def _location(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _snippet(lines: list[str], line: int | None) -> str | None:
+    if not lines or not line:
+        return None
+    lo = max(line - 1 - SNIPPET_CONTEXT, 0)
+    hi = min(line + SNIPPET_CONTEXT, len(lines))
+    width = len(str(hi))
+    return "\n".join(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {lines[n]}" for n in range(lo, hi))
+
+
+class _Runner:
+    def __init__(self, inv: Inventory, config: Config, assets: list[Asset]) -> None:
+        self.inv = inv
+        self.ctx = Context(inv, config, {a.id: a for a in assets})
+        self.findings: list[Finding] = []
+        self.problems: list[InputProblem] = []
+        self.seen_ids: set[str] = set()
+
+    def emit(self, chk: Check, hits: Iterable[Hit], item: Any, file: str, default_line: int,
+             line_at: Any) -> None:
+        for hit in hits:
+            target = hit.resource if hit.resource is not None else getattr(item, "res", item)
+            asset_id = getattr(target, "key", "") or file
+            tfile = getattr(target, "file", file)
+            if hit.line is not None:
+                line = hit.line
+            elif hit.path and hasattr(target, "line_at"):
+                line = target.line_at(*hit.path)
+            elif hit.resource is not None:
+                line = getattr(target, "line", default_line)
+            else:
+                line = line_at(hit) if line_at else default_line
+            location = hit.location if hit.location is not None else (_location(hit.path) or hit.message)
+            fid = finding_id(chk.id, asset_id, location)
+            if fid in self.seen_ids:
+                continue
+            self.seen_ids.add(fid)
+            self.findings.append(Finding(
+                id=fid, check_id=chk.id, title=chk.title, severity=chk.severity, asset_id=asset_id,
+                source=Source(tfile, line), message=hit.message, threat_ids=chk.threats,
+                remediation=chk.remediation, equivalents=chk.equivalents, control_id=chk.control,
+                location=location, patch=hit.patch, fix=hit.fix,
+            ))
+
+    def run(self, chk: Check, item: Any, file: str, line: int, what: str) -> None:
+        try:
+            hits = list(chk.run(item, self.ctx))
+        except Exception as exc:  # a broken check on one resource never ends the run
+            self.problems.append(InputProblem(
+                file, line, f"check {chk.id} failed on {what}: {type(exc).__name__}: {exc}"))
+            return
+        if hits:
+            self.emit(chk, hits, item, file, line, None)
+
+
+def select_checks(config: Config, only: set[str] | None = None, skip: set[str] | None = None) -> list[Check]:
+    import fnmatch
+
+    only = (only or set()) | config.only_checks
+    skip = (skip or set()) | config.skip_checks
+    out = []
+    for c in registry().values():
+        if only and not any(fnmatch.fnmatchcase(c.id, p) for p in only):
+            continue
+        if any(fnmatch.fnmatchcase(c.id, p) for p in skip):
+            continue
+        out.append(c)
+    return out
+
+
+def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check]
+               ) -> tuple[list[Finding], list[InputProblem]]:
+    runner = _Runner(inv, config, assets)
+    by_target: dict[str, list[Check]] = {}
+    for c in checks:
+        by_target.setdefault(c.target, []).append(c)
+    k8s_checks = by_target.get("k8s", [])
+    for res in inv.k8s:
+        for c in k8s_checks:
+            if c.kinds is None or res.kind in c.kinds:
+                runner.run(c, res, res.file, res.line, res.key)
+    wl_checks = by_target.get("workload", [])
+    if wl_checks:
+        for w in inv.workloads:
+            for c in wl_checks:
+                if c.kinds is None or w.kind in c.kinds:
+                    runner.run(c, w, w.res.file, w.res.line, w.res.key)
+    for df in inv.dockerfiles:
+        for c in by_target.get("dockerfile", []):
+            runner.run(c, df, df.file, 1, df.key)
+    tf_checks = by_target.get("terraform", [])
+    for r in inv.terraform:
+        for c in tf_checks:
+            if c.resource_types is None or r.type in c.resource_types:
+                runner.run(c, r, r.file, r.line, r.key)
+    for c in by_target.get("inventory", []):
+        runner.run(c, inv, inv.root, 0, "the inventory")
+    return runner.findings, runner.problems
+
+
+def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list[Waiver]]:
+    """Per asset: waivers from its annotation and from comments inside its lines."""
+    out: dict[str, list[Waiver]] = {}
+    for res in inv.k8s:
+        ws: list[Waiver] = []
+        ann = res.annotations.get(ANNOTATION)
+        if isinstance(ann, str):
+            ws += parse_annotation(ann, f"annotation on {res.key}", problems, res.file, res.line)
+        lines = inv.lines(res.file)
+        ws += comment_waivers(lines, res.line, res.end_line, res.file, problems)
+        if ws:
+            out[res.key] = ws
+    for df in inv.dockerfiles:
+        ws = comment_waivers(df.lines, 1, len(df.lines), df.file, problems)
+        if ws:
+            out[df.key] = ws
+    for r in inv.terraform:
+        ws = comment_waivers(inv.lines(r.file), r.line, r.end_line, r.file, problems)
+        if ws:
+            out[r.key] = ws
+    return out
+
+
+def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = None,
+                     skip: set[str] | None = None) -> Report:
+    started = time.perf_counter()
+    assets = build_assets(inv, config)
+    checks = select_checks(config, only, skip)
+    findings, check_problems = run_checks(inv, config, assets, checks)
+    problems = list(inv.problems) + check_problems
+    waivers = _waivers_for(inv, problems)
+    if waivers:
+        for f in findings:
+            ws = waivers.get(f.asset_id)
+            if ws:
+                apply_waivers([f], ws)
+    apply_config(findings, config, problems)
+    for f in findings:
+        f.snippet = _snippet(inv.lines(f.source.file), f.source.line)
+    from cnsec.assess.plan import build_plan
+    from cnsec.assess.risk import score_risks
+
+    asset_map = {a.id: a for a in assets}
+    risks = score_risks(findings, asset_map)
+    plan = build_plan(findings, risks, asset_map, inv)
+    catalog = threat_catalog()
+    used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
+    findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id))
+    report = Report(
+        kind="assessment", findings=findings, assets=assets,
+        threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,
+        errors=problems, rules={c.id: c.info for c in checks}, target=inv.root,
+    )
+    report.stats.update({
+        "files": inv.files_read,
+        "resources": len(inv.k8s) + len(inv.dockerfiles) + len(inv.terraform),
+        "checks": len(checks),
+        "templates_skipped": inv.templates_skipped,
+        "seconds": round(time.perf_counter() - started, 3),
+    })
+    return report
+
+
+def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
+           skip: set[str] | None = None) -> Report:
+    started = time.perf_counter()
+    inv = load_inventory(targets)
+    report = assess_inventory(inv, config, only=only, skip=skip)
+    report.stats["seconds"] = round(time.perf_counter() - started, 3)
+    return report

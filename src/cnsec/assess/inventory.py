@@ -1,0 +1,139 @@
+"""Read a folder, file or stdin into one inventory of Kubernetes, Dockerfile and Terraform inputs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
+from cnsec.assess.loaders.k8s import K8sResource, looks_like_template, parse_k8s_text
+from cnsec.assess.loaders.terraform import TfResource, parse_terraform_text
+from cnsec.assess.workload import Workload, as_workload
+from cnsec.model.finding import InputProblem
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__",
+             ".tox", ".mypy_cache", ".pytest_cache"}
+SKIP_FILES = {".cnsec.yaml", ".cnsec.yml"}
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+TF_SUFFIXES = (".tf",)
+
+
+@dataclass
+class Inventory:
+    root: str
+    k8s: list[K8sResource] = field(default_factory=list)
+    dockerfiles: list[Dockerfile] = field(default_factory=list)
+    terraform: list[TfResource] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    files_read: int = 0
+    templates_skipped: int = 0
+
+    @cached_property
+    def workloads(self) -> list[Workload]:
+        out = []
+        for res in self.k8s:
+            w = as_workload(res)
+            if w is not None:
+                out.append(w)
+        return out
+
+    def of_kind(self, *kinds: str) -> list[K8sResource]:
+        return [r for r in self.k8s if r.kind in kinds]
+
+    def lines(self, file: str) -> list[str]:
+        return self.texts.get(file, [])
+
+
+def _kind_of(path: Path) -> str | None:
+    name = path.name
+    if is_dockerfile_name(name):
+        return "dockerfile"
+    low = name.lower()
+    if low.endswith(YAML_SUFFIXES):
+        return "k8s"
+    if low.endswith(TF_SUFFIXES):
+        return "terraform"
+    return None
+
+
+def iter_files(root: Path) -> Iterable[tuple[Path, str]]:
+    if root.is_file():
+        kind = _kind_of(root) or ("k8s" if root.suffix == "" else None)
+        if kind:
+            yield root, kind
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            if name in SKIP_FILES:
+                continue
+            p = Path(dirpath, name)
+            kind = _kind_of(p)
+            if kind and not p.is_symlink():
+                yield p, kind
+
+
+def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
+    inv.files_read += 1
+    inv.texts[file] = text.splitlines()
+    if kind == "k8s":
+        if looks_like_template(text):
+            inv.templates_skipped += 1
+            return
+        resources, problems = parse_k8s_text(text, file)
+        inv.k8s.extend(resources)
+        inv.problems.extend(problems)
+    elif kind == "dockerfile":
+        df, problems = parse_dockerfile(text, file)
+        inv.dockerfiles.append(df)
+        inv.problems.extend(problems)
+    elif kind == "terraform":
+        resources_tf, problems = parse_terraform_text(text, file)
+        inv.terraform.extend(resources_tf)
+        inv.problems.extend(problems)
+
+
+def read_file(inv: Inventory, path: Path, kind: str, display: str) -> None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            inv.problems.append(InputProblem(display, None,
+                                             f"file is larger than {MAX_FILE_BYTES // 2**20} MiB; skipped"))
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        inv.problems.append(InputProblem(display, None, f"cannot read: {exc.strerror}"))
+        return
+    if b"\x00" in data[:8192]:
+        return  # binary
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        inv.problems.append(InputProblem(display, None, f"not UTF-8 text (byte {exc.start})"))
+        return
+    add_text(inv, text, display, kind)
+
+
+def load_inventory(targets: list[str]) -> Inventory:
+    """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
+    inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets))
+    for target in targets:
+        if target == "-":
+            text = sys.stdin.read()
+            kind = "dockerfile" if text.lstrip().upper().startswith(("FROM ", "ARG ")) else "k8s"
+            add_text(inv, text, "<stdin>", kind)
+            continue
+        root = Path(target)
+        if not root.exists():
+            inv.problems.append(InputProblem(target, None, "no such file or directory"))
+            continue
+        for path, kind in iter_files(root):
+            display = str(path)
+            read_file(inv, path, kind, display)
+    return inv

@@ -1,0 +1,155 @@
+"""Dockerfiles → instructions with lines, stages and comments (our own small parser).
+
+Handles line continuations (``\\`` or the ``# escape=`` directive), comments inside continued
+lines, JSON (exec) form, heredocs (``<<EOF``) and multi-stage builds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from cnsec.model.finding import InputProblem
+
+INSTRUCTIONS = {
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+}
+_HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]{0,63})[\"']?")
+_DIRECTIVE = re.compile(r"^#\s*(escape|syntax|check)\s*=\s*(\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Instruction:
+    cmd: str  # upper-case
+    value: str  # the arguments as written (continuations joined)
+    line: int
+    end_line: int
+    stage: int
+    flags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exec_form(self) -> list[str] | None:
+        text = self.value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                return None
+            if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
+                return parsed
+        return None
+
+
+@dataclass(slots=True)
+class Dockerfile:
+    file: str
+    instructions: list[Instruction]
+    comments: dict[int, str]  # line -> comment text
+    lines: list[str]
+    key: str = ""
+
+    @property
+    def stages(self) -> list[list[Instruction]]:
+        out: list[list[Instruction]] = []
+        for ins in self.instructions:
+            if ins.cmd == "FROM" or not out:
+                out.append([])
+            out[-1].append(ins)
+        return out
+
+    @property
+    def final_stage(self) -> list[Instruction]:
+        stages = self.stages
+        return stages[-1] if stages else []
+
+    def of(self, *cmds: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.cmd in cmds]
+
+
+def _split_flags(value: str) -> tuple[dict[str, str], str]:
+    flags: dict[str, str] = {}
+    rest = value.lstrip()
+    while rest.startswith("--"):
+        token, _, tail = rest.partition(" ")
+        name, _, val = token[2:].partition("=")
+        flags[name.lower()] = val
+        rest = tail.lstrip()
+    return flags, rest
+
+
+def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProblem]]:
+    problems: list[InputProblem] = []
+    lines = text.splitlines()
+    escape = "\\"
+    comments: dict[int, str] = {}
+    instructions: list[Instruction] = []
+    stage = -1
+    i = 0
+    n = len(lines)
+    in_directives = True
+    while i < n:
+        raw = lines[i]
+        stripped = raw.strip()
+        lineno = i + 1
+        if not stripped:
+            i += 1
+            in_directives = False
+            continue
+        if stripped.startswith("#"):
+            m = _DIRECTIVE.match(stripped)
+            if in_directives and m and m.group(1).lower() == "escape":
+                escape = m.group(2)[0]
+            elif not m:
+                in_directives = False
+            comments[lineno] = stripped
+            i += 1
+            continue
+        in_directives = False
+        parts = [stripped]
+        end = i
+        while parts[-1].endswith(escape) and end + 1 < n:
+            parts[-1] = parts[-1][:-1]
+            end += 1
+            nxt = lines[end].strip()
+            while nxt.startswith("#") and end + 1 < n:  # comments inside a continuation
+                comments[end + 1] = nxt
+                end += 1
+                nxt = lines[end].strip()
+            parts.append(nxt)
+        if parts[-1].endswith(escape):
+            parts[-1] = parts[-1][:-1]
+        joined = " ".join(p for p in parts if p)
+        word, _, rest = joined.partition(" ")
+        cmd = word.upper()
+        heredoc = _HEREDOC.search(rest) if cmd in {"RUN", "COPY"} else None
+        if heredoc:
+            terminator = heredoc.group(1)
+            body: list[str] = []
+            while end + 1 < n and lines[end + 1].strip() != terminator:
+                end += 1
+                body.append(lines[end])
+            if end + 1 >= n:
+                problems.append(InputProblem(file, lineno, f"heredoc <<{terminator} is never closed"))
+            end += 1
+            rest = rest + "\n" + "\n".join(body)
+        if cmd not in INSTRUCTIONS:
+            problems.append(InputProblem(file, lineno, f"unknown Dockerfile instruction {word!r}"))
+            i = end + 1
+            continue
+        if cmd == "FROM":
+            stage += 1
+        flags, value = _split_flags(rest)
+        instructions.append(Instruction(cmd, value, lineno, end + 1, max(stage, 0), flags))
+        i = end + 1
+    if instructions and instructions[0].cmd not in {"FROM", "ARG"}:
+        problems.append(InputProblem(file, instructions[0].line,
+                                     f"a Dockerfile must start with FROM (found {instructions[0].cmd})"))
+    return Dockerfile(file, instructions, comments, lines), problems
+
+
+def is_dockerfile_name(name: str) -> bool:
+    low = name.lower()
+    return (low in {"dockerfile", "containerfile"} or low.startswith(("dockerfile.", "dockerfile-"))
+            or low.endswith((".dockerfile", ".containerfile")))

@@ -1,0 +1,193 @@
+"""Kubernetes manifests (YAML or JSON, multi-document, ``kind: List``) → :class:`K8sResource`.
+
+Anything with ``apiVersion`` and ``kind`` is kept: unknown kinds and CRDs become resources of type
+``other``, never a crash. Templates (Helm) and non-Kubernetes YAML are skipped quietly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from cnsec.assess.loaders.yamlsafe import LineDict, error_line, error_message, load_documents
+from cnsec.model.finding import InputProblem
+
+WORKLOAD_KINDS = {
+    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+    "CronJob", "PodTemplate", "DeploymentConfig",
+}
+CLUSTER_SCOPED = {
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass",
+    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "PodSecurityPolicy", "PriorityClass", "APIService", "IngressClass", "RuntimeClass",
+    "CertificateSigningRequest", "ClusterIssuer", "ValidatingAdmissionPolicy",
+}
+
+
+@dataclass(slots=True)
+class K8sResource:
+    kind: str
+    api_version: str
+    name: str
+    namespace: str | None
+    doc: dict[str, Any]
+    file: str
+    line: int
+    end_line: int
+    key: str = ""  # asset id, set by the inventory (unique within a run)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        m = self.doc.get("metadata")
+        return m if isinstance(m, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        v = self.metadata.get("labels")
+        return v if isinstance(v, dict) else {}
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        v = self.metadata.get("annotations")
+        return v if isinstance(v, dict) else {}
+
+    @property
+    def effective_namespace(self) -> str | None:
+        if self.kind in CLUSTER_SCOPED:
+            return None
+        return self.namespace or "default"
+
+    def get(self, *path: str | int) -> Any:
+        """Walk ``path`` through dicts and lists; ``None`` where it does not exist."""
+        node: Any = self.doc
+        for step in path:
+            if isinstance(step, int):
+                if not isinstance(node, list) or step >= len(node):
+                    return None
+                node = node[step]
+            else:
+                if not isinstance(node, dict):
+                    return None
+                node = node.get(step)
+        return node
+
+    def line_at(self, *path: str | int) -> int:
+        """The line of the deepest key of ``path`` that exists (the resource's line at worst)."""
+        node: Any = self.doc
+        line = self.line
+        for step in path:
+            if isinstance(step, int):
+                if not isinstance(node, list) or step >= len(node):
+                    break
+                node = node[step]
+                if isinstance(node, LineDict) and node.line:
+                    line = node.line
+            else:
+                if not isinstance(node, dict) or step not in node:
+                    break
+                if isinstance(node, LineDict):
+                    line = node.key_lines.get(step, line)
+                node = node[step]
+        return line
+
+
+def _is_k8s(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("kind"), str) and "apiVersion" in doc
+
+
+def _expand(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Flatten ``kind: List`` (and ``*List`` kinds such as ``DeploymentList``) into their items."""
+    kind = doc.get("kind", "")
+    items = doc.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict):
+                if "kind" not in item and kind != "List":
+                    item = dict(item)
+                    item["kind"] = kind[: -len("List")]
+                    item.setdefault("apiVersion", doc.get("apiVersion", "v1"))
+                if _is_k8s(item):
+                    yield from _expand(item)
+        return
+    yield doc
+
+
+def _make(doc: dict[str, Any], file: str, line: int, end_line: int) -> K8sResource:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    name = meta.get("name") or meta.get("generateName") or "(unnamed)"
+    ns = meta.get("namespace")
+    item_line = doc.line if isinstance(doc, LineDict) and doc.line else line
+    return K8sResource(
+        kind=str(doc["kind"]),
+        api_version=str(doc.get("apiVersion")),
+        name=str(name),
+        namespace=str(ns) if ns else None,
+        doc=doc,
+        file=file,
+        line=item_line,
+        end_line=end_line,
+    )
+
+
+def looks_like_template(text: str) -> bool:
+    return "{{" in text and ("}}" in text) and ("{{-" in text or "{{ ." in text or "{{." in text
+                                                or "{{ include" in text or "{{ if" in text)
+
+
+def parse_k8s_text(text: str, file: str) -> tuple[list[K8sResource], list[InputProblem]]:
+    """Parse one file's text. Malformed documents become problems; earlier documents are kept."""
+    resources: list[K8sResource] = []
+    problems: list[InputProblem] = []
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")) and file.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(InputProblem(file, exc.lineno, f"invalid JSON: {exc.msg}"))
+            return resources, problems
+        total_lines = text.count("\n") + 1
+        for item in (data if isinstance(data, list) else [data]):
+            if _is_k8s(item):
+                for res in _expand(item):
+                    resources.append(_make(res, file, 1, total_lines))
+        return resources, problems
+    starts: list[tuple[Any, int]] = []
+    try:
+        for doc, line in load_documents(text):
+            starts.append((doc, line))
+    except yaml.YAMLError as exc:
+        problems.append(InputProblem(file, error_line(exc), error_message(exc)))
+    except (ValueError, TypeError, RecursionError) as exc:
+        problems.append(InputProblem(file, None, f"invalid YAML: {exc}"))
+    total_lines = text.count("\n") + 1
+    for i, (doc, line) in enumerate(starts):
+        end = starts[i + 1][1] - 1 if i + 1 < len(starts) else total_lines
+        if _is_k8s(doc):
+            for res in _expand(doc):
+                resources.append(_make(res, file, line, end))
+        elif isinstance(doc, list):
+            for item in doc:
+                if _is_k8s(item):
+                    for res in _expand(item):
+                        resources.append(_make(res, file, line, end))
+    return resources, problems
+
+
+def pod_spec_path(res: K8sResource) -> tuple[str, ...] | None:
+    """Where a workload keeps its pod spec, or ``None`` for kinds that have none."""
+    kind = res.kind
+    if kind == "Pod":
+        return ("spec",)
+    if kind == "CronJob":
+        return ("spec", "jobTemplate", "spec", "template", "spec")
+    if kind == "PodTemplate":
+        return ("template", "spec")
+    if kind in WORKLOAD_KINDS:
+        return ("spec", "template", "spec")
+    return None

@@ -1,0 +1,92 @@
+"""Risk per (asset, threat): likelihood × impact, scored 0–100. The formula is in ``docs/risk.md``.
+
+Likelihood grows with every finding that enables the threat (independent chances to get in) and with
+how reachable the asset is; impact comes from the asset's criticality, the data it holds, and how bad
+the threat is. Every score carries its own explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cnsec.model.asset import Asset, Criticality, Exposure
+from cnsec.model.finding import Finding
+from cnsec.model.risk import Risk
+from cnsec.model.severity import Severity
+from cnsec.model.threat import threat_catalog
+
+EXPLOITABILITY = {Severity.CRITICAL: 0.90, Severity.HIGH: 0.70, Severity.MEDIUM: 0.45,
+                  Severity.LOW: 0.20, Severity.INFO: 0.05}
+EXPOSURE = {Exposure.INTERNET: 1.00, Exposure.CLUSTER: 0.75, Exposure.NONE: 0.50}
+CRITICALITY = {Criticality.HIGH: 1.00, Criticality.MEDIUM: 0.70, Criticality.LOW: 0.40}
+SENSITIVE_DATA = {"secret", "pii", "restricted", "confidential", "payment", "pci", "phi", "credentials"}
+DATA_BONUS = 0.15
+THREAT_SEVERITY = {"critical": 1.00, "high": 0.90, "medium": 0.75, "low": 0.60}
+LEVELS = ((70, "critical"), (45, "high"), (20, "medium"), (0, "low"))
+
+
+def level_of(score: int) -> str:
+    for floor, name in LEVELS:
+        if score >= floor:
+            return name
+    return "low"
+
+
+def _default_asset(asset_id: str) -> Asset:
+    from cnsec.model.asset import AssetType
+    from cnsec.model.source import Source
+
+    return Asset(id=asset_id, type=AssetType.OTHER, kind="?", name=asset_id, source=Source(asset_id))
+
+
+def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
+    catalog = threat_catalog()
+    threat = catalog.get(threat_id)
+    miss = 1.0
+    for f in findings:
+        miss *= 1.0 - EXPLOITABILITY[f.severity]
+    combined = 1.0 - miss
+    exposure = EXPOSURE[asset.exposure]
+    likelihood = combined * exposure
+    crit = CRITICALITY[asset.criticality]
+    bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
+    tsev = threat.severity if threat else "medium"
+    tfactor = THREAT_SEVERITY.get(tsev, 0.75)
+    impact = min(1.0, crit + bonus) * tfactor
+    score = round(100 * likelihood * impact)
+    worst = sorted(findings, key=lambda f: -f.severity)
+    named = ", ".join(f"{f.severity.label} {f.check_id}" for f in worst[:3])
+    if len(worst) > 3:
+        named += f" and {len(worst) - 3} more"
+    terms = "·".join(f"(1-{EXPLOITABILITY[f.severity]:.2f})" for f in worst[:4])
+    if len(worst) > 4:
+        terms += "·…"
+    explanation = (
+        f"likelihood {likelihood:.2f} = [1-{terms} = {combined:.2f} from {len(findings)} finding"
+        f"{'s' if len(findings) != 1 else ''}: {named}] × exposure {asset.exposure} {exposure:.2f}; "
+        f"impact {impact:.2f} = min(1, criticality {asset.criticality} {crit:.2f}"
+        f"{f' + sensitive data {bonus:.2f}' if bonus else ''}) × threat severity {tsev} {tfactor:.2f}; "
+        f"score 100 × {likelihood:.2f} × {impact:.2f} = {score}"
+    )
+    return Risk(asset_id=asset.id, threat_id=threat_id, finding_ids=tuple(f.id for f in worst),
+                likelihood=likelihood, impact=impact, score=score, level=level_of(score),
+                explanation=explanation)
+
+
+def group(findings: Iterable[Finding]) -> dict[tuple[str, str], list[Finding]]:
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.suppressed:
+            continue
+        for t in f.threat_ids:
+            groups.setdefault((f.asset_id, t), []).append(f)
+    return groups
+
+
+def score_risks(findings: list[Finding], assets: dict[str, Asset]) -> list[Risk]:
+    risks = []
+    for (asset_id, threat_id), fs in group(findings).items():
+        asset = assets.get(asset_id) or _default_asset(asset_id)
+        risks.append(score_one(asset, threat_id, fs))
+    risks.sort(key=lambda r: (-r.score, r.asset_id, r.threat_id))
+    return risks

@@ -1,0 +1,98 @@
+"""Suppressions, each with a required reason: annotation, inline comment, or ``.cnsec.yaml``.
+
+Suppressed findings stay in the report, marked ``suppressed`` with the reason; they never fail a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from cnsec.assess.config import Config
+from cnsec.model.finding import Finding, InputProblem
+
+ANNOTATION = "cnsec.io/ignore"
+_COMMENT = re.compile(r"cnsec:ignore=([A-Za-z0-9_*.-]{1,64})(?:[ \t]+([^\n]{0,300}))?")
+_ANNOT_ITEM = re.compile(r"^\s*([A-Za-z0-9_*.-]{1,64})\s*(?:=\s*(.*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    check: str
+    reason: str
+    origin: str
+
+
+def parse_annotation(value: str, origin: str, problems: list[InputProblem], file: str,
+                     line: int | None) -> list[Waiver]:
+    """``CNSEC-K8S-001=reason; CNSEC-K8S-030=another reason`` (``;`` or newlines between items)."""
+    out = []
+    for item in re.split(r"[;\n]", value):
+        if not item.strip():
+            continue
+        m = _ANNOT_ITEM.match(item)
+        if not m:
+            problems.append(InputProblem(file, line, f"cannot read {ANNOTATION} item {item.strip()!r}"))
+            continue
+        reason = (m.group(2) or "").strip()
+        if not reason:
+            problems.append(InputProblem(file, line, f"{ANNOTATION}: suppression of {m.group(1)} has no "
+                                                     f"reason; it is not applied (write ID=reason)"))
+            continue
+        out.append(Waiver(m.group(1), reason, origin))
+    return out
+
+
+def comment_waivers(lines: list[str], start: int, end: int, file: str,
+                    problems: list[InputProblem]) -> list[Waiver]:
+    """``# cnsec:ignore=ID reason`` comments inside lines [start, end] (1-based, inclusive)."""
+    out = []
+    lo = max(start - 2, 0)  # a comment on the line just above the resource counts too
+    for idx in range(lo, min(end, len(lines))):
+        text = lines[idx]
+        if "cnsec:ignore=" not in text or "#" not in text:
+            continue
+        for m in _COMMENT.finditer(text):
+            reason = (m.group(2) or "").strip()
+            if not reason:
+                problems.append(InputProblem(file, idx + 1, f"cnsec:ignore={m.group(1)} has no reason; "
+                                                            f"it is not applied"))
+                continue
+            out.append(Waiver(m.group(1), reason, f"comment at {file}:{idx + 1}"))
+    return out
+
+
+def apply_waivers(findings: list[Finding], waivers: list[Waiver]) -> None:
+    for f in findings:
+        if f.suppressed:
+            continue
+        for w in waivers:
+            if fnmatch.fnmatchcase(f.check_id, w.check):
+                f.suppressed = True
+                f.suppression_reason = f"{w.reason} ({w.origin})"
+                break
+
+
+def apply_config(findings: list[Finding], config: Config, problems: list[InputProblem],
+                 today: dt.date | None = None) -> None:
+    today = today or dt.date.today()
+    live = []
+    for rule in config.ignore:
+        if rule.expired(today):
+            problems.append(InputProblem(config.path or ".cnsec.yaml", rule.line,
+                                         f"suppression of {rule.check} expired on {rule.expires}; "
+                                         f"its findings are reported again"))
+        else:
+            live.append(rule)
+    for f in findings:
+        if f.suppressed:
+            continue
+        for rule in live:
+            if fnmatch.fnmatchcase(f.check_id, rule.check) and fnmatch.fnmatchcase(f.asset_id, rule.asset) \
+                    and fnmatch.fnmatchcase(f.source.file, rule.file):
+                f.suppressed = True
+                until = f", until {rule.expires}" if rule.expires else ""
+                f.suppression_reason = f"{rule.reason} ({config.path}{until})"
+                break

@@ -1,0 +1,127 @@
+"""A workload seen through its pod spec: what most Kubernetes checks look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cnsec.assess.loaders.k8s import K8sResource, pod_spec_path
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(slots=True)
+class Container:
+    name: str
+    spec: dict[str, Any]
+    path: Path  # path of this container inside the resource document
+    init: bool
+    ephemeral: bool = False
+
+    @property
+    def security_context(self) -> dict[str, Any]:
+        sc = self.spec.get("securityContext")
+        return sc if isinstance(sc, dict) else {}
+
+    @property
+    def image(self) -> str:
+        v = self.spec.get("image")
+        return v if isinstance(v, str) else ""
+
+    def at(self, *rest: str | int) -> Path:
+        return (*self.path, *rest)
+
+
+@dataclass(slots=True)
+class Workload:
+    res: K8sResource
+    pod: dict[str, Any]
+    pod_path: Path
+    containers: list[Container]
+
+    @property
+    def kind(self) -> str:
+        return self.res.kind
+
+    @property
+    def pod_security_context(self) -> dict[str, Any]:
+        sc = self.pod.get("securityContext")
+        return sc if isinstance(sc, dict) else {}
+
+    def pod_at(self, *rest: str | int) -> Path:
+        return (*self.pod_path, *rest)
+
+    @property
+    def template_metadata(self) -> dict[str, Any]:
+        if self.res.kind == "Pod":
+            return self.res.metadata
+        md = self.res.get(*self.pod_path[:-1], "metadata")
+        return md if isinstance(md, dict) else {}
+
+    @property
+    def pod_labels(self) -> dict[str, Any]:
+        v = self.template_metadata.get("labels")
+        return v if isinstance(v, dict) else {}
+
+    @property
+    def pod_annotations(self) -> dict[str, Any]:
+        v = self.template_metadata.get("annotations")
+        out = dict(self.res.annotations)
+        if isinstance(v, dict):
+            out.update(v)
+        return out
+
+    def effective(self, container: Container, key: str) -> Any:
+        """A securityContext field as Kubernetes applies it: the container's, else the pod's."""
+        sc = container.security_context
+        if key in sc and sc[key] is not None:
+            return sc[key]
+        return self.pod_security_context.get(key)
+
+    def all_containers(self) -> list[Container]:
+        return self.containers
+
+
+def as_workload(res: K8sResource) -> Workload | None:
+    path = pod_spec_path(res)
+    if path is None:
+        return None
+    pod = res.get(*path)
+    if not isinstance(pod, dict):
+        return None
+    containers: list[Container] = []
+    for field_name, init, eph in (("initContainers", True, False), ("containers", False, False),
+                                  ("ephemeralContainers", False, True)):
+        items = pod.get(field_name)
+        if not isinstance(items, list):
+            continue
+        for i, spec in enumerate(items):
+            if isinstance(spec, dict):
+                containers.append(Container(str(spec.get("name", f"#{i}")), spec,
+                                            (*path, field_name, i), init, eph))
+    return Workload(res, pod, path, containers)
+
+
+def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
+    """An RFC 6902 patch that sets ``path`` to ``value``, creating missing parents in one op."""
+    node: Any = res.doc
+    existing: list[str | int] = []
+    for step in path[:-1]:
+        nxt = node.get(step) if isinstance(node, dict) else (
+            node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node) else None)
+        if not isinstance(nxt, (dict, list)):
+            break
+        existing.append(step)
+        node = nxt
+    missing = list(path[len(existing):])
+    payload: Any = value
+    for step in reversed(missing[1:]):
+        payload = {step: payload}
+    pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in [*existing, missing[0]])
+    op = "replace" if isinstance(node, dict) and missing[0] in node and len(missing) == 1 else "add"
+    return [{"op": op, "path": pointer, "value": payload}]
+
+
+def remove_patch(path: Path) -> list[dict[str, Any]]:
+    pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return [{"op": "remove", "path": pointer}]
