@@ -1,0 +1,1 @@
+"""Encrypting files: whole files as sealed streams, and structured files value by value."""

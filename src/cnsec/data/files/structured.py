@@ -1,0 +1,653 @@
+"""SOPS-style per-value encryption of YAML, JSON and ``.env`` files.
+
+Keys and structure stay readable for review; each scalar value is sealed on its own with AES-256-GCM
+(random 96-bit nonce) and its path (RFC 6901 pointer) + type as AAD, so a value moved to another path
+fails. An HMAC over every value, sealed or clear, in document order, makes removing, adding, reordering
+or swapping values fail too. The data key is wrapped exactly like a sealed file's (same providers and
+stanzas) and stored, with the MAC, under a top-level ``cnsec`` entry.
+
+YAML is edited *in place* through the parser's positions (PyYAML marks), never re-dumped: comments,
+quoting and layout survive, and decrypting restores the original text byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cnsec.data.crypto._util import b64d, b64e, canonical_context, canonical_json, hkdf
+from cnsec.data.crypto.errors import (
+    NotSealedError,
+    TamperedDataError,
+    TamperedHeaderError,
+    UnsupportedFormatError,
+    WrongContextError,
+)
+from cnsec.data.crypto.providers import KeyWrapper, Stanza, Unwrappers
+from cnsec.errors import InputError, UsageError
+from cnsec.model.source import Source
+
+FORMATS = ("yaml", "json", "env")
+META_KEY = "cnsec"
+VALUES_VERSION = 1
+VALUES_ALG = "AES256_GCM"
+ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),"
+                    r"tag:([A-Za-z0-9+/=]+),type:([a-z]+)\]$")
+
+
+def detect_format(name: str, explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    lower = name.lower()
+    base = lower.rsplit("/", 1)[-1]
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    if lower.endswith(".json"):
+        return "json"
+    if base == ".env" or base.startswith(".env.") or lower.endswith(".env"):
+        return "env"
+    raise UsageError(f"cannot tell the format of {name!r} from its name: use --format yaml|json|env")
+
+
+def pointer(parent: str, key: str) -> str:
+    return parent + "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+# -- --only patterns ---------------------------------------------------------------------------
+def compile_only(patterns: Sequence[str] | None) -> Callable[[str], bool]:
+    """Glob patterns over value paths: ``*`` one segment, ``**`` any depth; ``name`` = ``**/name``.
+
+    Translated to RE2 (linear time), as every user-supplied pattern must be.
+    """
+    if not patterns:
+        return lambda path: True
+    import re2
+
+    parts = []
+    for pattern in patterns:
+        if not pattern.startswith("/"):
+            pattern = "/**/" + pattern
+        out = []
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("/**/", i):
+                out.append("(?:/.*)?/")
+                i += 4
+            elif pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+            elif pattern[i] == "*":
+                out.append("[^/]*")
+                i += 1
+            elif pattern[i] == "?":
+                out.append("[^/]")
+                i += 1
+            else:
+                out.append(re.escape(pattern[i]))
+                i += 1
+        parts.append("".join(out))
+    compiled = re2.compile("^(?:" + "|".join(parts) + ")$")
+    return lambda path: compiled.match(path) is not None
+
+
+# -- the envelope shared by all three formats ---------------------------------------------------
+@dataclass
+class _Sealer:
+    value_key: AESGCM
+    mac: Any  # hmac object
+
+    def seal(self, path: str, kind: str, plain: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self.value_key.encrypt(nonce, plain.encode("utf-8"), _value_aad(path, kind))
+        return (f"ENC[AES256_GCM,data:{b64e(sealed[:-16])},iv:{b64e(nonce)},tag:{b64e(sealed[-16:])},"
+                f"type:{kind}]")
+
+    def open(self, path: str, token: str, source: Source) -> str:
+        match = ENC_RE.match(token)
+        if match is None:
+            raise TamperedDataError(f"malformed sealed value at {path}", source)
+        try:
+            data, nonce, tag = (b64d(match.group(i)) for i in (1, 2, 3))
+            plain = self.value_key.decrypt(nonce, data + tag, _value_aad(path, match.group(4)))
+            return plain.decode("utf-8")
+        except (InvalidTag, ValueError, UnicodeDecodeError):
+            raise TamperedDataError(f"the value at {path} fails authentication: modified, or moved "
+                                    f"from another path", source) from None
+
+    def add(self, path: str, sealed: bool, text: str) -> None:
+        for part in (path.encode("utf-8"), b"s" if sealed else b"c", text.encode("utf-8")):
+            self.mac.update(struct.pack(">Q", len(part)) + part)
+
+
+def _value_aad(path: str, kind: str) -> bytes:
+    return b"cnsec/v1 value\x00" + path.encode("utf-8") + b"\x00" + kind.encode("ascii")
+
+
+def _mac_base(meta: Mapping[str, Any]) -> bytes:
+    return canonical_json({k: v for k, v in meta.items() if k not in ("mac", "stanzas")})
+
+
+def _keys(dek: bytes, salt: bytes, context: Mapping[str, str]) -> tuple[bytes, bytes, bytes]:
+    return (hkdf(dek, salt, b"cnsec/v1 values\x00" + canonical_context(context)),
+            hkdf(dek, salt, b"cnsec/v1 values-mac"), hkdf(dek, salt, b"cnsec/v1 context"))
+
+
+def _new_envelope(fmt: str, wrappers: Sequence[KeyWrapper], context: Mapping[str, str],
+                  only: Sequence[str] | None, trailing_newline: bool) -> tuple[dict[str, Any], _Sealer]:
+    if not wrappers:
+        raise UsageError("no key to encrypt with: give a key name or a recipient")
+    dek, salt = os.urandom(32), os.urandom(32)
+    value_key, mac_key, commit_key = _keys(dek, salt, context)
+    meta: dict[str, Any] = {
+        "version": VALUES_VERSION, "alg": VALUES_ALG, "format": fmt, "salt": b64e(salt),
+        "context_keys": sorted(context),
+        "context_commitment": b64e(hmac.new(commit_key, canonical_context(context), hashlib.sha256).digest()),
+        "only": list(only) if only else None, "trailing_newline": trailing_newline,
+        "stanzas": [w.wrap(dek, salt) for w in wrappers],
+    }
+    sealer = _Sealer(AESGCM(value_key), hmac.new(mac_key, _mac_base(meta), hashlib.sha256))
+    return meta, sealer
+
+
+def _check_meta(meta: Any, source: Source) -> dict[str, Any]:
+    if not isinstance(meta, dict):
+        raise TamperedHeaderError("the cnsec metadata is malformed", source)
+    if meta.get("version") != VALUES_VERSION or meta.get("alg") != VALUES_ALG:
+        raise UnsupportedFormatError(f"per-value format {meta.get('version')!r}/{meta.get('alg')!r} "
+                                     f"is not supported", source)
+    for name in ("salt", "context_commitment", "mac"):
+        if not isinstance(meta.get(name), str):
+            raise TamperedHeaderError(f"the cnsec metadata lacks {name!r}", source)
+    if not isinstance(meta.get("stanzas"), list) or not isinstance(meta.get("context_keys"), list):
+        raise TamperedHeaderError("the cnsec metadata is malformed", source)
+    return meta
+
+
+def _open_envelope(meta: dict[str, Any], unwrappers: Unwrappers, context: Mapping[str, str] | None,
+                   source: Source) -> tuple[bytes, _Sealer]:
+    try:
+        salt = b64d(meta["salt"])
+        commitment = b64d(meta["context_commitment"])
+    except ValueError:
+        raise TamperedHeaderError("the cnsec metadata is malformed", source) from None
+    ctx = dict(context or {})
+    if context is not None and sorted(ctx) != meta["context_keys"]:
+        raise WrongContextError(f"wrong encryption context: the values were sealed with context keys "
+                                f"[{', '.join(map(str, meta['context_keys'])) or 'none'}], "
+                                f"got [{', '.join(sorted(ctx)) or 'none'}]", source)
+    dek, _ = unwrappers.unwrap(meta["stanzas"], salt)
+    value_key, mac_key, commit_key = _keys(dek, salt, ctx)
+    if context is not None and not hmac.compare_digest(
+            hmac.new(commit_key, canonical_context(ctx), hashlib.sha256).digest(), commitment):
+        raise WrongContextError(f"wrong encryption context: the values given for "
+                                f"[{', '.join(meta['context_keys'])}] do not match", source)
+    return dek, _Sealer(AESGCM(value_key), hmac.new(mac_key, _mac_base(meta), hashlib.sha256))
+
+
+def _verify_mac(meta: Mapping[str, Any], sealer: _Sealer, source: Source) -> None:
+    try:
+        expected = b64d(meta["mac"])
+    except ValueError:
+        raise TamperedHeaderError("the cnsec metadata is malformed (mac)", source) from None
+    if not hmac.compare_digest(sealer.mac.digest(), expected):
+        raise TamperedDataError("the values' MAC does not match: values were removed, added, reordered, "
+                                "swapped or changed", source)
+
+
+# -- YAML --------------------------------------------------------------------------------------
+@dataclass
+class _YamlScalar:
+    path: str
+    start: int
+    end: int
+    value: str
+    style: str | None
+    flow: bool
+    line: int
+    needs_token: bool  # anchored or tagged: the token starts after the node properties
+
+
+@dataclass
+class _YamlDoc:
+    scalars: list[_YamlScalar]
+    root: str | None  # "map" | "seq" | "scalar" | None (empty)
+    root_flow: bool
+    meta_start: int | None  # index of the line holding the top-level cnsec key
+    meta_last: bool
+
+
+def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    scalars: list[_YamlScalar] = []
+    stack: list[list[Any]] = []  # [kind, path, expecting_key, key, index, flow]
+    root: str | None = None
+    root_flow = False
+    docs = 0
+    meta_start: int | None = None
+    meta_last = True
+    in_meta = False
+
+    def child(top: list[Any]) -> str:
+        return pointer(top[1], top[3] if top[0] == "map" else str(top[4]))
+
+    def advance() -> None:
+        if stack:
+            top = stack[-1]
+            if top[0] == "map":
+                top[2] = True
+            else:
+                top[4] += 1
+
+    def line(mark: Any) -> int | None:
+        return int(mark.line) + 1 if mark is not None else None
+
+    def index(mark: Any) -> int:
+        return int(mark.index) if mark is not None else 0
+
+    try:
+        for ev in yaml.parse(text, Loader=loader):
+            if isinstance(ev, yaml.DocumentStartEvent):
+                docs += 1
+                if docs > 1:
+                    raise InputError("only one YAML document per file can be encrypted",
+                                     Source(source_name, line(ev.start_mark)))
+            elif isinstance(ev, yaml.CollectionStartEvent):
+                flow = bool(ev.flow_style)
+                if stack:
+                    top = stack[-1]
+                    if top[0] == "map" and top[2]:
+                        raise InputError("complex (non-scalar) mapping keys are not supported",
+                                         Source(source_name, line(ev.start_mark)))
+                    path, flow = child(top), flow or top[5]
+                else:
+                    path, root, root_flow = "", ("map" if isinstance(ev, yaml.MappingStartEvent)
+                                                 else "seq"), flow
+                kind = "map" if isinstance(ev, yaml.MappingStartEvent) else "seq"
+                stack.append([kind, path, True, None, 0, flow])
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                stack.pop()
+                if len(stack) == 1 and in_meta:
+                    in_meta = False
+                advance()
+            elif isinstance(ev, yaml.ScalarEvent):
+                if not stack:
+                    root = "scalar"
+                    continue
+                top = stack[-1]
+                if top[0] == "map" and top[2]:
+                    top[3], top[2] = ev.value, False
+                    if len(stack) == 1:
+                        if ev.value == META_KEY:
+                            meta_start = text.rfind("\n", 0, index(ev.start_mark)) + 1
+                            in_meta = True
+                        elif meta_start is not None:
+                            meta_last = False
+                    continue
+                if in_meta:
+                    if len(stack) == 1:
+                        in_meta = False
+                    advance()
+                    continue
+                start = index(ev.start_mark)
+                scalars.append(_YamlScalar(child(top), start, index(ev.end_mark), ev.value, ev.style,
+                                           top[5], line(ev.start_mark) or 0,
+                                           text.startswith(("&", "!"), start)))
+                advance()
+            elif isinstance(ev, yaml.AliasEvent):
+                top = stack[-1]
+                if top[0] == "map" and top[2]:
+                    top[3], top[2] = "*" + str(ev.anchor), False
+                    continue
+                if in_meta and len(stack) == 1:
+                    in_meta = False
+                advance()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}",
+                         Source(source_name, mark.line + 1 if mark else None)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", Source(source_name)) from None
+    if any(s.needs_token for s in scalars):
+        _fix_token_starts(text, scalars, loader)
+    for scalar in scalars:
+        if scalar.style in ("|", ">"):
+            raw = text[scalar.start:scalar.end]
+            scalar.end = scalar.start + len(raw.rstrip(" \t\r\n"))
+    return _YamlDoc(scalars, root, root_flow, meta_start, meta_last)
+
+
+def _fix_token_starts(text: str, scalars: list[_YamlScalar], loader: Any) -> None:
+    """Anchored or tagged scalars: seal only the scalar token, keep ``&anchor !tag`` in clear."""
+    import yaml
+
+    starts = {tok.end_mark.index: tok.start_mark.index for tok in yaml.scan(text, Loader=loader)
+              if isinstance(tok, yaml.ScalarToken)}
+    for scalar in scalars:
+        if scalar.needs_token and scalar.end in starts:
+            scalar.start = starts[scalar.end]
+
+
+def _yaml_meta_text(meta: Mapping[str, Any]) -> str:
+    import yaml
+
+    return str(yaml.safe_dump({META_KEY: dict(meta)}, default_flow_style=False, sort_keys=False,
+                              width=1 << 16))
+
+
+def _yaml_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Sealer,
+                  selected: Callable[[str], bool]) -> str:
+    doc = _yaml_walk(text, source_name)
+    if doc.meta_start is not None:
+        raise UsageError("already encrypted: it has a top-level 'cnsec' key", Source(source_name))
+    if doc.root not in ("map", None) or doc.root_flow:
+        raise InputError("per-value encryption needs a top-level block mapping (key: value lines)",
+                         Source(source_name, 1))
+    out: list[str] = []
+    pos = 0
+    for scalar in doc.scalars:
+        raw = text[scalar.start:scalar.end]
+        if ENC_RE.match(scalar.value):
+            raise UsageError(f"already encrypted: the value at {scalar.path} is sealed",
+                             Source(source_name, scalar.line))
+        if raw and selected(scalar.path):
+            token = sealer.seal(scalar.path, "yaml", raw)
+            out.append(text[pos:scalar.start])
+            out.append(f'"{token}"' if scalar.flow else token)
+            pos = scalar.end
+            sealer.add(scalar.path, True, raw)
+        else:
+            sealer.add(scalar.path, False, scalar.value)
+    out.append(text[pos:])
+    body = "".join(out)
+    if body and not body.endswith("\n"):
+        body += "\n"
+    meta["mac"] = b64e(sealer.mac.digest())
+    return body + _yaml_meta_text(meta)
+
+
+def _yaml_split(text: str, source_name: str) -> tuple[_YamlDoc, dict[str, Any], str]:
+    import yaml
+
+    doc = _yaml_walk(text, source_name)
+    if doc.meta_start is None:
+        raise NotSealedError("no 'cnsec' metadata: not a per-value encrypted file", Source(source_name))
+    if not doc.meta_last:
+        raise TamperedHeaderError("the 'cnsec' metadata must be the last top-level key",
+                                  Source(source_name))
+    line = text.count("\n", 0, doc.meta_start) + 1
+    try:
+        loaded = yaml.safe_load(text[doc.meta_start:])
+    except yaml.YAMLError:
+        raise TamperedHeaderError("the cnsec metadata is malformed", Source(source_name, line)) from None
+    meta = _check_meta(loaded.get(META_KEY) if isinstance(loaded, dict) else None, Source(source_name, line))
+    return doc, meta, text[:doc.meta_start]
+
+
+def _yaml_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
+                  context: Mapping[str, str] | None) -> str:
+    doc, meta, body = _yaml_split(text, source_name)
+    _, sealer = _open_envelope(meta, unwrappers, context, Source(source_name))
+    out: list[str] = []
+    pos = 0
+    for scalar in doc.scalars:
+        if ENC_RE.match(scalar.value):
+            raw = sealer.open(scalar.path, scalar.value, Source(source_name, scalar.line))
+            out.append(body[pos:scalar.start])
+            out.append(raw)
+            pos = scalar.end
+            sealer.add(scalar.path, True, raw)
+        else:
+            sealer.add(scalar.path, False, scalar.value)
+    _verify_mac(meta, sealer, Source(source_name))
+    out.append(body[pos:])
+    result = "".join(out)
+    if meta.get("trailing_newline") is False and result.endswith("\n"):
+        result = result[:-1]
+    return result
+
+
+# -- JSON --------------------------------------------------------------------------------------
+def _json_load(text: str, source_name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", Source(source_name, exc.lineno)) from None
+
+
+def _json_map(value: Any, path: str, fn: Callable[[str, Any], Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_map(v, pointer(path, str(k)), fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_map(v, pointer(path, str(i)), fn) for i, v in enumerate(value)]
+    return fn(path, value)
+
+
+def _json_dump(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Sealer,
+                  selected: Callable[[str], bool]) -> str:
+    data = _json_load(text, source_name)
+    if not isinstance(data, dict):
+        raise InputError("per-value encryption needs a top-level JSON object", Source(source_name, 1))
+    if META_KEY in data:
+        raise UsageError("already encrypted: it has a top-level 'cnsec' key", Source(source_name))
+
+    def seal(path: str, value: Any) -> Any:
+        raw = json.dumps(value, ensure_ascii=False)
+        if isinstance(value, str) and ENC_RE.match(value):
+            raise UsageError(f"already encrypted: the value at {path} is sealed", Source(source_name))
+        if selected(path):
+            sealer.add(path, True, raw)
+            return sealer.seal(path, "json", raw)
+        sealer.add(path, False, raw)
+        return value
+
+    result = _json_map(data, "", seal)
+    meta["mac"] = b64e(sealer.mac.digest())
+    result[META_KEY] = meta
+    return _json_dump(result)
+
+
+def _json_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
+                  context: Mapping[str, str] | None) -> str:
+    data = _json_load(text, source_name)
+    if not isinstance(data, dict) or META_KEY not in data:
+        raise NotSealedError("no 'cnsec' metadata: not a per-value encrypted file", Source(source_name))
+    meta = _check_meta(data.pop(META_KEY), Source(source_name))
+    _, sealer = _open_envelope(meta, unwrappers, context, Source(source_name))
+
+    def unseal(path: str, value: Any) -> Any:
+        if isinstance(value, str) and ENC_RE.match(value):
+            raw = sealer.open(path, value, Source(source_name))
+            sealer.add(path, True, raw)
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                raise TamperedDataError(f"the value at {path} is not JSON", Source(source_name)) from None
+        sealer.add(path, False, json.dumps(value, ensure_ascii=False))
+        return value
+
+    result = _json_map(data, "", unseal)
+    _verify_mac(meta, sealer, Source(source_name))
+    return _json_dump(result)
+
+
+# -- .env --------------------------------------------------------------------------------------
+ENV_LINE = re.compile(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_.\-]*)(\s*=\s*)(.*?)(\s*)$")
+
+
+def _env_lines(text: str, source_name: str) -> Iterable[tuple[int, str, re.Match[str] | None]]:
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        content = line.rstrip("\r\n")
+        stripped = content.strip()
+        if not stripped or stripped.startswith("#"):
+            yield number, line, None
+            continue
+        match = ENV_LINE.match(content)
+        if match is None:
+            raise InputError("not a KEY=VALUE line", Source(source_name, number))
+        value = match.group(4)
+        if value[:1] in ("'", '"') and (len(value) < 2 or not value.endswith(value[0])) \
+                and value.count(value[0]) < 2:
+            raise InputError("multi-line quoted values are not supported", Source(source_name, number))
+        yield number, line, match
+
+
+def _env_meta_line(meta: Mapping[str, Any]) -> str:
+    blob = base64.urlsafe_b64encode(canonical_json(dict(meta))).decode("ascii").rstrip("=")
+    return f"{META_KEY}={blob}\n"
+
+
+def _env_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Sealer,
+                 selected: Callable[[str], bool]) -> str:
+    out: list[str] = []
+    for number, line, match in _env_lines(text, source_name):
+        if match is None:
+            out.append(line)
+            continue
+        key, value = match.group(2), match.group(4)
+        if key == META_KEY:
+            raise UsageError("already encrypted: it has a 'cnsec=' line", Source(source_name, number))
+        path = "/" + key
+        if ENC_RE.match(value):
+            raise UsageError(f"already encrypted: the value of {key} is sealed", Source(source_name, number))
+        if value and selected(path):
+            sealer.add(path, True, value)
+            value = sealer.seal(path, "env", value)
+        else:
+            sealer.add(path, False, value)
+        ending = line[len(line.rstrip("\r\n")):]
+        out.append(match.group(1) + key + match.group(3) + value + match.group(5) + ending)
+    body = "".join(out)
+    if body and not body.endswith("\n"):
+        body += "\n"
+    meta["mac"] = b64e(sealer.mac.digest())
+    return body + _env_meta_line(meta)
+
+
+def _env_split(text: str, source_name: str) -> tuple[list[tuple[int, str, re.Match[str] | None]],
+                                                      dict[str, Any]]:
+    lines = list(_env_lines(text, source_name))
+    metas = [(n, m) for n, _, m in lines if m is not None and m.group(2) == META_KEY]
+    if not metas:
+        raise NotSealedError("no 'cnsec=' metadata line: not a per-value encrypted file",
+                             Source(source_name))
+    number, match = metas[-1]
+    blob = match.group(4)
+    try:
+        meta = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+    except (ValueError, binascii.Error):
+        raise TamperedHeaderError("the cnsec metadata is malformed", Source(source_name, number)) from None
+    return [x for x in lines if not (x[2] is not None and x[2].group(2) == META_KEY)], \
+        _check_meta(meta, Source(source_name, number))
+
+
+def _env_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
+                 context: Mapping[str, str] | None) -> str:
+    lines, meta = _env_split(text, source_name)
+    _, sealer = _open_envelope(meta, unwrappers, context, Source(source_name))
+    out: list[str] = []
+    for number, line, match in lines:
+        if match is None:
+            out.append(line)
+            continue
+        key, value = match.group(2), match.group(4)
+        path = "/" + key
+        if ENC_RE.match(value):
+            value = sealer.open(path, value, Source(source_name, number))
+            sealer.add(path, True, value)
+        else:
+            sealer.add(path, False, value)
+        ending = line[len(line.rstrip("\r\n")):]
+        out.append(match.group(1) + key + match.group(3) + value + match.group(5) + ending)
+    _verify_mac(meta, sealer, Source(source_name))
+    result = "".join(out)
+    if meta.get("trailing_newline") is False and result.endswith("\n"):
+        result = result[:-1]
+    return result
+
+
+# -- public API --------------------------------------------------------------------------------
+_ENCRYPT = {"yaml": _yaml_encrypt, "json": _json_encrypt, "env": _env_encrypt}
+_DECRYPT = {"yaml": _yaml_decrypt, "json": _json_decrypt, "env": _env_decrypt}
+
+
+def encrypt_values(text: str, fmt: str, wrappers: Sequence[KeyWrapper],
+                   context: Mapping[str, str] | None = None, only: Sequence[str] | None = None,
+                   source_name: str = "<input>") -> str:
+    if fmt not in _ENCRYPT:
+        raise UsageError(f"unknown structured format {fmt!r} (yaml, json or env)")
+    selected = compile_only(only)
+    meta, sealer = _new_envelope(fmt, wrappers, dict(context or {}), only,
+                                 text.endswith("\n") or not text)
+    return _ENCRYPT[fmt](text, source_name, meta, sealer, selected)
+
+
+def decrypt_values(text: str, fmt: str, unwrappers: Unwrappers, context: Mapping[str, str] | None = None,
+                   source_name: str = "<input>") -> str:
+    if fmt not in _DECRYPT:
+        raise UsageError(f"unknown structured format {fmt!r} (yaml, json or env)")
+    return _DECRYPT[fmt](text, source_name, unwrappers, dict(context or {}))
+
+
+def read_meta(text: str, fmt: str, source_name: str = "<input>") -> dict[str, Any]:
+    if fmt == "yaml":
+        return _yaml_split(text, source_name)[1]
+    if fmt == "json":
+        data = _json_load(text, source_name)
+        if not isinstance(data, dict) or META_KEY not in data:
+            raise NotSealedError("no 'cnsec' metadata: not a per-value encrypted file", Source(source_name))
+        return _check_meta(data[META_KEY], Source(source_name))
+    return _env_split(text, source_name)[1]
+
+
+def rewrap_values(text: str, fmt: str, unwrappers: Unwrappers,
+                  new_wrappers: Callable[[Stanza], Sequence[KeyWrapper]],
+                  source_name: str = "<input>") -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Re-wrap the data key only; the sealed values and the MAC are untouched."""
+    meta = read_meta(text, fmt, source_name)
+    try:
+        salt = b64d(meta["salt"])
+    except ValueError:
+        raise TamperedHeaderError("the cnsec metadata is malformed", Source(source_name)) from None
+    dek, used = unwrappers.unwrap(meta["stanzas"], salt)
+    new_meta = dict(meta)
+    new_meta["stanzas"] = [w.wrap(dek, salt) for w in new_wrappers(used)]
+    if fmt == "yaml":
+        doc = _yaml_walk(text, source_name)
+        assert doc.meta_start is not None
+        return text[:doc.meta_start] + _yaml_meta_text(new_meta), meta, new_meta
+    if fmt == "json":
+        data = _json_load(text, source_name)
+        data[META_KEY] = new_meta
+        return _json_dump(data), meta, new_meta
+    lines = text.splitlines(keepends=True)
+    out = [_env_meta_line(new_meta) if ENV_LINE.match(line.rstrip("\r\n"))
+           and line.lstrip().startswith(META_KEY + "=") else line for line in lines]
+    return "".join(out), meta, new_meta
+
+
+def meta_summary(meta: Mapping[str, Any]) -> dict[str, Any]:
+    stanzas = [s for s in meta.get("stanzas", []) if isinstance(s, dict)]
+    local = next((s for s in stanzas if s.get("type") == "local"), None)
+    return {"format": f"cnsec per-value ({meta.get('format')})", "format_version": meta.get("version"),
+            "algorithm": meta.get("alg"), "key_name": local.get("key") if local else None,
+            "key_version": local.get("version") if local else None,
+            "keys": [{k: v for k, v in s.items() if k not in ("wrapped", "epk")} for s in stanzas],
+            "context_keys": meta.get("context_keys"), "only": meta.get("only"), "chunk_size": None}
