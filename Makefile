@@ -21,7 +21,7 @@ $(DEVSTAMP): $(PY) pyproject.toml
 
 demo: $(STAMP)  ## assess the bundled example app and write the reports
 	@mkdir -p out
-	$(VENV)/bin/cnsec assess examples/shop --fail-on none
+	$(VENV)/bin/cnsec assess examples/shop -f table --fail-on none
 	$(VENV)/bin/cnsec assess examples/shop -f markdown -o out/SECURITY-ASSESSMENT.md --fail-on none
 	$(VENV)/bin/cnsec assess examples/shop -f sarif -o out/cnsec.sarif --fail-on none
 	@echo "reports written to out/SECURITY-ASSESSMENT.md and out/cnsec.sarif"

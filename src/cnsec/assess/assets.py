@@ -225,8 +225,12 @@ def _tf_public(r: Any) -> bool:
 def build_assets(inv: Inventory, config: Config) -> list[Asset]:
     assets = _k8s_assets(inv)
     seen: dict[str, int] = {}
+    import os
+
+    root = inv.root if os.path.isdir(inv.root) else os.path.dirname(inv.root)
     for df in inv.dockerfiles:
-        df.key = f"Image/{df.file}"
+        rel = os.path.relpath(df.file, root) if root and not df.file.startswith("<") else df.file
+        df.key = f"Image/{rel if not rel.startswith('..') else df.file}"
         assets.append(Asset(id=df.key, type=AssetType.IMAGE, kind="Dockerfile", name=df.file,
                             source=Source(df.file, 1), exposure=Exposure.NONE))
     for r in inv.terraform:

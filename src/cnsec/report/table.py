@@ -19,11 +19,13 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
                       highlight=False)
     s = report.summary()
     if report.kind == "assessment" and report.risks:
+        console.print("Why a score? -f json or -f markdown explain each one (see docs/risk.md).")
         risks = Table(title="Risk register (top 15)", title_justify="left")
-        for col in ("score", "level", "asset", "threat", "why"):
+        for col in ("score", "level", "asset", "threat", "likelihood x impact", "findings"):
             risks.add_column(col, overflow="fold")
         for r in report.risks[:15]:
-            risks.add_row(str(r.score), r.level, r.asset_id, r.threat_id, r.explanation)
+            risks.add_row(str(r.score), r.level, r.asset_id, r.threat_id,
+                          f"{r.likelihood:.2f} x {r.impact:.2f}", str(len(r.finding_ids)))
         console.print(risks)
     active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
     table = Table(title=f"Findings ({len(active)})", title_justify="left")

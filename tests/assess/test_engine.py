@@ -1,0 +1,155 @@
+"""The pipeline end to end: ids, isolation of failures, assets, risks and the plan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cnsec.assess.checks import base
+from cnsec.assess.config import Config
+from cnsec.assess.engine import assess
+from cnsec.model.severity import Severity
+from tests.assess.conftest import write
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: ops
+  labels: {app: debug}
+spec:
+  containers:
+    - name: shell
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+"""
+
+
+def test_finding_id_survives_lines_moving(tmp_path: Path) -> None:
+    path = write(tmp_path / "pod.yaml", POD)
+    first = assess([str(path)], Config(), only={"CNSEC-K8S-001"}).findings[0]
+    write(tmp_path / "pod.yaml", "# a comment\n# another\n" + POD)
+    second = assess([str(path)], Config(), only={"CNSEC-K8S-001"}).findings[0]
+    assert first.id == second.id
+    assert second.source.line == (first.source.line or 0) + 2
+
+
+def test_a_check_that_raises_is_reported_and_the_run_goes_on(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(item: object, ctx: object) -> Iterator[base.Hit]:
+        raise KeyError("surprise")
+
+    broken = base.Check(id="CNSEC-K8S-999", title="broken", severity=Severity.LOW, target="k8s",
+                        threats=("container-escape",), control="CTRL-NO-PRIVILEGED", remediation="-",
+                        fn=boom)
+    checks = dict(base.registry())
+    checks[broken.id] = broken
+    monkeypatch.setattr(base, "_REGISTRY", checks)
+    path = write(tmp_path / "pod.yaml", POD)
+    report = assess([str(path)], Config(), only={"CNSEC-K8S-001", "CNSEC-K8S-999"})
+    assert any("CNSEC-K8S-999 failed on Pod/ops/debug" in e.message for e in report.errors)
+    assert [f.check_id for f in report.findings] == ["CNSEC-K8S-001"]
+
+
+def test_unknown_kinds_and_crds_become_other_assets(tmp_path: Path) -> None:
+    crd = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ops\nspec: {a: 1}\n"
+    path = write(tmp_path / "crd.yaml", crd)
+    report = assess([str(path)], Config())
+    assert [(a.id, str(a.type)) for a in report.assets] == [("Widget/ops/w", "other")]
+    assert not report.errors
+
+
+def test_empty_security_context_does_not_break_any_check(tmp_path: Path) -> None:
+    cron = """\
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: c}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          securityContext:
+          containers:
+            - name: c
+              image: busybox
+              securityContext:
+"""
+    report = assess([str(write(tmp_path / "cron.yaml", cron))], Config())
+    assert not [e for e in report.errors if "failed on" in e.message]
+
+
+@pytest.mark.parametrize(("service_type", "expected"), [("LoadBalancer", "internet"), ("NodePort", "internet"),
+                                                        ("ClusterIP", "cluster")])
+def test_exposure_follows_services_that_select_the_workload(tmp_path: Path, service_type: str,
+                                                            expected: str) -> None:
+    svc = f"apiVersion: v1\nkind: Service\nmetadata: {{name: s, namespace: ops}}\nspec:\n  type: {service_type}\n" \
+          "  selector: {app: debug}\n"
+    write(tmp_path / "app.yaml", POD + "---\n" + svc)
+    report = assess([str(tmp_path)], Config())
+    pod = next(a for a in report.assets if a.id == "Pod/ops/debug")
+    assert str(pod.exposure) == expected
+
+
+def test_ingress_makes_the_backend_workload_internet_exposed(tmp_path: Path) -> None:
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: ops}\nspec:\n  selector: {app: debug}\n"
+    ing = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: ops}
+spec:
+  rules:
+    - http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: s, port: {number: 80}}}
+"""
+    write(tmp_path / "app.yaml", "---\n".join([POD, svc, ing]))
+    report = assess([str(tmp_path)], Config())
+    assert next(a for a in report.assets if a.id == "Pod/ops/debug").exposure == "internet"
+
+
+def test_risk_is_higher_for_an_exposed_critical_asset_and_explains_itself(tmp_path: Path) -> None:
+    lb = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: ops}\nspec:\n  type: LoadBalancer\n" \
+         "  selector: {app: debug}\n"
+    write(tmp_path / "a" / "pod.yaml", POD)
+    write(tmp_path / "b" / "pod.yaml", POD.replace("labels: {app: debug}",
+                                                   "labels: {app: debug, cnsec.io/criticality: high}")
+          + "---\n" + lb)
+    quiet = assess([str(tmp_path / "a")], Config(), only={"CNSEC-K8S-001"}).risks[0]
+    loud = assess([str(tmp_path / "b")], Config(), only={"CNSEC-K8S-001"}).risks[0]
+    assert loud.score > quiet.score
+    assert loud.score == 90 and loud.level == "critical"
+    assert "exposure internet" in loud.explanation and loud.explanation.endswith("= 90")
+
+
+def test_plan_ranks_controls_by_risk_removed_and_carries_a_patch(tmp_path: Path) -> None:
+    write(tmp_path / "pod.yaml", POD)
+    write(tmp_path / "Dockerfile", "FROM python:3.12-slim\nCMD [\"python\"]\n")
+    report = assess([str(tmp_path)], Config(), only={"CNSEC-K8S-001", "CNSEC-DKR-001"})
+    assert [p.control_id for p in report.plan] == ["CTRL-NO-PRIVILEGED", "CTRL-NON-ROOT"]
+    assert report.plan[0].risk_reduction >= report.plan[1].risk_reduction
+    patch = report.plan[0].patches[0]["patch"]
+    assert patch == [{"op": "replace", "path": "/spec/containers/0/securityContext/privileged", "value": False}]
+
+
+def test_baseline_reports_only_new_findings(tmp_path: Path,
+                                            run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    write(tmp_path / "in" / "pod.yaml", POD)
+    baseline = tmp_path / "baseline.json"
+    run_cli("assess", str(tmp_path / "in"), "-f", "json", "--write-baseline", str(baseline), "--fail-on", "none")
+    write(tmp_path / "in" / "pod2.yaml", POD.replace("name: debug", "name: debug2"))
+    code, out, _ = run_cli("assess", str(tmp_path / "in"), "-f", "json", "--baseline", str(baseline),
+                           "--checks", "CNSEC-K8S-001")
+    data: dict[str, Any] = json.loads(out)
+    assert [f["asset_id"] for f in data["findings"]] == ["Pod/ops/debug2"]
+    assert code == 1
+    assert "debug" in baseline.read_text() and "privileged" not in baseline.read_text()

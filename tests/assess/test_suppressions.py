@@ -1,0 +1,92 @@
+"""Suppressions need a reason; suppressed findings are reported as such, never dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cnsec.assess.config import Config, find_config
+from cnsec.assess.engine import assess
+from tests.assess.conftest import write
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: ops
+{annotations}spec:
+  containers:
+    - name: shell
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+"""
+
+
+def _k8s001(report):  # type: ignore[no-untyped-def]
+    return [f for f in report.findings if f.check_id == "CNSEC-K8S-001"]
+
+
+def test_annotation_with_reason_suppresses_and_keeps_the_finding(tmp_path: Path) -> None:
+    ann = '  annotations:\n    cnsec.io/ignore: "CNSEC-K8S-001=node debugging pod, removed after use"\n'
+    path = write(tmp_path / "pod.yaml", POD.format(annotations=ann))
+    report = assess([str(path)], Config(), only={"CNSEC-K8S-001"})
+    (f,) = _k8s001(report)
+    assert f.suppressed
+    assert f.suppression_reason is not None and "node debugging pod" in f.suppression_reason
+    assert report.worst_active() is None
+
+
+def test_annotation_without_reason_is_not_applied_and_says_why(tmp_path: Path) -> None:
+    ann = '  annotations:\n    cnsec.io/ignore: "CNSEC-K8S-001"\n'
+    path = write(tmp_path / "pod.yaml", POD.format(annotations=ann))
+    report = assess([str(path)], Config(), only={"CNSEC-K8S-001"})
+    (f,) = _k8s001(report)
+    assert not f.suppressed
+    assert any("no reason" in e.message for e in report.errors)
+
+
+def test_comment_inside_the_resource_suppresses(tmp_path: Path) -> None:
+    text = POD.format(annotations="").replace(
+        "privileged: true", "privileged: true  # cnsec:ignore=CNSEC-K8S-001 required by the CNI agent")
+    path = write(tmp_path / "pod.yaml", text)
+    (f,) = _k8s001(assess([str(path)], Config(), only={"CNSEC-K8S-001"}))
+    assert f.suppressed and "CNI agent" in (f.suppression_reason or "")
+
+
+def test_comment_in_another_document_does_not_suppress(tmp_path: Path) -> None:
+    other = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c  # cnsec:ignore=CNSEC-K8S-001 not here\n"
+    path = write(tmp_path / "pod.yaml", other + "---\n" + POD.format(annotations=""))
+    (f,) = _k8s001(assess([str(path)], Config(), only={"CNSEC-K8S-001"}))
+    assert not f.suppressed
+
+
+def test_config_file_suppression_with_expiry(tmp_path: Path) -> None:
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n    asset: Pod/ops/*\n"
+                                    "    reason: accepted until the node agent ships\n    expires: 2999-01-01\n")
+    config = find_config([str(tmp_path)], None)
+    (f,) = _k8s001(assess([str(tmp_path)], config, only={"CNSEC-K8S-001"}))
+    assert f.suppressed and "2999-01-01" in (f.suppression_reason or "")
+
+
+def test_expired_config_suppression_reports_the_finding_again(tmp_path: Path) -> None:
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n    reason: temporary\n"
+                                    "    expires: 2020-01-01\n")
+    config = find_config([str(tmp_path)], None)
+    report = assess([str(tmp_path)], config, only={"CNSEC-K8S-001"})
+    (f,) = _k8s001(report)
+    assert not f.suppressed
+    assert any("expired" in e.message and e.line == 2 for e in report.errors)
+
+
+def test_config_ignore_without_reason_is_a_config_error(tmp_path: Path) -> None:
+    import pytest
+
+    from cnsec.errors import ConfigError
+
+    write(tmp_path / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n")
+    with pytest.raises(ConfigError, match="reason") as exc:
+        find_config([str(tmp_path)], None)
+    assert exc.value.source is not None and exc.value.source.line == 2
