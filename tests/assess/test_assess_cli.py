@@ -75,7 +75,7 @@ def test_yaml_bomb_is_refused_with_a_clear_error(tmp_path: Path, run_cli: Run) -
         lines.append(f"{cur}: &{cur} [" + ",".join(f"*{prev}" for _ in range(9)) + "]")
     write(tmp_path / "bomb.yaml", "\n".join(lines) + "\n")
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)
-    code, out, _ = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
+    _, out, _ = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
     data = json.loads(out)
     assert any("YAML bomb" in e["message"] for e in data["errors"])
     assert data["summary"]["resources"] == 1
@@ -89,7 +89,7 @@ def test_cluster_dump_on_stdin_with_kind_list(run_cli: Run, monkeypatch: pytest.
     pod = yaml.safe_load(PRIVILEGED_POD)
     dump = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [pod]})
     monkeypatch.setattr("sys.stdin", io.StringIO(dump))
-    code, out, _ = run_cli("assess", "-", "-f", "json", "--fail-on", "none")
+    _, out, _ = run_cli("assess", "-", "-f", "json", "--fail-on", "none")
     data = json.loads(out)
     assert [a["id"] for a in data["assets"]] == ["Pod/ops/debug"]
     assert data["findings"][0]["source"]["file"] == "<stdin>"
@@ -134,7 +134,7 @@ def test_json_contract_has_the_documented_top_level_keys(tmp_path: Path,
 
 def test_sarif_output_is_what_github_code_scanning_expects(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)
-    code, out, _ = run_cli("assess", str(tmp_path), "-f", "sarif", "--fail-on", "none")
+    _, out, _ = run_cli("assess", str(tmp_path), "-f", "sarif", "--fail-on", "none")
     sarif = json.loads(out)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
