@@ -1,0 +1,81 @@
+"""Alerts: rule hits grouped per (rule, key), deduplicated and throttled within a window, counts kept.
+
+Within ``window`` seconds (event time) of an alert's last hit, further hits on the same rule and key
+fold into it: ``count`` grows, ``last_seen`` moves, evidence is kept up to ``max_evidence`` events (the
+rest are counted, never silently dropped). A hit after the window opens a new alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cnsec.detect.engine import Match
+from cnsec.model.event import Alert
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class AlertBook:
+    window: float = 300.0
+    max_evidence: int = 5
+    open: dict[tuple[str, str], Alert] = field(default_factory=dict)
+    closed: list[Alert] = field(default_factory=list)
+    last_time: float = 0.0
+    hits: int = 0
+
+    def add(self, match: Match) -> Alert | None:
+        """Record a hit; returns the alert when the hit opened a new one (for live output)."""
+        self.hits += 1
+        ts = match.time()
+        if ts is None:
+            ts = self.last_time
+        else:
+            self.last_time = max(self.last_time, ts)
+        key = match.key()
+        rule = match.rule
+        slot = (rule.id, key)
+        evidence = {"origin": match.origin, "time": _iso(ts), "source": match.source, "event": match.data}
+        current = self.open.get(slot)
+        if current is not None and ts - current.last_seen <= self.window:
+            current.count += 1
+            current.first_seen = min(current.first_seen, ts)
+            current.last_seen = max(current.last_seen, ts)
+            if len(current.evidence) < self.max_evidence:
+                current.evidence.append(evidence)
+            return None
+        if current is not None:
+            self.closed.append(current)
+        alert = Alert(
+            rule_id=rule.id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
+            first_seen=ts, last_seen=ts, evidence=[evidence], count=1, action=rule.action,
+            attack_ids=rule.attack_ids,
+        )
+        self.open[slot] = alert
+        return alert
+
+    def expire(self, now: float) -> list[Alert]:
+        """Close alerts whose window has passed (``now`` in event time); returns those with repeats."""
+        done = [s for s, a in self.open.items() if now - a.last_seen > self.window]
+        out = []
+        for s in done:
+            a = self.open.pop(s)
+            self.closed.append(a)
+            if a.count > 1:
+                out.append(a)
+        return out
+
+    def alerts(self) -> list[Alert]:
+        every = self.closed + list(self.open.values())
+        return sorted(every, key=lambda a: (a.first_seen, -int(a.severity), a.rule_id, a.key))
+
+
+def alert_dict(alert: Alert) -> dict[str, Any]:
+    """The jsonl shape (``Alert.to_dict``) plus how many hits the evidence leaves out."""
+    d = alert.to_dict()
+    d["evidence_omitted"] = max(0, alert.count - len(alert.evidence))
+    return d

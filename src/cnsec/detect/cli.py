@@ -1,0 +1,255 @@
+"""``cnsec detect`` and ``cnsec rules``: argument parsing only; the work is in engine/rules/sources."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Any
+
+FORMATS = ("table", "json", "jsonl", "markdown")
+FAIL_ON = ("critical", "high", "medium", "low", "info", "none")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "detect", help="detect threats in audit logs (Kubernetes, CloudTrail, GCP, Falco, JSON)",
+        description="Run detection rules (bundled, Sigma, native YAML, Python) over event logs.")
+    p.add_argument("inputs", nargs="*", default=["-"], metavar="FILE",
+                   help="log files, directories or - for stdin (gzip is recognised)")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="add rules from PATH (Sigma, native YAML, Python); repeatable")
+    p.add_argument("--no-default-rules", action="store_true", help="do not load the bundled content pack")
+    p.add_argument("--source", choices=("k8s-audit", "cloudtrail", "gcp-audit", "falco", "json"),
+                   help="the input's source (default: detected from the content)")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=PATH",
+                   help="for --source json: map a rule field to a path in your events; repeatable")
+    p.add_argument("--follow", action="store_true", help="keep reading the file as it grows (tail -F)")
+    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="with --follow: stop after this many seconds without new data")
+    p.add_argument("--window", type=float, default=300.0, metavar="SECONDS",
+                   help="fold repeats of an alert (same rule and key) within this window (default 300)")
+    p.add_argument("--max-evidence", type=int, default=5, metavar="N",
+                   help="events kept per alert (default 5)")
+    p.add_argument("--min-severity", choices=FAIL_ON[:-1], default="info",
+                   help="report alerts at or above this")
+    p.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("-f", "--format", choices=FORMATS, default=None,
+                   help="output format (default: table on a terminal, jsonl otherwise)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write alerts to FILE (atomically)")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="high",
+                   help="exit 1 if an alert is at or above this severity (default: high)")
+    p.set_defaults(func=_detect)
+
+    r = sub.add_parser("rules", help="list, test and check detection rules")
+    rs = r.add_subparsers(dest="rules_command", metavar="ACTION")
+    r.set_defaults(func=lambda a: (r.print_help(), 2)[1])
+    ls = rs.add_parser("list", help="bundled and loaded rules: id, title, severity, ATT&CK")
+    ls.add_argument("paths", nargs="*", metavar="PATH", help="extra rule files or directories")
+    ls.add_argument("--no-default-rules", action="store_true")
+    ls.add_argument("-f", "--format", choices=("table", "json"), default="table")
+    ls.set_defaults(func=_rules_list)
+    ts = rs.add_parser("test", help="run each rule's example events (default: the bundled pack)")
+    ts.add_argument("paths", nargs="*", metavar="PATH")
+    ts.add_argument("-f", "--format", choices=("table", "json"), default="table")
+    ts.set_defaults(func=_rules_test)
+    cs = rs.add_parser("check", help="load rules and report every one that fails, with the reason")
+    cs.add_argument("paths", nargs="+", metavar="PATH")
+    cs.add_argument("-f", "--format", choices=("table", "json"), default="table")
+    cs.set_defaults(func=_rules_check)
+
+
+def _load(paths: list[str], defaults: bool) -> Any:
+    from cnsec.detect.rules import LoadResult, bundled, check_unique, load_paths
+
+    result = LoadResult()
+    if defaults:
+        result.extend(bundled())
+    if paths:
+        result.extend(load_paths(paths))
+    check_unique(result.rules)
+    return result
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from cnsec.detect.alerts import AlertBook
+    from cnsec.detect.engine import Engine, Match
+    from cnsec.detect.normalize import SOURCES
+    from cnsec.detect.render import (
+        jsonl_line,
+        render_json,
+        render_jsonl,
+        render_markdown,
+        render_table,
+        table_row,
+    )
+    from cnsec.detect.sources import expand_inputs, open_binary
+    from cnsec.errors import UsageError
+    from cnsec.model.severity import Severity
+
+    for spec in args.map:
+        if "=" not in spec:
+            raise UsageError(f"--map expects FIELD=PATH, got {spec!r}")
+        k, v = spec.split("=", 1)
+        SOURCES["json"].field_map[k.strip()] = v.strip()
+    loaded = _load(args.rules, not args.no_default_rules)
+    for f in loaded.failures:
+        print(f"cnsec: rule not loaded: {f.path}: {f.reason}", file=sys.stderr)
+    if not loaded.rules:
+        raise UsageError("no rules loaded")
+    min_sev = Severity.parse(args.min_severity)
+    rules = [r for r in loaded.rules if r.severity >= min_sev]
+    engine = Engine(rules, prefilter=not args.no_prefilter)
+    book = AlertBook(window=args.window, max_evidence=max(1, args.max_evidence))
+    fmt = args.format or ("table" if (args.output is None and sys.stdout.isatty()) else "jsonl")
+    inputs = expand_inputs(args.inputs)
+
+    if args.follow:
+        if len(inputs) != 1 or inputs[0] == "-":
+            raise UsageError("--follow takes exactly one file")
+        if args.output:
+            raise UsageError("--follow writes to stdout; redirect it instead of -o")
+        from cnsec.detect.sources.follow import follow
+
+        def live(match: Match) -> None:
+            alert = book.add(match)
+            if alert is not None:
+                sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+                sys.stdout.flush()
+
+        def idle() -> None:
+            for alert in book.expire(book.last_time):
+                sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+            sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            engine.scan_chunks(follow(inputs[0], idle_exit=args.idle_exit, on_idle=idle),
+                               inputs[0], args.source, live)
+        for alert in book.expire(float("inf")):
+            sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+        sys.stdout.flush()
+        _report_problems(engine)
+        return _exit_code(book.alerts(), args.fail_on)
+
+    def collect(match: Match) -> None:
+        book.add(match)
+
+    sources: dict[str, str] = {}
+    for path in inputs:
+        with open_binary(path) as stream:
+            src = engine.scan_stream(stream, path, args.source, collect)
+        sources[path] = src or "empty"
+    alerts = book.alerts()
+    stats: dict[str, Any] = {**engine.stats.to_dict(), "rules": len(rules), "alerts": len(alerts),
+                             "hits": book.hits, "inputs": sources,
+                             "rules_failed": len(loaded.failures)}
+    errors = [p.to_dict() for p in engine.stats.problems]
+    if fmt == "jsonl":
+        text = render_jsonl(alerts)
+    elif fmt == "json":
+        text = render_json(alerts, stats, errors)
+    elif fmt == "markdown":
+        text = render_markdown(alerts, stats)
+    else:
+        text = render_table(alerts, stats)
+    _write(text, args.output)
+    _report_problems(engine)
+    return _exit_code(alerts, args.fail_on)
+
+
+def _report_problems(engine: Any) -> None:
+    stats = engine.stats
+    for p in stats.problems:
+        print(f"cnsec: {p}", file=sys.stderr)
+    if stats.malformed > len(stats.problems):
+        print(f"cnsec: ... {stats.malformed - len(stats.problems)} more malformed lines", file=sys.stderr)
+    if stats.malformed:
+        print(f"cnsec: {stats.malformed} malformed lines skipped", file=sys.stderr)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        from cnsec.errors import UsageError
+        from cnsec.fsutil import atomic_write_text
+        from cnsec.model.source import Source
+
+        try:
+            atomic_write_text(output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write alerts: {exc.strerror}", Source(output)) from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _exit_code(alerts: list[Any], fail_on: str) -> int:
+    if fail_on == "none":
+        return 0
+    from cnsec.model.severity import Severity
+
+    threshold = Severity.parse(fail_on)
+    return 1 if any(a.severity >= threshold for a in alerts) else 0
+
+
+def _rules_list(args: argparse.Namespace) -> int:
+    import json
+
+    loaded = _load(args.paths, not args.no_default_rules)
+    rules = sorted(loaded.rules, key=lambda r: r.id)
+    if args.format == "json":
+        print(json.dumps({"rules": [r.to_dict() for r in rules],
+                          "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
+        return 0
+    print(f"{'ID':<38} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<22} TITLE")
+    for r in rules:
+        attack = ",".join(r.attack_ids)[:22]
+        print(f"{r.id:<38} {r.severity.label:<8} {(r.source or '-'):<10} {attack:<22} {r.title}")
+    print(f"\n{len(rules)} rules" + (f", {len(loaded.failures)} not loaded" if loaded.failures else ""))
+    return 0
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    import json
+
+    from cnsec.detect.engine import Engine
+
+    loaded = _load(args.paths, not args.paths)
+    engine = Engine(loaded.rules)
+    results = []
+    for rule in sorted(loaded.rules, key=lambda r: r.id):
+        for ex in rule.examples:
+            via_index = rule.id in {r.id for r in engine.scan_events([ex.event], rule.source or "json")}
+            ok = via_index == ex.should_match and bool(rule.match(ex.event)) == ex.should_match
+            results.append({"rule_id": rule.id, "example": ex.name, "expected": ex.should_match, "ok": ok,
+                            "origin": rule.origin})
+    untested = sorted(r.id for r in loaded.rules if not r.examples)
+    failed = [r for r in results if not r["ok"]]
+    if args.format == "json":
+        print(json.dumps({"passed": len(results) - len(failed), "failed": failed, "untested": untested,
+                          "not_loaded": [f.to_dict() for f in loaded.failures]}, indent=2))
+    else:
+        for r in failed:
+            want = "match" if r["expected"] else "no match"
+            print(f"FAIL {r['rule_id']} {r['example']}: expected {want} ({r['origin']})")
+        for f in loaded.failures:
+            print(f"NOT LOADED {f.path}: {f.reason}")
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed, "
+              f"{len(untested)} rules without examples, {len(loaded.failures)} not loaded")
+    return 1 if failed or loaded.failures else 0
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    import json
+
+    from cnsec.detect.rules import load_paths
+
+    loaded = load_paths(args.paths)
+    if args.format == "json":
+        print(json.dumps({"loaded": len(loaded.rules), "files": loaded.files,
+                          "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
+    else:
+        for f in loaded.failures:
+            print(f"{f.path}: {f.reason}")
+        total = len(loaded.rules) + len(loaded.failures)
+        pct = 100.0 * len(loaded.rules) / total if total else 100.0
+        print(f"{len(loaded.rules)} rules loaded, {len(loaded.failures)} failed ({pct:.1f}% loaded)")
+    return 1 if loaded.failures else 0

@@ -1,0 +1,165 @@
+"""Field access on raw event dicts: dotted paths, lists flattened, values normalised for matching.
+
+Rules match on the original event fields, so a path like ``objectRef.resource`` walks nested dicts;
+a list on the way (``requestObject.spec.containers``) fans out, and the rule matches if any element
+does (Sigma's and Falco's semantics for multi-valued fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Getter = Callable[[dict[str, Any]], list[Any]]
+
+_EMPTY: list[Any] = []
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def _walk(values: list[Any], key: str) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, dict):
+            if key in value:
+                nxt = value[key]
+                if isinstance(nxt, list):
+                    out.extend(nxt)
+                else:
+                    out.append(nxt)
+        elif isinstance(value, list):
+            out.extend(_walk(value, key))
+    return out
+
+
+def make_getter(path: str) -> Getter:
+    """A function returning every value at ``path`` (an empty list when the field is absent).
+
+    A key that literally contains dots (flattened exports) is tried first, then the nested walk.
+    """
+    parts = path.split(".")
+    if len(parts) == 1:
+        def get1(d: dict[str, Any]) -> list[Any]:
+            v = d.get(path, _EMPTY)
+            if v is _EMPTY:
+                return []
+            return _as_list(v)
+        return get1
+    first, rest = parts[0], parts[1:]
+    if len(parts) == 2:
+        second = parts[1]
+
+        def get2(d: dict[str, Any]) -> list[Any]:
+            a = d.get(first)
+            if isinstance(a, dict):
+                if second in a:
+                    v = a[second]
+                    return _as_list(v)
+                return _EMPTY
+            if a is None:
+                v = d.get(path, _EMPTY)
+                if v is _EMPTY:
+                    return []
+                return _as_list(v)
+            if isinstance(a, list):
+                return _walk(a, second)
+            return _EMPTY
+        return get2
+
+    def getn(d: dict[str, Any]) -> list[Any]:
+        a = d.get(first)
+        if a is None:
+            v = d.get(path, _EMPTY)
+            if v is _EMPTY:
+                return []
+            return _as_list(v)
+        values = a if isinstance(a, list) else [a]
+        for key in rest:
+            values = _walk(values, key)
+            if not values:
+                return _dotted(d, parts)
+        return values
+    return getn
+
+
+def _dotted(d: dict[str, Any], parts: list[str]) -> list[Any]:
+    """Slow path for keys that contain dots themselves (``annotations.authorization.k8s.io/decision``)."""
+    out: list[Any] = []
+
+    def rec(value: Any, i: int) -> None:
+        if i == len(parts):
+            if isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+            return
+        if isinstance(value, list):
+            for v in value:
+                rec(v, i)
+            return
+        if not isinstance(value, dict):
+            return
+        for j in range(len(parts), i, -1):
+            key = ".".join(parts[i:j])
+            if key in value:
+                rec(value[key], j)
+    rec(d, 0)
+    return out
+
+
+def exists(d: dict[str, Any], path: str) -> bool:
+    """True when the field is present at all (even with a null value)."""
+    if path in d:
+        return True
+    values: list[Any] = [d]
+    parts = path.split(".")
+    for key in parts[:-1]:
+        values = _walk(values, key)
+        if not values:
+            return False
+    last = parts[-1]
+    for v in values:
+        if isinstance(v, dict) and last in v:
+            return True
+        if isinstance(v, list) and any(isinstance(x, dict) and last in x for x in v):
+            return True
+    return False
+
+
+def as_text(value: Any) -> str | None:
+    """The string a rule compares against: JSON-ish rendering of scalars, ``None`` for null/containers."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    return None
+
+
+def first_text(d: dict[str, Any], getter: Getter) -> str | None:
+    for v in getter(d):
+        t = as_text(v)
+        if t is not None:
+            return t
+    return None
+
+
+def all_text(value: Any, out: list[str]) -> None:
+    """Every scalar in the event, for keyword (full-text) detections."""
+    if isinstance(value, dict):
+        for v in value.values():
+            all_text(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            all_text(v, out)
+    else:
+        t = as_text(value)
+        if t is not None:
+            out.append(t)

@@ -1,0 +1,73 @@
+"""Alert output: jsonl for machines (``cnsec respond`` reads it), json, and table/markdown for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnsec.detect.alerts import alert_dict
+from cnsec.model.event import Alert
+
+
+def _dumps(obj: Any) -> str:
+    import orjson
+
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def jsonl_line(alert: Alert) -> str:
+    return _dumps(alert_dict(alert)) + "\n"
+
+
+def render_jsonl(alerts: list[Alert]) -> str:
+    return "".join(jsonl_line(a) for a in alerts)
+
+
+def render_json(alerts: list[Alert], stats: dict[str, Any], errors: list[dict[str, Any]]) -> str:
+    import orjson
+
+    doc = {"schema": "cnsec.alerts/v1", "alerts": [alert_dict(a) for a in alerts], "stats": stats,
+           "errors": errors}
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+
+
+def _short_time(d: dict[str, Any], key: str) -> str:
+    return str(d[key]).replace("T", " ")[:19]
+
+
+def table_row(alert: Alert) -> str:
+    d = alert.to_dict()
+    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {alert.rule_id:<20} "
+            f"{alert.title[:48]:<48} {alert.key[:40]:<40} x{alert.count}")
+
+
+def render_table(alerts: list[Alert], stats: dict[str, Any]) -> str:
+    lines = [f"{'SEVERITY':<8} {'FIRST SEEN':<19}  {'RULE':<20} {'TITLE':<48} {'KEY':<40} COUNT"]
+    lines += [table_row(a) for a in alerts]
+    lines.append("")
+    lines.append(_summary(alerts, stats))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(alerts: list[Alert], stats: dict[str, Any]) -> str:
+    by: dict[str, int] = {}
+    for a in alerts:
+        by[a.severity.label] = by.get(a.severity.label, 0) + 1
+    sev = ", ".join(f"{k}: {v}" for k, v in sorted(by.items(), key=lambda kv: kv[0]))
+    return (f"{len(alerts)} alerts ({sev or 'none'}) from {stats.get('events', 0)} events, "
+            f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(alerts: list[Alert], stats: dict[str, Any]) -> str:
+    out = ["# cnsec detection report", "", _summary(alerts, stats), ""]
+    if alerts:
+        out += ["| Severity | Rule | Title | Threat | Key | First seen | Last seen | Count |",
+                "|---|---|---|---|---|---|---|---|"]
+        for a in alerts:
+            d = a.to_dict()
+            out.append(f"| {d['severity']} | `{a.rule_id}` | {_md(a.title)} | {a.threat_id or ''} | "
+                       f"`{_md(a.key)}` | {d['first_seen']} | {d['last_seen']} | {a.count} |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,435 @@
+"""Compile a pySigma condition tree into plain Python closures, plus the literals each rule needs.
+
+pySigma parses the rule (detection items, modifiers, the condition grammar) and expands it into a tree
+of AND/OR/NOT over ``field = value`` leaves. We compile that tree once into closures over the raw event
+dict, so evaluation is a few dict look-ups and string operations, no database and no interpretation.
+
+Alongside each compiled node we compute *requirements*: sets of literals of which at least one must be
+present in any event the node matches (``eq``: the field has exactly this value; ``sub``: the value
+contains this text). The engine indexes rules by them so that an event is only tested against rules
+that can match it, and skips the JSON parse of a line that contains none of them.
+
+Sigma matching is case-insensitive unless ``|cased``. Regular expressions run on RE2 (linear time);
+only patterns RE2 rejects (look-around, back-references) fall back to Python's ``re``, and then only
+over the first :data:`FALLBACK_RE_MAX_INPUT` characters of a value so the backtracking stays bounded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cnsec.detect.fields import all_text, as_text, exists, make_getter
+
+Pred = Callable[[dict[str, Any]], bool]
+#: ("eq", path, value) or ("sub", "", literal); all lower-case.
+Alt = tuple[str, str, str]
+Req = frozenset[Alt]
+
+FALLBACK_RE_MAX_INPUT = 4096
+#: Characters no JSON encoder rewrites (Go escapes <>&, Gson also =' ; some escape /).
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 -_.:,;+*#@!?$%^()[]{}|~`")
+
+
+class Unsupported(Exception):
+    """A rule construct we cannot evaluate; the message is the precise reason reported to the user."""
+
+
+def safe_literal(text: str, min_len: int = 3) -> str | None:
+    """The longest run of ``text`` (lower-cased) that survives any JSON encoding unchanged."""
+    best = ""
+    cur: list[str] = []
+    for ch in text.lower() + "\x00":
+        if ch in _SAFE:
+            cur.append(ch)
+        else:
+            if len(cur) > len(best):
+                best = "".join(cur)
+            cur = []
+    return best if len(best) >= min_len else None
+
+
+def prefilter_literal(alt: Alt) -> str | None:
+    kind, _path, value = alt
+    if kind == "eq" and value and all(ch in _SAFE for ch in value):
+        return f'"{value}"' if not _looks_scalar(value) else value
+    return safe_literal(value)
+
+
+def _looks_scalar(value: str) -> bool:
+    """Numbers and booleans may appear unquoted in JSON."""
+    if value in ("true", "false"):
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Node:
+    fn: Pred
+    reqs: list[Req] = field(default_factory=list)
+    # for OR-merging of simple leaves on one field: (path, kind, cased) -> values
+    merge_key: tuple[str, str, bool] | None = None
+    merge_values: tuple[str, ...] = ()
+    cost: int = 1
+
+
+def _texts(values: Iterable[Any]) -> list[str]:
+    out = []
+    for v in values:
+        t = as_text(v)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> Node:
+    get = make_getter(path)
+    vals = values if cased else tuple(v.lower() for v in values)
+    fn: Pred
+    if kind == "eq":
+        target = frozenset(vals)
+        if cased:
+            def fn(d: dict[str, Any]) -> bool:
+                return any(as_text(v) in target for v in get(d))
+        else:
+            def fn(d: dict[str, Any]) -> bool:
+                for v in get(d):
+                    t = as_text(v)
+                    if t is not None and t.lower() in target:
+                        return True
+                return False
+        reqs = [frozenset(("eq", path, v.lower()) for v in vals)]
+    elif kind == "prefix":
+        def fn(d: dict[str, Any]) -> bool:
+            return any((t if cased else t.lower()).startswith(vals) for t in _texts(get(d)))
+        reqs = _sub_reqs(vals)
+    elif kind == "suffix":
+        def fn(d: dict[str, Any]) -> bool:
+            return any((t if cased else t.lower()).endswith(vals) for t in _texts(get(d)))
+        reqs = _sub_reqs(vals)
+    else:  # contains
+        def fn(d: dict[str, Any]) -> bool:
+            for t in _texts(get(d)):
+                s = t if cased else t.lower()
+                for n in vals:
+                    if n in s:
+                        return True
+            return False
+        reqs = _sub_reqs(vals)
+    return Node(fn, reqs, (path, kind, cased), tuple(values), 1 if kind == "eq" else 2)
+
+
+def _sub_reqs(vals: Iterable[str]) -> list[Req]:
+    alts = []
+    for v in vals:
+        lit = safe_literal(v)
+        if lit is None:
+            return []
+        alts.append(("sub", "", lit))
+    return [frozenset(alts)]
+
+
+def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: bool, dotall: bool) -> Node:
+    import re2
+
+    flags = ("i" if ignorecase else "") + ("m" if multiline else "") + ("s" if dotall else "")
+    full = f"(?{flags}){pattern}" if flags else pattern
+    search: Callable[[str], Any]
+    try:
+        compiled = re2.compile(full)
+        search = compiled.search
+    except re2.error:
+        try:
+            fallback = re.compile(full)
+        except re.error as exc:
+            raise Unsupported(f"invalid regular expression {pattern!r}: {exc}") from None
+
+        def search(s: str) -> Any:
+            return fallback.search(s[:FALLBACK_RE_MAX_INPUT])
+    if path is None:
+        def fn(d: dict[str, Any]) -> bool:
+            out: list[str] = []
+            all_text(d, out)
+            return any(search(t) for t in out)
+        return Node(fn, cost=8)
+    get = make_getter(path)
+
+    def fnp(d: dict[str, Any]) -> bool:
+        return any(search(t) for t in _texts(get(d)))
+    return Node(fnp, cost=5)
+
+
+def _wildcard_regex(parts: list[Any], cased: bool) -> str:
+    from sigma.types import SpecialChars
+
+    out = []
+    for p in parts:
+        if p is SpecialChars.WILDCARD_MULTI:
+            out.append(".*")
+        elif p is SpecialChars.WILDCARD_SINGLE:
+            out.append(".")
+        else:
+            out.append(re.escape(p))
+    body = "".join(out)
+    return ("" if cased else "(?i)") + "(?s)^" + body + "$"
+
+
+def _sigma_string(path: str | None, value: Any, cased: bool) -> Node:
+    from sigma.types import Placeholder, SpecialChars
+
+    parts: list[Any] = []
+    for p in value.s:
+        if isinstance(p, Placeholder):
+            raise Unsupported(f"placeholder %{p.name}% needs a processing pipeline to be resolved")
+        if isinstance(p, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += p
+        else:
+            parts.append(p)
+    star = SpecialChars.WILDCARD_MULTI
+    if path is None:  # keyword: full-text search, wildcards at the ends are implied
+        inner = parts
+        while inner and inner[0] is star:
+            inner = inner[1:]
+        while inner and inner[-1] is star:
+            inner = inner[:-1]
+        if all(isinstance(p, str) for p in inner):
+            needle = "".join(inner)
+            n = needle if cased else needle.lower()
+
+            def kw(d: dict[str, Any]) -> bool:
+                out: list[str] = []
+                all_text(d, out)
+                return any(n in (t if cased else t.lower()) for t in out)
+            lit = safe_literal(needle)
+            return Node(kw, [frozenset({("sub", "", lit)})] if lit else [], cost=8)
+        rx = _wildcard_regex([star, *inner, star], cased)
+        return _regex_leaf(None, rx, False, False, True)
+    if not parts:
+        return _string_leaf(path, "eq", ("",), cased)
+    if all(isinstance(p, str) for p in parts):
+        return _string_leaf(path, "eq", (parts[0],), cased)
+    if parts == [star]:
+        get = make_getter(path)
+
+        def anyval(d: dict[str, Any]) -> bool:
+            return bool(_texts(get(d)))
+        return Node(anyval)
+    if len(parts) == 3 and parts[0] is star and parts[2] is star and isinstance(parts[1], str):
+        return _string_leaf(path, "contains", (parts[1],), cased)
+    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is star:
+        return _string_leaf(path, "prefix", (parts[0],), cased)
+    if len(parts) == 2 and parts[0] is star and isinstance(parts[1], str):
+        return _string_leaf(path, "suffix", (parts[1],), cased)
+    node = _regex_leaf(path, _wildcard_regex(parts, cased), False, False, False)
+    lits = [safe_literal(p) for p in parts if isinstance(p, str)]
+    best = max((x for x in lits if x), key=len, default=None)
+    if best:
+        node.reqs = [frozenset({("sub", "", best)})]
+    return node
+
+
+def _to_number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def _timestamp(v: Any) -> datetime | None:
+    from cnsec.detect.normalize import parse_time
+
+    ts = parse_time(v)
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def compile_leaf(path: str | None, value: Any) -> Node:
+    """One ``field = value`` leaf (``path`` None: a keyword) from pySigma's typed value."""
+    from sigma import types as st
+
+    if isinstance(value, st.SigmaExpansion):
+        return or_nodes([compile_leaf(path, v) for v in value.values])
+    if isinstance(value, st.SigmaCasedString):
+        return _sigma_string(path, value, True)
+    if isinstance(value, st.SigmaString):
+        return _sigma_string(path, value, False)
+    if isinstance(value, st.SigmaRegularExpression):
+        flags = value.flags
+        F = st.SigmaRegularExpressionFlag
+        return _regex_leaf(path, str(value.regexp), F.IGNORECASE in flags, F.MULTILINE in flags,
+                           F.DOTALL in flags)
+    if path is None:
+        if isinstance(value, st.SigmaNumber):
+            return _sigma_string(None, st.SigmaString(str(value.number)), False)
+        raise Unsupported(f"keyword of type {type(value).__name__} is not supported")
+    get = make_getter(path)
+    if isinstance(value, st.SigmaTimestampPart):
+        part = value.timestamp_part
+        want = int(value.number)
+        TP = st.TimestampPart
+
+        def tpart(d: dict[str, Any]) -> bool:
+            for v in get(d):
+                dt = _timestamp(v)
+                if dt is None:
+                    continue
+                got = {TP.MINUTE: dt.minute, TP.HOUR: dt.hour, TP.DAY: dt.day,
+                       TP.WEEK: dt.isocalendar()[1], TP.MONTH: dt.month, TP.YEAR: dt.year}[part]
+                if got == want:
+                    return True
+            return False
+        return Node(tpart, cost=4)
+    if isinstance(value, st.SigmaBool):
+        return _string_leaf(path, "eq", ("true" if value.boolean else "false",), False)
+    if isinstance(value, st.SigmaNumber):
+        num = float(value.number)
+        text = str(value.number)
+
+        def numeq(d: dict[str, Any]) -> bool:
+            for v in get(d):
+                n = _to_number(v)
+                if n is not None and n == num:
+                    return True
+            return False
+        return Node(numeq, [frozenset({("eq", path, text)})], ("", "", False), (), 1)
+    if isinstance(value, st.SigmaNull):
+        def isnull(d: dict[str, Any]) -> bool:
+            vals = get(d)
+            return not vals or all(v is None for v in vals)
+        return Node(isnull)
+    if isinstance(value, st.SigmaExists):
+        want_exists = bool(value.exists)
+
+        def ex(d: dict[str, Any]) -> bool:
+            return exists(d, path) is want_exists
+        return Node(ex)
+    if isinstance(value, st.SigmaCIDRExpression):
+        net = value.network
+
+        def cidr(d: dict[str, Any]) -> bool:
+            for t in _texts(get(d)):
+                try:
+                    if ipaddress.ip_address(t) in net:
+                        return True
+                except ValueError:
+                    continue
+            return False
+        return Node(cidr, cost=3)
+    if isinstance(value, st.SigmaCompareExpression):
+        limit = float(value.number.number)
+        op = value.op
+        ops = st.CompareOperators
+        cmp: Callable[[float], bool] = {
+            ops.LT: lambda n: n < limit, ops.LTE: lambda n: n <= limit, ops.GT: lambda n: n > limit,
+            ops.GTE: lambda n: n >= limit, ops.NEQ: lambda n: n != limit,
+        }[op]
+
+        def compare(d: dict[str, Any]) -> bool:
+            for v in get(d):
+                n = _to_number(v)
+                if n is not None and cmp(n):
+                    return True
+            return False
+        return Node(compare, cost=2)
+    if isinstance(value, st.SigmaFieldReference):
+        other = make_getter(value.field)
+        sw, ew = value.starts_with, value.ends_with
+
+        def fieldref(d: dict[str, Any]) -> bool:
+            mine = [t.lower() for t in _texts(get(d))]
+            for o in _texts(other(d)):
+                o = o.lower()
+                for m in mine:
+                    if (sw and m.startswith(o)) or (ew and m.endswith(o)) or (not sw and not ew and m == o):
+                        return True
+            return False
+        return Node(fieldref, cost=3)
+    raise Unsupported(f"value type {type(value).__name__} is not supported")
+
+
+def or_nodes(nodes: list[Node]) -> Node:
+    merged: dict[tuple[str, str, bool], list[str]] = {}
+    rest: list[Node] = []
+    for n in nodes:
+        if n.merge_key is not None and n.merge_key[0] and n.merge_values:
+            merged.setdefault(n.merge_key, []).extend(n.merge_values)
+        else:
+            rest.append(n)
+    for (path, kind, cased), values in merged.items():
+        rest.append(_string_leaf(path, kind, tuple(dict.fromkeys(values)), cased))
+    if len(rest) == 1:
+        return rest[0]
+    rest.sort(key=lambda n: n.cost)
+    fns = tuple(n.fn for n in rest)
+
+    def any_of(d: dict[str, Any]) -> bool:
+        return any(f(d) for f in fns)
+    reqs: list[Req] = []
+    if all(n.reqs for n in rest):
+        reqs = [frozenset().union(*(best_req(n.reqs) for n in rest))]
+    return Node(any_of, reqs, cost=sum(n.cost for n in rest))
+
+
+def and_nodes(nodes: list[Node]) -> Node:
+    if len(nodes) == 1:
+        return nodes[0]
+    nodes = sorted(nodes, key=lambda n: n.cost)
+    fns = tuple(n.fn for n in nodes)
+    if len(fns) == 2:
+        f1, f2 = fns
+
+        def both(d: dict[str, Any]) -> bool:
+            return f1(d) and f2(d)
+        fn: Pred = both
+    else:
+        def all_of(d: dict[str, Any]) -> bool:
+            return all(f(d) for f in fns)
+        fn = all_of
+    reqs = [r for n in nodes for r in n.reqs]
+    return Node(fn, reqs, cost=sum(n.cost for n in nodes))
+
+
+def not_node(node: Node) -> Node:
+    inner = node.fn
+
+    def negated(d: dict[str, Any]) -> bool:
+        return not inner(d)
+    return Node(negated, cost=node.cost)
+
+
+def best_req(reqs: list[Req]) -> Req:
+    """Local choice among alternative requirement sets: exact values first, then fewer, longer literals."""
+    def score(r: Req) -> tuple[int, int, int]:
+        subs = sum(1 for a in r if a[0] == "sub")
+        return (subs, len(r), -min((len(a[2]) for a in r), default=0))
+    return min(reqs, key=score)
+
+
+def compile_condition(tree: Any, map_field: Callable[[str], str]) -> Node:
+    """Compile pySigma's parsed condition (AND/OR/NOT over field=value leaves) into a :class:`Node`."""
+    from sigma import conditions as sc
+
+    if isinstance(tree, sc.ConditionAND):
+        return and_nodes([compile_condition(a, map_field) for a in tree.args])
+    if isinstance(tree, sc.ConditionOR):
+        return or_nodes([compile_condition(a, map_field) for a in tree.args])
+    if isinstance(tree, sc.ConditionNOT):
+        return not_node(compile_condition(tree.args[0], map_field))
+    if isinstance(tree, sc.ConditionFieldEqualsValueExpression):
+        return compile_leaf(map_field(tree.field), tree.value)
+    if isinstance(tree, sc.ConditionValueExpression):
+        return compile_leaf(None, tree.value)
+    raise Unsupported(f"condition element {type(tree).__name__} is not supported")

@@ -1,0 +1,87 @@
+"""Sigma rules: parsed by pySigma, compiled to our native evaluator (``matcher``), never to a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnsec.detect.normalize import SOURCES, source_for_logsource
+from cnsec.detect.rules import SIGMA_LEVELS, LoadFailure, LoadResult, Rule, threat_for_tags
+from cnsec.detect.rules.matcher import Unsupported, and_nodes, compile_condition, or_nodes
+from cnsec.model.severity import Severity
+
+
+def _identity(name: str) -> str:
+    return name
+
+
+def compile_sigma_rule(rule: Any, origin: str) -> Rule:
+    """One pySigma ``SigmaRule`` → :class:`Rule`; raises :class:`Unsupported` or a pySigma error."""
+    ls = rule.logsource
+    source = source_for_logsource(ls.product, ls.service)
+    map_field = SOURCES[source].map_field if source else _identity
+    conditions = [c.parsed for c in rule.detection.parsed_condition]
+    nodes = [compile_condition(c, map_field) for c in conditions]
+    node = or_nodes(nodes) if len(nodes) > 1 else and_nodes(nodes)
+    attack: list[str] = []
+    tactics: list[str] = []
+    for tag in rule.tags or ():
+        if tag.namespace != "attack":
+            continue
+        name = str(tag.name)
+        if name[:1].lower() == "t" and name[1:2].isdigit():
+            attack.append(name.upper())
+        else:
+            tactics.append(name)
+    level = getattr(rule.level, "name", None) or str(rule.level or "medium")
+    severity = SIGMA_LEVELS.get(level.lower(), Severity.MEDIUM)
+    rid = str(rule.id) if rule.id else f"sigma:{Path(origin).stem}"
+    return Rule(
+        id=rid,
+        title=str(rule.title),
+        severity=severity,
+        source=source,
+        match=node.fn,
+        reqs=node.reqs,
+        threat_id=threat_for_tags(attack, tactics),
+        attack_ids=tuple(attack),
+        description=str(rule.description or "").strip(),
+        kind="sigma",
+        origin=origin,
+    )
+
+
+def load_sigma_text(path: Path, text: str) -> LoadResult:
+    from sigma.collection import SigmaCollection
+    from sigma.exceptions import SigmaError
+
+    result = LoadResult(files=1)
+    origin = str(path)
+    try:
+        collection = SigmaCollection.from_yaml(text, collect_errors=True)
+    except SigmaError as exc:
+        result.failures.append(LoadFailure(origin, f"Sigma: {exc}"))
+        return result
+    except Exception as exc:  # pySigma raises plain errors on some malformed documents
+        result.failures.append(LoadFailure(origin, f"Sigma: {type(exc).__name__}: {exc}"))
+        return result
+    for item in collection.rules:
+        errors = getattr(item, "errors", None)
+        if errors:
+            result.failures.append(LoadFailure(origin, "Sigma: " + "; ".join(str(e) for e in errors)))
+            continue
+        kind = type(item).__name__
+        if kind == "SigmaCorrelationRule":
+            result.failures.append(LoadFailure(
+                origin, "correlation rule: runs on the correlation engine (cnsec detect --threats)"))
+            continue
+        if kind == "SigmaFilter":
+            result.failures.append(LoadFailure(origin, "Sigma filter: applies to other rules, not alone"))
+            continue
+        try:
+            result.rules.append(compile_sigma_rule(item, origin))
+        except Unsupported as exc:
+            result.failures.append(LoadFailure(origin, str(exc)))
+        except SigmaError as exc:
+            result.failures.append(LoadFailure(origin, f"Sigma: {exc}"))
+    return result
