@@ -1,0 +1,175 @@
+"""Control-plane command lines: which container runs kube-apiserver or the kubelet, and its flags.
+
+Static pod manifests (``/etc/kubernetes/manifests``) and cluster dumps carry the component's flags
+in ``command`` and/or ``args`` (kubeadm puts all in ``command``, RKE2 splits binary and ``args``,
+some put a whole shell line in one string). This module turns them into one flag map with the
+path of each flag, so a check can point at the offending line and patch it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.assess.workload import Container, Workload
+
+Path = tuple[str | int, ...]
+APISERVER = "kube-apiserver"
+KUBELET = "kubelet"
+_ALIASES = {"kube-apiserver": APISERVER, "apiserver": APISERVER, "kubelet": KUBELET}
+#: Boolean flags: ``--flag`` alone means true and the next token is never their value.
+_BOOL_FLAGS = {"anonymous-auth"}
+
+
+@dataclass(slots=True)
+class Flag:
+    value: str
+    path: Path  # the command/args element that holds the flag
+    exact: bool  # True when that element holds only this flag (a patch may replace it)
+
+
+@dataclass(slots=True)
+class Component:
+    """One container that runs a control-plane binary, with its flags as the process sees them."""
+
+    container: Container
+    binary: str  # APISERVER or KUBELET
+    flags: dict[str, Flag] = field(default_factory=dict)
+    append_to: Path | None = None  # the list a missing flag is appended to (None: shell form)
+
+    def get(self, name: str) -> str | None:
+        f = self.flags.get(name)
+        return f.value if f else None
+
+    def has(self, name: str) -> bool:
+        return name in self.flags
+
+    def at(self, name: str) -> Path:
+        """Where a finding about ``name`` points: the flag if present, else the command list."""
+        f = self.flags.get(name)
+        if f is not None:
+            return f.path
+        return self.append_to or self.container.at("command")
+
+    def line(self, res: K8sResource, ctx: object, name: str) -> int | None:
+        """The line of flag ``name``: the loader gives lines of keys and mappings, not of list
+        scalars, so the element is looked up in the file text below its list key."""
+        f = self.flags.get(name)
+        inv = getattr(ctx, "inventory", None)
+        if f is None or inv is None:
+            return None
+        start = res.line_at(*f.path[:-1])
+        lines = inv.lines(res.file)
+        needle = "--" + name
+        for n in range(start - 1, min(res.end_line, len(lines))):
+            if needle in lines[n]:
+                return n + 1
+        return None
+
+    def set_flag_patch(self, res: K8sResource, name: str, value: str) -> list[dict[str, Any]] | None:
+        """An RFC 6902 patch that sets ``--name=value`` (replacing the flag or appending it)."""
+        text = f"--{name}={value}"
+        f = self.flags.get(name)
+        if f is not None:
+            if not f.exact:
+                return None
+            return [{"op": "replace", "path": _pointer(f.path), "value": text}]
+        if self.append_to is None:
+            return None
+        return [{"op": "add", "path": _pointer(self.append_to) + "/-", "value": text}]
+
+    def remove_flag_patch(self, name: str) -> list[dict[str, Any]] | None:
+        f = self.flags.get(name)
+        if f is None or not f.exact:
+            return None
+        return [{"op": "remove", "path": _pointer(f.path)}]
+
+
+def _pointer(path: Path) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _binary(token: str) -> str | None:
+    base = token.rsplit("/", 1)[-1]
+    return _ALIASES.get(base) if base in ("kube-apiserver", "kubelet") else None
+
+
+def _tokens(container: Container) -> list[tuple[str, Path, bool]]:
+    """(token, path of its element, element holds just this token) over command then args."""
+    out: list[tuple[str, Path, bool]] = []
+    for key in ("command", "args"):
+        items = container.spec.get(key)
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                continue
+            text = str(item)
+            path = container.at(key, i)
+            parts = text.split()
+            if len(parts) > 1:
+                with contextlib.suppress(ValueError):
+                    parts = shlex.split(text)
+                out.extend((p, path, False) for p in parts)
+            elif parts:
+                out.append((parts[0], path, True))
+    return out
+
+
+def components(w: Workload, binary: str | None = None) -> Iterator[Component]:
+    """Every container of ``w`` that runs kube-apiserver or the kubelet (``binary`` to pick one)."""
+    for c in w.containers:
+        tokens = _tokens(c)
+        found: str | None = None
+        start = 0
+        for i, (tok, _, _) in enumerate(tokens):
+            b = _binary(tok)
+            if b is None and tok.rsplit("/", 1)[-1] == "hyperkube" and i + 1 < len(tokens):
+                b = _ALIASES.get(tokens[i + 1][0])
+                if b is not None:
+                    i += 1
+            if b is not None:
+                found, start = b, i + 1
+                break
+        if found is None or (binary is not None and found != binary):
+            continue
+        comp = Component(c, found)
+        shell = any(not exact for _, _, exact in tokens)
+        if not shell:
+            args = c.spec.get("args")
+            comp.append_to = c.at("args") if isinstance(args, list) and args else c.at("command")
+            if not isinstance(c.spec.get("command"), list) and comp.append_to == c.at("command"):
+                comp.append_to = None
+        j = start
+        while j < len(tokens):
+            tok, path, exact = tokens[j]
+            j += 1
+            if not tok.startswith("--") or len(tok) <= 2:
+                continue
+            name, eq, value = tok[2:].partition("=")
+            if not eq:
+                if name in _BOOL_FLAGS:
+                    value = "true"
+                elif j < len(tokens) and not tokens[j][0].startswith("-"):
+                    value = tokens[j][0]
+                    exact = False
+                    j += 1
+                else:
+                    value = "true"
+            comp.flags[name] = Flag(value, path, exact)  # the last occurrence wins, as in pflag
+        yield comp
+
+
+def modes(value: str | None) -> list[str]:
+    """A comma-separated mode list (``--authorization-mode=Node,RBAC``) as a list."""
+    return [m.strip() for m in (value or "").split(",") if m.strip()]
+
+
+def is_true(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"true", "1", "t"}

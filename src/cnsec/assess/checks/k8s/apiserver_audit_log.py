@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.k8s._control_plane import APISERVER, components
+from cnsec.assess.workload import Workload
+from cnsec.model.severity import Severity
+
+
+@check(
+    id="CNSEC-K8S-056",
+    title="API server audit logging disabled",
+    severity=Severity.MEDIUM,
+    target="workload",
+    threats=("defense-evasion",),
+    control="CTRL-LOGGING",
+    remediation=("Start kube-apiserver with --audit-log-path (or --audit-webhook-config-file) and an "
+                 "--audit-policy-file; keep logs with --audit-log-maxage=30 --audit-log-maxbackup=10."),
+    equivalents={"checkov": ("CKV_K8S_91",), "kubescape": ("C-0067",)},
+)
+def apiserver_audit_log(w: Workload, ctx: object) -> Iterator[Hit]:
+    """Without an audit log nobody can tell who read a Secret, created a pod or bound cluster-admin.
+
+    An audit webhook backend counts as audit logging (Checkov's CKV_K8S_91 only looks for
+    ``--audit-log-path``). Note that the API server records nothing without ``--audit-policy-file``.
+    """
+    for comp in components(w, APISERVER):
+        if comp.has("audit-log-path") or comp.has("audit-webhook-config-file"):
+            continue
+        yield Hit(f"kube-apiserver in container {comp.container.name!r} writes no audit log "
+                  "(--audit-log-path is not set)", path=comp.at("audit-log-path"),
+                  patch=comp.set_flag_patch(w.res, "audit-log-path", "/var/log/kubernetes/audit.log"),
+                  fix="--audit-log-path=/var/log/kubernetes/audit.log "
+                      "--audit-policy-file=/etc/kubernetes/audit-policy.yaml")
