@@ -41,8 +41,9 @@ def quarantine_policy(namespace: str, name: str, label: str, value: str) -> dict
 def pod_from_key(key: str, default_namespace: str) -> tuple[str, str] | None:
     """``namespace/pod``, ``pod=namespace/pod``, ``pod`` (default namespace)."""
     text = key.strip()
-    if "=" in text:
-        text = text.split("=", 1)[1].strip()
+    for prefix in ("pod=", "pod:"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):].strip()
     namespace, _, name = text.rpartition("/")
     namespace = namespace or default_namespace
     if not name or not set(name) <= _K8S_NAME_CHARS or not set(namespace) <= _K8S_NAME_CHARS:
