@@ -128,6 +128,10 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
                             else ref.get("name")
                         if host:
                             exposed_services.add((route.effective_namespace, str(host).split(".")[0]))
+    services_by_ns: dict[str | None, list[K8sResource]] = {}
+    for svc in services:
+        if isinstance(svc.get("spec", "selector"), dict) and svc.get("spec", "selector"):
+            services_by_ns.setdefault(svc.effective_namespace, []).append(svc)
     assets: list[Asset] = []
     seen: dict[str, int] = {}
     for res in inv.k8s:
@@ -152,9 +156,8 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
                     criticality = Criticality.HIGH
                     data = ("confidential",)
                 labels = w.pod_labels
-                for svc in services:
-                    if svc.effective_namespace == res.effective_namespace and \
-                            _selects(svc.get("spec", "selector"), labels):
+                for svc in services_by_ns.get(res.effective_namespace, ()):
+                    if _selects(svc.get("spec", "selector"), labels):
                         attrs.setdefault("services", []).append(svc.name)
                         if (svc.effective_namespace, svc.name) in exposed_services:
                             exposure = Exposure.INTERNET

@@ -125,3 +125,19 @@ def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
 def remove_patch(path: Path) -> list[dict[str, Any]]:
     pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
     return [{"op": "remove", "path": pointer}]
+
+
+def to_yaml(obj: Any) -> str:
+    """YAML text for a fix snippet, with libyaml's C emitter (10x faster than the pure one)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(yaml.dump(_plain(obj), Dumper=dumper, sort_keys=False, default_flow_style=False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

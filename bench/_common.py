@@ -1,0 +1,75 @@
+"""Shared helpers for the benchmark scripts: locating the corpora, running a command and measuring it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO / ".." / "shared").resolve()
+CORPORA = SHARED / "corpora"
+
+
+def require_corpus(sub: str) -> Path:
+    path = CORPORA / sub
+    if not path.exists():
+        print(f"corpus {path} is absent: nothing to measure", file=sys.stderr)
+        print("RESULT skipped=true")
+        sys.exit(0)
+    return path
+
+
+def cnsec_exe() -> list[str]:
+    exe = REPO / ".venv" / "bin" / "cnsec"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cnsec"]
+
+
+def peer_venv(name: str, packages: list[str]) -> Path:
+    """A venv of its own for a peer tool (bench/.venv-NAME), created and filled on first use."""
+    where = REPO / "bench" / f".venv-{name}"
+    stamp = where / ".installed"
+    wanted = " ".join(packages)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        print(f"installing {wanted} into {where} …", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=False).create(where)
+        subprocess.run([str(where / "bin" / "pip"), "install", "-q", *packages], check=True)
+        stamp.write_text(wanted)
+    return where
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: bytes
+
+
+def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 3600) -> Measured:
+    """Wall time and peak RSS (of the process and its waited-for children, via wait4) of one command."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    out = b""
+    assert proc.stdout is not None
+    deadline = started + timeout
+    chunks = []
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if time.perf_counter() > deadline:
+            proc.kill()
+            break
+    out = b"".join(chunks)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, out)
