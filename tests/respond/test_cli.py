@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cnsec.cli import main
+from cnsec.model.severity import Severity
+from cnsec.respond.kube import RecordingKubeApi
+from tests.respond.conftest import make_alert, validate_k8s
+
+PLAYBOOK = """
+rules:
+  - name: block
+    match: {threats: [denial-of-service], severity: high}
+    do:
+      - block_traffic: {namespace: shop, pod_selector: {app: web}, via: [networkpolicy]}
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    alerts = tmp_path / "alerts.jsonl"
+    dos = make_alert("svc=shop/web", evidence=[{"src_ip": f"198.51.100.{i}"} for i in range(1, 6)])
+    low = make_alert("192.0.2.1", severity=Severity.LOW)
+    alerts.write_text("\n".join(json.dumps(a.to_dict()) for a in (dos, low)) + "\n")
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text(PLAYBOOK)
+    return {"alerts": alerts, "playbook": playbook, "audit": tmp_path / "audit.jsonl", "out": tmp_path / "out"}
+
+
+def _args(files: dict[str, Path], *extra: str) -> list[str]:
+    return ["respond", str(files["alerts"]), "--playbook", str(files["playbook"]),
+            "--audit-log", str(files["audit"]), *extra]
+
+
+def test_a_dry_run_prints_and_writes_the_exact_manifest(files: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(files, "--out-dir", str(files["out"]))) == 0
+    printed = capsys.readouterr().out
+    written = (files["out"] / "networkpolicy-shop-cnsec-blocklist.yaml").read_text()
+    assert written in printed and "dry run" in printed
+    manifest = yaml.safe_load(written)
+    validate_k8s(manifest)
+    assert manifest["spec"]["ingress"][0]["from"][0]["ipBlock"]["except"] == [
+        f"198.51.100.{i}/32" for i in range(1, 6)]
+    assert sorted(p.name for p in files["out"].iterdir()) == ["networkpolicy-shop-cnsec-blocklist.yaml",
+                                                              "plan.json"]
+
+
+def test_apply_uses_the_kubernetes_api_and_a_second_apply_changes_nothing(
+        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    kube = RecordingKubeApi(validate=validate_k8s)
+    monkeypatch.setattr("cnsec.respond.kube.KubernetesApi", lambda *a: kube)
+    assert main(_args(files, "--apply")) == 0
+    policy = kube.objects[("NetworkPolicy", "shop", "cnsec-blocklist")]
+    assert len(policy["spec"]["ingress"][0]["from"][0]["ipBlock"]["except"]) == 5
+    writes = len(kube.writes())
+    capsys.readouterr()
+    assert main(_args(files, "--apply", "-f", "json")) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"unchanged": 5}
+    assert len(kube.writes()) == writes
+
+
+def test_json_output_lists_decisions_and_counts(files: dict[str, Path],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(files, "-f", "json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == "dry-run" and report["counts"] == {"planned": 5}
+    assert report["audit"]["head"]
+
+
+def test_a_failed_action_exits_1(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(*args: Any) -> Any:
+        from cnsec.respond.kube import KubeError
+
+        raise KubeError("cannot load a Kubernetes configuration: no kubeconfig")
+
+    monkeypatch.setattr("cnsec.respond.kube.KubernetesApi", unreachable)
+    assert main(_args(files, "--apply")) == 1
+
+
+def test_a_bad_alert_line_exits_2_with_file_and_line(files: dict[str, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with files["alerts"].open("a") as handle:
+        handle.write('{"rule_id": "x"}\n')
+    assert main(_args(files)) == 2
+    err = capsys.readouterr().err
+    assert f"{files['alerts']}:3: bad alert: missing required field 'key'" in err
+    assert not files["audit"].exists()  # nothing was decided
+
+
+def test_a_bad_playbook_exits_2_with_file_and_line(files: dict[str, Path],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    files["playbook"].write_text(PLAYBOOK.replace("via: [networkpolicy]", "via: [carrier-pigeon]"))
+    assert main(_args(files)) == 2
+    assert f"{files['playbook']}:6: block_traffic: parameter via: carrier-pigeon" in capsys.readouterr().err
+
+
+def test_verify_reports_an_intact_trail(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    main(_args(files))
+    capsys.readouterr()
+    assert main(["respond", "verify", "--audit-log", str(files["audit"])]) == 0
+    assert "audit trail OK" in capsys.readouterr().out
+
+
+def test_verify_reports_the_first_tampered_record_and_exits_1(
+        files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    main(_args(files))
+    lines = files["audit"].read_text().splitlines()
+    lines[2] = lines[2].replace("198.51.100.3", "198.51.100.99")
+    files["audit"].write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["respond", "verify", "--audit-log", str(files["audit"])]) == 1
+    assert f"TAMPERED: {files['audit']}:3:" in capsys.readouterr().out
+
+
+def test_verify_without_a_trail_exits_2(tmp_path: Path) -> None:
+    assert main(["respond", "verify", "--audit-log", str(tmp_path / "none.jsonl")]) == 2
+
+
+def test_the_audit_log_location_comes_from_the_environment(
+        files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNSEC_AUDIT_LOG", str(tmp_path / "env-audit.jsonl"))
+    assert main(["respond", str(files["alerts"]), "--playbook", str(files["playbook"])]) == 0
+    assert (tmp_path / "env-audit.jsonl").exists()
+
+
+def test_actions_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["respond", "actions", "-f", "json"]) == 0
+    assert [a["id"] for a in json.loads(capsys.readouterr().out)] == [
+        "block_traffic", "deny_access", "notify", "quarantine_pod"]
+
+
+def test_respond_without_arguments_is_a_usage_error() -> None:
+    assert main(["respond"]) == 2
