@@ -17,13 +17,17 @@ def b64e(data: bytes) -> str:
 
 
 def b64d(text: str) -> bytes:
-    """Strict base64 decode; raises ``ValueError`` on anything malformed."""
+    """Strict, canonical base64 decode: any other spelling of the same bytes is refused too, so
+    changing a character of a sealed value or header can never go unnoticed."""
     if not isinstance(text, str):
         raise ValueError("expected a base64 string")
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise ValueError("invalid base64") from exc
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("non-canonical base64")
+    return raw
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -21,16 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cnsec.data.crypto import aead
 from cnsec.data.crypto._util import b64d, b64e, canonical_json, hkdf
 from cnsec.data.crypto.errors import (
     CryptoError,
     ProviderUnavailableError,
+    TamperedDataError,
     TamperedHeaderError,
     WrongKeyError,
 )
@@ -93,11 +93,9 @@ class LocalKeyWrapper(KeyWrapper):
         self.version = key.version(key.primary if version is None else version)
 
     def wrap(self, dek: bytes, object_id: bytes) -> Stanza:
-        nonce = os.urandom(12)
-        sealed = AESGCM(self.version.material).encrypt(
-            nonce, dek, _local_aad(self.name, self.version.version, object_id))
+        blob = aead.seal(self.version.material, dek, _local_aad(self.name, self.version.version, object_id))
         return {"type": "local", "key": self.name, "version": self.version.version,
-                "fingerprint": self.version.fingerprint, "wrapped": b64e(nonce + sealed)}
+                "fingerprint": self.version.fingerprint, "wrapped": b64e(blob)}
 
     def describe(self) -> str:
         return f"{self.name} v{self.version.version}"
@@ -128,9 +126,8 @@ class LocalKeyUnwrapper(KeyUnwrapper):
                                 f"was sealed with (fingerprint differs: another keyring?)")
         blob = _b64_field(stanza, "wrapped")
         try:
-            return _check_dek(AESGCM(version.material).decrypt(
-                blob[:12], blob[12:], _local_aad(name, number, object_id)))
-        except (InvalidTag, ValueError):
+            return _check_dek(aead.open_blob(version.material, blob, _local_aad(name, number, object_id)))
+        except TamperedDataError:
             raise TamperedHeaderError(f"the data key wrapped under {name!r} v{number} fails "
                                       f"authentication: the header was modified") from None
 
@@ -231,10 +228,9 @@ class X25519Recipient(KeyWrapper):
         ephemeral = X25519PrivateKey.generate()
         epk = ephemeral.public_key().public_bytes_raw()
         key = _x25519_wrap_key(x25519_shared(ephemeral, self.raw), epk, self.raw)
-        nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, dek, b"cnsec/v1 x25519" + object_id)
+        blob = aead.seal(key, dek, b"cnsec/v1 x25519" + object_id)
         return {"type": "x25519", "recipient": _x25519_fp(self.raw), "epk": b64e(epk),
-                "wrapped": b64e(nonce + sealed)}
+                "wrapped": b64e(blob)}
 
     def describe(self) -> str:
         return x25519_recipient_string(self.public)
@@ -255,8 +251,8 @@ class X25519Identity(KeyUnwrapper):
             raise TamperedHeaderError("x25519 key stanza has a malformed ephemeral key")
         key = _x25519_wrap_key(x25519_shared(self.private, epk), epk, self.raw_public)
         try:
-            return _check_dek(AESGCM(key).decrypt(blob[:12], blob[12:], b"cnsec/v1 x25519" + object_id))
-        except (InvalidTag, ValueError):
+            return _check_dek(aead.open_blob(key, blob, b"cnsec/v1 x25519" + object_id))
+        except TamperedDataError:
             raise TamperedHeaderError("the data key wrapped for the x25519 recipient fails "
                                       "authentication: the header was modified") from None
 

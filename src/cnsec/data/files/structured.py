@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cnsec.data.crypto import aead
 from cnsec.data.crypto._util import b64d, b64e, canonical_context, canonical_json, hkdf
 from cnsec.data.crypto.errors import (
     NotSealedError,
@@ -109,8 +109,8 @@ class _Sealer:
     mac: Any  # hmac object
 
     def seal(self, path: str, kind: str, plain: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self.value_key.encrypt(nonce, plain.encode("utf-8"), _value_aad(path, kind))
+        blob = aead.seal(self.value_key, plain.encode("utf-8"), _value_aad(path, kind))
+        nonce, sealed = blob[:aead.NONCE], blob[aead.NONCE:]
         return (f"ENC[AES256_GCM,data:{b64e(sealed[:-16])},iv:{b64e(nonce)},tag:{b64e(sealed[-16:])},"
                 f"type:{kind}]")
 
@@ -120,9 +120,9 @@ class _Sealer:
             raise TamperedDataError(f"malformed sealed value at {path}", source)
         try:
             data, nonce, tag = (b64d(match.group(i)) for i in (1, 2, 3))
-            plain = self.value_key.decrypt(nonce, data + tag, _value_aad(path, match.group(4)))
+            plain = aead.open_(self.value_key, nonce, data + tag, _value_aad(path, match.group(4)))
             return plain.decode("utf-8")
-        except (InvalidTag, ValueError, UnicodeDecodeError):
+        except (TamperedDataError, ValueError, UnicodeDecodeError):
             raise TamperedDataError(f"the value at {path} fails authentication: modified, or moved "
                                     f"from another path", source) from None
 
