@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cnsec.assess.assets import label_selects
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.workload import Workload
+from cnsec.model.asset import Exposure
+from cnsec.model.severity import Severity
+
+
+def _public_services(w: Workload, ctx: Any) -> list[str]:
+    inv = getattr(ctx, "inventory", None)
+    out: list[str] = []
+    for svc in getattr(inv, "k8s", []) if inv is not None else []:
+        if svc.kind != "Service" or svc.effective_namespace != w.res.effective_namespace:
+            continue
+        public = svc.get("spec", "type") in ("LoadBalancer", "NodePort") or svc.get("spec", "externalIPs")
+        if public and label_selects(svc.get("spec", "selector"), w.pod_labels):
+            out.append(svc.name)
+    return out
+
+
+def _fix(names: list[str]) -> str | None:
+    if not names:
+        return None
+    return "".join(f"# Service {n}: keep it inside the cluster and publish it through a TLS Ingress\n"
+                   "spec:\n  type: ClusterIP\n" for n in names)
+
+
+@check(
+    id="CNSEC-K8S-036",
+    title="Workload exposed outside the cluster",
+    severity=Severity.MEDIUM,
+    target="workload",
+    threats=("exposed-interface",),
+    control="CTRL-EXPOSURE",
+    remediation="Expose only what must be public, through a TLS-terminating Ingress or gateway with "
+                "authentication; make internal Services ClusterIP.",
+    equivalents={"kubescape": ("C-0256",)},
+)
+def internet_exposed(w: Workload, ctx: Any) -> Iterator[Hit]:
+    """A workload reachable from the internet (a LoadBalancer or NodePort Service, externalIPs, an
+    Ingress or route selecting it, or an ``exposure: internet`` override in ``.cnsec.yaml``) is the
+    first thing an attacker reaches, so every other weakness of it counts more. Exposure comes from
+    the asset inventory. It is medium, not high: a public frontend is often intended; the risk
+    register weighs its other findings by it, and an intended exposure is suppressed with a reason."""
+    assets = getattr(ctx, "assets", None) or {}
+    asset = assets.get(w.res.key)
+    if asset is None or asset.exposure is not Exposure.INTERNET:
+        return
+    public = _public_services(w, ctx)
+    via = f" through Service {', '.join(public)}" if public else ""
+    path = (*w.pod_path[:-1], "metadata", "labels") if w.kind != "Pod" else ("metadata", "labels")
+    yield Hit(f"{w.kind} {w.res.name!r} is reachable from outside the cluster{via}", path=path,
+              fix=_fix(public))
