@@ -36,7 +36,8 @@ def peer_venv(name: str, packages: list[str]) -> Path:
     wanted = " ".join(packages)
     if not stamp.exists() or stamp.read_text() != wanted:
         print(f"installing {wanted} into {where} …", file=sys.stderr)
-        venv.EnvBuilder(with_pip=True, clear=False).create(where)
+        if not (where / "bin" / "python").exists():
+            venv.EnvBuilder(with_pip=True, symlinks=True).create(where)
         subprocess.run([str(where / "bin" / "pip"), "install", "-q", *packages], check=True)
         stamp.write_text(wanted)
     return where

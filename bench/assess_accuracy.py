@@ -1,0 +1,183 @@
+"""Agreement of cnsec's checks with the peers' own labelled fixtures.
+
+    .venv/bin/python bench/assess_accuracy.py
+
+For every cnsec check whose ``equivalents`` name a Checkov id, run it on Checkov's labelled fixtures
+(``checkov-tests/tests/kubernetes/checks/example_*/*-PASSED|FAILED.*`` and the Dockerfile
+``success*/failure*`` folders); for every check naming a Kubescape control, on the inputs of that
+control's rules (``kubescape-regolibrary/rules/<rule>/test/<case>/input`` with ``expected.json``).
+A fixture agrees when cnsec reports the check on a FAILED/expected input and does not on a PASSED one.
+
+Which example folder tests which Checkov id is not in the labels, so the script asks Checkov once
+(installed into bench/.venv-checkov): the id whose failures in a folder are exactly the FAILED files.
+
+Last line: ``RESULT agreement=<percent> checkov_agreement=<percent> kubescape_agreement=<percent>
+fixtures=<n> checks=<n>``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, peer_venv, require_corpus
+
+sys.path.insert(0, str(REPO / "src"))
+
+from cnsec.assess.checks.base import registry
+from cnsec.assess.config import Config
+from cnsec.assess.engine import assess
+
+CACHE = REPO / "bench" / "out" / "checkov-fixture-map-v2.json"
+
+
+def label_of(path: Path) -> str | None:
+    name = path.name.upper()
+    for part in (name, *(p.upper() for p in path.parent.parts[-1:])):
+        if "FAILED" in part or part.startswith("FAILURE"):
+            return "FAILED"
+        if "PASSED" in part or part.startswith("SUCCESS"):
+            return "PASSED"
+    return None
+
+
+def labelled_files(root: Path) -> dict[Path, dict[Path, str]]:
+    """example folder -> {file: label}."""
+    out: dict[Path, dict[Path, str]] = defaultdict(dict)
+    for example in sorted(root.glob("example_*")):
+        for f in sorted(example.rglob("*")):
+            if f.is_file():
+                lab = label_of(f)
+                if lab:
+                    out[example][f] = lab
+    return out
+
+
+def checkov_map(corpus: Path, examples: dict[Path, dict[Path, str]]) -> dict[str, list[str]]:
+    """example folder name -> Checkov id, derived from one Checkov run (cached)."""
+    if CACHE.exists():
+        cached: dict[str, list[str]] = json.loads(CACHE.read_text())
+        return cached
+    venv = peer_venv("checkov", ["checkov==3.3.30"])
+    failures: dict[str, set[str]] = defaultdict(set)
+    for framework, sub in (("kubernetes", "kubernetes"), ("dockerfile", "dockerfile")):
+        root = corpus / "checkov-tests" / "tests" / sub / "checks"
+        proc = subprocess.run([str(venv / "bin" / "checkov"), "-d", str(root), "--framework", framework,
+                               "-o", "json", "--quiet", "--compact", "--skip-download"],
+                              capture_output=True, check=False)
+        data = json.loads(proc.stdout or b"[]")
+        for block in data if isinstance(data, list) else [data]:
+            for fc in block.get("results", {}).get("failed_checks", []):
+                failures[fc["check_id"]].add(str(root) + fc["file_path"])
+    mapping: dict[str, list[str]] = {}
+    for example, files in examples.items():
+        failed = {str(f) for f, lab in files.items() if lab == "FAILED"}
+        inside = {str(f) for f in files}
+        scored = []
+        for cid, fails in failures.items():
+            here = fails & inside
+            if here == failed and failed:
+                scored.append((len(here) / len(fails), cid))
+        if scored:
+            top = max(s for s, _ in scored)
+            # a folder can test two ids (e.g. liveness and readiness); keep every id concentrated here
+            mapping[example.name] = sorted(cid for s, cid in scored if s >= top / 2)
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_text(json.dumps(mapping, indent=1, sort_keys=True))
+    return mapping
+
+
+def findings_by_file(paths: list[Path], check_ids: set[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for p in paths:
+        report = assess([str(p)], Config(), only=check_ids)
+        for f in report.findings:
+            out[str(Path(f.source.file).resolve())].add(f.check_id)
+    return out
+
+
+def main() -> None:
+    corpus = require_corpus("assess")
+    checks = registry()
+    k8s_examples = labelled_files(corpus / "checkov-tests/tests/kubernetes/checks")
+    dkr_examples = labelled_files(corpus / "checkov-tests/tests/dockerfile/checks")
+    examples = {**k8s_examples, **dkr_examples}
+    mapping = checkov_map(corpus, examples)
+    by_ckv: dict[str, list[Path]] = defaultdict(list)
+    for example, ckvs in mapping.items():
+        for ckv in ckvs:
+            by_ckv[ckv].extend(e for e in examples if e.name == example)
+
+    rows: list[tuple[str, str, int, int, list[str]]] = []
+    total_ok = total = 0
+    ck_ok = ck_total = 0
+    roots = [corpus / "checkov-tests/tests/kubernetes/checks", corpus / "checkov-tests/tests/dockerfile/checks"]
+    found = findings_by_file(roots, {c.id for c in checks.values() if c.equivalents.get("checkov")})
+    for cid, chk in checks.items():
+        for ckv in chk.equivalents.get("checkov", ()):
+            for example in by_ckv.get(ckv, []):
+                ok = n = 0
+                misses: list[str] = []
+                for f, lab in examples[example].items():
+                    hit = cid in found.get(str(f.resolve()), set())
+                    agree = hit == (lab == "FAILED")
+                    ok += agree
+                    n += 1
+                    if not agree:
+                        misses.append(f"{f.name} ({lab}, cnsec {'hit' if hit else 'clean'})")
+                rows.append((cid, f"checkov {ckv} {example.name}", ok, n, misses))
+                ck_ok += ok
+                ck_total += n
+
+    controls: dict[str, list[str]] = {}
+    for cf in (corpus / "kubescape-regolibrary/controls").glob("*.json"):
+        data = json.loads(cf.read_text())
+        controls[data.get("controlID", "")] = list(data.get("rulesNames", []))
+    ks_ok = ks_total = 0
+    for cid, chk in checks.items():
+        for ctrl in chk.equivalents.get("kubescape", ()):
+            ok = n = 0
+            misses = []
+            for rule in controls.get(ctrl, []):
+                test_root = corpus / "kubescape-regolibrary/rules" / rule / "test"
+                for case in sorted(p for p in test_root.glob("*") if (p / "expected.json").exists()):
+                    inputs = case / "input"
+                    if not inputs.is_dir():
+                        continue
+                    expected = json.loads((case / "expected.json").read_text() or "[]")
+                    report = assess([str(inputs)], Config(), only={cid})
+                    hit = any(f.check_id == cid for f in report.findings)
+                    agree = hit == bool(expected)
+                    ok += agree
+                    n += 1
+                    if not agree:
+                        misses.append(f"{rule}/{case.name} (expected {'fail' if expected else 'pass'})")
+            if n:
+                rows.append((cid, f"kubescape {ctrl}", ok, n, misses))
+                ks_ok += ok
+                ks_total += n
+
+    print(f"{'check':15} {'peer fixture set':60} {'agree':>9}")
+    for cid, what, ok, n, misses in rows:
+        print(f"{cid:15} {what[:60]:60} {ok:>4}/{n:<4}")
+        for m in misses[:4]:
+            print(f"{'':17}disagrees: {m}")
+    total_ok, total = ck_ok + ks_ok, ck_total + ks_total
+    pct = 100 * total_ok / total if total else float("nan")
+    ck = 100 * ck_ok / ck_total if ck_total else float("nan")
+    ks = 100 * ks_ok / ks_total if ks_total else float("nan")
+    unmapped = sorted({ckv for c in checks.values() for ckv in c.equivalents.get("checkov", ())} - set(by_ckv))
+    if unmapped:
+        print(f"no labelled Checkov fixtures for: {', '.join(unmapped)}")
+    print(f"checkov fixtures {ck_ok}/{ck_total} ({ck:.1f}%), kubescape cases {ks_ok}/{ks_total} ({ks:.1f}%)")
+    print(f"RESULT agreement={pct:.1f} checkov_agreement={ck:.1f} kubescape_agreement={ks:.1f} "
+          f"fixtures={total} checks={len({r[0] for r in rows})}")
+
+
+if __name__ == "__main__":
+    main()
