@@ -176,5 +176,7 @@ def _print_text(result: Any, args: argparse.Namespace, audit_path: Path) -> None
     summary = ", ".join(f"{k} {counts[k]}" for k in ("planned", "applied", "unchanged", "skipped", "failed")
                         if counts.get(k))
     head = f" (head {result.audit_head[:16]}…)" if result.audit_head else ""
+    if result.rate_used:
+        out.write(f"rate limit: {result.rate_used} disruptive action(s) counted this run\n")
     out.write(f"\n{result.alerts} alert(s), {result.matched} matched a playbook rule: "
               f"{summary or 'no actions'}; audit trail {audit_path}{head}\n")
