@@ -32,7 +32,8 @@ def dangerous_capability_added(w: Workload, ctx: object) -> Iterator[Hit]:
     or ALL hand a container most of root's power over the node. The list is Kubescape's insecure
     capabilities plus SYS_TIME and DAC_READ_SEARCH (the "shocker" escape). Checkov's CKV_K8S_39 only
     looks for SYS_ADMIN, and its CKV_K8S_25 flags any added capability (even NET_BIND_SERVICE), so
-    only the former is named as an equivalent: we agree on SYS_ADMIN and flag more."""
+    only the former is named as an equivalent: we agree on SYS_ADMIN and flag more. A pod with no
+    containers adds nothing and passes (Checkov labels one such file failed)."""
     for c in w.containers:
         for i, cap in added_caps(c):
             if cap in DANGEROUS:

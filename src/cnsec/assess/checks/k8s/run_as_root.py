@@ -32,7 +32,8 @@ def run_as_root(w: Workload, ctx: object) -> Iterator[Hit]:
     mount, a runtime CVE) lands as UID 0. A container is safe when its effective runAsNonRoot is
     true (the kubelet then refuses to start it as root) or its effective runAsUser is a UID above 0;
     container settings override the pod's. Unlike Checkov, init and ephemeral containers are checked
-    too (they run with the same kernel), and a pod whose spec is not a mapping is not a workload."""
+    too (they run with the same kernel). A pod whose spec is not a mapping (Checkov labels one such
+    file failed) is rejected by the API server and is not assessed as a workload."""
     for c in w.containers:
         non_root = w.effective(c, "runAsNonRoot")
         uid = _uid(w.effective(c, "runAsUser"))

@@ -56,9 +56,11 @@ def no_seccomp_profile(w: Workload, ctx: object) -> Iterator[Hit]:
     runtime's default profile blocks (keyctl, unshare, bpf, ...), which is where most kernel escape
     exploits start. A container passes with RuntimeDefault or Localhost, set on the container or
     the pod, or with the legacy seccomp annotations (runtime/default, docker/default, localhost/*).
-    Checkov accepts only RuntimeDefault and lets a pod-level profile hide a container's Unconfined;
-    we accept Localhost (a custom profile is at least as strict as the default, and the Pod
-    Security Standards accept it) and check each container's effective profile."""
+    Checkov and Kubescape accept only RuntimeDefault, and Checkov lets a pod-level profile hide a
+    container's Unconfined; we deliberately accept Localhost (the Pod Security Standard
+    "restricted" does: a reviewed custom profile is usually stricter than the default), so we
+    disagree with Kubescape's labels on its Localhost cases, and we check each container's
+    effective profile."""
     annotations = as_dict(w.template_metadata.get("annotations"))
     unset: list[str] = []
     for c in w.containers:

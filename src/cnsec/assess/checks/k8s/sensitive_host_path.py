@@ -16,9 +16,20 @@ SENSITIVE = (
     "/var/lib/rancher", "/var/log",
 )
 
+#: Public, read-mostly files that agents routinely mount (CA bundles, time zones, kernel modules for
+#: kube-proxy); writing to them is still reported by CNSEC-K8S-014.
+BENIGN = (
+    "/etc/ssl/certs", "/etc/ca-certificates", "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates", "/etc/pki/ca-trust", "/etc/pki/tls/certs", "/etc/localtime",
+    "/etc/timezone", "/usr/share/zoneinfo", "/lib/modules",
+)
+
 
 def is_sensitive(path: str) -> bool:
-    """The root, a sensitive directory, anything below one, or a parent that contains one."""
+    """The root, a sensitive directory, anything below one, or a parent that contains one, except
+    the public files in :data:`BENIGN`."""
+    if any(is_under(path, b) for b in BENIGN):
+        return False
     return path == "/" or any(is_under(path, s) or is_under(s, path) for s in SENSITIVE)
 
 
@@ -37,7 +48,8 @@ def sensitive_host_path(w: Workload, ctx: object) -> Iterator[Hit]:
     """Mounting the node's root, /etc, /proc, /sys, /var/lib/kubelet or the runtime's state exposes
     the kubelet's credentials, every pod's secrets and service-account tokens, and kernel
     interfaces; even read-only it is an escape (/var/log symlink tricks, /proc/sys). Parents of
-    those directories (/var, /var/lib) count too. Container runtime sockets are CNSEC-K8S-016's and
+    those directories (/var, /var/lib) count too; public CA bundles, time zone files and
+    /lib/modules do not (writing to them is CNSEC-K8S-014's). Container runtime sockets are CNSEC-K8S-016's and
     are not repeated here. Kubescape's C-0048 flags every hostPath, so it is not named as an
     equivalent; writable mounts of any host path are CNSEC-K8S-014."""
     for i, volume, host in host_path_volumes(w):
