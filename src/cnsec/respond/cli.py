@@ -177,6 +177,7 @@ def _print_text(result: Any, args: argparse.Namespace, audit_path: Path) -> None
                         if counts.get(k))
     head = f" (head {result.audit_head[:16]}…)" if result.audit_head else ""
     if result.rate_used:
-        out.write(f"rate limit: {result.rate_used} disruptive action(s) counted this run\n")
+        verb = "counted" if args.apply else "would count"
+        out.write(f"rate limit: {result.rate_used} disruptive action(s) {verb} against the budget\n")
     out.write(f"\n{result.alerts} alert(s), {result.matched} matched a playbook rule: "
               f"{summary or 'no actions'}; audit trail {audit_path}{head}\n")
