@@ -84,7 +84,8 @@ class Header:
                 raise UnsupportedFormatError(f"header declares format version {data['v']!r}; "
                                              f"this cnsec reads version {FORMAT_VERSION}")
             if data["alg"] != ALGORITHM:
-                raise UnsupportedFormatError(f"unknown algorithm {data['alg']!r}")
+                raise UnsupportedFormatError(f"unknown algorithm {data['alg']!r} (from a newer cnsec, or "
+                                             f"the header is damaged)")
             chunk, length = data["chunk"], data["length"]
             if type(chunk) is not int or not MIN_CHUNK <= chunk <= MAX_CHUNK:
                 raise ValueError

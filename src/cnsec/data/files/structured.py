@@ -77,7 +77,9 @@ def compile_only(patterns: Sequence[str] | None) -> Callable[[str], bool]:
 
     parts = []
     for pattern in patterns:
-        if not pattern.startswith("/"):
+        if pattern.startswith("**"):
+            pattern = "/" + pattern
+        elif not pattern.startswith("/"):
             pattern = "/**/" + pattern
         out = []
         i = 0

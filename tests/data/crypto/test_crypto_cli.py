@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def keyed(cli_env: Path, run_cli: Run) -> Run:
+    assert run_cli("data", "keys", "create", "app-data")[0] == 0
+    return run_cli
+
+
+@pytest.fixture
+def backup(tmp_path: Path) -> Path:
+    path = tmp_path / "backup.tar"
+    path.write_bytes(os.urandom(200_000))
+    return path
+
+
+def test_keys_create_rotate_list(keyed: Run) -> None:
+    assert keyed("data", "keys", "rotate", "app-data")[0] == 0
+    code, out, _ = keyed("data", "keys", "list", "-f", "json")
+    key = json.loads(out)["keys"][0]
+    assert code == 0
+    assert (key["name"], key["versions"], key["primary"], key["min_decryption_version"]) == \
+        ("app-data", [1, 2], 2, 1)
+
+
+def test_keys_list_table_shows_columns(keyed: Run) -> None:
+    code, out, _ = keyed("data", "keys", "list")
+    assert code == 0 and "MIN_DECRYPT" in out and "app-data" in out
+
+
+def test_encrypt_then_decrypt_with_context(keyed: Run, backup: Path) -> None:
+    sealed, out = str(backup) + ".cnsec", str(backup) + ".out"
+    assert keyed("data", "encrypt", str(backup), "-o", sealed, "--key", "app-data",
+                 "--context", "tenant=acme")[0] == 0
+    assert keyed("data", "decrypt", sealed, "-o", out, "--context", "tenant=acme")[0] == 0
+    assert Path(out).read_bytes() == backup.read_bytes()
+
+
+def test_decrypt_default_output_strips_the_suffix(keyed: Run, backup: Path) -> None:
+    keyed("data", "encrypt", str(backup), "--key", "app-data")
+    data = backup.read_bytes()
+    backup.unlink()
+    assert keyed("data", "decrypt", str(backup) + ".cnsec")[0] == 0
+    assert backup.read_bytes() == data
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    ("context", "wrong encryption context"),
+    ("chunk", "fails authentication"),
+    ("truncate", "truncated"),
+    ("header", "header"),
+])
+def test_each_failure_exits_2_with_its_own_message(keyed: Run, backup: Path, mutate: str,
+                                                    message: str) -> None:
+    sealed, out = Path(str(backup) + ".cnsec"), Path(str(backup) + ".out")
+    keyed("data", "encrypt", str(backup), "-o", str(sealed), "--key", "app-data", "-c", "t=1")
+    data = bytearray(sealed.read_bytes())
+    context = "t=1"
+    if mutate == "context":
+        context = "t=2"
+    elif mutate == "chunk":
+        data[-100] ^= 1
+    elif mutate == "truncate":
+        del data[-5000:]
+    else:  # the last byte of the header's MAC
+        data[json.loads(keyed("data", "inspect", str(sealed), "-f", "json")[1])["header_size"] - 1] ^= 1
+    sealed.write_bytes(bytes(data))
+    code, _, err = keyed("data", "decrypt", str(sealed), "-o", str(out), "-c", context)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_wrong_master_key_exits_2(keyed: Run, backup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sealed = str(backup) + ".cnsec"
+    keyed("data", "encrypt", str(backup), "-o", sealed, "--key", "app-data")
+    monkeypatch.setenv("CNSEC_MASTER_KEY", "A" * 43 + "=")
+    code, _, err = keyed("data", "decrypt", sealed, "-o", str(backup) + ".out")
+    assert code == 2 and "wrong master key" in err
+
+
+def test_inspect_shows_header_without_keys(keyed: Run, backup: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sealed = str(backup) + ".cnsec"
+    keyed("data", "encrypt", str(backup), "-o", sealed, "--key", "app-data", "-c", "tenant=acme")
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    code, out, _ = keyed("data", "inspect", sealed, "-f", "json")
+    info = json.loads(out)
+    assert code == 0
+    assert (info["format_version"], info["key_name"], info["key_version"], info["context_keys"],
+            info["chunk_size"]) == (1, "app-data", 1, ["tenant"], 1 << 20)
+    assert "acme" not in out
+
+
+def test_rewrap_then_min_version_keeps_files_readable(keyed: Run, backup: Path, tmp_path: Path) -> None:
+    sealed = str(backup) + ".cnsec"
+    values = tmp_path / "secrets.yaml"
+    values.write_text("db:\n  password: hunter2\n")
+    keyed("data", "encrypt", str(backup), "-o", sealed, "--key", "app-data")
+    keyed("data", "encrypt", str(values), "--values", "-o", str(tmp_path / "s.enc.yaml"), "--key", "app-data")
+    keyed("data", "keys", "rotate", "app-data")
+    code, out, _ = keyed("data", "rewrap", sealed, str(tmp_path / "s.enc.yaml"))
+    assert code == 0 and out.count("v1 -> local key 'app-data' v2") == 2
+    assert keyed("data", "keys", "set-min-version", "app-data", "2")[0] == 0
+    assert keyed("data", "decrypt", sealed, "-o", str(tmp_path / "b.out"))[0] == 0
+    code, out, _ = keyed("data", "decrypt", str(tmp_path / "s.enc.yaml"))
+    assert code == 0 and out == "db:\n  password: hunter2\n"
+
+
+def test_values_round_trip_through_the_cli(keyed: Run, tmp_path: Path) -> None:
+    src = tmp_path / "secrets.yaml"
+    src.write_text("# keep me\napi:\n  token: abc123\n  url: https://x\n")
+    enc = tmp_path / "secrets.enc.yaml"
+    assert keyed("data", "encrypt", str(src), "--values", "-o", str(enc), "--key", "app-data",
+                 "--only", "token")[0] == 0
+    text = enc.read_text()
+    assert "# keep me" in text and "url: https://x" in text and "abc123" not in text
+    code, out, _ = keyed("data", "decrypt", str(enc), "--values")
+    assert code == 0 and out == src.read_text()
+
+
+def test_recipient_sharing_needs_no_keyring(cli_env: Path, run_cli: Run, backup: Path,
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    identity = tmp_path / "id.txt"
+    code, recipient, _ = run_cli("data", "keys", "keypair", "-o", str(identity))
+    assert code == 0 and recipient.startswith("age1")
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    sealed = str(backup) + ".cnsec"
+    assert run_cli("data", "encrypt", str(backup), "-o", sealed, "-r", recipient.strip())[0] == 0
+    assert run_cli("data", "decrypt", sealed, "-o", str(tmp_path / "o"), "-i", str(identity))[0] == 0
+    assert (tmp_path / "o").read_bytes() == backup.read_bytes()
+    code, _, err = run_cli("data", "decrypt", sealed, "-o", str(tmp_path / "o2"))
+    assert code == 2 and "x25519 recipient" in err
+
+
+def test_encrypt_without_a_key_is_a_usage_error(cli_env: Path, run_cli: Run, backup: Path) -> None:
+    code, _, err = run_cli("data", "encrypt", str(backup))
+    assert code == 2 and "--key" in err
+
+
+def test_bad_context_syntax_is_a_usage_error(keyed: Run, backup: Path) -> None:
+    code, _, err = keyed("data", "encrypt", str(backup), "--key", "app-data", "-c", "novalue")
+    assert code == 2 and "KEY=VALUE" in err
+
+
+def test_missing_input_file_is_an_input_error(keyed: Run, tmp_path: Path) -> None:
+    code, _, err = keyed("data", "encrypt", str(tmp_path / "nope"), "--key", "app-data")
+    assert code == 2 and "nope" in err
