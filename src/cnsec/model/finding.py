@@ -42,8 +42,17 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
     snippet: str | None = None
+    #: Extra named facts a pillar reports with the finding (the RBAC audit: subject, permission, binding,
+    #: role, rule, scope). Rendered as top-level keys of the JSON finding, never overriding a field above.
+    attrs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._base_dict()
+        for key, value in self.attrs.items():
+            out.setdefault(key, value)
+        return out
+
+    def _base_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "check_id": self.check_id,
