@@ -95,3 +95,11 @@ def mounts_of(c: Container, volume: str) -> Iterator[tuple[int, dict[str, Any]]]
     for i, m in enumerate(as_list(c.spec.get("volumeMounts"))):
         if isinstance(m, dict) and m.get("name") == volume:
             yield i, m
+
+
+def is_windows(w: Workload) -> bool:
+    """Windows pods (spec.os.name: windows) have no Linux capabilities, seccomp, AppArmor, SELinux,
+    no_new_privs, UIDs or read-only root filesystems; the Pod Security Standards exempt them from
+    those controls, and so do the checks that read them."""
+    name = as_dict(w.pod.get("os")).get("name")
+    return isinstance(name, str) and name.strip().lower() == "windows"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.k8s._podsec import is_windows
 from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
@@ -23,6 +24,8 @@ def privilege_escalation_allowed(w: Workload, ctx: object) -> Iterator[Hit]:
     binary or file capability in the image lifts a compromised process to root or to extra
     capabilities. Kubernetes defaults it to true, so only an explicit false passes; the field exists
     only on containers, so the pod securityContext cannot set it."""
+    if is_windows(w):
+        return
     for c in w.containers:
         value = c.security_context.get("allowPrivilegeEscalation")
         if value is False:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._podsec import add_drop_patch, dropped_caps
+from cnsec.assess.checks.k8s._podsec import add_drop_patch, dropped_caps, is_windows
 from cnsec.assess.workload import Workload
 from cnsec.model.severity import Severity
 
@@ -24,6 +24,8 @@ def capabilities_not_dropped(w: Workload, ctx: object) -> Iterator[Hit]:
     SETUID, SETGID, NET_RAW, MKNOD, ...) that an attacker uses to widen a foothold. Dropping ALL and
     adding back what is needed is the only way to know what a container may do; the Pod Security
     Standard "restricted" requires it. Only an explicit ALL (any case) in the drop list passes."""
+    if is_windows(w):
+        return
     for c in w.containers:
         if "ALL" in dropped_caps(c):
             continue

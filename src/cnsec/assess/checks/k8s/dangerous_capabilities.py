@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._podsec import added_caps
+from cnsec.assess.checks.k8s._podsec import added_caps, is_windows
 from cnsec.assess.workload import Workload, remove_patch
 from cnsec.model.severity import Severity
 
@@ -34,6 +34,8 @@ def dangerous_capability_added(w: Workload, ctx: object) -> Iterator[Hit]:
     looks for SYS_ADMIN, and its CKV_K8S_25 flags any added capability (even NET_BIND_SERVICE), so
     only the former is named as an equivalent: we agree on SYS_ADMIN and flag more. A pod with no
     containers adds nothing and passes (Checkov labels one such file failed)."""
+    if is_windows(w):
+        return
     for c in w.containers:
         for i, cap in added_caps(c):
             if cap in DANGEROUS:

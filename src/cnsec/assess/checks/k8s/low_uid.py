@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.k8s._podsec import is_windows
 from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
@@ -32,6 +33,8 @@ def low_uid(w: Workload, ctx: object) -> Iterator[Hit]:
     runAsUser fails too, since the image's USER is unknown here. A pod with hostUsers: false runs in
     its own user namespace, where container UIDs never map to host users, so it passes. Unlike
     Checkov, init and ephemeral containers are checked too."""
+    if is_windows(w):
+        return
     if w.pod.get("hostUsers") is False:
         return
     for c in w.containers:

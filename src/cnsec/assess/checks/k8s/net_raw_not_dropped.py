@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._podsec import add_drop_patch, added_caps, dropped_caps
+from cnsec.assess.checks.k8s._podsec import add_drop_patch, added_caps, dropped_caps, is_windows
 from cnsec.assess.workload import Workload, remove_patch
 from cnsec.model.severity import Severity
 
@@ -23,6 +23,8 @@ def net_raw_not_dropped(w: Workload, ctx: object) -> Iterator[Hit]:
     container can spoof ARP and DNS answers and intercept its neighbours' traffic on the node's
     bridge. A container passes when it drops NET_RAW or ALL; adding NET_RAW back fails even then
     (Checkov only reads the drop list and would pass that case)."""
+    if is_windows(w):
+        return
     for c in w.containers:
         re_added = [i for i, cap in added_caps(c) if cap in ("NET_RAW", "ALL")]
         if re_added:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._podsec import as_dict
+from cnsec.assess.checks.k8s._podsec import as_dict, is_windows
 from cnsec.assess.workload import Container, Path, Workload, remove_patch, set_patch
 from cnsec.model.severity import Severity
 
@@ -55,6 +55,8 @@ def no_apparmor_selinux(w: Workload, ctx: object) -> Iterator[Hit]:
     unconfined one (spc_t, unconfined_t); an explicit Unconfined AppArmor profile fails. No peer
     check has these semantics (Kubescape's C-0055 also accepts seccomp or dropped capabilities), so
     no equivalent is named."""
+    if is_windows(w):
+        return
     annotations = as_dict(w.template_metadata.get("annotations"))
     unset: list[str] = []
     for c in w.containers:

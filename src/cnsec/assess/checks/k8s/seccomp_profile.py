@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._podsec import as_dict
+from cnsec.assess.checks.k8s._podsec import as_dict, is_windows
 from cnsec.assess.workload import Container, Path, Workload, set_patch
 from cnsec.model.severity import Severity
 
@@ -61,6 +61,8 @@ def no_seccomp_profile(w: Workload, ctx: object) -> Iterator[Hit]:
     "restricted" does: a reviewed custom profile is usually stricter than the default), so we
     disagree with Kubescape's labels on its Localhost cases, and we check each container's
     effective profile."""
+    if is_windows(w):
+        return
     annotations = as_dict(w.template_metadata.get("annotations"))
     unset: list[str] = []
     for c in w.containers:

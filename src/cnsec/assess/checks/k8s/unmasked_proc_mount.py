@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.k8s._podsec import is_windows
 from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
@@ -21,6 +22,8 @@ def unmasked_proc_mount(w: Workload, ctx: object) -> Iterator[Hit]:
     /proc/sys, timer_list, ...). procMount: Unmasked removes that, handing the container kernel
     memory, the sysrq trigger and writable kernel parameters: an escape primitive. No Checkov or
     Kubescape control checks this alone (kube-linter's unsafe-proc-mount does)."""
+    if is_windows(w):
+        return
     for c in w.containers:
         value = c.security_context.get("procMount")
         if isinstance(value, str) and value.strip().lower() == "unmasked":

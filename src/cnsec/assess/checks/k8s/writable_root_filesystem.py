@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.k8s._podsec import is_windows
 from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
@@ -22,6 +23,8 @@ def writable_root_filesystem(w: Workload, ctx: object) -> Iterator[Hit]:
     """A writable root filesystem lets an intruder drop tools, replace binaries or plant a backdoor
     that lives as long as the container; a read-only one forces every write into declared volumes.
     The field exists only on containers, and only an explicit true passes."""
+    if is_windows(w):
+        return
     for c in w.containers:
         if c.security_context.get("readOnlyRootFilesystem") is True:
             continue
