@@ -200,3 +200,16 @@ def test_an_external_source_keeps_in_cluster_traffic_allowed(playbook: PlaybookF
     result = respond(_pb(playbook, tmp_path), loaded(make_alert("203.0.113.7")))
     manifest = yaml.safe_load(result.artifacts["networkpolicy-shop-cnsec-blocklist.yaml"])
     assert {"namespaceSelector": {}} in manifest["spec"]["ingress"][0]["from"]
+
+
+def test_detect_style_keys_are_understood(playbook: PlaybookFactory, respond: Runner, tmp_path: Path) -> None:
+    result = respond(_pb(playbook, tmp_path), loaded(make_alert("ip=203.0.113.7")))
+    manifest = yaml.safe_load(result.artifacts["networkpolicy-shop-cnsec-blocklist.yaml"])
+    assert _excepts(manifest) == ["203.0.113.7/32"]
+
+
+def test_a_principal_arn_is_not_mistaken_for_an_address() -> None:
+    from cnsec.respond.actions.base import networks_in_text
+
+    assert networks_in_text("principal=arn:aws:iam::123456789012:user/bob") == []
+    assert networks_in_text("::") == []

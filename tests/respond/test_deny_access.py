@@ -118,3 +118,19 @@ def test_system_identities_are_never_denied(playbook: PlaybookFactory, respond: 
                      directory=directory)
     assert {d.outcome for d in result.decisions} == {"skipped"}
     assert directory.disabled == set()
+
+
+def test_keys_about_other_things_are_not_users() -> None:
+    from cnsec.respond.actions.deny_access import user_from_key
+
+    assert user_from_key("user=alice") == "alice"
+    assert user_from_key("principal=arn:aws:iam::123456789012:user/bob") == "arn:aws:iam::123456789012:user/bob"
+    assert user_from_key("alice") == "alice"
+    assert [user_from_key(k) for k in ("ip=203.0.113.7", "pod=web-1", "-")] == [None, None, None]
+
+
+def test_an_alert_about_an_address_is_skipped_by_deny_access(playbook: PlaybookFactory, respond: Runner) -> None:
+    result = respond(playbook(PLAYBOOK.replace("VIA", "iam")), loaded(_alert("ip=203.0.113.7")), apply=True,
+                     directory=Directory())
+    [decision] = result.decisions
+    assert decision.outcome == "skipped" and "names no user" in decision.reason

@@ -78,3 +78,13 @@ def test_kube_system_pods_are_never_quarantined(playbook: PlaybookFactory, respo
     result = respond(playbook(PLAYBOOK), loaded(_alert("kube-system/coredns-1")), apply=True)
     assert {d.outcome for d in result.decisions} == {"skipped"}
     assert kube.writes() == []
+
+
+def test_a_falco_pod_key_takes_its_namespace_from_the_evidence(playbook: PlaybookFactory, respond: Runner,
+                                                              kube: RecordingKubeApi) -> None:
+    kube.objects[("Pod", "payments", "api-1")] = _pod("payments", "api-1")
+    alert = make_alert("pod=api-1", threat_id="exec-in-container",
+                       evidence=[{"output_fields": {"k8s.ns.name": "payments", "k8s.pod.name": "api-1"}}])
+    result = respond(playbook(PLAYBOOK), loaded(alert), apply=True)
+    assert result.counts() == {"applied": 2}
+    assert kube.objects[("Pod", "payments", "api-1")]["metadata"]["labels"]["cnsec.io/quarantine"] == "true"

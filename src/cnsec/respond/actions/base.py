@@ -193,9 +193,12 @@ def as_network(text: str) -> Network | None:
         candidates.append(text.split(":", 1)[0])
     for candidate in candidates:
         try:
-            return ipaddress.ip_network(candidate, strict=False)
+            net = ipaddress.ip_network(candidate, strict=False)
         except ValueError:
             continue
+        if net.network_address.is_unspecified and net.prefixlen == net.max_prefixlen:
+            return None  # "::" or "0.0.0.0" is nobody's address
+        return net
     return None
 
 

@@ -63,11 +63,19 @@ def directory_available() -> bool:
         return False
 
 
-def user_from_key(key: str) -> str:
+USER_LABELS = ("user", "username", "principal", "serviceaccount")
+
+
+def user_from_key(key: str) -> str | None:
+    """``alice``, ``user=alice``, ``principal=arn:…``; ``None`` for keys about something else
+    (``ip=…``, ``pod=…``) — disabling a user called "ip=203.0.113.7" would help nobody."""
     text = key.strip()
-    for prefix in ("user=", "user:", "username=", "principal="):
-        if text.lower().startswith(prefix):
-            return text[len(prefix):].strip()
+    for label in USER_LABELS:
+        for sep in ("=", ":"):
+            if text.lower().startswith(label + sep):
+                return text[len(label) + 1:].strip() or None
+    if "=" in text or not text or text == "-":
+        return None
     return text
 
 
@@ -94,7 +102,7 @@ class DenyAccess(Action):
     def plan(self, alert: Alert, params: dict[str, Any], ctx: ActionContext) -> list[Change]:
         user = user_from_key(alert.key)
         if not user:
-            raise Skip("the alert key names no user")
+            raise Skip(f"the alert key {alert.key!r} names no user")
         changes: list[Change] = []
         if "iam" in params["via"]:
             change = Change(

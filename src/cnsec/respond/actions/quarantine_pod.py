@@ -22,9 +22,11 @@ from cnsec.respond.actions.base import (
     Skip,
     slug,
     to_yaml,
+    walk_fields,
 )
 
 _K8S_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
+NAMESPACE_FIELDS = ("k8s.ns.name", "namespace")
 
 
 def quarantine_policy(namespace: str, name: str, label: str, value: str) -> dict[str, Any]:
@@ -62,7 +64,7 @@ class QuarantinePod(Action):
     }
 
     def plan(self, alert: Alert, params: dict[str, Any], ctx: ActionContext) -> list[Change]:
-        pod = pod_from_key(alert.key, params["namespace"])
+        pod = pod_from_key(alert.key, self._namespace(alert, params))
         if pod is None:
             raise Skip(f"alert key {alert.key!r} is not a pod (namespace/name)")
         ns, name = pod
@@ -84,6 +86,15 @@ class QuarantinePod(Action):
                    artifact=to_yaml(policy), artifact_name=f"networkpolicy-{slug(ns)}-{slug(pname)}.yaml",
                    data={"namespace": ns, "policy": policy}, names=(f"{ns}/{name}",)),
         ]
+
+    def _namespace(self, alert: Alert, params: dict[str, Any]) -> str:
+        """A bare pod key (Falco's ``pod=web-1``) takes its namespace from the evidence when it is
+        there (``k8s.ns.name``, ``objectRef.namespace``), else from the parameter."""
+        for name in NAMESPACE_FIELDS:
+            for value in walk_fields(alert.evidence, {name}):
+                if isinstance(value, str) and value and set(value) <= _K8S_NAME_CHARS:
+                    return value
+        return str(params["namespace"])
 
     def in_effect(self, change: Change, ctx: ActionContext) -> bool:
         data = change.data
