@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_REGISTRY = "docker.io"
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$")
-_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+$")
+#: Registered OCI digest algorithms and the exact length of their lower-case hex encoding.
+_REGISTERED = {"sha256": 64, "sha512": 128, "blake3": 64}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +26,13 @@ class ImageRef:
     @property
     def has_valid_digest(self) -> bool:
         d = self.digest
-        if d.startswith("sha256:"):
-            return bool(_SHA256.match(d))
-        return bool(_DIGEST.match(d))
+        if not _DIGEST.match(d):
+            return False
+        algo, _, encoded = d.partition(":")
+        size = _REGISTERED.get(algo)
+        if size is None:
+            return True  # an unregistered algorithm: the OCI spec fixes no length
+        return len(encoded) == size and all(ch in "0123456789abcdef" for ch in encoded)
 
     @property
     def full_name(self) -> str:

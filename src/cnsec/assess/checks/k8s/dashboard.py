@@ -19,14 +19,15 @@ DASHBOARD = "kubernetes-dashboard"
     control="CTRL-REMOVE-ADMIN-TOOLS",
     remediation="Remove the Kubernetes dashboard, or keep it internal behind authentication with a "
                 "read-only service account.",
-    equivalents={"checkov": ("CKV_K8S_33",), "kubescape": ("C-0014",)},
+    equivalents={"checkov": ("CKV_K8S_33",)},
 )
 def dashboard(w: Workload, ctx: Any) -> Iterator[Hit]:
     """The dashboard is a web UI that acts on the cluster with its own service account: exposed, or
     bound to a powerful role, it has handed whole clusters to attackers (Tesla, 2018). It is found by
     its image (``kubernetes-dashboard``, ``kubernetesui/``), its pod labels (``app`` or ``k8s-app``
     = kubernetes-dashboard) or its service account name. Unlike Checkov, a container without an image
-    is not reported by itself."""
+    is not reported by itself. Kubescape's C-0014 also reports subjects bound to the dashboard's role,
+    an RBAC question this workload check does not answer, so it is not listed as an equivalent."""
     for c in w.containers:
         image = c.image
         if DASHBOARD in image or "kubernetesui" in image:

@@ -21,8 +21,9 @@ from cnsec.model.severity import Severity
 def image_digest(w: Workload, ctx: object) -> Iterator[Hit]:
     """Tags are mutable: a version tag can be re-pushed by whoever controls the registry or a stolen
     push credential, and the node runs the new content on its next pull. A digest names exactly the
-    bytes that were reviewed and scanned. A malformed digest (``@sha256:`` with fewer than 64 hex
-    digits) does not count as pinned. Templated images (``${IMAGE}``) are skipped."""
+    bytes that were reviewed and scanned. A malformed digest (a registered algorithm such as sha256,
+    sha512 or blake3 with the wrong number of hex digits) does not count as pinned. Templated images
+    (``${IMAGE}``) are skipped."""
     for c in w.containers:
         image = c.image
         if not image.strip() or looks_templated(image):
