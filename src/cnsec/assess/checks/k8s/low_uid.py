@@ -37,16 +37,28 @@ def low_uid(w: Workload, ctx: object) -> Iterator[Hit]:
         return
     if w.pod.get("hostUsers") is False:
         return
+    inherited: list[str] = []
     for c in w.containers:
         raw = w.effective(c, "runAsUser")
         uid = _uid(raw)
         if uid is not None and uid >= MIN_UID:
             continue
-        if "runAsUser" in c.security_context or "runAsUser" not in w.pod_security_context:
-            path = c.at("securityContext", "runAsUser")
-        else:
-            path = w.pod_at("securityContext", "runAsUser")
-        why = f"runs as UID {uid}" if uid is not None else (
-            f"has an invalid runAsUser {raw!r}" if raw is not None else "sets no runAsUser")
-        yield Hit(f"container {c.name!r} {why} (below {MIN_UID})", path=path,
-                  patch=set_patch(w.res, path, SAFE_UID))
+        if c.security_context.get("runAsUser") is None and w.pod_security_context.get("runAsUser") is not None:
+            inherited.append(c.name)
+            continue
+        path = c.at("securityContext", "runAsUser")
+        yield Hit(f"container {c.name!r} {_why(raw)}", path=path, patch=set_patch(w.res, path, SAFE_UID))
+    if inherited:
+        path = w.pod_at("securityContext", "runAsUser")
+        names = ", ".join(repr(n) for n in inherited)
+        yield Hit(f"pod {_why(w.pod_security_context.get('runAsUser'))}, inherited by container(s) {names}",
+                  path=path, patch=set_patch(w.res, path, SAFE_UID))
+
+
+def _why(raw: Any) -> str:
+    uid = _uid(raw)
+    if uid is not None:
+        return f"runs as UID {uid}, below {MIN_UID}"
+    if raw is not None:
+        return f"has an invalid runAsUser {raw!r}"
+    return f"sets no runAsUser (the image's user applies; want >= {MIN_UID})"
