@@ -88,3 +88,20 @@ def test_a_falco_pod_key_takes_its_namespace_from_the_evidence(playbook: Playboo
     result = respond(playbook(PLAYBOOK), loaded(alert), apply=True)
     assert result.counts() == {"applied": 2}
     assert kube.objects[("Pod", "payments", "api-1")]["metadata"]["labels"]["cnsec.io/quarantine"] == "true"
+
+
+def test_an_exec_alert_keyed_by_user_quarantines_the_target_pod(playbook: PlaybookFactory, respond: Runner) -> None:
+    evidence = [{"source": "k8s-audit", "event": {
+        "objectRef": {"apiVersion": "v1", "name": "nginx-7998647bdf-phvq7", "namespace": "default",
+                      "resource": "pods", "subresource": "attach"},
+        "user": {"username": "minikube-user"}, "verb": "create"}}]
+    alert = make_alert("user=minikube-user", threat_id="exec-in-container", evidence=evidence)
+    result = respond(playbook(PLAYBOOK), loaded(alert))
+    assert [d.change.target for d in result.decisions if d.change] == [
+        "pod default/nginx-7998647bdf-phvq7", "networkpolicy default/cnsec-quarantine"]
+
+
+def test_an_alert_naming_no_pod_is_skipped(playbook: PlaybookFactory, respond: Runner) -> None:
+    result = respond(playbook(PLAYBOOK), loaded(make_alert("user=alice", threat_id="exec-in-container")))
+    [decision] = result.decisions
+    assert decision.outcome == "skipped" and "evidence names none" in decision.reason

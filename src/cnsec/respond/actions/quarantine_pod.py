@@ -53,6 +53,22 @@ def pod_from_key(key: str, default_namespace: str) -> tuple[str, str] | None:
     return namespace, name
 
 
+def pod_from_evidence(alert: Alert, params: dict[str, Any]) -> tuple[str, str] | None:
+    """The pod an audit event acted on (``objectRef`` of resource ``pods``: exec, attach, port-forward)
+    or that Falco saw (``k8s.pod.name``), when the alert is keyed by something else (a user)."""
+    for ref in walk_fields(alert.evidence, {"objectRef"}):
+        if isinstance(ref, dict) and ref.get("resource") == "pods" and isinstance(ref.get("name"), str):
+            pod = pod_from_key(f"{ref.get('namespace') or params['namespace']}/{ref['name']}", "default")
+            if pod is not None:
+                return pod
+    for name in walk_fields(alert.evidence, {"k8s.pod.name"}):
+        if isinstance(name, str):
+            pod = pod_from_key(name, QuarantinePod.namespace_from(alert, params))
+            if pod is not None:
+                return pod
+    return None
+
+
 class QuarantinePod(Action):
     id = "quarantine_pod"
     description = "label the pod and apply a deny-all (ingress and egress) NetworkPolicy to that label"
@@ -64,9 +80,9 @@ class QuarantinePod(Action):
     }
 
     def plan(self, alert: Alert, params: dict[str, Any], ctx: ActionContext) -> list[Change]:
-        pod = pod_from_key(alert.key, self._namespace(alert, params))
+        pod = pod_from_key(alert.key, self.namespace_from(alert, params)) or pod_from_evidence(alert, params)
         if pod is None:
-            raise Skip(f"alert key {alert.key!r} is not a pod (namespace/name)")
+            raise Skip(f"alert key {alert.key!r} is not a pod (namespace/name) and its evidence names none")
         ns, name = pod
         label, value = params["label"], params["value"]
         patch = {"metadata": {"labels": {label: value}}}
@@ -87,7 +103,8 @@ class QuarantinePod(Action):
                    data={"namespace": ns, "policy": policy}, names=(f"{ns}/{name}",)),
         ]
 
-    def _namespace(self, alert: Alert, params: dict[str, Any]) -> str:
+    @staticmethod
+    def namespace_from(alert: Alert, params: dict[str, Any]) -> str:
         """A bare pod key (Falco's ``pod=web-1``) takes its namespace from the evidence when it is
         there (``k8s.ns.name``, ``objectRef.namespace``), else from the parameter."""
         for name in NAMESPACE_FIELDS:
