@@ -104,10 +104,20 @@ def test_pod_level_run_as_non_root_covers_every_container(tmp_path: Path) -> Non
     assert _run(tmp_path, text, "CNSEC-K8S-006") == []
 
 
-def test_pod_low_uid_is_reported_once_at_the_pod(tmp_path: Path) -> None:
-    text = (FIXTURES / "CNSEC-K8S-007" / "fail-pod-low-uid.yaml").read_text()
+def test_pod_low_uid_is_reported_once_at_the_pod_naming_the_containers(tmp_path: Path) -> None:
+    text = """apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  securityContext: {runAsUser: 1000}
+  containers:
+    - {name: a, image: busybox:1.36}
+    - {name: b, image: busybox:1.36}
+    - {name: c, image: busybox:1.36, securityContext: {runAsUser: 20000}}
+"""
     [f] = _run(tmp_path, text, "CNSEC-K8S-007")
     assert f.location == "spec.securityContext.runAsUser"
+    assert "UID 1000" in f.message and "'a', 'b'" in f.message and "'c'" not in f.message
 
 
 def test_missing_seccomp_is_one_finding_per_pod_naming_the_containers(tmp_path: Path) -> None:
