@@ -41,7 +41,9 @@ class KubernetesApi:
     """The real thing, through the official client. ``namespace=None`` on role bindings means the
     cluster-scoped ClusterRoleBindings."""
 
-    def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
+                 timeout: float = 15.0) -> None:
+        self.timeout = timeout
         from kubernetes import client as _client
         from kubernetes import config as _config
 
@@ -65,11 +67,11 @@ class KubernetesApi:
         result: Obj = self._client.sanitize_for_serialization(obj)
         return result
 
-    def _call(self, what: str, fn: Callable[[], Any], *, missing_ok: bool = False) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False) -> Any:
         from kubernetes.client.exceptions import ApiException
 
-        try:
-            return fn()
+        try:  # a response must not hang on a black-holed API server: every call has a timeout
+            return fn(*args, _request_timeout=self.timeout)
         except ApiException as exc:
             if missing_ok and exc.status == 404:
                 return None
@@ -79,32 +81,32 @@ class KubernetesApi:
 
     def read_network_policy(self, namespace: str, name: str) -> Obj | None:
         obj = self._call(f"read networkpolicy {namespace}/{name}",
-                         lambda: self._net.read_namespaced_network_policy(name, namespace), missing_ok=True)
+                         self._net.read_namespaced_network_policy, name, namespace, missing_ok=True)
         return None if obj is None else self._dict(obj)
 
     def create_network_policy(self, namespace: str, body: Obj) -> Obj:
         name = body["metadata"]["name"]
         return self._dict(self._call(f"create networkpolicy {namespace}/{name}",
-                                     lambda: self._net.create_namespaced_network_policy(namespace, body)))
+                                     self._net.create_namespaced_network_policy, namespace, body))
 
     def replace_network_policy(self, namespace: str, name: str, body: Obj) -> Obj:
         return self._dict(self._call(
             f"replace networkpolicy {namespace}/{name}",
-            lambda: self._net.replace_namespaced_network_policy(name, namespace, body)))
+            self._net.replace_namespaced_network_policy, name, namespace, body))
 
     def read_pod(self, namespace: str, name: str) -> Obj | None:
         obj = self._call(f"read pod {namespace}/{name}",
-                         lambda: self._core.read_namespaced_pod(name, namespace), missing_ok=True)
+                         self._core.read_namespaced_pod, name, namespace, missing_ok=True)
         return None if obj is None else self._dict(obj)
 
     def patch_pod_labels(self, namespace: str, name: str, labels: dict[str, str]) -> Obj:
         patch = {"metadata": {"labels": labels}}
         return self._dict(self._call(f"label pod {namespace}/{name}",
-                                     lambda: self._core.patch_namespaced_pod(name, namespace, patch)))
+                                     self._core.patch_namespaced_pod, name, namespace, patch))
 
     def read_service(self, namespace: str, name: str) -> Obj | None:
         obj = self._call(f"read service {namespace}/{name}",
-                         lambda: self._core.read_namespaced_service(name, namespace), missing_ok=True)
+                         self._core.read_namespaced_service, name, namespace, missing_ok=True)
         return None if obj is None else self._dict(obj)
 
     def list_role_bindings(self, namespace: str | None) -> list[Obj]:
@@ -114,25 +116,25 @@ class KubernetesApi:
             result = self._call("list rolebindings", self._rbac.list_role_binding_for_all_namespaces)
         else:
             result = self._call(f"list rolebindings in {namespace}",
-                                lambda: self._rbac.list_namespaced_role_binding(namespace))
+                                self._rbac.list_namespaced_role_binding, namespace)
         items: list[Obj] = self._dict(result).get("items") or []
         return items
 
     def replace_role_binding(self, namespace: str | None, name: str, body: Obj) -> Obj:
         if namespace is None:
             return self._dict(self._call(f"replace clusterrolebinding {name}",
-                                         lambda: self._rbac.replace_cluster_role_binding(name, body)))
+                                         self._rbac.replace_cluster_role_binding, name, body))
         return self._dict(self._call(
             f"replace rolebinding {namespace}/{name}",
-            lambda: self._rbac.replace_namespaced_role_binding(name, namespace, body)))
+            self._rbac.replace_namespaced_role_binding, name, namespace, body))
 
     def delete_role_binding(self, namespace: str | None, name: str) -> None:
         if namespace is None:
             self._call(f"delete clusterrolebinding {name}",
-                       lambda: self._rbac.delete_cluster_role_binding(name), missing_ok=True)
+                       self._rbac.delete_cluster_role_binding, name, missing_ok=True)
         else:
             self._call(f"delete rolebinding {namespace}/{name}",
-                       lambda: self._rbac.delete_namespaced_role_binding(name, namespace), missing_ok=True)
+                       self._rbac.delete_namespaced_role_binding, name, namespace, missing_ok=True)
 
 
 class RecordingKubeApi:
