@@ -153,3 +153,20 @@ def test_baseline_reports_only_new_findings(tmp_path: Path,
     assert [f["asset_id"] for f in data["findings"]] == ["Pod/ops/debug2"]
     assert code == 1
     assert "debug" in baseline.read_text() and "privileged" not in baseline.read_text()
+
+
+def test_parallel_checks_give_the_same_findings_as_one_process(tmp_path: Path) -> None:
+    from cnsec.assess.assets import build_assets
+    from cnsec.assess.engine import run_checks, select_checks
+    from cnsec.assess.inventory import load_inventory
+
+    docs = [POD.replace("name: debug", f"name: debug{i}") for i in range(450)]
+    write(tmp_path / "many.yaml", "---\n".join(docs))
+    inv = load_inventory([str(tmp_path)])
+    config = Config()
+    assets = build_assets(inv, config)
+    checks = select_checks(config)
+    one, _ = run_checks(inv, config, assets, checks, workers=1)
+    two, _ = run_checks(inv, config, assets, checks, workers=2)
+    assert len(one) > 450
+    assert sorted(f.id for f in one) == sorted(f.id for f in two)

@@ -53,6 +53,13 @@ def _snippet(lines: list[str], line: int | None) -> str | None:
     return "\n".join(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {lines[n]}" for n in range(lo, hi))
 
 
+def _add_snippets(findings: list[Finding], risks: list[Any], inv: Inventory, limit: int = 2000) -> None:
+    """Source snippets for the findings people read first (the worst ones), not for all of them."""
+    ranked = sorted(findings, key=lambda f: -f.severity)[:limit]
+    for f in ranked:
+        f.snippet = _snippet(inv.lines(f.source.file), f.source.line)
+
+
 class _Runner:
     def __init__(self, inv: Inventory, config: Config, assets: list[Asset]) -> None:
         self.inv = inv
@@ -113,34 +120,84 @@ def select_checks(config: Config, only: set[str] | None = None, skip: set[str] |
     return out
 
 
-def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check]
-               ) -> tuple[list[Finding], list[InputProblem]]:
+PARALLEL_MIN_ITEMS = 400
+_FORK_STATE: tuple[Inventory, Config, list[Asset], list[Check]] | None = None
+
+
+def _run_slice(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check], part: int,
+               parts: int) -> tuple[list[Finding], list[InputProblem]]:
+    """Run every check on every ``parts``-th item starting at ``part`` (inventory checks: part 0)."""
     runner = _Runner(inv, config, assets)
     by_target: dict[str, list[Check]] = {}
     for c in checks:
         by_target.setdefault(c.target, []).append(c)
     k8s_checks = by_target.get("k8s", [])
-    for res in inv.k8s:
+    for res in inv.k8s[part::parts]:
         for c in k8s_checks:
             if c.kinds is None or res.kind in c.kinds:
                 runner.run(c, res, res.file, res.line, res.key)
     wl_checks = by_target.get("workload", [])
     if wl_checks:
-        for w in inv.workloads:
+        for w in inv.workloads[part::parts]:
             for c in wl_checks:
                 if c.kinds is None or w.kind in c.kinds:
                     runner.run(c, w, w.res.file, w.res.line, w.res.key)
-    for df in inv.dockerfiles:
+    for df in inv.dockerfiles[part::parts]:
         for c in by_target.get("dockerfile", []):
             runner.run(c, df, df.file, 1, df.key)
     tf_checks = by_target.get("terraform", [])
-    for r in inv.terraform:
+    for r in inv.terraform[part::parts]:
         for c in tf_checks:
             if c.resource_types is None or r.type in c.resource_types:
                 runner.run(c, r, r.file, r.line, r.key)
-    for c in by_target.get("inventory", []):
-        runner.run(c, inv, inv.root, 0, "the inventory")
+    if part == 0:
+        for c in by_target.get("inventory", []):
+            runner.run(c, inv, inv.root, 0, "the inventory")
     return runner.findings, runner.problems
+
+
+def _forked_slice(args: tuple[int, int]) -> tuple[list[Finding], list[InputProblem]]:
+    assert _FORK_STATE is not None
+    inv, config, assets, checks = _FORK_STATE
+    return _run_slice(inv, config, assets, checks, *args)
+
+
+def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check],
+               *, workers: int | None = None) -> tuple[list[Finding], list[InputProblem]]:
+    """Run the checks; on a large inventory, in forked processes that share it copy-on-write.
+
+    The result does not depend on the number of processes: findings are de-duplicated by id and
+    the caller sorts them.
+    """
+    global _FORK_STATE
+    import os
+
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    items = len(inv.k8s) + len(inv.dockerfiles) + len(inv.terraform)
+    if n <= 1 or items < PARALLEL_MIN_ITEMS:
+        return _run_slice(inv, config, assets, checks, 0, 1)
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():  # pragma: no cover - not Linux
+        return _run_slice(inv, config, assets, checks, 0, 1)
+    _ = inv.workloads  # build once, before the fork
+    _FORK_STATE = (inv, config, assets, checks)
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            parts = pool.map(_forked_slice, [(i, n) for i in range(n)])
+    finally:
+        _FORK_STATE = None
+    findings: list[Finding] = []
+    problems: list[InputProblem] = []
+    seen: set[str] = set()
+    for part_findings, part_problems in parts:
+        for f in part_findings:
+            if f.id not in seen:
+                seen.add(f.id)
+                findings.append(f)
+        problems.extend(part_problems)
+    problems.sort(key=lambda p: (p.file, p.line or 0, p.message))
+    return findings, problems
 
 
 def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list[Waiver]]:
@@ -180,8 +237,6 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
             if ws:
                 apply_waivers([f], ws)
     apply_config(findings, config, problems)
-    for f in findings:
-        f.snippet = _snippet(inv.lines(f.source.file), f.source.line)
     from cnsec.assess.plan import build_plan
     from cnsec.assess.risk import score_risks
 
@@ -190,7 +245,8 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     plan = build_plan(findings, risks, asset_map, inv)
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
-    findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id))
+    findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
+    _add_snippets(findings, risks, inv)
     report = Report(
         kind="assessment", findings=findings, assets=assets,
         threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,

@@ -6,7 +6,7 @@ from typing import Any
 
 from cnsec.assess.controls import control_catalog
 from cnsec.assess.inventory import Inventory
-from cnsec.assess.risk import group, score_one
+from cnsec.assess.risk import group, score_value
 from cnsec.model.asset import Asset
 from cnsec.model.finding import Finding
 from cnsec.model.risk import PlanItem, Risk
@@ -69,7 +69,7 @@ def build_plan(findings: list[Finding], risks: list[Risk], assets: dict[str, Ass
             asset = assets.get(key[0])
             if asset is None:
                 continue
-            reduction += risk.score - score_one(asset, key[1], remaining).score
+            reduction += risk.score - score_value(asset, key[1], remaining)
         ctrl = controls.get(control_id)
         ordered = sorted(fs, key=lambda f: (-f.severity, f.asset_id))
         items.append(PlanItem(

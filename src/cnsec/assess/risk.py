@@ -39,6 +39,19 @@ def _default_asset(asset_id: str) -> Asset:
     return Asset(id=asset_id, type=AssetType.OTHER, kind="?", name=asset_id, source=Source(asset_id))
 
 
+def score_value(asset: Asset, threat_id: str, findings: list[Finding]) -> int:
+    """Just the score (the plan re-scores many times; explanations are built only for the register)."""
+    threat = threat_catalog().get(threat_id)
+    miss = 1.0
+    for f in findings:
+        miss *= 1.0 - EXPLOITABILITY[f.severity]
+    bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
+    tfactor = THREAT_SEVERITY.get(threat.severity if threat else "medium", 0.75)
+    likelihood = (1.0 - miss) * EXPOSURE[asset.exposure]
+    impact = min(1.0, CRITICALITY[asset.criticality] + bonus) * tfactor
+    return round(100 * likelihood * impact)
+
+
 def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
     catalog = threat_catalog()
     threat = catalog.get(threat_id)

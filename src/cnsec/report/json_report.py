@@ -28,4 +28,11 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=False, default=str) + "\n"
+    """orjson: the assessment of a large tree is tens of MB of JSON; the stdlib encoder takes seconds."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+        return json.dumps(to_dict(report), indent=2, default=str) + "\n"
+    data: bytes = orjson.dumps(to_dict(report), default=str,
+                               option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    return data.decode() + "\n"
