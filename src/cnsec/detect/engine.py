@@ -26,11 +26,20 @@ from cnsec.detect.rules.matcher import prefilter_literal
 from cnsec.detect.sources import Chunk, ReadStats, expand, iter_chunks, sniff_source
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
+FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
 LOW_CARDINALITY = frozenset({
-    "eventsource", "eventtype", "eventcategory", "verb", "objectref.resource", "objectref.apigroup",
-    "objectref.subresource", "useridentity.type", "awsregion", "kind", "apiversion", "stage", "level",
-    "protopayload.servicename", "readonly", "errorcode", "responsestatus.code",
+    "eventtype", "eventcategory", "objectref.apigroup", "objectref.subresource", "useridentity.type",
+    "awsregion", "kind", "apiversion", "stage", "level", "protopayload.servicename", "readonly",
+    "errorcode", "responsestatus.code", "priority",
 })
+
+
+def _penalty(alt: tuple[str, str, str], literal: str | None) -> int:
+    kind, path, _value = alt
+    p = FIELD_PENALTY.get(path.lower(), 150 if path.lower() in LOW_CARDINALITY else 0)
+    if literal is not None and not literal.startswith('"'):
+        p += 300 if kind == "eq" else 120 + (50 if len(literal) < 6 else 0)  # bare true/false/numbers
+    return p
 
 
 @dataclass
@@ -48,8 +57,8 @@ class Match:
         return event_key(self.rule.key_fields or kind.key_fields, self.data)
 
 
-def _choose(rule: Rule, popularity: dict[tuple[str, str, str], int]
-            ) -> frozenset[tuple[str, str, str]] | None:
+def _choose(rule: Rule, cost_of: dict[str, int]) -> frozenset[tuple[str, str, str]] | None:
+    """The requirement whose least selective literal is the most selective (see :func:`_literal_costs`)."""
     best: frozenset[tuple[str, str, str]] | None = None
     best_score: tuple[int, int, int, int] | None = None
     for req in rule.reqs:
@@ -57,13 +66,28 @@ def _choose(rule: Rule, popularity: dict[tuple[str, str, str], int]
             continue
         lits = [prefilter_literal(a) for a in req]
         unfiltered = sum(1 for x in lits if x is None)
-        low = sum(100 for a in req if a[0] == "eq" and a[1].lower() in LOW_CARDINALITY)
-        score = (unfiltered, low + max(popularity.get(a, 0) for a in req),
-                 sum(1 for a in req if a[0] == "sub"), len(req))
+        cost = max(cost_of.get(lit, 0) if lit is not None else 1000 for lit in lits)
+        score = (unfiltered, cost, sum(1 for a in req if a[0] == "sub"), len(req))
         if best_score is None or score < best_score:
             best = req
             best_score = score
     return best
+
+
+def _literal_costs(rules: list[Rule]) -> dict[str, int]:
+    """How unselective each literal is: its worst use by any rule (``"create"`` as a verb makes
+    ``"create"`` common wherever it is required) plus how many rules require it."""
+    worst: dict[str, int] = {}
+    uses: dict[str, int] = {}
+    for r in rules:
+        for req in r.reqs:
+            for a in req:
+                lit = prefilter_literal(a)
+                if lit is None:
+                    continue
+                worst[lit] = max(worst.get(lit, 0), _penalty(a, lit))
+                uses[lit] = uses.get(lit, 0) + 1
+    return {lit: worst[lit] + uses[lit] for lit in worst}
 
 
 class RuleIndex:
@@ -73,18 +97,14 @@ class RuleIndex:
         import re2
 
         self.rules = rules
-        popularity: dict[tuple[str, str, str], int] = {}
-        for r in rules:
-            for req in r.reqs:
-                for a in req:
-                    popularity[a] = popularity.get(a, 0) + 1
+        costs = _literal_costs(rules)
         eq: dict[str, dict[str, list[int]]] = {}
         sub: list[tuple[int, tuple[bytes, ...]]] = []
         always: list[int] = []
         literals: set[str] = set()
         prefilterable = True
         for i, r in enumerate(rules):
-            chosen = _choose(r, popularity)
+            chosen = _choose(r, costs)
             if chosen is None:
                 always.append(i)
                 prefilterable = False

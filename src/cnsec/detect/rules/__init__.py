@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,12 @@ def load_paths(paths: Iterable[str | Path]) -> LoadResult:
 
 def bundled() -> LoadResult:
     """The default content pack (data files and Python rules in ``cnsec.detect.rules.content``)."""
+    cached = _bundled()
+    return LoadResult(list(cached.rules), list(cached.failures), cached.files)
+
+
+@cache
+def _bundled() -> LoadResult:
     result = LoadResult()
     root = resources.files("cnsec.detect.rules.content")
     for entry in sorted(root.iterdir(), key=lambda e: e.name):

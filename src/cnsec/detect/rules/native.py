@@ -44,6 +44,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 def compile_native(doc: dict[str, Any], origin: str) -> Rule:
     from sigma.exceptions import SigmaError
+    from sigma.policy.profiles import TrustedPolicy
     from sigma.rule import SigmaRule
 
     from cnsec.model.threat import threat_catalog
@@ -69,7 +70,7 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
             "title": str(doc["title"]),
             "logsource": {"product": "cnsec", "service": source},
             "detection": match,
-        })
+        }, policy=TrustedPolicy)
         kind = SOURCES[source]
         nodes = [compile_condition(c.parsed, kind.map_field) for c in sigma.detection.parsed_condition]
     except SigmaError as exc:

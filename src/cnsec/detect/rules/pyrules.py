@@ -39,6 +39,7 @@ class PythonRule:
     index: Mapping[str, Sequence[str]] = field(default_factory=dict)
     examples: Mapping[str, Sequence[dict[str, Any]]] = field(default_factory=dict)
     action: str | None = None
+    equivalents: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def build(self, origin: str) -> Rule:
         from cnsec.model.threat import threat_catalog
@@ -66,6 +67,7 @@ class PythonRule:
             match=safe, reqs=reqs, threat_id=self.threat, attack_ids=tuple(self.attack),
             description=self.description, key_fields=tuple(self.key), kind="python", origin=origin,
             examples=examples, action=self.action,
+            equivalents={k: tuple(v) for k, v in self.equivalents.items()},
         )
 
 

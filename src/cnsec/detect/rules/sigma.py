@@ -58,7 +58,11 @@ def load_sigma_text(path: Path, text: str) -> LoadResult:
     result = LoadResult(files=1)
     origin = str(path)
     try:
-        collection = SigmaCollection.from_yaml(text, collect_errors=True)
+        # pySigma validates regexes with Python's engine here; we compile them to RE2 ourselves and
+        # fall back (bounded) only for what RE2 rejects, so such rules load instead of failing.
+        from sigma.policy.profiles import TrustedPolicy
+
+        collection = SigmaCollection.from_yaml(text, collect_errors=True, policy=TrustedPolicy)
     except SigmaError as exc:
         result.failures.append(LoadFailure(origin, f"Sigma: {exc}"))
         return result

@@ -48,6 +48,7 @@ RULE = PythonRule(
     key=("user=user.username", "ip=sourceIPs"),
     index={"objectRef.resource": ["configmaps"]},
     match=_has_credentials,
+    equivalents={"falco": ["Create/Modify Configmap With Private Credentials"]},
     examples={
         "match": [_cm({"access.properties": "aws_access_key_id = MY-ID\n"}),
                   _cm({"db_password": "x"}, "patch")],

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from cnsec.detect.alerts import AlertBook, alert_dict
+from cnsec.detect.engine import Match
+from cnsec.detect.rules import bundled
+
+
+def _match(ts: str, user: str = "alice") -> Match:
+    rule = next(r for r in bundled().rules if r.id == "CNSEC-DET-K8S-009")
+    data = {"verb": "create", "user": {"username": user}, "objectRef": {"resource": "pods", "subresource": "exec"},
+            "stageTimestamp": ts}
+    return Match(rule, data, "audit.log:1", "k8s-audit")
+
+
+def test_repeats_within_the_window_fold_into_one_alert_with_count() -> None:
+    book = AlertBook(window=60, max_evidence=2)
+    for s in range(0, 50, 10):
+        book.add(_match(f"2026-01-05T10:00:{s:02d}Z"))
+    (alert,) = book.alerts()
+    assert alert.count == 5 and len(alert.evidence) == 2
+    assert alert_dict(alert)["evidence_omitted"] == 3
+    assert alert.last_seen - alert.first_seen == 40
+
+
+def test_hit_after_the_window_opens_a_new_alert() -> None:
+    book = AlertBook(window=60)
+    book.add(_match("2026-01-05T10:00:00Z"))
+    book.add(_match("2026-01-05T10:05:00Z"))
+    assert [a.count for a in book.alerts()] == [1, 1]
+
+
+def test_different_keys_are_separate_alerts() -> None:
+    book = AlertBook(window=60)
+    book.add(_match("2026-01-05T10:00:00Z", "alice"))
+    book.add(_match("2026-01-05T10:00:01Z", "bob"))
+    assert sorted(a.key for a in book.alerts()) == ["user=alice", "user=bob"]
+
+
+def test_jsonl_shape_has_the_fields_respond_reads() -> None:
+    book = AlertBook()
+    book.add(_match("2026-01-05T10:00:00Z"))
+    d = alert_dict(book.alerts()[0])
+    for field in ("rule_id", "title", "severity", "threat_id", "key", "first_seen", "last_seen", "evidence"):
+        assert field in d
+    assert d["severity"] == "medium" and d["threat_id"] == "exec-in-container"
+    assert d["first_seen"] == "2026-01-05T10:00:00Z"
+    assert d["evidence"][0]["origin"] == "audit.log:1"

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cnsec.cli import main
+
+EXEC = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "1", "verb": "create",
+        "user": {"username": "alice"}, "sourceIPs": ["10.0.0.7"],
+        "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "default", "name": "web"},
+        "responseStatus": {"code": 101}, "stageTimestamp": "2026-01-05T10:00:00Z"}
+ADMIN = dict(EXEC, objectRef={"resource": "clusterrolebindings", "name": "b"}, verb="create",
+             requestObject={"roleRef": {"name": "cluster-admin"}}, responseStatus={"code": 201})
+
+
+def _write(path: Path, events: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_detect_jsonl_prints_one_alert_per_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _write(tmp_path / "audit.log", [EXEC, EXEC, ADMIN])
+    code = main(["detect", str(f), "-f", "jsonl", "--fail-on", "none", "--min-severity", "low"])
+    lines = capsys.readouterr().out.splitlines()
+    alerts = [json.loads(x) for x in lines]
+    assert code == 0
+    assert sorted(a["rule_id"] for a in alerts) == ["CNSEC-DET-K8S-009", "CNSEC-DET-K8S-015"]
+    exec_alert = next(a for a in alerts if a["rule_id"] == "CNSEC-DET-K8S-009")
+    assert exec_alert["count"] == 2 and exec_alert["key"] == "user=alice"
+    assert exec_alert["threat_id"] == "exec-in-container"
+
+
+def test_detect_fails_on_high_alert_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _write(tmp_path / "audit.log", [ADMIN])
+    assert main(["detect", str(f), "-f", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["alerts"][0]["severity"] == "high" and doc["stats"]["events"] == 1
+
+
+def test_detect_passes_when_alerts_are_below_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _write(tmp_path / "audit.log", [EXEC])
+    assert main(["detect", str(f), "-f", "table"]) == 0
+    assert "CNSEC-DET-K8S-009" in capsys.readouterr().out
+
+
+def test_detect_writes_markdown_to_a_file(tmp_path: Path) -> None:
+    f = _write(tmp_path / "audit.log", [EXEC])
+    out = tmp_path / "report.md"
+    main(["detect", str(f), "-f", "markdown", "-o", str(out)])
+    assert "| medium | `CNSEC-DET-K8S-009`" in out.read_text()
+
+
+def test_malformed_line_is_reported_on_stderr_and_not_fatal(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "audit.log"
+    f.write_text(json.dumps(EXEC) + "\n{oops\n")
+    assert main(["detect", str(f), "-f", "jsonl"]) == 0
+    captured = capsys.readouterr()
+    assert f"{f}:2: malformed JSON" in captured.err
+    assert len(captured.out.splitlines()) == 1
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["detect", str(tmp_path / "nope.log")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_user_sigma_rules_are_added(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yml").write_text("title: Exec by alice\nid: 6a1f0a3e-0000-4000-8000-000000000001\nlevel: critical\n"
+                                 "logsource: {product: kubernetes, service: audit}\n"
+                                 "detection:\n  sel:\n    user.username: ALICE\n  condition: sel\n")
+    f = _write(tmp_path / "audit.log", [EXEC])
+    assert main(["detect", str(f), "--rules", str(rules), "--no-default-rules", "-f", "jsonl"]) == 1
+    (alert,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert alert["title"] == "Exec by alice" and alert["severity"] == "critical"
+
+
+def test_rules_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "list", "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    ids = {r["id"] for r in doc["rules"]}
+    assert "CNSEC-DET-K8S-001" in ids and "CNSEC-DET-AWS-007" in ids
+
+
+def test_rules_test_runs_bundled_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "test"]) == 0
+    assert " 0 failed" in capsys.readouterr().out
+
+
+def test_rules_test_reports_a_wrong_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "r.yml").write_text(
+        "id: MY-1\ntitle: t\nseverity: low\nsource: cloudtrail\n"
+        "match:\n  sel:\n    eventName: StopLogging\n  condition: sel\n"
+        "examples:\n  match:\n    - {eventName: StartLogging, eventSource: x}\n")
+    assert main(["rules", "test", str(tmp_path)]) == 1
+    assert "FAIL MY-1 match[0]" in capsys.readouterr().out
+
+
+def test_rules_check_json_reports_loaded_and_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.yml").write_text("title: t\nlogsource: {product: aws, service: cloudtrail}\n"
+                                     "detection:\n  sel:\n    eventName: x\n  condition: sel\n")
+    (tmp_path / "bad.yml").write_text("title: t\nlogsource: {product: aws}\ndetection:\n  condition: nope\n")
+    assert main(["rules", "check", str(tmp_path), "-f", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["loaded"] == 1
+    assert doc["failed"][0]["path"].endswith("bad.yml") and doc["failed"][0]["reason"]
+
+
+def test_follow_survives_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(json.dumps(EXEC) + "\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnsec", "detect", "--follow", str(log), "-f", "jsonl", "--idle-exit", "3",
+         "--window", "0", "--fail-on", "none", "--min-severity", "low"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(1.5)
+        with log.open("a") as fh:  # grows, and a partial line completed later
+            fh.write(json.dumps(dict(EXEC, stageTimestamp="2026-01-05T10:01:00Z"))[:40])
+            fh.flush()
+            time.sleep(0.5)
+            fh.write(json.dumps(dict(EXEC, stageTimestamp="2026-01-05T10:01:00Z"))[40:] + "\n")
+        time.sleep(0.8)
+        log.rename(tmp_path / "audit.log.1")  # rotate: the path now names a new file
+        _write(log, [ADMIN])
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    alerts = [json.loads(x) for x in out.splitlines()]
+    assert [a["rule_id"] for a in alerts] == ["CNSEC-DET-K8S-009", "CNSEC-DET-K8S-009", "CNSEC-DET-K8S-015"], err

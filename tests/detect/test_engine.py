@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cnsec.detect.engine import Engine, Match
+from cnsec.detect.rules import bundled, load_paths
+from cnsec.detect.sources import expand_inputs, open_binary
+
+
+def _run(rules, files: list[str], prefilter: bool) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    engine = Engine(rules, prefilter=prefilter)
+    hits: list[Match] = []
+    for f in files:
+        with open_binary(f) as s:
+            engine.scan_stream(s, f, None, hits.append)
+    return sorted((h.rule.id, h.origin) for h in hits)
+
+
+def test_prefilter_and_index_give_the_same_hits_as_full_evaluation(detect_corpus: Path) -> None:
+    rules = bundled().rules + load_paths([detect_corpus / "sigma-rules"]).rules
+    logs = detect_corpus / "logs"
+    files = [f for f in expand_inputs([str(logs / "falco-k8s-audit-traces"), str(logs / "otrf-security-datasets"),
+                                       str(logs / "falco-plugin-cloudtrail-traces")])
+             if f.endswith(".json") and not Path(f).name.startswith("_")]
+    fast = _run(rules, files, prefilter=True)
+    assert fast == _run(rules, files, prefilter=False)
+    assert len(fast) > 40
+    brute = []
+    for f in files:  # brute force: every rule on every event, no index at all
+        import orjson
+
+        from cnsec.detect.sources import expand, iter_chunks, sniff_source
+        with open_binary(f) as s:
+            for chunk in iter_chunks(s):
+                if not chunk.raw.strip():
+                    continue
+                obj = orjson.loads(chunk.raw)
+                events = expand(obj)
+                src = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
+                for d in events:
+                    brute += [(r.id, f"{f}:{chunk.line}") for r in rules if r.source == src and r.match(d)]
+    assert fast == sorted(brute)
+
+
+def test_lines_without_any_rule_literal_are_not_parsed(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    event = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "1", "verb": "watch",
+             "user": {"username": "system:kube-scheduler"}, "objectRef": {"resource": "leases"}}
+    f.write_text("\n".join(json.dumps(event) for _ in range(50)) + "\n")
+    engine = Engine(bundled().rules)
+    with open_binary(str(f)) as s:
+        engine.scan_stream(s, str(f), None, lambda m: None)
+    assert engine.stats.events == 50
+    assert engine.stats.skipped == 49  # the first line is parsed to detect the source
+
+
+def test_each_event_is_tested_only_against_candidate_rules() -> None:
+    engine = Engine(bundled().rules)
+    idx = engine.index("cloudtrail")
+    candidates = idx.candidates({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com"}, None)
+    assert 0 < len(candidates) < len(idx.rules) // 2
+    assert "CNSEC-DET-AWS-002" in {idx.rules[i].id for i in candidates}

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+from cnsec.detect.rules import load_file, load_paths
+
+from .helpers import matches, sigma_rule
+
+
+def test_sigma_corpus_loads_at_least_98_percent(detect_corpus: Path) -> None:
+    result = load_paths([detect_corpus / "sigma-rules"])
+    total = len(result.rules) + len(result.failures)
+    assert total >= 241
+    assert len(result.rules) / total >= 0.98, result.failures
+
+
+def test_plain_value_matches_case_insensitively() -> None:
+    assert matches({"sel": {"eventName": "CreateUser"}, "condition": "sel"}, {"eventName": "createuser"})
+
+
+def test_cased_modifier_matches_case_sensitively() -> None:
+    det = {"sel": {"eventName|cased": "CreateUser"}, "condition": "sel"}
+    assert matches(det, {"eventName": "CreateUser"})
+    assert not matches(det, {"eventName": "createuser"})
+
+
+def test_contains_startswith_endswith() -> None:
+    det = {"a": {"f|contains": "mid"}, "b": {"g|startswith": "pre"}, "c": {"h|endswith": "post"},
+           "condition": "a and b and c"}
+    assert matches(det, {"f": "xxMIDxx", "g": "prefix", "h": "the-post"})
+    assert not matches(det, {"f": "xx", "g": "prefix", "h": "the-post"})
+
+
+def test_all_modifier_requires_every_value() -> None:
+    det = {"sel": {"cmd|contains|all": ["curl", "169.254.169.254"]}, "condition": "sel"}
+    assert matches(det, {"cmd": "curl http://169.254.169.254/latest"})
+    assert not matches(det, {"cmd": "curl http://example.com"})
+
+
+def test_wildcards_inside_a_value() -> None:
+    det = {"sel": {"userAgent": "aws-cli/*Python/3.?"}, "condition": "sel"}
+    assert matches(det, {"userAgent": "aws-cli/1.18 Python/3.8"})
+    assert not matches(det, {"userAgent": "boto3 Python/3.8"})
+
+
+def test_regex_modifier_runs_on_re2_without_catastrophic_backtracking() -> None:
+    det = {"sel": {"f|re": "^(a+)+$"}, "condition": "sel"}
+    start = time.perf_counter()
+    assert not matches(det, {"f": "a" * 5000 + "!"})
+    assert time.perf_counter() - start < 1.0
+
+
+def test_regex_with_lookahead_falls_back_and_still_matches() -> None:
+    det = {"sel": {"f|re": "foo(?!bar)"}, "condition": "sel"}
+    assert matches(det, {"f": "foobaz"})
+    assert not matches(det, {"f": "foobar"})
+
+
+def test_cidr_modifier() -> None:
+    det = {"sel": {"sourceIPAddress|cidr": "10.0.0.0/8"}, "condition": "sel"}
+    assert matches(det, {"sourceIPAddress": "10.1.2.3"})
+    assert not matches(det, {"sourceIPAddress": "192.168.1.1"})
+    assert not matches(det, {"sourceIPAddress": "not-an-ip"})
+
+
+def test_base64_and_base64offset_modifiers() -> None:
+    encoded = base64.b64encode(b"xx/bin/sh -i yy").decode()
+    assert matches({"sel": {"f|base64offset|contains": "/bin/sh -i"}, "condition": "sel"}, {"f": encoded})
+    plain = base64.b64encode(b"secret").decode()
+    assert matches({"sel": {"f|base64": "secret"}, "condition": "sel"}, {"f": plain})
+
+
+def test_windash_modifier_expands_dash_variants() -> None:
+    det = {"sel": {"cmd|windash|contains": "-exec"}, "condition": "sel"}
+    assert matches(det, {"cmd": "x /exec y"})
+    assert matches(det, {"cmd": "x -exec y"})
+
+
+def test_exists_modifier() -> None:
+    det = {"sel": {"errorCode|exists": True}, "condition": "sel"}
+    assert matches(det, {"errorCode": "AccessDenied"})
+    assert not matches(det, {"eventName": "x"})
+
+
+def test_null_value_matches_missing_field() -> None:
+    det = {"sel": {"errorCode": None}, "condition": "sel"}
+    assert matches(det, {"eventName": "x"})
+    assert not matches(det, {"errorCode": "AccessDenied"})
+
+
+def test_numeric_comparisons() -> None:
+    det = {"sel": {"code|gte": 400, "size|lt": 10}, "condition": "sel"}
+    assert matches(det, {"code": 403, "size": 3})
+    assert not matches(det, {"code": 200, "size": 3})
+
+
+def test_fieldref_compares_two_fields() -> None:
+    det = {"sel": {"a|fieldref": "b"}, "condition": "sel"}
+    assert matches(det, {"a": "X", "b": "x"})
+    assert not matches(det, {"a": "X", "b": "y"})
+
+
+def test_keywords_search_every_value() -> None:
+    det = {"keywords": ["mimikatz"], "condition": "keywords"}
+    assert matches(det, {"a": {"b": ["run MIMIKATZ now"]}})
+    assert not matches(det, {"a": "clean"})
+
+
+def test_condition_grammar_one_of_all_of_not_parentheses() -> None:
+    det = {"sel_a": {"a": "1"}, "sel_b": {"b": "2"}, "filter": {"c": "3"},
+           "condition": "(1 of sel_*) and not filter"}
+    assert matches(det, {"b": "2"})
+    assert not matches(det, {"b": "2", "c": "3"})
+    det_all = {"s1": {"a": "1"}, "s2": {"b": "2"}, "condition": "all of them"}
+    assert matches(det_all, {"a": "1", "b": "2"})
+    assert not matches(det_all, {"a": "1"})
+
+
+def test_lists_inside_the_event_match_any_element() -> None:
+    det = {"sel": {"requestObject.spec.containers.securityContext.privileged": True}, "condition": "sel"}
+    event = {"requestObject": {"spec": {"containers": [{"name": "a"}, {"securityContext": {"privileged": True}}]}}}
+    assert matches(det, event)
+
+
+def test_gcp_field_mapping_strips_data_prefix_and_maps_method_name() -> None:
+    rule = sigma_rule({"sel": {"gcp.audit.method_name": "x.Delete", "data.protoPayload.serviceName": "s"},
+                       "condition": "sel"}, "gcp", "gcp.audit")
+    assert rule.source == "gcp-audit"
+    assert rule.match({"protoPayload": {"methodName": "x.Delete", "serviceName": "s"}})
+
+
+def test_placeholder_is_reported_with_precise_reason(tmp_path: Path) -> None:
+    f = tmp_path / "p.yml"
+    f.write_text("title: t\nlogsource: {product: aws, service: cloudtrail}\n"
+                 "detection:\n  sel:\n    userName|expand: '%admins%'\n  condition: sel\n")
+    result = load_file(f)
+    assert not result.rules
+    assert "placeholder %admins%" in result.failures[0].reason
+
+
+def test_broken_yaml_is_reported_with_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yml"
+    f.write_text("title: t\ndetection: [\n")
+    result = load_file(f)
+    assert result.failures and "line" in result.failures[0].reason
+
+
+def test_rule_is_a_reusable_sign() -> None:
+    rule = sigma_rule({"sel": {"eventName": "x"}, "condition": "sel"})
+    sign = rule.sign()
+    assert sign.rule_id == rule.id and sign.id == rule.id

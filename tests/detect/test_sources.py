@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+from cnsec.detect.engine import Engine, Match
+from cnsec.detect.normalize import parse_time
+from cnsec.detect.rules import bundled
+from cnsec.detect.sources import iter_chunks, open_binary
+
+K8S_EVENT = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "1", "verb": "create",
+             "user": {"username": "alice"}, "objectRef": {"resource": "pods", "subresource": "exec",
+                                                          "namespace": "default", "name": "web"},
+             "responseStatus": {"code": 101}, "stageTimestamp": "2026-01-05T10:00:00.123456789Z"}
+CT_EVENT = {"eventVersion": "1.08", "eventTime": "2026-01-05T10:00:00Z", "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": "StopLogging", "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/eve"},
+            "sourceIPAddress": "203.0.113.9"}
+
+
+def scan(path: Path, source: str | None = None) -> tuple[Engine, list[Match], str | None]:
+    engine = Engine(bundled().rules)
+    hits: list[Match] = []
+    with open_binary(str(path)) as stream:
+        src = engine.scan_stream(stream, str(path), source, hits.append)
+    return engine, hits, src
+
+
+def test_k8s_json_lines_detected_and_matched(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    f.write_text(json.dumps(K8S_EVENT) + "\n")
+    _, hits, src = scan(f)
+    assert src == "k8s-audit"
+    assert [h.rule.id for h in hits] == ["CNSEC-DET-K8S-009"]
+
+
+def test_k8s_eventlist_is_expanded(tmp_path: Path) -> None:
+    f = tmp_path / "list.json"
+    f.write_text(json.dumps({"kind": "EventList", "apiVersion": "audit.k8s.io/v1",
+                             "items": [K8S_EVENT, K8S_EVENT]}, indent=2))
+    engine, hits, src = scan(f)
+    assert src == "k8s-audit" and len(hits) == 2 and engine.stats.events == 2
+
+
+def test_cloudtrail_records_file_gzipped(tmp_path: Path) -> None:
+    f = tmp_path / "ct.json.gz"
+    records = {"Records": [CT_EVENT, dict(CT_EVENT, eventName="ListUsers")]}
+    f.write_bytes(gzip.compress(json.dumps(records).encode()))
+    engine, hits, src = scan(f)
+    assert src == "cloudtrail"
+    assert [h.rule.id for h in hits] == ["CNSEC-DET-AWS-002"]
+    assert engine.stats.events == 2
+
+
+def test_cloudtrail_one_record_per_line(tmp_path: Path) -> None:
+    f = tmp_path / "ct.jsonl"
+    names = ("StopLogging", "ListUsers", "DeleteTrail")
+    f.write_text("\n".join(json.dumps(dict(CT_EVENT, eventName=n)) for n in names))
+    _, hits, _ = scan(f)
+    assert [h.rule.id for h in hits] == ["CNSEC-DET-AWS-002", "CNSEC-DET-AWS-002"]
+
+
+def test_gcp_audit_entry_detected(tmp_path: Path) -> None:
+    f = tmp_path / "gcp.jsonl"
+    entry = {"protoPayload": {"methodName": "google.iam.admin.v1.CreateServiceAccountKey",
+                              "authenticationInfo": {"principalEmail": "eve@example.com"}},
+             "timestamp": "2026-01-05T10:00:00Z", "logName": "projects/p/logs/x"}
+    f.write_text(json.dumps(entry) + "\n")
+    _, hits, src = scan(f)
+    assert src == "gcp-audit" and hits[0].key() == "principal=eve@example.com"
+
+
+def test_falco_output_detected_and_priority_mapped(tmp_path: Path) -> None:
+    f = tmp_path / "falco.jsonl"
+    f.write_text(json.dumps({"output": "x", "priority": "Critical", "rule": "Terminal shell",
+                             "time": "2026-01-05T10:00:00.000000000Z",
+                             "output_fields": {"k8s.pod.name": "web-1"}}) + "\n")
+    _, hits, src = scan(f)
+    assert src == "falco"
+    assert hits[0].rule.severity.label == "critical" and hits[0].key() == "pod=web-1"
+
+
+def test_malformed_lines_are_counted_with_line_numbers(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    good = json.dumps(K8S_EVENT)
+    f.write_text(good + "\n{not json\n" + good[:-5] + "\n" + good + "\n")
+    engine, hits, _ = scan(f)
+    assert len(hits) == 2
+    assert engine.stats.malformed == 2
+    assert [p.line for p in engine.stats.problems] == [2, 3]
+
+
+def test_stdin_like_stream_is_read_as_lines() -> None:
+    data = (json.dumps(K8S_EVENT) + "\n").encode() * 3
+    chunks = list(iter_chunks(io.BytesIO(data)))
+    assert [c.line for c in chunks] == [1, 2, 3]
+
+
+def test_timestamps_with_nanoseconds_offsets_and_epochs() -> None:
+    assert parse_time("2026-01-05T10:00:00.123456789Z") == parse_time("2026-01-05T10:00:00.123456Z")
+    assert parse_time("2026-01-05T12:00:00+02:00") == parse_time("2026-01-05T10:00:00Z")
+    assert parse_time(1767607200000) == parse_time(1767607200) == parse_time("2026-01-05T10:00:00Z")
+    assert parse_time("yesterday") is None
