@@ -134,3 +134,18 @@ def test_an_alert_about_an_address_is_skipped_by_deny_access(playbook: PlaybookF
                      directory=Directory())
     [decision] = result.decisions
     assert decision.outcome == "skipped" and "names no user" in decision.reason
+
+
+def test_a_user_unknown_to_the_iam_store_is_skipped_not_failed(playbook: PlaybookFactory,
+                                                              respond: Runner) -> None:
+    from cnsec.errors import UsageError
+
+    class Strict(Directory):
+        def disable_user(self, name: str) -> bool:
+            raise UsageError(f"no user {name!r}")
+
+    result = respond(playbook(PLAYBOOK.replace("VIA", "iam")), loaded(_alert("user=mallory")), apply=True,
+                     directory=Strict())
+    [decision] = result.decisions
+    assert decision.outcome == "skipped" and "no user 'mallory'" in decision.reason
+    assert not result.failed

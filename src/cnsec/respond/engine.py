@@ -238,6 +238,12 @@ class Responder:
                 budget["spent"] += 1
             try:
                 outcome: ApplyResult = action.apply(change, self.ctx)
+            except Skip as exc:  # found out only now that it does not apply (e.g. no such user there)
+                if first_spend:
+                    budget["spent"] -= 1
+                    spent_here = False
+                decide("skipped", str(exc), change)
+                continue
             except Exception as exc:
                 decide("failed", _describe(exc), change, rate_counted=first_spend)
                 continue

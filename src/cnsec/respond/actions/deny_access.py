@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 from typing import Any, Protocol, runtime_checkable
 
+from cnsec.errors import CnsecError
 from cnsec.model.event import Alert
 from cnsec.respond.actions.base import (
     Action,
@@ -132,9 +133,12 @@ class DenyAccess(Action):
     # -- iam ------------------------------------------------------------------------------------------
     def _directory(self, change: Change, ctx: ActionContext) -> IdentityDirectory:
         factory = ctx.directory_factory or open_directory
-        directory = factory(change.data["store"])
+        try:
+            directory = factory(change.data["store"])
+        except CnsecError as exc:  # not set up here (e.g. never initialised): not present, so skipped
+            raise Skip(f"the cnsec IAM store is not available: {exc}") from None
         if directory is None:
-            raise ActionFailed(f"the cnsec IAM store is not available ({DIRECTORY_MODULE})")
+            raise Skip(f"the cnsec IAM store is not available ({DIRECTORY_MODULE})")
         result: IdentityDirectory = directory
         return result
 
@@ -162,8 +166,11 @@ class DenyAccess(Action):
         user = change.data["user"]
         if change.kind == "iam":
             directory = self._directory(change, ctx)
-            disabled = directory.disable_user(user)
-            revoked = directory.revoke_tokens(user)
+            try:
+                disabled = directory.disable_user(user)
+                revoked = directory.revoke_tokens(user)
+            except CnsecError as exc:  # the store's own "no user 'x'": nothing of theirs to disable
+                raise Skip(f"cnsec IAM store: {exc}") from None
             if not disabled and not revoked:
                 return ApplyResult(False, f"user {user} already disabled, no live tokens")
             return ApplyResult(True, f"user {user}: {'disabled' if disabled else 'already disabled'}, "
