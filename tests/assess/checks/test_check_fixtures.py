@@ -52,4 +52,4 @@ def test_every_check_declares_metadata_a_user_needs() -> None:
     for c in registry().values():
         assert c.title and c.remediation and c.threats and c.control, c.id
         assert c.description, f"{c.id}: the function docstring says why the check matters"
-        assert c.id.startswith(("CNSEC-K8S-", "CNSEC-DKR-", "CNSEC-TF-")), c.id
+        assert c.id.startswith(("CNSEC-K8S-", "CNSEC-DKR-", "CNSEC-TF-", "CNSEC-CFG-")), c.id

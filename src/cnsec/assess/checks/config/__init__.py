@@ -1,0 +1,1 @@
+"""Checks over configuration text of any kind (YAML, HCL, Dockerfile)."""
