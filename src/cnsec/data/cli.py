@@ -23,4 +23,8 @@ def register(sub: Any) -> None:
                 continue
             raise
         module.register(dsub)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=show_help)
