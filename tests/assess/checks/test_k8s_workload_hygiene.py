@@ -296,3 +296,45 @@ def test_odd_manifests_never_make_a_check_fail(tmp_path: Path) -> None:
 ])
 def test_only_well_formed_digests_count_as_pinned(ref: str, pinned: bool) -> None:
     assert parse_image(ref).has_valid_digest is pinned
+
+
+def _registry_check() -> Any:
+    return pytest.importorskip("cnsec.assess.checks.k8s.image_registry",
+                               reason="CNSEC-K8S-026 lands once the fixture harness reads .cnsec.yaml")
+
+
+def _allowlist_config() -> Config:
+    from cnsec.assess.config import find_config
+
+    return find_config([str(FIXTURES / "CNSEC-K8S-026")], None)
+
+
+def test_registry_allowlist_reports_images_from_other_registries() -> None:
+    _registry_check()
+    [f] = _run(FIXTURES / "CNSEC-K8S-026" / "fail.yaml", "CNSEC-K8S-026", _allowlist_config())
+    assert "ghcr.io/someone-else/proxy:1.0" in f.message
+    assert f.location == "spec.containers[1].image"
+
+
+def test_registry_allowlist_accepts_listed_hosts_and_repository_prefixes() -> None:
+    _registry_check()
+    assert not _run(FIXTURES / "CNSEC-K8S-026" / "pass.yaml", "CNSEC-K8S-026", _allowlist_config())
+
+
+def test_empty_registry_allowlist_reports_nothing() -> None:
+    _registry_check()
+    assert not _run(FIXTURES / "CNSEC-K8S-026" / "fail.yaml", "CNSEC-K8S-026", Config())
+
+
+@pytest.mark.parametrize(("image", "entries", "ok"), [
+    ("nginx:1.25", ("docker.io",), True),
+    ("nginx:1.25", ("docker.io/library",), True),
+    ("bitnami/redis:7", ("docker.io/library",), False),
+    ("eu.gcr.io/p/app:1", ("*.gcr.io",), True),
+    ("ghcr.io/acme-evil/app:1", ("ghcr.io/acme",), False),
+    ("registry.example.com:5000/app:1", ("registry.example.com:5000",), True),
+])
+def test_registry_allowlist_entries_match_hosts_globs_and_prefixes(image: str, entries: tuple[str, ...],
+                                                                   ok: bool) -> None:
+    mod = _registry_check()
+    assert mod.allowed(parse_image(image), entries) is ok
