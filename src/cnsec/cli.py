@@ -20,6 +20,7 @@ PILLAR_CLIS = (
     "cnsec.iam.cli",
     "cnsec.data.cli",
     "cnsec.detect.cli",
+    "cnsec.detect.correlate.cli",
     "cnsec.respond.cli",
 )
 
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name == module_name:
+            if exc.name is not None and module_name.startswith(exc.name):
                 continue
             raise
         module.register(sub)
