@@ -338,3 +338,9 @@ def test_registry_allowlist_entries_match_hosts_globs_and_prefixes(image: str, e
                                                                    ok: bool) -> None:
     mod = _registry_check()
     assert mod.allowed(parse_image(image), entries) is ok
+
+
+def test_exposed_workload_names_the_ingress_that_routes_to_it() -> None:
+    [f] = _run(FIXTURES / "CNSEC-K8S-036" / "fail-ingress.yaml", "CNSEC-K8S-036")
+    assert f.message.endswith("through Ingress web")
+    assert f.fix is None

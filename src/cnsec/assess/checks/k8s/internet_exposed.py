@@ -22,6 +22,36 @@ def _public_services(w: Workload, ctx: Any) -> list[str]:
     return out
 
 
+def _backend_services(ing: Any) -> set[str]:
+    spec = ing.doc.get("spec")
+    if not isinstance(spec, dict):
+        return set()
+    backends: list[Any] = [spec.get("defaultBackend"), spec.get("backend")]
+    rules = spec.get("rules")
+    for rule in rules if isinstance(rules, list) else []:
+        http = rule.get("http") if isinstance(rule, dict) else None
+        paths = http.get("paths") if isinstance(http, dict) else None
+        for p in paths if isinstance(paths, list) else []:
+            if isinstance(p, dict):
+                backends.append(p.get("backend"))
+    names: set[str] = set()
+    for b in backends:
+        if isinstance(b, dict):
+            svc = b.get("service")
+            name = svc.get("name") if isinstance(svc, dict) else b.get("serviceName")
+            if name:
+                names.add(str(name))
+    return names
+
+
+def _ingresses(w: Workload, ctx: Any, services: list[str]) -> list[str]:
+    inv = getattr(ctx, "inventory", None)
+    wanted = set(services)
+    return [ing.name for ing in (getattr(inv, "k8s", []) if inv is not None else [])
+            if ing.kind == "Ingress" and ing.effective_namespace == w.res.effective_namespace
+            and _backend_services(ing) & wanted]
+
+
 def _fix(names: list[str]) -> str | None:
     if not names:
         return None
@@ -51,7 +81,11 @@ def internet_exposed(w: Workload, ctx: Any) -> Iterator[Hit]:
     if asset is None or asset.exposure is not Exposure.INTERNET:
         return
     public = _public_services(w, ctx)
-    via = f" through Service {', '.join(public)}" if public else ""
+    services = asset.attrs.get("services") if isinstance(asset.attrs.get("services"), list) else []
+    ingresses = _ingresses(w, ctx, [str(s) for s in services or []])
+    routes = [f"Service {', '.join(public)}"] if public else []
+    routes += [f"Ingress {', '.join(ingresses)}"] if ingresses else []
+    via = f" through {' and '.join(routes)}" if routes else ""
     path = (*w.pod_path[:-1], "metadata", "labels") if w.kind != "Pod" else ("metadata", "labels")
     yield Hit(f"{w.kind} {w.res.name!r} is reachable from outside the cluster{via}", path=path,
               fix=_fix(public))
