@@ -1,0 +1,71 @@
+"""Terraform checks: policy parsing, lines of repeated blocks, unknown expressions, secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cnsec.assess.checks.terraform._tf import policy_document, statements
+from cnsec.assess.config import Config
+from cnsec.assess.engine import assess
+from cnsec.model.finding import Finding
+
+
+def _findings(tmp_path: Path, text: str, check_id: str) -> list[Finding]:
+    path = tmp_path / "main.tf"
+    path.write_text(text)
+    report = assess([str(path)], Config(), only={check_id})
+    assert not report.errors, [str(e) for e in report.errors]
+    return [f for f in report.findings if f.check_id == check_id]
+
+
+def test_jsonencode_policy_is_read_as_a_document() -> None:
+    doc = policy_document('${jsonencode({Version = "2012-10-17", Statement = [{Action = ["*"], '
+                          'Effect = "Allow", Resource = "*"}]})}')
+    assert statements(doc) == [{"Action": ["*"], "Effect": "Allow", "Resource": "*"}]
+
+
+def test_heredoc_policy_is_read_as_a_document() -> None:
+    doc = policy_document('<<EOF\n{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}\nEOF')
+    assert statements(doc) == [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
+
+
+def test_unreadable_policy_is_unknown_not_an_error() -> None:
+    assert policy_document("${data.aws_iam_policy_document.x.json}") is None
+    assert policy_document('{"Statement": [') is None
+
+
+def test_open_rule_is_reported_at_its_own_ingress_block(tmp_path: Path) -> None:
+    text = (Path(__file__).parent / "fixtures" / "CNSEC-TF-009" / "fail.tf").read_text()
+    [f] = _findings(tmp_path, text, "CNSEC-TF-009")
+    assert f.source.line == 9
+    assert "SSH (22)" in f.message
+
+
+def test_values_that_are_expressions_are_not_reported(tmp_path: Path) -> None:
+    text = ('resource "aws_db_instance" "db" {\n  engine = "postgres"\n'
+            "  storage_encrypted = var.encrypted\n  publicly_accessible = var.public\n}\n")
+    assert not _findings(tmp_path, text, "CNSEC-TF-006")
+    assert not _findings(tmp_path, text, "CNSEC-TF-007")
+
+
+def test_provider_credentials_are_located_but_never_shown(tmp_path: Path) -> None:
+    text = (Path(__file__).parent / "fixtures" / "CNSEC-TF-017" / "fail.tf").read_text()
+    findings = _findings(tmp_path, text, "CNSEC-TF-017")
+    assert sorted(f.source.line or 0 for f in findings) == [4, 5]
+    for f in findings:
+        assert "AKIAIOSFODNN7EXAMPLE" not in f.message + (f.fix or "") + str(f.location)
+        assert "EXAMPLEKEY" not in f.message + (f.fix or "") + str(f.location)
+        assert f.asset_id.startswith("provider.aws.plain")
+
+
+def test_bucket_linked_by_a_separate_resource_is_recognised(tmp_path: Path) -> None:
+    text = ('resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n'
+            'resource "aws_s3_bucket_versioning" "v" {\n  bucket = "acme-b"\n'
+            '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n')
+    assert not _findings(tmp_path, text, "CNSEC-TF-004")
+
+
+def test_admin_statement_is_not_double_reported_as_wildcard(tmp_path: Path) -> None:
+    text = (Path(__file__).parent / "fixtures" / "CNSEC-TF-010" / "fail.tf").read_text()
+    assert _findings(tmp_path, text, "CNSEC-TF-010")
+    assert not _findings(tmp_path, text, "CNSEC-TF-011")
