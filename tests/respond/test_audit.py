@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnsec.errors import InputError
 from cnsec.respond.audit import GENESIS, AuditTrail, record_hash, verify
@@ -104,3 +106,28 @@ def test_the_trail_file_is_private_to_its_owner(tmp_path: Path) -> None:
 def test_verifying_a_missing_trail_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="audit trail not found"):
         verify(tmp_path / "none.jsonl")
+
+
+@settings(max_examples=60, deadline=None)
+@given(line=st.integers(0, 3), position=st.integers(0, 10_000), byte=st.integers(32, 126))
+def test_any_single_character_change_is_detected(tmp_path_factory: pytest.TempPathFactory, line: int,
+                                                 position: int, byte: int) -> None:
+    trail = _trail(tmp_path_factory.mktemp("audit"))
+    lines = _lines(trail)
+    text = lines[line]
+    at = position % len(text)
+    if text[at] == chr(byte):
+        return
+    lines[line] = text[:at] + chr(byte) + text[at + 1:]
+    trail.path.write_text("\n".join(lines) + "\n")
+    outcome = verify(trail.path)
+    assert not outcome.ok and outcome.line is not None and outcome.line <= line + 2
+
+
+def test_a_same_value_rewrite_is_still_an_edit(tmp_path: Path) -> None:
+    trail = _trail(tmp_path, 2)
+    lines = _lines(trail)
+    lines[1] = json.dumps(json.loads(lines[1]), indent=1).replace("\n", "")
+    trail.path.write_text("\n".join(lines) + "\n")
+    outcome = verify(trail.path)
+    assert (outcome.ok, outcome.line, outcome.problem) == (False, 2, "not in canonical form (edited)")

@@ -113,3 +113,18 @@ def test_decisions_render_as_json(playbook: PlaybookFactory, respond: Runner) ->
     [entry] = json.loads(json.dumps([d.to_dict() for d in result.decisions]))
     assert entry["target"] == "networkpolicy default/cnsec-blocklist"
     assert entry["alert"]["source"] == "alerts.jsonl:1"
+
+
+def test_a_broken_trail_stops_the_run_before_any_action(playbook: PlaybookFactory, respond: Runner,
+                                                        audit: AuditTrail, kube: RecordingKubeApi) -> None:
+    import pytest
+
+    from cnsec.errors import InputError
+
+    respond(playbook(LIMITED), loaded(*_ips(2)), apply=True)
+    lines = audit.path.read_text().splitlines()
+    audit.path.write_text(lines[1] + "\n")  # the first record removed: budget "refunded"
+    writes = len(kube.writes())
+    with pytest.raises(InputError, match=r"audit.jsonl:1: the audit trail is broken"):
+        respond(playbook(LIMITED), loaded(*_ips(2, start=50)), apply=True)
+    assert len(kube.writes()) == writes

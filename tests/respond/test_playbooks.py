@@ -106,3 +106,12 @@ def test_durations_parse() -> None:
 def test_a_missing_playbook_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="playbook not found"):
         load_playbook(str(tmp_path / "none.yaml"))
+
+
+def test_a_duplicate_action_id_fails_loudly() -> None:
+    from cnsec.respond.actions import _register
+    from cnsec.respond.actions.notify import Notify
+
+    found = {"notify": Notify()}
+    with pytest.raises(RuntimeError, match="duplicate response action id 'notify'"):
+        _register(found, Notify, "entry point other")

@@ -162,6 +162,8 @@ def verify(path: str | os.PathLike[str], expect_head: str | None = None) -> Veri
                                     f"seq is {record.get('seq')!r}, expected {expected_seq}")
             if record_hash(record) != record["hash"]:
                 return Verification(False, count, prev, number, "content does not match its hash (edited)")
+            if raw.rstrip(b"\n") != canonical(record):  # same values, other bytes: still an edit
+                return Verification(False, count, prev, number, "not in canonical form (edited)")
             prev = record["hash"]
             count += 1
             expected_seq += 1

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cnsec.errors import InputError
+from cnsec.model.source import Source
 from cnsec.respond.actions import load_actions
 from cnsec.respond.actions.base import ActionContext, ApplyResult, Change, Skip
 from cnsec.respond.alerts import LoadedAlert
-from cnsec.respond.audit import AuditTrail
+from cnsec.respond.audit import AuditTrail, verify
 from cnsec.respond.playbooks import Playbook, PlaybookRule, Step
 
 OUTCOMES = ("planned", "applied", "unchanged", "skipped", "failed")
@@ -121,6 +123,7 @@ class Responder:
     # -- the run ---------------------------------------------------------------------------------------
     def run(self, alerts: list[LoadedAlert]) -> RunResult:
         result = RunResult(alerts=len(alerts))
+        self._check_trail()
         self.ctx.guard = self.playbook.allow_list.refuse
         spent = len(self._history())
         if self.ctx.apply and self.playbook.allow_list.discover and self._needs_cluster():
@@ -140,6 +143,17 @@ class Responder:
                     self._run_step(loaded, rule, step, budget, result)
         result.rate_used = budget["spent"] - spent
         return result
+
+    def _check_trail(self) -> None:
+        """Refuse to act on top of a broken trail: its records are the rate-limit and idempotency
+        memory, and deleting some would buy an attacker more budget."""
+        if not self.audit.path.exists():
+            return
+        outcome = verify(self.audit.path)
+        if not outcome.ok:
+            raise InputError(f"the audit trail is broken ({outcome.problem}); nothing was done. Keep the "
+                             "file as evidence, see `cnsec respond verify`, and start a new trail with "
+                             "--audit-log", Source(str(self.audit.path), outcome.line))
 
     def _needs_cluster(self) -> bool:
         return any(step.action != "notify" for rule in self.playbook.rules for step in rule.steps)
