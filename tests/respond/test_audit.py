@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnsec.errors import InputError
-from cnsec.respond.audit import GENESIS, AuditTrail, record_hash, verify
+from cnsec.respond.audit import GENESIS, AuditTrail, canonical, record_hash, verify
 
 
 def _trail(tmp_path: Path, n: int = 4) -> AuditTrail:
@@ -51,7 +51,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> 
     lines = _lines(trail)
     forged = json.loads(lines[1]) | {"outcome": "skipped"}
     forged["hash"] = record_hash(forged)
-    lines[1] = json.dumps(forged)
+    lines[1] = canonical(forged).decode()
     trail.path.write_text("\n".join(lines) + "\n")
     outcome = verify(trail.path)
     assert (outcome.ok, outcome.line) == (False, 3)
