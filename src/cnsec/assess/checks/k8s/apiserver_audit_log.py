@@ -22,11 +22,13 @@ from cnsec.model.severity import Severity
 def apiserver_audit_log(w: Workload, ctx: object) -> Iterator[Hit]:
     """Without an audit log nobody can tell who read a Secret, created a pod or bound cluster-admin.
 
-    An audit webhook backend counts as audit logging (Checkov's CKV_K8S_91 only looks for
-    ``--audit-log-path``). Note that the API server records nothing without ``--audit-policy-file``.
+    Fails when the API server shows no audit configuration at all: none of ``--audit-log-path``
+    (Checkov's CKV_K8S_91 signal), ``--audit-policy-file`` (Kubescape's C-0067 signal; RKE2 adds the
+    log path itself) or ``--audit-webhook-config-file``. A working setup needs both a policy and a
+    backend, which the remediation spells out.
     """
     for comp in components(w, APISERVER):
-        if comp.has("audit-log-path") or comp.has("audit-webhook-config-file"):
+        if any(comp.has(f) for f in ("audit-log-path", "audit-policy-file", "audit-webhook-config-file")):
             continue
         yield Hit(f"kube-apiserver in container {comp.container.name!r} writes no audit log "
                   "(--audit-log-path is not set)", path=comp.at("audit-log-path"),
