@@ -1,0 +1,99 @@
+"""One place that turns ``CNSEC_DB`` into an SQLAlchemy engine, for every pillar that persists state.
+
+SQLite is the default (a file in the user's data directory, created private to the user); PostgreSQL
+works by URL. ``postgresql://`` URLs are routed to the psycopg 3 driver, the one the project ships.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnsec.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+ENV_VAR = "CNSEC_DB"
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
+
+def data_dir() -> Path:
+    """``$XDG_DATA_HOME/cnsec`` (``~/.local/share/cnsec`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cnsec"
+
+
+def default_url() -> str:
+    return f"sqlite:///{data_dir() / 'cnsec.db'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The explicit URL, else ``CNSEC_DB``, else the default SQLite file; normalized for our drivers."""
+    raw = url or os.environ.get(ENV_VAR) or default_url()
+    raw = raw.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show only the scheme
+        return url.split(":", 1)[0] + "://…"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def get_engine(url: str | None = None, *, create_dir: bool = True) -> Engine:
+    """A cached engine for ``url``. A bad URL or a missing driver is a :class:`UsageError`, not a trace."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    resolved = resolve_url(url)
+    with _LOCK:
+        engine = _ENGINES.get(resolved)
+        if engine is not None:
+            return engine
+        try:
+            if resolved.startswith("sqlite"):
+                from sqlalchemy.engine import make_url
+
+                db = make_url(resolved).database
+                if db and db != ":memory:" and create_dir:
+                    path = Path(db)
+                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    if not path.exists():
+                        path.touch(mode=0o600)
+                engine = create_engine(resolved, future=True)
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(resolved, future=True, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise UsageError(f"{ENV_VAR}: cannot use database URL {redact(resolved)}: {exc}") from None
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"{ENV_VAR}: the driver for {redact(resolved)} is not installed "
+                             f"({exc.name}); install cnsec[postgres]") from None
+        _ENGINES[resolved] = engine
+        return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests and short-lived CLI runs)."""
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
