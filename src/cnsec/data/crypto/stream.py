@@ -24,7 +24,7 @@ import json
 import os
 import stat
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -240,46 +240,64 @@ def sealed_size(length: int, chunk_size: int) -> int:
     return length + chunks * TAG
 
 
+class Sealer:
+    """Seals one object: ``header_bytes`` first, then :meth:`chunks` yields each sealed chunk.
+
+    :func:`seal_stream` writes them to a file; network code can send them as they come. Each yielded
+    view is valid until the next one is produced (buffers are reused so memory stays flat).
+    """
+
+    def __init__(self, wrappers: Sequence[KeyWrapper], context: Mapping[str, str] | None = None, *,
+                 chunk_size: int = DEFAULT_CHUNK, length: int | None = None) -> None:
+        context = dict(context or {})
+        if not wrappers:
+            raise UsageError("no key to encrypt with: give a key name or a recipient")
+        if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
+            raise UsageError(f"chunk size must be between {MIN_CHUNK} and {MAX_CHUNK} bytes")
+        dek, salt, prefix = os.urandom(32), os.urandom(32), os.urandom(7)
+        keys = _derive(dek, salt, context)
+        self.header = Header(chunk_size, length, salt, prefix, sorted(context),
+                             _commit(keys.commit, context), [w.wrap(dek, salt) for w in wrappers])
+        self.header_bytes = _encode_header(self.header, keys.header)
+        self._aead = AESGCM(keys.payload)
+
+    def chunks(self, src: BinaryIO) -> Iterator[memoryview]:
+        chunk_size, prefix, length = self.header.chunk_size, self.header.nonce_prefix, self.header.length
+        encrypt_into = self._aead.encrypt_into
+        cur, nxt = bytearray(chunk_size), bytearray(chunk_size)
+        out_view = memoryview(bytearray(chunk_size + TAG))
+        n = _read_full(src, cur)
+        index = total = 0
+        while True:
+            if n < chunk_size:
+                m, final = 0, True
+            else:
+                m = _read_full(src, nxt)
+                final = m == 0
+            if index >= MAX_CHUNKS:
+                raise UsageError("input too large for one sealed object")
+            encrypt_into(prefix + struct.pack(">IB", index, final), memoryview(cur)[:n], None,
+                         out_view[:n + TAG])
+            total += n
+            index += 1
+            if final and length is not None and total != length:
+                raise InputError(f"the input changed while it was being encrypted ({total} bytes read, "
+                                 f"{length} expected)")
+            yield out_view[:n + TAG]
+            if final:
+                return
+            cur, nxt, n = nxt, cur, m
+
+
 def seal_stream(src: BinaryIO, dst: BinaryIO, wrappers: Sequence[KeyWrapper],
                 context: Mapping[str, str] | None = None, *, chunk_size: int = DEFAULT_CHUNK,
                 length: int | None = None) -> Header:
     """Encrypt ``src`` to ``dst``. ``length`` (when known) goes into the authenticated header."""
-    context = dict(context or {})
-    if not wrappers:
-        raise UsageError("no key to encrypt with: give a key name or a recipient")
-    if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
-        raise UsageError(f"chunk size must be between {MIN_CHUNK} and {MAX_CHUNK} bytes")
-    dek, salt, prefix = os.urandom(32), os.urandom(32), os.urandom(7)
-    keys = _derive(dek, salt, context)
-    header = Header(chunk_size, length, salt, prefix, sorted(context), _commit(keys.commit, context),
-                    [w.wrap(dek, salt) for w in wrappers])
-    dst.write(_encode_header(header, keys.header))
-    aead = AESGCM(keys.payload)
-    cur, nxt = bytearray(chunk_size), bytearray(chunk_size)
-    out = bytearray(chunk_size + TAG)
-    out_view = memoryview(out)
-    n = _read_full(src, cur)
-    index = total = 0
-    while True:
-        if n < chunk_size:
-            m, final = 0, True
-        else:
-            m = _read_full(src, nxt)
-            final = m == 0
-        if index >= MAX_CHUNKS:
-            raise UsageError("input too large for one sealed object")
-        nonce = prefix + struct.pack(">IB", index, final)
-        aead.encrypt_into(nonce, memoryview(cur)[:n], None, out_view[:n + TAG])
-        dst.write(out_view[:n + TAG])
-        total += n
-        index += 1
-        if final:
-            break
-        cur, nxt, n = nxt, cur, m
-    if length is not None and total != length:
-        raise InputError(f"the input changed while it was being encrypted ({total} bytes read, "
-                         f"{length} expected)")
-    return header
+    sealer = Sealer(wrappers, context, chunk_size=chunk_size, length=length)
+    dst.write(sealer.header_bytes)
+    for piece in sealer.chunks(src):
+        dst.write(piece)
+    return sealer.header
 
 
 def open_stream(src: BinaryIO, dst: BinaryIO, unwrappers: Unwrappers,
