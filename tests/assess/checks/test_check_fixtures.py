@@ -11,11 +11,17 @@ from pathlib import Path
 import pytest
 
 from cnsec.assess.checks.base import registry
-from cnsec.assess.config import Config
+from cnsec.assess.config import Config, parse_config
 from cnsec.assess.engine import assess
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHECK_IDS = sorted(registry())
+
+
+def _config(path: Path) -> Config:
+    """A fixture folder may carry its own ``.cnsec.yaml`` (e.g. a registry allowlist)."""
+    cfg = path.parent / ".cnsec.yaml"
+    return parse_config(cfg.read_text(), str(cfg)) if cfg.is_file() else Config()
 
 
 def _fixtures(check_id: str, prefix: str) -> list[Path]:
@@ -32,7 +38,7 @@ def test_check_has_pass_and_fail_fixtures(check_id: str) -> None:
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_fail_fixture_raises_the_check(check_id: str) -> None:
     for path in _fixtures(check_id, "fail"):
-        report = assess([str(path)], Config(), only={check_id})
+        report = assess([str(path)], _config(path), only={check_id})
         assert not report.errors, [str(e) for e in report.errors]
         hits = [f for f in report.findings if f.check_id == check_id]
         assert hits, f"{path.name} should raise {check_id}"
@@ -42,7 +48,7 @@ def test_fail_fixture_raises_the_check(check_id: str) -> None:
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_pass_fixture_is_clean(check_id: str) -> None:
     for path in _fixtures(check_id, "pass"):
-        report = assess([str(path)], Config(), only={check_id})
+        report = assess([str(path)], _config(path), only={check_id})
         assert not report.errors, [str(e) for e in report.errors]
         hits = [f"{f.source}: {f.message}" for f in report.findings if f.check_id == check_id]
         assert not hits, f"{path.name} should not raise {check_id}: {hits}"

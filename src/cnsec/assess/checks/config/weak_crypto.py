@@ -3,22 +3,54 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.model.severity import Severity
 
-# Cheap prefilter: a file that names none of these cannot hold a weak-crypto setting.
-_MENTIONS = re.compile(r"(?i)ecb|des|rc4|arcfour|arc4|cbc|md5|sha-?1|rsa|pkcs")
+# Cheap prefilter over whole files: only lines that name one of these can hold a weak setting, so the
+# detector (about ten patterns per line) only sees those lines. RE2 has no look-arounds, hence the
+# consumed boundary characters; RE2 scans the corpus ~40x faster than ``re`` with look-behinds.
+_CANDIDATE_PATTERN = (
+    r"(?i)(?:^|[^a-z])(?:ecb|mode_ecb|des|3des|des3|desede|tripledes|triple-des|single.des|rc4|arcfour|arc4|cbc)"
+    r"(?:[^a-z]|$)|md5|sha-?1|rsa|pkcs|(?:^|[^a-z0-9])(?:rs1|hs1)(?:[^a-z0-9]|$)|bits|key.?size|key.?length|keysize")
 
 
-def _owners(ctx: Any, file: str) -> tuple[list[int], list[Any]]:
-    """Resources of ``file`` by start line, so a hit's line maps to the resource that holds it."""
-    inv = ctx.inventory
-    items = [r for r in inv.k8s if r.file == file] + [r for r in inv.terraform if r.file == file] \
-        + [d for d in inv.dockerfiles if d.file == file]
-    items.sort(key=lambda r: getattr(r, "line", 1))
-    return [getattr(r, "line", 1) for r in items], items
+@cache
+def _candidate() -> Any:
+    try:
+        import re2
+
+        return re2.compile(_CANDIDATE_PATTERN)
+    except ImportError:  # pragma: no cover - google-re2 is a dependency
+        return re.compile(_CANDIDATE_PATTERN, re.MULTILINE)
+
+
+def candidate_lines(text: str) -> list[int]:
+    """0-based numbers of the lines that mention something the detector looks for."""
+    out: list[int] = []
+    line = 0
+    pos = 0
+    for m in _candidate().finditer(text):
+        start = m.start() + (1 if text[m.start()] == "\n" else 0)
+        line += text.count("\n", pos, start)
+        pos = start
+        if not out or out[-1] != line:
+            out.append(line)
+    return out
+
+
+def _owners_by_file(inv: Any) -> dict[str, tuple[list[int], list[Any]]]:
+    """Per file, its resources by start line, so a hit's line maps to the resource that holds it."""
+    grouped: dict[str, list[Any]] = {}
+    for r in [*inv.k8s, *inv.terraform, *inv.dockerfiles]:
+        grouped.setdefault(r.file, []).append(r)
+    out = {}
+    for file, items in grouped.items():
+        items.sort(key=lambda r: getattr(r, "line", 1))
+        out[file] = ([getattr(r, "line", 1) for r in items], items)
+    return out
 
 
 @check(
@@ -37,14 +69,18 @@ def weak_crypto(inv: Any, ctx: Any) -> Iterator[Hit]:
     the data-security pillar's own (``cnsec.data.crypto.weak``), so both pillars agree on what is weak."""
     from cnsec.data.crypto.weak import weak_crypto_settings
 
+    owners_index: dict[str, tuple[list[int], list[Any]]] | None = None
     for file, lines in inv.texts.items():
-        text = "\n".join(lines)
-        if not _MENTIONS.search(text):
+        numbers = candidate_lines("\n".join(lines))
+        if not numbers:
             continue
-        hits = weak_crypto_settings(text)
-        if not hits:
+        found = weak_crypto_settings("\n".join(lines[n] for n in numbers))
+        if not found:
             continue
-        starts, owners = _owners(ctx, file)
+        hits = [(numbers[i - 1] + 1, message) for i, message in found]
+        if owners_index is None:
+            owners_index = _owners_by_file(inv)
+        starts, owners = owners_index.get(file, ([], []))
         for line, message in hits:
             i = bisect_right(starts, line) - 1
             owner = owners[i] if i >= 0 else (owners[0] if owners else None)
