@@ -17,9 +17,9 @@ MAX_PATCHES = 5
 def patch_yaml(patch: list[dict[str, Any]], kind: str, name: str, namespace: str | None) -> str:
     import json
 
-    import yaml
+    from cnsec.assess.workload import to_yaml
 
-    body = yaml.safe_dump(patch, sort_keys=False, default_flow_style=False).rstrip()
+    body = to_yaml(patch).rstrip()
     ns = f" -n {namespace}" if namespace else ""
     cmd = f"kubectl patch {kind.lower()} {name}{ns} --type json -p '{json.dumps(patch)}'"
     return f"# JSON patch (RFC 6902) for {kind}/{name}\n{body}\n# apply with:\n# {cmd}"

@@ -5,13 +5,12 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.assess.workload import to_yaml
 from cnsec.model.severity import Severity
 
 
 def as_deployment(res: K8sResource) -> str:
     """The pod wrapped in a Deployment with the same labels (``app: <name>`` when it has none)."""
-    import yaml
-
     labels = dict(res.labels) or {"app": res.name}
     labels = {str(k): str(v) for k, v in labels.items()}
     metadata: dict[str, Any] = {"name": res.name}
@@ -28,15 +27,7 @@ def as_deployment(res: K8sResource) -> str:
             "template": {"metadata": {"labels": labels}, "spec": spec if isinstance(spec, dict) else {}},
         },
     }
-    return yaml.safe_dump(_plain(doc), sort_keys=False)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return to_yaml(doc)
 
 
 @check(
