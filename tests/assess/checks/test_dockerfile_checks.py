@@ -58,3 +58,13 @@ def test_chmod_world_writable_modes_are_recognised(tmp_path: Path) -> None:
 def test_copy_from_another_stage_is_not_a_credential_copy(tmp_path: Path) -> None:
     text = "FROM debian:12\nCOPY --from=build /root/.ssh/id_rsa /tmp/id_rsa\n"
     assert not _findings(tmp_path, text, "CNSEC-DKR-012")
+
+
+def test_odd_instructions_never_break_the_dockerfile_checks(tmp_path: Path) -> None:
+    text = ("FROM\nFROM --platform=x\nEXPOSE\nADD\nCOPY\nRUN\nRUN [\"sh\"]\nRUN [1, 2]\nRUN chmod\n"
+            "RUN curl | \nENTRYPOINT []\nARG =x\nCOPY --chmod= a b\nRUN echo $(curl\nRUN apt-get\n")
+    path = tmp_path / "Dockerfile"
+    path.write_text(text)
+    ids = {f"CNSEC-DKR-{n:03d}" for n in (2, 3, 5, 6, 7, 8, 9, 10, 11, 12)}
+    report = assess([str(path)], Config(), only=ids)
+    assert not [e for e in report.errors if "failed on" in str(e)]

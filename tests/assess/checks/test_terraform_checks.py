@@ -69,3 +69,44 @@ def test_admin_statement_is_not_double_reported_as_wildcard(tmp_path: Path) -> N
     text = (Path(__file__).parent / "fixtures" / "CNSEC-TF-010" / "fail.tf").read_text()
     assert _findings(tmp_path, text, "CNSEC-TF-010")
     assert not _findings(tmp_path, text, "CNSEC-TF-011")
+
+
+ODD = """\
+resource "aws_security_group" "a" {
+  ingress = "nope"
+}
+resource "aws_security_group" "b" {
+  ingress {
+    from_port   = var.p
+    to_port     = "x"
+    cidr_blocks = var.cidrs
+  }
+}
+resource "aws_iam_policy" "d" {
+  policy = 12
+}
+resource "aws_iam_policy" "e" {
+  policy = "{\\"Statement\\": \\"x\\"}"
+}
+resource "aws_iam_policy" "f" {
+  policy = jsonencode({ Statement = [{ Action = var.a, Resource = null, Effect = "Allow" }] })
+}
+resource "aws_eks_cluster" "h" {
+  vpc_config        = "x"
+  encryption_config = [1, 2]
+}
+resource "aws_s3_bucket" "i" {
+  versioning = "x"
+  grant      = "x"
+}
+resource "google_storage_bucket_iam_member" "l" {
+  member = null
+}
+"""
+
+
+def test_odd_attribute_shapes_never_break_the_terraform_checks(tmp_path: Path) -> None:
+    path = tmp_path / "odd.tf"
+    path.write_text(ODD)
+    report = assess([str(path)], Config(), only={"CNSEC-TF-*"})
+    assert not [e for e in report.errors if "failed on" in str(e)], [str(e) for e in report.errors]

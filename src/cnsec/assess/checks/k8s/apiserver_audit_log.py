@@ -25,7 +25,8 @@ def apiserver_audit_log(w: Workload, ctx: object) -> Iterator[Hit]:
     Fails when the API server shows no audit configuration at all: none of ``--audit-log-path``
     (Checkov's CKV_K8S_91 signal), ``--audit-policy-file`` (Kubescape's C-0067 signal; RKE2 adds the
     log path itself) or ``--audit-webhook-config-file``. A working setup needs both a policy and a
-    backend, which the remediation spells out.
+    backend, which the remediation spells out. Kubescape's C-0067 also judges managed clusters from
+    cloud API descriptions (``ClusterDescribe``), an input cnsec does not read.
     """
     for comp in components(w, APISERVER):
         if any(comp.has(f) for f in ("audit-log-path", "audit-policy-file", "audit-webhook-config-file")):

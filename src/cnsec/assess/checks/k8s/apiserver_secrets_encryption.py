@@ -21,7 +21,11 @@ from cnsec.model.severity import Severity
 )
 def apiserver_secrets_encryption(w: Workload, ctx: object) -> Iterator[Hit]:
     """Without an encryption provider Secrets are stored in etcd as base64: anyone with an etcd backup
-    or access to its disk reads every credential of the cluster."""
+    or access to its disk reads every credential of the cluster.
+
+    Kubescape's C-0066 also judges managed clusters from cloud API descriptions (EKS/GKE/AKS
+    ``ClusterDescribe``), an input cnsec does not read; for EKS in Terraform see CNSEC-TF-014.
+    """
     for comp in components(w, APISERVER):
         if comp.has("encryption-provider-config"):
             continue
