@@ -110,3 +110,10 @@ def test_odd_attribute_shapes_never_break_the_terraform_checks(tmp_path: Path) -
     path.write_text(ODD)
     report = assess([str(path)], Config(), only={"CNSEC-TF-*"})
     assert not [e for e in report.errors if "failed on" in str(e)], [str(e) for e in report.errors]
+
+
+def test_reference_to_a_longer_hyphenated_name_is_not_a_match(tmp_path: Path) -> None:
+    text = ('resource "aws_s3_bucket" "data" {\n  bucket = "acme-data"\n}\n'
+            'resource "aws_s3_bucket_versioning" "v" {\n  bucket = aws_s3_bucket.data-archive.id\n'
+            '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n')
+    assert _findings(tmp_path, text, "CNSEC-TF-004")

@@ -54,7 +54,7 @@ def refers_to(value: Any, target: TfResource) -> bool:
     A literal name matches the target's own ``bucket``/``name`` attribute when that is a literal too.
     """
     text = str(value) if value is not None else ""
-    if re.search(rf"(?<![\w.]){re.escape(target.type)}\.{re.escape(target.name)}(\.|\b|$)", text):
+    if re.search(rf"(?<![\w.-]){re.escape(target.type)}\.{re.escape(target.name)}(?![\w-])", text):
         return True
     for own in ("bucket", "name", "id"):
         v = target.attrs.get(own)

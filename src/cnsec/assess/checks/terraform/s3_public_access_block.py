@@ -31,8 +31,9 @@ def s3_public_access_block(r: TfResource, ctx: object) -> Iterator[Hit]:
     """The public access block is the guard rail that keeps a later ACL or bucket policy mistake from
     publishing the data; without all four settings one careless change makes the bucket public.
 
-    A bucket passes when a public access block resource names it; that resource fails on its own if
-    any of the four settings is false or missing (the AWS default for each is false).
+    A bucket passes when a public access block resource names it, or when an account-wide
+    ``aws_s3_account_public_access_block`` sets all four; a bucket-level block fails on its own if any
+    of the four settings is false or missing (the AWS default for each is false).
     """
     if r.type == "aws_s3_bucket_public_access_block":
         missing = [f for f in FLAGS if truth(r.get(f)) is not True and not _unknown(r.get(f))]
@@ -44,6 +45,9 @@ def s3_public_access_block(r: TfResource, ctx: object) -> Iterator[Hit]:
     for pab in others(ctx, "aws_s3_bucket_public_access_block"):
         if refers_to(pab.get("bucket"), r):
             return
+    for acct in others(ctx, "aws_s3_account_public_access_block"):
+        if all(truth(acct.get(f)) is not False for f in FLAGS) and all(f in acct.attrs for f in FLAGS):
+            return  # the account-wide block covers every bucket
     yield Hit(f"bucket {r.name!r} has no aws_s3_bucket_public_access_block", line=r.line,
               location="public_access_block", fix=_fix(r.name))
 
