@@ -375,9 +375,19 @@ def _rewrap(args: argparse.Namespace) -> int:
             out.append(LocalKeyWrapper(keyring(), args.key))
         return out
 
+    def current(stanzas: Sequence[Stanza]) -> bool:
+        local = [s for s in stanzas if s.get("type") == "local"]
+        if not local or len(local) > 1:
+            return False
+        key = keyring().get(args.key or str(local[0].get("key")))
+        return local[0].get("key") == key.name and local[0].get("version") == key.primary
+
     failures = 0
     for path in args.files:
         try:
+            if current(_stanzas_of(path, args.doc_format)):
+                print(f"{path}: already under the primary key version, unchanged")
+                continue
             if is_sealed_file(path):
                 old, new = rewrap_file(path, unwrappers, lambda h, used: targets(h.stanzas, used))
                 before, after = old.stanzas, new.stanzas
@@ -391,6 +401,26 @@ def _rewrap(args: argparse.Namespace) -> int:
         print(f"cnsec: {failures} of {len(args.files)} files could not be rewrapped", file=sys.stderr)
         return 2
     return 0
+
+
+def _stanzas_of(path: str, doc_format: str | None) -> list[Stanza]:
+    from cnsec.data.files.whole import is_sealed_file
+
+    if is_sealed_file(path):
+        from cnsec.data.crypto.stream import read_header
+
+        try:
+            with open(path, "rb") as handle:
+                return read_header(handle)[0].stanzas
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
+    from cnsec.data.files.structured import detect_format, read_meta
+
+    if not _looks_structured(path) and doc_format is None:
+        from cnsec.data.crypto.errors import NotSealedError
+
+        raise NotSealedError("not a cnsec sealed file (bad magic)", Source(path))
+    return list(read_meta(_read_text(path), detect_format(path, doc_format), path)["stanzas"])
 
 
 def _rewrap_structured(path: str, doc_format: str | None, unwrappers: Unwrappers,
@@ -438,6 +468,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
         if not Path(args.file).is_file():
             raise InputError("no such file", Source(args.file))
+        if not _looks_structured(args.file) and args.doc_format is None:
+            from cnsec.data.crypto.errors import NotSealedError
+
+            raise NotSealedError("not a cnsec sealed file (bad magic)", Source(args.file))
         fmt = detect_format(args.file, args.doc_format)
         summary = meta_summary(read_meta(_read_text(args.file), fmt, args.file))
     if args.format == "json":

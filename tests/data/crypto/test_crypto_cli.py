@@ -155,3 +155,47 @@ def test_bad_context_syntax_is_a_usage_error(keyed: Run, backup: Path) -> None:
 def test_missing_input_file_is_an_input_error(keyed: Run, tmp_path: Path) -> None:
     code, _, err = keyed("data", "encrypt", str(tmp_path / "nope"), "--key", "app-data")
     assert code == 2 and "nope" in err
+
+
+def test_rewrap_leaves_current_files_unchanged(keyed: Run, backup: Path) -> None:
+    sealed = Path(str(backup) + ".cnsec")
+    keyed("data", "encrypt", str(backup), "-o", str(sealed), "--key", "app-data")
+    before = sealed.read_bytes()
+    code, out, _ = keyed("data", "rewrap", str(sealed))
+    assert code == 0 and "unchanged" in out
+    assert sealed.read_bytes() == before
+
+
+def test_rewrap_reports_each_bad_file_and_carries_on(keyed: Run, backup: Path, tmp_path: Path) -> None:
+    sealed = str(backup) + ".cnsec"
+    keyed("data", "encrypt", str(backup), "-o", sealed, "--key", "app-data")
+    keyed("data", "keys", "rotate", "app-data")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("hello")
+    code, out, err = keyed("data", "rewrap", str(plain), sealed)
+    assert code == 2
+    assert "not a cnsec sealed file" in err and "1 of 2 files" in err
+    assert "rewrapped" in out
+
+
+def test_inspect_of_a_plain_file_says_it_is_not_sealed(keyed: Run, tmp_path: Path) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("hello")
+    code, _, err = keyed("data", "inspect", str(plain))
+    assert code == 2 and "not a cnsec sealed file" in err
+
+
+def test_stdin_to_stdout_round_trip(keyed: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import io
+    import sys
+
+    data = b"streamed from a pipe\n" * 500
+
+    class FakeStdin:
+        buffer = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sys, "stdin", FakeStdin)
+    sealed = tmp_path / "s.cnsec"
+    assert keyed("data", "encrypt", "-", "-o", str(sealed), "--key", "app-data")[0] == 0
+    code, out, _ = keyed("data", "decrypt", str(sealed), "-o", "-")
+    assert code == 0 and out.encode() == data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ from cnsec.data.crypto.providers import LocalKeyUnwrapper, LocalKeyWrapper, Unwr
 from cnsec.data.crypto.stream import open_bytes, open_stream, seal_bytes
 from cnsec.data.files.structured import decrypt_values, encrypt_values
 
-RING = Keyring(__import__("pathlib").Path("/nonexistent/keyring.json"), MasterKey("raw", os.urandom(32)),
+RING = Keyring(Path("/nonexistent/keyring.json"), MasterKey("raw", os.urandom(32)),
                {}, {"alg": "hkdf-sha256", "salt": ""})
 RING.create("prop")
 WRAP = [LocalKeyWrapper(RING, "prop")]
