@@ -177,3 +177,12 @@ def test_ten_thousand_values_encrypt_and_decrypt(wrap: list[LocalKeyWrapper], un
     sealed = encrypt_values(text, "yaml", wrap)
     assert sealed.count("ENC[") == 10000
     assert decrypt_values(sealed, "yaml", unwrap) == text
+
+
+@pytest.mark.parametrize("text", ["---\na: 1\n", "a: 1\n...\n", "a: 1\n...\n# after the end\n",
+                                  "a: 1\r\nb: |\r\n  x\r\n", "a: 1\n# trailing comment\n"])
+def test_document_markers_and_line_endings_round_trip(text: str, wrap: list[LocalKeyWrapper],
+                                                      unwrap: Unwrappers) -> None:
+    sealed = encrypt_values(text, "yaml", wrap)
+    assert yaml.safe_load(sealed)["cnsec"]["version"] == 1
+    assert decrypt_values(sealed, "yaml", unwrap) == text

@@ -228,6 +228,7 @@ class _YamlDoc:
     root_flow: bool
     meta_start: int | None  # index of the line holding the top-level cnsec key
     meta_last: bool
+    doc_end: int | None = None  # index of an explicit "..." document end marker
 
 
 def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
@@ -242,6 +243,7 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
     meta_start: int | None = None
     meta_last = True
     in_meta = False
+    doc_end: int | None = None
 
     def child(top: list[Any]) -> str:
         return pointer(top[1], top[3] if top[0] == "map" else str(top[4]))
@@ -267,6 +269,9 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
                 if docs > 1:
                     raise InputError("only one YAML document per file can be encrypted",
                                      Source(source_name, line(ev.start_mark)))
+            elif isinstance(ev, yaml.DocumentEndEvent):
+                if ev.explicit:
+                    doc_end = text.rfind("\n", 0, index(ev.start_mark)) + 1
             elif isinstance(ev, yaml.CollectionStartEvent):
                 flow = bool(ev.flow_style)
                 if stack:
@@ -329,7 +334,7 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
         if scalar.style in ("|", ">"):
             raw = text[scalar.start:scalar.end]
             scalar.end = scalar.start + len(raw.rstrip(" \t\r\n"))
-    return _YamlDoc(scalars, root, root_flow, meta_start, meta_last)
+    return _YamlDoc(scalars, root, root_flow, meta_start, meta_last, doc_end)
 
 
 def _fix_token_starts(text: str, scalars: list[_YamlScalar], loader: Any) -> None:
@@ -373,12 +378,13 @@ def _yaml_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Se
             sealer.add(scalar.path, True, raw)
         else:
             sealer.add(scalar.path, False, scalar.value)
-    out.append(text[pos:])
+    end = len(text) if doc.doc_end is None else doc.doc_end
+    out.append(text[pos:end])
     body = "".join(out)
     if body and not body.endswith("\n"):
         body += "\n"
     meta["mac"] = b64e(sealer.mac.digest())
-    return body + _yaml_meta_text(meta)
+    return body + _yaml_meta_text(meta) + text[end:]
 
 
 def _yaml_split(text: str, source_name: str) -> tuple[_YamlDoc, dict[str, Any], str]:
@@ -392,11 +398,13 @@ def _yaml_split(text: str, source_name: str) -> tuple[_YamlDoc, dict[str, Any], 
                                   Source(source_name))
     line = text.count("\n", 0, doc.meta_start) + 1
     try:
-        loaded = yaml.safe_load(text[doc.meta_start:])
+        end = len(text) if doc.doc_end is None or doc.doc_end < doc.meta_start else doc.doc_end
+        loaded = yaml.safe_load(text[doc.meta_start:end])
     except yaml.YAMLError:
         raise TamperedHeaderError("the cnsec metadata is malformed", Source(source_name, line)) from None
     meta = _check_meta(loaded.get(META_KEY) if isinstance(loaded, dict) else None, Source(source_name, line))
-    return doc, meta, text[:doc.meta_start]
+    rest = "" if doc.doc_end is None or doc.doc_end < doc.meta_start else text[doc.doc_end:]
+    return doc, meta, text[:doc.meta_start] + rest
 
 
 def _yaml_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
@@ -634,7 +642,8 @@ def rewrap_values(text: str, fmt: str, unwrappers: Unwrappers,
     if fmt == "yaml":
         doc = _yaml_walk(text, source_name)
         assert doc.meta_start is not None
-        return text[:doc.meta_start] + _yaml_meta_text(new_meta), meta, new_meta
+        rest = "" if doc.doc_end is None or doc.doc_end < doc.meta_start else text[doc.doc_end:]
+        return text[:doc.meta_start] + _yaml_meta_text(new_meta) + rest, meta, new_meta
     if fmt == "json":
         data = _json_load(text, source_name)
         data[META_KEY] = new_meta
