@@ -669,3 +669,26 @@ def rule_hits_for(res: K8sResource, entry_id: str) -> list[tuple[int, PolicyRule
 
 def glob_subject(pattern: str, subject: Subject) -> bool:
     return fnmatch.fnmatchcase(subject.username, pattern) or fnmatch.fnmatchcase(subject.name, pattern)
+
+
+def role_rule_hits(res: K8sResource, entry_ids: Sequence[str]) -> list[tuple[int, RiskEntry]]:
+    """For the assess checks: (rule index, first matching entry) for each rule of a Role/ClusterRole
+    that grants one of ``entry_ids``. Never raises on odd input (non-list rules, null fields)."""
+    catalog = risk_catalog()
+    found: dict[int, RiskEntry] = {}
+    for eid in entry_ids:
+        entry = catalog[eid]
+        if res.kind == "Role" and (entry.cluster_scoped or (
+                entry.namespaces and res.effective_namespace not in entry.namespaces)):
+            continue  # a namespaced Role cannot grant cluster-scoped resources or other namespaces
+        for index, _rule in rule_hits_for(res, eid):
+            found.setdefault(index, catalog[eid])
+    return sorted(found.items(), key=lambda kv: kv[0])
+
+
+def bindings_in(items: Iterable[K8sResource]) -> Iterator[tuple[K8sResource, BindingDef]]:
+    for res in items:
+        if res.kind in ("RoleBinding", "ClusterRoleBinding") and str(res.api_version).startswith(RBAC_GROUP):
+            b = bindingdef_from_resource(res)
+            if b is not None:
+                yield res, b

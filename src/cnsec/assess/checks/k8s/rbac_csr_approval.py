@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.model.severity import Severity
+
+
+@check(
+    id="CNSEC-K8S-048",
+    title="ClusterRole can approve certificate signing requests",
+    severity=Severity.MEDIUM,
+    target="k8s",
+    kinds=("ClusterRole",),
+    threats=("credential-abuse", "privilege-escalation"),
+    control="CTRL-RBAC-LEAST-PRIVILEGE",
+    remediation=("Remove update on certificatesigningrequests/approval together with approve on signers; "
+                 "leave CSR approval to the controller manager."),
+    equivalents={"checkov": ("CKV_K8S_156",), "kubescape": ("C-0280",)},
+)
+def rbac_csr_approval(res: K8sResource, ctx: object) -> Iterator[Hit]:
+    """Approving CSRs (update on certificatesigningrequests/approval plus approve on a signer) issues
+    client certificates for any user or group, including system:masters."""
+    from cnsec.iam.k8s_rbac import role_rule_hits
+
+    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-017",)):
+        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
+                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])

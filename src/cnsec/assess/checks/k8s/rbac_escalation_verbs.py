@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.model.severity import Severity
+
+
+@check(
+    id="CNSEC-K8S-045",
+    title="Role can bind, escalate or impersonate",
+    severity=Severity.HIGH,
+    target="k8s",
+    kinds=("Role", "ClusterRole"),
+    threats=("privilege-escalation",),
+    control="CTRL-RBAC-LEAST-PRIVILEGE",
+    remediation=("Remove bind/escalate on roles and clusterroles and impersonate on users, groups and "
+                 "service accounts (wildcard verbs included)."),
+    equivalents={"checkov": ("CKV_K8S_158",), "kubescape": ("C-0065", "C-0191")},
+)
+def rbac_escalation_verbs(res: K8sResource, ctx: object) -> Iterator[Hit]:
+    """bind and escalate switch off RBAC's own privilege-escalation prevention and impersonate lets a
+    subject act as system:masters: each is a path to cluster-admin. Checkov CKV_K8S_157 also flags
+    'bind' on rolebindings, which the Kubernetes authorizer never uses, so it is not listed as an
+    equivalent."""
+    from cnsec.iam.k8s_rbac import role_rule_hits
+
+    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-005", "CNSEC-RBAC-006", "CNSEC-RBAC-008")):
+        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
+                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
