@@ -377,7 +377,9 @@ def _rewrap(args: argparse.Namespace) -> int:
 
     def current(stanzas: Sequence[Stanza]) -> bool:
         local = [s for s in stanzas if s.get("type") == "local"]
-        if not local or len(local) > 1:
+        if not local:
+            return not args.key  # recipients, Vault and KMS stanzas are re-wrapped by their holders
+        if len(local) > 1:
             return False
         key = keyring().get(args.key or str(local[0].get("key")))
         return local[0].get("key") == key.name and local[0].get("version") == key.primary
@@ -386,7 +388,7 @@ def _rewrap(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             if current(_stanzas_of(path, args.doc_format)):
-                print(f"{path}: already under the primary key version, unchanged")
+                print(f"{path}: unchanged (already under the primary version, or no keyring key in it)")
                 continue
             if is_sealed_file(path):
                 old, new = rewrap_file(path, unwrappers, lambda h, used: targets(h.stanzas, used))

@@ -199,3 +199,26 @@ def test_stdin_to_stdout_round_trip(keyed: Run, monkeypatch: pytest.MonkeyPatch,
     assert keyed("data", "encrypt", "-", "-o", str(sealed), "--key", "app-data")[0] == 0
     code, out, _ = keyed("data", "decrypt", str(sealed), "-o", "-")
     assert code == 0 and out.encode() == data
+
+
+def test_passphrase_keyring_works_end_to_end(cli_env: Path, run_cli: Run, backup: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    monkeypatch.setenv("CNSEC_PASSPHRASE", "correct horse battery staple")
+    assert run_cli("data", "keys", "create", "pp")[0] == 0
+    assert '"alg": "argon2id"' in cli_env.read_text()
+    sealed = str(backup) + ".cnsec"
+    assert run_cli("data", "encrypt", str(backup), "-o", sealed, "--key", "pp")[0] == 0
+    monkeypatch.setenv("CNSEC_PASSPHRASE", "wrong horse")
+    code, _, err = run_cli("data", "decrypt", sealed, "-o", str(backup) + ".out")
+    assert code == 2 and "wrong master key or passphrase" in err
+
+
+def test_recipient_only_file_is_left_alone_by_rewrap(cli_env: Path, run_cli: Run, backup: Path,
+                                                     tmp_path: Path) -> None:
+    code, recipient, _ = run_cli("data", "keys", "keypair", "-o", str(tmp_path / "id"))
+    sealed = Path(str(backup) + ".cnsec")
+    run_cli("data", "encrypt", str(backup), "-o", str(sealed), "-r", recipient.strip())
+    before = sealed.read_bytes()
+    code, out, _ = run_cli("data", "rewrap", str(sealed), "-i", str(tmp_path / "id"))
+    assert code == 0 and "unchanged" in out and sealed.read_bytes() == before
