@@ -97,3 +97,18 @@ def test_null_command_and_odd_values_do_not_break_the_checks(tmp_path: Path) -> 
     report = assess([str(path)], Config(), only={"CNSEC-K8S-05*"})
     assert not report.errors, [str(e) for e in report.errors]
     assert any(f.check_id == "CNSEC-K8S-053" for f in report.findings)
+
+
+def test_kubelet_flag_overrides_its_configuration_file(tmp_path: Path) -> None:
+    text = (FIXTURES / "CNSEC-K8S-055" / "pass-kubelet-info.yaml").read_text()
+    assert not _findings(tmp_path, text, "CNSEC-K8S-055")  # config says AlwaysAllow, the flag says Webhook
+    findings = _findings(tmp_path, text, "CNSEC-K8S-054")
+    assert sorted(f.fix or "" for f in findings) == ["authentication.anonymous.enabled: False",
+                                                    "readOnlyPort: 0"]
+
+
+def test_kubelet_without_flags_or_config_file_gets_the_unsafe_defaults(tmp_path: Path) -> None:
+    text = (FIXTURES / "CNSEC-K8S-054" / "fail-missing.yaml").read_text()
+    [f] = _findings(tmp_path, text, "CNSEC-K8S-055")
+    assert "AlwaysAllow" in f.message
+    assert f.patch == [{"op": "add", "path": "/spec/containers/0/command/-", "value": "--authorization-mode=Webhook"}]

@@ -146,24 +146,85 @@ def components(w: Workload, binary: str | None = None) -> Iterator[Component]:
             comp.append_to = c.at("args") if isinstance(args, list) and args else c.at("command")
             if not isinstance(c.spec.get("command"), list) and comp.append_to == c.at("command"):
                 comp.append_to = None
-        j = start
-        while j < len(tokens):
-            tok, path, exact = tokens[j]
-            j += 1
-            if not tok.startswith("--") or len(tok) <= 2:
-                continue
-            name, eq, value = tok[2:].partition("=")
-            if not eq:
-                if name in _BOOL_FLAGS:
-                    value = "true"
-                elif j < len(tokens) and not tokens[j][0].startswith("-"):
-                    value = tokens[j][0]
-                    exact = False
-                    j += 1
-                else:
-                    value = "true"
-            comp.flags[name] = Flag(value, path, exact)  # the last occurrence wins, as in pflag
+        comp.flags = parse_flags(tokens, start)
         yield comp
+
+
+def parse_flags(tokens: list[tuple[str, Path, bool]], start: int = 0) -> dict[str, Flag]:
+    """``--name=value`` / ``--name value`` / boolean ``--name`` flags from ``tokens[start:]``."""
+    flags: dict[str, Flag] = {}
+    j = start
+    while j < len(tokens):
+        tok, path, exact = tokens[j]
+        j += 1
+        if not tok.startswith("--") or len(tok) <= 2:
+            continue
+        name, eq, value = tok[2:].partition("=")
+        if not eq:
+            if name in _BOOL_FLAGS:
+                value = "true"
+            elif j < len(tokens) and not tokens[j][0].startswith("-"):
+                value = tokens[j][0]
+                exact = False
+                j += 1
+            else:
+                value = "true"
+        flags[name] = Flag(value, path, exact)  # the last occurrence wins, as in pflag
+    return flags
+
+
+@dataclass(slots=True)
+class KubeletView:
+    """What decides a kubelet setting: its flags and, when known, its KubeletConfiguration."""
+
+    flags: dict[str, Flag]
+    config: dict[str, Any] | None  # None: not known (not given, or unreadable)
+
+    def setting(self, flag: str, config_path: tuple[str, ...], config_default: Any,
+                cli_default: Any) -> tuple[Any, str]:
+        """(value, where it came from: flag|config|default|unknown), as the kubelet resolves it:
+        a flag wins; else the config file (with its own defaults); else the command-line default,
+        unless a ``--config`` file we cannot see decides."""
+        f = self.flags.get(flag)
+        if f is not None:
+            return f.value, "flag"
+        if self.config is not None:
+            node: Any = self.config
+            for step in config_path:
+                node = node.get(step) if isinstance(node, dict) else None
+            return (config_default if node is None else node), "config"
+        if "config" in self.flags:
+            return None, "unknown"
+        return cli_default, "default"
+
+
+_MAX_CONFIG = 1 << 20
+
+
+def kubelet_info(res: K8sResource) -> KubeletView | None:
+    """Kubescape host-sensor ``KubeletInfo``: the kubelet command line and its base64 config file."""
+    cmd = res.get("data", "cmdLine")
+    if not isinstance(cmd, str):
+        return None
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        words = cmd.split()
+    path: Path = ("data", "cmdLine")
+    tokens = [(w, path, False) for w in words]
+    start = next((i + 1 for i, (w, _, _) in enumerate(tokens) if _binary(w) == KUBELET), 0)
+    config: dict[str, Any] | None = None
+    content = res.get("data", "configFile", "content")
+    if isinstance(content, str) and 0 < len(content) <= _MAX_CONFIG:
+        import base64
+        import binascii
+
+        import yaml
+
+        with contextlib.suppress(binascii.Error, ValueError, yaml.YAMLError, RecursionError):
+            loaded = yaml.safe_load(base64.b64decode(content, validate=False).decode("utf-8", "replace"))
+            config = loaded if isinstance(loaded, dict) else None
+    return KubeletView(parse_flags(tokens, start), config)
 
 
 def modes(value: str | None) -> list[str]:

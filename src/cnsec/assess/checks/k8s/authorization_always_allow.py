@@ -3,7 +3,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._control_plane import APISERVER, Component, components, modes
+from cnsec.assess.checks.k8s._control_plane import (
+    APISERVER,
+    KUBELET,
+    Component,
+    KubeletView,
+    components,
+    kubelet_info,
+    modes,
+)
 from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
 from cnsec.assess.workload import as_workload, set_patch
 from cnsec.model.severity import Severity
@@ -14,13 +22,13 @@ from cnsec.model.severity import Severity
     title="Authorization mode AlwaysAllow or no RBAC",
     severity=Severity.CRITICAL,
     target="k8s",
-    kinds=(*sorted(WORKLOAD_KINDS), "KubeletConfiguration"),
+    kinds=(*sorted(WORKLOAD_KINDS), "KubeletConfiguration", "KubeletInfo"),
     threats=("cluster-takeover", "unauthenticated-access"),
     control="CTRL-CONTROL-PLANE",
     remediation=("Start kube-apiserver with --authorization-mode=Node,RBAC and the kubelet with "
                  "--authorization-mode=Webhook (KubeletConfiguration authorization.mode: Webhook); "
                  "never use AlwaysAllow."),
-    equivalents={"checkov": ("CKV_K8S_74", "CKV_K8S_139", "CKV_K8S_77")},
+    equivalents={"checkov": ("CKV_K8S_74", "CKV_K8S_139", "CKV_K8S_77"), "kubescape": ("C-0173",)},
 )
 def authorization_always_allow(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """With AlwaysAllow every authenticated (or anonymous) request may do anything: RBAC is not consulted.
@@ -28,8 +36,10 @@ def authorization_always_allow(res: K8sResource, ctx: object) -> Iterator[Hit]:
     kube-apiserver defaults to AlwaysAllow when ``--authorization-mode`` is absent, so an API server
     without RBAC in its modes fails (as Checkov's CKV_K8S_77; its CKV_K8S_74 passes a missing flag,
     where we deliberately follow the real default). ``--authorization-config`` (structured
-    authorization) counts as configured. For the kubelet only an explicit AlwaysAllow fails: its
-    KubeletConfiguration defaults to Webhook.
+    authorization) counts as configured. For the kubelet the mode resolves as the kubelet does: a
+    flag, else its KubeletConfiguration (default Webhook), else the command-line default AlwaysAllow;
+    a ``--config`` file we cannot see passes. Kubescape's host-sensor ``KubeletInfo`` is read too;
+    when its sensor could not read the config file we pass where Kubescape fails.
     """
     if res.kind == "KubeletConfiguration":
         mode = res.get("authorization", "mode")
@@ -37,6 +47,16 @@ def authorization_always_allow(res: K8sResource, ctx: object) -> Iterator[Hit]:
             path: tuple[str | int, ...] = ("authorization", "mode")
             yield Hit("KubeletConfiguration authorizes every request (AlwaysAllow)", path=path,
                       patch=set_patch(res, path, "Webhook"))
+        return
+    if res.kind == "KubeletInfo":
+        view = kubelet_info(res)
+        mode, src = view.setting("authorization-mode", ("authorization", "mode"), "Webhook",
+                                 "AlwaysAllow") if view else (None, "unknown")
+        if isinstance(mode, str) and "AlwaysAllow" in modes(mode):
+            why = "--authorization-mode not set, default" if src == "default" else src
+            yield Hit(f"kubelet authorizes every request (AlwaysAllow, from {why})",
+                      path=("data", "cmdLine") if src != "config" else ("data", "configFile"),
+                      fix="--authorization-mode=Webhook")
         return
     w = as_workload(res)
     if w is None:
@@ -51,7 +71,14 @@ def _component(res: K8sResource, comp: Component, ctx: object) -> Iterator[Hit]:
     who = f"{comp.binary} in container {comp.container.name!r}"
     line = comp.line(res, ctx, "authorization-mode")
     safe = "Node,RBAC" if comp.binary == APISERVER else "Webhook"
-    if "AlwaysAllow" in ms:
+    if comp.binary == KUBELET and value is None:
+        mode, _ = KubeletView(comp.flags, None).setting("authorization-mode", (), None, "AlwaysAllow")
+        if mode == "AlwaysAllow":
+            yield Hit(f"{who}: --authorization-mode is not set and there is no --config (defaults to "
+                      "AlwaysAllow)", path=comp.at("authorization-mode"), line=line,
+                      patch=comp.set_flag_patch(res, "authorization-mode", safe),
+                      fix=f"--authorization-mode={safe}")
+    elif "AlwaysAllow" in ms:
         yield Hit(f"{who}: --authorization-mode={value} includes AlwaysAllow",
                   path=comp.at("authorization-mode"), line=line,
                   patch=comp.set_flag_patch(res, "authorization-mode", safe),

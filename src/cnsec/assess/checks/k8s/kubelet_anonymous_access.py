@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._control_plane import KUBELET, components, is_true
+from cnsec.assess.checks.k8s._control_plane import KUBELET, Component, KubeletView, components, kubelet_info
 from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
 from cnsec.assess.workload import as_workload, set_patch
 from cnsec.model.severity import Severity
+
+_ANON = ("authentication", "anonymous", "enabled")
+
+
+def _enabled(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "t"))
+
+
+def _port_open(value: Any) -> bool:
+    return value is not None and not isinstance(value, bool) and str(value).strip() not in ("0", "")
 
 
 @check(
@@ -14,54 +25,64 @@ from cnsec.model.severity import Severity
     title="Kubelet allows anonymous access or serves the read-only port",
     severity=Severity.CRITICAL,
     target="k8s",
-    kinds=(*sorted(WORKLOAD_KINDS), "KubeletConfiguration"),
+    kinds=(*sorted(WORKLOAD_KINDS), "KubeletConfiguration", "KubeletInfo"),
     threats=("unauthenticated-access", "exposed-interface"),
     control="CTRL-CONTROL-PLANE",
     remediation=("Run the kubelet with --anonymous-auth=false and --read-only-port=0 (or, in its "
                  "KubeletConfiguration, authentication.anonymous.enabled: false and readOnlyPort: 0)."),
-    equivalents={"checkov": ("CKV_K8S_138", "CKV_K8S_141")},
+    equivalents={"checkov": ("CKV_K8S_138", "CKV_K8S_141"), "kubescape": ("C-0069", "C-0172", "C-0175")},
 )
 def kubelet_anonymous_access(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """An anonymous kubelet API (port 10250) lets anyone on the network list pods and exec into them;
     the read-only port (10255) leaks every pod spec, env vars included, without authentication.
 
-    Command-line defaults are unsafe (anonymous auth on, read-only port 10255), so a kubelet started
-    without these flags fails, as in Checkov. We deliberately differ when the kubelet is given a
-    ``--config`` file: there the KubeletConfiguration defaults apply (anonymous off, port 0), and the
-    configuration document itself is checked when it is part of the input.
+    Settings resolve as the kubelet does: a flag wins, else the KubeletConfiguration (whose defaults
+    are safe: anonymous off, port 0), else the command-line defaults (anonymous on, port 10255). A
+    static pod without these flags and without ``--config`` therefore fails, as in Checkov; with a
+    ``--config`` file we cannot see, it passes (the configuration document is checked when it is part
+    of the input). Kubescape host-sensor ``KubeletInfo`` documents (command line plus config file)
+    are read too. One check covers both settings, so on Checkov's fixtures for one setting a kubelet
+    that gets the other wrong is reported here as well.
     """
     if res.kind == "KubeletConfiguration":
-        yield from _config(res)
+        yield from _judge(res, KubeletView({}, res.doc), None, ctx)
+        return
+    if res.kind == "KubeletInfo":
+        view = kubelet_info(res)
+        if view is not None:
+            yield from _judge(res, view, None, ctx)
         return
     w = as_workload(res)
     if w is None:
         return
     for comp in components(w, KUBELET):
-        name = comp.container.name
-        from_file = comp.has("config")
-        anon = comp.get("anonymous-auth")
-        if is_true(anon) or (anon is None and not from_file):
-            why = "is true" if anon is not None else "is not set (defaults to true)"
-            yield Hit(f"kubelet in container {name!r}: --anonymous-auth {why}",
-                      path=comp.at("anonymous-auth"), line=comp.line(res, ctx, "anonymous-auth"),
-                      patch=comp.set_flag_patch(res, "anonymous-auth", "false"),
-                      fix="--anonymous-auth=false", location=f"{name}/anonymous-auth")
-        port = comp.get("read-only-port")
-        if (port is not None and port.strip() != "0") or (port is None and not from_file):
-            why = f"is {port}" if port is not None else "is not set (defaults to 10255)"
-            yield Hit(f"kubelet in container {name!r}: --read-only-port {why}",
-                      path=comp.at("read-only-port"), line=comp.line(res, ctx, "read-only-port"),
-                      patch=comp.set_flag_patch(res, "read-only-port", "0"),
-                      fix="--read-only-port=0", location=f"{name}/read-only-port")
+        yield from _judge(res, KubeletView(comp.flags, None), comp, ctx)
 
 
-def _config(res: K8sResource) -> Iterator[Hit]:
-    enabled = res.get("authentication", "anonymous", "enabled")
-    if enabled is True:
-        path: tuple[str | int, ...] = ("authentication", "anonymous", "enabled")
-        yield Hit("KubeletConfiguration enables anonymous authentication", path=path,
-                  patch=set_patch(res, path, False))
-    port = res.get("readOnlyPort")
-    if isinstance(port, (int, str)) and not isinstance(port, bool) and str(port).strip() not in ("0", ""):
-        yield Hit(f"KubeletConfiguration serves the unauthenticated read-only port {port}",
-                  path=("readOnlyPort",), patch=set_patch(res, ("readOnlyPort",), 0))
+def _judge(res: K8sResource, view: KubeletView, comp: Component | None, ctx: object) -> Iterator[Hit]:
+    where = (f"kubelet in container {comp.container.name!r}" if comp else
+             "kubelet (host data)" if res.kind == "KubeletInfo" else f"{res.kind} {res.name!r}")
+    loc = comp.container.name if comp else res.kind
+    anon, src = view.setting("anonymous-auth", _ANON, False, True)
+    if _enabled(anon):
+        yield _hit(res, comp, ctx, where, loc, "anonymous-auth", "false", _ANON, False, src,
+                   "anonymous authentication is enabled")
+    port, src = view.setting("read-only-port", ("readOnlyPort",), 0, 10255)
+    if _port_open(port):
+        yield _hit(res, comp, ctx, where, loc, "read-only-port", "0", ("readOnlyPort",), 0, src,
+                   f"the unauthenticated read-only port {port} is served")
+
+
+def _hit(res: K8sResource, comp: Component | None, ctx: object, where: str, loc: str, flag: str, safe: str,
+         config_path: tuple[str, ...], config_safe: Any, src: str, what: str) -> Hit:
+    why = {"flag": f"--{flag}", "config": ".".join(config_path), "default": f"--{flag} not set, default"}[src]
+    message = f"{where}: {what} ({why})"
+    fix = f"--{flag}={safe}" if src != "config" else f"{'.'.join(config_path)}: {config_safe}"
+    if comp is not None:
+        return Hit(message, path=comp.at(flag), line=comp.line(res, ctx, flag),
+                   patch=comp.set_flag_patch(res, flag, safe), fix=fix, location=f"{loc}/{flag}")
+    if res.kind == "KubeletConfiguration":
+        return Hit(message, path=config_path, patch=set_patch(res, config_path, config_safe), fix=fix,
+                   location=f"{loc}/{flag}")
+    path = ("data", "cmdLine") if src == "flag" else ("data", "configFile")
+    return Hit(message, path=path, fix=fix, location=f"{loc}/{flag}")
