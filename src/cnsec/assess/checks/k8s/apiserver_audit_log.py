@@ -17,7 +17,7 @@ from cnsec.model.severity import Severity
     control="CTRL-LOGGING",
     remediation=("Start kube-apiserver with --audit-log-path (or --audit-webhook-config-file) and an "
                  "--audit-policy-file; keep logs with --audit-log-maxage=30 --audit-log-maxbackup=10."),
-    equivalents={"checkov": ("CKV_K8S_91",), "kubescape": ("C-0067",)},
+    equivalents={"checkov": ("CKV_K8S_91",), "kubescape": ("C-0067", "C-0130")},
 )
 def apiserver_audit_log(w: Workload, ctx: object) -> Iterator[Hit]:
     """Without an audit log nobody can tell who read a Secret, created a pod or bound cluster-admin.

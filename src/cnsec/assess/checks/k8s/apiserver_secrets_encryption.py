@@ -17,7 +17,7 @@ from cnsec.model.severity import Severity
     control="CTRL-ENCRYPT-AT-REST",
     remediation=("Start kube-apiserver with --encryption-provider-config pointing to an "
                  "EncryptionConfiguration that encrypts secrets (kms v2 or aescbc/secretbox)."),
-    equivalents={"checkov": ("CKV_K8S_104",), "kubescape": ("C-0066",)},
+    equivalents={"checkov": ("CKV_K8S_104",), "kubescape": ("C-0066", "C-0141")},
 )
 def apiserver_secrets_encryption(w: Workload, ctx: object) -> Iterator[Hit]:
     """Without an encryption provider Secrets are stored in etcd as base64: anyone with an etcd backup

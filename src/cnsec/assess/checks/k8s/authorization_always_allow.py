@@ -28,7 +28,7 @@ from cnsec.model.severity import Severity
     remediation=("Start kube-apiserver with --authorization-mode=Node,RBAC and the kubelet with "
                  "--authorization-mode=Webhook (KubeletConfiguration authorization.mode: Webhook); "
                  "never use AlwaysAllow."),
-    equivalents={"checkov": ("CKV_K8S_74", "CKV_K8S_139", "CKV_K8S_77"), "kubescape": ("C-0173",)},
+    equivalents={"checkov": ("CKV_K8S_74", "CKV_K8S_139", "CKV_K8S_77"), "kubescape": ("C-0118", "C-0120", "C-0173")},
 )
 def authorization_always_allow(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """With AlwaysAllow every authenticated (or anonymous) request may do anything: RBAC is not consulted.
