@@ -39,15 +39,17 @@ class AlertBook:
         key = match.key()
         rule = match.rule
         slot = (rule.id, key)
-        evidence = {"origin": match.origin, "time": _iso(ts), "source": match.source, "event": match.data}
         current = self.open.get(slot)
         if current is not None and ts - current.last_seen <= self.window:
             current.count += 1
-            current.first_seen = min(current.first_seen, ts)
-            current.last_seen = max(current.last_seen, ts)
+            if ts < current.first_seen:
+                current.first_seen = ts
+            if ts > current.last_seen:
+                current.last_seen = ts
             if len(current.evidence) < self.max_evidence:
-                current.evidence.append(evidence)
+                current.evidence.append(self._evidence(match, ts))
             return None
+        evidence = self._evidence(match, ts)
         if current is not None:
             self.closed.append(current)
         alert = Alert(
@@ -57,6 +59,10 @@ class AlertBook:
         )
         self.open[slot] = alert
         return alert
+
+    @staticmethod
+    def _evidence(match: Match, ts: float) -> dict[str, Any]:
+        return {"origin": match.origin, "time": _iso(ts), "source": match.source, "event": match.data}
 
     def expire(self, now: float) -> list[Alert]:
         """Close alerts whose window has passed (``now`` in event time); returns those with repeats."""

@@ -98,33 +98,62 @@ class RuleIndex:
 
         self.rules = rules
         costs = _literal_costs(rules)
-        eq: dict[str, dict[str, list[int]]] = {}
+        # two-level index: each rule is filed under its most selective exact-value requirement
+        # (its *primary*); its other exact-value requirements become *guards* checked before the
+        # full match, with field values looked up once per event. So "verb=create and
+        # resource=pods and privileged=true" costs one hash look-up on most events.
+        primary: dict[str, dict[str, list[int]]] = {}
+        guards: dict[int, list[list[tuple[str, frozenset[str]]]]] = {}
         sub: list[tuple[int, tuple[bytes, ...]]] = []
         always: list[int] = []
         literals: set[str] = set()
+        guard_paths: set[str] = set()
+        exact: set[int] = set()
         prefilterable = True
         for i, r in enumerate(rules):
             chosen = _choose(r, costs)
             if chosen is None:
-                always.append(i)
                 prefilterable = False
-                continue
-            sub_lits: list[bytes] = []
-            for kind, path, value in sorted(chosen):
-                lit = prefilter_literal((kind, path, value))
-                if lit is None:
-                    prefilterable = False
-                else:
-                    literals.add(lit)
-                if kind == "eq":
-                    eq.setdefault(path, {}).setdefault(value, []).append(i)
-                else:
-                    sub_lits.append(value.encode())
-            if sub_lits:
-                sub.append((i, tuple(sub_lits)))
-        self.eq_paths = [(make_getter(p), table) for p, table in eq.items()]
+            else:
+                for alt in chosen:
+                    lit = prefilter_literal(alt)
+                    if lit is None:
+                        prefilterable = False
+                    else:
+                        literals.add(lit)
+            eq_reqs = list(dict.fromkeys(q for q in r.reqs if q and all(a[0] == "eq" for a in q)))
+            sub_reqs = [q for q in r.reqs if q and all(a[0] == "sub" for a in q)]
+            if r.exact and len(eq_reqs) == len(r.reqs) and eq_reqs:
+                exact.add(i)
+            if eq_reqs:
+                def cost(q: frozenset[tuple[str, str, str]]) -> tuple[int, int]:
+                    return (max(costs.get(prefilter_literal(a) or "", 1000) for a in q), len(q))
+                eq_reqs.sort(key=cost)
+                first, rest = eq_reqs[0], eq_reqs[1:]
+                for _kind, path, value in sorted(first):
+                    ids = primary.setdefault(path, {}).setdefault(value, [])
+                    if i not in ids:
+                        ids.append(i)
+                rule_guards = []
+                for q in rest:
+                    by_path: dict[str, set[str]] = {}
+                    for _kind, path, value in q:
+                        by_path.setdefault(path, set()).add(value)
+                        guard_paths.add(path)
+                    rule_guards.append([(p, frozenset(v)) for p, v in by_path.items()])
+                if rule_guards:
+                    guards[i] = rule_guards
+            elif sub_reqs:
+                best = min(sub_reqs, key=lambda q: (len(q), -min(len(a[2]) for a in q)))
+                sub.append((i, tuple(a[2].encode() for a in sorted(best))))
+            else:
+                always.append(i)
+        self.primary = [(make_getter(p), table) for p, table in primary.items()]
+        self.guards = guards
+        self.getters = {p: make_getter(p) for p in guard_paths}
         self.sub = sub
         self.always = always
+        self.exact = frozenset(exact)
         self.prefilter: Any = None
         if prefilterable and literals:
             pattern = "|".join(re2.escape(x) for x in sorted(literals, key=len, reverse=True))
@@ -133,23 +162,46 @@ class RuleIndex:
             self.prefilter = re2.compile(pattern.encode(), options=opts)
         self.literal_count = len(literals)
 
-    def candidates(self, d: dict[str, Any], lowered: bytes | None) -> list[int]:
-        found: set[int] = set(self.always)
-        for get, table in self.eq_paths:
-            for v in get(d):
-                t = as_text(v)
+    def _values(self, d: dict[str, Any], path: str, memo: dict[str, set[str]]) -> set[str]:
+        got = memo.get(path)
+        if got is None:
+            got = set()
+            for v in self.getters[path](d):
+                t = v if v.__class__ is str else as_text(v)
                 if t is not None:
-                    hit = table.get(t.lower())
-                    if hit:
-                        found.update(hit)
+                    got.add(t.lower())
+            memo[path] = got
+        return got
+
+    def candidates(self, d: dict[str, Any], lowered: bytes | None) -> list[int]:
+        hits: set[int] = set()
+        for get, table in self.primary:
+            for v in get(d):
+                t = v if v.__class__ is str else as_text(v)
+                if t is not None:
+                    ids = table.get(t.lower())
+                    if ids:
+                        hits.update(ids)
+        found = list(self.always)
+        if hits:
+            guards = self.guards
+            memo: dict[str, set[str]] = {}
+            for i in hits:
+                checks = guards.get(i)
+                if checks is None or all(
+                        any(not vals.isdisjoint(self._values(d, p, memo)) for p, vals in alts)
+                        for alts in checks):
+                    found.append(i)
         for i, lits in self.sub:
             if lowered is None or any(lit in lowered for lit in lits):
-                found.add(i)
-        return sorted(found)
+                found.append(i)
+        found.sort()
+        return found
 
     def match(self, d: dict[str, Any], lowered: bytes | None) -> list[Rule]:
         rules = self.rules
-        return [rules[i] for i in self.candidates(d, lowered) if rules[i].match(d)]
+        exact = self.exact
+        return [rules[i] for i in self.candidates(d, lowered) if i in exact or rules[i].match(d)]
 
 
 class Engine:

@@ -8,6 +8,7 @@ does (Sigma's and Falco's semantics for multi-valued fields).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 Getter = Callable[[dict[str, Any]], list[Any]]
@@ -68,45 +69,43 @@ def make_getter(path: str) -> Getter:
             return _EMPTY
         return get2
 
+    n = len(parts)
+
     def getn(d: dict[str, Any]) -> list[Any]:
-        a = d.get(first)
-        if a is None:
-            v = d.get(path, _EMPTY)
-            if v is _EMPTY:
-                return []
-            return _as_list(v)
-        values = a if isinstance(a, list) else [a]
-        for key in rest:
+        cur: Any = d
+        for i in range(n):  # fast path: plain nested dicts
+            if cur.__class__ is not dict:
+                break
+            nxt = cur.get(parts[i], _EMPTY)
+            if nxt is _EMPTY:
+                return _missing(d, cur, i)
+            cur = nxt
+        else:
+            return _as_list(cur)
+        values: list[Any] = [d]  # a list on the way: fan out
+        for key in parts:
             values = _walk(values, key)
             if not values:
-                return _dotted(d, parts)
+                return []
         return values
+
+    # keys with dots inside (``annotations.authorization.k8s.io/decision``), per level: longest first
+    joined = [[(j, ".".join(parts[i:j])) for j in range(n, i + 1, -1)] for i in range(n)]
+
+    def _missing(d: dict[str, Any], parent: dict[str, Any], i: int) -> list[Any]:
+        """Absent on the plain walk: maybe a flattened key, or a key with dots inside."""
+        for j, key in joined[i]:
+            if key in parent:
+                out = _as_list(parent[key])
+                for p in parts[j:]:
+                    out = _walk(out, p)
+                return out
+        return []
     return getn
 
 
-def _dotted(d: dict[str, Any], parts: list[str]) -> list[Any]:
-    """Slow path for keys that contain dots themselves (``annotations.authorization.k8s.io/decision``)."""
-    out: list[Any] = []
-
-    def rec(value: Any, i: int) -> None:
-        if i == len(parts):
-            if isinstance(value, list):
-                out.extend(value)
-            else:
-                out.append(value)
-            return
-        if isinstance(value, list):
-            for v in value:
-                rec(v, i)
-            return
-        if not isinstance(value, dict):
-            return
-        for j in range(len(parts), i, -1):
-            key = ".".join(parts[i:j])
-            if key in value:
-                rec(value[key], j)
-    rec(d, 0)
-    return out
+#: Getters shared by callers that look up the same few paths over and over (time and key fields).
+cached_getter = cache(make_getter)
 
 
 def exists(d: dict[str, Any], path: str) -> bool:

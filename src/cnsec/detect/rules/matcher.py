@@ -79,11 +79,17 @@ class Node:
     merge_key: tuple[str, str, bool] | None = None
     merge_values: tuple[str, ...] = ()
     cost: int = 1
+    #: the node is exactly the conjunction of its ``reqs`` (all exact values, no negation): an event
+    #: that meets every requirement matches, so the engine can skip calling ``fn``
+    exact: bool = False
 
 
 def _texts(values: Iterable[Any]) -> list[str]:
     out = []
     for v in values:
+        if v.__class__ is str:
+            out.append(v)
+            continue
         t = as_text(v)
         if t is not None:
             out.append(t)
@@ -102,7 +108,7 @@ def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> 
         else:
             def fn(d: dict[str, Any]) -> bool:
                 for v in get(d):
-                    t = as_text(v)
+                    t = v if v.__class__ is str else as_text(v)
                     if t is not None and t.lower() in target:
                         return True
                 return False
@@ -124,7 +130,8 @@ def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> 
                         return True
             return False
         reqs = _sub_reqs(vals)
-    return Node(fn, reqs, (path, kind, cased), tuple(values), 1 if kind == "eq" else 2)
+    return Node(fn, reqs, (path, kind, cased), tuple(values), 1 if kind == "eq" else 2,
+                exact=kind == "eq" and not cased)
 
 
 def _sub_reqs(vals: Iterable[str]) -> list[Req]:
@@ -380,7 +387,8 @@ def or_nodes(nodes: list[Node]) -> Node:
     reqs: list[Req] = []
     if all(n.reqs for n in rest):
         reqs = [frozenset().union(*(best_req(n.reqs) for n in rest))]
-    return Node(any_of, reqs, cost=sum(n.cost for n in rest))
+    exact = all(n.exact and len(n.reqs) == 1 for n in rest)
+    return Node(any_of, reqs, cost=sum(n.cost for n in rest), exact=exact)
 
 
 def and_nodes(nodes: list[Node]) -> Node:
@@ -399,7 +407,7 @@ def and_nodes(nodes: list[Node]) -> Node:
             return all(f(d) for f in fns)
         fn = all_of
     reqs = [r for n in nodes for r in n.reqs]
-    return Node(fn, reqs, cost=sum(n.cost for n in nodes))
+    return Node(fn, reqs, cost=sum(n.cost for n in nodes), exact=all(n.exact for n in nodes))
 
 
 def not_node(node: Node) -> Node:

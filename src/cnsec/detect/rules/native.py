@@ -91,6 +91,7 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
         source=source,
         match=node.fn,
         reqs=node.reqs,
+        exact=node.exact,
         threat_id=threat,
         attack_ids=_as_tuple(doc.get("attack")),
         description=str(doc.get("description", "")).strip(),

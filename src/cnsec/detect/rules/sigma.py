@@ -43,6 +43,7 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
         source=source,
         match=node.fn,
         reqs=node.reqs,
+        exact=node.exact,
         threat_id=threat_for_tags(attack, tactics),
         attack_ids=tuple(attack),
         description=str(rule.description or "").strip(),
@@ -51,7 +52,7 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
     )
 
 
-def load_sigma_text(path: Path, text: str) -> LoadResult:
+def load_sigma_docs(path: Path, docs: list[Any]) -> LoadResult:
     from sigma.collection import SigmaCollection
     from sigma.exceptions import SigmaError
 
@@ -62,7 +63,7 @@ def load_sigma_text(path: Path, text: str) -> LoadResult:
         # fall back (bounded) only for what RE2 rejects, so such rules load instead of failing.
         from sigma.policy.profiles import TrustedPolicy
 
-        collection = SigmaCollection.from_yaml(text, collect_errors=True, policy=TrustedPolicy)
+        collection = SigmaCollection.from_dicts(docs, collect_errors=True, policy=TrustedPolicy)
     except SigmaError as exc:
         result.failures.append(LoadFailure(origin, f"Sigma: {exc}"))
         return result
