@@ -44,20 +44,48 @@ def _location(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _snippet(lines: list[str], line: int | None) -> str | None:
+def _mask(text: str) -> str:
+    """Keep the key, hide the value: ``password: hunter2`` → ``password: ********``."""
+    for sep in (": ", "=", ":"):
+        key, found, _ = text.partition(sep)
+        if found:
+            return f"{key}{sep}********"
+    return "********"
+
+
+def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozenset()) -> str | None:
+    """Lines around ``line``; lines in ``masked`` (secrets) and lines the secret scanner flags are masked."""
     if not lines or not line:
         return None
+    from cnsec.data.scan import scan_text
+
     lo = max(line - 1 - SNIPPET_CONTEXT, 0)
     hi = min(line + SNIPPET_CONTEXT, len(lines))
+    window = lines[lo:hi]
+    flagged = {lo + h.line - 1 for h in scan_text("\n".join(window))}
     width = len(str(hi))
-    return "\n".join(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {lines[n]}" for n in range(lo, hi))
+    out = []
+    for n in range(lo, hi):
+        text = _mask(lines[n]) if (n + 1) in masked or n in flagged else lines[n]
+        out.append(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {text}")
+    return "\n".join(out)
 
 
-def _add_snippets(findings: list[Finding], risks: list[Any], inv: Inventory, limit: int = 2000) -> None:
-    """Source snippets for the findings people read first (the worst ones), not for all of them."""
+def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000) -> None:
+    """Source snippets for the findings people read first (the worst ones), not for all of them.
+
+    A line that a sensitive check (a credential) points at is masked in every snippet that shows it.
+    """
+    checks = registry()
+    secret_lines: dict[str, set[int]] = {}
+    for f in findings:
+        c = checks.get(f.check_id)
+        if c is not None and c.sensitive and f.source.line:
+            secret_lines.setdefault(f.source.file, set()).add(f.source.line)
     ranked = sorted(findings, key=lambda f: -f.severity)[:limit]
     for f in ranked:
-        f.snippet = _snippet(inv.lines(f.source.file), f.source.line)
+        masked = frozenset(secret_lines.get(f.source.file, ()))
+        f.snippet = _snippet(inv.lines(f.source.file), f.source.line, masked)
 
 
 class _Runner:
@@ -246,7 +274,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
     findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
-    _add_snippets(findings, risks, inv)
+    _add_snippets(findings, inv)
     report = Report(
         kind="assessment", findings=findings, assets=assets,
         threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,

@@ -57,6 +57,7 @@ class Check:
     resource_types: frozenset[str] | None = None  # terraform: only these types
     equivalents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     module: str = ""
+    sensitive: bool = False  # its findings point at secrets: their lines are masked in every snippet
 
     def applies_to_kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -88,6 +89,7 @@ def check(
     equivalents: dict[str, tuple[str, ...]] | None = None,
     kinds: Iterable[str] | None = None,
     resource_types: Iterable[str] | None = None,
+    sensitive: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Declare a check. The function's docstring is its description (why it matters)."""
     if target not in TARGETS:
@@ -101,7 +103,7 @@ def check(
             kinds=frozenset(kinds) if kinds is not None else None,
             resource_types=frozenset(resource_types) if resource_types is not None else None,
             equivalents={k: tuple(v) for k, v in (equivalents or {}).items()},
-            module=fn.__module__,
+            module=fn.__module__, sensitive=sensitive,
         ))
         return fn
 
