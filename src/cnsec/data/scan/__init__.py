@@ -1,0 +1,58 @@
+"""Secret scanning: ``cnsec data scan`` and the one credential-detection API every pillar uses.
+
+Stable, pure, fast API (the assessment pillar's hard-coded-credential checks call it, so there is one
+implementation of "is this a secret"):
+
+``scan_text(text, path="<text>") -> list[SecretHit]``
+    Every secret in a text (a file's content). ``path`` only informs the per-file-type filters (an
+    unquoted identifier in a ``.py`` file is a variable, in a ``.env`` file it is a value; generic
+    detectors stay quiet under ``tests/``). Hits are ordered by line and column.
+
+``scan_value(key, value) -> SecretHit | None``
+    One key/value pair: an env var name and value, a ConfigMap key and value, an annotation, a
+    Dockerfile ``ENV``/``ARG``, a Terraform attribute. A value in a known token format is reported
+    whatever the key; otherwise a literal under a sensitive name (``DB_PASSWORD``, ``api_key``,
+    ``client_secret``, ``token``) is reported unless it is a placeholder or a reference
+    (``${X}``, ``$(X)``, ``{{ .Values.x }}``, ``changeme``).
+
+``SecretHit`` has ``detector`` (stable id, e.g. ``aws-access-key-id``; use it as the check id),
+``title``, ``severity`` (:class:`cnsec.model.Severity`), ``line``/``end_line``/``column`` (1-based,
+relative to the text), ``preview`` (redacted: never the secret) and ``fingerprint`` (salted hash
+of the secret, stable across runs). Neither function raises on any input and neither does I/O; both
+reuse one compiled engine per process (the first call compiles it, a few milliseconds).
+
+``detector_catalog()`` lists the detector declarations (id, title, severity, description) for catalogs.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from cnsec.data.scan.engine import Engine, SecretHit
+
+if TYPE_CHECKING:
+    from cnsec.data.scan.detectors import Detector
+
+__all__ = ["SecretHit", "default_engine", "detector_catalog", "scan_text", "scan_value"]
+
+
+@cache
+def default_engine() -> Engine:
+    return Engine()
+
+
+def scan_text(text: str, path: str = "<text>") -> list[SecretHit]:
+    return default_engine().scan_bytes(text.encode("utf-8", "surrogatepass"), path)
+
+
+def scan_value(key: str | None, value: str) -> SecretHit | None:
+    from cnsec.data.scan.engine import scan_value_with
+
+    return scan_value_with(default_engine(), key, value)
+
+
+def detector_catalog() -> tuple[Detector, ...]:
+    from cnsec.data.scan.detectors import all_detectors
+
+    return all_detectors()

@@ -1,0 +1,394 @@
+"""The scanning engine: one multi-pattern pass to find candidate lines, then per-detector extraction.
+
+Stage 1 (the only stage that touches every byte) finds every line that contains a detector keyword
+or anchor, in one pass: Hyperscan when the ``hyperscan`` extra is installed, otherwise one combined
+RE2 (DFA, linear time) pattern. Both produce the same set of candidate lines, so everything after
+is shared and results are identical by construction.
+
+Stage 2 runs only on candidate lines: the detectors whose keywords occur in the line run their
+regular expression, then the validators and precision filters. Model objects are built only for
+results.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from cnsec.data.scan import filters
+from cnsec.data.scan.detectors import VALUE_GROUPS, Detector, all_detectors
+from cnsec.model.severity import Severity
+
+#: Lines longer than this (minified bundles, base64 blobs) are looked at in windows around each hit.
+LONG_LINE = 4096
+WINDOW_BEFORE = 256
+WINDOW_AFTER = 1024
+DEFAULT_SALT = b"cnsec-secret-scan/v1"
+_HASH_ITERATIONS = 1000
+
+_INLINE_IGNORE = ("cnsec:ignore", "pragma: allowlist secret", "gitleaks:allow", "nosec")
+_NEXT_LINE_IGNORE = ("cnsec:ignore-next-line", "pragma: allowlist nextline secret")
+_REASON = re.compile(r"cnsec:ignore(?:-next-line)?\b[\s:=-]*(?P<reason>[^\n*#]*?)\s*(?:-->|\*/)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretHit:
+    """One secret found. Holds no secret: a redacted preview and a salted fingerprint only."""
+
+    detector: str
+    title: str
+    severity: Severity
+    line: int
+    end_line: int
+    column: int
+    preview: str
+    fingerprint: str
+    key: str | None = None
+    suppressed: str | None = None  # the reason, when an inline comment or the allowlist suppresses it
+
+    def to_dict(self) -> dict[str, object]:
+        return {"detector": self.detector, "title": self.title, "severity": self.severity.label,
+                "line": self.line, "end_line": self.end_line, "column": self.column,
+                "preview": self.preview, "fingerprint": self.fingerprint, "key": self.key,
+                "suppressed": self.suppressed}
+
+
+@dataclass(frozen=True, slots=True)
+class AllowRule:
+    """One ``.cnsec.yaml`` allowlist entry: path and/or value globs, optionally for one detector."""
+
+    reason: str
+    path: str | None = None
+    value: str | None = None
+    detector: str | None = None
+
+    def matches(self, path: str, secret: str, detector: str) -> bool:
+        if self.detector and self.detector != detector:
+            return False
+        if self.path and not (fnmatch.fnmatchcase(path, self.path)
+                              or fnmatch.fnmatchcase(path, self.path.rstrip("/") + "/*")):
+            return False
+        return not (self.value and not fnmatch.fnmatchcase(secret, self.value))
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    salt: bytes = DEFAULT_SALT
+    allow: tuple[AllowRule, ...] = ()
+    #: Generic (keyword-assignment) detectors stay quiet in test fixtures; format detectors do not.
+    skip_generic_in_tests: bool = True
+    disabled: frozenset[str] = field(default_factory=frozenset)
+
+
+def redact(secret: str, reveal: int, key: str | None = None) -> str:
+    """A preview that never contains the secret: a known public prefix at most, then a mask."""
+    shown = secret[:reveal] if reveal and len(secret) > reveal + 6 else ""
+    masked = f"{shown}{'*' * 8}"
+    return f"{key}={masked}" if key else masked
+
+
+def fingerprint(secret: str, detector: str, salt: bytes) -> str:
+    """Salted, slow-ish hash: identifies the secret across runs without revealing it."""
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8", "surrogatepass"),
+                                 salt + b"\x00" + detector.encode(), _HASH_ITERATIONS)
+    return digest[:16].hex()
+
+
+class _Prefilter:
+    """Stage 1: byte offsets of candidate lines."""
+
+    def __init__(self, keywords: Sequence[str], anchors: Sequence[str]) -> None:
+        self.keywords = list(keywords)
+        self.anchors = list(anchors)
+
+    def line_spans(self, data: bytes) -> list[tuple[int, int]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _spans_from_positions(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    end = -1
+    for pos in positions:
+        if pos <= end:
+            continue
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos)
+        if end == -1:
+            end = len(data)
+        spans.append((start, end))
+    return spans
+
+
+def _byte_escape(literal: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in literal.encode("utf-8"))
+
+
+class Re2Prefilter(_Prefilter):
+    """Pure fallback: one combined RE2 pattern (linear-time DFA), skipping to the next line per hit."""
+
+    name = "re2"
+
+    def __init__(self, keywords: Sequence[str], anchors: Sequence[str]) -> None:
+        super().__init__(keywords, anchors)
+        import re2
+
+        parts = ["(?i:" + _byte_escape(k) + ")" for k in self.keywords]
+        parts += ["(?:" + a + ")" for a in self.anchors]
+        options = re2.Options()
+        options.max_mem = 256 << 20
+        self._regex = re2.compile("|".join(parts).encode(), options)
+
+    def line_spans(self, data: bytes) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        search = self._regex.search
+        pos = 0
+        n = len(data)
+        while pos < n:
+            m = search(data, pos)
+            if m is None:
+                break
+            hit = m.start()
+            start = data.rfind(b"\n", 0, hit) + 1
+            end = data.find(b"\n", hit)
+            if end == -1:
+                end = n
+            spans.append((start, end))
+            pos = end + 1
+        return spans
+
+
+class HyperscanPrefilter(_Prefilter):
+    """Hyperscan: all keywords and anchors in one database, one block-mode scan per file."""
+
+    name = "hyperscan"
+
+    def __init__(self, keywords: Sequence[str], anchors: Sequence[str]) -> None:
+        super().__init__(keywords, anchors)
+        import hyperscan
+
+        exprs = [_byte_escape(k).encode() for k in self.keywords] + [a.encode() for a in self.anchors]
+        flags = ([hyperscan.HS_FLAG_CASELESS] * len(self.keywords)
+                 + [hyperscan.HS_FLAG_ALLOWEMPTY * 0] * len(self.anchors))
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+        self._scratch = hyperscan.Scratch(self._db)
+        self._db.scratch = self._scratch
+
+    def line_spans(self, data: bytes) -> list[tuple[int, int]]:
+        ends: list[int] = []
+        append = ends.append
+
+        def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            append(end - 1)
+
+        self._db.scan(data, match_event_handler=on_match)
+        ends.sort()
+        return _spans_from_positions(data, ends)
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Engine:
+    """A compiled detector set. Build once per process; ``scan_bytes`` is pure and re-entrant."""
+
+    def __init__(self, detectors: Sequence[Detector] | None = None, *, options: EngineOptions | None = None,
+                 backend: str = "auto") -> None:
+        self.options = options or EngineOptions()
+        dets = [d for d in (detectors if detectors is not None else all_detectors())
+                if d.id not in self.options.disabled]
+        # format detectors first: on the same value they win over the generic ones
+        self.detectors = sorted(dets, key=lambda d: d.generic)
+        keywords = sorted({k for d in self.detectors for k in d.keywords})
+        anchors = sorted({d.anchor for d in self.detectors if d.anchor})
+        self._by_keyword: list[tuple[str, list[int]]] = [
+            (k, [i for i, d in enumerate(self.detectors) if k in d.keywords]) for k in keywords]
+        self._anchored = [i for i, d in enumerate(self.detectors) if d.anchor]
+        if backend == "auto":
+            backend = "hyperscan" if hyperscan_available() else "re2"
+        if backend == "hyperscan":
+            self.prefilter: _Prefilter = HyperscanPrefilter(keywords, anchors)
+        elif backend == "re2":
+            self.prefilter = Re2Prefilter(keywords, anchors)
+        else:
+            raise ValueError(f"unknown backend {backend!r} (expected auto, hyperscan or re2)")
+        self.backend = backend
+        self._max_extra = max((d.extra_lines for d in self.detectors), default=0)
+
+    # -- stage 2 -----------------------------------------------------------------------------------
+
+    def _detectors_for(self, low: str) -> list[int]:
+        chosen = set(self._anchored)
+        for kw, idx in self._by_keyword:
+            if kw in low:
+                chosen.update(idx)
+        return sorted(chosen)
+
+    def scan_bytes(self, data: bytes, path: str) -> list[SecretHit]:
+        if not data:
+            return []
+        spans = self.prefilter.line_spans(data)
+        if not spans:
+            return []
+        code = filters.is_code_path(path)
+        in_tests = self.options.skip_generic_in_tests and filters.is_test_path(path)
+        hits: list[SecretHit] = []
+        seen: set[tuple[int, str]] = set()
+        lineno = 1
+        counted_to = 0
+        for start, end in spans:
+            lineno += data.count(b"\n", counted_to, start)
+            counted_to = start
+            windows = [(start, end)] if end - start <= LONG_LINE else self._long_line_windows(data, start, end)
+            for wstart, wend in windows:
+                line = data[wstart:wend].decode("utf-8", "replace")
+                dets = self._detectors_for(line.lower())
+                for i in dets:
+                    det = self.detectors[i]
+                    if det.generic and in_tests:
+                        continue
+                    text = line
+                    if det.extra_lines and wend == end:
+                        text = self._extend(data, end, det.extra_lines, line)
+                    for hit in self._match(det, text, lineno, path, code, data, start, wstart - start):
+                        key = (hit[0], hit[1])
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        hits.append(hit[2])
+        hits.sort(key=lambda h: (h.line, h.column, h.detector))
+        return hits
+
+    @staticmethod
+    def _long_line_windows(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+        """Minified files: look around each keyword hit of the line rather than at the whole line."""
+        # cheap re-scan of this line only, with a lower-cased copy
+        low = data[start:end].lower()
+        marks = sorted({m.start() for m in re.finditer(rb"pass|pwd|secret|token|key|auth|akia|gh[pousr]_|"
+                                                         rb"-----begin|eyj|xox|sk_|sk-|://", low)})
+        windows: list[tuple[int, int]] = []
+        for mark in marks:
+            ws = max(start, start + mark - WINDOW_BEFORE)
+            we = min(end, start + mark + WINDOW_AFTER)
+            if windows and ws <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], we)
+            else:
+                windows.append((ws, we))
+        return windows or [(start, min(end, start + LONG_LINE))]
+
+    @staticmethod
+    def _extend(data: bytes, end: int, extra: int, line: str) -> str:
+        stop = end
+        for _ in range(extra):
+            nxt = data.find(b"\n", stop + 1)
+            if nxt == -1:
+                stop = len(data)
+                break
+            stop = nxt
+        if stop <= end:
+            return line
+        return line + data[end:stop].decode("utf-8", "replace")
+
+    def _match(self, det: Detector, text: str, lineno: int, path: str, code: bool, data: bytes,
+               line_start: int, col_offset: int) -> list[tuple[int, str, SecretHit]]:
+        out: list[tuple[int, str, SecretHit]] = []
+        for m in det.regex.finditer(text):
+            group = next((g for g in VALUE_GROUPS if g in m.re.groupindex and m.group(g) is not None), None)
+            secret = m.group(group) if group else m.group(0)
+            if not secret or len(secret) < det.min_length:
+                continue
+            key = m.group("key") if "key" in m.re.groupindex else None
+            if not self._accept(det, secret, key, group, code):
+                continue
+            pos = m.start(group) if group else m.start()
+            line = lineno + text.count("\n", 0, pos)
+            end_line = lineno + text.count("\n", 0, m.end(group) if group else m.end())
+            column = pos - (text.rfind("\n", 0, pos) + 1) + 1 + (col_offset if line == lineno else 0)
+            suppressed = self._suppression(data, line_start, text, pos, lineno, line, path, secret, det.id)
+            shown_key = key.strip("\"'`-") if key and det.generic else None
+            hit = SecretHit(detector=det.id, title=det.title, severity=det.severity, line=line,
+                            end_line=end_line, column=column, preview=redact(secret, det.reveal, shown_key),
+                            fingerprint=fingerprint(secret, det.id, self.options.salt), key=shown_key,
+                            suppressed=suppressed)
+            out.append((line, secret, hit))
+        return out
+
+    @staticmethod
+    def _accept(det: Detector, secret: str, key: str | None, group: str | None, code: bool) -> bool:
+        if det.min_entropy and filters.shannon_entropy(secret) < det.min_entropy:
+            return False
+        if det.validate is not None and not det.validate(secret):
+            return False
+        if det.generic:
+            if key is not None and det.key_filter is not None and not det.key_filter(key):
+                return False
+            quoted = group in ("dq", "sq", "bq")
+            if not filters.looks_like_secret_value(secret, quoted=quoted, code=code):
+                return False
+            if key and secret.lower().strip("$") in key.lower():
+                return False
+        elif filters.is_fake_token(secret[det.reveal:]):
+            return False
+        return True
+
+    def _suppression(self, data: bytes, line_start: int, text: str, pos: int, lineno: int, line: int,
+                     path: str, secret: str, detector: str) -> str | None:
+        # the physical line of the secret (it may be a later line of a multi-line window)
+        ls = text.rfind("\n", 0, pos) + 1
+        le = text.find("\n", pos)
+        current = text[ls: le if le != -1 else len(text)]
+        low = current.lower()
+        for marker in _INLINE_IGNORE:
+            if marker in low:
+                m = _REASON.search(current)
+                reason = (m.group("reason").strip() if m else "") or f"inline {marker}"
+                return reason
+        if line == lineno and line_start > 0:
+            prev_start = data.rfind(b"\n", 0, line_start - 1) + 1
+            prev = data[prev_start:line_start].decode("utf-8", "replace").lower()
+            for marker in _NEXT_LINE_IGNORE:
+                if marker in prev:
+                    m = _REASON.search(prev.rstrip("\n"))
+                    return (m.group("reason").strip() if m else "") or f"inline {marker}"
+        for rule in self.options.allow:
+            if rule.matches(path, secret, detector):
+                return rule.reason
+        return None
+
+
+def scan_value_with(engine: Engine, key: str | None, value: str) -> SecretHit | None:
+    """One key/value pair (env var, ConfigMap entry, annotation, Dockerfile ENV/ARG, TF attribute)."""
+    value = value.strip()
+    if not value:
+        return None
+    hits = engine.scan_bytes(value.encode("utf-8", "surrogatepass"), "<value>")
+    if hits:
+        return hits[0]
+    if key is None or not filters.is_sensitive_key(key):
+        return None
+    if not filters.is_weak_literal(value):
+        return None
+    det = _generic_for_key(engine, key)
+    if det is None:
+        return None
+    return SecretHit(detector=det.id, title=det.title, severity=det.severity, line=1, end_line=1, column=1,
+                     preview=redact(value, 0, key), fingerprint=fingerprint(value, det.id, engine.options.salt),
+                     key=key)
+
+
+def _generic_for_key(engine: Engine, key: str) -> Detector | None:
+    order = (("generic-password", filters.is_password_key), ("generic-secret", filters.is_secret_key),
+             ("generic-token", filters.is_token_key), ("generic-api-key", filters.is_api_key_key))
+    by_id = {d.id: d for d in engine.detectors}
+    for det_id, test in order:
+        if test(key) and det_id in by_id:
+            return by_id[det_id]
+    return None
