@@ -131,3 +131,13 @@ def test_a_same_value_rewrite_is_still_an_edit(tmp_path: Path) -> None:
     trail.path.write_text("\n".join(lines) + "\n")
     outcome = verify(trail.path)
     assert (outcome.ok, outcome.line, outcome.problem) == (False, 2, "not in canonical form (edited)")
+
+
+def test_a_batch_chains_like_single_appends(tmp_path: Path) -> None:
+    trail = _trail(tmp_path, 2)
+    with trail.batch():
+        for i in range(3):
+            trail.append({"outcome": "planned", "n": i})
+    trail.append({"outcome": "applied"})
+    outcome = verify(trail.path)
+    assert outcome.ok and outcome.records == 6

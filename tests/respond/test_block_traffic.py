@@ -213,3 +213,23 @@ def test_a_principal_arn_is_not_mistaken_for_an_address() -> None:
 
     assert networks_in_text("principal=arn:aws:iam::123456789012:user/bob") == []
     assert networks_in_text("::") == []
+
+
+def test_a_full_policy_refuses_more_sources_and_says_where_to_block_them(
+        playbook: PlaybookFactory, respond: Runner, tmp_path: Path) -> None:
+    pb = playbook(PLAYBOOK.replace("{blocklist}", str(tmp_path / "b.txt")).replace(
+        "via: [networkpolicy, nftables, blocklist]", "via: [networkpolicy, nftables]\n          max_policy_sources: 2"))
+    result = respond(pb, loaded(*(make_alert(f"203.0.113.{i}") for i in range(1, 4))))
+    [full] = [d for d in result.decisions if d.outcome == "skipped"]
+    assert full.change is not None and full.change.subject == "203.0.113.3/32" and "is full" in full.reason
+    assert result.artifacts["nftables.sh"].count("nft add element") == 3
+
+
+def test_a_full_policy_in_the_cluster_is_not_grown(playbook: PlaybookFactory, respond: Runner,
+                                                   kube: RecordingKubeApi, tmp_path: Path) -> None:
+    pb = playbook(PLAYBOOK.replace("{blocklist}", str(tmp_path / "b.txt")).replace(
+        "via: [networkpolicy, nftables, blocklist]", "via: [networkpolicy]\n          max_policy_sources: 1"))
+    respond(pb, loaded(make_alert("203.0.113.1")), apply=True)
+    result = respond(pb, loaded(make_alert("203.0.113.2")), apply=True)
+    assert result.decisions[0].outcome == "skipped" and "is full" in result.decisions[0].reason
+    assert _excepts(_policy(kube)) == ["203.0.113.1/32"]

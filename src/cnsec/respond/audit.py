@@ -79,6 +79,7 @@ class AuditTrail:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._batch: list[Any] | None = None  # [fd, prev, seq] while a batch holds the lock
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[int]:
@@ -90,24 +91,50 @@ class AuditTrail:
         finally:
             os.close(fd)  # closing releases the lock
 
+    def _head(self, fd: int) -> tuple[str, int]:
+        with os.fdopen(os.dup(fd), "rb") as reader:
+            last = _last_line(reader)
+        if last is None:
+            return GENESIS, 1
+        try:
+            head = json.loads(last)
+            return str(head["hash"]), int(head["seq"]) + 1
+        except (ValueError, KeyError, TypeError):
+            raise InputError("the audit trail's last record is unreadable; run `cnsec respond verify`",
+                             Source(str(self.path))) from None
+
+    @staticmethod
+    def _write(fd: int, prev: str, seq: int, entry: dict[str, Any]) -> dict[str, Any]:
+        record = {"schema": SCHEMA, "seq": seq, "ts": _now_iso(), "prev": prev, **entry}
+        record["hash"] = record_hash(record)
+        os.write(fd, canonical(record) + b"\n")
+        return record
+
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Chain ``entry`` to the current head, write it durably, and return the full record."""
-        with self._locked() as fd, os.fdopen(os.dup(fd), "rb") as reader:
-            last = _last_line(reader)
-            if last is None:
-                prev, seq = GENESIS, 1
-            else:
-                try:
-                    head = json.loads(last)
-                    prev, seq = str(head["hash"]), int(head["seq"]) + 1
-                except (ValueError, KeyError, TypeError):
-                    raise InputError("the audit trail's last record is unreadable; run "
-                                     "`cnsec respond verify`", Source(str(self.path))) from None
-            record = {"schema": SCHEMA, "seq": seq, "ts": _now_iso(), "prev": prev, **entry}
-            record["hash"] = record_hash(record)
-            os.write(fd, canonical(record) + b"\n")
+        if self._batch is not None:
+            fd, prev, seq = self._batch
+            record = self._write(fd, prev, seq, entry)
+            self._batch[1:] = [record["hash"], seq + 1]
+            return record
+        with self._locked() as fd:
+            prev, seq = self._head(fd)
+            record = self._write(fd, prev, seq, entry)
             os.fsync(fd)
             return record
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the lock and fsync once at the end: for dry runs, whose records are plans, not acts
+        (an ``--apply`` run appends and fsyncs each decision before taking the next)."""
+        with self._locked() as fd:
+            prev, seq = self._head(fd)
+            self._batch = [fd, prev, seq]
+            try:
+                yield
+            finally:
+                self._batch = None
+                os.fsync(fd)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every readable record (unreadable lines are skipped here; :func:`verify` reports them)."""

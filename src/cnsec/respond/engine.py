@@ -8,6 +8,7 @@ trail, and only ``disruptive`` actions spend it (``notify`` does not).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -64,6 +65,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     audit_head: str | None = None
     rate_used: int = 0
+    finals: dict[str, Callable[[], str]] = field(default_factory=dict)
 
     def counts(self) -> Counter[str]:
         return Counter(d.outcome for d in self.decisions)
@@ -129,6 +131,16 @@ class Responder:
         if self.ctx.apply and self.playbook.allow_list.discover and self._needs_cluster():
             self._discover(result)
         budget = {"spent": spent}
+        with contextlib.ExitStack() as stack:
+            if not self.ctx.apply:
+                stack.enter_context(self.audit.batch())
+            self._run_alerts(alerts, budget, result)
+        result.rate_used = budget["spent"] - spent
+        for name, render in result.finals.items():
+            result.artifacts[name] = render()
+        return result
+
+    def _run_alerts(self, alerts: list[LoadedAlert], budget: dict[str, int], result: RunResult) -> None:
         for loaded in alerts:
             rules = self.playbook.matching(loaded.alert)
             if rules:
@@ -141,8 +153,6 @@ class Responder:
                         continue
                     seen.add(fingerprint)
                     self._run_step(loaded, rule, step, budget, result)
-        result.rate_used = budget["spent"] - spent
-        return result
 
     def _check_trail(self) -> None:
         """Refuse to act on top of a broken trail: its records are the rate-limit and idempotency
@@ -193,7 +203,10 @@ class Responder:
         result.audit_head = str(record["hash"])
         if decision.artifact is not None and change is not None \
                 and decision.outcome in ("planned", "applied"):
-            if change.artifact_mode == "append":
+            if change.final is not None:  # rendered once, at the end of the run
+                result.finals[change.artifact_name] = change.final
+                result.artifacts.setdefault(change.artifact_name, "")
+            elif change.artifact_mode == "append":
                 result.artifacts[change.artifact_name] = result.artifacts.get(change.artifact_name, "") \
                     + decision.artifact
             else:

@@ -109,6 +109,7 @@ class BlockTraffic(Action):
         "source_fields": Param("str-list", SOURCE_FIELDS, "evidence fields holding source addresses"),
         "max_sources": Param("int", 100, "most sources blocked for one alert (most frequent first)"),
         "allow_in_cluster": Param("bool", True, "keep allowing all pods (namespaceSelector: {})"),
+        "max_policy_sources": Param("int", 5000, "most sources one NetworkPolicy holds (then: nftables)"),
         "cluster_cidrs": Param("str-list", [], "pod/node CIDRs: sources inside them are in-cluster"),
         "nft_family": Param("str", "inet", "nftables family", choices=("inet", "ip", "ip6")),
         "nft_table": Param("str", "cnsec", "nftables table"),
@@ -167,13 +168,19 @@ class BlockTraffic(Action):
                 artifact="", artifact_name=f"networkpolicy-{slug(ns)}-{slug(name)}.yaml",
                 data={"namespace": ns, "name": name, "selector": params["pod_selector"], "cidr": cidr,
                       "allow_in_cluster": params["allow_in_cluster"],
-                      "cluster_cidrs": params["cluster_cidrs"]},
+                      "cluster_cidrs": params["cluster_cidrs"], "max": params["max_policy_sources"]},
                 names=(f"{ns}/{name}",), cidrs=(cidr,))
+            change.artifact = (f"# networkpolicy {ns}/{name}: {cidr} joins the ingress ipBlock except-list "
+                               f"(whole policy: {change.artifact_name})\n")
             refused = guard(change) if guard else None
-            if refused is None:  # only allowed sources join the cumulative except-list
-                blocked = ctx.state.setdefault(("networkpolicy", ns, name), set())
+            blocked = ctx.state.setdefault(("networkpolicy", ns, name), set())
+            if refused is None and cidr not in blocked and len(blocked) >= params["max_policy_sources"]:
+                change.skip_reason = (f"networkpolicy {ns}/{name} is full ({len(blocked)} sources, "
+                                      "max_policy_sources); block the rest with nftables or the blocklist")
+            elif refused is None:  # only allowed sources join the cumulative except-list
                 blocked.add(cidr)
-                change.artifact = to_yaml(self._manifest(sorted(blocked), change.data))
+                data = change.data
+                change.final = lambda: to_yaml(self._manifest(sorted(blocked), data))
             changes.append(change)
         if "nftables" in params["via"]:
             changes.append(self._nft_change(net, params, ctx))
@@ -270,10 +277,13 @@ class BlockTraffic(Action):
         kube = ctx.kube()
         ns, name = data["namespace"], data["name"]
         current = kube.read_network_policy(ns, name)
+        sent = ctx.state.setdefault(("networkpolicy-sent", ns, name), {})
+        change.final = lambda: to_yaml(sent["body"])
         if current is None:
             body = self._manifest([data["cidr"]], data)
             kube.create_network_policy(ns, body)
-            return ApplyResult(True, f"created networkpolicy {ns}/{name}", to_yaml(body))
+            sent["body"] = body
+            return ApplyResult(True, f"created networkpolicy {ns}/{name}", change.artifact)
         labels = (current.get("metadata") or {}).get("labels") or {}
         if labels.get("app.kubernetes.io/managed-by") != "cnsec":
             raise ActionFailed(f"networkpolicy {ns}/{name} exists and is not managed by cnsec; "
@@ -285,6 +295,9 @@ class BlockTraffic(Action):
         blocked = blocked_in_policy(current)
         if data["cidr"] in blocked:
             return ApplyResult(False, f"{data['cidr']} already denied by networkpolicy {ns}/{name}")
+        if len(blocked) >= data["max"]:
+            raise Skip(f"networkpolicy {ns}/{name} is full ({len(blocked)} sources, max_policy_sources); "
+                       "block the rest with nftables or the blocklist")
         body = self._manifest(sorted(blocked | {data["cidr"]}), data)
         body["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
         try:
@@ -294,7 +307,8 @@ class BlockTraffic(Action):
                 return self._apply_policy(change, ctx, attempt + 1)
             raise
         del body["metadata"]["resourceVersion"]
-        return ApplyResult(True, f"added {data['cidr']} to networkpolicy {ns}/{name}", to_yaml(body))
+        sent["body"] = body
+        return ApplyResult(True, f"added {data['cidr']} to networkpolicy {ns}/{name}", change.artifact)
 
     def _apply_nft(self, change: Change, ctx: ActionContext) -> ApplyResult:
         data = change.data
