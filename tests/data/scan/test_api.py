@@ -1,0 +1,39 @@
+"""The API the assessment pillar calls: scan_text and scan_value."""
+
+from __future__ import annotations
+
+from cnsec.data.scan import SecretHit, scan_text, scan_value
+from cnsec.model.severity import Severity
+
+
+def test_scan_text_returns_hits_ordered_by_line() -> None:
+    text = "a: 1\nHF_TOKEN=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\nid = AKIAQWADE5R42RDZ4JEM\n"
+    hits = scan_text(text, "app.env")
+    assert [(h.line, h.detector) for h in hits] == [(2, "huggingface-token"), (3, "aws-access-key-id")]
+    assert all(isinstance(h, SecretHit) and h.severity >= Severity.HIGH for h in hits)
+
+
+def test_scan_value_flags_a_weak_literal_under_a_sensitive_name() -> None:
+    hit = scan_value("DB_PASSWORD", "password123")
+    assert hit is not None and hit.detector == "generic-password"
+    assert "password123" not in hit.preview
+
+
+def test_scan_value_flags_a_known_token_format_under_any_name() -> None:
+    hit = scan_value("FOO", "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")
+    assert hit is not None and hit.detector == "github-token"
+
+
+def test_scan_value_ignores_references_and_placeholders() -> None:
+    for value in ("${DB_PASSWORD}", "$(DB_PASSWORD)", "{{ .Values.password }}", "changeme", "<password>", ""):
+        assert scan_value("DB_PASSWORD", value) is None, value
+
+
+def test_scan_value_ignores_non_sensitive_names() -> None:
+    assert scan_value("LOG_LEVEL", "Sup3r-S3cret!mail") is None
+    assert scan_value(None, "Sup3r-S3cret!mail") is None
+
+
+def test_scan_value_flags_the_secret_key_env_var() -> None:
+    hit = scan_value("SECRET_KEY", "secret-key")
+    assert hit is not None and hit.detector in ("generic-secret", "generic-api-key")
