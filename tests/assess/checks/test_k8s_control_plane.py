@@ -112,3 +112,13 @@ def test_kubelet_without_flags_or_config_file_gets_the_unsafe_defaults(tmp_path:
     [f] = _findings(tmp_path, text, "CNSEC-K8S-055")
     assert "AlwaysAllow" in f.message
     assert f.patch == [{"op": "add", "path": "/spec/containers/0/command/-", "value": "--authorization-mode=Webhook"}]
+
+
+def test_each_committed_secret_value_is_a_finding_whose_line_is_masked(tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text((FIXTURES / "CNSEC-K8S-059" / "fail.yaml").read_text())
+    report = assess([str(path)], Config(), only={"CNSEC-K8S-059"})
+    findings = sorted(report.findings, key=lambda f: f.source.line or 0)
+    assert [(f.source.line, f.location) for f in findings] == [(8, "data.username"), (9, "data.password")]
+    snippets = "\n".join(f.snippet or "" for f in findings)
+    assert "c2hvcA==" not in snippets and "bm90LWEtcmVhbC1wYXNzd29yZA==" not in snippets

@@ -117,3 +117,11 @@ def test_reference_to_a_longer_hyphenated_name_is_not_a_match(tmp_path: Path) ->
             'resource "aws_s3_bucket_versioning" "v" {\n  bucket = aws_s3_bucket.data-archive.id\n'
             '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n')
     assert _findings(tmp_path, text, "CNSEC-TF-004")
+
+
+def test_report_snippets_never_show_the_provider_keys(tmp_path: Path) -> None:
+    path = tmp_path / "main.tf"
+    path.write_text((Path(__file__).parent / "fixtures" / "CNSEC-TF-017" / "fail.tf").read_text())
+    report = assess([str(path)], Config())
+    snippets = "\n".join(f.snippet or "" for f in report.findings)
+    assert "AKIAIOSFODNN7EXAMPLE" not in snippets and "EXAMPLEKEY" not in snippets

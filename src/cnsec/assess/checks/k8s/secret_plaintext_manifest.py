@@ -18,6 +18,7 @@ _CLUSTER_FILLED = {"kubernetes.io/service-account-token"}
     kinds=("Secret",),
     threats=("secret-access",),
     control="CTRL-SECRETS-MANAGEMENT",
+    sensitive=True,
     remediation=("Do not commit Secret values: use SealedSecrets, SOPS, the External Secrets Operator, or "
                  "encrypt the values with `cnsec data encrypt --values`; rotate values already committed."),
 )
@@ -28,19 +29,20 @@ def secret_plaintext_manifest(res: K8sResource, ctx: object) -> Iterator[Hit]:
     This check is about where the Secret lives (a manifest in the repository); whether a value looks
     like a real credential is the secret-scanning check's job. Secrets without values, and
     service-account token Secrets (filled in by the cluster), pass. A cluster dump fails too: it has
-    the same values in the same form.
+    the same values in the same form. Values are never shown: report snippets mask their lines.
     """
     stype = res.get("type")
     if isinstance(stype, str) and stype in _CLUSTER_FILLED:
         return
     for field_name in ("stringData", "data"):
         values = res.get(field_name)
-        if not isinstance(values, dict) or not values:
+        if not isinstance(values, dict):
             continue
-        keys = [k for k, v in values.items() if v not in (None, "")]
-        if not keys:
-            continue
-        shown = ", ".join(str(k) for k in keys[:5]) + (", …" if len(keys) > 5 else "")
         form = "in plain text" if field_name == "stringData" else "base64-encoded, not encrypted"
-        yield Hit(f"Secret {res.name!r} carries {len(keys)} value(s) {form} in {field_name}: {shown}",
-                  path=(field_name,), location=field_name)
+        for key, value in values.items():
+            if value in (None, ""):
+                continue
+            # one finding per value: each value line is masked in report snippets, and each is a
+            # credential to rotate
+            yield Hit(f"Secret {res.name!r} stores {str(key)!r} {form} ({field_name})",
+                      path=(field_name, str(key)), location=f"{field_name}.{key}")

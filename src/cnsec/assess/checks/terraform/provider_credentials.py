@@ -61,6 +61,7 @@ def provider_blocks(file: str, text: str) -> Iterator[tuple[TfResource, str, int
     target="inventory",
     threats=("secret-access", "credential-abuse"),
     control="CTRL-SECRETS-MANAGEMENT",
+    sensitive=True,
     remediation=("Remove access_key/secret_key from the provider: use a profile, environment variables, "
                  "an assumed role or CI OIDC federation; deactivate and rotate the committed key now."),
     equivalents={"checkov": ("CKV_AWS_41",)},
