@@ -8,7 +8,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    from cnsec.report.output import add_output_options
+    from cnsec.report.options import add_output_options
 
     p = sub.add_parser(
         "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",

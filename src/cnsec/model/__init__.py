@@ -1,13 +1,24 @@
-"""The one domain model every pillar speaks (kept import-light: no third-party imports here)."""
+"""The one domain model every pillar speaks.
 
-from cnsec.model.asset import Asset, AssetType, Criticality, Exposure
-from cnsec.model.event import Alert, Event, Sign
-from cnsec.model.finding import Finding, InputProblem, finding_id
-from cnsec.model.identity import Identity, Permission, Role
-from cnsec.model.risk import Control, PlanItem, Risk
-from cnsec.model.severity import Severity
-from cnsec.model.source import Source
-from cnsec.model.threat import Threat, threat_catalog
+Names are loaded on first use (PEP 562), so importing one small piece of the model — as every
+command's argument parser does — does not pay for the rest: the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "Asset": "asset", "AssetType": "asset", "Criticality": "asset", "Exposure": "asset",
+    "Alert": "event", "Event": "event", "Sign": "event",
+    "Finding": "finding", "InputProblem": "finding", "finding_id": "finding",
+    "Identity": "identity", "Permission": "identity", "Role": "identity",
+    "Control": "risk", "PlanItem": "risk", "Risk": "risk",
+    "Severity": "severity", "Source": "source",
+    "Threat": "threat", "threat_catalog": "threat",
+    "Report": "report", "RuleInfo": "report",
+}
 
 __all__ = [
     "Alert",
@@ -22,8 +33,10 @@ __all__ = [
     "InputProblem",
     "Permission",
     "PlanItem",
+    "Report",
     "Risk",
     "Role",
+    "RuleInfo",
     "Severity",
     "Sign",
     "Source",
@@ -31,3 +44,23 @@ __all__ = [
     "finding_id",
     "threat_catalog",
 ]
+
+if TYPE_CHECKING:
+    from cnsec.model.asset import Asset, AssetType, Criticality, Exposure
+    from cnsec.model.event import Alert, Event, Sign
+    from cnsec.model.finding import Finding, InputProblem, finding_id
+    from cnsec.model.identity import Identity, Permission, Role
+    from cnsec.model.report import Report, RuleInfo
+    from cnsec.model.risk import Control, PlanItem, Risk
+    from cnsec.model.severity import Severity
+    from cnsec.model.source import Source
+    from cnsec.model.threat import Threat, threat_catalog
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cnsec.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cnsec.model.{module}"), name)
+    globals()[name] = value
+    return value

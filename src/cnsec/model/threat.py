@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 STRIDE = {
@@ -45,6 +44,8 @@ class Threat:
 @cache
 def threat_catalog() -> dict[str, Threat]:
     """The bundled threat catalog, by id (validated once, cached)."""
+    from importlib import resources
+
     import yaml
 
     text = resources.files("cnsec.model").joinpath("threats.yaml").read_text(encoding="utf-8")

@@ -10,28 +10,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cnsec.errors import InputError, UsageError
-from cnsec.model.report import Report
-from cnsec.model.severity import Severity
-from cnsec.model.source import Source
-from cnsec.report import FORMATS
+from cnsec.report.options import FAIL_ON_CHOICES, add_output_options
 
-FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+if TYPE_CHECKING:
+    from cnsec.model.report import Report
 
-
-def add_output_options(parser: argparse.ArgumentParser, *, default_fail_on: str = "high") -> None:
-    parser.add_argument("-f", "--format", choices=FORMATS, default=None,
-                        help="output format (default: table on a terminal, json otherwise)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the report to FILE (atomically) instead of stdout")
-    parser.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default=default_fail_on,
-                        help=f"exit 1 if an unsuppressed finding is at or above this severity "
-                             f"(default: {default_fail_on}; 'none' never fails)")
-    parser.add_argument("--baseline", metavar="FILE",
-                        help="report only findings that are not in this baseline file")
-    parser.add_argument("--write-baseline", metavar="FILE",
-                        help="write the current findings as a baseline file")
+__all__ = ["FAIL_ON_CHOICES", "add_output_options", "apply_baseline", "baseline_text", "emit",
+           "exit_code", "load_baseline", "render"]
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
@@ -49,6 +36,9 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
 
 
 def load_baseline(path: str) -> set[str]:
+    from cnsec.errors import InputError
+    from cnsec.model.source import Source
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -80,6 +70,8 @@ def apply_baseline(report: Report, path: str) -> int:
 
 
 def exit_code(report: Report, fail_on: str) -> int:
+    from cnsec.model.severity import Severity
+
     if fail_on == "none":
         return 0
     threshold = Severity.parse(fail_on)
@@ -89,7 +81,9 @@ def exit_code(report: Report, fail_on: str) -> int:
 
 def emit(report: Report, args: argparse.Namespace) -> int:
     """Apply baseline options, render, write; return the exit code for ``--fail-on``."""
+    from cnsec.errors import UsageError
     from cnsec.fsutil import atomic_write_text
+    from cnsec.model.source import Source
 
     if getattr(args, "baseline", None):
         apply_baseline(report, args.baseline)
