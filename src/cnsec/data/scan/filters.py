@@ -41,7 +41,7 @@ _REFERENCE = re.compile(
     )""", re.IGNORECASE | re.VERBOSE)
 _IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\)?|\[)?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_NUMBERISH = re.compile(r"^[\d\s.,:+\-_/]+$")
+_NUMBERISH = re.compile(r"^(?:[\d\s.,:+\-_/]+|0x[0-9a-fA-F]+)$")
 _PATHISH = re.compile(r"^(?:\.{0,2}/|~/|[A-Za-z]:\\)|^[\w.\-/]+\.(?:json|ya?ml|txt|pem|key|crt|cer|p12|pfx|"
                       r"jks|env|conf|cfg|ini|properties|xml|toml|gpg|asc|der|csr|sh|py|js|ts|html?)$",
                       re.IGNORECASE)
@@ -109,8 +109,12 @@ def char_classes(value: str) -> int:
     return lower + upper + digit + other
 
 
-def looks_like_secret_value(value: str, *, quoted: bool, code: bool) -> bool:
-    """The value test of the generic assignment detectors (after the key was found sensitive)."""
+def looks_like_secret_value(value: str, *, quoted: bool, code: bool, loose_separator: bool = False) -> bool:
+    """The value test of the generic assignment detectors (after the key was found sensitive).
+
+    ``loose_separator``: the name and value were separated by blanks only (``password hunter2``, prose
+    style), so the value must look like a credential rather than a word: digits or punctuation.
+    """
     v = value.strip()
     if len(v) < 6 or len(v) > 200:
         return False
@@ -121,6 +125,9 @@ def looks_like_secret_value(value: str, *, quoted: bool, code: bool) -> bool:
     if " " in v:
         return False
     classes = char_classes(v)
+    has_digit_or_punct = any(ch.isdigit() or (not ch.isalnum() and ch not in "-_./ ") for ch in v)
+    if (loose_separator or not quoted) and not has_digit_or_punct:
+        return len(v) >= 16 and bool(_TOKENISH.match(v)) and shannon_entropy(v) >= 3.5
     if classes >= 2:
         return True
     # one class only (all lower-case, all hex digits...): only long random-looking strings pass
@@ -235,10 +242,24 @@ _FAKE_PARTS = ("example", "xxxxx", "*****", "placeholder", "dummy", "sample", "$
 _LONG_REPEAT = re.compile(r"(.)\1{9,}")
 
 
+def has_sequence(value: str, run: int = 5) -> bool:
+    """``12345``, ``abcdef``, ``76543``: typed by a person writing an example, rare in random tokens."""
+    up = down = 1
+    for a, b in zip(value, value[1:]):
+        if not (a.isalnum() and b.isalnum()):
+            up = down = 1
+            continue
+        up = up + 1 if ord(b) == ord(a) + 1 else 1
+        down = down + 1 if ord(b) == ord(a) - 1 else 1
+        if up >= run or down >= run:
+            return True
+    return False
+
+
 def is_fake_token(rest: str) -> bool:
     """A well-formed token that is documentation (``AKIAIOSFODNN7EXAMPLE``, ``ghp_xxxxxxxx...``)."""
     low = rest.lower()
-    return any(p in low for p in _FAKE_PARTS) or bool(_LONG_REPEAT.search(rest))
+    return any(p in low for p in _FAKE_PARTS) or bool(_LONG_REPEAT.search(rest)) or has_sequence(rest)
 
 
 def is_weak_literal(value: str) -> bool:

@@ -66,7 +66,11 @@ _PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}")
 
 def pem_body(block: str) -> bool:
     """A real key block has base64 content; an encrypted one (``Proc-Type: 4,ENCRYPTED``) is not a leak."""
-    if "ENCRYPTED" in block.upper():
+    upper = block.upper()
+    header = upper.split("\n", 1)[0][:80]
+    if "ENCRYPTED" in upper or any(w in header for w in ("FAKE", "EMPTY", "EXAMPLE", "DUMMY", "TEST")):
+        return False
+    if "..." in block or "NOT A REAL" in upper:
         return False
     return sum(len(m) for m in _PEM_BODY.findall(block.replace("\\n", "\n"))) >= 40
 

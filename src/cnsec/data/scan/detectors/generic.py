@@ -24,7 +24,7 @@ from cnsec.model.severity import Severity as S
 
 #: ``name`` [``: type``] separator value — the shape of an assignment in most languages and formats.
 _TYPE = r"(?:\s*:\s*[A-Za-z_][\w.\[\]]{0,20}\s*(?==))?"
-_SEP = r"[\"'`]?\]?\s*(?::=|=>|==|!=|\?=|\|\|=|=|:|>|\s+is\s+|\(\s*|\s+)\s*"
+_SEP = r"[\"'`]?\]?(?P<sep>\s*(?::=|=>|==|!=|\?=|\|\|=|=|:|>|\(|\s+is\s+|\s+)\s*)"
 _VALUE = (r"(?:\\?\"(?P<dq>[^\"\\\s]{1,200})\\?\"|\\?'(?P<sq>[^'\\\s]{1,200})\\?'|`(?P<bq>[^`\s]{1,200})`"
           r"|(?P<bare>[^\s\"'`,;(){}\[\]<>&|]{1,200}))")
 

@@ -18,14 +18,14 @@ def _b64_pem(value: str) -> bool:
         raw = base64.b64decode(value[: len(value) - len(value) % 4], validate=False)
     except (binascii.Error, ValueError):
         return False
-    return b"PRIVATE KEY" in raw
+    return b"PRIVATE KEY" in raw and b"ENCRYPTED" not in raw
 
 
 DETECTORS = (
     Detector(
         id="private-key", title="Private key (PEM)", severity=S.CRITICAL, keywords=("private key",),
-        pattern=r"(?s)-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----(?P<secret>.{20,}?)"
-                r"-----END[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----",
+        pattern=r"(?s)(?P<secret>-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----.{20,}?"
+                r"-----END[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----)",
         extra_lines=120, validate=pem_body,
         description="An RSA, EC, DSA, OpenSSH, PKCS#8 or PGP private key block (unencrypted).",
         examples=(_PEM_EXAMPLE,),

@@ -12,7 +12,7 @@ DETECTORS = (
         keywords=("xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xapp-"),
         pattern=B + r"(?P<secret>xox[bparse](?:\.xox[bp])?-[0-9A-Za-z\-]{10,}|xapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{20,})",
         reveal=5, min_entropy=3.0,
-        examples=("SLACK_BOT_TOKEN=xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",)),
+        examples=("SLACK_BOT_TOKEN=xoxb-2948172605-7730219846153-Zk3J9xQpL0aB7cD2eF4gH6iJ",)),
     Detector(
         id="slack-webhook", title="Slack incoming webhook URL", severity=S.MEDIUM, keywords=("hooks.slack.com/",),
         pattern=r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_]{20,})",
