@@ -9,6 +9,7 @@ candidate values, never on the whole input.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -245,7 +246,7 @@ _LONG_REPEAT = re.compile(r"(.)\1{9,}")
 def has_sequence(value: str, run: int = 5) -> bool:
     """``12345``, ``abcdef``, ``76543``: typed by a person writing an example, rare in random tokens."""
     up = down = 1
-    for a, b in zip(value, value[1:]):
+    for a, b in itertools.pairwise(value):
         if not (a.isalnum() and b.isalnum()):
             up = down = 1
             continue
