@@ -28,6 +28,6 @@ def image_runs_as_root(df: Dockerfile, ctx: object) -> Iterator[Hit]:
     if not users:
         yield Hit("the final stage sets no USER, so the container runs as root", line=stage[0].line,
                   location="final-stage/no-user", fix="USER 10001:10001")
-    elif users[-1].value.strip().split()[0] in ROOT_USERS:
+    elif (users[-1].value.strip().split() or ["root"])[0] in ROOT_USERS:
         yield Hit(f"the last USER is {users[-1].value.strip()!r}", line=users[-1].line,
                   location="final-stage/root-user", fix="USER 10001:10001")
