@@ -54,7 +54,6 @@ def _pairs(res: K8sResource) -> Iterator[tuple[tuple[str | int, ...], str | None
     sensitive=True,
     remediation="Move the value into a Secret (sealed or SOPS-encrypted in git, or from a secret manager) and "
                 "reference it with secretKeyRef or a mounted file; rotate the exposed credential.",
-    equivalents={"kubescape": ("C-0012",)},
 )
 def hardcoded_credentials(res: K8sResource, ctx: Any) -> Iterator[Hit]:
     """A password or token written into an env var, a ConfigMap, an annotation or a container argument is
@@ -62,7 +61,11 @@ def hardcoded_credentials(res: K8sResource, ctx: Any) -> Iterator[Hit]:
     and pod specs are not treated as secret by RBAC or encryption at rest). The detection is the secret
     scanner's own engine (``cnsec data scan``): known token formats anywhere, and literal values under
     sensitive names unless they are placeholders or references. Secrets themselves are left to
-    CNSEC-K8S-059. The finding shows a redacted preview, never the value."""
+    CNSEC-K8S-059. The finding shows a redacted preview, never the value.
+
+    No peer equivalent on purpose: Kubescape's C-0012 flags sensitive variable *names* even when the
+    value comes from a secretKeyRef/envFrom (which is the fix, not the problem), and reports the AWS
+    documentation's example key; this check reports literal credential values only."""
     if res.kind in ("Secret", "SealedSecret"):
         return
     from cnsec.data.scan import scan_value
