@@ -66,6 +66,7 @@ class RunResult:
     audit_head: str | None = None
     rate_used: int = 0
     finals: dict[str, Callable[[], str]] = field(default_factory=dict)
+    parts: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> Counter[str]:
         return Counter(d.outcome for d in self.decisions)
@@ -138,6 +139,8 @@ class Responder:
         result.rate_used = budget["spent"] - spent
         for name, render in result.finals.items():
             result.artifacts[name] = render()
+        for name, parts in result.parts.items():
+            result.artifacts[name] = "".join(parts)
         return result
 
     def _run_alerts(self, alerts: list[LoadedAlert], budget: dict[str, int], result: RunResult) -> None:
@@ -206,9 +209,9 @@ class Responder:
             if change.final is not None:  # rendered once, at the end of the run
                 result.finals[change.artifact_name] = change.final
                 result.artifacts.setdefault(change.artifact_name, "")
-            elif change.artifact_mode == "append":
-                result.artifacts[change.artifact_name] = result.artifacts.get(change.artifact_name, "") \
-                    + decision.artifact
+            elif change.artifact_mode == "append":  # joined once at the end (no quadratic concatenation)
+                result.artifacts.setdefault(change.artifact_name, "")
+                result.parts.setdefault(change.artifact_name, []).append(decision.artifact)
             else:
                 result.artifacts[change.artifact_name] = decision.artifact
 

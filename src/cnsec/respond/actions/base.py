@@ -53,14 +53,17 @@ class Change:
     #: for a cumulative object (one NetworkPolicy gathering every blocked source): renders the whole
     #: object as it stands after this run, written once to --out-dir instead of once per change
     final: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    _id: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def change_id(self) -> str:
         """Stable over runs for the same intended change (idempotency of one-shot actions)."""
-        ident = {"action": self.action, "kind": self.kind, "target": self.target, "subject": self.subject,
-                 "data": self.data}
-        blob = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=str).encode()
-        return hashlib.sha256(blob).hexdigest()
+        if self._id is None:
+            ident = {"action": self.action, "kind": self.kind, "target": self.target,
+                     "subject": self.subject, "data": self.data}
+            blob = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=str).encode()
+            self._id = hashlib.sha256(blob).hexdigest()
+        return self._id
 
 
 @dataclass(frozen=True, slots=True)
