@@ -42,6 +42,9 @@ def _penalty(alt: tuple[str, str, str], literal: str | None) -> int:
     return p
 
 
+_GENERIC: Any = object()
+
+
 @dataclass
 class Match:
     rule: Rule
@@ -98,6 +101,10 @@ class RuleIndex:
 
         self.rules = rules
         costs = _literal_costs(rules)
+        path_rules: dict[str, int] = {}
+        for r in rules:
+            for p in {a[1] for q in r.reqs if q and all(a[0] == "eq" for a in q) for a in q}:
+                path_rules[p] = path_rules.get(p, 0) + 1
         # two-level index: each rule is filed under its most selective exact-value requirement
         # (its *primary*); its other exact-value requirements become *guards* checked before the
         # full match, with field values looked up once per event. So "verb=create and
@@ -126,8 +133,13 @@ class RuleIndex:
             if r.exact and len(eq_reqs) == len(r.reqs) and eq_reqs:
                 exact.add(i)
             if eq_reqs:
-                def cost(q: frozenset[tuple[str, str, str]]) -> tuple[int, int]:
-                    return (max(costs.get(prefilter_literal(a) or "", 1000) for a in q), len(q))
+                # the primary: a requirement on a field many rules share (one look-up serves them
+                # all), not a verb-like field that every event has, then the rarest literal
+                def cost(q: frozenset[tuple[str, str, str]]) -> tuple[int, int, int, int]:
+                    paths = {a[1] for a in q}
+                    common = max(FIELD_PENALTY.get(p.lower(), 0) >= 200 for p in paths)
+                    shared = min(path_rules.get(p, 0) for p in paths)
+                    return (common, -shared, max(costs.get(prefilter_literal(a) or "", 1000) for a in q), len(q))
                 eq_reqs.sort(key=cost)
                 first, rest = eq_reqs[0], eq_reqs[1:]
                 for _kind, path, value in sorted(first):
@@ -148,12 +160,26 @@ class RuleIndex:
                 sub.append((i, tuple(a[2].encode() for a in sorted(best))))
             else:
                 always.append(i)
-        self.primary = [(make_getter(p), table) for p, table in primary.items()]
+        # (first key, second key or None, generic getter, table): one- and two-level paths, the
+        # common case, are looked up inline without building value lists
+        self.primary = [(p.split(".")[0], (p.split(".") + [None])[1] if p.count(".") <= 1 else "",
+                         p, make_getter(p), table) for p, table in primary.items()]
         self.guards = guards
         self.getters = {p: make_getter(p) for p in guard_paths}
         self.sub = sub
         self.always = always
         self.exact = frozenset(exact)
+        # per rule: what to run on a candidate. Rules filed in the exact-value index have had all
+        # those requirements checked, so only their residual is left.
+        self.tests: list[Callable[[dict[str, Any]], bool] | None] = []
+        indexed = {i for table in primary.values() for ids in table.values() for i in ids}
+        for i, r in enumerate(rules):
+            if i in indexed and r.residual_known:
+                self.tests.append(r.residual)
+            elif i in indexed and i in self.exact:
+                self.tests.append(None)
+            else:
+                self.tests.append(r.match)
         self.prefilter: Any = None
         if prefilterable and literals:
             pattern = "|".join(re2.escape(x) for x in sorted(literals, key=len, reverse=True))
@@ -175,23 +201,48 @@ class RuleIndex:
 
     def candidates(self, d: dict[str, Any], lowered: bytes | None) -> list[int]:
         hits: set[int] = set()
-        for get, table in self.primary:
-            for v in get(d):
-                t = v if v.__class__ is str else as_text(v)
-                if t is not None:
-                    ids = table.get(t.lower())
-                    if ids:
-                        hits.update(ids)
+        for first, second, path, get, table in self.primary:
+            v = d.get(first)
+            if second is not None and v is not None:
+                v = v.get(second) if v.__class__ is dict and second else _GENERIC
+            if v.__class__ is str:
+                ids = table.get(v.lower())
+                if ids:
+                    hits.update(ids)
+            elif v is None:
+                if second is not None and path in d:
+                    v = _GENERIC  # a flattened key with dots
+                else:
+                    continue
+            if v is _GENERIC or v.__class__ is not str:
+                for x in get(d):
+                    t = x if x.__class__ is str else as_text(x)
+                    if t is not None:
+                        ids = table.get(t.lower())
+                        if ids:
+                            hits.update(ids)
         found = list(self.always)
         if hits:
             guards = self.guards
             memo: dict[str, set[str]] = {}
+            values = self._values
             for i in hits:
                 checks = guards.get(i)
-                if checks is None or all(
-                        any(not vals.isdisjoint(self._values(d, p, memo)) for p, vals in alts)
-                        for alts in checks):
-                    found.append(i)
+                if checks is not None:
+                    ok = True
+                    for alts in checks:  # every guard must hold; a guard holds if any path has a value
+                        for p, vals in alts:
+                            got = memo.get(p)
+                            if got is None:
+                                got = values(d, p, memo)
+                            if not vals.isdisjoint(got):
+                                break
+                        else:
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                found.append(i)
         for i, lits in self.sub:
             if lowered is None or any(lit in lowered for lit in lits):
                 found.append(i)
@@ -200,8 +251,13 @@ class RuleIndex:
 
     def match(self, d: dict[str, Any], lowered: bytes | None) -> list[Rule]:
         rules = self.rules
-        exact = self.exact
-        return [rules[i] for i in self.candidates(d, lowered) if i in exact or rules[i].match(d)]
+        tests = self.tests
+        out = []
+        for i in self.candidates(d, lowered):
+            test = tests[i]
+            if test is None or test(d):
+                out.append(rules[i])
+        return out
 
 
 class Engine:

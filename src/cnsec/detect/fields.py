@@ -48,7 +48,7 @@ def make_getter(path: str) -> Getter:
                 return []
             return _as_list(v)
         return get1
-    first, rest = parts[0], parts[1:]
+    first = parts[0]
     if len(parts) == 2:
         second = parts[1]
 

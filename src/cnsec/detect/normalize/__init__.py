@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime
 from typing import Any
 
@@ -137,9 +138,23 @@ def source_for_logsource(product: str | None, service: str | None) -> str | None
     return None
 
 
+@cache
+def _time_getters(fields: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(cached_getter(f) for f in fields)
+
+
+@cache
+def _key_getters(specs: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for spec in specs:
+        label, path = split_key_field(spec)
+        out.append((label, cached_getter(path)))
+    return tuple(out)
+
+
 def event_time(kind: SourceKind, data: dict[str, Any]) -> float | None:
-    for name in kind.time_fields:
-        t = parse_time(first_text(data, cached_getter(name)))
+    for get in _time_getters(kind.time_fields):
+        t = parse_time(first_text(data, get))
         if t is not None:
             return t
     return None
@@ -155,9 +170,8 @@ def split_key_field(spec: str) -> tuple[str, str]:
 
 def event_key(key_fields: tuple[str, ...], data: dict[str, Any]) -> str:
     """The entity an alert is about, as ``label=value`` (``user=alice``, ``ip=203.0.113.7``)."""
-    for spec in key_fields:
-        label, path = split_key_field(spec)
-        t = first_text(data, cached_getter(path))
+    for label, get in _key_getters(key_fields):
+        t = first_text(data, get)
         if t:
             return f"{label}={t}"
     return "-"

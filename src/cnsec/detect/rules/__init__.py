@@ -49,6 +49,9 @@ class Rule:
     equivalents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: ``match`` is exactly "every requirement in ``reqs`` is met" (see matcher.Node.exact)
     exact: bool = False
+    #: given every exact-value requirement holds, the rule matches iff this does (None: it matches)
+    residual: Pred | None = None
+    residual_known: bool = False
 
     def sign(self) -> Sign:
         """This rule as a sign for threat correlation (issue 7): the sign id is the rule id."""
@@ -115,7 +118,7 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
         if text is None:
             text = path.read_text(encoding="utf-8")
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
-        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]  # noqa: S506 - safe loader
+        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]  # safe loader (C)
     except (OSError, UnicodeDecodeError) as exc:
         result.failures.append(LoadFailure(str(path), f"cannot read: {exc}"))
         return result

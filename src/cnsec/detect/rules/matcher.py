@@ -82,6 +82,15 @@ class Node:
     #: the node is exactly the conjunction of its ``reqs`` (all exact values, no negation): an event
     #: that meets every requirement matches, so the engine can skip calling ``fn``
     exact: bool = False
+    #: what is left to test once every exact-value requirement in ``reqs`` is known to hold (the
+    #: engine checks those in its index): ``None`` means nothing, the node matches
+    residual: Pred | None = None
+    has_residual: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.has_residual:
+            self.residual = None if self.exact else self.fn
+            self.has_residual = True
 
 
 def _texts(values: Iterable[Any]) -> list[str]:
@@ -407,7 +416,18 @@ def and_nodes(nodes: list[Node]) -> Node:
             return all(f(d) for f in fns)
         fn = all_of
     reqs = [r for n in nodes for r in n.reqs]
-    return Node(fn, reqs, cost=sum(n.cost for n in nodes), exact=all(n.exact for n in nodes))
+    rest = tuple(n.residual for n in nodes if n.residual is not None)
+    residual: Pred | None
+    if not rest:
+        residual = None
+    elif len(rest) == 1:
+        residual = rest[0]
+    else:
+        def rest_of(d: dict[str, Any]) -> bool:
+            return all(f(d) for f in rest)
+        residual = rest_of
+    return Node(fn, reqs, cost=sum(n.cost for n in nodes), exact=all(n.exact for n in nodes),
+                residual=residual, has_residual=True)
 
 
 def not_node(node: Node) -> Node:

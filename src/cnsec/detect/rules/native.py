@@ -92,6 +92,8 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
         match=node.fn,
         reqs=node.reqs,
         exact=node.exact,
+        residual=node.residual,
+        residual_known=True,
         threat_id=threat,
         attack_ids=_as_tuple(doc.get("attack")),
         description=str(doc.get("description", "")).strip(),

@@ -44,6 +44,8 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
         match=node.fn,
         reqs=node.reqs,
         exact=node.exact,
+        residual=node.residual,
+        residual_known=True,
         threat_id=threat_for_tags(attack, tactics),
         attack_ids=tuple(attack),
         description=str(rule.description or "").strip(),
