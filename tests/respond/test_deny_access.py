@@ -149,3 +149,14 @@ def test_a_user_unknown_to_the_iam_store_is_skipped_not_failed(playbook: Playboo
     [decision] = result.decisions
     assert decision.outcome == "skipped" and "no user 'mallory'" in decision.reason
     assert not result.failed
+
+
+def test_an_unchanged_directory_result_costs_no_rate_budget(playbook: PlaybookFactory, respond: Runner) -> None:
+    directory = Directory()
+    directory.disabled = {"alice"}
+    directory.tokens = {}
+    pb = playbook("rate_limit: {max_actions: 1}\n" + PLAYBOOK.replace("VIA", "iam"))
+    first = respond(pb, loaded(_alert("user=alice")), apply=True, directory=directory)
+    assert first.counts() == {"unchanged": 1} and first.rate_used == 0
+    second = respond(pb, loaded(_alert("user=bob")), apply=True, directory=directory)
+    assert second.counts() == {"applied": 1}

@@ -277,6 +277,9 @@ class Responder:
             except Exception as exc:
                 decide("failed", _describe(exc), change, rate_counted=first_spend)
                 continue
+            if first_spend and not outcome.changed:  # nothing was changed after all: no budget spent
+                budget["spent"] -= 1
+                spent_here = first_spend = False
             decide("applied" if outcome.changed else "unchanged", outcome.detail, change,
                    outcome.artifact or change.artifact if outcome.changed else None, rate_counted=first_spend)
 
