@@ -162,7 +162,7 @@ class RuleIndex:
                 always.append(i)
         # (first key, second key or None, generic getter, table): one- and two-level paths, the
         # common case, are looked up inline without building value lists
-        self.primary = [(p.split(".")[0], (p.split(".") + [None])[1] if p.count(".") <= 1 else "",
+        self.primary = [(p.split(".")[0], ([*p.split("."), None])[1] if p.count(".") <= 1 else "",
                          p, make_getter(p), table) for p, table in primary.items()]
         self.guards = guards
         self.getters = {p: make_getter(p) for p in guard_paths}
