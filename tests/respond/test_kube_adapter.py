@@ -161,3 +161,21 @@ rules:
     policy = state.objects[f"{NP_PATH}/cnsec-blocklist"]
     assert policy["spec"]["ingress"][0]["from"][0]["ipBlock"]["except"] == ["198.51.100.9/32", "203.0.113.7/32"]
     assert [m for m, p, _ in state.requests if p.startswith(NP_PATH)].count("PUT") == 1
+
+
+def test_after_a_connection_failure_later_calls_fail_fast(tmp_path: Path) -> None:
+    import time
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    kube = KubernetesApi(str(kubeconfig))
+    with pytest.raises(KubeError):
+        kube.read_pod("shop", "a")
+    started = time.monotonic()
+    with pytest.raises(KubeError, match="the Kubernetes API is unreachable"):
+        kube.read_pod("shop", "b")
+    assert time.monotonic() - started < 0.1

@@ -44,6 +44,7 @@ class KubernetesApi:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None,
                  timeout: float = 15.0) -> None:
         self.timeout = timeout
+        self._down: str | None = None  # set by the first connection failure: fail fast afterwards
         from kubernetes import client as _client
         from kubernetes import config as _config
 
@@ -70,14 +71,17 @@ class KubernetesApi:
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False) -> Any:
         from kubernetes.client.exceptions import ApiException
 
+        if self._down is not None:
+            raise KubeError(f"{what}: the Kubernetes API is unreachable ({self._down})")
         try:  # a response must not hang on a black-holed API server: every call has a timeout
             return fn(*args, _request_timeout=self.timeout)
         except ApiException as exc:
             if missing_ok and exc.status == 404:
                 return None
             raise KubeError(f"{what}: HTTP {exc.status} {exc.reason}") from None
-        except Exception as exc:  # connection refused, TLS, timeouts
-            raise KubeError(f"{what}: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # connection refused, TLS, timeouts: do not wait again per change
+            self._down = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise KubeError(f"{what}: {self._down}") from None
 
     def read_network_policy(self, namespace: str, name: str) -> Obj | None:
         obj = self._call(f"read networkpolicy {namespace}/{name}",
