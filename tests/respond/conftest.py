@@ -19,7 +19,6 @@ from cnsec.respond.engine import Responder, RunResult
 from cnsec.respond.kube import RecordingKubeApi
 from cnsec.respond.playbooks import Playbook, parse_playbook
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 T0 = 1_800_000_000.0
 
 
