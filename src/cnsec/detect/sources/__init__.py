@@ -27,7 +27,8 @@ MAX_PROBLEMS = 100
 def sniff_source(d: dict[str, Any]) -> str:
     """Which source one (possibly wrapped) event comes from."""
     if d.get("kind") == "EventList" or "auditID" in d or (
-            d.get("kind") == "Event" and "audit.k8s.io" in str(d.get("apiVersion", ""))):
+            d.get("kind") == "Event" and "audit.k8s.io" in str(d.get("apiVersion", ""))) or (
+            "verb" in d and ("objectRef" in d or "requestURI" in d)):
         return "k8s-audit"
     if "Records" in d or ("eventSource" in d and "eventName" in d):
         return "cloudtrail"
