@@ -45,3 +45,14 @@ def test_jsonl_shape_has_the_fields_respond_reads() -> None:
     assert d["severity"] == "medium" and d["threat_id"] == "exec-in-container"
     assert d["first_seen"] == "2026-01-05T10:00:00Z"
     assert d["evidence"][0]["origin"] == "audit.log:1"
+
+
+def test_closed_alerts_are_handed_over_and_not_kept() -> None:
+    book = AlertBook(window=60)
+    for minute in range(10):
+        book.add(_match(f"2026-01-05T10:{minute * 5:02d}:00Z"))
+    book.close_expired(book.last_time)
+    handed = book.take_closed()
+    assert len(handed) == 9 and len(book.open) == 1
+    assert book.take_closed() == []
+    assert sum(a.count for a in handed + book.alerts()) == 10

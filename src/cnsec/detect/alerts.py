@@ -64,15 +64,15 @@ class AlertBook:
     def _evidence(match: Match, ts: float) -> dict[str, Any]:
         return {"origin": match.origin, "time": _iso(ts), "source": match.source, "event": match.data}
 
-    def expire(self, now: float) -> list[Alert]:
-        """Close alerts whose window has passed (``now`` in event time); returns those with repeats."""
+    def close_expired(self, now: float) -> None:
+        """Close alerts whose window has passed (``now`` in event time)."""
         done = [s for s, a in self.open.items() if now - a.last_seen > self.window]
-        out = []
         for s in done:
-            a = self.open.pop(s)
-            self.closed.append(a)
-            if a.count > 1:
-                out.append(a)
+            self.closed.append(self.open.pop(s))
+
+    def take_closed(self) -> list[Alert]:
+        """Hand over the closed alerts (streaming output): memory stays bounded by the open ones."""
+        out, self.closed = self.closed, []
         return out
 
     def alerts(self) -> list[Alert]:

@@ -78,7 +78,6 @@ def _detect(args: argparse.Namespace) -> int:
     from cnsec.detect.render import (
         jsonl_line,
         render_json,
-        render_jsonl,
         render_markdown,
         render_table,
         table_row,
@@ -111,24 +110,38 @@ def _detect(args: argparse.Namespace) -> int:
             raise UsageError("--follow writes to stdout; redirect it instead of -o")
         from cnsec.detect.sources.follow import follow
 
+        def show(alert: Any) -> None:
+            sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+
+        def repeats() -> None:
+            # an alert is shown when it opens; when its window closes with more hits, again with
+            # the final count (nothing silently dropped)
+            for alert in book.take_closed():
+                if alert.count > 1:
+                    show(alert)
+
         def live(match: Match) -> None:
             alert = book.add(match)
+            repeats()
             if alert is not None:
-                sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
-                sys.stdout.flush()
+                show(alert)
+            sys.stdout.flush()
 
         def idle() -> None:
-            for alert in book.expire(book.last_time):
-                sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+            book.close_expired(book.last_time)
+            repeats()
             sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             engine.scan_chunks(follow(inputs[0], idle_exit=args.idle_exit, on_idle=idle),
                                inputs[0], args.source, live)
-        for alert in book.expire(float("inf")):
-            sys.stdout.write(table_row(alert) + "\n" if fmt == "table" else jsonl_line(alert))
+        book.close_expired(float("inf"))
+        repeats()
         sys.stdout.flush()
         _report_problems(engine)
         return _exit_code(book.alerts(), args.fail_on)
+
+    if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
+        return _detect_jsonl(args, engine, book, inputs, loaded)
 
     def collect(match: Match) -> None:
         book.add(match)
@@ -143,9 +156,7 @@ def _detect(args: argparse.Namespace) -> int:
                              "hits": book.hits, "inputs": sources,
                              "rules_failed": len(loaded.failures)}
     errors = [p.to_dict() for p in engine.stats.problems]
-    if fmt == "jsonl":
-        text = render_jsonl(alerts)
-    elif fmt == "json":
+    if fmt == "json":
         text = render_json(alerts, stats, errors)
     elif fmt == "markdown":
         text = render_markdown(alerts, stats)
@@ -154,6 +165,58 @@ def _detect(args: argparse.Namespace) -> int:
     _write(text, args.output)
     _report_problems(engine)
     return _exit_code(alerts, args.fail_on)
+
+
+def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
+    """jsonl output, streamed: memory is bounded by the alerts still open, not by the input size."""
+    from cnsec.detect.engine import Match
+    from cnsec.detect.render import jsonl_line
+    from cnsec.detect.sources import open_binary
+
+    worst: list[Any] = []
+
+    def run(out: Any) -> None:
+        pending = 0
+
+        def flush(alerts: list[Any]) -> None:
+            for a in alerts:
+                if not worst or a.severity > worst[0]:
+                    worst[:] = [a.severity]
+                out.write(jsonl_line(a))
+
+        def collect(match: Match) -> None:
+            nonlocal pending
+            book.add(match)
+            pending += 1
+            if pending >= 2000:
+                pending = 0
+                book.close_expired(book.last_time)
+                flush(book.take_closed())
+
+        for path in inputs:
+            with open_binary(path) as stream:
+                engine.scan_stream(stream, path, args.source, collect)
+        flush(book.alerts())
+
+    if args.output:
+        from cnsec.errors import UsageError
+        from cnsec.fsutil import atomic_writer
+        from cnsec.model.source import Source
+
+        try:
+            with atomic_writer(args.output, "w") as handle:
+                run(handle)
+        except OSError as exc:
+            raise UsageError(f"cannot write alerts: {exc.strerror}", Source(args.output)) from None
+    else:
+        run(sys.stdout)
+        sys.stdout.flush()
+    _report_problems(engine)
+    if args.fail_on == "none" or not worst:
+        return 0
+    from cnsec.model.severity import Severity
+
+    return 1 if worst[0] >= Severity.parse(args.fail_on) else 0
 
 
 def _report_problems(engine: Any) -> None:
