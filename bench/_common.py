@@ -51,10 +51,24 @@ class Measured:
     stdout: bytes
 
 
+TIME = "/usr/bin/time"
+
+
 def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 3600) -> Measured:
-    """Wall time and peak RSS (of the process and its waited-for children, via wait4) of one command."""
+    """Wall time and peak RSS of one command (and its waited-for children).
+
+    Peak RSS comes from GNU time when it is installed: a child forked from this (large) process would
+    inherit its high-water mark, so wait4's figure is only the fallback.
+    """
+    import tempfile
+
     started = time.perf_counter()
+    rss_file = None
+    if os.path.exists(TIME):
+        rss_fd, rss_file = tempfile.mkstemp(prefix="cnsec-bench-rss-")
+        os.close(rss_fd)
+        cmd = [TIME, "-q", "-f", "%M", "-o", rss_file, *cmd]
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     out = b""
@@ -73,4 +87,13 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, out)
+    peak_kb = float(usage.ru_maxrss)
+    if rss_file is not None:
+        try:
+            text = Path(rss_file).read_text().strip().splitlines()
+            peak_kb = float(text[-1]) if text else peak_kb
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.unlink(rss_file)
+    return Measured(seconds, peak_kb / 1024, proc.returncode, out)
