@@ -15,6 +15,7 @@ just ``type``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -36,6 +37,13 @@ class Rule:
     action: str
     effect: str
     via: str | None = None  # the role the permission was inherited from, if not ``role`` itself
+    pattern: tuple[int, str, str] = field(default=(0, "", ""), compare=False, repr=False)
+    specificity: tuple[int, int, int] = field(default=(0, 0, 0), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        pattern = _pattern_kind(self.resource)
+        object.__setattr__(self, "pattern", pattern)
+        object.__setattr__(self, "specificity", (pattern[0], len(pattern[2]), 1 if self.action != "*" else 0))
 
     def __str__(self) -> str:
         where = f"role {self.role}" if not self.via else f"role {self.via} (inherited by {self.role})"
@@ -86,14 +94,13 @@ def _pattern_kind(resource: str, original: str = "") -> tuple[int, str, str]:
 
 
 def _specificity(rule: Rule) -> tuple[int, int, int]:
-    kind, _, key = _pattern_kind(rule.resource)
-    return (kind, len(key), 1 if rule.action != "*" else 0)
+    return rule.specificity
 
 
 def rule_matches(rule: Rule, action: str, resource: str) -> bool:
     if rule.action != "*" and rule.action != action:
         return False
-    kind, typ, key = _pattern_kind(rule.resource)
+    kind, typ, key = rule.pattern
     if kind == _ANY:
         return True
     rtype = resource.partition("/")[0]
@@ -146,96 +153,154 @@ def expand_roles(roles: Mapping[str, Role], names: Iterable[str]) -> list[Rule]:
     return out
 
 
-@dataclass(slots=True)
 class _Table:
-    exact: dict[str, Decision] = field(default_factory=dict)
-    types: dict[str, Decision] = field(default_factory=dict)
-    prefixed: dict[str, list[Rule]] = field(default_factory=dict)  # type → all rules (slow path)
-    default: Decision | None = None  # (never test a Decision for truth here: a deny is falsy)
-    action: str = "*"
+    """The decisions for one action (``*``-action rules folded in)."""
+
+    __slots__ = ("default", "exact", "prefixed", "types")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, Decision] = {}
+        self.types: dict[str, Decision] = {}
+        self.prefixed: dict[str, list[Rule]] = {}  # type → the rules that can match it (slow path)
+        self.default: Decision = DEFAULT_DENY
 
 
 #: The decision when no rule matches (shared, so the hot path allocates nothing).
 DEFAULT_DENY = Decision(False, None, "denied: no rule matches (default deny)")
+_STAR_ACTION = "\x00any-action"
 
 
-def _folded(rules: list[Rule], action: str, resource: str) -> Decision:
+def _folded(rules: list[Rule], action: str, resource: str, memo: dict[Rule, Decision] | None = None
+            ) -> Decision:
     d = evaluate(rules, action, resource)
-    return d if d.rule is not None else DEFAULT_DENY
+    if d.rule is None:
+        return DEFAULT_DENY
+    # one Decision object per deciding rule: tables stay small and cache-friendly
+    return memo.setdefault(d.rule, d) if memo is not None else d
 
 
-def _compile_table(rules: list[Rule], action: str) -> _Table:
-    table = _Table(action=action)
-    probe = action if action != "*" else "\x00any-action"
+def _compile_table(rules: list[Rule], action: str, memo: dict[Rule, Decision]) -> _Table:
+    """Bucket the rules by resource type first, so each folded decision looks at a few rules only."""
+    table = _Table()
+    probe = action if action != "*" else _STAR_ACTION
+    anywhere: list[Rule] = []
+    by_type: dict[str, list[Rule]] = {}
+    exact_keys: dict[str, str] = {}
     for r in rules:
-        kind, typ, key = _pattern_kind(r.resource)
+        kind, typ, key = r.pattern
+        if kind == _ANY:
+            anywhere.append(r)
+            continue
+        typ = sys.intern(typ)
+        by_type.setdefault(typ, []).append(r)
         if kind == _EXACT:
-            if key not in table.exact:
-                table.exact[key] = _folded(rules, probe, key)
-        elif kind == _TYPE:
-            if typ not in table.types:
-                table.types[typ] = _folded(rules, probe, typ + "/\x00")
+            exact_keys[sys.intern(key)] = typ
         elif kind == _PREFIX:
-            table.prefixed.setdefault(typ, [])
-    for typ in table.prefixed:
-        table.prefixed[typ] = list(rules)
-    table.default = _folded(rules, probe, "\x00/\x00")
+            table.prefixed[typ] = []
+    for typ, own in by_type.items():
+        candidates = own + anywhere
+        table.types[typ] = _folded(candidates, probe, typ + "/\x00", memo)
+        if typ in table.prefixed:
+            table.prefixed[typ] = candidates
+    for key, typ in exact_keys.items():
+        table.exact[key] = _folded(by_type[typ] + anywhere, probe, key, memo)
+    table.default = _folded(anywhere, probe, "\x00/\x00", memo)
     return table
+
+
+def _compile(rules: list[Rule], memo: dict[Rule, Decision] | None = None) -> dict[str | None, _Table]:
+    """``action → table``; the ``None`` key holds the table for actions no rule names."""
+    memo = {} if memo is None else memo
+    star_rules = [r for r in rules if r.action == "*"]
+    by_action: dict[str, list[Rule]] = {}
+    for r in rules:
+        if r.action != "*":
+            by_action.setdefault(r.action, []).append(r)
+    tables: dict[str | None, _Table] = {
+        sys.intern(a): _compile_table(own + star_rules, a, memo) for a, own in by_action.items()}
+    tables[None] = _compile_table(star_rules, "*", memo)
+    return tables
+
+
+def _decide(tables: dict[str | None, _Table], action: str, resource: str) -> Decision:
+    table = tables.get(action) or tables[None]
+    d = table.exact.get(resource)
+    if d is not None:
+        return d
+    i = resource.find("/")
+    typ = resource[:i] if i >= 0 else resource
+    if table.prefixed:
+        candidates = table.prefixed.get(typ)
+        if candidates is not None:
+            return _folded(candidates, action, resource)
+    d = table.types.get(typ)
+    return d if d is not None else table.default
 
 
 class CompiledRoles:
     """The index for one set of roles: ``decide`` is a few dict lookups."""
 
-    __slots__ = ("rules", "star", "tables")
+    __slots__ = ("rules", "tables")
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], memo: dict[Rule, Decision] | None = None) -> None:
         self.rules = rules
-        actions = {r.action for r in rules if r.action != "*"}
-        star_rules = [r for r in rules if r.action == "*"]
-        self.tables: dict[str, _Table] = {
-            a: _compile_table([r for r in rules if r.action in (a, "*")], a) for a in actions}
-        self.star = _compile_table(star_rules, "*")
+        self.tables = _compile(rules, memo)
 
     def decide(self, action: str, resource: str) -> Decision:
-        table = self.tables.get(action) or self.star
-        d = table.exact.get(resource)
-        if d is not None:
-            return d
-        typ = resource.partition("/")[0]
-        if table.prefixed and typ in table.prefixed:
-            return _folded(table.prefixed[typ], action, resource)
-        d = table.types.get(typ)
-        if d is not None:
-            return d
-        d = table.default
-        return d if d is not None else DEFAULT_DENY
+        return _decide(self.tables, action, resource)
 
 
 class Authorizer:
-    """Users → roles → compiled index. Users who share the same roles share one compiled index."""
+    """Users → roles → compiled index. Users who share the same roles share one compiled index.
+
+    :meth:`decide` is the hot path: one dict lookup for the user's tables, one for the action, then
+    at most three for the resource (exact name, type, default), all returning pre-built decisions.
+    """
 
     def __init__(self, roles: Mapping[str, Role], user_roles: Mapping[str, Iterable[str]],
                  disabled: Iterable[str] = ()) -> None:
         self.roles = dict(roles)
         self._by_roleset: dict[frozenset[str], CompiledRoles] = {}
-        self._users: dict[str, CompiledRoles] = {}
-        self._disabled = set(disabled)
+        self._tables: dict[str, dict[str | None, _Table]] = {}
+        self._rules: dict[str, list[Rule]] = {}
+        self._refused: dict[str, Decision] = {}
+        off = set(disabled)
+        per_role: dict[str, list[Rule]] = {}
+        memo: dict[Rule, Decision] = {}
         for user, names in user_roles.items():
             key = frozenset(names)
             compiled = self._by_roleset.get(key)
             if compiled is None:
-                compiled = CompiledRoles(expand_roles(self.roles, sorted(key)))
+                rules: list[Rule] = []
+                for name in sorted(key):
+                    if name not in per_role:  # Rule objects are shared by every set holding the role
+                        per_role[name] = expand_roles(self.roles, [name])
+                    rules.extend(per_role[name])
+                compiled = CompiledRoles(rules, memo)
                 self._by_roleset[key] = compiled
-            self._users[user] = compiled
+            self._rules[user] = compiled.rules
+            if user in off:
+                self._refused[user] = Decision(False, None, f"denied: user {user!r} is disabled")
+            else:
+                self._tables[user] = compiled.tables
 
     def decide(self, user: str, action: str, resource: str) -> Decision:
-        compiled = self._users.get(user)
-        if compiled is None:
-            return Decision(False, None, f"denied: unknown user {user!r}")
-        if user in self._disabled:
-            return Decision(False, None, f"denied: user {user!r} is disabled")
-        return compiled.decide(action, resource)
+        tables = self._tables.get(user)
+        if tables is None:
+            refused = self._refused.get(user)
+            return refused if refused is not None else Decision(False, None, f"denied: unknown user {user!r}")
+        table = tables.get(action) or tables[None]
+        d = table.exact.get(resource)
+        if d is not None:
+            return d
+        i = resource.find("/")
+        typ = resource[:i] if i >= 0 else resource
+        if table.prefixed:
+            candidates = table.prefixed.get(typ)
+            if candidates is not None:
+                return _folded(candidates, action, resource)
+        d = table.types.get(typ)
+        return d if d is not None else table.default
 
     def rules_for(self, user: str) -> list[Rule]:
-        compiled = self._users.get(user)
-        return list(compiled.rules) if compiled else []
+        return list(self._rules.get(user, ()))

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnsec.cli import main
+from tests.iam.conftest import GOOD_PW
+
+SHOP = str(Path(__file__).parent / "fixtures" / "rbac" / "shop.yaml")
+
+
+@pytest.fixture
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, fast_ph: object):  # type: ignore[no-untyped-def]
+    from cnsec.iam import passwords
+
+    monkeypatch.setenv("CNSEC_DB", db_url)
+    monkeypatch.setattr(passwords, "hasher", lambda *a, **k: fast_ph)
+
+    def run(*argv: str, stdin: str = "") -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return main(["iam", *argv])
+
+    assert run("init") == 0
+    return run
+
+
+def test_can_exits_0_for_allow_and_1_for_deny_with_the_rule(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("roles", "add", "auditor", "--allow", "findings:read", "--allow", "reports:*", "--deny", "keys:*")
+    assert cli("users", "add", "mary", "--role", "admin", "--role", "auditor", "--password-stdin",
+               stdin=GOOD_PW + "\n") == 0
+    capsys.readouterr()
+    assert cli("can", "mary", "delete", "keys/app-data") == 1
+    assert "deny keys:*" in capsys.readouterr().out
+    assert cli("can", "mary", "read", "findings/1") == 0
+
+
+def test_login_prints_the_access_token_first(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    capsys.readouterr()
+    assert cli("login", "mary", "--password-stdin", stdin=GOOD_PW + "\n") == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.count(".") == 2 and GOOD_PW not in first
+
+
+def test_login_json_gives_both_tokens(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    capsys.readouterr()
+    cli("login", "mary", "--password-stdin", "-f", "json", stdin=GOOD_PW + "\n")
+    data = json.loads(capsys.readouterr().out)
+    assert data["access_token"] and data["refresh_token"]
+
+
+def test_weak_password_exits_2_naming_the_rule(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli("users", "add", "bob", "--password-stdin", stdin="password123\n") == 2
+    err = capsys.readouterr().err
+    assert "min-length" in err and "password123" not in err
+
+
+def test_seed_file_import_is_refused_per_user_with_lines(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = tmp_path / "users.yaml"
+    seed.write_text("- username: alice\n  password: password123\n  role: admin\n"
+                    "- username: bob\n  password: password123\n  role: admin\n")
+    assert cli("users", "import", str(seed)) == 2
+    err = capsys.readouterr().err
+    assert f"{seed}:1:" in err and f"{seed}:4:" in err
+    cli("users", "list", "-f", "json")
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_wrong_password_exits_1(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    assert cli("login", "mary", "--password-stdin", stdin="not the password at all\n") == 1
+
+
+def test_disable_and_revoke(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "john", "--password-stdin", stdin=GOOD_PW + "\n")
+    assert cli("users", "disable", "john") == 0
+    assert cli("tokens", "revoke", "--user", "john") == 0
+    assert "revoked" in capsys.readouterr().out
+
+
+def test_mfa_enable_prints_an_otpauth_uri(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    capsys.readouterr()
+    assert cli("mfa", "enable", "mary") == 0
+    assert "otpauth://totp/cnsec:mary?secret=" in capsys.readouterr().out
+
+
+def test_k8s_can_exits_0_or_1(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["iam", "can", "system:serviceaccount:shop:vault-sync", "get", "secrets", SHOP, "-n", "shop"]) == 0
+    assert main(["iam", "can", "system:serviceaccount:shop:api", "create", "pods/exec", SHOP, "-n", "shop"]) == 1
+
+
+def test_who_can_json_lists_subjects(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["iam", "who-can", "get", "secrets", "-n", "shop", SHOP, "-f", "json"]) == 0
+    subjects = json.loads(capsys.readouterr().out)["subjects"]
+    assert {"kind": "ServiceAccount", "name": "vault-sync", "namespace": "shop"} in [s["subject"] for s in subjects]
+
+
+def test_audit_json_names_subject_binding_and_role(capsys) -> None:  # type: ignore[no-untyped-def]
+    main(["iam", "audit", SHOP, "-f", "json", "--fail-on", "none"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    secret = next(f for f in findings if f["check_id"] == "CNSEC-RBAC-003")
+    assert secret["subject"] == {"kind": "ServiceAccount", "name": "vault-sync", "namespace": "shop"}
+    assert secret["binding"]["name"] == "vault-sync-secrets" and secret["role"]["name"] == "secret-reader"
+    assert secret["severity"] == "high" and secret["permission"].startswith("get,list on secrets")
