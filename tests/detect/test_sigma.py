@@ -151,3 +151,11 @@ def test_rule_is_a_reusable_sign() -> None:
     rule = sigma_rule({"sel": {"eventName": "x"}, "condition": "sel"})
     sign = rule.sign()
     assert sign.rule_id == rule.id and sign.id == rule.id
+
+
+def test_regex_required_literal_is_extracted_for_the_index() -> None:
+    from cnsec.detect.rules.matcher import regex_literal
+
+    assert regex_literal(".+:assumed-role/aws:.+") == ":assumed-role"
+    assert regex_literal("foo(bar)?bazz") == "bazz"
+    assert regex_literal("a|bcdef") is None

@@ -153,6 +153,63 @@ def _sub_reqs(vals: Iterable[str]) -> list[Req]:
     return [frozenset(alts)]
 
 
+def regex_literal(pattern: str) -> str | None:
+    """A literal every match of ``pattern`` must contain (for the index), or None when unsure.
+
+    Conservative: no alternation anywhere, only text outside groups and classes, a character made
+    optional by ``? * {`` is dropped.
+    """
+    if "|" in pattern:
+        return None
+    runs: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    i = 0
+
+    def cut() -> None:
+        if cur:
+            runs.append("".join(cur))
+            cur.clear()
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt.isalnum():
+                cut()
+            elif depth == 0:
+                cur.append(nxt)
+            i += 2
+            continue
+        if c == "[":
+            cut()
+            j = i + 1
+            while j < len(pattern) and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            cut()
+            depth += 1
+        elif c == ")":
+            cut()
+            depth = max(0, depth - 1)
+        elif c in "*?{":
+            if cur:
+                cur.pop()
+            cut()
+            if c == "{":
+                while i < len(pattern) and pattern[i] != "}":
+                    i += 1
+        elif c in ".^$+":
+            cut()
+        elif depth == 0:
+            cur.append(c)
+        i += 1
+    cut()
+    lits = [x for x in (safe_literal(r, 4) for r in runs) if x]
+    return max(lits, key=len) if lits else None
+
+
 def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: bool, dotall: bool) -> Node:
     import re2
 
@@ -180,7 +237,8 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
 
     def fnp(d: dict[str, Any]) -> bool:
         return any(search(t) for t in _texts(get(d)))
-    return Node(fnp, cost=5)
+    lit = regex_literal(pattern)
+    return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=5)
 
 
 def _wildcard_regex(parts: list[Any], cased: bool) -> str:
