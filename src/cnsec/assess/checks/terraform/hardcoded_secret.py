@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.loaders.terraform import TfResource
+from cnsec.model.severity import Severity
+
+
+def _strings(node: Any, top: str | None = None, key: str | None = None,
+             path: str = "") -> Iterator[tuple[str, str, str, str]]:
+    """(top-level attribute, key, dotted path, value) for every string literal in a resource body."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            k = str(k)
+            yield from _strings(v, top or k, k, f"{path}.{k}" if path else k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _strings(v, top, key, f"{path}[{i}]")
+    elif isinstance(node, str) and top is not None:
+        yield top, key or top, path, node
+
+
+@check(
+    id="CNSEC-TF-031",
+    title="Hard-coded secret in a Terraform attribute",
+    severity=Severity.HIGH,
+    target="terraform",
+    threats=("secret-access",),
+    control="CTRL-SECRETS-MANAGEMENT",
+    sensitive=True,
+    remediation="Generate the secret (random_password) or read it from a secret manager (aws_secretsmanager_secret_"
+                "version, vault_generic_secret) and mark variables `sensitive = true`; rotate the committed value. "
+                "Remember that Terraform state holds it too: keep state encrypted.",
+)
+def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
+    """A password or key written as a literal in a resource (``password = "…"`` on a database, a token on a
+    provider resource) is in the repository, every fork and every plan output. Detection is the secret
+    scanner's engine (``cnsec data scan``): token formats anywhere, and literals under sensitive names
+    unless they are references (``var.x``, ``${…}``) or placeholders. The value is never shown."""
+    from cnsec.data.scan import scan_value
+
+    for top, key, path, value in _strings(r.attrs):
+        if value.startswith("${") or "." in value and value.split(".")[0] in ("var", "local", "data", "module"):
+            continue
+        hit = scan_value(key, value)
+        if hit is None:
+            continue
+        yield Hit(f"{hit.title} in {path}: {hit.preview}", line=r.line_of(top),
+                  location=f"{path}#{hit.fingerprint[:12]}",
+                  fix=f'{key} = random_password.{r.name}.result  # or a secret manager reference')
