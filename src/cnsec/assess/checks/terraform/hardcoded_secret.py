@@ -42,7 +42,7 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
     from cnsec.data.scan import scan_value
 
     for top, key, path, value in _strings(r.attrs):
-        if value.startswith("${") or "." in value and value.split(".")[0] in ("var", "local", "data", "module"):
+        if value.startswith("${") or ("." in value and value.split(".")[0] in ("var", "local", "data", "module")):
             continue
         hit = scan_value(key, value)
         if hit is None:
