@@ -47,9 +47,10 @@ def _location(path: tuple[str | int, ...]) -> str:
 def _mask(text: str) -> str:
     """Keep the key, hide the value: ``password: hunter2`` → ``password: ********``."""
     for sep in (": ", "=", ":"):
-        key, found, _ = text.partition(sep)
+        key, found, rest = text.partition(sep)
         if found:
-            return f"{key}{sep}********"
+            pad = rest[: len(rest) - len(rest.lstrip())]
+            return f"{key}{sep}{pad}********"
     return "********"
 
 

@@ -109,7 +109,10 @@ def _top_item_details(finding_ids: tuple[str, ...], by_id: dict[str, Finding],
         if f.snippet:
             out += ["", "  ```", *[f"  {line}" for line in f.snippet.splitlines()], "  ```"]
     for p in patches[:2]:
-        out += ["", f"  Fix for `{p.get('asset_id')}` (`{p.get('file')}`):", "", "  ```yaml"]
+        file = str(p.get("file", ""))
+        lang = "yaml" if "patch" in p else ("hcl" if file.endswith(".tf") else (
+            "dockerfile" if "dockerfile" in file.lower() else "yaml"))
+        out += ["", f"  Fix for `{p.get('asset_id')}` (`{file}`):", "", f"  ```{lang}"]
         out += [f"  {line}" for line in str(p.get("yaml", "")).splitlines()]
         out += ["  ```"]
     if len(finding_ids) > shown:
