@@ -138,3 +138,19 @@ def test_follow_survives_rotation(tmp_path: Path) -> None:
             proc.kill()
     alerts = [json.loads(x) for x in out.splitlines()]
     assert [a["rule_id"] for a in alerts] == ["CNSEC-DET-K8S-009", "CNSEC-DET-K8S-009", "CNSEC-DET-K8S-015"], err
+
+
+def test_generic_json_runs_other_sigma_rules_with_field_mapping(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "az.yml").write_text("title: Azure key vault deleted\nlevel: high\n"
+                                  "logsource: {product: azure, service: activitylogs}\n"
+                                  "detection:\n  sel:\n    operationName: MICROSOFT.KEYVAULT/VAULTS/DELETE\n"
+                                  "  condition: sel\n")
+    f = _write(tmp_path / "az.jsonl", [{"op": {"name": "Microsoft.KeyVault/vaults/delete"}, "user": "eve"},
+                                       {"op": {"name": "Microsoft.KeyVault/vaults/read"}, "user": "eve"}])
+    code = main(["detect", str(f), "--rules", str(rules), "--no-default-rules", "--source", "json",
+                 "--map", "operationName=op.name", "-f", "jsonl"])
+    (alert,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 1 and alert["key"] == "user=eve"

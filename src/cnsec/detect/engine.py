@@ -272,7 +272,9 @@ class Engine:
     def index(self, source: str) -> RuleIndex:
         idx = self._indexes.get(source)
         if idx is None:
-            idx = RuleIndex([r for r in self.rules if r.source == source])
+            # generic JSON also runs the rules written for logs cnsec has no reader for (Azure, M365…)
+            wanted = (source, None) if source == "json" else (source,)
+            idx = RuleIndex([r for r in self.rules if r.source in wanted])
             self._indexes[source] = idx
         return idx
 

@@ -11,15 +11,11 @@ from cnsec.detect.rules.matcher import Unsupported, and_nodes, compile_condition
 from cnsec.model.severity import Severity
 
 
-def _identity(name: str) -> str:
-    return name
-
-
 def compile_sigma_rule(rule: Any, origin: str) -> Rule:
     """One pySigma ``SigmaRule`` → :class:`Rule`; raises :class:`Unsupported` or a pySigma error."""
     ls = rule.logsource
     source = source_for_logsource(ls.product, ls.service)
-    map_field = SOURCES[source].map_field if source else _identity
+    map_field = SOURCES[source or "json"].map_field  # json: the user's --map applies
     conditions = [c.parsed for c in rule.detection.parsed_condition]
     nodes = [compile_condition(c, map_field) for c in conditions]
     node = or_nodes(nodes) if len(nodes) > 1 else and_nodes(nodes)
