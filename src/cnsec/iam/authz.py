@@ -55,6 +55,11 @@ class Decision:
     allowed: bool
     rule: Rule | None
     reason: str
+    #: 2 explicit deny, 1 allow, 0 default deny: how decisions from several roles combine.
+    rank: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", 1 if self.allowed else (2 if self.rule is not None else 0))
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -153,17 +158,18 @@ def expand_roles(roles: Mapping[str, Role], names: Iterable[str]) -> list[Rule]:
     return out
 
 
-class _Table:
-    """The decisions for one action (``*``-action rules folded in)."""
+class _Bucket:
+    """Stands in a table for a resource type that has name-prefix rules: decided by a short scan."""
 
-    __slots__ = ("default", "exact", "prefixed", "types")
+    __slots__ = ("rules",)
 
-    def __init__(self) -> None:
-        self.exact: dict[str, Decision] = {}
-        self.types: dict[str, Decision] = {}
-        self.prefixed: dict[str, list[Rule]] = {}  # type → the rules that can match it (slow path)
-        self.default: Decision = DEFAULT_DENY
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
 
+
+#: One action's table: exact resources (``type/name``), resource types (``type``, no slash) and the
+#: default under ``""``, all mapped to pre-built decisions (a :class:`_Bucket` for prefixed types).
+Table = dict[str, "Decision | _Bucket"]
 
 #: The decision when no rule matches (shared, so the hot path allocates nothing).
 DEFAULT_DENY = Decision(False, None, "denied: no rule matches (default deny)")
@@ -179,13 +185,14 @@ def _folded(rules: list[Rule], action: str, resource: str, memo: dict[Rule, Deci
     return memo.setdefault(d.rule, d) if memo is not None else d
 
 
-def _compile_table(rules: list[Rule], action: str, memo: dict[Rule, Decision]) -> _Table:
-    """Bucket the rules by resource type first, so each folded decision looks at a few rules only."""
-    table = _Table()
+def _compile_table(rules: list[Rule], action: str, memo: dict[Rule, Decision]) -> Table:
+    """Bucket the rules by resource type first, so each folded decision looks at a few rules only.
+    An exact entry that would decide the same as its type's entry is left out (smaller tables)."""
     probe = action if action != "*" else _STAR_ACTION
     anywhere: list[Rule] = []
     by_type: dict[str, list[Rule]] = {}
     exact_keys: dict[str, str] = {}
+    prefixed: set[str] = set()
     for r in rules:
         kind, typ, key = r.pattern
         if kind == _ANY:
@@ -196,19 +203,20 @@ def _compile_table(rules: list[Rule], action: str, memo: dict[Rule, Decision]) -
         if kind == _EXACT:
             exact_keys[sys.intern(key)] = typ
         elif kind == _PREFIX:
-            table.prefixed[typ] = []
+            prefixed.add(typ)
+    default = _folded(anywhere, probe, "\x00/\x00", memo)
+    table: Table = {"": default}
     for typ, own in by_type.items():
         candidates = own + anywhere
-        table.types[typ] = _folded(candidates, probe, typ + "/\x00", memo)
-        if typ in table.prefixed:
-            table.prefixed[typ] = candidates
+        table[typ] = _Bucket(candidates) if typ in prefixed else _folded(candidates, probe, typ + "/\x00", memo)
     for key, typ in exact_keys.items():
-        table.exact[key] = _folded(by_type[typ] + anywhere, probe, key, memo)
-    table.default = _folded(anywhere, probe, "\x00/\x00", memo)
+        d = _folded(by_type[typ] + anywhere, probe, key, memo)
+        if d is not table[typ]:
+            table[key] = d
     return table
 
 
-def _compile(rules: list[Rule], memo: dict[Rule, Decision] | None = None) -> dict[str | None, _Table]:
+def _compile(rules: list[Rule], memo: dict[Rule, Decision] | None = None) -> dict[str | None, Table]:
     """``action → table``; the ``None`` key holds the table for actions no rule names."""
     memo = {} if memo is None else memo
     star_rules = [r for r in rules if r.action == "*"]
@@ -216,25 +224,25 @@ def _compile(rules: list[Rule], memo: dict[Rule, Decision] | None = None) -> dic
     for r in rules:
         if r.action != "*":
             by_action.setdefault(r.action, []).append(r)
-    tables: dict[str | None, _Table] = {
+    tables: dict[str | None, Table] = {
         sys.intern(a): _compile_table(own + star_rules, a, memo) for a, own in by_action.items()}
     tables[None] = _compile_table(star_rules, "*", memo)
     return tables
 
 
-def _decide(tables: dict[str | None, _Table], action: str, resource: str) -> Decision:
-    table = tables.get(action) or tables[None]
-    d = table.exact.get(resource)
-    if d is not None:
-        return d
-    i = resource.find("/")
-    typ = resource[:i] if i >= 0 else resource
-    if table.prefixed:
-        candidates = table.prefixed.get(typ)
-        if candidates is not None:
-            return _folded(candidates, action, resource)
-    d = table.types.get(typ)
-    return d if d is not None else table.default
+def _decide(tables: dict[str | None, Table], action: str, resource: str) -> Decision:
+    table = tables.get(action)
+    if table is None:
+        table = tables[None]
+    d = table.get(resource)
+    if d is None:
+        i = resource.find("/")
+        d = table.get(resource[:i] if i >= 0 else resource)
+        if d is None:
+            d = table[""]
+    if d.__class__ is _Bucket:
+        return _folded(d.rules, action, resource)
+    return d  # type: ignore[return-value]
 
 
 class CompiledRoles:
@@ -251,56 +259,75 @@ class CompiledRoles:
 
 
 class Authorizer:
-    """Users → roles → compiled index. Users who share the same roles share one compiled index.
+    """Users → roles → one compiled table set per role (inheritance expanded).
 
-    :meth:`decide` is the hot path: one dict lookup for the user's tables, one for the action, then
-    at most three for the resource (exact name, type, default), all returning pre-built decisions.
+    :meth:`decide` is the hot path: a dict lookup for the user, then per role held one lookup for the
+    action and at most three for the resource (exact name, type, default), all returning pre-built
+    decisions; across roles an explicit deny beats an allow, which beats the default deny. Tables are
+    per role rather than per combination of roles so that they stay small enough to live in the CPU
+    caches (1,000 users with 471 role combinations: 450 tables instead of 4,239).
     """
 
     def __init__(self, roles: Mapping[str, Role], user_roles: Mapping[str, Iterable[str]],
                  disabled: Iterable[str] = ()) -> None:
         self.roles = dict(roles)
-        self._by_roleset: dict[frozenset[str], CompiledRoles] = {}
-        self._tables: dict[str, dict[str | None, _Table]] = {}
-        self._rules: dict[str, list[Rule]] = {}
+        self._single: dict[str, dict[str | None, Table]] = {}
+        self._multi: dict[str, tuple[dict[str | None, Table], ...]] = {}
+        self._names: dict[str, tuple[str, ...]] = {}
         self._refused: dict[str, Decision] = {}
+        self._per_role: dict[str, CompiledRoles] = {}
         off = set(disabled)
-        per_role: dict[str, list[Rule]] = {}
         memo: dict[Rule, Decision] = {}
         for user, names in user_roles.items():
-            key = frozenset(names)
-            compiled = self._by_roleset.get(key)
-            if compiled is None:
-                rules: list[Rule] = []
-                for name in sorted(key):
-                    if name not in per_role:  # Rule objects are shared by every set holding the role
-                        per_role[name] = expand_roles(self.roles, [name])
-                    rules.extend(per_role[name])
-                compiled = CompiledRoles(rules, memo)
-                self._by_roleset[key] = compiled
-            self._rules[user] = compiled.rules
+            held = tuple(sorted(set(names)))
+            for name in held:
+                if name not in self._per_role:
+                    self._per_role[name] = CompiledRoles(expand_roles(self.roles, [name]), memo)
+            self._names[user] = held
             if user in off:
                 self._refused[user] = Decision(False, None, f"denied: user {user!r} is disabled")
+            elif len(held) == 1:
+                self._single[user] = self._per_role[held[0]].tables
             else:
-                self._tables[user] = compiled.tables
+                self._multi[user] = tuple(self._per_role[n].tables for n in held)
 
     def decide(self, user: str, action: str, resource: str) -> Decision:
-        tables = self._tables.get(user)
-        if tables is None:
+        tables = self._single.get(user)
+        if tables is not None:
+            table = tables.get(action)
+            if table is None:
+                table = tables[None]
+            d = table.get(resource)
+            if d is None:
+                i = resource.find("/")
+                d = table.get(resource[:i] if i >= 0 else resource)
+                if d is None:
+                    d = table[""]
+            if d.__class__ is _Bucket:
+                return _folded(d.rules, action, resource)
+            return d  # type: ignore[return-value]
+        several = self._multi.get(user)
+        if several is None:
             refused = self._refused.get(user)
             return refused if refused is not None else Decision(False, None, f"denied: unknown user {user!r}")
-        table = tables.get(action) or tables[None]
-        d = table.exact.get(resource)
-        if d is not None:
-            return d
-        i = resource.find("/")
-        typ = resource[:i] if i >= 0 else resource
-        if table.prefixed:
-            candidates = table.prefixed.get(typ)
-            if candidates is not None:
-                return _folded(candidates, action, resource)
-        d = table.types.get(typ)
-        return d if d is not None else table.default
+        best = DEFAULT_DENY
+        for tables in several:
+            table = tables.get(action)
+            if table is None:
+                table = tables[None]
+            d = table.get(resource)
+            if d is None:
+                i = resource.find("/")
+                d = table.get(resource[:i] if i >= 0 else resource)
+                if d is None:
+                    d = table[""]
+            if d.__class__ is _Bucket:
+                d = _folded(d.rules, action, resource)
+            if d.rank > best.rank:  # type: ignore[union-attr]
+                if d.rank == 2:  # type: ignore[union-attr]
+                    return d  # type: ignore[return-value]
+                best = d  # type: ignore[assignment]
+        return best
 
     def rules_for(self, user: str) -> list[Rule]:
-        return list(self._rules.get(user, ()))
+        return [r for name in self._names.get(user, ()) for r in self._per_role[name].rules]
