@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cnsec.detect.engine import Match
+from cnsec.detect.normalize import SOURCES, key_from, key_getters, time_from, time_getters
 from cnsec.model.event import Alert
 
 
@@ -27,17 +28,26 @@ class AlertBook:
     closed: list[Alert] = field(default_factory=list)
     last_time: float = 0.0
     hits: int = 0
+    _keys: dict[str, Any] = field(default_factory=dict)
+    _times: dict[str, Any] = field(default_factory=dict)
 
     def add(self, match: Match) -> Alert | None:
         """Record a hit; returns the alert when the hit opened a new one (for live output)."""
         self.hits += 1
-        ts = match.time()
+        rule = match.rule
+        data = match.data
+        times = self._times.get(match.source)
+        if times is None:
+            times = self._times[match.source] = time_getters(SOURCES[match.source].time_fields)
+        ts = time_from(times, data)
         if ts is None:
             ts = self.last_time
-        else:
-            self.last_time = max(self.last_time, ts)
-        key = match.key()
-        rule = match.rule
+        elif ts > self.last_time:
+            self.last_time = ts
+        keys = self._keys.get(rule.id)
+        if keys is None:
+            keys = self._keys[rule.id] = key_getters(rule.key_fields or SOURCES[match.source].key_fields)
+        key = key_from(keys, data)
         slot = (rule.id, key)
         current = self.open.get(slot)
         if current is not None and ts - current.last_seen <= self.window:

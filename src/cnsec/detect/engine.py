@@ -43,6 +43,10 @@ def _penalty(alt: tuple[str, str, str], literal: str | None) -> int:
 
 
 _GENERIC: Any = object()
+#: after this many lines, a prefilter that lets nearly all of them through is switched off for the
+#: rest of the input (it would cost more than the parses it saves)
+ADAPT_AFTER = 4096
+ADAPT_PASS_RATE = 0.9
 
 
 @dataclass
@@ -182,9 +186,11 @@ class RuleIndex:
                 self.tests.append(r.match)
         self.prefilter: Any = None
         if prefilterable and literals:
+            # case-insensitive in the automaton itself: no lower-cased copy of every line
             pattern = "|".join(re2.escape(x) for x in sorted(literals, key=len, reverse=True))
             opts = re2.Options()
             opts.max_mem = 256 << 20
+            opts.case_sensitive = False
             self.prefilter = re2.compile(pattern.encode(), options=opts)
         self.literal_count = len(literals)
 
@@ -199,7 +205,8 @@ class RuleIndex:
             memo[path] = got
         return got
 
-    def candidates(self, d: dict[str, Any], lowered: bytes | None) -> list[int]:
+    def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
+        """Rules that can match ``d``; ``line`` is its raw text when known (for substring literals)."""
         hits: set[int] = set()
         for first, second, path, get, table in self.primary:
             v = d.get(first)
@@ -243,17 +250,19 @@ class RuleIndex:
                     if not ok:
                         continue
                 found.append(i)
-        for i, lits in self.sub:
-            if lowered is None or any(lit in lowered for lit in lits):
-                found.append(i)
+        if self.sub:
+            lowered = line.lower() if line is not None else None
+            for i, lits in self.sub:
+                if lowered is None or any(lit in lowered for lit in lits):
+                    found.append(i)
         found.sort()
         return found
 
-    def match(self, d: dict[str, Any], lowered: bytes | None) -> list[Rule]:
+    def match(self, d: dict[str, Any], line: bytes | None) -> list[Rule]:
         rules = self.rules
         tests = self.tests
         out = []
-        for i in self.candidates(d, lowered):
+        for i in self.candidates(d, line):
             test = tests[i]
             if test is None or test(d):
                 out.append(rules[i])
@@ -292,19 +301,25 @@ class Engine:
         stats = self.stats
         idx: RuleIndex | None = self.index(source) if source else None
         prefilter = idx.prefilter.search if (idx and idx.prefilter and self.use_prefilter) else None
+        tried = passed = 0
         for chunk in chunks:
             raw = chunk.raw
             stats.lines += 1
-            lowered = raw.lower()
-            if prefilter is not None and prefilter(lowered) is None:
-                s = raw.strip()
-                if not s:
-                    stats.lines -= 1
-                    continue
-                if s[:1] == b"{" and s[-1:] == b"}":
-                    stats.skipped += 1
-                    stats.events += 1
-                    continue
+            if prefilter is not None:
+                tried += 1
+                if prefilter(raw) is None:
+                    s = raw.strip()
+                    if not s:
+                        stats.lines -= 1
+                        continue
+                    if s[:1] == b"{" and s[-1:] == b"}":
+                        stats.skipped += 1
+                        stats.events += 1
+                        continue
+                else:
+                    passed += 1
+                    if tried == ADAPT_AFTER and passed > tried * ADAPT_PASS_RATE:
+                        prefilter = None  # nearly every line is relevant here: parsing is cheaper
             try:
                 obj = loads(raw)
             except decode_error as exc:
@@ -313,11 +328,14 @@ class Engine:
                     continue
                 stats.problem(name, chunk.line, f"malformed JSON: {exc}")
                 continue
-            events = expand(obj)
-            if not events:
-                if not isinstance(obj, dict | list):
-                    stats.problem(name, chunk.line, "not a JSON object")
-                continue
+            if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
+                events: list[dict[str, Any]] = [obj]
+            else:
+                events = expand(obj)
+                if not events:
+                    if not isinstance(obj, dict | list):
+                        stats.problem(name, chunk.line, "not a JSON object")
+                    continue
             if idx is None:
                 source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
                 idx = self.index(source)
@@ -325,7 +343,7 @@ class Engine:
             stats.events += len(events)
             assert source is not None
             for d in events:
-                hits = idx.match(d, lowered)
+                hits = idx.match(d, raw)
                 if hits:
                     origin = f"{name}:{chunk.line}"
                     for rule in hits:

@@ -153,11 +153,33 @@ def _key_getters(specs: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
 
 
 def event_time(kind: SourceKind, data: dict[str, Any]) -> float | None:
-    for get in _time_getters(kind.time_fields):
+    return time_from(_time_getters(kind.time_fields), data)
+
+
+def time_getters(fields: tuple[str, ...]) -> tuple[Any, ...]:
+    """Compiled look-ups for :func:`time_from` (compile once, use per event)."""
+    return _time_getters(fields)
+
+
+def time_from(getters: tuple[Any, ...], data: dict[str, Any]) -> float | None:
+    for get in getters:
         t = parse_time(first_text(data, get))
         if t is not None:
             return t
     return None
+
+
+def key_getters(specs: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """Compiled look-ups for :func:`key_from`."""
+    return _key_getters(specs)
+
+
+def key_from(getters: tuple[tuple[str, Any], ...], data: dict[str, Any]) -> str:
+    for label, get in getters:
+        t = first_text(data, get)
+        if t:
+            return f"{label}={t}"
+    return "-"
 
 
 def split_key_field(spec: str) -> tuple[str, str]:
@@ -170,11 +192,7 @@ def split_key_field(spec: str) -> tuple[str, str]:
 
 def event_key(key_fields: tuple[str, ...], data: dict[str, Any]) -> str:
     """The entity an alert is about, as ``label=value`` (``user=alice``, ``ip=203.0.113.7``)."""
-    for label, get in _key_getters(key_fields):
-        t = first_text(data, get)
-        if t:
-            return f"{label}={t}"
-    return "-"
+    return key_from(_key_getters(key_fields), data)
 
 
 KeyFn = Callable[[dict[str, Any]], str]
