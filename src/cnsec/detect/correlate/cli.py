@@ -1,0 +1,188 @@
+"""``cnsec threats`` (the catalog) and ``cnsec correlate`` (signs correlated into threats)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+FAIL_ON = ("critical", "high", "medium", "low", "info", "none")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared with ``cnsec detect --threats``."""
+    p.add_argument("--state", metavar="FILE",
+                   help="keep learned baselines in FILE across runs (read at start, written atomically)")
+    p.add_argument("--lateness", type=float, default=120.0, metavar="SECONDS",
+                   help="how far out of time order records may arrive within a file (default 120)")
+    p.add_argument("--max-keys", type=int, default=100_000, metavar="N",
+                   help="live keys kept per sign and rule; the least recently used are evicted (counted)")
+
+
+def register(sub: Any) -> None:
+    t = sub.add_parser("threats", help="the threat catalog: threats, their signs and detection rules")
+    ts = t.add_subparsers(dest="threats_command", metavar="ACTION")
+    t.set_defaults(func=lambda a: (t.print_help(), 2)[1])
+    ls = ts.add_parser("list", help="threats, rules (signs, window, key, action) and signs")
+    ls.add_argument("--threats", action="append", metavar="FILE",
+                    help="a catalog file instead of the bundled one; repeatable")
+    ls.add_argument("-f", "--format", choices=("table", "json"), default="table")
+    ls.set_defaults(func=_list)
+
+    c = sub.add_parser(
+        "correlate", help="correlate signs from metrics, access logs and audit logs into threats",
+        description="Signs (detection-rule matches, record conditions, metric conditions over windows with "
+                    "learned baselines) correlated per key in time windows into threat alerts that name "
+                    "the response action (feed them to `cnsec respond`).")
+    c.add_argument("inputs", nargs="+", metavar="FILE",
+                   help="metric samples, Prometheus snapshots, access logs, IAM/Kubernetes/cloud audit logs")
+    c.add_argument("--threats", action="append", metavar="FILE",
+                   help="threat catalog (YAML) or Sigma correlation rules; default: the bundled catalog")
+    c.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="extra detection rules that signs may name; repeatable")
+    add_run_options(c)
+    c.add_argument("--follow", action="store_true", help="keep reading one growing file (tail -F)")
+    c.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="with --follow: stop after this many seconds without new data")
+    c.add_argument("-f", "--format", choices=("table", "jsonl", "json"), default=None,
+                   help="output format (default: table on a terminal, jsonl otherwise)")
+    c.add_argument("-o", "--output", metavar="FILE", help="write alerts to FILE (atomically)")
+    c.add_argument("--fail-on", choices=FAIL_ON, default="high",
+                   help="exit 1 if an alert is at or above this severity (default: high)")
+    c.set_defaults(func=correlate)
+
+
+def _rule_dict(r: Any) -> dict[str, Any]:
+    return {"id": r.id, "title": r.title, "severity": r.severity.label, "mode": r.mode,
+            "n": getattr(r, "n", None), "signs": list(r.signs), "within_seconds": r.window,
+            "by": getattr(r, "group_by", None), "action": r.action}
+
+
+def _list(args: argparse.Namespace) -> int:
+    import json
+
+    from cnsec.detect.correlate.catalog import Catalog, load_catalog
+    from cnsec.detect.correlate.signs import WindowSign
+
+    cat = Catalog()
+    for path in args.threats or [None]:
+        cat.extend(load_catalog(path))
+    if args.format == "json":
+        doc = {
+            "threats": [{"id": t.id, "name": t.name, "severity": t.severity.label,
+                         "attack_ids": list(t.attack_ids), "description": t.description,
+                         "rules": [_rule_dict(r) for r in t.rules]} for t in cat.threats],
+            "signs": [{"id": s.id, "description": s.description,
+                       "kind": "window" if isinstance(s, WindowSign) else "event",
+                       "condition": s.describe(), "rules": list(s.rule_ids)} for s in cat.signs.values()],
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    for t in cat.threats:
+        print(f"{t.id}  [{t.severity.label}]  {t.name}  ATT&CK: {', '.join(t.attack_ids) or '-'}")
+        for r in t.rules:
+            head = f"{r.mode}" + (f" {r.n}" if r.mode == "n_of" else "")
+            by = getattr(r, "group_by", None) or "-"
+            print(f"  {r.id}: {head} of [{', '.join(r.signs)}] within {r.window:g}s by {by} "
+                  f"-> {r.action or '-'} ({r.severity.label})")
+    print("\nsigns:")
+    for s in cat.signs.values():
+        print(f"  {s.id}: {s.describe()}")
+    print(f"\n{len(cat.threats)} threats, {len(cat.rules)} rules, {len(cat.signs)} signs")
+    return 0
+
+
+def _table_row(a: Any) -> str:
+    from cnsec.detect.correlate.signs import iso
+
+    return (f"{a.severity.label:<8} {(a.threat_id or '-'):<20} {a.rule_id:<32} {a.key:<28} "
+            f"{(a.action or '-'):<14} {a.count:>5}  {iso(a.first_seen)} .. {iso(a.last_seen)}")
+
+
+TABLE_HEAD = f"{'SEVERITY':<8} {'THREAT':<20} {'RULE':<32} {'KEY':<28} {'ACTION':<14} {'COUNT':>5}  TIME"
+
+
+def correlate(args: argparse.Namespace) -> int:
+    """Run the correlation (also the handler of ``cnsec detect --threats``)."""
+    import json
+
+    from cnsec.detect.alerts import alert_dict
+    from cnsec.detect.correlate.run import run, run_follow
+    from cnsec.errors import UsageError
+
+    if args.max_keys < 1:
+        raise UsageError("--max-keys must be at least 1")
+    fmt = args.format or ("table" if (args.output is None and sys.stdout.isatty()) else "jsonl")
+    if fmt not in ("table", "jsonl", "json"):
+        fmt = "jsonl"
+    threats = getattr(args, "threats", None)
+    if isinstance(threats, str):
+        threats = [threats]
+    common: dict[str, Any] = dict(state=args.state, lateness=args.lateness, max_keys=args.max_keys,
+                                  rules_paths=getattr(args, "rules", None) or None,
+                                  default_rules=not getattr(args, "no_default_rules", False))
+    if getattr(args, "follow", False):
+        if len(args.inputs) != 1 or args.inputs[0] == "-":
+            raise UsageError("--follow takes exactly one file")
+        if args.output:
+            raise UsageError("--follow writes to stdout; redirect it instead of -o")
+
+        def live(a: Any) -> None:
+            sys.stdout.write(_table_row(a) + "\n" if fmt == "table" else json.dumps(alert_dict(a)) + "\n")
+            sys.stdout.flush()
+        result = run_follow(args.inputs[0], threats, idle_exit=args.idle_exit, on_alert=live, **common)
+        _report(result)
+        return _exit_code(result.alerts, args.fail_on)
+    from cnsec.detect.sources import expand_inputs
+
+    result = run(expand_inputs(args.inputs), threats, **common)
+    alerts = result.alerts
+    if fmt == "jsonl":
+        text = "".join(json.dumps(alert_dict(a), sort_keys=False) + "\n" for a in alerts)
+    elif fmt == "json":
+        text = json.dumps({"alerts": [alert_dict(a) for a in alerts], "stats": result.stats,
+                           "errors": [p.to_dict() for p in result.problems]}, indent=2) + "\n"
+    else:
+        lines = [TABLE_HEAD] + [_table_row(a) for a in alerts]
+        s = result.stats
+        lines.append(f"\n{len(alerts)} alerts from {s['records']} records ({s['events']} read, "
+                     f"{s['malformed']} malformed, {s['late']} late); live keys {s['live_keys']}, "
+                     f"evicted {s['evicted']}")
+        text = "\n".join(lines) + "\n"
+    if args.output:
+        from cnsec.fsutil import atomic_write_text
+        from cnsec.model.source import Source
+
+        try:
+            atomic_write_text(args.output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write alerts: {exc.strerror}", Source(args.output)) from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    _report(result)
+    return _exit_code(alerts, args.fail_on)
+
+
+def _report(result: Any) -> None:
+    for w in result.warnings:
+        print(f"cnsec: warning: {w}", file=sys.stderr)
+    for p in result.problems:
+        print(f"cnsec: {p}", file=sys.stderr)
+    s = result.stats
+    if s.get("malformed"):
+        print(f"cnsec: {s['malformed']} malformed lines skipped", file=sys.stderr)
+    if s.get("late"):
+        print(f"cnsec: {s['late']} records later than --lateness skipped", file=sys.stderr)
+    if s.get("evicted"):
+        print(f"cnsec: {s['evicted']} keys evicted (--max-keys {s.get('max_keys', '')}): "
+              + ", ".join(f"{k}={v}" for k, v in s["evictions"].items()), file=sys.stderr)
+
+
+def _exit_code(alerts: list[Any], fail_on: str) -> int:
+    if fail_on == "none":
+        return 0
+    from cnsec.model.severity import Severity
+
+    threshold = Severity.parse(fail_on)
+    return 1 if any(a.severity >= threshold for a in alerts) else 0

@@ -1,0 +1,480 @@
+"""Inputs for correlation: every file becomes a time-ordered stream of flat *records*.
+
+Kinds, detected from the content of each file:
+
+* ``metric``: JSON lines ``{"timestamp", "name", "labels", "value"}`` (also the Prometheus query-result
+  shape ``{"metric": {"__name__": …}, "value": [ts, "v"]}``) and Prometheus text exposition snapshots;
+* ``access``: common/combined log format (with an optional trailing request time) and JSON access logs
+  (nginx and Envoy field names);
+* ``iam``: the cnsec IAM audit log (``cnsec iam log -f json``: logins and administration);
+* ``event``: anything the detection engine reads (Kubernetes audit, CloudTrail, GCP, Falco): its rule
+  matches are the records, so engine rules are signs;
+* ``app``: any other JSON lines with a timestamp (flattened fields, e.g. ``rows_returned``).
+
+Records are plain dicts (``_ts`` epoch seconds, ``_kind``) so the hot loop allocates little. Each file is
+put in event-time order with a bounded reorder buffer (``lateness``); files are then merged by time, so
+the result does not depend on how input is split. Malformed lines are counted with their line number.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from cnsec.detect.normalize import parse_time
+from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats, iter_chunks
+
+Record = dict[str, Any]
+Item = tuple[float, bytes, int, Record]
+
+
+@dataclass
+class Stats(ReadStats):
+    """The engine's read statistics plus records that came later than the allowed lateness."""
+
+    late: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "late": sum(self.late.values())}
+
+_seq = itertools.count()
+
+_CLF = re.compile(
+    rb'^(\S+) (\S+) (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\S+)'
+    rb'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(?: (\d+(?:\.\d+)?))?')
+_PROM = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?\s*$')
+_PROM_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))}
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def clf_time(text: str) -> float | None:
+    """``10/Oct/2000:13:55:36 -0700`` → epoch seconds."""
+    try:
+        day, mon, rest = text.split("/", 2)
+        year, hh, mm, rest2 = rest.split(":", 3)
+        ss, _, zone = rest2.partition(" ")
+        secs = (_days_from_civil(int(year), _MONTHS[mon], int(day)) * 86400
+                + int(hh) * 3600 + int(mm) * 60 + float(ss))
+        if zone:
+            sign = -1 if zone[0] == "-" else 1
+            z = zone.lstrip("+-")
+            secs -= sign * (int(z[:2]) * 3600 + int(z[2:4]) * 60)
+        return float(secs)
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def _ip(text: Any) -> str | None:
+    """``1.2.3.4:5678`` / ``[::1]:80`` / ``a, b`` (X-Forwarded-For: the first hop) → the address."""
+    if not isinstance(text, str) or not text or text == "-":
+        return None
+    t = text.split(",", 1)[0].strip()
+    if t.startswith("["):
+        return t[1:t.find("]")] if "]" in t else t
+    if t.count(":") == 1:
+        return t.split(":", 1)[0]
+    return t
+
+
+def _num(v: Any) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _access(rec: Record, status: int, path: str | None) -> Record:
+    rec["_kind"] = "access"
+    rec["status"] = status
+    rec["availability"] = 100.0 if status < 500 else 0.0
+    if path is not None:
+        rec["path"] = path
+        rec["url"] = unquote_plus(path) if ("%" in path or "+" in path) else path
+    return rec
+
+
+def parse_clf(raw: bytes) -> Record | None:
+    m = _CLF.match(raw)
+    if m is None:
+        return None
+    host, _ident, user, when, request, status, size, referer, agent, rtime = m.groups()
+    ts = clf_time(when.decode("ascii", "replace"))
+    if ts is None:
+        return None
+    req = request.decode("utf-8", "replace").split(" ")
+    rec: Record = {"_ts": ts, "src_ip": host.decode("utf-8", "replace"), "service": "-"}
+    if user != b"-":
+        rec["user"] = user.decode("utf-8", "replace")
+    path = None
+    if len(req) >= 2:
+        rec["method"] = req[0]
+        path = req[1]
+    rec["bytes"] = int(size) if size.isdigit() else 0
+    if referer is not None:
+        rec["referer"] = referer.decode("utf-8", "replace")
+        rec["user_agent"] = agent.decode("utf-8", "replace")
+    if rtime is not None:
+        rec["latency_ms"] = float(rtime) * 1000.0
+    return _access(rec, int(status), path)
+
+
+_ACCESS_TIME = ("time_iso8601", "timestamp", "@timestamp", "start_time", "time", "ts", "time_local")
+
+
+def access_from_json(d: dict[str, Any]) -> Record | None:
+    ts = None
+    for k in _ACCESS_TIME:
+        if k in d:
+            v = d[k]
+            ts = clf_time(v) if k == "time_local" and isinstance(v, str) else parse_time(v)
+            if ts is not None:
+                break
+    status = _num(d.get("status", d.get("response_code")))
+    if ts is None or status is None:
+        return None
+    rec: Record = {"_ts": ts}
+    ip = (_ip(d.get("src_ip")) or _ip(d.get("x_forwarded_for")) or _ip(d.get("remote_addr"))
+          or _ip(d.get("client_ip")) or _ip(d.get("downstream_remote_address")))
+    if ip:
+        rec["src_ip"] = ip
+    user = d.get("user") or d.get("remote_user") or d.get("username")
+    if isinstance(user, str) and user and user != "-":
+        rec["user"] = user
+    method = d.get("method") or d.get("request_method")
+    path = d.get("path") or d.get("request_uri") or d.get("uri") or d.get("x-envoy-original-path")
+    req = d.get("request")
+    if isinstance(req, str) and (not method or not path):
+        parts = req.split(" ")
+        if len(parts) >= 2:
+            method, path = method or parts[0], path or parts[1]
+    if isinstance(method, str):
+        rec["method"] = method
+    size = _num(d.get("bytes", d.get("body_bytes_sent", d.get("bytes_sent"))))
+    rec["bytes"] = size if size is not None else 0.0
+    if "latency_ms" in d:
+        lat = _num(d["latency_ms"])
+    elif "duration" in d:  # Envoy: milliseconds
+        lat = _num(d["duration"])
+    else:
+        rt = _num(d.get("request_time"))
+        lat = rt * 1000.0 if rt is not None else None
+    if lat is not None:
+        rec["latency_ms"] = lat
+    svc = d.get("service") or d.get("upstream_cluster") or d.get("host") or d.get("authority") \
+        or d.get("server_name")
+    rec["service"] = svc if isinstance(svc, str) and svc else "-"
+    ua = d.get("user_agent") or d.get("http_user_agent")
+    if isinstance(ua, str):
+        rec["user_agent"] = ua
+    for k in ("rows_returned", "pod", "namespace", "query"):
+        if k in d:
+            rec[k] = d[k]
+    return _access(rec, int(status), path if isinstance(path, str) else None)
+
+
+def metric_from_json(d: dict[str, Any]) -> Record | None:
+    labels = d.get("labels")
+    name = d.get("name")
+    value: Any = d.get("value")
+    ts = parse_time(d.get("timestamp", d.get("ts", d.get("time"))))
+    m = d.get("metric")
+    if isinstance(m, dict) and isinstance(value, list) and len(value) == 2:  # Prometheus query result
+        labels = {k: v for k, v in m.items() if k != "__name__"}
+        name = m.get("__name__")
+        ts, value = parse_time(value[0]), value[1]
+    v = _num(value)
+    if not isinstance(name, str) or not name or v is None or ts is None:
+        return None
+    return metric_record(ts, name, labels if isinstance(labels, dict) else {}, v)
+
+
+def metric_record(ts: float, name: str, labels: dict[str, Any], value: float) -> Record:
+    rec: Record = {k: v for k, v in labels.items() if isinstance(v, str | int | float)}
+    if name == "availability" and 0.0 <= value <= 1.0:
+        value *= 100.0  # a ratio: signs speak percent
+    rec[name] = value
+    rec["__name__"] = name
+    rec["_ts"] = ts
+    rec["_kind"] = "metric"
+    if "instance" in rec and "src_ip" not in rec and isinstance(rec["instance"], str):
+        pass
+    return rec
+
+
+def iam_from_json(d: dict[str, Any]) -> Record | None:
+    ts = parse_time(d.get("ts", d.get("timestamp")))
+    if ts is None:
+        return None
+    rec: Record = {"_ts": ts, "_kind": "iam", "event": d.get("event"), "outcome": d.get("outcome"),
+                   "user": d.get("subject"), "actor": d.get("actor")}
+    src = d.get("source")
+    if isinstance(src, str) and src:
+        rec["src_ip"] = src
+    return rec
+
+
+def _flatten(d: dict[str, Any], out: Record, prefix: str = "", depth: int = 0) -> None:
+    for k, v in d.items():
+        if isinstance(v, dict) and depth < 2:
+            _flatten(v, out, f"{prefix}{k}.", depth + 1)
+        elif isinstance(v, str | int | float | bool) or v is None:
+            out[prefix + k] = v
+
+
+def app_from_json(d: dict[str, Any]) -> Record | None:
+    ts = None
+    for k in ("timestamp", "@timestamp", "time", "ts", "eventTime"):
+        if k in d:
+            ts = parse_time(d[k])
+            if ts is not None:
+                break
+    if ts is None:
+        return None
+    rec: Record = {}
+    _flatten(d, rec)
+    for alias in ("username", "user_name", "user.name"):
+        if "user" not in rec and isinstance(rec.get(alias), str):
+            rec["user"] = rec[alias]
+    for alias in ("client_ip", "remote_addr", "source_ip", "ip"):
+        if "src_ip" not in rec and isinstance(rec.get(alias), str):
+            rec["src_ip"] = _ip(rec[alias])
+    rec["_ts"] = ts
+    rec["_kind"] = "app"
+    return rec
+
+
+def sniff_json(d: dict[str, Any]) -> str:
+    if "value" in d and ("name" in d or isinstance(d.get("metric"), dict)):
+        return "metric"
+    if ("status" in d or "response_code" in d) and any(
+            k in d for k in ("request", "path", "uri", "request_uri", "method", "request_method")):
+        return "access"
+    if "event" in d and "outcome" in d and "subject" in d:
+        return "iam"
+    from cnsec.detect.sources import sniff_source
+
+    src = sniff_source(d)
+    return "event" if src != "json" else "app"
+
+
+def sniff_text(line: bytes) -> str | None:
+    s = line.strip()
+    if s.startswith(b"{") or s.startswith(b"["):
+        return "json"
+    if s.startswith(b"# HELP") or s.startswith(b"# TYPE") or _PROM.match(s.decode("utf-8", "replace")):
+        return "prometheus"
+    if _CLF.match(s):
+        return "clf"
+    return None
+
+
+JSON_PARSERS: dict[str, Callable[[dict[str, Any]], Record | None]] = {
+    "metric": metric_from_json, "access": access_from_json, "iam": iam_from_json, "app": app_from_json,
+}
+
+
+def parse_prom_line(line: str, default_ts: float) -> Record | None:
+    m = _PROM.match(line)
+    if m is None:
+        return None
+    name, labels_text, value, ts_ms = m.groups()
+    v = _num(value)
+    if v is None:
+        return None
+    labels = {k: re.sub(r"\\(.)", r"\1", val) for k, val in _PROM_LABEL.findall(labels_text or "")}
+    ts = int(ts_ms) / 1000.0 if ts_ms else default_ts
+    return metric_record(ts, name, labels, v)
+
+
+class EngineBridge:
+    """Runs the detection engine line by line so its rule matches join the time-ordered merge."""
+
+    def __init__(self, rules: list[Any]) -> None:
+        from cnsec.detect.engine import Engine
+
+        self.engine = Engine(rules)
+        self.rule_count = len(rules)
+
+    def records(self, chunks: Iterable[Chunk], name: str, stats: Stats) -> Iterator[tuple[bytes, Record]]:
+        from cnsec.detect.engine import Match
+        from cnsec.detect.fields import first_text, make_getter
+        from cnsec.detect.normalize import SOURCES, split_key_field
+
+        source: str | None = None
+        found: list[Match] = []
+        getters: dict[str, list[tuple[str, Any]]] = {}
+        labels = {"ip": "src_ip", "principal": "user"}
+        before = self.engine.stats.malformed
+        first_problem = len(self.engine.stats.problems)
+        for chunk in chunks:
+            source = self.engine.scan_chunks([chunk], name, source, found.append) or source
+            if not found:
+                continue
+            for match in found:
+                ts = match.time()
+                if ts is None:
+                    stats.problem(name, chunk.line, f"rule {match.rule.id} matched an event without a time")
+                    continue
+                kind = SOURCES[match.source]
+                specs = getters.get(match.source)
+                if specs is None:
+                    specs = [(labels.get(lab, lab), make_getter(path)) for lab, path in
+                             (split_key_field(s) for s in kind.key_fields)]
+                    getters[match.source] = specs
+                rec: Record = {"_ts": ts, "_kind": "event", "rule": match.rule.id, "_data": match.data,
+                               "_source": match.source, "_origin": match.origin}
+                for label, get in specs:
+                    if label not in rec:
+                        t = first_text(match.data, get)
+                        if t:
+                            rec[label] = t
+                yield chunk.raw + b"\0" + match.rule.id.encode(), rec
+            found.clear()
+        stats.malformed += self.engine.stats.malformed - before
+        stats.problems.extend(self.engine.stats.problems[first_problem:][: max(0, MAX_PROBLEMS - len(stats.problems))])
+
+
+def file_records(chunks: Iterable[Chunk], name: str, stats: Stats, bridge: EngineBridge | None,
+                 mtime: float) -> Iterator[tuple[bytes, Record]]:
+    """(tiebreak, record) in file order; kind detected from the first non-empty line."""
+    import orjson
+
+    it = iter(chunks)
+    first: Chunk | None = None
+    for chunk in it:
+        if chunk.raw.strip():
+            first = chunk
+            break
+    if first is None:
+        return
+    kind = sniff_text(first.raw)
+    every = itertools.chain([first], it)
+    if kind == "prometheus":
+        for chunk in every:
+            line = chunk.raw.decode("utf-8", "replace").strip()
+            if not line or line.startswith("#"):
+                continue
+            stats.lines += 1
+            rec = parse_prom_line(line, mtime)
+            if rec is None:
+                stats.problem(name, chunk.line, "not a Prometheus sample line")
+                continue
+            stats.events += 1
+            yield chunk.raw, rec
+        return
+    if kind == "clf":
+        for chunk in every:
+            if not chunk.raw.strip():
+                continue
+            stats.lines += 1
+            rec = parse_clf(chunk.raw.strip())
+            if rec is None:
+                stats.problem(name, chunk.line, "not a common/combined log format line")
+                continue
+            stats.events += 1
+            yield chunk.raw, rec
+        return
+    if kind is None:
+        stats.problem(name, first.line, "unrecognised input (expected JSON lines, a Prometheus snapshot "
+                                        "or an access log)")
+        return
+    try:
+        obj = orjson.loads(first.raw)
+    except orjson.JSONDecodeError:
+        obj = None
+    sample = obj[0] if isinstance(obj, list) and obj else obj
+    jkind = sniff_json(sample) if isinstance(sample, dict) else "event"
+    if jkind == "event":
+        if bridge is None:
+            return
+        yield from bridge.records(every, name, stats)
+        return
+    parse = JSON_PARSERS[jkind]
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for chunk in every:
+        raw = chunk.raw
+        try:
+            obj = loads(raw)
+        except decode_error as exc:
+            if raw.strip():
+                stats.lines += 1
+                stats.problem(name, chunk.line, f"malformed JSON: {exc}")
+            continue
+        stats.lines += 1
+        objs = obj if isinstance(obj, list) else [obj]
+        for o in objs:
+            rec = parse(o) if isinstance(o, dict) else None
+            if rec is None:
+                stats.problem(name, chunk.line, f"not a {jkind} record (missing time or fields)")
+                continue
+            stats.events += 1
+            yield (raw if len(objs) == 1 else raw + str(len(objs)).encode()), rec
+
+
+def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,
+            name: str) -> Iterator[Item]:
+    """Put one file in event-time order with a reorder buffer of ``lateness`` seconds."""
+    heap: list[Item] = []
+    high = float("-inf")
+    last_out = float("-inf")
+    push, pop = heapq.heappush, heapq.heappop
+    seq = _seq
+    late = 0
+    for tb, rec in pairs:
+        ts = rec["_ts"]
+        if ts < last_out:
+            late += 1
+            continue
+        push(heap, (ts, tb, next(seq), rec))
+        if ts > high:
+            high = ts
+            limit = high - lateness
+            while heap and heap[0][0] <= limit:
+                item = pop(heap)
+                last_out = item[0]
+                yield item
+    while heap:
+        yield pop(heap)
+    if late:
+        stats.late[name] = stats.late.get(name, 0) + late
+
+
+def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
+                      lateness: float) -> Iterator[Item]:
+    from cnsec.detect.sources import open_binary
+
+    try:
+        mtime = os.stat(path).st_mtime if path != "-" else 0.0
+    except OSError:
+        mtime = 0.0
+    with open_binary(path) as stream:
+        yield from ordered(file_records(iter_chunks(stream), path, stats, bridge, mtime), lateness,
+                           stats, path)
+
+
+def merge(streams: list[Iterator[Item]]) -> Iterator[Item]:
+    """Merge per-file time-ordered streams into one (ties broken by content, never by file order)."""
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams)
