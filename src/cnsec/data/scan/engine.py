@@ -27,7 +27,7 @@ LONG_LINE = 4096
 WINDOW_BEFORE = 256
 WINDOW_AFTER = 1024
 DEFAULT_SALT = b"cnsec-secret-scan/v1"
-_HASH_ITERATIONS = 1000
+_HASH_ITERATIONS = 500
 
 _INLINE_IGNORE = ("cnsec:ignore", "pragma: allowlist secret", "gitleaks:allow", "nosec")
 _NEXT_LINE_IGNORE = ("cnsec:ignore-next-line", "pragma: allowlist nextline secret")
@@ -97,6 +97,23 @@ def fingerprint(secret: str, detector: str, salt: bytes) -> str:
     return digest[:16].hex()
 
 
+class _LineCounter:
+    """Line numbers on demand: counted only up to the lines that produce a hit, in increasing order."""
+
+    __slots__ = ("counted_to", "data", "lineno")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.counted_to = 0
+        self.lineno = 1
+
+    def line_of(self, offset: int) -> int:
+        if offset > self.counted_to:
+            self.lineno += self.data.count(b"\n", self.counted_to, offset)
+            self.counted_to = offset
+        return self.lineno
+
+
 class _Prefilter:
     """Stage 1: byte offsets of candidate lines."""
 
@@ -135,7 +152,7 @@ class Re2Prefilter(_Prefilter):
         super().__init__(keywords, anchors)
         import re2
 
-        parts = ["(?i:" + _byte_escape(k) + ")" for k in self.keywords]
+        parts = ["(?i:" + re.escape(k) + ")" for k in self.keywords]
         parts += ["(?:" + a + ")" for a in self.anchors]
         options = re2.Options()
         options.max_mem = 256 << 20
@@ -209,9 +226,22 @@ class Engine:
         self.detectors = sorted(dets, key=lambda d: d.generic)
         keywords = sorted({k for d in self.detectors for k in d.keywords})
         anchors = sorted({d.anchor for d in self.detectors if d.anchor})
-        self._by_keyword: list[tuple[str, list[int]]] = [
-            (k, [i for i, d in enumerate(self.detectors) if k in d.keywords]) for k in keywords]
-        self._anchored = [i for i, d in enumerate(self.detectors) if d.anchor]
+        self._regexes = [d.regex for d in self.detectors]
+        self._code_regexes = [d.code_regex for d in self.detectors]
+        self._value_groups = [tuple(g for g in VALUE_GROUPS if g in d.regex.groupindex) for d in self.detectors]
+        # Stage 2 selection, shared by both backends: which keywords/anchors occur in a candidate line
+        # (one RE2::Set match, all patterns at once) decides which detectors run on it.
+        import re2
+
+        self._selector = re2.Set.SearchSet()
+        self._selected: list[tuple[int, ...]] = []
+        for k in keywords:
+            self._selector.Add(("(?i:" + re.escape(k) + ")").encode())
+            self._selected.append(tuple(i for i, d in enumerate(self.detectors) if k in d.keywords))
+        for a in anchors:
+            self._selector.Add(a.encode())
+            self._selected.append(tuple(i for i, d in enumerate(self.detectors) if d.anchor == a))
+        self._selector.Compile()
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "re2"
         if backend == "hyperscan":
@@ -225,11 +255,15 @@ class Engine:
 
     # -- stage 2 -----------------------------------------------------------------------------------
 
-    def _detectors_for(self, low: str) -> list[int]:
-        chosen = set(self._anchored)
-        for kw, idx in self._by_keyword:
-            if kw in low:
-                chosen.update(idx)
+    def _detectors_for(self, line: bytes) -> list[int]:
+        ids = self._selector.Match(line)
+        if not ids:
+            return []
+        if len(ids) == 1:
+            return list(self._selected[ids[0]])
+        chosen: set[int] = set()
+        for i in ids:
+            chosen.update(self._selected[i])
         return sorted(chosen)
 
     def scan_bytes(self, data: bytes, path: str) -> list[SecretHit]:
@@ -244,23 +278,32 @@ class Engine:
         in_tests = in_tests or (b"kind: SealedSecret" in data and path.endswith((".yaml", ".yml", ".json")))
         hits: list[SecretHit] = []
         seen: set[tuple[int, str]] = set()
-        lineno = 1
-        counted_to = 0
+        counter = _LineCounter(data)
+        regexes = self._code_regexes if code else self._regexes
+        detectors = self.detectors
+        groups = self._value_groups
         for start, end in spans:
-            lineno += data.count(b"\n", counted_to, start)
-            counted_to = start
             windows = [(start, end)] if end - start <= LONG_LINE else self._long_line_windows(data, start, end)
             for wstart, wend in windows:
-                line = data[wstart:wend].decode("utf-8", "replace")
-                dets = self._detectors_for(line.lower())
+                raw = data[wstart:wend]
+                dets = self._detectors_for(raw)
+                if not dets:
+                    continue
+                line = raw.decode("utf-8", "replace")
+                low = ""
                 for i in dets:
-                    det = self.detectors[i]
+                    det = detectors[i]
                     if det.generic and in_tests:
                         continue
+                    if det.requires:
+                        low = low or line.lower()
+                        if not all(r in low for r in det.requires):
+                            continue
                     text = line
                     if det.extra_lines and wend == end:
                         text = self._extend(data, end, det.extra_lines, line)
-                    for hit in self._match(det, text, lineno, path, code, data, start, wstart - start):
+                    for hit in self._match(det, regexes[i], groups[i], text, counter, start, path, code, data,
+                                           wstart - start):
                         key = (hit[0], hit[1])
                         if key in seen:
                             continue
@@ -299,19 +342,30 @@ class Engine:
             return line
         return line + data[end:stop].decode("utf-8", "replace")
 
-    def _match(self, det: Detector, text: str, lineno: int, path: str, code: bool, data: bytes,
-               line_start: int, col_offset: int) -> list[tuple[int, str, SecretHit]]:
+    def _match(self, det: Detector, regex: re.Pattern[str], groups: tuple[str, ...], text: str,
+               counter: _LineCounter, line_start: int, path: str, code: bool, data: bytes,
+               col_offset: int) -> list[tuple[int, str, SecretHit]]:
         out: list[tuple[int, str, SecretHit]] = []
-        for m in det.regex.finditer(text):
-            group = next((g for g in VALUE_GROUPS if g in m.re.groupindex and m.group(g) is not None), None)
+        for m in regex.finditer(text):
+            group = None
+            for g in groups:
+                if m.group(g) is not None:
+                    group = g
+                    break
             secret = m.group(group) if group else m.group(0)
             if not secret or len(secret) < det.min_length:
                 continue
-            key = m.group("key") if "key" in m.re.groupindex else None
-            sep = m.group("sep") if "sep" in m.re.groupindex else None
+            key = None
+            if det.generic and "key" in regex.groupindex:
+                ks = m.start("key")
+                while ks > 0 and (text[ks - 1].isalnum() or text[ks - 1] in "_.-"):
+                    ks -= 1
+                key = text[ks:m.end("key")]
+            sep = m.group("sep") if "sep" in regex.groupindex else None
             if not self._accept(det, secret, key, group, code, sep):
                 continue
             pos = m.start(group) if group else m.start()
+            lineno = counter.line_of(line_start)
             line = lineno + text.count("\n", 0, pos)
             end_line = lineno + text.count("\n", 0, m.end(group) if group else m.end())
             column = pos - (text.rfind("\n", 0, pos) + 1) + 1 + (col_offset if line == lineno else 0)
@@ -334,7 +388,8 @@ class Engine:
         if det.generic:
             if key is not None and det.key_filter is not None and not det.key_filter(key):
                 return False
-            quoted = group in ("dq", "sq", "bq")
+            # without a name to qualify (URLs, headers, SQL, command lines) the value is a literal in context
+            quoted = group in ("dq", "sq", "bq") or det.key_filter is None
             loose = sep is not None and (not sep.strip() or sep.strip() == "is")
             if not filters.looks_like_secret_value(secret, quoted=quoted, code=code, loose_separator=loose):
                 return False

@@ -32,6 +32,7 @@ PLACEHOLDER_PARTS = ("your_", "your-", "yourpass", "<your", "example", "placehol
                      "change_me", "dummy", "fake", "redacted", "insert", "replace", "xxxx", "****",
                      "....", "sample_", "_here", "-here", "${", "{{", "<%", "%(", "#{", "@@", "lorem")
 
+_PLACEHOLDER_PART = re.compile("|".join(re.escape(p) for p in PLACEHOLDER_PARTS))
 _REFERENCE = re.compile(
     r"""^(?:
         \$\w|\$\{|\$\(|%\w+%|%\(|\{\{|<%|\#\{|@\{|\[\[        # shell, templates, batch, helm, erb
@@ -74,7 +75,7 @@ def is_placeholder(value: str) -> bool:
     low = value.lower().strip()
     if low in PLACEHOLDER_VALUES or len(set(low)) <= 2:
         return True
-    if any(part in low for part in PLACEHOLDER_PARTS):
+    if _PLACEHOLDER_PART.search(low):
         return True
     if low.startswith("<") and low.endswith(">"):
         return True
@@ -119,7 +120,7 @@ def looks_like_secret_value(value: str, *, quoted: bool, code: bool, loose_separ
     v = value.strip()
     if len(v) < 6 or len(v) > 200:
         return False
-    if is_placeholder(v) or is_reference(v, quoted=quoted, code=code) or is_uuid(v):
+    if is_reference(v, quoted=quoted, code=code) or is_placeholder(v) or is_uuid(v):
         return False
     if _NUMBERISH.match(v) or _PATHISH.match(v) or "://" in v:
         return False

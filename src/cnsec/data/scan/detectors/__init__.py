@@ -48,6 +48,12 @@ class Detector:
     generic: bool = False
     key_filter: Callable[[str], bool] | None = None
     ignore_case: bool = False
+    #: Variant of ``pattern`` for source code, where only string literals are values (an unquoted
+    #: right-hand side is an expression): fewer, cheaper matches in the most common files.
+    code_pattern: str | None = None
+    #: Literals that must all occur in the (lower-cased) text before the pattern runs: a cheap gate
+    #: for detectors whose keywords are common words.
+    requires: tuple[str, ...] = ()
     #: The pattern sees the candidate line plus this many following lines (PEM blocks, k8s env
     #: ``name:``/``value:`` pairs).
     extra_lines: int = 0
@@ -62,6 +68,10 @@ class Detector:
     @property
     def regex(self) -> re.Pattern[str]:
         return _compiled(self.pattern, self.ignore_case)
+
+    @property
+    def code_regex(self) -> re.Pattern[str]:
+        return _compiled(self.code_pattern or self.pattern, self.ignore_case)
 
 
 @cache

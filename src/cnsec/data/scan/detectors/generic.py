@@ -26,11 +26,18 @@ from cnsec.model.severity import Severity as S
 _TYPE = r"(?:\s*:\s*[A-Za-z_][\w.\[\]]{0,20}\s*(?==))?"
 _SEP = r"[\"'`]?\]?(?P<sep>\s*(?::=|=>|==|!=|\?=|\|\|=|=|:|>|\(|\s+is\s+|\s+)\s*)"
 _VALUE = (r"(?:\\?\"(?P<dq>[^\"\\\s]{1,200})\\?\"|\\?'(?P<sq>[^'\\\s]{1,200})\\?'|`(?P<bq>[^`\s]{1,200})`"
-          r"|(?P<bare>[^\s\"'`,;(){}\[\]<>&|]{1,200}))")
+          r"|(?P<bare>(?!\$\{|\$\(|\{\{)[^\s\"'`,;(){}\[\]<>&|]{1,200}))")
+_QUOTED = r"(?:\\?\"(?P<dq>[^\"\\\s]{1,200})\\?\"|\\?'(?P<sq>[^'\\\s]{1,200})\\?'|`(?P<bq>[^`\s]{1,200})`)"
 
 
 def _assignment(words: str) -> str:
-    return r"(?P<key>[\w.\-]*(?:" + words + r")[\w.\-]*)" + _TYPE + _SEP + _VALUE
+    # The match starts at the keyword (fast: the regex engine skips to its first letters); the engine
+    # extends ``key`` to the left over name characters, so ``MYSQL_ROOT_PASSWORD`` is the whole name.
+    return r"(?P<key>(?:" + words + r")[\w.\-]*)" + _TYPE + _SEP + _VALUE
+
+
+def _code_assignment(words: str) -> str:
+    return r"(?P<key>(?:" + words + r")[\w.\-]*)" + _TYPE + _SEP + _QUOTED
 
 
 _PASSWORD_WORDS = r"pass|pwd|pw|psw|pssw|pasw|paasw|비밀번호|비번|암호|패스워드"  # noqa: S105
@@ -39,7 +46,8 @@ DETECTORS = (
     Detector(
         id="generic-password", title="Hard-coded password", severity=S.HIGH,
         keywords=("pass", "pw", "psw", "pssw", "pasw", "paasw", "비밀번호", "비번", "암호", "패스워드"),
-        pattern=_assignment(_PASSWORD_WORDS), ignore_case=True, generic=True, key_filter=is_password_key,
+        pattern=_assignment(_PASSWORD_WORDS),
+        code_pattern=_code_assignment(_PASSWORD_WORDS), ignore_case=True, generic=True, key_filter=is_password_key,
         description="A password assigned to a password-named variable, key, flag or environment variable.",
         examples=('DB_PASSWORD: "Sup3r-S3cret!mail"', "password=2bkJgtJDiLcq1t", "ENV DB_PASS=hunter2Xy9",
                   'def connect(passwd: str = "cq2tPr1a2"):', "<password>IhqSb1Gg</password>"),
@@ -48,24 +56,27 @@ DETECTORS = (
                           "self.password = password")),
     Detector(
         id="generic-secret", title="Hard-coded secret", severity=S.HIGH, keywords=("secret",),
-        pattern=_assignment(r"secret"), ignore_case=True, generic=True, key_filter=is_secret_key,
+        pattern=_assignment(r"secret"),
+        code_pattern=_code_assignment(r"secret"), ignore_case=True, generic=True, key_filter=is_secret_key,
         examples=('client_secret = "q8Zk3J9xQpL0aB7cD2eF4g"', 'JWT_SECRET: "7d9f!kq2Lz0"'),
         counter_examples=('client_secret = "<client-secret>"', "secretName: db-credentials",
                           "secret: {{ .Values.secret }}")),
     Detector(
         id="generic-token", title="Hard-coded token", severity=S.HIGH, keywords=("token",),
-        pattern=_assignment(r"token"), ignore_case=True, generic=True, key_filter=is_token_key,
+        pattern=_assignment(r"token"),
+        code_pattern=_code_assignment(r"token"), ignore_case=True, generic=True, key_filter=is_token_key,
         examples=('gi_reo_gi_token = "G1Re06G1BdgNseiJDN21Z094M"', 'tp_token_value="b035d48j9X2dfjF0hb9sd8Guf5h"'),
         counter_examples=("token_url: https://example.com/oauth/token", 'token = request.headers["X-Token"]')),
     Detector(
         id="generic-api-key", title="Hard-coded API key", severity=S.HIGH, keywords=("key",),
-        pattern=_assignment(r"key"), ignore_case=True, generic=True, key_filter=is_api_key_key,
+        pattern=_assignment(r"key"),
+        code_pattern=_code_assignment(r"key"), ignore_case=True, generic=True, key_filter=is_api_key_key,
         examples=('apiKey: "da2-b32ctqssd3cvbzap3msamjq6l1x"', 'SECRET_KEY = "k3J9x!QpL0aB7c"'),
         counter_examples=("primary_key = models.AutoField()", "key: app.kubernetes.io/name",
                           'api_key = settings.API_KEY')),
     Detector(
         id="k8s-env-secret", title="Secret in a Kubernetes env value", severity=S.HIGH,
-        keywords=("pass", "pwd", "secret", "token", "key"), extra_lines=1, generic=True,
+        keywords=("pass", "pwd", "secret", "token", "key"), requires=("name",), extra_lines=1, generic=True,
         key_filter=is_sensitive_key,
         pattern=r"name:\s*[\"']?(?P<key>[\w.\-]+)[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value:[ \t]*"
                 r"(?:\"(?P<dq>[^\"\s]{1,200})\"|'(?P<sq>[^'\s]{1,200})'|(?P<bare>[^\s#\"']{1,200}))",
