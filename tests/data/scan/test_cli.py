@@ -181,3 +181,16 @@ def test_history_reports_the_commit_that_added_a_secret(tmp_path: Path, capsys: 
                          text=True, check=True).stdout.strip()
     _, data = _json(capsys, str(tmp_path), "--history", "--since", "v1")
     assert [(f["source"]["line"], f["commit"]) for f in data["findings"]] == [(2, sha)]
+
+
+def test_large_file_is_streamed_in_chunks_with_correct_line_numbers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.data.scan import walker
+
+    monkeypatch.setattr(walker, "CHUNK_SIZE", 1024)
+    lines = [f"filler line number {i:05}" for i in range(2000)]
+    lines[10] = f"GH={TOKEN}"
+    lines[1500] = f'DB_PASSWORD="{SECRET}"'
+    (tmp_path / "big.env").write_text("\n".join(lines) + "\n")
+    _, data = _json(capsys, str(tmp_path))
+    assert [f["source"]["line"] for f in data["findings"]] == [11, 1501]

@@ -152,7 +152,7 @@ def read_chunks(path: str, max_size: int) -> Iterator[tuple[int, bytes, int]] | 
 
 def _chunks(fh: Any, head: bytes) -> Iterator[tuple[int, bytes, int]]:
     with fh:
-        buf = head + fh.read(CHUNK_SIZE - len(head))
+        buf = head + fh.read(max(0, CHUNK_SIZE - len(head)))
         lineno = 1
         while buf:
             more = fh.read(CHUNK_SIZE)
