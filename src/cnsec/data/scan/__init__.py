@@ -27,18 +27,27 @@ reuse one compiled engine per process (the first call compiles it, a few millise
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cnsec.data.scan.engine import Engine, SecretHit
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine is imported on first use: `cnsec --help` must not pay for it
     from cnsec.data.scan.detectors import Detector
+    from cnsec.data.scan.engine import Engine, SecretHit
 
 __all__ = ["SecretHit", "default_engine", "detector_catalog", "scan_text", "scan_value"]
 
 
+def __getattr__(name: str) -> Any:
+    if name in ("SecretHit", "Engine"):
+        from cnsec.data.scan import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @cache
 def default_engine() -> Engine:
+    from cnsec.data.scan.engine import Engine
+
     return Engine()
 
 
