@@ -61,3 +61,22 @@ def test_each_event_is_tested_only_against_candidate_rules() -> None:
     candidates = idx.candidates({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com"}, None)
     assert 0 < len(candidates) < len(idx.rules) // 2
     assert "CNSEC-DET-AWS-002" in {idx.rules[i].id for i in candidates}
+
+
+def test_prefilter_works_with_re2_when_hyperscan_is_absent(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from cnsec.detect.engine import LiteralScanner
+
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    scanner = LiteralScanner(['"stoplogging"', ":assumed-role"])
+    assert scanner.engine == "re2"
+    assert scanner.search(b'{"eventName":"StopLogging"}') is not None
+    assert scanner.search(b'{"eventName":"StartLogging"}') is None
+
+
+def test_prefilter_is_case_insensitive_on_raw_lines() -> None:
+    from cnsec.detect.engine import LiteralScanner
+
+    scanner = LiteralScanner(['"stoplogging"'])
+    assert scanner.search(b'{"eventName":"STOPLOGGING"}') is not None
