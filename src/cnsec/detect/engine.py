@@ -122,18 +122,16 @@ class LiteralScanner:
             flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
             db.compile(expressions=[re.escape(x).encode() for x in literals], ids=list(range(len(literals))),
                        elements=len(literals), flags=[flags] * len(literals))
-            terminated = hyperscan.ScanTerminated
             scan = db.scan
+            hit = [False]
 
-            def stop(*_args: Any) -> bool:
-                return True
+            def found(*_args: Any) -> None:  # SINGLEMATCH: at most once per literal
+                hit[0] = True
 
             def hs_search(raw: bytes) -> Any:
-                try:
-                    scan(raw, match_event_handler=stop)
-                except terminated:
-                    return True
-                return None
+                hit[0] = False
+                scan(raw, match_event_handler=found)
+                return True if hit[0] else None
             self.search = hs_search
         else:
             import re2
