@@ -159,3 +159,9 @@ def test_regex_required_literal_is_extracted_for_the_index() -> None:
     assert regex_literal(".+:assumed-role/aws:.+") == ":assumed-role"
     assert regex_literal("foo(bar)?bazz") == "bazz"
     assert regex_literal("a|bcdef") is None
+
+
+def test_regex_with_a_required_literal_still_matches_case_insensitively() -> None:
+    det = {"sel": {"userIdentity.arn|re|i": ".+:ASSUMED-ROLE/aws:.+"}, "condition": "sel"}
+    assert matches(det, {"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/aws:x/i-1"}})
+    assert not matches(det, {"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/web/i-1"}})

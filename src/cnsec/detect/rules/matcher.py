@@ -153,7 +153,7 @@ def _sub_reqs(vals: Iterable[str]) -> list[Req]:
     return [frozenset(alts)]
 
 
-def regex_literal(pattern: str) -> str | None:
+def regex_literal(pattern: str, json_safe: bool = True) -> str | None:
     """A literal every match of ``pattern`` must contain (for the index), or None when unsure.
 
     Conservative: no alternation anywhere, only text outside groups and classes, a character made
@@ -206,6 +206,9 @@ def regex_literal(pattern: str) -> str | None:
             cur.append(c)
         i += 1
     cut()
+    if not json_safe:  # for a check on the parsed value: any text will do
+        longest = max(runs, key=len, default="")
+        return longest.lower() if len(longest) >= 3 else None
     lits = [x for x in (safe_literal(r, 4) for r in runs) if x]
     return max(lits, key=len) if lits else None
 
@@ -235,8 +238,14 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
         return Node(fn, cost=8)
     get = make_getter(path)
 
-    def fnp(d: dict[str, Any]) -> bool:
-        return any(search(t) for t in _texts(get(d)))
+    needle = regex_literal(pattern, json_safe=False)
+    if needle is not None:
+        # a literal every match contains: a plain substring test first, the regex only if it is there
+        def fnp(d: dict[str, Any]) -> bool:
+            return any(needle in t.lower() and search(t) for t in _texts(get(d)))
+    else:
+        def fnp(d: dict[str, Any]) -> bool:
+            return any(search(t) for t in _texts(get(d)))
     lit = regex_literal(pattern)
     return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=5)
 
