@@ -17,13 +17,14 @@ from cnsec.model.severity import Severity
     control="CTRL-RBAC-LEAST-PRIVILEGE",
     remediation=("Remove bind/escalate on roles and clusterroles and impersonate on users, groups and "
                  "service accounts (wildcard verbs included)."),
-    equivalents={"checkov": ("CKV_K8S_158",), "kubescape": ("C-0065", "C-0191")},
+    equivalents={"kubescape": ("C-0191",)},
 )
 def rbac_escalation_verbs(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """bind and escalate switch off RBAC's own privilege-escalation prevention and impersonate lets a
-    subject act as system:masters: each is a path to cluster-admin. Checkov CKV_K8S_157 also flags
-    'bind' on rolebindings, which the Kubernetes authorizer never uses, so it is not listed as an
-    equivalent."""
+    subject act as system:masters: each is a path to cluster-admin. This check covers all three verbs
+    (like Kubescape C-0191), so Checkov's single-verb checks are not equivalents: CKV_K8S_158 looks
+    at escalate only, and CKV_K8S_157 flags 'bind' on rolebindings, which the Kubernetes authorizer
+    never uses; Kubescape C-0065 is impersonation only."""
     from cnsec.iam.k8s_rbac import role_rule_hits
 
     for index, entry in role_rule_hits(res, ("CNSEC-RBAC-005", "CNSEC-RBAC-006", "CNSEC-RBAC-008")):
