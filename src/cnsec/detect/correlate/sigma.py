@@ -108,7 +108,7 @@ def load_sigma_correlations(path: Path, text: str, max_keys: int) -> Catalog:
             severity=SIGMA_LEVELS.get(level.lower(), Severity.MEDIUM), action=None, signs=signs,
             window=float(item.timespan.seconds), max_keys=max_keys, attack_ids=tuple(attack),
             description=str(item.description or "").strip())
-        ctype = str(item.type.value if hasattr(item.type, "value") else item.type).lower()
+        ctype = str(getattr(item.type, "name", item.type)).lower()
         cond: Any = item.condition
         op = getattr(getattr(cond, "op", None), "name", None)
         count = getattr(cond, "count", None)

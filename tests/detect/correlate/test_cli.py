@@ -1,0 +1,93 @@
+"""``cnsec threats list`` and ``cnsec correlate``: the catalog, errors, output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cnsec.cli import main
+from cnsec.detect.correlate.catalog import load_catalog
+from cnsec.model.threat import threat_catalog
+
+MISSION = {"denial-of-service", "sql-injection", "data-breach", "data-tampering", "credential-abuse",
+           "privilege-escalation", "container-escape", "secret-access"}
+
+
+def test_bundled_catalog_covers_the_mission_threats_with_model_ids() -> None:
+    cat = load_catalog(None)
+    ids = {t.id for t in cat.threats}
+    assert ids >= MISSION
+    assert ids <= set(threat_catalog())
+    assert all(t.rules for t in cat.threats)
+    assert all(r.action for r in cat.rules)
+
+
+def test_bundled_catalog_names_only_loaded_detection_rules() -> None:
+    from cnsec.detect.rules import bundled
+
+    known = {r.id for r in bundled().rules}
+    assert load_catalog(None).engine_rule_ids() <= known
+
+
+def test_threats_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["threats", "list", "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    dos = next(t for t in doc["threats"] if t["id"] == "denial-of-service")
+    rule = next(r for r in dos["rules"] if r["id"] == "dos-service-degraded")
+    assert rule["action"] == "block_traffic" and rule["by"] == "service"
+    assert "p95(latency_ms) by service > 2 × baseline over 5m" in {s["condition"] for s in doc["signs"]}
+
+
+def test_threats_list_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["threats", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "sql-injection" in out and "sqli-then-data-returned: sequence of [sqli-probe-burst, large-response]" in out
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_unknown_threat_id_in_a_catalog_is_exit_2_with_one_line(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    cat = _write(tmp_path, "t.yaml", "signs: [{id: a, match: 'x = 1'}]\nthreats:\n  - id: alien-invasion\n"
+                                     "    rules: [{id: r, any: [a]}]\n")
+    assert main(["correlate", _write(tmp_path, "in.log", ""), "--threats", cat]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "alien-invasion" in err[0] and "t.yaml" in err[0]
+
+
+def test_rule_naming_an_unknown_sign_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cat = _write(tmp_path, "t.yaml", "signs: []\nthreats:\n  - id: sql-injection\n    rules: [{id: r, any: [nope]}]\n")
+    assert main(["correlate", _write(tmp_path, "in.log", ""), "--threats", cat]) == 2
+    assert "unknown sign(s) nope" in capsys.readouterr().err
+
+
+def test_malformed_lines_are_reported_on_stderr_and_the_run_goes_on(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    line = json.dumps({"ts": 1767225600, "event": "login", "actor": "a", "subject": "a", "source": "192.0.2.1",
+                       "outcome": "success", "detail": {}})
+    log = _write(tmp_path, "iam.jsonl", f"{line}\n{{oops\n{line}\n")
+    assert main(["correlate", log, "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["stats"]["records"] == 2 and doc["stats"]["malformed"] == 1
+    assert doc["errors"][0]["line"] == 2
+    assert f"{log}:2: malformed JSON" in captured.err
+
+
+def test_state_option_writes_the_baselines(tmp_path: Path) -> None:
+    line = json.dumps({"timestamp": 1767225600, "name": "latency_ms", "labels": {"service": "web"}, "value": 5})
+    state = tmp_path / "state.json"
+    assert main(["correlate", _write(tmp_path, "m.jsonl", line + "\n"), "--state", str(state),
+                 "-f", "jsonl"]) == 0
+    assert "http-latency-high" in json.loads(state.read_text())["signs"]
+
+
+def test_missing_input_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["correlate", str(tmp_path / "nope.log")]) == 2
+    assert "file not found" in capsys.readouterr().err
