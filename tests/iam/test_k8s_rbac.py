@@ -156,3 +156,24 @@ def test_agreement_with_kubescape_labelled_cases() -> None:
                 unexplained.append((rule, case.name, sorted(want), sorted(got)))
     assert not unexplained
     assert agreed >= 29 and total >= 40
+
+
+def test_workload_mounting_a_powerful_service_account_is_reported() -> None:
+    root = CORPORA / "iam" / "kubescape-regolibrary" / "rules" / "workload-with-cluster-takeover-roles" / "test"
+    if not root.is_dir():
+        pytest.skip("../shared/corpora/iam is not available")
+    for case in sorted(root.iterdir()):
+        model, _ = load_model([str(case / "input")])
+        flagged = any(g.entry.id == "CNSEC-RBAC-031" for g in audit(model))
+        assert flagged == case.name.startswith("fail"), case.name
+
+
+def test_workload_without_token_mount_is_not_reported(shop: RbacModel) -> None:
+    from cnsec.assess.loaders.k8s import parse_k8s_text
+
+    text = SHOP.read_text() + (
+        "\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: sync, namespace: shop}\n"
+        "spec:\n  serviceAccountName: vault-sync\n  automountServiceAccountToken: false\n"
+        "  containers: [{name: c, image: x}]\n")
+    model = RbacModel.from_resources(parse_k8s_text(text, "shop.yaml")[0])
+    assert not [g for g in audit(model) if g.entry.id == "CNSEC-RBAC-031"]

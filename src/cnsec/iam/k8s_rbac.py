@@ -347,7 +347,8 @@ class RbacModel:
         self.roles: dict[str, RoleDef] = {}
         self.bindings: list[BindingDef] = []
         self.service_accounts: set[tuple[str, str]] = set()
-        self.workload_sas: dict[tuple[str, str], list[K8sResource]] = {}
+        self.workload_sas: dict[tuple[str, str], list[K8sResource]] = {}  # pods that mount the SA token
+        self.no_automount: set[tuple[str, str]] = set()  # SAs whose token is not mounted by default
         self.problems: list[str] = []
         self._allow_cache: dict[tuple[str, Request], PolicyRule | None] = {}
 
@@ -366,12 +367,15 @@ class RbacModel:
                 if bd is not None:
                     model.bindings.append(bd)
             elif kind == "ServiceAccount":
-                model.service_accounts.add((res.effective_namespace or "default", res.name))
+                key = (res.effective_namespace or "default", res.name)
+                model.service_accounts.add(key)
+                if res.get("automountServiceAccountToken") is False:
+                    model.no_automount.add(key)
             else:
                 path = pod_spec_path(res)
                 if path is not None:
                     spec = res.get(*path)
-                    if isinstance(spec, dict):
+                    if isinstance(spec, dict) and spec.get("automountServiceAccountToken") is not False:
                         sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
                         ns = res.effective_namespace or "default"
                         model.workload_sas.setdefault((ns, str(sa)), []).append(res)
@@ -636,7 +640,36 @@ def audit(model: RbacModel) -> list[RiskyGrant]:
     path_entry = next((e for e in catalog.values() if e.path == "pod-creation"), None)
     if path_entry is not None:
         out.extend(_pod_creation_paths(model, path_entry, pod_creators, by_sa))
+    wl_entry = next((e for e in catalog.values() if e.path == "workload"), None)
+    if wl_entry is not None:
+        out.extend(_workload_tokens(model, wl_entry, by_sa))
     return out
+
+
+def _workload_tokens(model: RbacModel, entry: RiskEntry,
+                     by_sa: dict[tuple[str, str], list[RiskyGrant]]) -> Iterator[RiskyGrant]:
+    """A workload that mounts a powerful service account's token hands those rights to whoever
+    compromises the workload."""
+    for (ns, sa), workloads in sorted(model.workload_sas.items()):
+        if (ns, sa) in model.no_automount:
+            explicit = [w for w in workloads if _pod_spec_value(w, "automountServiceAccountToken") is True]
+            if not explicit:
+                continue
+            workloads = explicit
+        worst = max(by_sa.get((ns, sa), []), key=lambda g: g.severity, default=None)
+        if worst is None or worst.severity < Severity.HIGH:
+            continue
+        for w in workloads:
+            via = (f"{w.kind} {ns}/{w.name} mounts its token, and it {worst.entry.title.lower()} "
+                   f"({worst.scope})")
+            yield RiskyGrant(entry, worst.subject, worst.binding, worst.role, worst.rule, worst.severity, via)
+
+
+def _pod_spec_value(res: K8sResource, key: str) -> Any:
+    from cnsec.assess.loaders.k8s import pod_spec_path
+
+    path = pod_spec_path(res)
+    return res.get(*path, key) if path is not None else None
 
 
 def _pod_creation_paths(model: RbacModel, entry: RiskEntry, creators: list[RiskyGrant],
