@@ -367,10 +367,10 @@ class RbacModel:
                 if bd is not None:
                     model.bindings.append(bd)
             elif kind == "ServiceAccount":
-                key = (res.effective_namespace or "default", res.name)
-                model.service_accounts.add(key)
+                sa_key = (res.effective_namespace or "default", res.name)
+                model.service_accounts.add(sa_key)
                 if res.get("automountServiceAccountToken") is False:
-                    model.no_automount.add(key)
+                    model.no_automount.add(sa_key)
             else:
                 path = pod_spec_path(res)
                 if path is not None:
