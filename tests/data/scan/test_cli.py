@@ -194,3 +194,14 @@ def test_large_file_is_streamed_in_chunks_with_correct_line_numbers(
     (tmp_path / "big.env").write_text("\n".join(lines) + "\n")
     _, data = _json(capsys, str(tmp_path))
     assert [f["source"]["line"] for f in data["findings"]] == [11, 1501]
+
+
+def test_single_file_can_be_scanned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = _tree(tmp_path)
+    _, data = _json(capsys, str(tree / "deploy.yaml"))
+    assert [f["detector"] for f in data["findings"]] == ["github-token"]
+
+
+def test_since_without_history_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "scan", "--since", "v1"]) == 2
+    assert "--history" in capsys.readouterr().err

@@ -95,3 +95,8 @@ def test_unquoted_identifier_in_code_is_a_variable_not_a_password(engine: Engine
 
 def test_keyword_inside_other_words_is_not_a_secret(engine: Engine) -> None:
     assert not engine.scan_bytes(b"passengers: quickBrown42\ncompass = 'N0rth-East'\n", "a.yaml")
+
+
+def test_any_format_in_a_minified_long_line_is_found(engine: Engine) -> None:
+    line = "a=1;" * 3000 + 'k="AIzaSyD3xQ8Xf9mGq1yQ2vW3e4R5t6Y7u8I9o0P";' + "b=2;" * 3000
+    assert [h.detector for h in engine.scan_bytes(line.encode(), "app.min.js")] == ["gcp-api-key"]

@@ -187,8 +187,7 @@ class HyperscanPrefilter(_Prefilter):
         import hyperscan
 
         exprs = [_byte_escape(k).encode() for k in self.keywords] + [a.encode() for a in self.anchors]
-        flags = ([hyperscan.HS_FLAG_CASELESS] * len(self.keywords)
-                 + [hyperscan.HS_FLAG_ALLOWEMPTY * 0] * len(self.anchors))
+        flags = [hyperscan.HS_FLAG_CASELESS] * len(self.keywords) + [0] * len(self.anchors)
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
         self._scratch = hyperscan.Scratch(self._db)
@@ -242,6 +241,11 @@ class Engine:
             self._selector.Add(a.encode())
             self._selected.append(tuple(i for i, d in enumerate(self.detectors) if d.anchor == a))
         self._selector.Compile()
+        # keyword/anchor positions inside one long line (both backends use this same RE2 pattern)
+        re2_options = re2.Options()
+        re2_options.max_mem = 256 << 20
+        self._marks = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
+                                           + ["(?:" + a + ")" for a in anchors]).encode(), re2_options)
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "re2"
         if backend == "hyperscan":
@@ -312,17 +316,13 @@ class Engine:
         hits.sort(key=lambda h: (h.line, h.column, h.detector))
         return hits
 
-    @staticmethod
-    def _long_line_windows(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-        """Minified files: look around each keyword hit of the line rather than at the whole line."""
-        # cheap re-scan of this line only, with a lower-cased copy
-        low = data[start:end].lower()
-        marks = sorted({m.start() for m in re.finditer(rb"pass|pwd|secret|token|key|auth|akia|gh[pousr]_|"
-                                                         rb"-----begin|eyj|xox|sk_|sk-|://", low)})
+    def _long_line_windows(self, data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+        """Minified files: look around each keyword or anchor hit of the line, not at the whole line."""
+        marks = [m.start() for m in self._marks.finditer(data, start, end)]
         windows: list[tuple[int, int]] = []
         for mark in marks:
-            ws = max(start, start + mark - WINDOW_BEFORE)
-            we = min(end, start + mark + WINDOW_AFTER)
+            ws = max(start, mark - WINDOW_BEFORE)
+            we = min(end, mark + WINDOW_AFTER)
             if windows and ws <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], we)
             else:
