@@ -97,3 +97,18 @@ def test_compiled_index_agrees_with_the_reference_evaluation(perms: list[tuple[s
         ref = evaluate(rules, action, resource)
         assert fast.allowed == ref.allowed
         assert (fast.rule is None) == (ref.rule is None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_perm(), st.booleans()), min_size=1, max_size=6),
+       st.lists(st.tuples(_perm(), st.booleans()), min_size=1, max_size=6),
+       _types, _names, st.sampled_from(["read", "write", "delete", "other"]))
+def test_users_with_several_roles_get_the_combined_decision(a: list[tuple[str, bool]], b: list[tuple[str, bool]],
+                                                            t: str, n: str, action: str) -> None:
+    roles = {name: Role(name, [parse_permission(p, DENY if deny else "allow") for p, deny in perms])
+             for name, perms in (("a", a), ("b", b))}
+    authz = Authorizer(roles, {"u": ["a", "b"]})
+    ref = evaluate(expand_roles(roles, ["a", "b"]), action, f"{t}/{n}")
+    got = authz.decide("u", action, f"{t}/{n}")
+    assert got.allowed == ref.allowed
+    assert (got.rule is None) == (ref.rule is None)

@@ -177,10 +177,15 @@ class TokenService:
                 failed = True
             else:
                 spent = conn.execute(update(schema.refresh_tokens).where(
-                    (schema.refresh_tokens.c.token_hash == h) & schema.refresh_tokens.c.used_at.is_(None))
-                    .values(used_at=now)).rowcount
+                    (schema.refresh_tokens.c.token_hash == h) & schema.refresh_tokens.c.used_at.is_(None)
+                    & schema.refresh_tokens.c.revoked.is_(False)).values(used_at=now)).rowcount
                 failed = not spent
-                if not failed:
+                if failed:  # spent by a concurrent request in the meantime: that is reuse too
+                    conn.execute(update(schema.refresh_tokens).where(
+                        schema.refresh_tokens.c.family == row["family"]).values(revoked=True))
+                    self.store._audit(conn, "token-refresh", user, user, source, "failure",
+                                      {"reason": "reuse-detected"})
+                else:
                     new_refresh = self._refresh_token(conn, user, row["family"], now)
                     self.store._audit(conn, "token-refresh", user, user, source, "success")
         if failed:
