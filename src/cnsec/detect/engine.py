@@ -45,6 +45,7 @@ def _penalty(alt: tuple[str, str, str], literal: str | None) -> int:
 
 
 _GENERIC: Any = object()
+_NOTHING: frozenset[str] = frozenset()
 #: after this many lines, a prefilter that lets nearly all of them through is switched off for the
 #: rest of the input (it would cost more than the parses it saves)
 ADAPT_AFTER = 4096
@@ -201,6 +202,10 @@ class RuleIndex:
                         guard_paths.add(path)
                     rule_guards.append([(p, frozenset(v)) for p, v in by_path.items()])
                 if rule_guards:
+                    # shallow fields that many rules share first (verb=create is memoised once per
+                    # event and fails fast), deep request-body paths last
+                    rule_guards.sort(key=lambda alts: (max(p.count(".") for p, _ in alts),
+                                                       -max(path_rules.get(p, 0) for p, _ in alts)))
                     guards[i] = rule_guards
             elif sub_reqs:
                 best = min(sub_reqs, key=lambda q: (len(q), -min(len(a[2]) for a in q)))
@@ -212,7 +217,13 @@ class RuleIndex:
         self.primary = [(p.split(".")[0], ([*p.split("."), None])[1] if p.count(".") <= 1 else "",
                          p, make_getter(p), table) for p, table in primary.items()]
         self.guards = guards
+        # most guards are one field and a set of values: kept flat, checked without inner loops
+        self.simple_guards: dict[int, tuple[tuple[str, frozenset[str]], ...]] = {
+            i: tuple(alts[0] for alts in checks) for i, checks in guards.items()
+            if all(len(alts) == 1 for alts in checks)}
         self.getters = {p: make_getter(p) for p in guard_paths}
+        self.split = {p: (p.split(".")[0], p.split(".")[1] if p.count(".") == 1 else (None if "." not in p else ""))
+                      for p in guard_paths}
         self.sub = sub
         self.always = always
         self.exact = frozenset(exact)
@@ -232,15 +243,25 @@ class RuleIndex:
             self.prefilter = LiteralScanner(sorted(literals, key=len, reverse=True))
         self.literal_count = len(literals)
 
-    def _values(self, d: dict[str, Any], path: str, memo: dict[str, set[str]]) -> set[str]:
-        got = memo.get(path)
-        if got is None:
+    def _values(self, d: dict[str, Any], path: str, memo: dict[str, Any]) -> Any:
+        """The lower-cased values of ``path`` in ``d``: one ``str``, or a ``set`` when several."""
+        first, second = self.split[path]
+        v = d.get(first)
+        if second is not None and v.__class__ is dict:
+            v = v.get(second) if second else _GENERIC
+        elif second is not None:
+            v = _GENERIC
+        if v.__class__ is str:
+            got: Any = v.lower()
+        elif v is None and (second is None or path not in d):
+            got = _NOTHING
+        else:
             got = set()
-            for v in self.getters[path](d):
-                t = v if v.__class__ is str else as_text(v)
+            for x in self.getters[path](d):
+                t = x if x.__class__ is str else as_text(x)
                 if t is not None:
                     got.add(t.lower())
-            memo[path] = got
+        memo[path] = got
         return got
 
     def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
@@ -269,9 +290,24 @@ class RuleIndex:
         found = list(self.always)
         if hits:
             guards = self.guards
-            memo: dict[str, set[str]] = {}
+            simple = self.simple_guards
+            memo: dict[str, Any] = {}
             values = self._values
             for i in hits:
+                flat = simple.get(i)
+                if flat is not None:
+                    for p, vals in flat:
+                        got = memo.get(p)
+                        if got is None:
+                            got = values(d, p, memo)
+                        if got.__class__ is str:
+                            if got not in vals:
+                                break
+                        elif vals.isdisjoint(got):
+                            break
+                    else:
+                        found.append(i)
+                    continue
                 checks = guards.get(i)
                 if checks is not None:
                     ok = True
@@ -280,7 +316,7 @@ class RuleIndex:
                             got = memo.get(p)
                             if got is None:
                                 got = values(d, p, memo)
-                            if not vals.isdisjoint(got):
+                            if (got in vals) if got.__class__ is str else not vals.isdisjoint(got):
                                 break
                         else:
                             ok = False
