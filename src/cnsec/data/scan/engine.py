@@ -27,7 +27,7 @@ LONG_LINE = 4096
 WINDOW_BEFORE = 256
 WINDOW_AFTER = 1024
 DEFAULT_SALT = b"cnsec-secret-scan/v1"
-_HASH_ITERATIONS = 500
+_HASH_ITERATIONS = 200
 
 _INLINE_IGNORE = ("cnsec:ignore", "pragma: allowlist secret", "gitleaks:allow", "nosec")
 _NEXT_LINE_IGNORE = ("cnsec:ignore-next-line", "pragma: allowlist nextline secret")
@@ -97,6 +97,10 @@ def fingerprint(secret: str, detector: str, salt: bytes) -> str:
     return digest[:16].hex()
 
 
+#: A candidate line: (start, end, ids of the keywords/anchors seen in it, when the matcher reports them).
+Span = tuple[int, int, "set[int] | None"]
+
+
 class _LineCounter:
     """Line numbers on demand: counted only up to the lines that produce a hit, in increasing order."""
 
@@ -121,21 +125,26 @@ class _Prefilter:
         self.keywords = list(keywords)
         self.anchors = list(anchors)
 
-    def line_spans(self, data: bytes) -> list[tuple[int, int]]:  # pragma: no cover - abstract
+    def line_spans(self, data: bytes) -> list[Span]:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
-def _spans_from_positions(data: bytes, positions: Iterable[int]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
+def _spans_from_hits(data: bytes, hits: Iterable[tuple[int, int]]) -> list[Span]:
+    """(position, pattern id) pairs in position order -> one span per line with the ids seen in it."""
+    spans: list[Span] = []
     end = -1
-    for pos in positions:
+    ids: set[int] = set()
+    n = len(data)
+    for pos, pid in hits:
         if pos <= end:
+            ids.add(pid)
             continue
         start = data.rfind(b"\n", 0, pos) + 1
         end = data.find(b"\n", pos)
         if end == -1:
-            end = len(data)
-        spans.append((start, end))
+            end = n
+        ids = {pid}
+        spans.append((start, end, ids))
     return spans
 
 
@@ -158,8 +167,8 @@ class Re2Prefilter(_Prefilter):
         options.max_mem = 256 << 20
         self._regex = re2.compile("|".join(parts).encode(), options)
 
-    def line_spans(self, data: bytes) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
+    def line_spans(self, data: bytes) -> list[Span]:
+        spans: list[Span] = []
         search = self._regex.search
         pos = 0
         n = len(data)
@@ -172,7 +181,7 @@ class Re2Prefilter(_Prefilter):
             end = data.find(b"\n", hit)
             if end == -1:
                 end = n
-            spans.append((start, end))
+            spans.append((start, end, None))
             pos = end + 1
         return spans
 
@@ -193,16 +202,16 @@ class HyperscanPrefilter(_Prefilter):
         self._scratch = hyperscan.Scratch(self._db)
         self._db.scratch = self._scratch
 
-    def line_spans(self, data: bytes) -> list[tuple[int, int]]:
-        ends: list[int] = []
-        append = ends.append
+    def line_spans(self, data: bytes) -> list[Span]:
+        hits: list[tuple[int, int]] = []
+        append = hits.append
 
-        def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            append(end - 1)
+        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            append((end - 1, pid))
 
         self._db.scan(data, match_event_handler=on_match)
-        ends.sort()
-        return _spans_from_positions(data, ends)
+        hits.sort()
+        return _spans_from_hits(data, hits)
 
 
 def hyperscan_available() -> bool:
@@ -241,6 +250,8 @@ class Engine:
             self._selector.Add(a.encode())
             self._selected.append(tuple(i for i, d in enumerate(self.detectors) if d.anchor == a))
         self._selector.Compile()
+        self._selector_set = self._selector._set  # the C++ set itself: this runs once per candidate line
+        self._memo: dict[frozenset[int], tuple[int, ...]] = {}
         # keyword/anchor positions inside one long line (both backends use this same RE2 pattern)
         re2_options = re2.Options()
         re2_options.max_mem = 256 << 20
@@ -259,16 +270,17 @@ class Engine:
 
     # -- stage 2 -----------------------------------------------------------------------------------
 
-    def _detectors_for(self, line: bytes) -> list[int]:
-        ids = self._selector.Match(line)
-        if not ids:
-            return []
-        if len(ids) == 1:
-            return list(self._selected[ids[0]])
-        chosen: set[int] = set()
-        for i in ids:
-            chosen.update(self._selected[i])
-        return sorted(chosen)
+    def _detectors_for(self, line: bytes, ids: Iterable[int] | None = None) -> tuple[int, ...]:
+        """Detectors that apply to a line, from the ids of the keywords/anchors that occur in it (given
+        by Hyperscan, or found here with one RE2 set match: the same set either way)."""
+        key = frozenset(self._selector_set.Match(line) or () if ids is None else ids)
+        dets = self._memo.get(key)
+        if dets is None:
+            chosen: set[int] = set()
+            for i in key:
+                chosen.update(self._selected[i])
+            dets = self._memo[key] = tuple(sorted(chosen))
+        return dets
 
     def scan_bytes(self, data: bytes, path: str) -> list[SecretHit]:
         if not data:
@@ -286,11 +298,12 @@ class Engine:
         regexes = self._code_regexes if code else self._regexes
         detectors = self.detectors
         groups = self._value_groups
-        for start, end in spans:
-            windows = [(start, end)] if end - start <= LONG_LINE else self._long_line_windows(data, start, end)
+        for start, end, ids in spans:
+            long_line = end - start > LONG_LINE
+            windows = self._long_line_windows(data, start, end) if long_line else [(start, end)]
             for wstart, wend in windows:
                 raw = data[wstart:wend]
-                dets = self._detectors_for(raw)
+                dets = self._detectors_for(raw, None if long_line else ids)
                 if not dets:
                     continue
                 line = raw.decode("utf-8", "replace")
@@ -301,12 +314,20 @@ class Engine:
                         continue
                     if det.requires:
                         low = low or line.lower()
-                        if not all(r in low for r in det.requires):
+                        missing = False
+                        for r in det.requires:
+                            if r not in low:
+                                missing = True
+                                break
+                        if missing:
                             continue
                     text = line
                     if det.extra_lines and wend == end:
                         text = self._extend(data, end, det.extra_lines, line)
-                    for hit in self._match(det, regexes[i], groups[i], text, counter, start, path, code, data,
+                    regex = regexes[i]
+                    if regex.search(text) is None:  # the common case: no match, no further work
+                        continue
+                    for hit in self._match(det, regex, groups[i], text, counter, start, path, code, data,
                                            wstart - start):
                         key = (hit[0], hit[1])
                         if key in seen:

@@ -130,9 +130,10 @@ def _scan_file(job: tuple[str, str, int]) -> tuple[list[SecretHit], str | None, 
     try:
         for first_line, data, own in chunks:
             scanned += own
-            own_lines = data.count(b"\n", 0, own)
+            partial = own != len(data)
+            own_lines = data.count(b"\n", 0, own) if partial else 0
             for h in _ENGINE.scan_bytes(data, rel):
-                if own != len(data) and h.line > own_lines:
+                if partial and h.line > own_lines:
                     continue  # belongs to the next chunk, which sees it again
                 if first_line != 1:
                     h = _shift(h, first_line - 1)
