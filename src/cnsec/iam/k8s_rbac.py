@@ -584,6 +584,7 @@ class RiskyGrant:
     rule: PolicyRule | None
     severity: Severity
     via: str = ""  # for escalation paths: what the subject reaches
+    workload: K8sResource | None = None  # for CNSEC-RBAC-031: the workload that mounts the token
 
     @property
     def scope(self) -> str:
@@ -662,7 +663,8 @@ def _workload_tokens(model: RbacModel, entry: RiskEntry,
         for w in workloads:
             via = (f"{w.kind} {ns}/{w.name} mounts its token, and it {worst.entry.title.lower()} "
                    f"({worst.scope})")
-            yield RiskyGrant(entry, worst.subject, worst.binding, worst.role, worst.rule, worst.severity, via)
+            yield RiskyGrant(entry, worst.subject, worst.binding, worst.role, worst.rule, worst.severity, via,
+                             workload=w)
 
 
 def _pod_spec_value(res: K8sResource, key: str) -> Any:

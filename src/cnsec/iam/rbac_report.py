@@ -16,13 +16,22 @@ def grant_finding(g: RiskyGrant) -> Finding:
     b = g.binding
     file = b.res.file if b.res else "(input)"
     line = b.line_of(g.subject) or (b.res.line if b.res else None)
+    asset_id = b.key
     location = f"{g.subject.identity.id}"
-    if g.via:
+    if g.workload is not None:  # the finding is about the workload that carries the token
+        w = g.workload
+        ns = w.effective_namespace
+        asset_id = f"{w.kind}/{ns}/{w.name}" if ns else f"{w.kind}/{w.name}"
+        from cnsec.assess.loaders.k8s import pod_spec_path
+
+        spec = pod_spec_path(w)
+        file, line = w.file, (w.line_at(*spec, "serviceAccountName") if spec else w.line)
+    elif g.via:
         location += f" via {g.via.split(',')[0]}"
     permission = g.rule.describe() if g.rule else f"any right of {g.role.key}"
     return Finding(
-        id=finding_id(g.entry.id, b.key, location), check_id=g.entry.id, title=g.entry.title,
-        severity=g.severity, asset_id=b.key, source=Source(file, line), message=g.message(),
+        id=finding_id(g.entry.id, asset_id, location), check_id=g.entry.id, title=g.entry.title,
+        severity=g.severity, asset_id=asset_id, source=Source(file, line), message=g.message(),
         threat_ids=g.entry.threats, remediation="Narrow the role's rules (verbs, resources, resourceNames) or "
                                                  "remove the subject from the binding.",
         control_id="CTRL-RBAC-LEAST-PRIVILEGE", location=location,
