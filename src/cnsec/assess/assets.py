@@ -88,14 +88,22 @@ def label_selects(selector: Any, labels: dict[str, Any]) -> bool:
     return _selects(selector, labels)
 
 
+def _list(value: Any) -> list[Any]:
+    """A list field as a list; a wrongly typed one (a string, a number, a mapping) as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _ingress_service_names(ing: K8sResource) -> set[str]:
     names: set[str] = set()
-    spec = ing.doc.get("spec") if isinstance(ing.doc.get("spec"), dict) else {}
-    assert isinstance(spec, dict)
+    spec = _dict(ing.doc.get("spec"))
     backends: list[Any] = [spec.get("defaultBackend"), spec.get("backend")]
-    for rule in spec.get("rules") or []:
+    for rule in _list(spec.get("rules")):
         if isinstance(rule, dict):
-            for p in ((rule.get("http") or {}).get("paths") or []):
+            for p in _list(_dict(rule.get("http")).get("paths")):
                 if isinstance(p, dict):
                     backends.append(p.get("backend"))
     for b in backends:
@@ -119,12 +127,12 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
         for name in _ingress_service_names(ing):
             exposed_services.add((ing.effective_namespace, name))
     for route in inv.of_kind("HTTPRoute", "VirtualService"):
-        spec = route.doc.get("spec") or {}
-        for rule in (spec.get("rules") or spec.get("http") or []) if isinstance(spec, dict) else []:
+        spec = _dict(route.doc.get("spec"))
+        for rule in _list(spec.get("rules") or spec.get("http")):
             if isinstance(rule, dict):
-                for ref in rule.get("backendRefs") or rule.get("route") or []:
+                for ref in _list(rule.get("backendRefs") or rule.get("route")):
                     if isinstance(ref, dict):
-                        host = (ref.get("destination") or {}).get("host") if "destination" in ref \
+                        host = _dict(ref.get("destination")).get("host") if "destination" in ref \
                             else ref.get("name")
                         if host:
                             exposed_services.add((route.effective_namespace, str(host).split(".")[0]))

@@ -15,7 +15,7 @@ def long_running(w: Workload) -> list[Container]:
     if w.kind in RUN_TO_COMPLETION:
         return []
     owners = w.res.metadata.get("ownerReferences")
-    if isinstance(owners, list) and any(isinstance(o, dict) and o.get("kind") in RUN_TO_COMPLETION
+    if isinstance(owners, list) and any(isinstance(o, dict) and str(o.get("kind")) in RUN_TO_COMPLETION
                                         for o in owners):
         return []
     return [c for c in w.containers if not c.init and not c.ephemeral]
