@@ -238,6 +238,12 @@ class RuleIndex:
                 self.tests.append(None)
             else:
                 self.tests.append(r.match)
+        # the index hands out entries, not bare ids: (rule, flat guards, other guards), so the hot
+        # loop needs no further look-ups per hit
+        for _first, _second, _path, _get, table in self.primary:
+            for value, ids in table.items():
+                table[value] = [(i, self.simple_guards.get(i, ()),  # type: ignore[misc]
+                                 None if i in self.simple_guards else guards.get(i)) for i in ids]
         self.prefilter: Any = None
         if prefilterable and literals:
             self.prefilter = LiteralScanner(sorted(literals, key=len, reverse=True))
@@ -266,64 +272,56 @@ class RuleIndex:
 
     def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
         """Rules that can match ``d``; ``line`` is its raw text when known (for substring literals)."""
-        hits: set[int] = set()
+        hits: list[Any] = []
         for first, second, path, get, table in self.primary:
             v = d.get(first)
             if second is not None and v is not None:
                 v = v.get(second) if v.__class__ is dict and second else _GENERIC
             if v.__class__ is str:
-                ids = table.get(v.lower())
-                if ids:
-                    hits.update(ids)
-            elif v is None:
-                if second is not None and path in d:
-                    v = _GENERIC  # a flattened key with dots
-                else:
-                    continue
-            if v is _GENERIC or v.__class__ is not str:
-                for x in get(d):
-                    t = x if x.__class__ is str else as_text(x)
-                    if t is not None:
-                        ids = table.get(t.lower())
-                        if ids:
-                            hits.update(ids)
+                entries = table.get(v.lower())
+                if entries:
+                    hits.extend(entries)
+                continue
+            if v is None and (second is None or path not in d):
+                continue
+            for x in get(d):  # lists, numbers, booleans, flattened or dotted keys
+                t = x if x.__class__ is str else as_text(x)
+                if t is not None:
+                    entries = table.get(t.lower())
+                    if entries:
+                        hits.extend(entries)
         found = list(self.always)
         if hits:
-            guards = self.guards
-            simple = self.simple_guards
             memo: dict[str, Any] = {}
             values = self._values
-            for i in hits:
-                flat = simple.get(i)
-                if flat is not None:
-                    for p, vals in flat:
-                        got = memo.get(p)
-                        if got is None:
-                            got = values(d, p, memo)
-                        if got.__class__ is str:
-                            if got not in vals:
-                                break
-                        elif vals.isdisjoint(got):
+            for i, flat, checks in hits:
+                for p, vals in flat:
+                    got = memo.get(p)
+                    if got is None:
+                        got = values(d, p, memo)
+                    if got.__class__ is str:
+                        if got not in vals:
                             break
-                    else:
-                        found.append(i)
-                    continue
-                checks = guards.get(i)
-                if checks is not None:
-                    ok = True
-                    for alts in checks:  # every guard must hold; a guard holds if any path has a value
-                        for p, vals in alts:
-                            got = memo.get(p)
-                            if got is None:
-                                got = values(d, p, memo)
-                            if (got in vals) if got.__class__ is str else not vals.isdisjoint(got):
+                    elif vals.isdisjoint(got):
+                        break
+                else:
+                    if checks is not None:
+                        ok = True
+                        for alts in checks:  # each guard holds if any of its fields has a value
+                            for p, vals in alts:
+                                got = memo.get(p)
+                                if got is None:
+                                    got = values(d, p, memo)
+                                if (got in vals) if got.__class__ is str else not vals.isdisjoint(got):
+                                    break
+                            else:
+                                ok = False
                                 break
-                        else:
-                            ok = False
-                            break
-                    if not ok:
-                        continue
-                found.append(i)
+                        if not ok:
+                            continue
+                    found.append(i)
+            if len(hits) > 1:
+                found = list(set(found))
         if self.sub:
             lowered = line.lower() if line is not None else None
             for i, lits in self.sub:
