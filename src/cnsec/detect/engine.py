@@ -52,7 +52,7 @@ ADAPT_AFTER = 4096
 ADAPT_PASS_RATE = 0.9
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     rule: Rule
     data: dict[str, Any]
