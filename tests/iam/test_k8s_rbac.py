@@ -177,3 +177,14 @@ def test_workload_without_token_mount_is_not_reported(shop: RbacModel) -> None:
         "  containers: [{name: c, image: x}]\n")
     model = RbacModel.from_resources(parse_k8s_text(text, "shop.yaml")[0])
     assert not [g for g in audit(model) if g.entry.id == "CNSEC-RBAC-031"]
+
+
+def test_rolebinding_never_grants_non_resource_urls(shop: RbacModel) -> None:
+    from cnsec.assess.loaders.k8s import parse_k8s_text
+
+    text = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: metrics}\n"
+            "rules: [{nonResourceURLs: ['/metrics'], verbs: [get]}]\n---\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: m, namespace: x}\n"
+            "subjects: [{kind: User, name: u}]\nroleRef: {kind: ClusterRole, name: metrics}\n")
+    model = RbacModel.from_resources(parse_k8s_text(text, "m.yaml")[0])
+    assert model.can("u", parse_request("get", "/metrics")) is None

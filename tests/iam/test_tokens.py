@@ -109,3 +109,9 @@ def test_refresh_token_is_stored_only_as_a_hash(store: IamStore, tokens: TokenSe
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT token_hash FROM iam_refresh_tokens")).scalar_one()
     assert pair.refresh_token not in stored and len(stored) == 64
+
+
+def test_token_from_another_issuer_is_refused(store: IamStore, tokens: TokenService) -> None:
+    other = TokenService(store, issuer="someone-else")
+    with pytest.raises(TokenError, match="issuer"):
+        tokens.verify(other.issue("mary").access_token)
