@@ -154,3 +154,13 @@ def test_generic_json_runs_other_sigma_rules_with_field_mapping(tmp_path: Path,
                  "--map", "operationName=op.name", "-f", "jsonl"])
     (alert,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert code == 1 and alert["key"] == "user=eve"
+
+
+def test_detect_reads_stdin_with_a_given_source() -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnsec", "detect", "-", "--source", "k8s-audit", "-f", "jsonl",
+         "--min-severity", "low"],
+        input=json.dumps(EXEC) + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(x)["rule_id"] for x in proc.stdout.splitlines()] == ["CNSEC-DET-K8S-009"]
