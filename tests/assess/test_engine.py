@@ -170,3 +170,19 @@ def test_parallel_checks_give_the_same_findings_as_one_process(tmp_path: Path) -
     two, _ = run_checks(inv, config, assets, checks, workers=2)
     assert len(one) > 450
     assert sorted(f.id for f in one) == sorted(f.id for f in two)
+
+
+def test_parallel_loading_gives_the_same_inventory_as_one_process(tmp_path: Path) -> None:
+    from cnsec.assess.inventory import load_inventory
+
+    for i in range(320):
+        write(tmp_path / f"m{i:03}.yaml", POD.replace("name: debug", f"name: debug{i}"))
+    for i in range(10):
+        write(tmp_path / f"t{i}.tf", f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "b{i}"\n}}\n')
+    write(tmp_path / "zz-bad.yaml", "a: [\n")
+    one = load_inventory([str(tmp_path)], workers=1)
+    two = load_inventory([str(tmp_path)], workers=2)
+    assert [(r.file, r.line, r.name) for r in one.k8s] == [(r.file, r.line, r.name) for r in two.k8s]
+    assert [r.address for r in one.terraform] == [r.address for r in two.terraform]
+    assert [str(p) for p in one.problems] == [str(p) for p in two.problems]
+    assert list(one.texts) == list(two.texts)
