@@ -32,10 +32,11 @@ def test_ewma_follows_a_level_shift_gradually() -> None:
 
 
 def test_baseline_round_trips_through_its_dict() -> None:
-    b = Baseline()
+    b = Baseline(quantile=True)
     for x in range(1, 200):
         b.update(float(x % 17))
     again = Baseline.from_dict(b.to_dict())
+    assert again.p95 is not None and b.p95 is not None
     assert (again.n, again.ewma.mean, again.p95.value()) == (b.n, b.ewma.mean, b.p95.value())
     again.update(3.0)
     b.update(3.0)

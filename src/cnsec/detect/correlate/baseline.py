@@ -3,7 +3,8 @@
 * :class:`Ewma`: exponentially weighted mean and variance of a key's window values.
 * :class:`P2Quantile`: the P² algorithm (Jain & Chlamtac, 1985): a running quantile from five markers,
   O(1) memory, no sample kept.
-* :class:`Baseline`: both, plus how many windows were seen (no comparison before ``warmup`` windows).
+* :class:`Baseline`: the EWMA per key (plus P² for the all-keys baseline) and how many windows were
+  seen (no comparison before ``warmup`` windows).
 * :class:`LogHistogram`: the quantiles *inside* one window, from log-spaced buckets (relative error about
   1%), so the answer does not depend on the order the values arrive in, and memory is bounded.
 """
@@ -11,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -113,12 +114,15 @@ class P2Quantile:
         return est
 
 
-@dataclass
 class Baseline:
-    """What is usual for one key: EWMA mean/variance and the running p95 of its window values."""
+    """What is usual for one key: EWMA mean/variance, and (for the all-keys baseline, where the cost is
+    paid once per window rather than once per key) the running p95 of window values."""
 
-    ewma: Ewma = field(default_factory=Ewma)
-    p95: P2Quantile = field(default_factory=lambda: P2Quantile(0.95))
+    __slots__ = ("ewma", "p95")
+
+    def __init__(self, ewma: Ewma | None = None, quantile: bool = False) -> None:
+        self.ewma = ewma or Ewma()
+        self.p95: P2Quantile | None = P2Quantile(0.95) if quantile else None
 
     @property
     def n(self) -> int:
@@ -126,11 +130,15 @@ class Baseline:
 
     def update(self, x: float) -> None:
         self.ewma.update(x)
-        self.p95.update(x)
+        if self.p95 is not None:
+            self.p95.update(x)
 
     def to_dict(self) -> dict[str, Any]:
         e = self.ewma
-        return {"mean": e.mean, "var": e.var, "n": e.n, "alpha": e.alpha, "p95": self.p95.to_dict()}
+        d: dict[str, Any] = {"mean": e.mean, "var": e.var, "n": e.n, "alpha": e.alpha}
+        if self.p95 is not None:
+            d["p95"] = self.p95.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Baseline:

@@ -18,6 +18,7 @@ the result does not depend on how input is split. Malformed lines are counted wi
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import os
@@ -435,28 +436,42 @@ def file_records(chunks: Iterable[Chunk], name: str, stats: Stats, bridge: Engin
 
 def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,
             name: str) -> Iterator[Item]:
-    """Put one file in event-time order with a reorder buffer of ``lateness`` seconds."""
-    heap: list[Item] = []
+    """Put one file in event-time order with a reorder buffer of ``lateness`` seconds.
+
+    Mostly-sorted input is the common case: in-order records are appended, the rare out-of-order one
+    is inserted in place; records leave once event time is ``lateness`` past them. A record older than
+    one already released cannot be placed any more: it is counted as late and skipped.
+    """
+    buf: list[Item] = []
+    head = 0
     high = float("-inf")
     last_out = float("-inf")
-    push, pop = heapq.heappush, heapq.heappop
     seq = _seq
+    insort = bisect.insort
     late = 0
     for tb, rec in pairs:
         ts = rec["_ts"]
         if ts < last_out:
             late += 1
             continue
-        push(heap, (ts, tb, next(seq), rec))
+        item = (ts, tb, next(seq), rec)
         if ts > high:
+            buf.append(item)
             high = ts
-            limit = high - lateness
-            while heap and heap[0][0] <= limit:
-                item = pop(heap)
-                last_out = item[0]
-                yield item
-    while heap:
-        yield pop(heap)
+            limit = ts - lateness
+            n = len(buf)
+            while head < n and buf[head][0] <= limit:
+                out = buf[head]
+                head += 1
+                last_out = out[0]
+                yield out
+            if head > 4096:
+                del buf[:head]
+                head = 0
+        else:
+            insort(buf, item, lo=head)
+    for i in range(head, len(buf)):
+        yield buf[i]
     if late:
         stats.late[name] = stats.late.get(name, 0) + late
 

@@ -103,7 +103,7 @@ class WindowSign:
     learned_until: float = -math.inf
     accs: LRU[Acc] = field(init=False)
     baselines: LRU[Baseline] = field(init=False)
-    overall: Baseline = field(default_factory=Baseline)
+    overall: Baseline = field(default_factory=lambda: Baseline(quantile=True))
     fired: int = 0
     windows: int = 0
 
