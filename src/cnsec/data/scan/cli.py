@@ -21,7 +21,7 @@ line; allowlist paths and values with reasons in .cnsec.yaml (scan.allowlist).""
 
 
 def register(sub: Any) -> None:
-    from cnsec.report.output import add_output_options
+    from cnsec.report.options import add_output_options
 
     p: argparse.ArgumentParser = sub.add_parser(
         "scan", help="find hard-coded secrets (redacted, fingerprinted)",
