@@ -75,3 +75,18 @@ def test_new_sqlite_file_is_private_to_the_user(tmp_path: Path) -> None:
     get_engine(f"sqlite:///{tmp_path / 'sub' / 'p.db'}")
     assert (tmp_path / "sub" / "p.db").stat().st_mode & 0o077 == 0
     dispose_all()
+
+
+def test_session_commits_on_success_and_rolls_back_on_error(tmp_path: Path) -> None:
+    from cnsec.store.engine import session
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with session(url) as s:
+        s.execute(text("CREATE TABLE t (v INTEGER)"))
+        s.execute(text("INSERT INTO t VALUES (1)"))
+    with pytest.raises(RuntimeError), session(url) as s:
+        s.execute(text("INSERT INTO t VALUES (2)"))
+        raise RuntimeError("boom")
+    with session(url) as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+    dispose_all()

@@ -1,6 +1,6 @@
 """Persistence shared by the pillars: SQLAlchemy engines from ``CNSEC_DB`` and schema migrations."""
 
-from cnsec.store.engine import ENV_VAR, default_url, dispose_all, get_engine, redact, resolve_url
+from cnsec.store.engine import ENV_VAR, default_url, dispose_all, get_engine, redact, resolve_url, session
 from cnsec.store.migrations import Migration, MigrationError, current_version, migrate
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "migrate",
     "redact",
     "resolve_url",
+    "session",
 ]

@@ -6,8 +6,10 @@ works by URL. ``postgresql://`` URLs are routed to the psycopg 3 driver, the one
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from cnsec.errors import UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
 ENV_VAR = "CNSEC_DB"
 _ENGINES: dict[str, Engine] = {}
@@ -97,3 +100,12 @@ def dispose_all() -> None:
         for engine in _ENGINES.values():
             engine.dispose()
         _ENGINES.clear()
+
+
+@contextlib.contextmanager
+def session(url: str | None = None) -> Iterator[Session]:
+    """An ORM session in one transaction: committed on success, rolled back on any exception."""
+    from sqlalchemy.orm import Session
+
+    with Session(get_engine(url), future=True) as s, s.begin():
+        yield s
