@@ -111,7 +111,8 @@ def read_file(inv: Inventory, path: Path, kind: str, display: str) -> None:
         inv.problems.append(InputProblem(display, None, f"cannot read: {exc.strerror}"))
         return
     if b"\x00" in data[:8192]:
-        return  # binary
+        inv.problems.append(InputProblem(display, None, "binary file, not text; skipped"))
+        return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

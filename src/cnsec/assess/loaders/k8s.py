@@ -13,7 +13,14 @@ from typing import Any
 
 import yaml
 
-from cnsec.assess.loaders.yamlsafe import LineDict, error_line, error_message, load_documents
+from cnsec.assess.loaders.yamlsafe import (
+    LineDict,
+    error_line,
+    error_message,
+    load_documents,
+    may_be_deep,
+    shape_problem,
+)
 from cnsec.model.finding import InputProblem
 
 WORKLOAD_KINDS = {
@@ -151,6 +158,13 @@ def parse_k8s_text(text: str, file: str) -> tuple[list[K8sResource], list[InputP
         except json.JSONDecodeError as exc:
             problems.append(InputProblem(file, exc.lineno, f"invalid JSON: {exc.msg}"))
             return resources, problems
+        except RecursionError:
+            problems.append(InputProblem(file, 1, "invalid JSON: the document is nested too deeply"))
+            return resources, problems
+        shape = shape_problem(data) if may_be_deep(text) else None
+        if shape is not None:
+            problems.append(InputProblem(file, 1, f"invalid JSON: the document {shape}"))
+            return resources, problems
         total_lines = text.count("\n") + 1
         for item in (data if isinstance(data, list) else [data]):
             if _is_k8s(item):
@@ -162,7 +176,7 @@ def parse_k8s_text(text: str, file: str) -> tuple[list[K8sResource], list[InputP
         for doc, line in load_documents(text):
             starts.append((doc, line))
     except yaml.YAMLError as exc:
-        problems.append(InputProblem(file, error_line(exc), error_message(exc)))
+        problems.append(InputProblem(file, error_line(exc), error_message(exc, text)))
     except (ValueError, TypeError, RecursionError) as exc:
         problems.append(InputProblem(file, None, f"invalid YAML: {exc}"))
     total_lines = text.count("\n") + 1

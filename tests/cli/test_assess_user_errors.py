@@ -1,0 +1,331 @@
+"""``cnsec assess`` used carelessly: every mistake is one clear line, exit 2 where nothing was read,
+no traceback, partial results kept, and no half-written or clobbered output file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cnsec.cli import main
+
+Run = Callable[..., tuple[int, str, str]]
+
+PRIVILEGED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: ops
+spec:
+  containers:
+    - name: shell
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+"""
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path
+
+
+def assess_json(run_cli: Run, *args: str) -> tuple[int, dict[str, Any], str]:
+    code, out, err = run_cli("assess", *args, "-f", "json", "--fail-on", "none")
+    assert "Traceback" not in err
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and all(line.startswith("cnsec: ") for line in lines), err
+    return err
+
+
+# -- inputs that are not what they claim ----------------------------------------------------------
+def test_non_utf8_manifest_alone_is_an_input_error_naming_the_file(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "a.yaml", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: \xff\xfe\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "a.yaml" in one_line_error(err) and "not UTF-8" in err
+
+
+def test_non_utf8_manifest_beside_a_good_one_keeps_the_good_ones_findings(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "bad.yaml", b"kind: \xff\n")
+    write(tmp_path / "good.yaml", PRIVILEGED_POD)
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert "CNSEC-K8S-001" in {f["check_id"] for f in data["findings"]}
+    assert any(e["file"].endswith("bad.yaml") for e in data["errors"])
+
+
+def test_binary_file_named_yaml_is_reported_not_silently_ignored(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "blob.yaml", bytes(range(256)) * 8)
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "blob.yaml" in one_line_error(err) and "binary" in err
+
+
+def test_empty_yaml_file_is_read_without_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "empty.yaml", "")
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0 and data["errors"] == [] and err == ""
+
+
+def test_directory_without_inputs_says_so_and_exits_0(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "README.txt", "nothing to assess")
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert "no Kubernetes, Dockerfile or Terraform files found" in err
+    assert data["summary"]["findings"] == 0
+
+
+def test_file_larger_than_the_limit_is_skipped_with_a_message(tmp_path: Path, run_cli: Run) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:  # sparse: 25 MB without writing them
+        handle.truncate(25 * 1024 * 1024)
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert any(e["file"].endswith("big.yaml") and "larger than" in e["message"] for e in data["errors"])
+    assert data["findings"]
+
+
+# -- YAML that is malformed, hostile or odd --------------------------------------------------------
+def test_tab_indentation_error_names_the_line_and_hints_at_the_tab(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "tab.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "tab.yaml:4:" in one_line_error(err) and "tab" in err.split("tab.yaml:4:")[1]
+
+
+def test_deeply_nested_flow_yaml_is_an_error_not_a_crash(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "deep.yaml:1:" in one_line_error(err)
+
+
+def test_manifest_nested_hundreds_of_levels_is_refused_before_any_check_recurses(
+        tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"
+                                 "spec: {containers: [{name: a, image: x}], x: " + "[" * 400 + "]" * 400 + "}\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "nested deeper than" in one_line_error(err)
+    assert "failed on" not in err
+
+
+def test_deeply_nested_json_is_an_error_not_a_traceback(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "deep.json:1: invalid JSON" in one_line_error(err)
+
+
+def test_self_referencing_alias_is_reported_as_such(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "self.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, labels: *m}\n")
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    [error] = data["errors"]
+    assert error["file"].endswith("self.yaml") and error["line"] == 1
+    assert "refers to itself" in error["message"]
+
+
+def test_billion_laughs_alias_bomb_is_refused(tmp_path: Path, run_cli: Run) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    write(tmp_path / "bomb.yaml", "\n".join(levels) + "\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "YAML bomb" in one_line_error(err)
+
+
+def test_python_object_tag_is_refused_not_constructed(tmp_path: Path, run_cli: Run) -> None:
+    marker = tmp_path / "pwned"
+    write(tmp_path / "evil.yaml", "apiVersion: v1\nkind: Pod\nmetadata: !!python/object/apply:os.system\n"
+                                  f"  - touch {marker}\n")
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "evil.yaml:3:" in one_line_error(err)
+    assert not marker.exists()
+
+
+def test_duplicate_keys_do_not_break_the_run(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "dup.yaml", PRIVILEGED_POD.replace("  name: debug\n", "  name: debug\n  name: debug2\n"))
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert "CNSEC-K8S-001" in {f["check_id"] for f in data["findings"]}
+
+
+def test_anchors_and_merge_keys_are_resolved_before_checking(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "anchors.yaml", """\
+apiVersion: v1
+kind: Pod
+metadata: {name: merged, namespace: ops}
+spec:
+  containers:
+  - &base {name: a, image: busybox:1.36}
+  - <<: *base
+    name: b
+    securityContext: {privileged: true}
+""")
+    code, data, _ = assess_json(run_cli, str(tmp_path), "--checks", "CNSEC-K8S-001")
+    assert code == 0
+    [finding] = data["findings"]
+    assert finding["source"]["line"] == 9
+
+
+def test_json_array_of_manifests_with_junk_items_keeps_the_manifests(tmp_path: Path, run_cli: Run) -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"},
+           "spec": {"containers": [{"name": "a", "image": "x", "securityContext": {"privileged": True}}]}}
+    write(tmp_path / "all.json", json.dumps([pod, 5, None, "x", [], {"kind": 3}]))
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert [a["id"] for a in data["assets"]] == ["Pod/default/a"]
+    assert "CNSEC-K8S-001" in {f["check_id"] for f in data["findings"]}
+
+
+def test_kind_list_with_junk_items_keeps_the_real_items(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "list.yaml", """\
+apiVersion: v1
+kind: List
+items:
+- 1
+- null
+- just a string
+- {kind: Pod}
+- {apiVersion: v1, kind: Pod, metadata: oops, spec: []}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: real}
+  spec: {containers: [{name: a, image: x, securityContext: {privileged: true}}]}
+""")
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert {"Pod/default/real", "Pod/default/(unnamed)"} == {a["id"] for a in data["assets"]}
+    assert not [e for e in data["errors"] if "failed on" in e["message"]]
+
+
+# -- Dockerfiles and Terraform -------------------------------------------------------------------
+def test_dockerfile_with_odd_continuations_and_unknown_instruction_is_assessed(
+        tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "Dockerfile", "FROM ubuntu \\\n\nRUN apt-get update \\\n  # comment\n"
+                                   "  && curl -s https://x | sh \\\nFOOBAR baz\nTELEPORT now\nUSER\n")
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert any("TELEPORT" in e["message"] and e["line"] == 7 for e in data["errors"])
+    assert data["summary"]["findings"] > 0
+    assert "Dockerfile:7:" in err
+
+
+def test_broken_hcl_names_file_and_line_and_the_good_file_is_still_assessed(
+        tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "a-broken.tf", 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n')
+    write(tmp_path / "b-good.tf", 'resource "aws_ebs_volume" "v" {\n  size = 1\n  encrypted = false\n}\n')
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert data["errors"][0]["file"].endswith("a-broken.tf") and data["errors"][0]["line"]
+    assert any(f["source"]["file"].endswith("b-good.tf") for f in data["findings"])
+    assert "a-broken.tf:" in err
+
+
+# -- output options ------------------------------------------------------------------------------
+def test_unknown_format_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "xml")
+    assert code == 2 and out == ""
+    assert "invalid choice: 'xml'" in err and "Traceback" not in err
+
+
+def test_garbage_fail_on_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path), "--fail-on", "severe")
+    assert code == 2 and "--fail-on" in err and "Traceback" not in err
+
+
+def test_output_into_a_missing_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path), "-f", "json", "-o", str(tmp_path / "no" / "r.json"))
+    assert code == 2
+    assert "cannot write report" in one_line_error(err)
+
+
+def test_output_under_a_regular_file_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    blocker = write(tmp_path / "blocker", "a file, not a folder")
+    code, _, err = run_cli("assess", str(tmp_path / "pod.yaml"), "-o", str(blocker / "r.json"))
+    assert code == 2 and "cannot write report" in one_line_error(err)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_output_into_a_read_only_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "in" / "pod.yaml", PRIVILEGED_POD)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        code, _, err = run_cli("assess", str(tmp_path / "in"), "-o", str(ro / "r.json"))
+    finally:
+        ro.chmod(0o755)
+    assert code == 2 and "cannot write report" in one_line_error(err)
+    assert list(ro.iterdir()) == []
+
+
+def test_failed_run_leaves_an_existing_output_file_untouched(tmp_path: Path, run_cli: Run) -> None:
+    out = write(tmp_path / "report.json", "previous report\n")
+    code, _, err = run_cli("assess", str(tmp_path / "missing"), "-f", "json", "-o", str(out))
+    assert code == 2 and "nothing could be read" in err
+    assert out.read_text() == "previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_report_over_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    (tmp_path / "out").mkdir()
+    code, _, err = run_cli("assess", str(tmp_path / "pod.yaml"), "-f", "json", "-o", str(tmp_path / "out"))
+    assert code == 2 and "cannot write report" in one_line_error(err)
+
+
+# -- stdin and the catalog -----------------------------------------------------------------------
+def test_garbage_on_stdin_is_an_input_error(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("kind: [unclosed\n"))
+    code, _, err = run_cli("assess", "-", "-f", "json")
+    assert code == 2 and "<stdin>:" in one_line_error(err)
+
+
+def test_checks_list_json_is_the_whole_catalog_with_threats(run_cli: Run) -> None:
+    code, out, _ = run_cli("checks", "list", "-f", "json")
+    catalog = json.loads(out)
+    assert code == 0 and len(catalog) >= 60
+    assert all(c["id"].startswith("CNSEC-") and c["threat_ids"] for c in catalog)
+
+
+def test_checks_list_with_unknown_format_is_a_usage_error(run_cli: Run) -> None:
+    code, _, err = run_cli("checks", "list", "-f", "sarif")
+    assert code == 2 and "invalid choice" in err
