@@ -94,7 +94,8 @@ def build_sign(d: dict[str, Any], origin: str, max_keys: int) -> EventSign | Win
     if not isinstance(sid, str) or not sid:
         raise _err(origin, "every sign needs an id")
     # YAML 1.1 reads a bare ``on`` key as the boolean true: accept both spellings (and ``kinds``)
-    kinds_raw = _list(d.get("on", d.get(True, d.get("kinds"))))
+    raw: dict[Any, Any] = d
+    kinds_raw = _list(raw.get("on", raw.get(True, raw.get("kinds"))))
     bad = [k for k in kinds_raw if k not in KINDS]
     if bad:
         raise _err(origin, f"sign {sid}: unknown input kind(s) {bad} (expected {', '.join(KINDS)})")

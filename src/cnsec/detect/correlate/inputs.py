@@ -25,11 +25,11 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote_plus
 
 from cnsec.detect.normalize import parse_time
-from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats, iter_chunks
+from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats
 
 Record = dict[str, Any]
 Item = tuple[float, bytes, int, Record]
@@ -80,6 +80,33 @@ def clf_time(text: str) -> float | None:
         return float(secs)
     except (ValueError, KeyError, IndexError):
         return None
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def fast_time(value: Any) -> float | None:
+    """RFC 3339 in UTC (``2026-01-01T09:00:00.123Z``) through a per-second cache; anything else (offsets,
+    epoch numbers) through the engine's :func:`parse_time`."""
+    if value.__class__ is str and len(value) >= 20 and value[-1] == "Z" and value[10] in "Tt ":
+        base = _SECONDS.get(value[:19])
+        if base is None:
+            try:
+                base = (_days_from_civil(int(value[0:4]), int(value[5:7]), int(value[8:10])) * 86400
+                        + int(value[11:13]) * 3600 + int(value[14:16]) * 60 + int(value[17:19]))
+            except ValueError:
+                return parse_time(value)
+            if len(_SECONDS) > 65536:
+                _SECONDS.clear()
+            _SECONDS[value[:19]] = base
+        frac = value[19:-1]
+        if not frac:
+            return float(base)
+        try:
+            return base + float(frac[:10])
+        except ValueError:
+            return parse_time(value)
+    return parse_time(value)
 
 
 def _ip(text: Any) -> str | None:
@@ -148,7 +175,7 @@ def access_from_json(d: dict[str, Any]) -> Record | None:
     for k in _ACCESS_TIME:
         if k in d:
             v = d[k]
-            ts = clf_time(v) if k == "time_local" and isinstance(v, str) else parse_time(v)
+            ts = clf_time(v) if k == "time_local" and isinstance(v, str) else fast_time(v)
             if ts is not None:
                 break
     status = _num(d.get("status", d.get("response_code")))
@@ -198,7 +225,7 @@ def metric_from_json(d: dict[str, Any]) -> Record | None:
     labels = d.get("labels")
     name = d.get("name")
     value: Any = d.get("value")
-    ts = parse_time(d.get("timestamp", d.get("ts", d.get("time"))))
+    ts = fast_time(d.get("timestamp", d.get("ts", d.get("time"))))
     m = d.get("metric")
     if isinstance(m, dict) and isinstance(value, list) and len(value) == 2:  # Prometheus query result
         labels = {k: v for k, v in m.items() if k != "__name__"}
@@ -224,7 +251,7 @@ def metric_record(ts: float, name: str, labels: dict[str, Any], value: float) ->
 
 
 def iam_from_json(d: dict[str, Any]) -> Record | None:
-    ts = parse_time(d.get("ts", d.get("timestamp")))
+    ts = fast_time(d.get("ts", d.get("timestamp")))
     if ts is None:
         return None
     rec: Record = {"_ts": ts, "_kind": "iam", "event": d.get("event"), "outcome": d.get("outcome"),
@@ -247,7 +274,7 @@ def app_from_json(d: dict[str, Any]) -> Record | None:
     ts = None
     for k in ("timestamp", "@timestamp", "time", "ts", "eventTime"):
         if k in d:
-            ts = parse_time(d[k])
+            ts = fast_time(d[k])
             if ts is not None:
                 break
     if ts is None:
@@ -356,52 +383,53 @@ class EngineBridge:
         stats.problems.extend(self.engine.stats.problems[first_problem:][: max(0, MAX_PROBLEMS - len(stats.problems))])
 
 
-def file_records(chunks: Iterable[Chunk], name: str, stats: Stats, bridge: EngineBridge | None,
+def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, bridge: EngineBridge | None,
                  mtime: float) -> Iterator[tuple[bytes, Record]]:
-    """(tiebreak, record) in file order; kind detected from the first non-empty line."""
+    """(tiebreak, record) in file order from (line number, raw line); kind sniffed from the first line."""
     import orjson
 
-    it = iter(chunks)
-    first: Chunk | None = None
-    for chunk in it:
-        if chunk.raw.strip():
-            first = chunk
+    it = iter(lines)
+    first: tuple[int, bytes] | None = None
+    for numbered in it:
+        if numbered[1].strip():
+            first = numbered
             break
     if first is None:
         return
-    kind = sniff_text(first.raw)
+    kind = sniff_text(first[1])
     every = itertools.chain([first], it)
     if kind == "prometheus":
-        for chunk in every:
-            line = chunk.raw.decode("utf-8", "replace").strip()
+        for n, raw in every:
+            line = raw.decode("utf-8", "replace").strip()
             if not line or line.startswith("#"):
                 continue
             stats.lines += 1
             rec = parse_prom_line(line, mtime)
             if rec is None:
-                stats.problem(name, chunk.line, "not a Prometheus sample line")
+                stats.problem(name, n, "not a Prometheus sample line")
                 continue
             stats.events += 1
-            yield chunk.raw, rec
+            yield raw, rec
         return
     if kind == "clf":
-        for chunk in every:
-            if not chunk.raw.strip():
+        for n, raw in every:
+            stripped = raw.strip()
+            if not stripped:
                 continue
             stats.lines += 1
-            rec = parse_clf(chunk.raw.strip())
+            rec = parse_clf(stripped)
             if rec is None:
-                stats.problem(name, chunk.line, "not a common/combined log format line")
+                stats.problem(name, n, "not a common/combined log format line")
                 continue
             stats.events += 1
-            yield chunk.raw, rec
+            yield raw, rec
         return
     if kind is None:
-        stats.problem(name, first.line, "unrecognised input (expected JSON lines, a Prometheus snapshot "
+        stats.problem(name, first[0], "unrecognised input (expected JSON lines, a Prometheus snapshot "
                                         "or an access log)")
         return
     try:
-        obj = orjson.loads(first.raw)
+        obj = orjson.loads(first[1])
     except orjson.JSONDecodeError:
         obj = None
     sample = obj[0] if isinstance(obj, list) and obj else obj
@@ -409,29 +437,39 @@ def file_records(chunks: Iterable[Chunk], name: str, stats: Stats, bridge: Engin
     if jkind == "event":
         if bridge is None:
             return
-        yield from bridge.records(every, name, stats)
+        yield from bridge.records((Chunk(n, raw) for n, raw in every), name, stats)
         return
     parse = JSON_PARSERS[jkind]
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    for chunk in every:
-        raw = chunk.raw
+    nlines = nevents = 0
+    for n, raw in every:
         try:
             obj = loads(raw)
         except decode_error as exc:
             if raw.strip():
-                stats.lines += 1
-                stats.problem(name, chunk.line, f"malformed JSON: {exc}")
+                nlines += 1
+                stats.problem(name, n, f"malformed JSON: {exc}")
             continue
-        stats.lines += 1
+        nlines += 1
+        if obj.__class__ is dict:
+            rec = parse(obj)
+            if rec is None:
+                stats.problem(name, n, f"not a {jkind} record (missing time or fields)")
+                continue
+            nevents += 1
+            yield raw, rec
+            continue
         objs = obj if isinstance(obj, list) else [obj]
-        for o in objs:
+        for i, o in enumerate(objs):
             rec = parse(o) if isinstance(o, dict) else None
             if rec is None:
-                stats.problem(name, chunk.line, f"not a {jkind} record (missing time or fields)")
+                stats.problem(name, n, f"not a {jkind} record (missing time or fields)")
                 continue
-            stats.events += 1
-            yield (raw if len(objs) == 1 else raw + str(len(objs)).encode()), rec
+            nevents += 1
+            yield raw + b"\0" + str(i).encode(), rec
+    stats.lines += nlines
+    stats.events += nevents
 
 
 def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,
@@ -476,6 +514,35 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
         stats.late[name] = stats.late.get(name, 0) + late
 
 
+def numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, line); a pretty-printed JSON document is read whole as line 1 (like the engine)."""
+    head: list[tuple[int, bytes]] = []
+    n = 0
+    for line in stream:
+        n += 1
+        head.append((n, line))
+        if line.strip():
+            break
+    if not head:
+        return
+    first = head[-1][1].lstrip()
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    whole = first[:1] == b"["
+    if first[:1] == b"{":
+        import orjson
+
+        try:
+            orjson.loads(first)
+        except orjson.JSONDecodeError:
+            whole = True
+    if whole:
+        yield head[-1][0], first + stream.read()
+        return
+    yield head[-1][0], first
+    yield from enumerate(stream, n + 1)
+
+
 def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
                       lateness: float) -> Iterator[Item]:
     from cnsec.detect.sources import open_binary
@@ -485,7 +552,7 @@ def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
     except OSError:
         mtime = 0.0
     with open_binary(path) as stream:
-        yield from ordered(file_records(iter_chunks(stream), path, stats, bridge, mtime), lateness,
+        yield from ordered(file_records(numbered_lines(stream), path, stats, bridge, mtime), lateness,
                            stats, path)
 
 

@@ -93,8 +93,8 @@ def run_follow(path: str, threats: list[str] | None = None, *, state: str | None
     if state:
         corr.load_state(state)
     stats = Stats()
-    chunks = follow(path, idle_exit=idle_exit)
-    for item in ordered(file_records(chunks, path, stats, bridge, 0.0), lateness, stats, path):
+    lines = ((c.line, c.raw) for c in follow(path, idle_exit=idle_exit))
+    for item in ordered(file_records(lines, path, stats, bridge, 0.0), lateness, stats, path):
         for a in corr.feed(item[3]):
             if on_alert is not None:
                 on_alert(a)

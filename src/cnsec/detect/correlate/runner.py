@@ -117,6 +117,9 @@ class Correlator:
             if needs is not None and needs not in rec:
                 continue
             for s in targets:
+                pred = s.pred
+                if pred is not None and not pred(rec):
+                    continue
                 if s.end == -math.inf:
                     s.begin(ts)
                     if s.end < self.next_close:

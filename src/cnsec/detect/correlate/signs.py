@@ -130,8 +130,8 @@ class WindowSign:
 
     # -- the hot path --------------------------------------------------------------------------------
     def _build_add(self) -> Callable[[Record], Occurrence | None]:
-        """The hot path, specialised per aggregate (closures over locals: no attribute lookups)."""
-        pred = self.pred
+        """The hot path, specialised per aggregate (closures over locals: no attribute lookups).
+        The caller has already tested ``self.pred`` (the sign's filter)."""
         fld = self.field
         func = self.func
         by = self.by
@@ -150,8 +150,6 @@ class WindowSign:
         min_count = self.min_count
 
         def add(rec: Record) -> Occurrence | None:
-            if pred is not None and not pred(rec):
-                return None
             x: Any = None
             if fld is not None:
                 x = rec.get(fld)
