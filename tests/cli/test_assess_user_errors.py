@@ -310,6 +310,48 @@ def test_report_over_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Ru
     assert code == 2 and "cannot write report" in one_line_error(err)
 
 
+# -- baselines -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"not json", "baseline is not valid JSON"),
+    (b"[1, 2]", "JSON object with a"),
+    (b'{"findings": [{"x": 1}]}', 'has no "id"'),
+    (b'{"findings": [[1]]}', "must be an object with an id"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b'{"findings": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+], ids=["not-json", "not-object", "entry-without-id", "entry-a-list", "not-utf8", "too-deep"])
+def test_bad_baseline_is_a_one_line_input_error(tmp_path: Path, run_cli: Run, content: bytes,
+                                                  expected: str) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    baseline = write(tmp_path / "baseline.json", content)
+    out = write(tmp_path / "report.json", "previous\n")
+    code, _, err = run_cli("assess", str(tmp_path / "pod.yaml"), "-f", "json", "--baseline", str(baseline),
+                           "-o", str(out))
+    assert code == 2
+    assert expected in one_line_error(err) and "baseline.json" in err
+    assert out.read_text() == "previous\n"
+
+
+def test_baseline_that_is_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path / "pod.yaml"), "-f", "json", "--baseline", str(tmp_path))
+    assert code == 2 and "cannot read baseline" in one_line_error(err)
+
+
+def test_write_baseline_to_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path / "pod.yaml"), "-f", "json",
+                           "--write-baseline", str(tmp_path))
+    assert code == 2 and "cannot write baseline" in one_line_error(err)
+
+
+def test_baseline_round_trip_hides_known_findings(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "in" / "pod.yaml", PRIVILEGED_POD)
+    baseline = tmp_path / "baseline.json"
+    run_cli("assess", str(tmp_path / "in"), "-f", "json", "--write-baseline", str(baseline))
+    code, data, _ = assess_json(run_cli, str(tmp_path / "in"), "--baseline", str(baseline))
+    assert code == 0 and data["findings"] == []
+
+
 # -- stdin and the catalog -----------------------------------------------------------------------
 def test_garbage_on_stdin_is_an_input_error(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     import io

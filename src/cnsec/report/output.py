@@ -43,11 +43,28 @@ def load_baseline(path: str) -> set[str]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("baseline file not found", Source(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read baseline: {exc.strerror}", Source(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"baseline is not UTF-8 text (byte {exc.start})", Source(path)) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline is not valid JSON: {exc.msg}", Source(path, exc.lineno)) from None
+    except RecursionError:
+        raise InputError("baseline is not a cnsec baseline (nested too deeply)", Source(path)) from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise InputError('baseline must be a JSON object with a "findings" list', Source(path))
-    return {str(entry["id"]) if isinstance(entry, dict) else str(entry) for entry in data["findings"]}
+    known = set()
+    for n, entry in enumerate(data["findings"]):
+        if isinstance(entry, dict):
+            if not isinstance(entry.get("id"), str):
+                raise InputError(f'baseline finding #{n + 1} has no "id" string', Source(path))
+            known.add(entry["id"])
+        elif isinstance(entry, str):
+            known.add(entry)
+        else:
+            raise InputError(f"baseline finding #{n + 1} must be an object with an id, or an id",
+                             Source(path))
+    return known
 
 
 def baseline_text(report: Report) -> str:
@@ -88,7 +105,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     if getattr(args, "baseline", None):
         apply_baseline(report, args.baseline)
     if getattr(args, "write_baseline", None):
-        atomic_write_text(args.write_baseline, baseline_text(report))
+        try:
+            atomic_write_text(args.write_baseline, baseline_text(report))
+        except OSError as exc:
+            raise UsageError(f"cannot write baseline: {exc.strerror}", Source(args.write_baseline)) from None
     fmt = args.format
     if fmt is None:
         fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
