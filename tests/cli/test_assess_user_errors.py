@@ -352,6 +352,52 @@ def test_baseline_round_trip_hides_known_findings(tmp_path: Path, run_cli: Run) 
     assert code == 0 and data["findings"] == []
 
 
+# -- .cnsec.yaml with wrong types ----------------------------------------------------------------
+@pytest.mark.parametrize(("config", "expected"), [
+    ("ignore: 5\n", "ignore must be a list, not a number"),
+    ("ignore: CNSEC-K8S-001\n", "ignore must be a list, not a string"),
+    ("assets: {match: x}\n", "assets must be a list, not a mapping"),
+    ("checks: {skip: 5}\n", "checks.skip must be a list"),
+    ("checks: {skip: CNSEC-K8S-001}\n", "checks.skip must be a list, not a string"),
+    ("checks: [CNSEC-K8S-001]\n", "checks must be a mapping"),
+    ("checks: {skipp: [CNSEC-K8S-001]}\n", "unknown key checks.skipp"),
+    ("allowed_registries: {a: 1}\n", "allowed_registries must be a list, not a mapping"),
+    ("assets: [{match: '*', data_classes: pii}]\n", "data_classes must be a list"),
+    ("ignore: [{check: [CNSEC-K8S-001], reason: r}]\n", "ignore check must be a string"),
+    ("ignore: [{check: CNSEC-K8S-001, reason: r, asset: 5}]\n", "ignore asset must be a string"),
+    ("ignore: [{check: CNSEC-K8S-001, reason: r, expires: soon}]\n", "expires must be a date"),
+    ("a: &a [*a]\n", "refers to itself"),
+    ("- just\n- a list\n", "must be a mapping"),
+], ids=lambda v: v[:30])
+def test_config_with_wrong_types_is_a_one_line_config_error(tmp_path: Path, run_cli: Run, config: str,
+                                                             expected: str) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    write(tmp_path / ".cnsec.yaml", config)
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "json")
+    assert code == 2 and out == ""
+    assert expected in one_line_error(err) and ".cnsec.yaml" in err
+
+
+def test_config_that_is_not_utf8_is_a_one_line_config_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    write(tmp_path / ".cnsec.yaml", b"ignore: \xff\n")
+    code, _, err = run_cli("assess", str(tmp_path), "-f", "json")
+    assert code == 2 and "not UTF-8" in one_line_error(err)
+
+
+def test_explicit_config_that_is_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path), "-f", "json", "--config", str(tmp_path))
+    assert code == 2 and "configuration file not found" in one_line_error(err)
+
+
+def test_config_skip_list_still_works(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    write(tmp_path / ".cnsec.yaml", "checks: {skip: [CNSEC-K8S-001]}\n")
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0 and "CNSEC-K8S-001" not in {f["check_id"] for f in data["findings"]}
+
+
 # -- stdin and the catalog -----------------------------------------------------------------------
 def test_garbage_on_stdin_is_an_input_error(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     import io

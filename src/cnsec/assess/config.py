@@ -59,6 +59,46 @@ def _line(node: Any) -> int | None:
     return getattr(node, "line", None) or None
 
 
+def _key_line(mapping: Any, key: str) -> int | None:
+    lines = getattr(mapping, "key_lines", None)
+    return lines.get(key) if isinstance(lines, dict) else None
+
+
+def _type_name(value: Any) -> str:
+    """YAML's words for a value's type, not Python's (a user never wrote a ``LineDict``)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _list_of(mapping: Any, key: str, path: str, prefix: str = "") -> list[Any]:
+    """``mapping[key]`` as a list: absent or empty is ``[]``, any other type is a ConfigError."""
+    value = mapping.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{prefix}{key} must be a list, not {_type_name(value)}",
+                          Source(path, _key_line(mapping, key)))
+    return value
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", Source(str(path))) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", Source(str(path))) from None
+
+
 def parse_config(text: str, path: str) -> Config:
     import yaml
 
@@ -68,6 +108,8 @@ def parse_config(text: str, path: str) -> Config:
         docs = list(load_documents(text))
     except yaml.YAMLError as exc:
         raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError(f"invalid YAML: {exc}", Source(path)) from None
     raw: Any = docs[0][0] if docs else {}
     if raw is None:
         raw = {}
@@ -79,17 +121,20 @@ def parse_config(text: str, path: str) -> Config:
         if key not in known:
             raise ConfigError(f"unknown key {key!r} (expected one of {', '.join(sorted(known))})",
                               Source(path, raw.key_lines.get(key) if hasattr(raw, "key_lines") else None))
-    for entry in raw.get("ignore") or []:
+    for entry in _list_of(raw, "ignore", path):
         src = Source(path, _line(entry))
         if not isinstance(entry, dict) or not entry.get("check"):
             raise ConfigError("each ignore entry needs a 'check' id", src)
+        for name in ("check", "reason", "asset", "file"):
+            if entry.get(name) is not None and not isinstance(entry[name], str):
+                raise ConfigError(f"ignore {name} must be a string, not {_type_name(entry[name])}", src)
         reason = str(entry.get("reason") or "").strip()
         if not reason:
             raise ConfigError(f"ignore of {entry['check']} needs a 'reason'", src)
         cfg.ignore.append(IgnoreRule(check=str(entry["check"]), reason=reason,
                                      asset=str(entry.get("asset", "*")), file=str(entry.get("file", "*")),
                                      expires=_date(entry.get("expires"), src), line=src.line))
-    for entry in raw.get("assets") or []:
+    for entry in _list_of(raw, "assets", path):
         src = Source(path, _line(entry))
         if not isinstance(entry, dict) or not entry.get("match"):
             raise ConfigError("each assets entry needs a 'match' (an asset id or glob)", src)
@@ -100,16 +145,22 @@ def parse_config(text: str, path: str) -> Config:
         if exp is not None and exp not in ("internet", "cluster", "none"):
             raise ConfigError(f"exposure must be internet, cluster or none, not {exp!r}", src)
         dc = entry.get("data_classes")
+        if dc is not None and not (isinstance(dc, list) and all(isinstance(x, str) for x in dc)):
+            raise ConfigError(f"data_classes must be a list of names, not {dc!r}", src)
         cfg.assets.append(AssetRule(match=str(entry["match"]), criticality=crit,
                                     data_classes=tuple(str(x) for x in dc) if isinstance(dc, list) else None,
                                     exposure=exp))
     checks = raw.get("checks") or {}
-    if isinstance(checks, dict):
-        cfg.skip_checks = {str(x) for x in checks.get("skip") or []}
-        cfg.only_checks = {str(x) for x in checks.get("only") or []}
-    regs = raw.get("allowed_registries") or []
-    if not isinstance(regs, list):
-        raise ConfigError("allowed_registries must be a list", Source(path, None))
+    if not isinstance(checks, dict):
+        raise ConfigError("checks must be a mapping with 'skip' and/or 'only' lists",
+                          Source(path, _key_line(raw, "checks")))
+    for key in checks:
+        if key not in ("skip", "only"):
+            raise ConfigError(f"unknown key checks.{key} (expected only, skip)",
+                              Source(path, _key_line(checks, key)))
+    cfg.skip_checks = {str(x) for x in _list_of(checks, "skip", path, "checks.")}
+    cfg.only_checks = {str(x) for x in _list_of(checks, "only", path, "checks.")}
+    regs = _list_of(raw, "allowed_registries", path)
     cfg.allowed_registries = tuple(str(r) for r in regs)
     return cfg
 
@@ -119,7 +170,7 @@ def find_config(targets: list[str], explicit: str | None) -> Config:
         p = Path(explicit)
         if not p.is_file():
             raise ConfigError("configuration file not found", Source(explicit))
-        return parse_config(p.read_text(encoding="utf-8"), explicit)
+        return parse_config(_read(p), explicit)
     for target in targets:
         if target == "-":
             continue
@@ -128,8 +179,8 @@ def find_config(targets: list[str], explicit: str | None) -> Config:
         for name in CONFIG_NAMES:
             candidate = base / name
             if candidate.is_file():
-                return parse_config(candidate.read_text(encoding="utf-8"), str(candidate))
+                return parse_config(_read(candidate), str(candidate))
     for name in CONFIG_NAMES:
         if Path(name).is_file():
-            return parse_config(Path(name).read_text(encoding="utf-8"), name)
+            return parse_config(_read(Path(name)), name)
     return Config()
