@@ -416,6 +416,8 @@ class Engine:
                 return False
             if key and secret.lower().strip("$") in key.lower():
                 return False
+            if key is not None and filters.key_parts(key) == ("key",) and not filters.looks_random(secret):
+                return False  # a bare `key` is a map key far more often than a credential
         elif filters.is_fake_token(secret[det.reveal:]):
             return False
         return True

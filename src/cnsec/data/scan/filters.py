@@ -126,9 +126,12 @@ def looks_like_secret_value(value: str, *, quoted: bool, code: bool, loose_separ
         return False
     if " " in v:
         return False
+    if v.endswith(":") or ("{" in v and "}" in v):  # a label, or a format-string template
+        return False
     classes = char_classes(v)
-    has_digit_or_punct = any(ch.isdigit() or (not ch.isalnum() and ch not in "-_./ ") for ch in v)
-    if (loose_separator or not quoted) and not has_digit_or_punct:
+    has_digit = any(ch.isdigit() for ch in v)
+    has_digit_or_punct = has_digit or any(not ch.isalnum() and ch not in "-_./ " for ch in v)
+    if (loose_separator and not has_digit) or (not quoted and not has_digit_or_punct):
         return len(v) >= 16 and bool(_TOKENISH.match(v)) and shannon_entropy(v) >= 3.5
     if classes >= 2:
         return True
@@ -172,17 +175,31 @@ def _tail_is_reference(parts: tuple[str, ...]) -> bool:
     return len(parts) > 1 and parts[-1] in _KEY_NON_SECRET_SUFFIXES
 
 
+#: Words that may follow the sensitive word in a name that still holds the secret itself
+#: (``token_value``, ``SecretAccessKey``, ``password_b64``); anything else (``SecretAccessDenied``,
+#: ``password_policy``) makes the name about the secret, not the secret.
+_ALLOWED_TAIL = frozenset({"key", "value", "val", "str", "string", "text", "txt", "b64", "base64", "enc",
+                           "encrypted", "raw", "plain", "plaintext", "data", "access", "secret", "token",
+                           "pass", "password", "pwd", "cred", "creds", "credential", "credentials", "default",
+                           "prod", "production", "dev", "staging", "live", "test", "old", "new", "current",
+                           "primary", "secondary", "main", "master", "root", "admin", "user", "app", "api",
+                           "db", "auth", "s", "x", "v", "hex", "bytes"})
+
+
+def _tail_ok(parts: tuple[str, ...], index: int) -> bool:
+    return all(p in _ALLOWED_TAIL or p.isdigit() for p in parts[index + 1:])
+
+
 def is_password_key(key: str) -> bool:
     parts = key_parts(key)
     if not parts or _tail_is_reference(parts):
         return False
-    for part in parts:
+    for i, part in enumerate(parts):
         if part in _NOT_PASSWORD:
             continue
-        if part in _PASSWORD_WORDS or part.endswith(_PASSWORD_TAILS):
-            return True
-        if part.endswith("pass") and len(part) > 4:
-            return True
+        if (part in _PASSWORD_WORDS or part.endswith(_PASSWORD_TAILS)
+                or (part.endswith("pass") and len(part) > 4)):
+            return _tail_ok(parts, i)
     return False
 
 
@@ -190,14 +207,16 @@ def is_secret_key(key: str) -> bool:
     parts = key_parts(key)
     if not parts or _tail_is_reference(parts):
         return False
-    return any(p in _SECRET_WORDS or (p.endswith("secret") and len(p) > 6) for p in parts)
+    return any((p in _SECRET_WORDS or (p.endswith("secret") and len(p) > 6)) and _tail_ok(parts, i)
+               for i, p in enumerate(parts))
 
 
 def is_token_key(key: str) -> bool:
     parts = key_parts(key)
     if not parts or _tail_is_reference(parts):
         return False
-    return any(p in _TOKEN_WORDS or (p.endswith("token") and len(p) > 5) for p in parts)
+    return any((p in _TOKEN_WORDS or (p.endswith("token") and len(p) > 5)) and _tail_ok(parts, i)
+               for i, p in enumerate(parts))
 
 
 def is_api_key_key(key: str) -> bool:
@@ -273,3 +292,10 @@ def is_weak_literal(value: str) -> bool:
     if is_placeholder(v) or is_reference(v, quoted=True, code=False) or is_uuid(v):
         return False
     return not (_NUMBERISH.match(v) or _PATHISH.match(v) or v.startswith(("http://", "https://")))
+
+
+def looks_random(value: str) -> bool:
+    """Letters and digits mixed, long enough: what a generated key looks like (``serviceAccountName``
+    and ``user=alice`` do not)."""
+    return (len(value) >= 12 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+            and shannon_entropy(value) >= 3.0)

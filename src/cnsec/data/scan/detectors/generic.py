@@ -53,14 +53,15 @@ DETECTORS = (
                   'def connect(passwd: str = "cq2tPr1a2"):', "<password>IhqSb1Gg</password>"),
         counter_examples=("password: ${DB_PASSWORD}", 'password = os.environ["DB_PASSWORD"]', "password: changeme",
                           "passengers: quickBrown42", 'password_file: "/run/secrets/db.txt"',
-                          "self.password = password")),
+                          "self.password = password", 'password: "p@ss-{i}"', "password_policy: Min8Chars!")),
     Detector(
         id="generic-secret", title="Hard-coded secret", severity=S.HIGH, keywords=("secret",),
         pattern=_assignment(r"secret"),
         code_pattern=_code_assignment(r"secret"), ignore_case=True, generic=True, key_filter=is_secret_key,
         examples=('client_secret = "q8Zk3J9xQpL0aB7cD2eF4g"', 'JWT_SECRET: "7d9f!kq2Lz0"'),
         counter_examples=('client_secret = "<client-secret>"', "secretName: db-credentials",
-                          "secret: {{ .Values.secret }}")),
+                          "secret: {{ .Values.secret }}", '"Kubernetes.Secret.AccessDenied": "CNSEC-DET-K8S-020"',
+                          'title: "Secret access: a client probes for credential files"')),
     Detector(
         id="generic-token", title="Hard-coded token", severity=S.HIGH, keywords=("token",),
         pattern=_assignment(r"token"),
@@ -73,7 +74,7 @@ DETECTORS = (
         code_pattern=_code_assignment(r"key"), ignore_case=True, generic=True, key_filter=is_api_key_key,
         examples=('apiKey: "da2-b32ctqssd3cvbzap3msamjq6l1x"', 'SECRET_KEY = "k3J9x!QpL0aB7c"'),
         counter_examples=("primary_key = models.AutoField()", "key: app.kubernetes.io/name",
-                          'api_key = settings.API_KEY')),
+                          'api_key = settings.API_KEY', 'key = "serviceAccountName"', '"key": "user=alice"')),
     Detector(
         id="k8s-env-secret", title="Secret in a Kubernetes env value", severity=S.HIGH,
         keywords=("pass", "pwd", "secret", "token", "key"), requires=("name",), extra_lines=1, generic=True,
