@@ -86,6 +86,15 @@ DETECTORS = (
         examples=("- name: DB_PASSWORD\n  value: pa55W0rd-x1",),
         counter_examples=("- name: DB_PASSWORD\n  valueFrom:\n", "- name: DB_PASSWORD\n  value: $(PASSWORD)")),
     Detector(
+        id="json-env-secret", title="Secret in a JSON name/value pair", severity=S.HIGH,
+        keywords=("pass", "pwd", "secret", "token", "key"), requires=('"value"',), generic=True,
+        key_filter=is_sensitive_key,
+        pattern=r"\"name\"\s*:\s*\"(?P<key>[\w.\-]+)\"\s*,\s*\"value\"\s*:\s*\"(?P<dq>[^\"\s]{1,200})\"",
+        description="An env entry in JSON form (kubectl's last-applied-configuration annotation, ECS task "
+                    "definitions, docker inspect output) whose name is sensitive and whose value is a literal.",
+        examples=('{"env":[{"name":"DB_PASSWORD","value":"pa55W0rd-x1"}]}',),
+        counter_examples=('{"name":"DB_PASSWORD","value":"$(DB_PASSWORD)"}', '{"name":"LOG_LEVEL","value":"debug"}')),
+    Detector(
         id="url-credentials", title="Password in a URL or connection string", severity=S.HIGH,
         keywords=(), anchor=r"://[^\s:/@\"']{1,64}:[^\s/@\"']{3,128}@", generic=True,
         pattern=r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://(?P<key>[^\s:/@\"'<>]{1,64}):(?P<bare>[^\s/@\"'<>]{3,128})@"
