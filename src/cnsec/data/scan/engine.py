@@ -241,7 +241,9 @@ class Engine:
         # (one RE2::Set match, all patterns at once) decides which detectors run on it.
         import re2
 
-        self._selector = re2.Set.SearchSet()
+        re2_options = re2.Options()
+        re2_options.max_mem = 256 << 20  # a DFA that ran out of memory would silently miss lines
+        self._selector = re2.Set.SearchSet(re2_options)
         self._selected: list[tuple[int, ...]] = []
         for k in keywords:
             self._selector.Add(("(?i:" + re.escape(k) + ")").encode())
@@ -253,8 +255,6 @@ class Engine:
         self._selector_set = self._selector._set  # the C++ set itself: this runs once per candidate line
         self._memo: dict[frozenset[int], tuple[int, ...]] = {}
         # keyword/anchor positions inside one long line (both backends use this same RE2 pattern)
-        re2_options = re2.Options()
-        re2_options.max_mem = 256 << 20
         self._marks = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
                                            + ["(?:" + a + ")" for a in anchors]).encode(), re2_options)
         if backend == "auto":
@@ -266,7 +266,6 @@ class Engine:
         else:
             raise ValueError(f"unknown backend {backend!r} (expected auto, hyperscan or re2)")
         self.backend = backend
-        self._max_extra = max((d.extra_lines for d in self.detectors), default=0)
 
     # -- stage 2 -----------------------------------------------------------------------------------
 
