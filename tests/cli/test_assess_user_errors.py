@@ -253,6 +253,45 @@ def test_broken_hcl_names_file_and_line_and_the_good_file_is_still_assessed(
     assert "a-broken.tf:" in err
 
 
+def test_empty_line_inside_a_continuation_continues_the_instruction_as_docker_does(
+        tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "Dockerfile", "FROM alpine:3.19\nRUN apk add curl \\\n\n  && curl -s https://x.sh | sh\n")
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0 and data["errors"] == []
+    assert "CNSEC-DKR-010" in {f["check_id"] for f in data["findings"]}
+
+
+def test_a_stray_secret_line_in_a_dockerfile_is_not_echoed_in_the_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "Dockerfile", "FROM alpine:3.19\nRUN echo hi\nhunter2secretpw=S3cr3tV4lue\n")
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert [e["line"] for e in data["errors"]] == [3]
+    assert "S3cr3tV4lue" not in err + json.dumps(data)
+
+
+def test_a_dockerfile_starting_with_a_secret_is_not_echoed_in_the_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "Dockerfile", "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB\nFROM alpine:3.19\n")
+    code, data, err = assess_json(run_cli, str(tmp_path))
+    assert code == 0 and "Dockerfile:1:" in one_line_error(err)
+    assert "ghp_" not in err.lower() + json.dumps(data).lower()
+
+
+def test_broken_hcl_heredoc_does_not_echo_its_secret_content(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "main.tf", 'variable "db" {\n  default = <<EOT\nSup3rS3cretPassw0rd\n')
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "main.tf:2: invalid HCL" in one_line_error(err)
+    assert "Sup3rS3cret" not in err
+
+
+def test_broken_hcl_after_a_quoted_password_does_not_echo_it(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "main.tf", 'resource "aws_db_instance" "d" {\n  password = "Sup3rS3cretPassw0rd" "x"\n}\n')
+    code, _, err = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "main.tf:2: invalid HCL" in one_line_error(err)
+    assert "Sup3rS3cret" not in err
+
+
 # -- output options ------------------------------------------------------------------------------
 def test_unknown_format_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)

@@ -79,6 +79,18 @@ def _split_flags(value: str) -> tuple[dict[str, str], str]:
     return flags, rest
 
 
+def _unknown(word: str) -> str:
+    """Name the word only when it looks like an instruction: a stray line may be a secret."""
+    if not word:
+        return "a line continuation with nothing after it"
+    if _WORD.fullmatch(word):
+        return f"unknown Dockerfile instruction {word!r}"
+    return "this line does not start with a Dockerfile instruction"
+
+
+_WORD = re.compile(r"[A-Za-z]{1,16}")
+
+
 def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProblem]]:
     problems: list[InputProblem] = []
     lines = text.splitlines()
@@ -113,8 +125,10 @@ def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProble
             parts[-1] = parts[-1][:-1]
             end += 1
             nxt = lines[end].strip()
-            while nxt.startswith("#") and end + 1 < n:  # comments inside a continuation
-                comments[end + 1] = nxt
+            # comments and empty lines inside a continuation are skipped, as Docker does
+            while (nxt.startswith("#") or not nxt) and end + 1 < n:
+                if nxt:
+                    comments[end + 1] = nxt
                 end += 1
                 nxt = lines[end].strip()
             parts.append(nxt)
@@ -135,7 +149,7 @@ def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProble
             end += 1
             rest = rest + "\n" + "\n".join(body)
         if cmd not in INSTRUCTIONS:
-            problems.append(InputProblem(file, lineno, f"unknown Dockerfile instruction {word!r}"))
+            problems.append(InputProblem(file, lineno, _unknown(word)))
             i = end + 1
             continue
         if cmd == "FROM":
@@ -144,8 +158,9 @@ def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProble
         instructions.append(Instruction(cmd, value, lineno, end + 1, max(stage, 0), flags))
         i = end + 1
     if instructions and instructions[0].cmd not in {"FROM", "ARG"}:
-        problems.append(InputProblem(file, instructions[0].line,
-                                     f"a Dockerfile must start with FROM (found {instructions[0].cmd})"))
+        first = instructions[0].cmd
+        found = f" (found {first})" if first in INSTRUCTIONS else ""
+        problems.append(InputProblem(file, instructions[0].line, f"a Dockerfile must start with FROM{found}"))
     return Dockerfile(file, instructions, comments, lines), problems
 
 

@@ -118,6 +118,24 @@ def _block_lines(text: str) -> list[tuple[str, str, str, int, int]]:
     return out
 
 
+_TOKEN_WORDS = {"$END": "end of file", "RBRACE": "'}'", "LBRACE": "'{'", "DBLQUOTE": "'\"'",
+                "STRING_CHARS": "text", "NAME": "name", "EQ": "'='", "NL_OR_COMMENT": "line end"}
+
+
+def _hcl_error(exc: Exception) -> str:
+    """The parser's complaint without the text it choked on: that text may be a password or a key."""
+    token = getattr(exc, "token", None)
+    column = getattr(exc, "column", None)
+    where = f" at column {column}" if isinstance(column, int) and column > 0 else ""
+    if token is not None and getattr(token, "type", None):
+        return f"unexpected {_TOKEN_WORDS.get(token.type, token.type)}{where}"
+    char = getattr(exc, "char", None)
+    if isinstance(char, str) and len(char) == 1:
+        return f"unexpected character {char!r}{where}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"(['\"]).{4,}?\1", r"\1…\1", first)[:200]
+
+
 def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[InputProblem]]:
     import hcl2
 
@@ -127,9 +145,8 @@ def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[I
         data = hcl2.loads(text, serialization_options=SerializationOptions(with_comments=False))
     except Exception as exc:  # lark raises many types; all mean "not valid HCL"
         line = getattr(exc, "line", None)
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [], [InputProblem(file, line if isinstance(line, int) and line > 0 else None,
-                                 f"invalid HCL: {msg[:200]}")]
+                                 f"invalid HCL: {_hcl_error(exc)}")]
     lines = _block_lines(text)
     text_lines = text.splitlines()
     index = {(b, t, n): (s, e) for b, t, n, s, e in lines}
