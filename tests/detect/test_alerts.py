@@ -56,3 +56,13 @@ def test_closed_alerts_are_handed_over_and_not_kept() -> None:
     assert len(handed) == 9 and len(book.open) == 1
     assert book.take_closed() == []
     assert sum(a.count for a in handed + book.alerts()) == 10
+
+
+def test_event_without_time_is_dated_now_not_1970() -> None:
+    import time
+
+    rule = next(r for r in bundled().rules if r.id == "CNSEC-DET-K8S-009")
+    data = {"verb": "create", "user": {"username": "alice"}, "objectRef": {"resource": "pods", "subresource": "exec"}}
+    book = AlertBook()
+    book.add(Match(rule, data, "audit.log:1", "k8s-audit"))
+    assert abs(book.alerts()[0].first_seen - time.time()) < 60

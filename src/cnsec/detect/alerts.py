@@ -7,6 +7,7 @@ rest are counted, never silently dropped). A hit after the window opens a new al
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,8 +41,8 @@ class AlertBook:
         if times is None:
             times = self._times[match.source] = time_getters(SOURCES[match.source].time_fields)
         ts = time_from(times, data)
-        if ts is None:
-            ts = self.last_time
+        if ts is None:  # an event without a usable time: the latest seen, else now
+            ts = self.last_time or time.time()
         elif ts > self.last_time:
             self.last_time = ts
         keys = self._keys.get(rule.id)
