@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """The API the assessment pillar calls: scan_text and scan_value."""
 
 from __future__ import annotations

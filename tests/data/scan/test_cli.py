@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """`cnsec data scan` as a user runs it: formats, exit codes, baselines, config, tree walking, git."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Every detector finds its own examples and stays quiet on its counter-examples, on both engines."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Engine behaviour a user notices: one pass, identical engines, redaction, suppression, long lines."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_fixture_finds_each_planted_secret_on_its_line(engine: Engine) -> None:
 def test_fixture_reports_nothing_on_decoy_lines(engine: Engine) -> None:
     lines = FIXTURE.decode().splitlines()
     decoys = {i + 1 for i, line in enumerate(lines) if line.endswith("# DECOY")}
-    found = {h.line for h in engine.scan_bytes(FIXTURE, "mixed.txt") if h.suppressed is None}
+    found = {h.line for h in engine.scan_bytes(FIXTURE, "mixed.txt")}
     assert not decoys & found
 
 
@@ -100,3 +101,9 @@ def test_keyword_inside_other_words_is_not_a_secret(engine: Engine) -> None:
 def test_any_format_in_a_minified_long_line_is_found(engine: Engine) -> None:
     line = "a=1;" * 3000 + 'k="AIzaSyD3xQ8Xf9mGq1yQ2vW3e4R5t6Y7u8I9o0P";' + "b=2;" * 3000
     assert [h.detector for h in engine.scan_bytes(line.encode(), "app.min.js")] == ["gcp-api-key"]
+
+
+def test_ignore_file_marker_suppresses_every_hit_with_its_reason(engine: Engine) -> None:
+    text = b"# cnsec:ignore-file synthetic fixture\nid = AKIAQWADE5R42RDZ4JEM\n"
+    (hit,) = engine.scan_bytes(text, "fixture.txt")
+    assert hit.suppressed == "synthetic fixture"

@@ -334,6 +334,9 @@ class Engine:
                         seen.add(key)
                         hits.append(hit[2])
         hits.sort(key=lambda h: (h.line, h.column, h.detector))
+        file_reason = _file_ignore_reason(data)
+        if file_reason is not None:
+            hits = [h if h.suppressed else _suppress(h, file_reason) for h in hits]
         return hits
 
     def _long_line_windows(self, data: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -444,6 +447,24 @@ class Engine:
             if rule.matches(path, secret, detector):
                 return rule.reason
         return None
+
+
+_FILE_IGNORE = re.compile(rb"cnsec:ignore-file\b[ \t:=-]*([^\r\n*#]*)")
+
+
+def _file_ignore_reason(data: bytes) -> str | None:
+    """``cnsec:ignore-file <reason>`` in the first lines: every hit of the file is suppressed (synthetic
+    fixtures, detector examples); they stay in the report as suppressed, with the reason."""
+    m = _FILE_IGNORE.search(data[:4096])
+    if m is None:
+        return None
+    reason = m.group(1).decode("utf-8", "replace").strip().strip("\"'")
+    return reason or "inline cnsec:ignore-file"
+
+
+def _suppress(h: SecretHit, reason: str) -> SecretHit:
+    return SecretHit(detector=h.detector, title=h.title, severity=h.severity, line=h.line, end_line=h.end_line,
+                     column=h.column, preview=h.preview, fingerprint=h.fingerprint, key=h.key, suppressed=reason)
 
 
 def scan_value_with(engine: Engine, key: str | None, value: str) -> SecretHit | None:

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """AI and LLM platform API keys."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Cloud provider credentials: AWS, Google Cloud, Azure, Alibaba, DigitalOcean, Heroku, Cloudflare..."""
 
 from __future__ import annotations

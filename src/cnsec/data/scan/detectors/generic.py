@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Generic credentials: ``password=``/``secret:``/``token:``/``api_key`` assignments in code, YAML,
 JSON, .env, Dockerfile ENV/ARG, Terraform and Kubernetes manifests; credentials in URLs, HTTP
 authorization headers, SQL and command lines.

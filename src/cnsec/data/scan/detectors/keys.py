@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Private keys and signed tokens: PEM blocks, JWT, JWK, age and NATS nkey seeds."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """SaaS credentials: chat, payments, e-mail, monitoring, productivity and hosting platforms."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# cnsec:ignore-file detector examples and test values are synthetic, never real credentials
 """Source hosting, CI and package-registry tokens: GitHub, GitLab, Bitbucket, Atlassian, npm, PyPI..."""
 
 from __future__ import annotations
