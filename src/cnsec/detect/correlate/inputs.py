@@ -111,8 +111,10 @@ def fast_time(value: Any) -> float | None:
 
 def _ip(text: Any) -> str | None:
     """``1.2.3.4:5678`` / ``[::1]:80`` / ``a, b`` (X-Forwarded-For: the first hop) → the address."""
-    if not isinstance(text, str) or not text or text == "-":
+    if text.__class__ is not str or not text or text == "-":
         return None
+    if ":" not in text and "," not in text and " " not in text:
+        return text
     t = text.split(",", 1)[0].strip()
     if t.startswith("["):
         return t[1:t.find("]")] if "]" in t else t
@@ -167,6 +169,8 @@ def parse_clf(raw: bytes) -> Record | None:
     return _access(rec, int(status), path)
 
 
+_IP_KEYS = ("src_ip", "x_forwarded_for", "remote_addr", "client_ip", "downstream_remote_address")
+_EXTRA = ("rows_returned", "pod", "namespace", "query")
 _ACCESS_TIME = ("time_iso8601", "timestamp", "@timestamp", "start_time", "time", "ts", "time_local")
 
 
@@ -182,10 +186,13 @@ def access_from_json(d: dict[str, Any]) -> Record | None:
     if ts is None or status is None:
         return None
     rec: Record = {"_ts": ts}
-    ip = (_ip(d.get("src_ip")) or _ip(d.get("x_forwarded_for")) or _ip(d.get("remote_addr"))
-          or _ip(d.get("client_ip")) or _ip(d.get("downstream_remote_address")))
-    if ip:
-        rec["src_ip"] = ip
+    for k in _IP_KEYS:
+        v = d.get(k)
+        if v is not None:
+            ip = _ip(v)
+            if ip:
+                rec["src_ip"] = ip
+                break
     user = d.get("user") or d.get("remote_user") or d.get("username")
     if isinstance(user, str) and user and user != "-":
         rec["user"] = user
@@ -215,7 +222,7 @@ def access_from_json(d: dict[str, Any]) -> Record | None:
     ua = d.get("user_agent") or d.get("http_user_agent")
     if isinstance(ua, str):
         rec["user_agent"] = ua
-    for k in ("rows_returned", "pod", "namespace", "query"):
+    for k in _EXTRA:
         if k in d:
             rec[k] = d[k]
     return _access(rec, int(status), path if isinstance(path, str) else None)

@@ -10,7 +10,6 @@ input); the baseline learns from windows that did not fire, so an attack does no
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,7 +79,7 @@ class Acc:
         self.n = 0
         self.v = 0.0
         self.h: Any = None
-        self.top: Counter[str] | None = None
+        self.top: dict[str, int] | None = None
         self.limit = limit  # the threshold for this key in this window (None: no baseline yet)
         self.fired = False
 
@@ -148,6 +147,8 @@ class WindowSign:
         numeric = fld is not None and func != "distinct"
         per_n = (self.width / self.expr.per) if (func == "rate" and self.expr.per) else 1.0
         min_count = self.min_count
+        counting = func in ("count", "rate")
+        adding = func in ("sum", "avg")
 
         def add(rec: Record) -> Occurrence | None:
             x: Any = None
@@ -176,9 +177,9 @@ class WindowSign:
             else:
                 touch(key)
             n = acc.n = acc.n + 1
-            if func == "count" or func == "rate":
+            if counting:
                 pass
-            elif func == "sum" or func == "avg":
+            elif adding:
                 acc.v += x
             elif func == "quantile":
                 h = acc.h
@@ -202,9 +203,12 @@ class WindowSign:
                 if who is not None:
                     t = acc.top
                     if t is None:
-                        t = acc.top = Counter()
-                    if who in t or len(t) < TOP_TRACKED:
-                        t[who] += 1
+                        t = acc.top = {}
+                    c = t.get(who)
+                    if c is not None:
+                        t[who] = c + 1
+                    elif len(t) < TOP_TRACKED:
+                        t[who] = 1
             if early and not acc.fired and acc.limit is not None and n >= min_count:
                 if func == "count":
                     v = float(n)
