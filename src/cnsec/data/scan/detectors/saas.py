@@ -38,10 +38,17 @@ DETECTORS = (
         pattern=r"(?<![\d])(?P<secret>\d{8,10}:AA[0-9A-Za-z_\-]{33})" + E,
         examples=("508627689:AAEuLPKs-EhrjrYGnz60bnYNZqakf6HJxc0",)),
     Detector(
-        id="stripe-key", title="Stripe API key", severity=S.CRITICAL,
-        keywords=("sk_live_", "rk_live_", "sk_test_", "rk_test_", "pk_live_", "pk_test_", "whsec_"),
-        pattern=B + r"(?P<secret>(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{24,}|whsec_[A-Za-z0-9+/]{32,})" + E,
+        id="stripe-key", title="Stripe secret or restricted key", severity=S.CRITICAL,
+        keywords=("sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"),
+        pattern=B + r"(?P<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,}|whsec_[A-Za-z0-9+/]{32,})" + E,
         reveal=8, examples=("STRIPE_KEY=sk_live_51Hx3J9xQpL0aB7cD2eF4gH6i",)),
+    Detector(
+        id="stripe-publishable-key", title="Stripe publishable key", severity=S.LOW,
+        keywords=("pk_live_", "pk_test_"),
+        pattern=B + r"(?P<secret>pk_(?:live|test)_[0-9A-Za-z]{24,})" + E, reveal=8,
+        description="Publishable keys are meant for browsers; reported (low) so an inventory of the account's "
+                    "keys is complete, never as a leak.",
+        examples=("pk_test_Tph4NiI7TYooMQaujxvdEDq5",)),
     Detector(
         id="twilio-key", title="Twilio API key or account SID", severity=S.HIGH, keywords=(),
         anchor=r"(?:SK[0-9a-fA-F]{32}|AC[0-9a-f]{32})",
