@@ -369,7 +369,15 @@ class Engine:
                counter: _LineCounter, line_start: int, path: str, code: bool, data: bytes,
                col_offset: int) -> list[tuple[int, str, SecretHit]]:
         out: list[tuple[int, str, SecretHit]] = []
-        for m in regex.finditer(text):
+        search = regex.search
+        at = 0
+        while True:
+            m = search(text, at)
+            if m is None:
+                break
+            # after a rejected generic match, look again just past its keyword: `-passin "pass:s3cr3t"`
+            # and `Token-> DemoToken: x` hold the real assignment inside the rejected one
+            at = m.start() + 1 if det.generic else max(m.end(), m.start() + 1)
             group = None
             for g in groups:
                 if m.group(g) is not None:
@@ -399,6 +407,7 @@ class Engine:
                             fingerprint=fingerprint(secret, det.id, self.options.salt), key=shown_key,
                             suppressed=suppressed)
             out.append((line, secret, hit))
+            at = max(m.end(), m.start() + 1)
         return out
 
     @staticmethod

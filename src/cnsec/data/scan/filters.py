@@ -147,7 +147,7 @@ def key_parts(key: str) -> tuple[str, ...]:
 
 
 _PASSWORD_WORDS = frozenset({
-    "password", "passwd", "pass", "pwd", "pw", "pswd", "psswd", "pswrd", "psword", "psswrd", "pssword",
+    "password", "passwords", "passwd", "pass", "pwd", "pw", "pswd", "psswd", "pswrd", "psword", "psswrd", "pssword",
     "paswd", "paswrd", "pasword", "passwort", "passphrase", "passcode", "passworsd", "paasword",
     "pword", "userpass", "userpassword", "dbpass", "dbpassword", "rootpassword", "adminpassword",
     "pin", "비밀번호", "비번", "암호", "패스워드",
