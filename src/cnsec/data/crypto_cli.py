@@ -18,6 +18,7 @@ from cnsec.model.source import Source
 if TYPE_CHECKING:
     from cnsec.data.crypto.keyring import Keyring
     from cnsec.data.crypto.providers import KeyWrapper, Stanza, Unwrappers
+    from cnsec.data.crypto.stream import Header
 
 
 def register(dsub: Any) -> None:
@@ -308,7 +309,8 @@ def _encrypt(args: argparse.Namespace) -> int:
     from cnsec.data.files.whole import encrypt_file
 
     output = args.output or ("-" if args.file == "-" else args.file + ".cnsec")
-    encrypt_file(args.file, output, wrappers, context, chunk_size=args.chunk_size or DEFAULT_CHUNK)
+    chunk_size = DEFAULT_CHUNK if args.chunk_size is None else args.chunk_size
+    encrypt_file(args.file, output, wrappers, context, chunk_size=chunk_size)
     if output != "-":
         print(f"encrypted {args.file} -> {output}", file=sys.stderr)
     return 0
@@ -405,17 +407,36 @@ def _rewrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_file(path: str) -> None:
+    """A missing file or a folder is that, not "not a sealed file"."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a directory", Source(path))
+    if not p.exists():
+        raise InputError("no such file", Source(path))
+
+
+def _header_of(path: str) -> Header:
+    from cnsec.data.crypto.errors import CryptoError
+    from cnsec.data.crypto.stream import read_header
+
+    try:
+        with open(path, "rb") as handle:
+            return read_header(handle)[0]
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
+    except CryptoError as exc:
+        if exc.source is None:
+            exc.source = Source(path)
+        raise
+
+
 def _stanzas_of(path: str, doc_format: str | None) -> list[Stanza]:
     from cnsec.data.files.whole import is_sealed_file
 
+    _require_file(path)
     if is_sealed_file(path):
-        from cnsec.data.crypto.stream import read_header
-
-        try:
-            with open(path, "rb") as handle:
-                return read_header(handle)[0].stanzas
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
+        return list(_header_of(path).stanzas)
     from cnsec.data.files.structured import detect_format, read_meta
 
     if not _looks_structured(path) and doc_format is None:
@@ -457,19 +478,11 @@ def _describe(stanzas: Sequence[Stanza]) -> str:
 def _inspect(args: argparse.Namespace) -> int:
     from cnsec.data.files.whole import is_sealed_file
 
+    _require_file(args.file)
     if is_sealed_file(args.file):
-        from cnsec.data.crypto.stream import read_header
-
-        try:
-            with open(args.file, "rb") as handle:
-                summary = read_header(handle)[0].summary()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", Source(args.file)) from None
+        summary = _header_of(args.file).summary()
     else:
         from cnsec.data.files.structured import detect_format, meta_summary, read_meta
-
-        if not Path(args.file).is_file():
-            raise InputError("no such file", Source(args.file))
         if not _looks_structured(args.file) and args.doc_format is None:
             from cnsec.data.crypto.errors import NotSealedError
 

@@ -1,0 +1,269 @@
+"""``cnsec data`` used carelessly: wrong keys, wrong context, damaged or foreign files, odd paths.
+
+Every failure is one line on stderr and exit 2, names the file, never shows key material, plaintext
+or context values, and never leaves a partial or clobbered output file behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cnsec.cli import main
+
+Run = Callable[..., tuple[int, str, str]]
+PLAINTEXT = b"top secret plaintext: the launch code is 0000\n"
+SECRET_VALUE = "hunter2-Pa55w0rd"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh keyring and master key; returns the master key (to check it never leaks)."""
+    master = base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("CNSEC_KEYRING", str(tmp_path / "ring" / "keyring.json"))
+    monkeypatch.setenv("CNSEC_MASTER_KEY", master)
+    monkeypatch.delenv("CNSEC_PASSPHRASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return master
+
+
+@pytest.fixture
+def run_cli(capsysbinary: pytest.CaptureFixture[bytes]) -> Run:
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsysbinary.readouterr()
+        return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+    return run
+
+
+@pytest.fixture
+def sealed(env: str, run_cli: Run, tmp_path: Path) -> Path:
+    """plain.txt sealed under key 'app' with context tenant=acme."""
+    assert run_cli("data", "keys", "create", "app")[0] == 0
+    (tmp_path / "plain.txt").write_bytes(PLAINTEXT)
+    code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "app", "--context", "tenant=acme")
+    assert code == 0, err
+    return tmp_path / "plain.txt.cnsec"
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("cnsec: ") and "Traceback" not in err, err
+    return err
+
+
+def no_leak(text: str, *secrets: str) -> None:
+    for secret in (PLAINTEXT.decode().strip(), SECRET_VALUE, *secrets):
+        assert secret not in text
+
+
+# -- master key and keyring ----------------------------------------------------------------------
+def test_missing_master_key_names_the_variables_to_set(sealed: Path, run_cli: Run,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 2
+    assert "CNSEC_MASTER_KEY" in one_line(err) and "CNSEC_PASSPHRASE" in err
+    assert not Path("out.txt").exists()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("!!!not base64!!!", "not valid base64"),
+    (base64.b64encode(b"short").decode(), "must decode to 32 bytes"),
+], ids=["not-base64", "too-short"])
+def test_malformed_master_key_is_a_clear_error_that_does_not_echo_it(
+        sealed: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
+    monkeypatch.setenv("CNSEC_MASTER_KEY", value)
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 2 and expected in one_line(err)
+    assert value not in err
+
+
+def test_wrong_master_key_fails_to_open_the_keyring_and_writes_nothing(
+        sealed: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, env: str) -> None:
+    other = base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("CNSEC_MASTER_KEY", other)
+    code, out, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 2 and "wrong master key" in one_line(err)
+    assert not Path("out.txt").exists()
+    no_leak(out + err, env, other)
+
+
+@pytest.mark.parametrize("content", [b"{garbage", b"\xff\xfe\x00", b"[]", b'{"format": "cnsec.keyring/v1"}', b""],
+                         ids=["not-json", "binary", "json-array", "fields-missing", "empty"])
+def test_corrupt_keyring_is_a_clear_error(sealed: Path, run_cli: Run, env: str, content: bytes) -> None:
+    ring = Path(os.environ["CNSEC_KEYRING"])
+    ring.write_bytes(content)
+    code, _, err = run_cli("data", "keys", "list")
+    assert code == 2 and "keyring" in one_line(err) and ("damaged" in err or "not a cnsec keyring" in err)
+
+
+def test_keyring_path_that_is_a_directory_is_a_clear_error(env: str, run_cli: Run, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNSEC_KEYRING", str(tmp_path))
+    code, _, err = run_cli("data", "keys", "list")
+    assert code == 2 and "Is a directory" in one_line(err)
+
+
+def test_encrypting_with_an_unknown_key_writes_nothing(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "nokey", "-o", "x.cnsec")
+    assert code == 2 and "no key named 'nokey'" in one_line(err)
+    assert not Path("x.cnsec").exists()
+
+
+# -- wrong, foreign or damaged input -------------------------------------------------------------
+def test_decrypting_a_file_that_is_not_sealed_says_so(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "decrypt", "plain.txt", "-o", "out.txt")
+    assert code == 2 and "plain.txt: not a cnsec sealed file" in one_line(err)
+    assert not Path("out.txt").exists()
+
+
+def test_decrypting_a_one_byte_file_says_it_is_not_sealed(sealed: Path, run_cli: Run) -> None:
+    Path("tiny.cnsec").write_bytes(b"a")
+    code, _, err = run_cli("data", "decrypt", "tiny.cnsec")
+    assert code == 2 and "not a cnsec sealed file" in one_line(err)
+
+
+def test_decrypting_without_output_for_a_name_not_ending_in_cnsec_asks_for_o(sealed: Path, run_cli: Run) -> None:
+    os.rename(sealed, "sealed.bin")
+    code, _, err = run_cli("data", "decrypt", "sealed.bin", "--context", "tenant=acme")
+    assert code == 2 and "-o" in one_line(err)
+
+
+def test_wrong_context_fails_without_echoing_the_values_and_writes_nothing(sealed: Path, run_cli: Run) -> None:
+    code, out, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", "tenant=evilcorp")
+    assert code == 2 and "wrong encryption context" in one_line(err) and "tenant" in err
+    assert "evilcorp" not in err and "acme" not in err
+    assert not Path("out.txt").exists()
+    no_leak(out + err)
+
+
+def test_missing_context_names_the_context_keys_needed(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt")
+    assert code == 2 and "[tenant]" in one_line(err) and "acme" not in err
+
+
+@pytest.mark.parametrize("item", ["novalue", "=x"])
+def test_malformed_context_is_a_usage_error(sealed: Path, run_cli: Run, item: str) -> None:
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", item)
+    assert code == 2 and "KEY=VALUE" in one_line(err)
+
+
+@pytest.mark.parametrize("keep", [60, -5, -1], ids=["inside-header", "last-bytes", "last-byte"])
+def test_truncated_sealed_file_fails_and_leaves_no_plaintext(sealed: Path, run_cli: Run, keep: int) -> None:
+    data = sealed.read_bytes()
+    Path("cut.cnsec").write_bytes(data[:keep])
+    code, out, err = run_cli("data", "decrypt", "cut.cnsec", "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 2 and "cut.cnsec:" in one_line(err) and "truncated" in err
+    assert not Path("out.txt").exists()
+    assert [p.name for p in Path().iterdir() if p.name.startswith(".out.txt")] == []
+    no_leak(out + err)
+
+
+def test_failed_decrypt_leaves_an_existing_output_file_untouched(sealed: Path, run_cli: Run) -> None:
+    Path("cut.cnsec").write_bytes(sealed.read_bytes()[:-3])
+    Path("out.txt").write_text("previous content\n")
+    code, _, _ = run_cli("data", "decrypt", "cut.cnsec", "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 2
+    assert Path("out.txt").read_text() == "previous content\n"
+
+
+def test_decrypt_onto_an_existing_output_replaces_it_whole(sealed: Path, run_cli: Run) -> None:
+    Path("out.txt").write_text("previous content that is longer than the plaintext, much longer\n" * 10)
+    code, _, _ = run_cli("data", "decrypt", str(sealed), "-o", "out.txt", "--context", "tenant=acme")
+    assert code == 0 and Path("out.txt").read_bytes() == PLAINTEXT
+
+
+def test_output_onto_the_input_is_refused(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "app", "-o", "plain.txt")
+    assert code == 2 and "overwrite the input" in one_line(err)
+    assert Path("plain.txt").read_bytes() == PLAINTEXT
+
+
+def test_output_into_a_missing_directory_is_a_clear_error(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "no/such/dir/out.txt", "--context",
+                           "tenant=acme")
+    assert code == 2 and "cannot write" in one_line(err)
+
+
+def test_encrypting_a_directory_is_a_clear_error(env: str, run_cli: Run, tmp_path: Path) -> None:
+    run_cli("data", "keys", "create", "app")
+    code, _, err = run_cli("data", "encrypt", str(tmp_path), "--key", "app", "-o", "x.cnsec")
+    assert code == 2 and "is a directory" in one_line(err)
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "1", "99999999999"])
+def test_out_of_range_chunk_size_is_a_usage_error(sealed: Path, run_cli: Run, size: str) -> None:
+    code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "app", "-o", "c.cnsec", "--chunk-size", size)
+    assert code == 2 and "chunk size" in one_line(err)
+    assert not Path("c.cnsec").exists()
+
+
+# -- stdin and stdout ----------------------------------------------------------------------------
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_stdin_to_stdout_round_trip(sealed: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+                                    capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    _stdin(monkeypatch, sealed.read_bytes())
+    code = main(["data", "decrypt", "-", "--context", "tenant=acme"])
+    out, err = capsysbinary.readouterr()
+    assert code == 0 and out == PLAINTEXT and err == b""
+
+
+def test_truncated_sealed_data_on_stdin_is_an_error_naming_stdin(sealed: Path, run_cli: Run,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _stdin(monkeypatch, sealed.read_bytes()[:50])
+    code, _, err = run_cli("data", "decrypt", "-", "--context", "tenant=acme")
+    assert code == 2 and "truncated" in one_line(err)
+
+
+def test_plain_data_on_stdin_is_not_sealed(sealed: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stdin(monkeypatch, b"just some text\n" * 10)
+    code, _, err = run_cli("data", "decrypt", "-")
+    assert code == 2 and "not a cnsec sealed file" in one_line(err)
+
+
+# -- inspect and rewrap --------------------------------------------------------------------------
+def test_inspect_truncated_header_names_the_file(sealed: Path, run_cli: Run) -> None:
+    Path("cut.cnsec").write_bytes(sealed.read_bytes()[:40])
+    code, _, err = run_cli("data", "inspect", "cut.cnsec")
+    assert code == 2 and "cut.cnsec:" in one_line(err) and "truncated" in err
+
+
+def test_inspect_a_directory_says_it_is_a_directory(env: str, run_cli: Run, tmp_path: Path) -> None:
+    code, _, err = run_cli("data", "inspect", str(tmp_path))
+    assert code == 2 and "is a directory" in one_line(err)
+
+
+def test_inspect_shows_context_keys_but_not_values(sealed: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("data", "inspect", str(sealed), "-f", "json")
+    assert code == 0 and "tenant" in out and "acme" not in out
+    no_leak(out)
+
+
+def test_rewrap_reports_missing_files_and_directories_and_still_rewraps_the_rest(
+        sealed: Path, run_cli: Run) -> None:
+    run_cli("data", "keys", "rotate", "app")
+    code, out, err = run_cli("data", "rewrap", "missing.cnsec", str(sealed), str(Path.cwd()))
+    assert code == 2
+    assert "missing.cnsec: no such file" in err and "is a directory" in err
+    assert "2 of 3 files could not be rewrapped" in err
+    assert f"rewrapped {sealed}" in out
+    assert "version=2" in run_cli("data", "inspect", str(sealed))[1].replace(" ", "")
+
+
+def test_rewrap_of_a_plain_file_leaves_it_untouched(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "rewrap", "plain.txt")
+    assert code == 2 and "not a cnsec sealed file" in err
+    assert Path("plain.txt").read_bytes() == PLAINTEXT
