@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -267,3 +268,71 @@ def test_rewrap_of_a_plain_file_leaves_it_untouched(sealed: Path, run_cli: Run) 
     code, _, err = run_cli("data", "rewrap", "plain.txt")
     assert code == 2 and "not a cnsec sealed file" in err
     assert Path("plain.txt").read_bytes() == PLAINTEXT
+
+
+# -- per-value encryption ------------------------------------------------------------------------
+def test_values_with_duplicate_json_keys_are_refused_rather_than_losing_one(sealed: Path, run_cli: Run) -> None:
+    Path("dup.json").write_text(json.dumps({"password": "a"})[:-1] + f', "password": "{SECRET_VALUE}"}}')
+    code, out, err = run_cli("data", "encrypt", "dup.json", "--values", "--key", "app", "-o", "dup.enc.json")
+    assert code == 2 and "appears twice" in one_line(err)
+    assert not Path("dup.enc.json").exists()
+    no_leak(out + err)
+
+
+def test_values_of_deeply_nested_json_are_an_error_not_a_traceback(sealed: Path, run_cli: Run) -> None:
+    Path("deep.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    code, _, err = run_cli("data", "encrypt", "deep.json", "--values", "--key", "app")
+    assert code == 2 and "nested deeper" in one_line(err)
+
+
+def test_values_of_non_utf8_file_are_a_clear_error(sealed: Path, run_cli: Run) -> None:
+    Path("bin.yaml").write_bytes(b"a: \xff\n")
+    code, _, err = run_cli("data", "encrypt", "bin.yaml", "--values", "--key", "app")
+    assert code == 2 and "not UTF-8" in one_line(err)
+
+
+def test_values_of_broken_yaml_name_the_line(sealed: Path, run_cli: Run) -> None:
+    Path("bad.yaml").write_text(f"db:\n  password: {SECRET_VALUE}\n  user: [oops\n")
+    code, out, err = run_cli("data", "encrypt", "bad.yaml", "--values", "--key", "app")
+    assert code == 2 and "bad.yaml:" in one_line(err)
+    no_leak(out + err)
+
+
+def _sealed_values(run_cli: Run) -> str:
+    Path("v.yaml").write_text(f"db:\n  password: {SECRET_VALUE}\n  user: admin\n")
+    code, _, err = run_cli("data", "encrypt", "v.yaml", "--values", "--key", "app", "-o", "v.enc.yaml")
+    assert code == 0, err
+    return Path("v.enc.yaml").read_text()
+
+
+def test_tampered_value_names_its_path_not_its_content(sealed: Path, run_cli: Run) -> None:
+    text = _sealed_values(run_cli)
+    Path("t.yaml").write_text(text.replace("password: ENC[AES256_GCM,data:", "password: ENC[AES256_GCM,data:AA", 1))
+    Path("out.yaml").write_text("previous\n")
+    code, out, err = run_cli("data", "decrypt", "t.yaml", "-o", "out.yaml")
+    assert code == 2 and "/db/password" in one_line(err)
+    assert Path("out.yaml").read_text() == "previous\n"
+    no_leak(out + err)
+
+
+def test_value_replaced_by_plaintext_fails_the_mac(sealed: Path, run_cli: Run) -> None:
+    text = _sealed_values(run_cli)
+    lines = [line if not line.startswith("  user:") else "  user: root" for line in text.splitlines()]
+    Path("t.yaml").write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli("data", "decrypt", "t.yaml")
+    assert code == 2 and "MAC" in one_line(err)
+    no_leak(out + err)
+
+
+def test_wrong_context_on_values_fails_without_output(sealed: Path, run_cli: Run) -> None:
+    _sealed_values(run_cli)
+    code, out, err = run_cli("data", "decrypt", "v.enc.yaml", "--context", "tenant=acme")
+    assert code == 2 and "wrong encryption context" in one_line(err)
+    assert out == ""
+
+
+def test_values_json_report_of_inspect_is_valid_json(sealed: Path, run_cli: Run) -> None:
+    _sealed_values(run_cli)
+    code, out, _ = run_cli("data", "inspect", "v.enc.yaml", "-f", "json")
+    assert code == 0 and json.loads(out)
+    no_leak(out)

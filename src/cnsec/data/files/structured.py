@@ -431,11 +431,49 @@ def _yaml_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
 
 
 # -- JSON --------------------------------------------------------------------------------------
+#: Deeper JSON is refused: the value walk recurses, and no configuration file comes close.
+MAX_JSON_DEPTH = 200
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON parsers keep the last of two equal keys: sealing would silently drop the first value."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_depth_ok(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return False
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
 def _json_load(text: str, source_name: str) -> Any:
     try:
-        return json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise InputError(f"invalid JSON: the key {str(exc)!r} appears twice in one object",
+                         Source(source_name)) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", Source(source_name, exc.lineno)) from None
+    except RecursionError:
+        raise InputError(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels",
+                         Source(source_name)) from None
+    if not _json_depth_ok(data):
+        raise InputError(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", Source(source_name))
+    return data
 
 
 def _json_map(value: Any, path: str, fn: Callable[[str, Any], Any]) -> Any:
