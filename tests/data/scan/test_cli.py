@@ -33,7 +33,7 @@ def test_json_findings_carry_detector_severity_source_fingerprint_and_preview(
     _, data = _json(capsys, str(_tree(tmp_path)))
     findings = data["findings"]
     assert isinstance(findings, list)
-    got = {(f["detector"], f["source"]["file"], f["source"]["line"]) for f in findings}
+    got = {(f["detector"], f["asset_id"], f["source"]["line"]) for f in findings}
     assert got == {("generic-password", "app/settings.py", 1), ("github-token", "deploy.yaml", 3)}
     for f in findings:
         assert f["severity"] in ("high", "critical") and len(f["fingerprint"]) == 32 and "****" in f["preview"]
@@ -77,7 +77,7 @@ def test_baseline_hides_known_findings_and_stores_no_secret(tmp_path: Path,
     assert SECRET not in baseline.read_text() and TOKEN not in baseline.read_text()
     (tree / "new.env").write_text("API_TOKEN=b035d48j9X2dfjF0hb9sd8Guf5hWu2ia\n")
     _, data = _json(capsys, str(tree), "--baseline", str(baseline))
-    assert [f["source"]["file"] for f in data["findings"]] == ["new.env"]
+    assert [f["asset_id"] for f in data["findings"]] == ["new.env"]
 
 
 def test_baseline_survives_the_secret_moving_to_another_line(tmp_path: Path,
@@ -96,7 +96,7 @@ def test_gitignored_files_are_not_scanned(tmp_path: Path, capsys: pytest.Capture
     tree = _tree(tmp_path)
     (tree / ".gitignore").write_text("deploy.yaml\n")
     _, data = _json(capsys, str(tree))
-    assert {f["source"]["file"] for f in data["findings"]} == {"app/settings.py"}
+    assert {f["asset_id"] for f in data["findings"]} == {"app/settings.py"}
 
 
 def test_binary_and_oversized_files_are_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,7 +122,7 @@ def test_config_allowlist_path_suppresses_with_reason(tmp_path: Path, capsys: py
     (tree / ".cnsec.yaml").write_text("scan:\n  allowlist:\n    - path: deploy.yaml\n"
                                       "      reason: demo manifest, token revoked\n")
     _, data = _json(capsys, str(tree))
-    by_file = {f["source"]["file"]: f for f in data["findings"]}
+    by_file = {f["asset_id"]: f for f in data["findings"]}
     assert by_file["deploy.yaml"]["suppressed"] is True
     assert by_file["deploy.yaml"]["suppression_reason"] == "demo manifest, token revoked"
     assert by_file["app/settings.py"]["suppressed"] is False
@@ -167,7 +167,7 @@ def test_staged_scans_only_added_lines(tmp_path: Path, capsys: pytest.CaptureFix
     _git(tmp_path, "add", "new.py")
     monkeypatch.chdir(tmp_path)
     _, data = _json(capsys, "--staged")
-    assert [(f["source"]["file"], f["source"]["line"]) for f in data["findings"]] == [("new.py", 2)]
+    assert [(f["asset_id"], f["source"]["line"]) for f in data["findings"]] == [("new.py", 2)]
 
 
 def test_history_reports_the_commit_that_added_a_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,3 +206,12 @@ def test_single_file_can_be_scanned(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_since_without_history_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "scan", "--since", "v1"]) == 2
     assert "--history" in capsys.readouterr().err
+
+
+def test_subdirectory_scan_locates_files_from_the_working_directory(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path / "sub")
+    monkeypatch.chdir(tmp_path)
+    _, data = _json(capsys, "sub")
+    by_asset = {f["asset_id"]: f["source"]["file"] for f in data["findings"]}
+    assert by_asset == {"app/settings.py": "sub/app/settings.py", "deploy.yaml": "sub/deploy.yaml"}

@@ -93,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
         result.stats["skipped_ignored"] = w.stats.skipped_ignored
         result.stats["skipped_symlink"] = w.stats.skipped_symlink
         target = str(args.path)
-    report = scanner.build_report(result, target, backend)
+    display_root = "." if args.staged or args.history or root.is_file() else str(args.path)
+    report = scanner.build_report(result, target, backend, display_root)
     return emit(report, args)

@@ -213,7 +213,15 @@ def scan_units(units: Sequence[DiffUnit], options: EngineOptions, *, backend: st
     return ScanResult(hits, [], stats)
 
 
-def build_report(result: ScanResult, target: str, backend: str) -> Report:
+def _shown(root: str, path: str) -> str:
+    if root in ("", "."):
+        return path
+    return os.path.normpath(os.path.join(root, path))
+
+
+def build_report(result: ScanResult, target: str, backend: str, display_root: str = ".") -> Report:
+    """Findings are identified by the path relative to the scanned root (so a baseline works however the
+    root is spelled) and located at ``display_root``/path (so SARIF and editors find the file)."""
     from cnsec.data.scan.detectors import by_id
 
     detectors = by_id()
@@ -227,7 +235,7 @@ def build_report(result: ScanResult, target: str, backend: str) -> Report:
             attrs["commit"] = commit
         finding = Finding(
             id=fid, check_id=hit.detector, title=f"{hit.title}: {hit.preview}", severity=hit.severity, asset_id=path,
-            source=Source(path, hit.line), message=f"{hit.title}: {hit.preview}",
+            source=Source(_shown(display_root, path), hit.line), message=f"{hit.title}: {hit.preview}",
             threat_ids=("secret-access",), remediation=det.remediation if det else "",
             location=hit.key or "", suppressed=hit.suppressed is not None,
             suppression_reason=hit.suppressed, snippet=hit.preview, attrs=attrs)

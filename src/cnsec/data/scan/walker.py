@@ -60,7 +60,7 @@ class Walker:
         """(relative path, absolute path) in a stable, sorted order."""
         root = self.root
         if root.is_file():
-            yield root.name, str(root)
+            yield str(root), str(root)
             self.stats.files += 1
             return
         if not root.is_dir():
