@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from cnsec.data.scan import scanner, walker
     from cnsec.data.scan.engine import EngineOptions, hyperscan_available
     from cnsec.errors import UsageError
+    from cnsec.model.finding import InputProblem
     from cnsec.model.source import Source
     from cnsec.report.output import emit
 
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         files = list(w.files())
         result = scanner.scan_files(files, options, backend=backend, jobs=args.jobs,
                                     max_size=cfg.max_file_size)
+        result.errors.extend(InputProblem(path, None, msg) for path, msg in w.problems)
         result.stats["skipped_ignored"] = w.stats.skipped_ignored
         result.stats["skipped_symlink"] = w.stats.skipped_symlink
         target = str(args.path)

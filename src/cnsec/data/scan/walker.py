@@ -55,6 +55,8 @@ class Walker:
     respect_gitignore: bool = True
     excludes: tuple[str, ...] = ()
     stats: WalkStats = field(default_factory=WalkStats)
+    #: Directories that could not be listed: reported, the walk goes on.
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def files(self) -> Iterator[tuple[str, str]]:
         """(relative path, absolute path) in a stable, sorted order."""
@@ -81,7 +83,8 @@ class Walker:
                     pass
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            self.problems.append((rel or ".", f"cannot list directory: {exc.strerror}"))
             return
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
