@@ -224,16 +224,20 @@ class WindowSign:
         return add
 
     def limit_for(self, key: str) -> float | None:
-        """The threshold in force for ``key`` this window: fixed, or × the key's (else everyone's)
-        learned baseline once it has seen ``warmup`` windows."""
+        """The threshold in force for ``key`` this window: fixed, or × the key's learned baseline once
+        it has seen ``warmup`` windows (before that, × the all-keys p95)."""
         e = self.expr
         if not e.relative:
             return e.threshold
         b = self.baselines.get(key)
         if b is not None and b.n >= self.warmup:
             return e.threshold * b.ewma.mean
-        if key != "*" and self.overall.n >= self.warmup:
-            return e.threshold * self.overall.ewma.mean
+        overall = self.overall
+        if key != "*" and overall.n >= self.warmup:
+            # a key without history is compared with the other keys' usual high values (their running
+            # p95), so one unusual newcomer stands out but an ordinary one does not
+            p95 = overall.p95.value() if overall.p95 is not None else None
+            return e.threshold * (p95 if p95 is not None else overall.ewma.mean)
         return None
 
     def _occurrence(self, key: str, acc: Acc, v: float, ts: float) -> Occurrence | None:
