@@ -437,6 +437,38 @@ def test_config_skip_list_still_works(tmp_path: Path, run_cli: Run) -> None:
     assert code == 0 and "CNSEC-K8S-001" not in {f["check_id"] for f in data["findings"]}
 
 
+# -- check selection -----------------------------------------------------------------------------
+def test_checks_option_matching_no_check_is_a_usage_error_not_a_silent_pass(
+        tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "json", "--checks", "CNSEC-K8S-01")
+    assert code == 2 and out == ""
+    assert "no check matches CNSEC-K8S-01" in one_line_error(err)
+
+
+def test_checks_option_with_a_glob_still_selects(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, data, _ = assess_json(run_cli, str(tmp_path), "--checks", "CNSEC-K8S-00*")
+    assert code == 0 and {f["check_id"] for f in data["findings"]} >= {"CNSEC-K8S-001"}
+    assert all(f["check_id"].startswith("CNSEC-K8S-00") for f in data["findings"])
+
+
+def test_config_only_list_matching_no_check_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    write(tmp_path / ".cnsec.yaml", "checks: {only: [K8S-001]}\n")
+    code, _, err = run_cli("assess", str(tmp_path), "-f", "json")
+    assert code == 2 and "no check matches K8S-001" in one_line_error(err)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_yaml_in_the_folder_is_skipped_not_read_forever(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0 and data["summary"]["files"] == 1
+    assert "CNSEC-K8S-001" in {f["check_id"] for f in data["findings"]}
+
+
 # -- stdin and the catalog -----------------------------------------------------------------------
 def test_garbage_on_stdin_is_an_input_error(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
@@ -444,6 +476,14 @@ def test_garbage_on_stdin_is_an_input_error(run_cli: Run, monkeypatch: pytest.Mo
     monkeypatch.setattr("sys.stdin", io.StringIO("kind: [unclosed\n"))
     code, _, err = run_cli("assess", "-", "-f", "json")
     assert code == 2 and "<stdin>:" in one_line_error(err)
+
+
+def test_nul_bytes_on_stdin_are_a_one_line_error(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\x00" * 100))
+    code, _, err = run_cli("assess", "-", "-f", "json")
+    assert code == 2 and "<stdin>" in one_line_error(err) and len(err.strip().splitlines()) == 1
 
 
 def test_checks_list_json_is_the_whole_catalog_with_threats(run_cli: Run) -> None:

@@ -139,6 +139,12 @@ def select_checks(config: Config, only: set[str] | None = None, skip: set[str] |
 
     only = (only or set()) | config.only_checks
     skip = (skip or set()) | config.skip_checks
+    unknown = sorted(p for p in only if not any(fnmatch.fnmatchcase(c, p) for c in registry()))
+    if unknown:
+        from cnsec.errors import UsageError
+
+        # a typo here would otherwise run no check at all and pass every gate
+        raise UsageError(f"no check matches {', '.join(unknown)} (see 'cnsec checks list')")
     out = []
     for c in registry().values():
         if only and not any(fnmatch.fnmatchcase(c.id, p) for p in only):

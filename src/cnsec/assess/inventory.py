@@ -75,7 +75,7 @@ def iter_files(root: Path) -> Iterable[tuple[Path, str]]:
                 continue
             p = Path(dirpath, name)
             kind = _kind_of(p)
-            if kind and not p.is_symlink():
+            if kind and not p.is_symlink() and p.is_file():  # not a FIFO or device: reading it would hang
                 yield p, kind
 
 

@@ -176,7 +176,8 @@ def error_message(exc: yaml.YAMLError, text: str | None = None) -> str:
         if "\t" in msg or "found character '\\t'" in msg or _tab_at(exc, text):
             msg += " (a tab used for indentation?)"
         return f"invalid YAML: {msg}"
-    return f"invalid YAML: {exc}"
+    first = str(exc).strip().splitlines()
+    return f"invalid YAML: {first[0] if first else type(exc).__name__}"
 
 
 def _tab_at(exc: yaml.YAMLError, text: str | None) -> bool:
