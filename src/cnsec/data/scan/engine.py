@@ -166,17 +166,19 @@ class Re2Prefilter(_Prefilter):
         options = re2.Options()
         options.max_mem = 256 << 20
         self._regex = re2.compile("|".join(parts).encode(), options)
+        self._unanchored = re2._Anchor.UNANCHORED
 
     def line_spans(self, data: bytes) -> list[Span]:
         spans: list[Span] = []
-        search = self._regex.search
+        # the C++ matcher itself: the Python wrapper's generator costs more than the search on short gaps
+        match = self._regex._regexp.Match
+        unanchored = self._unanchored
         pos = 0
         n = len(data)
         while pos < n:
-            m = search(data, pos)
-            if m is None:
+            hit = match(unanchored, data, pos, n)[0][0]
+            if hit < 0:
                 break
-            hit = m.start()
             start = data.rfind(b"\n", 0, hit) + 1
             end = data.find(b"\n", hit)
             if end == -1:
