@@ -19,6 +19,11 @@ def _findings(tmp_path: Path, text: str, check_id: str) -> list[Finding]:
     return [f for f in report.findings if f.check_id == check_id]
 
 
+def _kubelet_findings(tmp_path: Path, text: str) -> list[Finding]:
+    """Both kubelet checks: anonymous access (054) and the read-only port (064)."""
+    return _findings(tmp_path, text, "CNSEC-K8S-054") + _findings(tmp_path, text, "CNSEC-K8S-064")
+
+
 APISERVER = """\
 apiVersion: v1
 kind: Pod
@@ -74,8 +79,7 @@ def test_non_control_plane_containers_are_ignored(tmp_path: Path) -> None:
 
 
 def test_kubelet_configuration_document_gets_a_patch(tmp_path: Path) -> None:
-    findings = _findings(tmp_path, (FIXTURES / "CNSEC-K8S-054" / "fail-kubelet-config.yaml").read_text(),
-                         "CNSEC-K8S-054")
+    findings = _kubelet_findings(tmp_path, (FIXTURES / "CNSEC-K8S-054" / "fail-kubelet-config.yaml").read_text())
     patches = sorted(str(f.patch) for f in findings)
     assert len(findings) == 2
     assert "'/authentication/anonymous/enabled', 'value': False" in patches[0]
@@ -84,7 +88,7 @@ def test_kubelet_configuration_document_gets_a_patch(tmp_path: Path) -> None:
 
 def test_each_kubelet_problem_is_its_own_finding(tmp_path: Path) -> None:
     text = (FIXTURES / "CNSEC-K8S-054" / "fail-missing.yaml").read_text()
-    findings = _findings(tmp_path, text, "CNSEC-K8S-054")
+    findings = _kubelet_findings(tmp_path, text)
     assert sorted(f.fix or "" for f in findings) == ["--anonymous-auth=false", "--read-only-port=0"]
 
 
@@ -102,7 +106,7 @@ def test_null_command_and_odd_values_do_not_break_the_checks(tmp_path: Path) -> 
 def test_kubelet_flag_overrides_its_configuration_file(tmp_path: Path) -> None:
     text = (FIXTURES / "CNSEC-K8S-055" / "pass-kubelet-info.yaml").read_text()
     assert not _findings(tmp_path, text, "CNSEC-K8S-055")  # config says AlwaysAllow, the flag says Webhook
-    findings = _findings(tmp_path, text, "CNSEC-K8S-054")
+    findings = _kubelet_findings(tmp_path, text)
     assert sorted(f.fix or "" for f in findings) == ["authentication.anonymous.enabled: False",
                                                     "readOnlyPort: 0"]
 
