@@ -336,3 +336,48 @@ def test_values_json_report_of_inspect_is_valid_json(sealed: Path, run_cli: Run)
     code, out, _ = run_cli("data", "inspect", "v.enc.yaml", "-f", "json")
     assert code == 0 and json.loads(out)
     no_leak(out)
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("bom.yaml", "\ufeffdb:\n  password: " + SECRET_VALUE + "\n  user: admin\n"),
+    ("bom.env", "\ufeffPASSWORD=" + SECRET_VALUE + "\nUSER=admin\n"),
+    ("crlf.yaml", "db:\r\n  password: " + SECRET_VALUE + "\r\n  user: admin\r\n"),
+    ("crlf.env", "PASSWORD=" + SECRET_VALUE + "\r\nUSER=admin\r\n"),
+], ids=["yaml-bom", "env-bom", "yaml-crlf", "env-crlf"])
+def test_values_round_trip_byte_for_byte_with_bom_or_crlf(sealed: Path, run_cli: Run, name: str,
+                                                          content: str) -> None:
+    Path(name).write_bytes(content.encode())
+    code, _, err = run_cli("data", "encrypt", name, "--values", "--key", "app", "-o", "enc-" + name)
+    assert code == 0, err
+    assert SECRET_VALUE not in Path("enc-" + name).read_text(encoding="utf-8")
+    code, _, err = run_cli("data", "decrypt", "enc-" + name, "-o", "dec-" + name)
+    assert code == 0, err
+    assert Path("dec-" + name).read_bytes() == content.encode()
+
+
+def test_values_json_with_a_bom_is_encrypted_and_decrypted(sealed: Path, run_cli: Run) -> None:
+    Path("bom.json").write_bytes(b'\xef\xbb\xbf{"password": "' + SECRET_VALUE.encode() + b'"}')
+    assert run_cli("data", "encrypt", "bom.json", "--values", "--key", "app", "-o", "enc.json")[0] == 0
+    code, _, err = run_cli("data", "decrypt", "enc.json", "-o", "dec.json")
+    assert code == 0, err
+    assert json.loads(Path("dec.json").read_text(encoding="utf-8-sig")) == {"password": SECRET_VALUE}
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_values_json_with_a_non_finite_number_is_refused_rather_than_turned_into_invalid_json(
+        sealed: Path, run_cli: Run, number: str) -> None:
+    Path("n.json").write_text('{"a": ' + number + "}")
+    code, _, err = run_cli("data", "encrypt", "n.json", "--values", "--key", "app", "-o", "enc.json")
+    assert code == 2 and "not finite" in one_line(err)
+    assert not Path("enc.json").exists()
+
+
+def test_rewrap_keeps_the_bom_of_a_values_file(sealed: Path, run_cli: Run) -> None:
+    content = "\ufeffdb:\n  password: " + SECRET_VALUE + "\n"
+    Path("v.yaml").write_text(content, encoding="utf-8")
+    run_cli("data", "encrypt", "v.yaml", "--values", "--key", "app", "-o", "enc.yaml")
+    run_cli("data", "keys", "rotate", "app")
+    code, out, err = run_cli("data", "rewrap", "enc.yaml")
+    assert code == 0 and "v2" in out, err
+    assert run_cli("data", "decrypt", "enc.yaml", "-o", "dec.yaml")[0] == 0
+    assert Path("dec.yaml").read_text(encoding="utf-8") == content

@@ -269,7 +269,8 @@ def _read_text(path: str) -> str:
     try:
         if path == "-":
             return sys.stdin.read()
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:  # CRLF files come back CRLF
+            return handle.read()
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text (per-value encryption needs YAML, JSON or .env)", Source(path)) \
             from None

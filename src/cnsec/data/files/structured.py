@@ -460,9 +460,29 @@ def _json_depth_ok(data: Any) -> bool:
     return True
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(literal: str) -> float:
+    """``1e400`` would come back as ``Infinity``, which is not JSON: refuse it rather than corrupt it."""
+    value = float(literal)
+    if value in (float("inf"), float("-inf")) or value != value:
+        raise _NotFinite(literal)
+    return value
+
+
+def _no_constant(literal: str) -> float:
+    raise _NotFinite(literal)
+
+
 def _json_load(text: str, source_name: str) -> Any:
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite,
+                          parse_constant=_no_constant)
+    except _NotFinite as exc:
+        raise InputError(f"invalid JSON: the number {str(exc)[:40]} is not finite",
+                         Source(source_name)) from None
     except _DuplicateKey as exc:
         raise InputError(f"invalid JSON: the key {str(exc)!r} appears twice in one object",
                          Source(source_name)) from None
@@ -636,25 +656,37 @@ _ENCRYPT = {"yaml": _yaml_encrypt, "json": _json_encrypt, "env": _env_encrypt}
 _DECRYPT = {"yaml": _yaml_decrypt, "json": _json_decrypt, "env": _env_decrypt}
 
 
+BOM = "\ufeff"
+
+
+def _split_bom(text: str) -> tuple[str, str]:
+    """A byte-order mark is kept aside: the parsers' positions do not count it (so in-place edits
+    would land one character off) and JSON refuses it; it is put back on the output."""
+    return (BOM, text[1:]) if text.startswith(BOM) else ("", text)
+
+
 def encrypt_values(text: str, fmt: str, wrappers: Sequence[KeyWrapper],
                    context: Mapping[str, str] | None = None, only: Sequence[str] | None = None,
                    source_name: str = "<input>") -> str:
     if fmt not in _ENCRYPT:
         raise UsageError(f"unknown structured format {fmt!r} (yaml, json or env)")
+    bom, text = _split_bom(text)
     selected = compile_only(only)
     meta, sealer = _new_envelope(fmt, wrappers, dict(context or {}), only,
                                  text.endswith("\n") or not text)
-    return _ENCRYPT[fmt](text, source_name, meta, sealer, selected)
+    return bom + _ENCRYPT[fmt](text, source_name, meta, sealer, selected)
 
 
 def decrypt_values(text: str, fmt: str, unwrappers: Unwrappers, context: Mapping[str, str] | None = None,
                    source_name: str = "<input>") -> str:
     if fmt not in _DECRYPT:
         raise UsageError(f"unknown structured format {fmt!r} (yaml, json or env)")
-    return _DECRYPT[fmt](text, source_name, unwrappers, dict(context or {}))
+    bom, text = _split_bom(text)
+    return bom + _DECRYPT[fmt](text, source_name, unwrappers, dict(context or {}))
 
 
 def read_meta(text: str, fmt: str, source_name: str = "<input>") -> dict[str, Any]:
+    text = _split_bom(text)[1]
     if fmt == "yaml":
         return _yaml_split(text, source_name)[1]
     if fmt == "json":
@@ -669,6 +701,14 @@ def rewrap_values(text: str, fmt: str, unwrappers: Unwrappers,
                   new_wrappers: Callable[[Stanza], Sequence[KeyWrapper]],
                   source_name: str = "<input>") -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Re-wrap the data key only; the sealed values and the MAC are untouched."""
+    bom, text = _split_bom(text)
+    new_text, meta, new_meta = _rewrap_values(text, fmt, unwrappers, new_wrappers, source_name)
+    return bom + new_text, meta, new_meta
+
+
+def _rewrap_values(text: str, fmt: str, unwrappers: Unwrappers,
+                   new_wrappers: Callable[[Stanza], Sequence[KeyWrapper]],
+                   source_name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     meta = read_meta(text, fmt, source_name)
     try:
         salt = b64d(meta["salt"])
