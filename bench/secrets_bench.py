@@ -300,7 +300,7 @@ def main() -> int:
         run_cnsec(tree, report, "-j", "1")  # warm the page cache
         w1, c1 = run_cnsec(tree, report, "-j", "1")
         data = json.loads(report.read_text())
-        lines = {(f["source"]["file"], f["source"]["line"]) for f in data["findings"]}
+        lines = {(f["asset_id"], f["source"]["line"]) for f in data["findings"]}
         found = sum(1 for p in planted_at if p in lines)
         extra = len(data["findings"]) - found
         cnsec_mbps = mb / c1
