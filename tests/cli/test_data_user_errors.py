@@ -381,3 +381,18 @@ def test_rewrap_keeps_the_bom_of_a_values_file(sealed: Path, run_cli: Run) -> No
     assert code == 0 and "v2" in out, err
     assert run_cli("data", "decrypt", "enc.yaml", "-o", "dec.yaml")[0] == 0
     assert Path("dec.yaml").read_text(encoding="utf-8") == content
+
+
+def test_values_of_yaml_with_control_characters_are_a_one_line_error(sealed: Path, run_cli: Run) -> None:
+    Path("ctrl.yaml").write_text('a: "\t\x01"\n')
+    code, _, err = run_cli("data", "encrypt", "ctrl.yaml", "--values", "--key", "app")
+    assert code == 2 and "control characters" in one_line(err)
+
+
+def test_values_with_emoji_round_trip_byte_for_byte(sealed: Path, run_cli: Run) -> None:
+    content = 'a: 😀😀 x\nb: "é😀"\nk😀y: {n: "😀", m: [a, "😀"]}\nz: |\n  😀 line\n  two\n'
+    Path("emo.yaml").write_text(content, encoding="utf-8")
+    assert run_cli("data", "encrypt", "emo.yaml", "--values", "--key", "app", "-o", "enc.yaml")[0] == 0
+    assert "😀 x" not in Path("enc.yaml").read_text(encoding="utf-8")
+    assert run_cli("data", "decrypt", "enc.yaml", "-o", "dec.yaml")[0] == 0
+    assert Path("dec.yaml").read_text(encoding="utf-8") == content

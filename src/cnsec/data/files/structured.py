@@ -327,7 +327,8 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
         raise InputError(f"invalid YAML: {exc.problem or exc.context}",
                          Source(source_name, mark.line + 1 if mark else None)) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", Source(source_name)) from None
+        first = str(exc).strip().splitlines() or [type(exc).__name__]
+        raise InputError(f"invalid YAML: {first[0]}", Source(source_name)) from None
     if any(s.needs_token for s in scalars):
         _fix_token_starts(text, scalars, loader)
     for scalar in scalars:
