@@ -19,7 +19,7 @@ implementation of "is this a secret"):
 ``title``, ``severity`` (:class:`cnsec.model.Severity`), ``line``/``end_line``/``column`` (1-based,
 relative to the text), ``preview`` (redacted: never the secret) and ``fingerprint`` (salted hash
 of the secret, stable across runs). Neither function raises on any input and neither does I/O; both
-reuse one compiled engine per process (the first call compiles it, a few milliseconds).
+reuse one compiled engine per process (the first call compiles it: about 0.1 s).
 
 ``detector_catalog()`` lists the detector declarations (id, title, severity, description) for catalogs.
 """
@@ -46,9 +46,11 @@ def __getattr__(name: str) -> Any:
 
 @cache
 def default_engine() -> Engine:
+    """The API's engine. RE2-backed: on the short texts the API sees it is as fast as Hyperscan and
+    compiles in half the time (results are identical by construction)."""
     from cnsec.data.scan.engine import Engine
 
-    return Engine()
+    return Engine(backend="re2")
 
 
 def scan_text(text: str, path: str = "<text>") -> list[SecretHit]:
