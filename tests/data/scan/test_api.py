@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cnsec.data.scan import SecretHit, scan_text, scan_value
 from cnsec.model.severity import Severity
 
@@ -38,3 +41,21 @@ def test_scan_value_ignores_non_sensitive_names() -> None:
 def test_scan_value_flags_the_secret_key_env_var() -> None:
     hit = scan_value("SECRET_KEY", "secret-key")
     assert hit is not None and hit.detector in ("generic-secret", "generic-api-key")
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_TEXT)
+def test_scan_text_never_raises_and_never_shows_what_it_found(text: str) -> None:
+    for hit in scan_text(text, "any.yaml"):
+        assert 1 <= hit.line <= hit.end_line <= text.count("\n") + 1
+        assert "*" in hit.preview
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.one_of(st.none(), st.sampled_from(["DB_PASSWORD", "api_key", "TOKEN", "name"])), value=_TEXT)
+def test_scan_value_never_raises_and_masks_the_value(key: str | None, value: str) -> None:
+    hit = scan_value(key, value)
+    if hit is not None and len(value.strip()) >= 8:
+        assert value.strip() not in hit.preview
