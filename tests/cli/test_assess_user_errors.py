@@ -292,6 +292,47 @@ def test_broken_hcl_after_a_quoted_password_does_not_echo_it(tmp_path: Path, run
     assert "Sup3rS3cret" not in err
 
 
+LEAKY_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api
+spec:
+  containers:
+  - name: api
+    image: nginx
+    args: ["--password", "Zx9#kLm2PqR7vT4w"]
+    env:
+    - name: DB_PASSWORD
+      value: "Zx9#kLm2PqR7vT4w"
+    - name: API_TOKEN
+      value: "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "table"])
+def test_a_fix_that_copies_the_resource_does_not_copy_its_secrets(tmp_path: Path, run_cli: Run,
+                                                                   fmt: str) -> None:
+    write(tmp_path / "in" / "pod.yaml", LEAKY_POD)
+    out = tmp_path / f"report.{fmt}"
+    code, _, err = run_cli("assess", str(tmp_path / "in"), "-f", fmt, "--fail-on", "none", "-o", str(out))
+    text = out.read_text()
+    assert code == 0, err
+    if fmt == "json":
+        assert "kind: Deployment" in text  # the naked-pod fix is there, without the secrets
+    assert "Zx9#kLm2PqR7vT4w" not in text and "ghp_abcdef" not in text
+
+
+def test_a_secret_value_reused_on_another_line_is_masked_in_snippets(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "Dockerfile", 'FROM alpine:3.19\nENV DB_PASSWORD=Zx9#kLm2PqR7vT4w\n'
+                                   'RUN echo "Zx9#kLm2PqR7vT4w" > /pw\n')
+    write(tmp_path / "pod.yaml", LEAKY_POD)
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "markdown", "--fail-on", "none")
+    assert code == 0, err
+    assert "FROM alpine:3.19" in out  # snippets are there
+    assert "Zx9#kLm2PqR7vT4w" not in out
+
+
 # -- output options ------------------------------------------------------------------------------
 def test_unknown_format_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)

@@ -54,8 +54,10 @@ def _mask(text: str) -> str:
     return "********"
 
 
-def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozenset()) -> str | None:
-    """Lines around ``line``; lines in ``masked`` (secrets) and lines the secret scanner flags are masked."""
+def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozenset(),
+             values: frozenset[str] = frozenset()) -> str | None:
+    """Lines around ``line``; lines in ``masked`` (secrets), lines holding a known secret value and
+    lines the secret scanner flags are masked."""
     if not lines or not line:
         return None
     from cnsec.data.scan import scan_text
@@ -67,26 +69,78 @@ def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozen
     width = len(str(hi))
     out = []
     for n in range(lo, hi):
-        text = _mask(lines[n]) if (n + 1) in masked or n in flagged else lines[n]
+        secret = (n + 1) in masked or n in flagged or any(v in lines[n] for v in values)
+        text = _mask(lines[n]) if secret else lines[n]
         out.append(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {text}")
     return "\n".join(out)
 
 
-def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000) -> None:
+MIN_SECRET_VALUE = 6
+
+
+def _value_of(line: str) -> str | None:
+    """The value part of ``key: value`` / ``KEY=value`` (what :func:`_mask` hides), if long enough."""
+    for sep in (": ", "=", ":"):
+        _, found, value = line.partition(sep)
+        if found:
+            value = value.strip().strip("'\"").strip()
+            return value if len(value) >= MIN_SECRET_VALUE else None
+    return None
+
+
+def _secret_lines(findings: list[Finding]) -> dict[str, set[int]]:
+    """Per file, the lines that a sensitive check (a credential) points at."""
+    checks = registry()
+    out: dict[str, set[int]] = {}
+    for f in findings:
+        c = checks.get(f.check_id)
+        if c is not None and c.sensitive and f.source.line:
+            out.setdefault(f.source.file, set()).add(f.source.line)
+    return out
+
+
+def _secret_values(inv: Inventory, secret_lines: dict[str, set[int]]) -> frozenset[str]:
+    """The secret values on those lines: the same value elsewhere (a ``--password`` argument, an
+    ``echo`` in a RUN line, a fix that copies the resource) is masked too."""
+    values = set()
+    for file, numbers in secret_lines.items():
+        lines = inv.lines(file)
+        for n in numbers:
+            value = _value_of(lines[n - 1]) if 0 < n <= len(lines) else None
+            if value:
+                values.add(value)
+    return frozenset(values)
+
+
+def _redact(text: str, values: frozenset[str]) -> str:
+    from cnsec.data.scan import scan_text
+
+    lines = text.split("\n")
+    flagged = {h.line - 1 for h in scan_text(text)}
+    return "\n".join(_mask(line) if n in flagged or any(v in line for v in values) else line
+                     for n, line in enumerate(lines))
+
+
+def _redact_fixes(findings: list[Finding], values: frozenset[str]) -> None:
+    """Fixes that copy a resource (a naked pod wrapped in a Deployment) must not copy its secrets."""
+    for f in findings:
+        if f.fix and "\n" in f.fix.strip():
+            f.fix = _redact(f.fix, values)
+
+
+def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000,
+                  secret_lines: dict[str, set[int]] | None = None,
+                  values: frozenset[str] = frozenset()) -> None:
     """Source snippets for the findings people read first (the worst ones), not for all of them.
 
     A line that a sensitive check (a credential) points at is masked in every snippet that shows it.
     """
-    checks = registry()
-    secret_lines: dict[str, set[int]] = {}
-    for f in findings:
-        c = checks.get(f.check_id)
-        if c is not None and c.sensitive and f.source.line:
-            secret_lines.setdefault(f.source.file, set()).add(f.source.line)
+    if secret_lines is None:
+        secret_lines = _secret_lines(findings)
     ranked = sorted(findings, key=lambda f: -f.severity)[:limit]
     for f in ranked:
         masked = frozenset(secret_lines.get(f.source.file, ()))
-        f.snippet = _snippet(inv.lines(f.source.file), f.source.line, masked)
+        f.snippet = _snippet(inv.lines(f.source.file), f.source.line, masked, values)
 
 
 class _Runner:
@@ -272,6 +326,9 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
             if ws:
                 apply_waivers([f], ws)
     apply_config(findings, config, problems)
+    secret_lines = _secret_lines(findings)
+    secret_values = _secret_values(inv, secret_lines)
+    _redact_fixes(findings, secret_values)
     from cnsec.assess.plan import build_plan
     from cnsec.assess.risk import score_risks
 
@@ -281,7 +338,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
     findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
-    _add_snippets(findings, inv)
+    _add_snippets(findings, inv, secret_lines=secret_lines, values=secret_values)
     report = Report(
         kind="assessment", findings=findings, assets=assets,
         threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,
