@@ -90,3 +90,10 @@ def test_config_ignore_without_reason_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="reason") as exc:
         find_config([str(tmp_path)], None)
     assert exc.value.source is not None and exc.value.source.line == 2
+
+
+def test_config_sections_of_other_commands_are_left_to_them(tmp_path: Path) -> None:
+    write(tmp_path / ".cnsec.yaml", "scan:\n  allowlist:\n    - path: x.yaml\n      reason: fixture\n"
+                                    "checks:\n  skip: [CNSEC-K8S-032]\n")
+    config = find_config([str(tmp_path)], None)
+    assert config.skip_checks == {"CNSEC-K8S-032"}

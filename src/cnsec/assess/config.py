@@ -11,6 +11,8 @@ from cnsec.errors import ConfigError
 from cnsec.model.source import Source
 
 CONFIG_NAMES = (".cnsec.yaml", ".cnsec.yml")
+#: Top-level sections of ``.cnsec.yaml`` that belong to other commands (``scan:`` is ``cnsec data scan``'s).
+OTHER_PILLARS = frozenset({"scan", "detect", "iam", "data", "respond"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ def parse_config(text: str, path: str) -> Config:
     cfg = Config(path=path)
     known = {"ignore", "assets", "checks", "allowed_registries"}
     for key in raw:
+        if key in OTHER_PILLARS:
+            continue  # one .cnsec.yaml for the whole repo: other pillars read their own sections
         if key not in known:
             raise ConfigError(f"unknown key {key!r} (expected one of {', '.join(sorted(known))})",
                               Source(path, raw.key_lines.get(key) if hasattr(raw, "key_lines") else None))
