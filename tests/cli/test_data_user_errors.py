@@ -115,6 +115,30 @@ def test_keyring_path_that_is_a_directory_is_a_clear_error(env: str, run_cli: Ru
     assert code == 2 and "Is a directory" in one_line(err)
 
 
+def test_keyring_under_a_regular_file_is_a_clear_error(env: str, run_cli: Run, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("CNSEC_KEYRING", str(tmp_path / "afile" / "keyring.json"))
+    code, _, err = run_cli("data", "keys", "create", "app")
+    assert code == 2 and "afile is not a directory" in one_line(err)
+
+
+def test_new_keyring_refuses_a_short_passphrase(env: str, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    monkeypatch.setenv("CNSEC_PASSPHRASE", "abc")
+    code, _, err = run_cli("data", "keys", "create", "app")
+    assert code == 2 and "too short" in one_line(err) and "abc" not in err
+    assert not Path(os.environ["CNSEC_KEYRING"]).exists()
+
+
+def test_new_keyring_accepts_a_long_passphrase(env: str, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CNSEC_MASTER_KEY")
+    monkeypatch.setenv("CNSEC_PASSPHRASE", "correct horse battery staple")
+    code, out, err = run_cli("data", "keys", "create", "app")
+    assert code == 0, err
+    assert "correct horse" not in Path(os.environ["CNSEC_KEYRING"]).read_text() + out + err
+
+
 def test_encrypting_with_an_unknown_key_writes_nothing(sealed: Path, run_cli: Run) -> None:
     code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "nokey", "-o", "x.cnsec")
     assert code == 2 and "no key named 'nokey'" in one_line(err)

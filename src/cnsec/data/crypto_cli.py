@@ -116,9 +116,28 @@ def _parse_context(items: Sequence[str]) -> dict[str, str]:
 
 
 # -- keys --------------------------------------------------------------------------------------
+#: A new keyring is not protected by a passphrase shorter than this (argon2id slows guessing; it
+#: cannot make "abc" safe).
+MIN_PASSPHRASE = 12
+
+
+def _check_new_passphrase() -> None:
+    import os
+
+    from cnsec.data.crypto.keyring import default_keyring_path
+
+    passphrase = os.environ.get("CNSEC_PASSPHRASE", "")
+    if os.environ.get("CNSEC_MASTER_KEY") or not passphrase or default_keyring_path().exists():
+        return
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise UsageError(f"CNSEC_PASSPHRASE is too short to protect a new keyring: use at least "
+                         f"{MIN_PASSPHRASE} characters (or CNSEC_MASTER_KEY)")
+
+
 def _keys_create(args: argparse.Namespace) -> int:
     from cnsec.data.crypto.keyring import Keyring
 
+    _check_new_passphrase()
     with Keyring.edit() as ring:
         key = ring.create(args.name)
     print(f"created key {key.name} version 1 in {ring.path}")

@@ -207,7 +207,12 @@ class Keyring:
              argon2: Mapping[str, int] | None = None) -> Iterator[Keyring]:
         """Lock, open (or start) the keyring, yield it, and save it atomically if the block succeeds."""
         path = default_keyring_path() if path is None else Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except FileExistsError:
+            raise KeyringError(f"cannot write keyring {path}: {path.parent} is not a directory") from None
+        except OSError as exc:
+            raise KeyringError(f"cannot write keyring {path}: {exc.strerror}") from None
         with _locked(path):
             ring = cls.open(path, master, missing_ok=True, argon2=argon2)
             yield ring
@@ -220,9 +225,12 @@ class Keyring:
         sealed = AESGCM(key).encrypt(nonce, inner, _keyring_aad(self._kdf))
         outer = {"format": KEYRING_FORMAT, "kdf": self._kdf, "nonce": b64e(nonce),
                  "ciphertext": b64e(sealed)}
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with atomic_writer(self.path, "w", perms=0o600) as handle:
-            handle.write(json.dumps(outer, indent=2) + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with atomic_writer(self.path, "w", perms=0o600) as handle:
+                handle.write(json.dumps(outer, indent=2) + "\n")
+        except OSError as exc:
+            raise KeyringError(f"cannot write keyring {self.path}: {exc.strerror}") from None
 
     # -- keys --------------------------------------------------------------------------------
     def get(self, name: str) -> Key:
@@ -287,7 +295,10 @@ def _locked(path: Path) -> Iterator[None]:
     import fcntl
 
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise KeyringError(f"cannot lock keyring {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
