@@ -113,6 +113,13 @@ def test_file_larger_than_the_limit_is_skipped_with_a_message(tmp_path: Path, ru
     assert data["findings"]
 
 
+def test_explicit_file_of_an_unknown_type_is_reported_not_silently_ignored(tmp_path: Path, run_cli: Run) -> None:
+    notes = write(tmp_path / "deploy.yaml.txt", PRIVILEGED_POD)
+    code, _, err = assess_json(run_cli, str(notes))
+    assert code == 2
+    assert "deploy.yaml.txt: not a Kubernetes" in err and "nothing could be read" in err
+
+
 # -- YAML that is malformed, hostile or odd --------------------------------------------------------
 def test_tab_indentation_error_names_the_line_and_hints_at_the_tab(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "tab.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n")

@@ -211,6 +211,10 @@ def load_inventory(targets: list[str], *, workers: int | None = None) -> Invento
         if not root.exists():
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue
-        files.extend((str(path), kind) for path, kind in iter_files(root))
+        found = [(str(path), kind) for path, kind in iter_files(root)]
+        if not found and root.is_file():
+            inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
+                                                           "(.tf) or Dockerfile input by its name; skipped"))
+        files.extend(found)
     _load_files(inv, files, workers)
     return inv
