@@ -243,3 +243,27 @@ def test_an_owner_reference_whose_kind_is_a_list_does_not_break_the_probe_checks
     report = _assess_texts([("pod.yaml", "k8s", pod)])
     assert _check_failures(report) == []
     assert {"CNSEC-K8S-022", "CNSEC-K8S-023"} & {f.check_id for f in report.findings}
+
+
+def test_no_check_raises_when_any_terraform_attribute_has_the_wrong_type() -> None:
+    """For the first fixture of each resource type: each attribute (at any depth) set to each
+    wrong value, one at a time; asset building (public or not) must survive too."""
+    types: set[str] = set()
+    inv = Inventory(root="fuzz")
+    for res in _tf_resources():
+        if res.type in types:
+            continue
+        types.add(res.type)
+        for path in _paths(res.attrs):
+            for value in (*SWEEP, 7, "0.0.0.0/0", ["0.0.0.0/0", 5]):
+                case = copy.deepcopy(res)
+                node: Any = case.attrs
+                for step in path[:-1]:
+                    node = node[step]
+                node[path[-1]] = copy.deepcopy(value)
+                case.file = f"sweep-{len(inv.terraform)}.tf"
+                inv.terraform.append(case)
+    inv.files_read = len(inv.terraform)
+    assert len(types) > 20 and len(inv.terraform) > 1000
+    report = assess_inventory(inv, Config())
+    assert _check_failures(report) == []

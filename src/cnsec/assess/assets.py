@@ -224,8 +224,7 @@ def _tf_public(r: Any) -> bool:
                 return True
         return False
     if t == "google_compute_firewall":
-        src = r.get("source_ranges") or []
-        return any(str(c) in OPEN_CIDRS for c in src)
+        return any(str(c) in OPEN_CIDRS for c in _list(r.get("source_ranges")))
     if t == "azurerm_storage_account":
         return r.get("allow_nested_items_to_be_public") is True or r.get("allow_blob_public_access") is True
     if t == "azurerm_storage_container":
