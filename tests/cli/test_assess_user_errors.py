@@ -397,6 +397,21 @@ def test_report_over_a_directory_is_a_one_line_error(tmp_path: Path, run_cli: Ru
     assert code == 2 and "cannot write report" in one_line_error(err)
 
 
+def test_sarif_uris_of_odd_file_names_are_percent_encoded(tmp_path: Path, run_cli: Run,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import unquote
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "my deploy" / "app#1" / "pöd 100%.yaml", PRIVILEGED_POD)
+    code, out, _ = run_cli("assess", "my deploy", "-f", "sarif", "--fail-on", "none")
+    assert code == 0
+    sarif = json.loads(out)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]}
+    assert uris == {"my%20deploy/app%231/p%C3%B6d%20100%25.yaml"}
+    assert unquote(uris.pop()) == "my deploy/app#1/pöd 100%.yaml"
+
+
 # -- baselines -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("content", "expected"), [
     (b"not json", "baseline is not valid JSON"),

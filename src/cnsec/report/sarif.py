@@ -17,13 +17,17 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _uri(path: str) -> str:
+    """A URI reference (RFC 3986): a space, ``#``, ``%`` or non-ASCII in a file name is percent-encoded,
+    or code scanning would cut the path at ``#`` or reject it."""
+    from urllib.parse import quote
+
     p = Path(path)
     if p.is_absolute():
         try:
-            return p.relative_to(Path.cwd()).as_posix()
+            return quote(p.relative_to(Path.cwd()).as_posix(), safe="/")
         except ValueError:
             return p.as_uri()
-    return p.as_posix()
+    return quote(p.as_posix(), safe="/")
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:
