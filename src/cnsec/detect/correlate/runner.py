@@ -24,6 +24,7 @@ from cnsec.model.source import Source
 
 STATE_VERSION = 1
 Record = dict[str, Any]
+NO_ALERTS: list[Alert] = []
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Correlator:
             if e.where is not None:
                 for k in e.kinds or frozenset(("access", "iam", "app", "event", "metric")):
                     self.match_by_kind.setdefault(k, []).append(e)
-        self.next_close = math.inf
+        self.next_close = -math.inf  # the first record starts the windows
         self.now = -math.inf
         self.records = 0
         self.fires = 0
@@ -99,14 +100,17 @@ class Correlator:
 
     # -- feeding ---------------------------------------------------------------------------------------
     def feed(self, rec: Record) -> list[Alert]:
-        """Handle one record (records must come in time order); returns alerts opened by it."""
+        """Handle one record (records must come in time order); returns alerts opened by it (the
+        returned list is shared when empty: do not modify it)."""
         ts = rec["_ts"]
         self.records += 1
-        if ts > self.now:
-            self.now = ts
-        out: list[Alert] = []
+        out: list[Alert] = NO_ALERTS
         if ts >= self.next_close:
-            out.extend(self._close(ts))
+            if self.now == -math.inf:
+                self._start(ts)
+            else:
+                out = self._close(ts)
+        self.now = ts
         kind = rec["_kind"]
         occs: list[Occurrence] | None = None
         if kind == "metric":
@@ -120,10 +124,6 @@ class Correlator:
                 pred = s.pred
                 if pred is not None and not pred(rec):
                     continue
-                if s.end == -math.inf:
-                    s.begin(ts)
-                    if s.end < self.next_close:
-                        self.next_close = s.end
                 o = s.add(rec)
                 if o is not None:
                     (occs := occs or []).append(o)
@@ -136,6 +136,8 @@ class Correlator:
                 if e.where is not None and e.where.pred(rec):
                     (occs := occs or []).append(e.occurrence(rec))
         if occs:
+            if out is NO_ALERTS:
+                out = []
             for o in occs:
                 out.extend(self._occur(o))
         return out
@@ -145,11 +147,19 @@ class Correlator:
         for rec in records:
             feed(rec)
 
-    def _close(self, ts: float) -> list[Alert]:
-        """Close every window ending at or before ``ts``, oldest first."""
+    def _start(self, ts: float) -> None:
+        """The first record opens every sign's window (aligned), so no per-record check is needed."""
+        for s in self.window_signs:
+            s.begin(ts)
+        self.next_close = min((s.end for s in self.window_signs), default=math.inf)
+
+    def _close(self, ts: float, final: bool = False) -> list[Alert]:
+        """Close every window ending at or before ``ts``, oldest first; each sign then opens the
+        window that holds ``ts`` (the ones in between saw no record: nothing to judge)."""
         out: list[Alert] = []
+        signs = self.window_signs
         while True:
-            due = [s for s in self.window_signs if -math.inf < s.end <= ts]
+            due = [s for s in signs if s.end <= ts and s.end != math.inf]
             if not due:
                 break
             end = min(s.end for s in due)
@@ -157,12 +167,14 @@ class Correlator:
             for s in due:
                 if s.end == end:
                     batch.extend(s.close())
-                    s.start, s.end = -math.inf, -math.inf  # reopened by its next record
+                    if final:
+                        s.start = s.end = math.inf
+                    else:
+                        s.begin(ts)
             batch.sort(key=lambda o: (o.ts, self.order[o.sign], str(sorted(o.fields.items()))))
             for o in batch:
                 out.extend(self._occur(o))
-        ends = [s.end for s in self.window_signs if s.end != -math.inf]
-        self.next_close = min(ends) if ends else math.inf
+        self.next_close = min((s.end for s in signs), default=math.inf)
         return out
 
     def _occur(self, occ: Occurrence) -> list[Alert]:
@@ -177,14 +189,10 @@ class Correlator:
         return out
 
     def finish(self) -> list[Alert]:
-        """End of input: close the open windows (partial windows are judged too)."""
-        out: list[Alert] = []
-        while True:
-            open_ = [s for s in self.window_signs if s.end != -math.inf]
-            if not open_:
-                break
-            out.extend(self._close(min(s.end for s in open_)))
-        return out
+        """End of input: judge the open windows (partial windows too)."""
+        if self.now == -math.inf:
+            return []
+        return self._close(math.inf, final=True)
 
     def alerts(self) -> list[Alert]:
         return self.book.all()
