@@ -72,6 +72,7 @@ def test_password_spraying_raises_credential_abuse_with_deny_access_for_the_brok
 def test_benign_week_with_daily_seasonality_raises_nothing(benign_week: list[Path]) -> None:
     result = run([str(p) for p in benign_week])
     assert result.stats["records"] > 100_000
+    assert result.stats["baselines"] > 100  # the signs did learn what is usual
     assert [(a.rule_id, a.key) for a in result.alerts] == []
 
 
@@ -123,3 +124,15 @@ def test_correlate_cli_writes_alerts_that_respond_can_read(spray_files: list[Pat
 
     parsed = [alert_from_dict(json.loads(line)) for line in out.read_text().splitlines()]
     assert {(a.rule_id, a.action) for a in parsed} >= {("password-spraying-success", "deny_access")}
+
+
+def test_a_user_reading_far_more_rows_than_usual_raises_data_breach_with_deny_access(tmp_path: Path) -> None:
+    rng = random.Random(21)
+    start = tm.T0
+    lines = tm.app_queries(rng, start, start + 12 * 3600)
+    t = start + 12 * 3600 + 600
+    lines += [(t + i * 20, json.dumps({"timestamp": tm.rfc3339(t + i * 20), "user": "analyst3", "db": "orders",
+                                       "rows_returned": 50_000})) for i in range(10)]
+    alerts = run([str(tm.write(tmp_path / "queries.jsonl", lines))]).alerts
+    assert [(a.rule_id, a.threat_id, a.key, a.action) for a in alerts] == [
+        ("unexpected-data-access", "data-breach", "user=analyst3", "deny_access")]

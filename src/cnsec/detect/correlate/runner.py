@@ -208,6 +208,8 @@ class Correlator:
         ev = evictions(tables)
         return {
             "records": self.records, "signs": {s.id: s.fired for s in self.catalog.signs.values() if s.fired},
+            "windows": sum(s.windows for s in self.window_signs),
+            "baselines": sum(len(s.baselines) for s in self.window_signs),
             "rule_fires": self.fires, "alerts": len(self.book.all()),
             "live_keys": sum(len(t) for t in tables.values()),
             "evicted": sum(ev.values()), "evictions": ev, "baselines_restored": self.restored,
