@@ -74,10 +74,14 @@ class P2Quantile:
         n = self.npos
         for i in range(k + 1, 5):
             n[i] += 1
-        for i in range(5):
-            self.desired[i] += self.incr[i]
+        desired = self.desired
+        incr = self.incr
+        desired[1] += incr[1]
+        desired[2] += incr[2]
+        desired[3] += incr[3]
+        desired[4] += 1.0  # desired[0] stays 1
         for i in (1, 2, 3):
-            d = self.desired[i] - n[i]
+            d = desired[i] - n[i]
             if (d >= 1 and n[i + 1] - n[i] > 1) or (d <= -1 and n[i - 1] - n[i] < -1):
                 s = 1.0 if d > 0 else -1.0
                 qp = self._parabolic(i, s)
@@ -129,7 +133,16 @@ class Baseline:
         return self.ewma.n
 
     def update(self, x: float) -> None:
-        self.ewma.update(x)
+        e = self.ewma  # Ewma.update inlined: this runs once per key and window
+        if e.n == 0:
+            e.mean = x
+            e.var = 0.0
+        else:
+            diff = x - e.mean
+            incr = e.alpha * diff
+            e.mean += incr
+            e.var = (1.0 - e.alpha) * (e.var + diff * incr)
+        e.n += 1
         if self.p95 is not None:
             self.p95.update(x)
 
