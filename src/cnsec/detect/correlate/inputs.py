@@ -30,6 +30,7 @@ from urllib.parse import unquote_plus
 
 from cnsec.detect.normalize import parse_time
 from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats
+from cnsec.model.finding import InputProblem
 
 Record = dict[str, Any]
 Item = tuple[float, bytes, int, Record]
@@ -360,13 +361,16 @@ class EngineBridge:
         found: list[Match] = []
         getters: dict[str, list[tuple[str, Any]]] = {}
         labels = {"ip": "src_ip", "principal": "user"}
-        before = self.engine.stats.malformed
-        first_problem = len(self.engine.stats.problems)
+        es = self.engine.stats
+        before = es.malformed
+        lines0, events0 = es.lines, es.events
+        first_problem = len(es.problems)
         for chunk in chunks:
             source = self.engine.scan_chunks([chunk], name, source, found.append) or source
             if not found:
                 continue
-            for match in found:
+            batch: list[tuple[bytes, Record]] = []
+            for i, match in enumerate(found):
                 ts = match.time()
                 if ts is None:
                     stats.problem(name, chunk.line, f"rule {match.rule.id} matched an event without a time")
@@ -384,9 +388,15 @@ class EngineBridge:
                         t = first_text(match.data, get)
                         if t:
                             rec[label] = t
-                yield chunk.raw + b"\0" + match.rule.id.encode(), rec
+                tb = chunk.raw if len(found) == 1 else chunk.raw + b"\0" + str(i).encode()
+                batch.append((tb + b"\0" + match.rule.id.encode(), rec))
             found.clear()
-        stats.malformed += self.engine.stats.malformed - before
+            if len(batch) > 1:  # a whole document (CloudTrail Records, EventList): its own order is arbitrary
+                batch.sort(key=lambda pair: pair[1]["_ts"])
+            yield from batch
+        stats.malformed += es.malformed - before
+        stats.lines += es.lines - lines0
+        stats.events += es.events - events0
         stats.problems.extend(self.engine.stats.problems[first_problem:][: max(0, MAX_PROBLEMS - len(stats.problems))])
 
 
@@ -468,13 +478,16 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
             yield raw, rec
             continue
         objs = obj if isinstance(obj, list) else [obj]
+        batch: list[tuple[bytes, Record]] = []
         for i, o in enumerate(objs):
             rec = parse(o) if isinstance(o, dict) else None
             if rec is None:
                 stats.problem(name, n, f"not a {jkind} record (missing time or fields)")
                 continue
             nevents += 1
-            yield raw + b"\0" + str(i).encode(), rec
+            batch.append((raw + b"\0" + str(i).encode(), rec))
+        batch.sort(key=lambda pair: pair[1]["_ts"])  # a whole document: its own order is arbitrary
+        yield from batch
     stats.lines += nlines
     stats.events += nevents
 
@@ -519,6 +532,9 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
         yield buf[i]
     if late:
         stats.late[name] = stats.late.get(name, 0) + late
+        if len(stats.problems) < MAX_PROBLEMS:
+            stats.problems.append(InputProblem(name, None, f"{late} records more than {lateness:g} s out of "
+                                                           f"time order skipped (see --lateness)"))
 
 
 def numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
