@@ -75,7 +75,7 @@ def test_malformed_lines_are_counted_with_their_line_numbers_and_skipped(tmp_pat
     assert len(recs) == 2
     assert stats.malformed == 2
     assert [(pr.line, pr.message.split(":")[0]) for pr in stats.problems] == [
-        (2, "malformed JSON"), (4, "not a metric record (missing time or fields)")]
+        (2, "malformed JSON"), (4, "not a valid metric record (missing time or fields)")]
 
 
 def test_bad_access_log_line_is_reported_not_fatal(tmp_path: Path) -> None:

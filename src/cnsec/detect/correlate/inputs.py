@@ -472,7 +472,7 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
         if obj.__class__ is dict:
             rec = parse(obj)
             if rec is None:
-                stats.problem(name, n, f"not a {jkind} record (missing time or fields)")
+                stats.problem(name, n, f"not a valid {jkind} record (missing time or fields)")
                 continue
             nevents += 1
             yield raw, rec
@@ -482,7 +482,7 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
         for i, o in enumerate(objs):
             rec = parse(o) if isinstance(o, dict) else None
             if rec is None:
-                stats.problem(name, n, f"not a {jkind} record (missing time or fields)")
+                stats.problem(name, n, f"not a valid {jkind} record (missing time or fields)")
                 continue
             nevents += 1
             batch.append((raw + b"\0" + str(i).encode(), rec))
