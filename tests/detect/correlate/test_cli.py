@@ -91,3 +91,19 @@ def test_state_option_writes_the_baselines(tmp_path: Path) -> None:
 def test_missing_input_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["correlate", str(tmp_path / "nope.log")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_follow_prints_alerts_as_they_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.detect.correlate import telemetry as tm
+
+    entries = tm.spray_attack(tm.T0 + 3600)
+    log = _write(tmp_path, "iam.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
+    assert main(["correlate", "--follow", log, "--idle-exit", "0.3", "-f", "jsonl"]) == 1
+    rules = [json.loads(line)["rule_id"] for line in capsys.readouterr().out.splitlines()]
+    assert rules == ["password-spraying", "password-spraying-success"]
+
+
+def test_follow_takes_exactly_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = _write(tmp_path, "a.log", ""), _write(tmp_path, "b.log", "")
+    assert main(["correlate", "--follow", a, b]) == 2
+    assert "exactly one file" in capsys.readouterr().err
