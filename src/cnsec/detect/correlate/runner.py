@@ -25,6 +25,7 @@ from cnsec.model.source import Source
 STATE_VERSION = 1
 Record = dict[str, Any]
 NO_ALERTS: list[Alert] = []
+NO_PLAN: tuple[list[Any], list[Any]] = ([], [])
 
 
 @dataclass
@@ -92,6 +93,11 @@ class Correlator:
             if e.where is not None:
                 for k in e.kinds or frozenset(("access", "iam", "app", "event", "metric")):
                     self.match_by_kind.setdefault(k, []).append(e)
+        #: per kind: (window-sign groups, record-condition signs), one lookup per record
+        self.plan: dict[str, tuple[list[tuple[str | None, list[WindowSign]]], list[EventSign]]] = {
+            k: (self.window_by_kind.get(k, []), self.match_by_kind.get(k, []))
+            for k in ("access", "iam", "app", "event")}
+        self.metric_matchers = self.match_by_kind.get("metric", [])
         self.next_close = -math.inf  # the first record starts the windows
         self.now = -math.inf
         self.records = 0
@@ -115,8 +121,9 @@ class Correlator:
         occs: list[Occurrence] | None = None
         if kind == "metric":
             groups: Any = ((None, self.by_metric.get(rec["__name__"], ())),)
+            matchers = self.metric_matchers
         else:
-            groups = self.window_by_kind.get(kind, ())
+            groups, matchers = self.plan.get(kind, NO_PLAN)
         for needs, targets in groups:
             if needs is not None and needs not in rec:
                 continue
@@ -130,7 +137,6 @@ class Correlator:
         if kind == "event":
             for e in self.by_rule.get(rec["rule"], ()):
                 (occs := occs or []).append(e.occurrence(rec))
-        matchers = self.match_by_kind.get(kind)
         if matchers:
             for e in matchers:
                 if e.where is not None and e.where.pred(rec):
