@@ -176,57 +176,71 @@ _ACCESS_TIME = ("time_iso8601", "timestamp", "@timestamp", "start_time", "time",
 
 
 def access_from_json(d: dict[str, Any]) -> Record | None:
+    get = d.get
     ts = None
     for k in _ACCESS_TIME:
-        if k in d:
-            v = d[k]
+        v = get(k)
+        if v is not None:
             ts = clf_time(v) if k == "time_local" and isinstance(v, str) else fast_time(v)
             if ts is not None:
                 break
-    status = _num(d.get("status", d.get("response_code")))
-    if ts is None or status is None:
+    status = get("status")
+    if status is None:
+        status = get("response_code")
+    if status.__class__ is not int:
+        status = _num(status)
+        if status is None:
+            return None
+    if ts is None:
         return None
     rec: Record = {"_ts": ts}
     for k in _IP_KEYS:
-        v = d.get(k)
+        v = get(k)
         if v is not None:
             ip = _ip(v)
             if ip:
                 rec["src_ip"] = ip
                 break
-    user = d.get("user") or d.get("remote_user") or d.get("username")
-    if isinstance(user, str) and user and user != "-":
+    user = get("user") or get("remote_user") or get("username")
+    if user.__class__ is str and user and user != "-":
         rec["user"] = user
-    method = d.get("method") or d.get("request_method")
-    path = d.get("path") or d.get("request_uri") or d.get("uri") or d.get("x-envoy-original-path")
-    req = d.get("request")
-    if isinstance(req, str) and (not method or not path):
+    method: Any
+    path: Any
+    req = get("request")
+    if req.__class__ is str and " " in req:  # nginx: "GET /path HTTP/1.1"
         parts = req.split(" ")
-        if len(parts) >= 2:
-            method, path = method or parts[0], path or parts[1]
-    if isinstance(method, str):
-        rec["method"] = method
-    size = _num(d.get("bytes", d.get("body_bytes_sent", d.get("bytes_sent"))))
-    rec["bytes"] = size if size is not None else 0.0
-    if "latency_ms" in d:
-        lat = _num(d["latency_ms"])
-    elif "duration" in d:  # Envoy: milliseconds
-        lat = _num(d["duration"])
+        method, path = parts[0], parts[1]
     else:
-        rt = _num(d.get("request_time"))
-        lat = rt * 1000.0 if rt is not None else None
-    if lat is not None:
-        rec["latency_ms"] = lat
-    svc = d.get("service") or d.get("upstream_cluster") or d.get("host") or d.get("authority") \
-        or d.get("server_name")
-    rec["service"] = svc if isinstance(svc, str) and svc else "-"
-    ua = d.get("user_agent") or d.get("http_user_agent")
-    if isinstance(ua, str):
+        method = get("method") or get("request_method")
+        path = get("path") or get("request_uri") or get("uri") or get("x-envoy-original-path")
+    if method.__class__ is str:
+        rec["method"] = method
+    size = get("body_bytes_sent")
+    if size is None:
+        size = get("bytes_sent", get("bytes"))
+    if size.__class__ is not int:
+        size = _num(size)
+    rec["bytes"] = size if size is not None else 0
+    rt = get("request_time")
+    if rt is not None:
+        rt = _num(rt)
+        if rt is not None:
+            rec["latency_ms"] = rt * 1000.0
+    else:
+        lat = get("latency_ms", get("duration"))  # Envoy's duration: milliseconds
+        if lat is not None:
+            lat = _num(lat)
+            if lat is not None:
+                rec["latency_ms"] = lat
+    svc = get("service") or get("host") or get("upstream_cluster") or get("authority") or get("server_name")
+    rec["service"] = svc if svc.__class__ is str and svc else "-"
+    ua = get("http_user_agent") or get("user_agent")
+    if ua.__class__ is str:
         rec["user_agent"] = ua
     for k in _EXTRA:
         if k in d:
             rec[k] = d[k]
-    return _access(rec, int(status), path if isinstance(path, str) else None)
+    return _access(rec, int(status), path if path.__class__ is str else None)
 
 
 def metric_from_json(d: dict[str, Any]) -> Record | None:
