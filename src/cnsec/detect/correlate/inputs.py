@@ -267,8 +267,6 @@ def metric_record(ts: float, name: str, labels: dict[str, Any], value: float) ->
     rec["__name__"] = name
     rec["_ts"] = ts
     rec["_kind"] = "metric"
-    if "instance" in rec and "src_ip" not in rec and isinstance(rec["instance"], str):
-        pass
     return rec
 
 

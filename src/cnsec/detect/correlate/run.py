@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnsec.detect.correlate.catalog import DEFAULT_MAX_KEYS, Catalog, load_catalog
-from cnsec.detect.correlate.inputs import EngineBridge, Item, Stats, merge, open_file_records, ordered
+from cnsec.detect.correlate.inputs import EngineBridge, Stats, merge, open_file_records, ordered
 from cnsec.detect.correlate.runner import Correlator
 from cnsec.model.event import Alert
 
@@ -48,11 +48,6 @@ def build(threats: list[str] | None, *, rules_paths: list[str] | None = None, de
         warnings.append(f"signs name detection rules that are not loaded: {', '.join(missing)}")
     rules = [by_id[i] for i in sorted(needed) if i in by_id]
     return catalog, (EngineBridge(rules) if rules else None), warnings
-
-
-def item_records(items: Iterator[Item]) -> Iterator[dict[str, Any]]:
-    for item in items:
-        yield item[3]
 
 
 @contextlib.contextmanager
