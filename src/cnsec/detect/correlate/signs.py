@@ -137,8 +137,10 @@ class WindowSign:
         accs = self.accs
         get_acc = accs.get
         touch = accs.move_to_end
-        put = accs.put
+        put = accs.add_new
         limit_for = self.limit_for
+        relative = self.expr.relative
+        static_limit = self.expr.threshold
         top = self.top
         early = self.early
         gt = self.expr.op == ">"
@@ -172,7 +174,7 @@ class WindowSign:
                     key = str(key)
             acc = get_acc(key)
             if acc is None:
-                acc = Acc(limit_for(key))
+                acc = Acc(limit_for(key) if relative else static_limit)
                 put(key, acc)
             else:
                 touch(key)
@@ -297,6 +299,12 @@ class WindowSign:
         learn = self.end > self.learned_until
         relative = self.expr.relative
         self.windows += 1
+        if self.early and not relative:
+            # a fixed threshold on a growing aggregate was tested at every record: nothing left to judge
+            self.accs.clear()
+            if learn:
+                self.learned_until = self.end
+            return out
         for key in sorted(self.accs):
             acc = self.accs[key]
             v = self.value(acc)

@@ -24,6 +24,13 @@ class LRU(OrderedDict[str, V], Generic[V]):
             self.move_to_end(key)
         return v
 
+    def add_new(self, key: str, value: V) -> None:
+        """Insert a key known to be absent (it lands at the most recent end)."""
+        self[key] = value
+        if len(self) > self.cap:
+            self.popitem(last=False)
+            self.evicted += 1
+
     def put(self, key: str, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
