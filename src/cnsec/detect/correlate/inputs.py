@@ -244,26 +244,37 @@ def access_from_json(d: dict[str, Any]) -> Record | None:
 
 
 def metric_from_json(d: dict[str, Any]) -> Record | None:
-    labels = d.get("labels")
-    name = d.get("name")
-    value: Any = d.get("value")
-    ts = fast_time(d.get("timestamp", d.get("ts", d.get("time"))))
-    m = d.get("metric")
-    if isinstance(m, dict) and isinstance(value, list) and len(value) == 2:  # Prometheus query result
+    get = d.get
+    value: Any = get("value")
+    labels: Any
+    if value.__class__ is list:  # Prometheus query result: {"metric": {...}, "value": [ts, "v"]}
+        m = get("metric")
+        if m.__class__ is not dict or len(value) != 2:
+            return None
         labels = {k: v for k, v in m.items() if k != "__name__"}
         name = m.get("__name__")
         ts, value = parse_time(value[0]), value[1]
-    v = _num(value)
-    if not isinstance(name, str) or not name or v is None or ts is None:
+    else:
+        labels = get("labels")
+        name = get("name")
+        raw_ts = get("timestamp")
+        if raw_ts is None:
+            raw_ts = get("ts") or get("time")
+        ts = fast_time(raw_ts)
+    v = value if (value.__class__ is float or value.__class__ is int) else _num(value)
+    if name.__class__ is not str or not name or v is None or ts is None:
         return None
-    return metric_record(ts, name, labels if isinstance(labels, dict) else {}, v)
+    return metric_record(ts, name, labels if labels.__class__ is dict else {}, v)
 
 
 def metric_record(ts: float, name: str, labels: dict[str, Any], value: float) -> Record:
-    rec: Record = {k: v for k, v in labels.items() if isinstance(v, str | int | float)}
+    rec: Record = labels.copy()
+    for k, v in labels.items():
+        if v.__class__ is not str and not isinstance(v, int | float):
+            del rec[k]  # nested label values are not labels
     if name == "availability" and 0.0 <= value <= 1.0:
         value *= 100.0  # a ratio: signs speak percent
-    rec[name] = value
+    rec[name] = float(value)
     rec["__name__"] = name
     rec["_ts"] = ts
     rec["_kind"] = "metric"
