@@ -420,3 +420,20 @@ def test_values_with_emoji_round_trip_byte_for_byte(sealed: Path, run_cli: Run) 
     assert "😀 x" not in Path("enc.yaml").read_text(encoding="utf-8")
     assert run_cli("data", "decrypt", "enc.yaml", "-o", "dec.yaml")[0] == 0
     assert Path("dec.yaml").read_text(encoding="utf-8") == content
+
+
+def test_values_only_pattern_matching_nothing_is_refused_instead_of_writing_plaintext(
+        sealed: Path, run_cli: Run) -> None:
+    Path("v.yaml").write_text(f"db:\n  password: {SECRET_VALUE}\n")
+    code, out, err = run_cli("data", "encrypt", "v.yaml", "--values", "--key", "app", "--only", "passwrd",
+                             "-o", "v.enc.yaml")
+    assert code == 2 and "--only 'passwrd' matches no value" in one_line(err)
+    assert not Path("v.enc.yaml").exists()
+    no_leak(out + err)
+
+
+def test_values_only_patterns_that_match_seal_just_those_values(sealed: Path, run_cli: Run) -> None:
+    Path("v.yaml").write_text(f"db:\n  password: {SECRET_VALUE}\n  user: admin\n")
+    code, out, err = run_cli("data", "encrypt", "v.yaml", "--values", "--key", "app", "--only", "password")
+    assert code == 0, err
+    assert SECRET_VALUE not in out and "user: admin" in out

@@ -672,10 +672,23 @@ def encrypt_values(text: str, fmt: str, wrappers: Sequence[KeyWrapper],
     if fmt not in _ENCRYPT:
         raise UsageError(f"unknown structured format {fmt!r} (yaml, json or env)")
     bom, text = _split_bom(text)
-    selected = compile_only(only)
+    match = compile_only(only)
+    paths: list[str] = []
+
+    def selected(path: str) -> bool:
+        paths.append(path)
+        return match(path)
+
     meta, sealer = _new_envelope(fmt, wrappers, dict(context or {}), only,
                                  text.endswith("\n") or not text)
-    return bom + _ENCRYPT[fmt](text, source_name, meta, sealer, selected)
+    result = _ENCRYPT[fmt](text, source_name, meta, sealer, selected)
+    for pattern in only or ():
+        # a typo would otherwise leave every value in clear in a file that looks encrypted
+        one = compile_only([pattern])
+        if not any(one(path) for path in paths):
+            raise UsageError(f"--only {pattern!r} matches no value in the file; nothing was written",
+                             Source(source_name))
+    return bom + result
 
 
 def decrypt_values(text: str, fmt: str, unwrappers: Unwrappers, context: Mapping[str, str] | None = None,
