@@ -152,6 +152,32 @@ class WindowSign:
         counting = func in ("count", "rate")
         adding = func in ("sum", "avg")
 
+        if counting and top is None:
+            def add_count(rec: Record) -> Occurrence | None:
+                """count()/rate(): the commonest sign, on the shortest path."""
+                key: Any
+                if by is None:
+                    key = "*"
+                else:
+                    key = rec.get(by)
+                    if key is None:
+                        return None
+                    if key.__class__ is not str:
+                        key = str(key)
+                acc = get_acc(key)
+                if acc is None:
+                    acc = Acc(limit_for(key) if relative else static_limit)
+                    put(key, acc)
+                else:
+                    touch(key)
+                n = acc.n = acc.n + 1
+                if early and not acc.fired and acc.limit is not None and n >= min_count:
+                    v = n / per_n
+                    if v > acc.limit if gt else v >= acc.limit:
+                        return occurrence(key, acc, v, rec["_ts"])
+                return None
+            return add_count
+
         def add(rec: Record) -> Occurrence | None:
             x: Any = None
             if fld is not None:
