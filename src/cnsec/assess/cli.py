@@ -54,6 +54,9 @@ def run_assess(args: argparse.Namespace) -> int:
         raise InputError("nothing could be read")
     if report.stats.get("files", 0) == 0:
         print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
+    import gc
+
+    gc.disable()  # rendering tens of thousands of findings: no cycles to collect (see engine._batch_gc)
     code = emit(report, args)
     return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,10 +356,29 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     return report
 
 
+@contextlib.contextmanager
+def _batch_gc() -> Iterator[None]:
+    """No cyclic garbage collection during a batch run.
+
+    An assessment allocates millions of small objects and frees almost none until it ends; the
+    collector's full passes over them grew the run time faster than the input (2.4x on this corpus,
+    superlinear at 16x). Parsed documents hold no reference cycles, so nothing is lost; the collector
+    is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
            skip: set[str] | None = None) -> Report:
     started = time.perf_counter()
-    inv = load_inventory(targets)
-    report = assess_inventory(inv, config, only=only, skip=skip)
+    with _batch_gc():
+        inv = load_inventory(targets)
+        report = assess_inventory(inv, config, only=only, skip=skip)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report
