@@ -208,6 +208,26 @@ def test_decrypt_onto_an_existing_output_replaces_it_whole(sealed: Path, run_cli
     assert code == 0 and Path("out.txt").read_bytes() == PLAINTEXT
 
 
+def test_default_decrypt_output_never_replaces_an_existing_file(sealed: Path, run_cli: Run) -> None:
+    Path("plain.txt").write_text("a newer version of the file\n")
+    code, _, err = run_cli("data", "decrypt", str(sealed), "--context", "tenant=acme")
+    assert code == 2 and "plain.txt already exists" in one_line(err) and "-o" in err
+    assert Path("plain.txt").read_text() == "a newer version of the file\n"
+
+
+def test_default_encrypt_output_never_replaces_an_existing_sealed_file(sealed: Path, run_cli: Run) -> None:
+    before = sealed.read_bytes()
+    code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "app")
+    assert code == 2 and "plain.txt.cnsec already exists" in one_line(err)
+    assert sealed.read_bytes() == before
+
+
+def test_explicit_output_replaces_an_existing_file(sealed: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("data", "decrypt", str(sealed), "-o", "plain.txt", "--context", "tenant=acme")
+    assert code == 0, err
+    assert Path("plain.txt").read_bytes() == PLAINTEXT
+
+
 def test_output_onto_the_input_is_refused(sealed: Path, run_cli: Run) -> None:
     code, _, err = run_cli("data", "encrypt", "plain.txt", "--key", "app", "-o", "plain.txt")
     assert code == 2 and "overwrite the input" in one_line(err)

@@ -54,7 +54,8 @@ def register(dsub: Any) -> None:
                                       "--key / --recipient.")
     enc.add_argument("file", help="input file ('-' for stdin)")
     enc.add_argument("-o", "--output", metavar="FILE",
-                     help="output ('-' for stdout; default FILE.cnsec, or stdout with --values)")
+                     help="output ('-' for stdout; default FILE.cnsec, never replacing an existing file; "
+                          "stdout with --values)")
     enc.add_argument("--key", action="append", default=[], metavar="KEY",
                      help="keyring key NAME, vault:NAME or awskms:KEY_ID (repeatable)")
     enc.add_argument("--recipient", "-r", action="append", default=[], metavar="R",
@@ -73,7 +74,8 @@ def register(dsub: Any) -> None:
     dec = dsub.add_parser("decrypt", help="decrypt a sealed file or a per-value encrypted file")
     dec.add_argument("file", help="input file ('-' for stdin)")
     dec.add_argument("-o", "--output", metavar="FILE",
-                     help="output ('-' for stdout; default FILE without .cnsec, or stdout with --values)")
+                     help="output ('-' for stdout; default FILE without .cnsec, never replacing an existing "
+                          "file; stdout with --values)")
     _context_option(dec)
     dec.add_argument("--identity", "-i", action="append", default=[], metavar="FILE",
                      help="X25519 (age) or RSA private key file for recipient stanzas")
@@ -328,7 +330,7 @@ def _encrypt(args: argparse.Namespace) -> int:
     from cnsec.data.crypto.stream import DEFAULT_CHUNK
     from cnsec.data.files.whole import encrypt_file
 
-    output = args.output or ("-" if args.file == "-" else args.file + ".cnsec")
+    output = args.output or ("-" if args.file == "-" else _new_default(args.file + ".cnsec"))
     chunk_size = DEFAULT_CHUNK if args.chunk_size is None else args.chunk_size
     encrypt_file(args.file, output, wrappers, context, chunk_size=chunk_size)
     if output != "-":
@@ -354,13 +356,21 @@ def _decrypt(args: argparse.Namespace) -> int:
     elif args.file == "-":
         output = "-"
     elif args.file.endswith(".cnsec"):
-        output = args.file[:-len(".cnsec")]
+        output = _new_default(args.file[:-len(".cnsec")])
     else:
         raise UsageError("give -o OUTPUT (the input does not end in .cnsec)")
     decrypt_file(args.file, output, unwrappers, context)
     if output != "-":
         print(f"decrypted {args.file} -> {output}", file=sys.stderr)
     return 0
+
+
+def _new_default(path: str) -> str:
+    """An output name the user did not type never replaces a file (an older backup.tar.cnsec
+    decrypted beside a newer backup.tar, or a second encryption over the only sealed copy)."""
+    if Path(path).exists():
+        raise UsageError(f"{path} already exists: give -o {path} to replace it, or another -o")
+    return path
 
 
 def _looks_structured(path: str) -> bool:
