@@ -49,7 +49,10 @@ def threat_catalog() -> dict[str, Threat]:
     import yaml
 
     text = resources.files("cnsec.model").joinpath("threats.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    try:
+        raw = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: 10x faster than safe_load
+    except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+        raw = yaml.safe_load(text)
     catalog: dict[str, Threat] = {}
     for entry in raw["threats"]:
         stride = tuple(entry["stride"])
