@@ -178,6 +178,58 @@ class WindowSign:
                 return None
             return add_count
 
+        if numeric and top is None and func in ("sum", "avg", "max", "min", "quantile"):
+            is_max = func == "max"
+            is_min = func == "min"
+            quantile = func == "quantile"
+
+            def add_number(rec: Record) -> Occurrence | None:
+                """A numeric field aggregated per key: the other common shape."""
+                x = rec.get(fld)  # type: ignore[arg-type]
+                if x is None:
+                    return None
+                if x.__class__ is not float and x.__class__ is not int:
+                    if x.__class__ is bool:
+                        return None
+                    try:
+                        x = float(x)
+                    except (TypeError, ValueError):
+                        return None
+                key: Any
+                if by is None:
+                    key = "*"
+                else:
+                    key = rec.get(by)
+                    if key is None:
+                        return None
+                    if key.__class__ is not str:
+                        key = str(key)
+                acc = get_acc(key)
+                if acc is None:
+                    acc = Acc(limit_for(key) if relative else static_limit)
+                    put(key, acc)
+                else:
+                    touch(key)
+                n = acc.n = acc.n + 1
+                if adding:
+                    acc.v += x
+                elif quantile:
+                    h = acc.h
+                    if h is None:
+                        h = acc.h = LogHistogram()
+                    h.add(x)
+                elif is_max:
+                    if n == 1 or x > acc.v:
+                        acc.v = x
+                elif is_min and (n == 1 or x < acc.v):
+                    acc.v = x
+                if early and not acc.fired and acc.limit is not None and n >= min_count:
+                    v = acc.v
+                    if v > acc.limit if gt else v >= acc.limit:
+                        return occurrence(key, acc, v, rec["_ts"])
+                return None
+            return add_number
+
         def add(rec: Record) -> Occurrence | None:
             x: Any = None
             if fld is not None:
