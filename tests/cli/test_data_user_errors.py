@@ -457,3 +457,44 @@ def test_values_only_patterns_that_match_seal_just_those_values(sealed: Path, ru
     code, out, err = run_cli("data", "encrypt", "v.yaml", "--values", "--key", "app", "--only", "password")
     assert code == 0, err
     assert SECRET_VALUE not in out and "user: admin" in out
+
+
+def _with_header_body(sealed: Path, body: bytes) -> bytes:
+    """The sealed file with its header JSON replaced (the header MAC no longer matches)."""
+    import struct
+
+    data = sealed.read_bytes()
+    preamble = data[:8]
+    (old_len,) = struct.unpack(">I", data[8:12])
+    return preamble + struct.pack(">I", len(body)) + body + data[12 + old_len:]
+
+
+@pytest.mark.parametrize("command", ["inspect", "rewrap", "decrypt"])
+def test_sealed_header_with_a_non_object_stanza_is_reported_as_tampered(sealed: Path, run_cli: Run,
+                                                                        command: str) -> None:
+    import struct
+
+    data = sealed.read_bytes()
+    (old_len,) = struct.unpack(">I", data[8:12])
+    header = json.loads(data[12:12 + old_len])
+    header["stanzas"] = ["abc"]
+    Path("bad.cnsec").write_bytes(_with_header_body(sealed, json.dumps(header).encode()))
+    code, _, err = run_cli("data", command, "bad.cnsec", *(["-o", "out.txt"] if command == "decrypt" else []))
+    assert code == 2 and "bad.cnsec" in err and "malformed" in err and "Traceback" not in err
+    assert not Path("out.txt").exists()
+
+
+def test_sealed_header_of_deeply_nested_json_is_reported_as_tampered(sealed: Path, run_cli: Run) -> None:
+    Path("deep.cnsec").write_bytes(_with_header_body(sealed, b"[" * 50_000 + b"]" * 50_000))
+    code, _, err = run_cli("data", "inspect", "deep.cnsec")
+    assert code == 2 and "deep.cnsec:" in one_line(err) and "not valid JSON" in err
+
+
+def test_values_metadata_with_a_non_object_stanza_is_reported_as_malformed(sealed: Path, run_cli: Run) -> None:
+    text = _sealed_values(run_cli)
+    head, _, _ = text.partition("  stanzas:\n")
+    mac = next(line for line in text.splitlines() if line.startswith("  mac:"))
+    Path("bad.yaml").write_text(head + "  stanzas: [abc]\n" + mac + "\n")
+    for command in ("inspect", "rewrap", "decrypt"):
+        code, _, err = run_cli("data", command, "bad.yaml")
+        assert code == 2 and "metadata is malformed" in err and "Traceback" not in err, command

@@ -95,7 +95,7 @@ class Header:
             stanzas = data["stanzas"]
             if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
                 raise ValueError
-            if not isinstance(stanzas, list):
+            if not isinstance(stanzas, list) or not all(isinstance(s, dict) for s in stanzas):
                 raise ValueError
             header = cls(chunk, length, b64d(data["salt"]), b64d(data["nonce_prefix"]), keys,
                          b64d(data["context_commitment"]), stanzas)
@@ -189,7 +189,7 @@ def read_header(src: BinaryIO) -> tuple[Header, bytes, bytes]:
         raise TruncatedError("the file is truncated inside its header")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise TamperedHeaderError("the header is not valid JSON (modified or damaged)") from None
     header = Header.from_json(data)
     header.header_size = len(PREAMBLE) + 4 + body_len + MAC_LEN

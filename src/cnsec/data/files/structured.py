@@ -172,7 +172,9 @@ def _check_meta(meta: Any, source: Source) -> dict[str, Any]:
     for name in ("salt", "context_commitment", "mac"):
         if not isinstance(meta.get(name), str):
             raise TamperedHeaderError(f"the cnsec metadata lacks {name!r}", source)
-    if not isinstance(meta.get("stanzas"), list) or not isinstance(meta.get("context_keys"), list):
+    stanzas, keys = meta.get("stanzas"), meta.get("context_keys")
+    if not isinstance(stanzas, list) or not all(isinstance(s, dict) for s in stanzas) \
+            or not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise TamperedHeaderError("the cnsec metadata is malformed", source)
     return meta
 
