@@ -107,3 +107,11 @@ def test_follow_takes_exactly_one_file(tmp_path: Path, capsys: pytest.CaptureFix
     a, b = _write(tmp_path, "a.log", ""), _write(tmp_path, "b.log", "")
     assert main(["correlate", "--follow", a, b]) == 2
     assert "exactly one file" in capsys.readouterr().err
+
+
+def test_rule_grouping_by_a_key_its_window_sign_lacks_is_rejected(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cat = _write(tmp_path, "t.yaml", "signs: [{id: a, expr: 'count() by src_ip > 5 over 1m'}]\nthreats:\n"
+                                     "  - id: sql-injection\n    rules: [{id: r, any: [a], by: user}]\n")
+    assert main(["correlate", _write(tmp_path, "in.log", ""), "--threats", cat]) == 2
+    assert "groups by user but sign a is keyed by src_ip" in capsys.readouterr().err

@@ -148,6 +148,13 @@ def build_rule(d: dict[str, Any], threat: ThreatEntry, signs: dict[str, Any], or
     missing = [s for s in names if s not in signs]
     if missing:
         raise _err(origin, f"rule {rid}: unknown sign(s) {', '.join(missing)}")
+    group_by = d.get("by")
+    for sid in names:
+        sign = signs[sid]
+        if isinstance(sign, WindowSign) and group_by is not None and sign.by != group_by:
+            keyed = f"keyed by {sign.by}" if sign.by else "not keyed"
+            raise _err(origin, f"rule {rid}: groups by {group_by} but sign {sid} is {keyed}: "
+                               f"it could never match")
     if mode == "n_of" and not 1 <= n <= len(set(names)):
         raise _err(origin, f"rule {rid}: n must be between 1 and {len(set(names))}")
     try:
