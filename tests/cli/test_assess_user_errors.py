@@ -340,6 +340,15 @@ def test_a_secret_value_reused_on_another_line_is_masked_in_snippets(tmp_path: P
     assert "Zx9#kLm2PqR7vT4w" not in out
 
 
+def test_deeply_nested_hcl_is_a_clear_error_and_the_rest_is_assessed(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "a-deep.tf", 'resource "aws_s3_bucket" "b" {\n  x = ' + "[" * 900 + "]" * 900 + "\n}\n")
+    write(tmp_path / "b-good.tf", 'resource "aws_ebs_volume" "v" {\n  size = 1\n  encrypted = false\n}\n')
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert [e["message"] for e in data["errors"]] == ["invalid HCL: nested too deeply"]
+    assert any(f["source"]["file"].endswith("b-good.tf") for f in data["findings"])
+
+
 # -- output options ------------------------------------------------------------------------------
 def test_unknown_format_is_a_usage_error(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "pod.yaml", PRIVILEGED_POD)

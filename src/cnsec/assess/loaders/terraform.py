@@ -124,6 +124,8 @@ _TOKEN_WORDS = {"$END": "end of file", "RBRACE": "'}'", "LBRACE": "'{'", "DBLQUO
 
 def _hcl_error(exc: Exception) -> str:
     """The parser's complaint without the text it choked on: that text may be a password or a key."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
     token = getattr(exc, "token", None)
     column = getattr(exc, "column", None)
     where = f" at column {column}" if isinstance(column, int) and column > 0 else ""
