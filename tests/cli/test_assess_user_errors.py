@@ -558,6 +558,25 @@ def test_nul_bytes_on_stdin_are_a_one_line_error(run_cli: Run, monkeypatch: pyte
     assert code == 2 and "<stdin>" in one_line_error(err) and len(err.strip().splitlines()) == 1
 
 
+def test_non_utf8_bytes_on_stdin_are_reported_as_such_and_no_check_fails(
+        run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"kind: \xff\xfe\n"),
+                                                      errors="surrogateescape"))
+    code, _, err = run_cli("assess", "-", "-f", "json")
+    assert code == 2 and "<stdin>: not UTF-8 text" in one_line_error(err)
+    assert "failed on" not in err
+
+
+def test_manifest_bytes_on_stdin_are_assessed(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(PRIVILEGED_POD.encode())))
+    code, data, _ = assess_json(run_cli, "-")
+    assert code == 0 and "CNSEC-K8S-001" in {f["check_id"] for f in data["findings"]}
+
+
 def test_checks_list_json_is_the_whole_catalog_with_threats(run_cli: Run) -> None:
     code, out, _ = run_cli("checks", "list", "-f", "json")
     catalog = json.loads(out)

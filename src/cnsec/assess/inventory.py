@@ -197,15 +197,32 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
     _merge(inv, merged)
 
 
+def _read_stdin(inv: Inventory) -> str | None:
+    """Stdin as bytes, decoded like a file: text mode would smuggle bad bytes in as surrogates."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already text (a test, or an embedding program)
+        return sys.stdin.read()
+    data = buffer.read()
+    if b"\x00" in data[:8192]:
+        inv.problems.append(InputProblem("<stdin>", None, "binary data, not text; skipped"))
+        return None
+    try:
+        return str(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        inv.problems.append(InputProblem("<stdin>", None, f"not UTF-8 text (byte {exc.start})"))
+        return None
+
+
 def load_inventory(targets: list[str], *, workers: int | None = None) -> Inventory:
     """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
     inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets))
     files: list[tuple[str, str]] = []
     for target in targets:
         if target == "-":
-            text = sys.stdin.read()
-            kind = "dockerfile" if text.lstrip().upper().startswith(("FROM ", "ARG ")) else "k8s"
-            add_text(inv, text, "<stdin>", kind)
+            text = _read_stdin(inv)
+            if text is not None:
+                kind = "dockerfile" if text.lstrip().upper().startswith(("FROM ", "ARG ")) else "k8s"
+                add_text(inv, text, "<stdin>", kind)
             continue
         root = Path(target)
         if not root.exists():
