@@ -279,6 +279,24 @@ def test_plain_data_on_stdin_is_not_sealed(sealed: Path, run_cli: Run, monkeypat
     assert code == 2 and "not a cnsec sealed file" in one_line(err)
 
 
+def test_values_from_non_utf8_stdin_are_a_clear_error(sealed: Path, run_cli: Run,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a: \xff\n"), errors="surrogateescape"))
+    code, _, err = run_cli("data", "encrypt", "-", "--values", "--format", "yaml", "--key", "app")
+    assert code == 2 and "not UTF-8" in one_line(err)
+
+
+def test_values_from_stdin_round_trip_to_stdout(sealed: Path, run_cli: Run,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    content = f"db:\r\n  password: {SECRET_VALUE}\r\n"
+    _stdin(monkeypatch, content.encode())
+    code, sealed_text, err = run_cli("data", "encrypt", "-", "--values", "--format", "yaml", "--key", "app")
+    assert code == 0 and SECRET_VALUE not in sealed_text, err
+    _stdin(monkeypatch, sealed_text.encode())
+    code, out, err = run_cli("data", "decrypt", "-", "--values", "--format", "yaml")
+    assert code == 0 and out == content, err
+
+
 # -- inspect and rewrap --------------------------------------------------------------------------
 def test_inspect_truncated_header_names_the_file(sealed: Path, run_cli: Run) -> None:
     Path("cut.cnsec").write_bytes(sealed.read_bytes()[:40])

@@ -289,7 +289,8 @@ def _unwrappers(identities: Sequence[str], keyring: Callable[[], Keyring]) -> Un
 def _read_text(path: str) -> str:
     try:
         if path == "-":
-            return sys.stdin.read()
+            buffer = getattr(sys.stdin, "buffer", None)  # bytes: text mode turns bad bytes into surrogates
+            return str(buffer.read().decode("utf-8")) if buffer is not None else sys.stdin.read()
         with open(path, encoding="utf-8", newline="") as handle:  # CRLF files come back CRLF
             return handle.read()
     except UnicodeDecodeError:
