@@ -509,6 +509,17 @@ def test_config_skip_list_still_works(tmp_path: Path, run_cli: Run) -> None:
     assert code == 0 and "CNSEC-K8S-001" not in {f["check_id"] for f in data["findings"]}
 
 
+def test_ignore_annotation_that_is_not_a_string_is_reported_not_silently_dropped(
+        tmp_path: Path, run_cli: Run) -> None:
+    pod = PRIVILEGED_POD.replace("  namespace: ops\n", "  namespace: ops\n  annotations:\n"
+                                 "    cnsec.io/ignore: [CNSEC-K8S-001=debug pod]\n")
+    write(tmp_path / "pod.yaml", pod)
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 0
+    assert any("cnsec.io/ignore" in e["message"] and "must be a string" in e["message"] for e in data["errors"])
+    assert not any(f["suppressed"] for f in data["findings"] if f["check_id"] == "CNSEC-K8S-001")
+
+
 # -- check selection -----------------------------------------------------------------------------
 def test_checks_option_matching_no_check_is_a_usage_error_not_a_silent_pass(
         tmp_path: Path, run_cli: Run) -> None:

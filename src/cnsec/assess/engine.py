@@ -299,6 +299,9 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
         ann = res.annotations.get(ANNOTATION)
         if isinstance(ann, str):
             ws += parse_annotation(ann, f"annotation on {res.key}", problems, res.file, res.line)
+        elif ann is not None:
+            problems.append(InputProblem(res.file, res.line, f"{ANNOTATION} on {res.key} must be a string "
+                                                             f"('ID=reason; ID=reason'); it is not applied"))
         lines = inv.lines(res.file)
         ws += comment_waivers(lines, res.line, res.end_line, res.file, problems)
         if ws:
