@@ -421,6 +421,41 @@ def test_sarif_uris_of_odd_file_names_are_percent_encoded(tmp_path: Path, run_cl
     assert unquote(uris.pop()) == "my deploy/app#1/pöd 100%.yaml"
 
 
+HOSTILE_NAMES = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: "evil `x` | [click](http://evil.example)\\n# Injected heading\\n```\\nrm -rf ~"
+spec:
+  containers:
+  - name: a
+    image: nginx
+    securityContext: {privileged: true}
+"""
+
+
+def test_markdown_report_cannot_be_broken_by_hostile_resource_names(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "p.yaml", HOSTILE_NAMES)
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "markdown", "--fail-on", "none")
+    assert code == 0, err
+    assert not [line for line in out.splitlines() if line.startswith("# Injected")]
+    assert not [line for line in out.splitlines() if line.strip() == "rm -rf ~"]
+    fences = [line.strip() for line in out.splitlines() if line.strip().startswith("```")]
+    assert len(fences) % 2 == 0
+
+
+def test_kubectl_command_in_a_fix_quotes_the_resource_name(tmp_path: Path, run_cli: Run) -> None:
+    import shlex
+
+    write(tmp_path / "p.yaml", PRIVILEGED_POD.replace("name: debug", 'name: "debug; rm -rf ~"'))
+    code, data, _ = assess_json(run_cli, str(tmp_path))
+    commands = [line[len("# "):] for item in data["plan"] for patch in item.get("patches", [])
+                for line in patch.get("yaml", "").splitlines() if line.startswith("# kubectl patch")]
+    assert code == 0 and commands
+    for command in commands:
+        assert shlex.split(command)[3] == "debug; rm -rf ~"
+
+
 # -- baselines -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("content", "expected"), [
     (b"not json", "baseline is not valid JSON"),

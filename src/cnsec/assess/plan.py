@@ -19,10 +19,15 @@ def patch_yaml(patch: list[dict[str, Any]], kind: str, name: str, namespace: str
 
     from cnsec.assess.workload import to_yaml
 
+    import shlex
+
     body = to_yaml(patch).rstrip()
-    ns = f" -n {namespace}" if namespace else ""
-    cmd = f"kubectl patch {kind.lower()} {name}{ns} --type json -p '{json.dumps(patch)}'"
-    return f"# JSON patch (RFC 6902) for {kind}/{name}\n{body}\n# apply with:\n# {cmd}"
+    ns = f" -n {shlex.quote(namespace)}" if namespace else ""
+    cmd = (f"kubectl patch {shlex.quote(kind.lower())} {shlex.quote(name)}{ns} --type json "
+           f"-p {shlex.quote(json.dumps(patch))}")
+    # names come from the input: one line each, or a newline in one would end the comment
+    title = " ".join(f"{kind}/{name}".split())
+    return f"# JSON patch (RFC 6902) for {title}\n{body}\n# apply with:\n# {' '.join(cmd.split(chr(10)))}"
 
 
 def _patches(findings: list[Finding], assets: dict[str, Asset]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from cnsec.model.finding import Finding
@@ -11,7 +12,25 @@ TOP_ITEMS = 10
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _code(text: object) -> str:
+    """An inline code span that input (a resource name, a file name) cannot break out of."""
+    return "`" + " ".join(str(text).replace("`", "'").split("\n")).replace("\r", " ") + "`"
+
+
+def _plain(text: object) -> str:
+    """One line of text from the input, with no Markdown or HTML it could inject."""
+    flat = " ".join(str(text).splitlines())
+    return re.sub(r"([\\`*_\[\]<>#|!])", r"\\\1", flat)
+
+
+def _fence(lines: list[str], lang: str = "") -> list[str]:
+    """A fenced block longer than any backtick run inside it, so its content cannot close it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"  {fence}{lang}", *[f"  {line}" for line in lines], f"  {fence}"]
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> list[str]:
@@ -42,7 +61,7 @@ def render(report: Report) -> str:
         lines += ["## Assets", ""]
         counts = Counter(f.asset_id for f in report.active())
         rows: list[list[object]] = [
-            [f"`{a.id}`", a.type, a.exposure, a.criticality, ", ".join(a.data_classes) or "-",
+            [_code(a.id), a.type, a.exposure, a.criticality, ", ".join(a.data_classes) or "-",
              counts.get(a.id, 0), f"{a.source}"]
             for a in sorted(report.assets, key=lambda a: (-counts.get(a.id, 0), a.id))
         ]
@@ -60,20 +79,20 @@ def render(report: Report) -> str:
     active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
     lines += _table(
         ["Severity", "Check", "Title", "Asset", "Location"],
-        [[f.severity.label, f.check_id, f.title, f"`{f.asset_id}`", f"{f.source}"] for f in active],
+        [[f.severity.label, f.check_id, f.title, _code(f.asset_id), f"{f.source}"] for f in active],
     )
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
         lines += ["", "### Suppressed", ""]
         lines += _table(["Check", "Asset", "Reason"],
-                        [[f.check_id, f"`{f.asset_id}`", f.suppression_reason or ""] for f in suppressed])
+                        [[f.check_id, _code(f.asset_id), f.suppression_reason or ""] for f in suppressed])
     lines.append("")
 
     if report.kind == "assessment":
         lines += ["## Risk register", ""]
         lines += _table(
             ["Score", "Level", "Asset", "Threat", "Findings", "Why"],
-            [[r.score, r.level, f"`{r.asset_id}`", r.threat_id, len(r.finding_ids), r.explanation]
+            [[r.score, r.level, _code(r.asset_id), r.threat_id, len(r.finding_ids), r.explanation]
              for r in report.risks],
         )
         lines += ["", "## Mitigation plan", ""]
@@ -91,7 +110,7 @@ def render(report: Report) -> str:
 
     if report.errors:
         lines += ["## Input errors", ""]
-        lines += [f"- `{e}`" for e in report.errors]
+        lines += [f"- {_code(e)}" for e in report.errors]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -105,16 +124,15 @@ def _top_item_details(finding_ids: tuple[str, ...], by_id: dict[str, Finding],
         if f is None or shown >= 3:
             continue
         shown += 1
-        out.append(f"- **{f.check_id}** {f.message} — `{f.source}`")
+        out.append(f"- **{f.check_id}** {_plain(f.message)} — {_code(f.source)}")
         if f.snippet:
-            out += ["", "  ```", *[f"  {line}" for line in f.snippet.splitlines()], "  ```"]
+            out += ["", *_fence(f.snippet.splitlines())]
     for p in patches[:2]:
         file = str(p.get("file", ""))
         lang = "yaml" if "patch" in p else ("hcl" if file.endswith(".tf") else (
             "dockerfile" if "dockerfile" in file.lower() else "yaml"))
-        out += ["", f"  Fix for `{p.get('asset_id')}` (`{file}`):", "", f"  ```{lang}"]
-        out += [f"  {line}" for line in str(p.get("yaml", "")).splitlines()]
-        out += ["  ```"]
+        out += ["", f"  Fix for {_code(p.get('asset_id'))} ({_code(file)}):", ""]
+        out += _fence(str(p.get("yaml", "")).splitlines(), lang)
     if len(finding_ids) > shown:
         out.append(f"- … and {len(finding_ids) - shown} more findings")
     out.append("")
