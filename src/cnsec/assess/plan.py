@@ -16,10 +16,9 @@ MAX_PATCHES = 5
 
 def patch_yaml(patch: list[dict[str, Any]], kind: str, name: str, namespace: str | None) -> str:
     import json
+    import shlex
 
     from cnsec.assess.workload import to_yaml
-
-    import shlex
 
     body = to_yaml(patch).rstrip()
     ns = f" -n {shlex.quote(namespace)}" if namespace else ""
