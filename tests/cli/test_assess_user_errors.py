@@ -444,6 +444,25 @@ def test_markdown_report_cannot_be_broken_by_hostile_resource_names(tmp_path: Pa
     assert len(fences) % 2 == 0
 
 
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json", "sarif"])
+def test_terminal_escapes_in_resource_names_never_reach_the_report(tmp_path: Path, run_cli: Run,
+                                                                    fmt: str) -> None:
+    write(tmp_path / "p.yaml", PRIVILEGED_POD.replace("name: debug", 'name: "x\\e]0;pwned\\a\\e[2J\\u202e"'))
+    code, out, err = run_cli("assess", str(tmp_path), "-f", fmt, "--fail-on", "none")
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    if fmt in ("table", "markdown"):  # JSON keeps the exact (escaped) value for machines
+        assert "\u202e" not in out
+    assert "pwned" in out  # shown, as visible escapes
+
+
+def test_rich_markup_in_resource_names_is_shown_not_interpreted(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "p.yaml", PRIVILEGED_POD.replace("name: debug", 'name: "[bold]x[/bold]"'))
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "table", "--fail-on", "none")
+    assert code == 0, err
+    assert "Pod/ops/[bold]x[/bold]" in out
+
+
 def test_kubectl_command_in_a_fix_quotes_the_resource_name(tmp_path: Path, run_cli: Run) -> None:
     import shlex
 

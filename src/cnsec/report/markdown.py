@@ -7,22 +7,23 @@ from collections import Counter
 
 from cnsec.model.finding import Finding
 from cnsec.model.report import Report
+from cnsec.report.safe import printable
 
 TOP_ITEMS = 10
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return printable(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _code(text: object) -> str:
     """An inline code span that input (a resource name, a file name) cannot break out of."""
-    return "`" + " ".join(str(text).replace("`", "'").split("\n")).replace("\r", " ") + "`"
+    return "`" + " ".join(printable(text).replace("`", "'").split("\n")).replace("\r", " ") + "`"
 
 
 def _plain(text: object) -> str:
     """One line of text from the input, with no Markdown or HTML it could inject."""
-    flat = " ".join(str(text).splitlines())
+    flat = " ".join(printable(text).splitlines())
     return re.sub(r"([\\`*_\[\]<>#|!])", r"\\\1", flat)
 
 
@@ -30,7 +31,7 @@ def _fence(lines: list[str], lang: str = "") -> list[str]:
     """A fenced block longer than any backtick run inside it, so its content cannot close it."""
     longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [f"  {fence}{lang}", *[f"  {line}" for line in lines], f"  {fence}"]
+    return [f"  {fence}{lang}", *[f"  {printable(line)}" for line in lines], f"  {fence}"]
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> list[str]:

@@ -14,6 +14,8 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
     from rich.console import Console
     from rich.table import Table
 
+    from cnsec.report.safe import rich_text
+
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 140,
                       highlight=False)
@@ -24,7 +26,7 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
         for col in ("score", "level", "asset", "threat", "likelihood x impact", "findings"):
             risks.add_column(col, overflow="fold")
         for r in report.risks[:15]:
-            risks.add_row(str(r.score), r.level, r.asset_id, r.threat_id,
+            risks.add_row(str(r.score), r.level, rich_text(r.asset_id), r.threat_id,
                           f"{r.likelihood:.2f} x {r.impact:.2f}", str(len(r.finding_ids)))
         console.print(risks)
     active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
@@ -33,7 +35,7 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
         table.add_column(col, overflow="fold")
     for f in active[:MAX_ROWS]:
         table.add_row(f"[{SEV_STYLE[f.severity.label]}]{f.severity.label}[/]", f.check_id, f.title,
-                      f.asset_id, str(f.source))
+                      rich_text(f.asset_id), rich_text(f.source))
     console.print(table)
     if len(active) > MAX_ROWS:
         console.print(f"… {len(active) - MAX_ROWS} more (use -f json or -f markdown for all)")
@@ -49,5 +51,5 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
     extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
     console.print(f"{sev}{extra}; {len(report.errors)} input errors")
     for e in report.errors[:20]:
-        console.print(f"[red]error[/] {e}")
+        console.print(f"[red]error[/] {rich_text(e)}")
     return buf.getvalue()

@@ -1,0 +1,24 @@
+"""Text from the input, made safe to show: no terminal escapes, no bidi tricks, no rich markup.
+
+A manifest in an untrusted repository can name a resource ``"\\x1b]0;...\\x07"`` (retitle or clear
+the terminal of whoever runs ``cnsec assess``) or hide text with bidi overrides; the reports show
+such characters as visible escapes instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", str(text))
+
+
+def rich_text(text: object) -> str:
+    """For a rich table cell: printable, and ``[...]`` is not taken as markup."""
+    from rich.markup import escape
+
+    return escape(printable(text))
