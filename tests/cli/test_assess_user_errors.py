@@ -456,6 +456,14 @@ def test_terminal_escapes_in_resource_names_never_reach_the_report(tmp_path: Pat
     assert "pwned" in out  # shown, as visible escapes
 
 
+def test_terminal_escapes_in_file_names_never_reach_stderr(tmp_path: Path, run_cli: Run) -> None:
+    write(tmp_path / "bad\x1b[2J.yaml", "kind: [\n")
+    write(tmp_path / "pod.yaml", PRIVILEGED_POD)
+    code, _, err = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
+    assert code == 0
+    assert "bad\\x1b[2J.yaml:2:" in err and "\x1b" not in err
+
+
 def test_rich_markup_in_resource_names_is_shown_not_interpreted(tmp_path: Path, run_cli: Run) -> None:
     write(tmp_path / "p.yaml", PRIVILEGED_POD.replace("name: debug", 'name: "[bold]x[/bold]"'))
     code, out, err = run_cli("assess", str(tmp_path), "-f", "table", "--fail-on", "none")

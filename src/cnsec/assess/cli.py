@@ -45,12 +45,13 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.engine import assess
     from cnsec.errors import InputError
     from cnsec.report.output import emit
+    from cnsec.report.safe import printable
 
     config = find_config(args.paths, args.config)
     report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks))
     if report.stats.get("files", 0) == 0 and report.errors:
         for problem in report.errors:
-            print(f"cnsec: {problem}", file=sys.stderr)
+            print(f"cnsec: {printable(problem)}", file=sys.stderr)
         raise InputError("nothing could be read")
     if report.stats.get("files", 0) == 0:
         print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)

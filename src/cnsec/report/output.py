@@ -101,6 +101,7 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     from cnsec.errors import UsageError
     from cnsec.fsutil import atomic_write_text
     from cnsec.model.source import Source
+    from cnsec.report.safe import printable
 
     if getattr(args, "baseline", None):
         apply_baseline(report, args.baseline)
@@ -126,5 +127,5 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     for problem in report.errors:
-        print(f"cnsec: {problem}", file=sys.stderr)
+        print(f"cnsec: {printable(problem)}", file=sys.stderr)
     return exit_code(report, args.fail_on)
