@@ -516,3 +516,17 @@ def test_values_metadata_with_a_non_object_stanza_is_reported_as_malformed(seale
     for command in ("inspect", "rewrap", "decrypt"):
         code, _, err = run_cli("data", command, "bad.yaml")
         assert code == 2 and "metadata is malformed" in err and "Traceback" not in err, command
+
+
+def test_inspect_shows_control_characters_in_a_received_header_as_visible_escapes(
+        sealed: Path, run_cli: Run) -> None:
+    import struct
+
+    data = sealed.read_bytes()
+    (old_len,) = struct.unpack(">I", data[8:12])
+    header = json.loads(data[12:12 + old_len])
+    header["stanzas"][0]["key"] = "app\x1b]0;pwned\x07"
+    Path("odd.cnsec").write_bytes(_with_header_body(sealed, json.dumps(header).encode()))
+    code, out, _ = run_cli("data", "inspect", "odd.cnsec")
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out and "pwned" in out

@@ -417,6 +417,8 @@ def _rewrap(args: argparse.Namespace) -> int:
         key = keyring().get(args.key or str(local[0].get("key")))
         return local[0].get("key") == key.name and local[0].get("version") == key.primary
 
+    from cnsec.report.safe import printable
+
     failures = 0
     for path in args.files:
         try:
@@ -428,7 +430,7 @@ def _rewrap(args: argparse.Namespace) -> int:
                 before, after = old.stanzas, new.stanzas
             else:
                 before, after = _rewrap_structured(path, args.doc_format, unwrappers, targets)
-            print(f"rewrapped {path}: {_describe(before)} -> {_describe(after)}")
+            print(printable(f"rewrapped {path}: {_describe(before)} -> {_describe(after)}"))
         except CnsecError as exc:
             failures += 1
             print(f"cnsec: {exc}", file=sys.stderr)
@@ -523,12 +525,14 @@ def _inspect(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(summary, indent=2))
         return 0
+    from cnsec.report.safe import printable  # a header comes from whoever sent the file
+
     for name, value in summary.items():
         if name == "keys":
             for stanza in value:
-                print(f"{'key':<18} " + " ".join(f"{k}={v}" for k, v in stanza.items()))
+                print(f"{'key':<18} " + printable(" ".join(f"{k}={v}" for k, v in stanza.items())))
             continue
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
-        print(f"{name:<18} {'-' if value is None else value}")
+        print(f"{name:<18} {'-' if value is None else printable(value)}")
     return 0
