@@ -27,3 +27,12 @@ def test_help_imports_no_heavy_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_an_error_naming_a_hostile_path_prints_no_terminal_escape(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from cnsec.cli import main
+
+    code = main(["assess", str(tmp_path / "x\x1b]0;pwned\x07.yaml"), "--config", str(tmp_path / "c\x1b[2J")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b" not in err and "\\x1b" in err

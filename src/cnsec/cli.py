@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CnsecError as exc:
         if args.debug:
             raise
-        print(f"cnsec: {exc}", file=sys.stderr)
+        from cnsec.report.safe import printable
+
+        print(f"cnsec: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("cnsec: interrupted", file=sys.stderr)
