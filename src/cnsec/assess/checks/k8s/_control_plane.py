@@ -122,9 +122,21 @@ def _tokens(container: Container) -> list[tuple[str, Path, bool]]:
     return out
 
 
+def _mentions_control_plane(container: Container) -> bool:
+    """Cheap test before tokenising: no control-plane binary is named in command or args."""
+    for key in ("command", "args"):
+        items = container.spec.get(key)
+        for item in ([items] if isinstance(items, str) else items if isinstance(items, list) else ()):
+            if isinstance(item, str) and ("kube" in item):
+                return True
+    return False
+
+
 def components(w: Workload, binary: str | None = None) -> Iterator[Component]:
     """Every container of ``w`` that runs kube-apiserver or the kubelet (``binary`` to pick one)."""
     for c in w.containers:
+        if not _mentions_control_plane(c):
+            continue
         tokens = _tokens(c)
         found: str | None = None
         start = 0
