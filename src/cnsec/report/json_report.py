@@ -27,6 +27,17 @@ def to_dict(report: Report) -> dict[str, Any]:
     return data
 
 
+def render_bytes(report: Report) -> bytes:
+    """UTF-8 JSON straight from orjson: no decode/encode round trip through a (possibly huge) str."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover
+        return render(report).encode()
+    data: bytes = orjson.dumps(to_dict(report), default=str,
+                               option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    return data
+
+
 def render(report: Report) -> str:
     """orjson: the assessment of a large tree is tens of MB of JSON; the stdlib encoder takes seconds."""
     try:

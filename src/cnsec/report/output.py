@@ -99,7 +99,7 @@ def exit_code(report: Report, fail_on: str) -> int:
 def emit(report: Report, args: argparse.Namespace) -> int:
     """Apply baseline options, render, write; return the exit code for ``--fail-on``."""
     from cnsec.errors import UsageError
-    from cnsec.fsutil import atomic_write_text
+    from cnsec.fsutil import atomic_write_bytes, atomic_write_text
     from cnsec.model.source import Source
     from cnsec.report.safe import printable
 
@@ -117,15 +117,21 @@ def emit(report: Report, args: argparse.Namespace) -> int:
             fmt = "sarif"
         elif args.output and args.output.endswith(".md"):
             fmt = "markdown"
-    text = render(report, fmt, color=args.output is None and sys.stdout.isatty())
+    if fmt == "json":
+        from cnsec.report import json_report
+
+        data = json_report.render_bytes(report)
+    else:
+        data = render(report, fmt, color=args.output is None and sys.stdout.isatty()).encode()
     if args.output:
         try:
-            atomic_write_text(args.output, text)
+            atomic_write_bytes(args.output, data)
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", Source(args.output)) from None
     else:
-        sys.stdout.write(text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     for problem in report.errors:
         print(f"cnsec: {printable(problem)}", file=sys.stderr)
     return exit_code(report, args.fail_on)
