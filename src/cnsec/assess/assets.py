@@ -136,10 +136,14 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
                             else ref.get("name")
                         if host:
                             exposed_services.add((route.effective_namespace, str(host).split(".")[0]))
-    services_by_ns: dict[str | None, list[K8sResource]] = {}
+    # Services indexed by (namespace, one label pair of their selector): a workload only looks at
+    # services that share at least one label with it, not at every service of its namespace.
+    services_by_label: dict[tuple[str | None, str, str], list[K8sResource]] = {}
     for svc in services:
-        if isinstance(svc.get("spec", "selector"), dict) and svc.get("spec", "selector"):
-            services_by_ns.setdefault(svc.effective_namespace, []).append(svc)
+        sel = svc.get("spec", "selector")
+        if isinstance(sel, dict) and sel:
+            k, v = min((str(k), str(v)) for k, v in sel.items())
+            services_by_label.setdefault((svc.effective_namespace, k, v), []).append(svc)
     assets: list[Asset] = []
     seen: dict[str, int] = {}
     for res in inv.k8s:
@@ -164,7 +168,12 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
                     criticality = Criticality.HIGH
                     data = ("confidential",)
                 labels = w.pod_labels
-                for svc in services_by_ns.get(res.effective_namespace, ()):
+                ns = res.effective_namespace
+                candidates: dict[int, K8sResource] = {}
+                for k, v in labels.items():
+                    for svc in services_by_label.get((ns, str(k), str(v)), ()):
+                        candidates[id(svc)] = svc
+                for svc in candidates.values():
                     if _selects(svc.get("spec", "selector"), labels):
                         attrs.setdefault("services", []).append(svc.name)
                         if (svc.effective_namespace, svc.name) in exposed_services:

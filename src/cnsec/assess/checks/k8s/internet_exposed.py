@@ -10,16 +10,36 @@ from cnsec.model.asset import Exposure
 from cnsec.model.severity import Severity
 
 
+def _index(inv: Any) -> tuple[dict[tuple[Any, str], list[Any]], dict[Any, list[Any]]]:
+    """Services by (namespace, name) and Ingresses by namespace, built once per inventory."""
+    cached = getattr(inv, "_exposure_index", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    services: dict[tuple[Any, str], list[Any]] = {}
+    ingresses: dict[Any, list[Any]] = {}
+    for r in getattr(inv, "k8s", []):
+        if r.kind == "Service":
+            services.setdefault((r.effective_namespace, r.name), []).append(r)
+        elif r.kind == "Ingress":
+            ingresses.setdefault(r.effective_namespace, []).append(r)
+    inv._exposure_index = (services, ingresses)
+    return services, ingresses
+
+
 def _public_services(w: Workload, ctx: Any) -> list[str]:
+    """Public Services selecting the workload: the asset already lists the Services that select it."""
     inv = getattr(ctx, "inventory", None)
+    asset = getattr(ctx, "assets", {}).get(w.res.key)
+    if inv is None or asset is None:
+        return []
+    by_name, _ = _index(inv)
     out: list[str] = []
-    for svc in getattr(inv, "k8s", []) if inv is not None else []:
-        if svc.kind != "Service" or svc.effective_namespace != w.res.effective_namespace:
-            continue
-        public = svc.get("spec", "type") in ("LoadBalancer", "NodePort") or svc.get("spec", "externalIPs")
-        if public and label_selects(svc.get("spec", "selector"), w.pod_labels):
-            out.append(svc.name)
-    return out
+    for name in dict.fromkeys(asset.attrs.get("services", ())):
+        for svc in by_name.get((w.res.effective_namespace, name), ()):
+            public = svc.get("spec", "type") in ("LoadBalancer", "NodePort") or svc.get("spec", "externalIPs")
+            if public and label_selects(svc.get("spec", "selector"), w.pod_labels):
+                out.append(svc.name)
+    return list(dict.fromkeys(out))
 
 
 def _backend_services(ing: Any) -> set[str]:
@@ -46,10 +66,11 @@ def _backend_services(ing: Any) -> set[str]:
 
 def _ingresses(w: Workload, ctx: Any, services: list[str]) -> list[str]:
     inv = getattr(ctx, "inventory", None)
+    if inv is None:
+        return []
     wanted = set(services)
-    return [ing.name for ing in (getattr(inv, "k8s", []) if inv is not None else [])
-            if ing.kind == "Ingress" and ing.effective_namespace == w.res.effective_namespace
-            and _backend_services(ing) & wanted]
+    _, ingresses = _index(inv)
+    return [ing.name for ing in ingresses.get(w.res.effective_namespace, ()) if _backend_services(ing) & wanted]
 
 
 def _fix(names: list[str]) -> str | None:
