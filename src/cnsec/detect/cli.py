@@ -39,6 +39,12 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write alerts to FILE (atomically)")
     p.add_argument("--fail-on", choices=FAIL_ON, default="high",
                    help="exit 1 if an alert is at or above this severity (default: high)")
+    from cnsec.detect.correlate.cli import add_run_options
+
+    p.add_argument("--threats", action="append", nargs="?", const="bundled", metavar="FILE",
+                   help="correlate signs into threats (a threat catalog or Sigma correlation rules; "
+                        "no FILE: the bundled catalog): see `cnsec correlate`")
+    add_run_options(p)
     p.set_defaults(func=_detect)
 
     r = sub.add_parser("rules", help="list, test and check detection rules")
@@ -72,6 +78,10 @@ def _load(paths: list[str], defaults: bool) -> Any:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    if args.threats:
+        from cnsec.detect.correlate.cli import correlate
+
+        return correlate(args)
     from cnsec.detect.alerts import AlertBook
     from cnsec.detect.engine import Engine, Match
     from cnsec.detect.normalize import SOURCES
