@@ -115,3 +115,13 @@ def test_rule_grouping_by_a_key_its_window_sign_lacks_is_rejected(tmp_path: Path
                                      "  - id: sql-injection\n    rules: [{id: r, any: [a], by: user}]\n")
     assert main(["correlate", _write(tmp_path, "in.log", ""), "--threats", cat]) == 2
     assert "groups by user but sign a is keyed by src_ip" in capsys.readouterr().err
+
+
+def test_detect_with_threats_runs_the_correlation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.detect.correlate import telemetry as tm
+
+    entries = tm.spray_attack(tm.T0 + 3600)
+    log = _write(tmp_path, "iam.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
+    assert main(["detect", log, "--threats", "-f", "jsonl"]) == 1
+    rules = {json.loads(line)["rule_id"] for line in capsys.readouterr().out.splitlines()}
+    assert "password-spraying-success" in rules
