@@ -179,3 +179,13 @@ def test_after_a_connection_failure_later_calls_fail_fast(tmp_path: Path) -> Non
     with pytest.raises(KubeError, match="the Kubernetes API is unreachable"):
         kube.read_pod("shop", "b")
     assert time.monotonic() - started < 0.1
+
+
+def test_deleting_a_binding_already_gone_is_not_an_error(api: tuple[FakeApiServer, str]) -> None:
+    from cnsec.respond.kube import RecordingKubeApi
+
+    _, kubeconfig = api
+    KubernetesApi(kubeconfig).delete_role_binding("shop", "gone")
+    double = RecordingKubeApi()
+    double.delete_role_binding("shop", "gone")  # the double behaves like the real adapter
+    assert double.writes() == [("delete", "RoleBinding", "shop", "gone")]

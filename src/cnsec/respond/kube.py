@@ -243,5 +243,9 @@ class RecordingKubeApi:
         return self._write("replace", kind, namespace, name, body)
 
     def delete_role_binding(self, namespace: str | None, name: str) -> None:
+        """Like the real adapter: a binding already gone (deleted meanwhile) is not an error."""
         kind = "ClusterRoleBinding" if namespace is None else "RoleBinding"
+        if (kind, namespace, name) not in self.objects:
+            self.calls.append(("delete", kind, namespace, name))
+            return
         self._write("delete", kind, namespace, name, None)
