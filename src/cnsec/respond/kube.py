@@ -83,10 +83,12 @@ class KubernetesApi:
             self._down = f"{type(exc).__name__}: {str(exc)[:200]}"
             raise KubeError(f"{what}: {self._down}") from None
 
-    def read_network_policy(self, namespace: str, name: str) -> Obj | None:
-        obj = self._call(f"read networkpolicy {namespace}/{name}",
-                         self._net.read_namespaced_network_policy, name, namespace, missing_ok=True)
+    def _read(self, what: str, fn: Callable[..., Any], namespace: str, name: str) -> Obj | None:
+        obj = self._call(f"read {what} {namespace}/{name}", fn, name, namespace, missing_ok=True)
         return None if obj is None else self._dict(obj)
+
+    def read_network_policy(self, namespace: str, name: str) -> Obj | None:
+        return self._read("networkpolicy", self._net.read_namespaced_network_policy, namespace, name)
 
     def create_network_policy(self, namespace: str, body: Obj) -> Obj:
         name = body["metadata"]["name"]
@@ -99,9 +101,7 @@ class KubernetesApi:
             self._net.replace_namespaced_network_policy, name, namespace, body))
 
     def read_pod(self, namespace: str, name: str) -> Obj | None:
-        obj = self._call(f"read pod {namespace}/{name}",
-                         self._core.read_namespaced_pod, name, namespace, missing_ok=True)
-        return None if obj is None else self._dict(obj)
+        return self._read("pod", self._core.read_namespaced_pod, namespace, name)
 
     def patch_pod_labels(self, namespace: str, name: str, labels: dict[str, str]) -> Obj:
         patch = {"metadata": {"labels": labels}}
@@ -109,9 +109,7 @@ class KubernetesApi:
                                      self._core.patch_namespaced_pod, name, namespace, patch))
 
     def read_service(self, namespace: str, name: str) -> Obj | None:
-        obj = self._call(f"read service {namespace}/{name}",
-                         self._core.read_namespaced_service, name, namespace, missing_ok=True)
-        return None if obj is None else self._dict(obj)
+        return self._read("service", self._core.read_namespaced_service, namespace, name)
 
     def list_role_bindings(self, namespace: str | None) -> list[Obj]:
         if namespace is None:
