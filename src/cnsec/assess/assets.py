@@ -60,7 +60,8 @@ def k8s_asset_id(res: K8sResource) -> str:
     return f"{res.kind}/{ns}/{res.name}" if ns else f"{res.kind}/{res.name}"
 
 
-def _selects(selector: Any, labels: dict[str, Any]) -> bool:
+def label_selects(selector: Any, labels: dict[str, Any]) -> bool:
+    """Kubernetes label-selector semantics (matchLabels + matchExpressions, or a plain map)."""
     if not isinstance(selector, dict) or not selector:
         return False
     match = selector.get("matchLabels") if "matchLabels" in selector or "matchExpressions" in selector \
@@ -83,11 +84,6 @@ def _selects(selector: Any, labels: dict[str, Any]) -> bool:
     return True
 
 
-def label_selects(selector: Any, labels: dict[str, Any]) -> bool:
-    """Kubernetes label-selector semantics (matchLabels + matchExpressions, or a plain map)."""
-    return _selects(selector, labels)
-
-
 def _list(value: Any) -> list[Any]:
     """A list field as a list; a wrongly typed one (a string, a number, a mapping) as empty."""
     return value if isinstance(value, list) else []
@@ -97,7 +93,8 @@ def _dict(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _ingress_service_names(ing: K8sResource) -> set[str]:
+def ingress_service_names(ing: K8sResource) -> set[str]:
+    """Names of the Services an Ingress routes to (default backend, legacy and v1 backends)."""
     names: set[str] = set()
     spec = _dict(ing.doc.get("spec"))
     backends: list[Any] = [spec.get("defaultBackend"), spec.get("backend")]
@@ -124,7 +121,7 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
         if svc.get("spec", "type") in ("LoadBalancer", "NodePort") or svc.get("spec", "externalIPs"):
             exposed_services.add((svc.effective_namespace, svc.name))
     for ing in inv.of_kind("Ingress"):
-        for name in _ingress_service_names(ing):
+        for name in ingress_service_names(ing):
             exposed_services.add((ing.effective_namespace, name))
     for route in inv.of_kind("HTTPRoute", "VirtualService"):
         spec = _dict(route.doc.get("spec"))
@@ -174,7 +171,7 @@ def _k8s_assets(inv: Inventory) -> list[Asset]:
                     for svc in services_by_label.get((ns, str(k), str(v)), ()):
                         candidates[id(svc)] = svc
                 for svc in candidates.values():
-                    if _selects(svc.get("spec", "selector"), labels):
+                    if label_selects(svc.get("spec", "selector"), labels):
                         attrs.setdefault("services", []).append(svc.name)
                         if (svc.effective_namespace, svc.name) in exposed_services:
                             exposure = Exposure.INTERNET

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cnsec.assess.assets import label_selects
+from cnsec.assess.assets import ingress_service_names, label_selects
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.workload import Workload
 from cnsec.model.asset import Exposure
@@ -42,35 +42,13 @@ def _public_services(w: Workload, ctx: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _backend_services(ing: Any) -> set[str]:
-    spec = ing.doc.get("spec")
-    if not isinstance(spec, dict):
-        return set()
-    backends: list[Any] = [spec.get("defaultBackend"), spec.get("backend")]
-    rules = spec.get("rules")
-    for rule in rules if isinstance(rules, list) else []:
-        http = rule.get("http") if isinstance(rule, dict) else None
-        paths = http.get("paths") if isinstance(http, dict) else None
-        for p in paths if isinstance(paths, list) else []:
-            if isinstance(p, dict):
-                backends.append(p.get("backend"))
-    names: set[str] = set()
-    for b in backends:
-        if isinstance(b, dict):
-            svc = b.get("service")
-            name = svc.get("name") if isinstance(svc, dict) else b.get("serviceName")
-            if name:
-                names.add(str(name))
-    return names
-
-
 def _ingresses(w: Workload, ctx: Any, services: list[str]) -> list[str]:
     inv = getattr(ctx, "inventory", None)
     if inv is None:
         return []
     wanted = set(services)
     _, ingresses = _index(inv)
-    return [ing.name for ing in ingresses.get(w.res.effective_namespace, ()) if _backend_services(ing) & wanted]
+    return [ing.name for ing in ingresses.get(w.res.effective_namespace, ()) if ingress_service_names(ing) & wanted]
 
 
 def _fix(names: list[str]) -> str | None:
