@@ -39,33 +39,31 @@ def _default_asset(asset_id: str) -> Asset:
     return Asset(id=asset_id, type=AssetType.OTHER, kind="?", name=asset_id, source=Source(asset_id))
 
 
-def score_value(asset: Asset, threat_id: str, findings: list[Finding]) -> int:
-    """Just the score (the plan re-scores many times; explanations are built only for the register)."""
+def _factors(asset: Asset, threat_id: str, findings: list[Finding]) -> tuple[float, float, float, float, str, float]:
+    """(combined chance, likelihood, impact, sensitive-data bonus, threat severity, its factor): the formula."""
     threat = threat_catalog().get(threat_id)
     miss = 1.0
     for f in findings:
         miss *= 1.0 - EXPLOITABILITY[f.severity]
+    combined = 1.0 - miss
     bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
-    tfactor = THREAT_SEVERITY.get(threat.severity if threat else "medium", 0.75)
-    likelihood = (1.0 - miss) * EXPOSURE[asset.exposure]
+    tsev = threat.severity if threat else "medium"
+    tfactor = THREAT_SEVERITY.get(tsev, 0.75)
+    likelihood = combined * EXPOSURE[asset.exposure]
     impact = min(1.0, CRITICALITY[asset.criticality] + bonus) * tfactor
+    return combined, likelihood, impact, bonus, tsev, tfactor
+
+
+def score_value(asset: Asset, threat_id: str, findings: list[Finding]) -> int:
+    """Just the score (the plan re-scores many times; explanations are built only for the register)."""
+    _, likelihood, impact, _, _, _ = _factors(asset, threat_id, findings)
     return round(100 * likelihood * impact)
 
 
 def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
-    catalog = threat_catalog()
-    threat = catalog.get(threat_id)
-    miss = 1.0
-    for f in findings:
-        miss *= 1.0 - EXPLOITABILITY[f.severity]
-    combined = 1.0 - miss
+    combined, likelihood, impact, bonus, tsev, tfactor = _factors(asset, threat_id, findings)
     exposure = EXPOSURE[asset.exposure]
-    likelihood = combined * exposure
     crit = CRITICALITY[asset.criticality]
-    bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
-    tsev = threat.severity if threat else "medium"
-    tfactor = THREAT_SEVERITY.get(tsev, 0.75)
-    impact = min(1.0, crit + bonus) * tfactor
     score = round(100 * likelihood * impact)
     worst = sorted(findings, key=lambda f: -f.severity)
     named = ", ".join(f"{f.severity.label} {f.check_id}" for f in worst[:3])
