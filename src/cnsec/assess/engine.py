@@ -153,8 +153,7 @@ class _Runner:
         self.problems: list[InputProblem] = []
         self.seen_ids: set[str] = set()
 
-    def emit(self, chk: Check, hits: Iterable[Hit], item: Any, file: str, default_line: int,
-             line_at: Any) -> None:
+    def emit(self, chk: Check, hits: Iterable[Hit], item: Any, file: str, default_line: int) -> None:
         for hit in hits:
             target = hit.resource if hit.resource is not None else getattr(item, "res", item)
             asset_id = getattr(target, "key", "") or file
@@ -163,10 +162,8 @@ class _Runner:
                 line = hit.line
             elif hit.path and hasattr(target, "line_at"):
                 line = target.line_at(*hit.path)
-            elif hit.resource is not None:
-                line = getattr(target, "line", default_line)
             else:
-                line = line_at(hit) if line_at else default_line
+                line = getattr(target, "line", default_line) if hit.resource is not None else default_line
             location = hit.location if hit.location is not None else (_location(hit.path) or hit.message)
             fid = finding_id(chk.id, asset_id, location)
             if fid in self.seen_ids:
@@ -187,7 +184,7 @@ class _Runner:
                 file, line, f"check {chk.id} failed on {what}: {type(exc).__name__}: {exc}"))
             return
         if hits:
-            self.emit(chk, hits, item, file, line, None)
+            self.emit(chk, hits, item, file, line)
 
 
 def select_checks(config: Config, only: set[str] | None = None, skip: set[str] | None = None) -> list[Check]:

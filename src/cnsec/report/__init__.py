@@ -1,3 +1,5 @@
 """Renderers: one per format, shared by every pillar that reports findings."""
 
-FORMATS = ("table", "json", "sarif", "markdown")
+from cnsec.report.options import FORMATS
+
+__all__ = ["FORMATS"]

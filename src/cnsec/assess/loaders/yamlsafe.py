@@ -17,7 +17,6 @@ try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is m
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 1_000_000
 #: Deeper documents are refused: no real manifest comes close, and the recursive code that renders
 #: fixes and reports would otherwise hit Python's recursion limit on them.
