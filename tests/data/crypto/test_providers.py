@@ -184,3 +184,15 @@ def test_real_aws_kms_round_trip() -> None:
     pytest.importorskip("boto3", reason="boto3 not installed (pip install 'cnsec[aws]')")
     provider = AwsKms(os.environ["CNSEC_TEST_KMS_KEY"])
     assert open_bytes(seal_bytes(b"k", [provider]), Unwrappers([provider])) == b"k"
+
+
+class _Refusing:
+    """A remote KMS that refuses every call, as a denied IAM policy or a sealed Vault would."""
+
+    def encrypt(self, **_: Any) -> dict[str, Any]:
+        raise PermissionError("AccessDenied: secret-looking SDK text")
+
+
+def test_kms_wrap_failure_names_the_key_not_the_sdk_message() -> None:
+    with pytest.raises(WrongKeyError, match=r"AWS KMS key 'k' could not wrap: PermissionError$"):
+        AwsKms("k", client=_Refusing()).wrap(os.urandom(32), b"object")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,18 @@ class RsaIdentity(KeyUnwrapper):
 
 
 # -- HashiCorp Vault transit -------------------------------------------------------------------
+@contextmanager
+def _remote_key_errors(failure: str) -> Iterator[None]:
+    """Vault's and KMS's SDKs raise many exception types, and their messages may echo request data:
+    the user gets which key failed and the exception's type, never the SDK's text."""
+    try:
+        yield
+    except CryptoError:
+        raise
+    except Exception as exc:
+        raise WrongKeyError(f"{failure}: {type(exc).__name__}") from None
+
+
 def _vault_client(env: Mapping[str, str]) -> Any:
     try:
         import hvac
@@ -339,31 +352,21 @@ class VaultTransit(KeyWrapper, KeyUnwrapper):
         return self._client
 
     def wrap(self, dek: bytes, object_id: bytes) -> Stanza:
-        try:
+        with _remote_key_errors(f"Vault transit key {self.key!r} could not wrap"):
             resp = self.client.secrets.transit.encrypt_data(name=self.key, plaintext=b64e(dek),
                                                             mount_point=self.mount)
             wrapped = resp["data"]["ciphertext"]
-        except CryptoError:
-            raise
-        except Exception as exc:  # hvac raises many types; the message is what the user needs
-            raise WrongKeyError(f"Vault transit key {self.key!r} could not wrap: "
-                                f"{type(exc).__name__}") from None
         return {"type": "vault-transit", "key": self.key, "mount": self.mount, "wrapped": wrapped}
 
     def handles(self, stanza: Stanza) -> bool:
         return stanza.get("type") == "vault-transit"
 
     def unwrap(self, stanza: Stanza, object_id: bytes) -> bytes:
-        try:
+        with _remote_key_errors(f"Vault transit key {stanza.get('key')!r} could not unwrap the data key"):
             resp = self.client.secrets.transit.decrypt_data(
                 name=_field(stanza, "key"), ciphertext=_field(stanza, "wrapped"),
                 mount_point=stanza.get("mount", self.mount))
             return _check_dek(b64d(resp["data"]["plaintext"]))
-        except CryptoError:
-            raise
-        except Exception as exc:
-            raise WrongKeyError(f"Vault transit key {stanza.get('key')!r} could not unwrap the data key: "
-                                f"{type(exc).__name__}") from None
 
     def describe(self) -> str:
         return f"vault:{self.mount}/{self.key}"
@@ -392,12 +395,9 @@ class AwsKms(KeyWrapper, KeyUnwrapper):
         return self._client
 
     def wrap(self, dek: bytes, object_id: bytes) -> Stanza:
-        try:
+        with _remote_key_errors(f"AWS KMS key {self.key_id!r} could not wrap"):
             resp = self.client.encrypt(KeyId=self.key_id, Plaintext=dek,
                                        EncryptionContext={"cnsec:object": b64e(object_id)})
-        except Exception as exc:
-            raise WrongKeyError(f"AWS KMS key {self.key_id!r} could not wrap: {type(exc).__name__}") \
-                from None
         return {"type": "aws-kms", "key": self.key_id, "wrapped": b64e(resp["CiphertextBlob"])}
 
     def handles(self, stanza: Stanza) -> bool:
@@ -405,15 +405,10 @@ class AwsKms(KeyWrapper, KeyUnwrapper):
 
     def unwrap(self, stanza: Stanza, object_id: bytes) -> bytes:
         blob = _b64_field(stanza, "wrapped")
-        try:
+        with _remote_key_errors(f"AWS KMS key {stanza.get('key')!r} could not unwrap the data key"):
             resp = self.client.decrypt(CiphertextBlob=blob, KeyId=_field(stanza, "key"),
                                        EncryptionContext={"cnsec:object": b64e(object_id)})
             return _check_dek(bytes(resp["Plaintext"]))
-        except CryptoError:
-            raise
-        except Exception as exc:
-            raise WrongKeyError(f"AWS KMS key {stanza.get('key')!r} could not unwrap the data key: "
-                                f"{type(exc).__name__}") from None
 
     def describe(self) -> str:
         return f"awskms:{self.key_id}"
