@@ -71,7 +71,6 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
         cmd = [TIME, "-q", "-f", "%M", "-o", rss_file, *cmd]
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
-    out = b""
     assert proc.stdout is not None
     deadline = started + timeout
     chunks = []
