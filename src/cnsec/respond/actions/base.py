@@ -186,6 +186,15 @@ class Action:
 
 
 # -- helpers shared by actions -----------------------------------------------------------------------
+#: Set on every object cnsec creates; an existing object without it is someone else's and never touched.
+MANAGED_BY = {"app.kubernetes.io/managed-by": "cnsec"}
+
+
+def managed_by_cnsec(obj: Mapping[str, Any]) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in MANAGED_BY.items())
+
+
 _TOKEN_SPLIT = re.compile(r"[\s,;|=@\"'()\[\]{}]+")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from cnsec.fsutil import atomic_write_text
 from cnsec.model.event import Alert
 from cnsec.respond.actions.base import (
+    MANAGED_BY,
     Action,
     ActionContext,
     ActionFailed,
@@ -32,6 +33,7 @@ from cnsec.respond.actions.base import (
     Param,
     Skip,
     as_network,
+    managed_by_cnsec,
     networks_in_text,
     slug,
     to_yaml,
@@ -39,7 +41,6 @@ from cnsec.respond.actions.base import (
 )
 from cnsec.respond.kube import KubeError
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "cnsec"}
 SOURCE_FIELDS = ["src_ip", "source_ip", "sourceIPAddress", "sourceIPs", "client_ip", "clientIP",
                  "remote_addr", "remote_ip", "x_forwarded_for"]
 
@@ -284,8 +285,7 @@ class BlockTraffic(Action):
             kube.create_network_policy(ns, body)
             sent["body"] = body
             return ApplyResult(True, f"created networkpolicy {ns}/{name}", change.artifact)
-        labels = (current.get("metadata") or {}).get("labels") or {}
-        if labels.get("app.kubernetes.io/managed-by") != "cnsec":
+        if not managed_by_cnsec(current):
             raise ActionFailed(f"networkpolicy {ns}/{name} exists and is not managed by cnsec; "
                                "not touching it (choose another policy_name)")
         selector = ((current.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}

@@ -13,6 +13,7 @@ from typing import Any
 
 from cnsec.model.event import Alert
 from cnsec.respond.actions.base import (
+    MANAGED_BY,
     Action,
     ActionContext,
     ActionFailed,
@@ -20,6 +21,7 @@ from cnsec.respond.actions.base import (
     Change,
     Param,
     Skip,
+    managed_by_cnsec,
     slug,
     to_yaml,
     walk_fields,
@@ -34,7 +36,7 @@ def quarantine_policy(namespace: str, name: str, label: str, value: str) -> dict
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "cnsec"},
+                     "labels": dict(MANAGED_BY),
                      "annotations": {"cnsec.io/purpose": "isolate quarantined pods: no ingress, no egress"}},
         "spec": {"podSelector": {"matchLabels": {label: value}}, "policyTypes": ["Ingress", "Egress"]},
     }
@@ -138,8 +140,7 @@ class QuarantinePod(Action):
             return ApplyResult(True, f"created networkpolicy {ns}/{name}")
         if current.get("spec") == policy["spec"]:
             return ApplyResult(False, f"networkpolicy {ns}/{name} already in place")
-        labels = (current.get("metadata") or {}).get("labels") or {}
-        if labels.get("app.kubernetes.io/managed-by") != "cnsec":
+        if not managed_by_cnsec(current):
             raise ActionFailed(f"networkpolicy {ns}/{name} exists and is not managed by cnsec")
         body = dict(policy, metadata=dict(policy["metadata"],
                                           resourceVersion=current["metadata"].get("resourceVersion")))
