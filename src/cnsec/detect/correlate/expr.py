@@ -18,7 +18,7 @@ A bare field is ``sum(field)`` (``rows_returned by user > 10 × usual``), except
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,32 +194,29 @@ class _Parser:
         return Filter(pred, self.text[self.toks[start].pos:end_pos].strip(), frozenset(fields))
 
     def _or(self) -> tuple[Pred, set[str]]:
-        p, f = self._and()
-        parts = [p]
-        while self.accept("or"):
-            q, g = self._and()
-            parts.append(q)
-            f |= g
-        if len(parts) == 1:
-            return p, f
-        if len(parts) == 2:
-            a, b = parts
-            return (lambda r: a(r) or b(r)), f
-        return (lambda r: any(x(r) for x in parts)), f
+        return self._joined("or", self._and, any)
 
     def _and(self) -> tuple[Pred, set[str]]:
-        p, f = self._not()
+        return self._joined("and", self._not, all)
+
+    def _joined(self, word: str, operand: Callable[[], tuple[Pred, set[str]]],
+                fold: Callable[[Iterable[bool]], bool]) -> tuple[Pred, set[str]]:
+        """Operands joined by ``and``/``or``; two operands (the common case) get a closure without a
+        generator, since filters run once per record."""
+        p, f = operand()
         parts = [p]
-        while self.accept("and"):
-            q, g = self._not()
+        while self.accept(word):
+            q, g = operand()
             parts.append(q)
             f |= g
         if len(parts) == 1:
             return p, f
         if len(parts) == 2:
             a, b = parts
+            if word == "or":
+                return (lambda r: a(r) or b(r)), f
             return (lambda r: a(r) and b(r)), f
-        return (lambda r: all(x(r) for x in parts)), f
+        return (lambda r: fold(x(r) for x in parts)), f
 
     def _not(self) -> tuple[Pred, set[str]]:
         if self.accept("not"):
