@@ -294,39 +294,18 @@ class Authorizer:
     def decide(self, user: str, action: str, resource: str) -> Decision:
         tables = self._single.get(user)
         if tables is not None:
-            table = tables.get(action)
-            if table is None:
-                table = tables[None]
-            d = table.get(resource)
-            if d is None:
-                i = resource.find("/")
-                d = table.get(resource[:i] if i >= 0 else resource)
-                if d is None:
-                    d = table[""]
-            if d.__class__ is _Bucket:
-                return _folded(d.rules, action, resource)
-            return d  # type: ignore[return-value]
+            return _decide(tables, action, resource)
         several = self._multi.get(user)
         if several is None:
             refused = self._refused.get(user)
             return refused if refused is not None else Decision(False, None, f"denied: unknown user {user!r}")
         best = DEFAULT_DENY
         for tables in several:
-            table = tables.get(action)
-            if table is None:
-                table = tables[None]
-            d = table.get(resource)
-            if d is None:
-                i = resource.find("/")
-                d = table.get(resource[:i] if i >= 0 else resource)
-                if d is None:
-                    d = table[""]
-            if d.__class__ is _Bucket:
-                d = _folded(d.rules, action, resource)
-            if d.rank > best.rank:  # type: ignore[union-attr]
-                if d.rank == 2:  # type: ignore[union-attr]
-                    return d  # type: ignore[return-value]
-                best = d  # type: ignore[assignment]
+            d = _decide(tables, action, resource)
+            if d.rank > best.rank:
+                if d.rank == 2:
+                    return d
+                best = d
         return best
 
     def rules_for(self, user: str) -> list[Rule]:
