@@ -149,11 +149,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _keys_rotate(args: argparse.Namespace) -> int:
     from cnsec.data.crypto.keyring import Keyring
 
-    with Keyring.edit() as ring:
-        if args.name not in ring.keys:
-            from cnsec.data.crypto.errors import WrongKeyError
-
-            raise WrongKeyError(f"no key named {args.name!r} in keyring {ring.path}")
+    with Keyring.edit() as ring:  # an unknown name is Keyring.get's WrongKeyError
         version = ring.rotate(args.name)
     print(f"rotated {args.name}: version {version.version} is primary; older versions still decrypt")
     return 0
@@ -162,11 +158,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 def _keys_set_min(args: argparse.Namespace) -> int:
     from cnsec.data.crypto.keyring import Keyring
 
-    with Keyring.edit() as ring:
-        if args.name not in ring.keys:
-            from cnsec.data.crypto.errors import WrongKeyError
-
-            raise WrongKeyError(f"no key named {args.name!r} in keyring {ring.path}")
+    with Keyring.edit() as ring:  # an unknown name is Keyring.get's WrongKeyError
         ring.set_min_decryption_version(args.name, args.version)
     print(f"{args.name}: min_decryption_version is {args.version}")
     return 0
