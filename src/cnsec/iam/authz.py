@@ -1,8 +1,9 @@
 """Role-based authorization for cnsec's own users: ``resource:action`` permissions with wildcards,
 role inheritance, explicit deny over allow, default deny, and decisions that say which rule decided.
 
-Roles are compiled once into an index per distinct set of roles, so a decision is a handful of
-dictionary lookups that return a pre-built :class:`Decision` (no allocation on the hot path):
+Each role (inheritance expanded) is compiled once into its own index, so a decision is a handful of
+dictionary lookups per role held that return a pre-built :class:`Decision` (no allocation, except for
+resource types with name-prefix rules, which are decided by a short scan):
 
 * ``action → table`` (the ``*`` action's rules are folded into every named action's table);
 * in a table, ``exact resource → decision`` (every broader pattern already folded in), then
