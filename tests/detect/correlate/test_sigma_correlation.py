@@ -98,30 +98,25 @@ level: medium
     assert [a.key for a in alerts] == ["user.username=eve"]
 
 
-def test_temporal_ordered_needs_the_order(tmp_path: Path) -> None:
-    rule = _corr("""correlation:
-  type: temporal_ordered
+@pytest.mark.parametrize(("kind", "lines"), [
+    pytest.param("temporal_ordered",
+                 [audit(T, "mallory", "get", "secrets", 403), audit(T + 60, "mallory", "get", "secrets", 200),
+                  audit(T, "alice", "get", "secrets", 200), audit(T + 60, "alice", "get", "secrets", 403)],
+                 id="temporal_ordered-needs-the-order"),
+    pytest.param("temporal",
+                 [audit(T, "mallory", "get", "secrets", 200), audit(T + 60, "mallory", "get", "secrets", 403),
+                  audit(T, "alice", "get", "secrets", 200), audit(T + 900, "alice", "get", "secrets", 403)],
+                 id="temporal-needs-all-rules-within-the-timespan"),
+])
+def test_temporal_correlation_fires_only_for_the_key_that_meets_it(tmp_path: Path, kind: str,
+                                                                    lines: list[str]) -> None:
+    rule = _corr(f"""correlation:
+  type: {kind}
   rules: [secret_denied, secret_read]
   group-by: [user.username]
   timespan: 5m
 level: high
 """)
-    lines = [audit(T, "mallory", "get", "secrets", 403), audit(T + 60, "mallory", "get", "secrets", 200),
-             audit(T, "alice", "get", "secrets", 200), audit(T + 60, "alice", "get", "secrets", 403)]
-    alerts = run([_log(tmp_path, lines)], [_write(tmp_path, "c.yml", rule)]).alerts
-    assert [a.key for a in alerts] == ["user.username=mallory"]
-
-
-def test_temporal_needs_all_rules_within_the_timespan(tmp_path: Path) -> None:
-    rule = _corr("""correlation:
-  type: temporal
-  rules: [secret_denied, secret_read]
-  group-by: [user.username]
-  timespan: 5m
-level: high
-""")
-    lines = [audit(T, "mallory", "get", "secrets", 200), audit(T + 60, "mallory", "get", "secrets", 403),
-             audit(T, "alice", "get", "secrets", 200), audit(T + 900, "alice", "get", "secrets", 403)]
     alerts = run([_log(tmp_path, lines)], [_write(tmp_path, "c.yml", rule)]).alerts
     assert [a.key for a in alerts] == ["user.username=mallory"]
 
