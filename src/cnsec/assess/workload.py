@@ -78,9 +78,6 @@ class Workload:
             return sc[key]
         return self.pod_security_context.get(key)
 
-    def all_containers(self) -> list[Container]:
-        return self.containers
-
 
 def as_workload(res: K8sResource) -> Workload | None:
     path = pod_spec_path(res)
