@@ -137,3 +137,16 @@ def test_actions_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_respond_without_arguments_is_a_usage_error() -> None:
     assert main(["respond"]) == 2
+
+
+def test_terminal_escapes_in_an_alert_key_are_shown_as_visible_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text(json.dumps(make_alert("user=\x1b]0;pwned\x07eve\u202e").to_dict()) + "\n")
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text("rules:\n  - name: tell\n    do: [{notify: {url: 'http://127.0.0.1:9/hook'}}]\n")
+    assert main(["respond", str(alerts), "--playbook", str(playbook),
+                 "--audit-log", str(tmp_path / "audit.jsonl")]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
+    assert "user=\\x1b]0;pwned\\x07eve\\u202e" in printed

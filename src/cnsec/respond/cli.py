@@ -156,28 +156,34 @@ def _write_out_dir(out: Path, result: Any) -> None:
 
 
 def _print_text(result: Any, args: argparse.Namespace, audit_path: Path) -> None:
-    out = sys.stdout
+    """Alert keys, reasons and artifacts come from the input: control characters (terminal escapes)
+    and bidi overrides are shown as visible escapes, never sent to the terminal."""
+    from cnsec.report.safe import printable
+
+    def write(text: str) -> None:
+        sys.stdout.write(printable(text))
+
     if args.apply:
-        out.write("cnsec respond: APPLY\n")
+        write("cnsec respond: APPLY\n")
     else:
-        out.write("cnsec respond: dry run — nothing was changed (use --apply to act)\n")
+        write("cnsec respond: dry run — nothing was changed (use --apply to act)\n")
     for d in result.decisions:
         target = f" {d.change.target} [{d.change.subject}]" if d.change else ""
-        out.write(f"{d.outcome:<9} {d.action:<14}{target} — {d.reason} "
-                  f"({d.alert.source}, playbook rule {d.playbook_rule!r})\n")
+        write(f"{d.outcome:<9} {d.action:<14}{target} — {d.reason} "
+              f"({d.alert.source}, playbook rule {d.playbook_rule!r})\n")
     if result.artifacts and not args.quiet:
         for name, text in result.artifacts.items():
-            out.write(f"\n### {name}\n{text}")
+            write(f"\n### {name}\n{text}")
             if not text.endswith("\n"):
-                out.write("\n")
+                write("\n")
     for note in result.notes:
-        out.write(f"note: {note}\n")
+        write(f"note: {note}\n")
     counts = result.counts()
     summary = ", ".join(f"{k} {counts[k]}" for k in ("planned", "applied", "unchanged", "skipped", "failed")
                         if counts.get(k))
     head = f" (head {result.audit_head[:16]}…)" if result.audit_head else ""
     if result.rate_used:
         verb = "counted" if args.apply else "would count"
-        out.write(f"rate limit: {result.rate_used} disruptive action(s) {verb} against the budget\n")
-    out.write(f"\n{result.alerts} alert(s), {result.matched} matched a playbook rule: "
-              f"{summary or 'no actions'}; audit trail {audit_path}{head}\n")
+        write(f"rate limit: {result.rate_used} disruptive action(s) {verb} against the budget\n")
+    write(f"\n{result.alerts} alert(s), {result.matched} matched a playbook rule: "
+          f"{summary or 'no actions'}; audit trail {audit_path}{head}\n")
