@@ -29,6 +29,7 @@ from cnsec.model.identity import Identity
 from cnsec.model.severity import Severity
 
 if TYPE_CHECKING:
+    from cnsec.assess.checks.base import Hit
     from cnsec.assess.loaders.k8s import K8sResource
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -719,6 +720,16 @@ def role_rule_hits(res: K8sResource, entry_ids: Sequence[str]) -> list[tuple[int
         for index, _rule in rule_hits_for(res, eid):
             found.setdefault(index, catalog[eid])
     return sorted(found.items(), key=lambda kv: kv[0])
+
+
+def role_rule_removal_hits(res: K8sResource, entry_ids: Sequence[str]) -> Iterator[Hit]:
+    """The assess checks' hit for each rule :func:`role_rule_hits` finds: what the rule grants and why
+    it matters, located at the rule, fixed by removing it (one shape for every catalogue-backed check)."""
+    from cnsec.assess.checks.base import Hit
+
+    for index, entry in role_rule_hits(res, entry_ids):
+        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
+                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
 
 
 def bindings_in(items: Iterable[K8sResource]) -> Iterator[tuple[K8sResource, BindingDef]]:

@@ -23,8 +23,6 @@ def rbac_admission_webhooks(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """A mutating or validating webhook receives every admitted object, secrets included, and can rewrite
     it: whoever controls the configuration controls the cluster's admissions. Webhook configurations are
     cluster-scoped, so a namespaced Role cannot grant this."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-018",)):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-018",))

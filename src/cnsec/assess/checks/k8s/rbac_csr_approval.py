@@ -22,8 +22,6 @@ from cnsec.model.severity import Severity
 def rbac_csr_approval(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Approving CSRs (update on certificatesigningrequests/approval plus approve on a signer) issues
     client certificates for any user or group, including system:masters."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-017",)):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-017",))

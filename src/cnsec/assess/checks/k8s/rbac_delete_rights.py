@@ -22,8 +22,6 @@ from cnsec.model.severity import Severity
 def rbac_delete_rights(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """delete and deletecollection on workloads, secrets, volumes or namespaces destroy services and data
     (outage, ransom); deleting events erases the evidence an investigation needs."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-020", "CNSEC-RBAC-021")):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-020", "CNSEC-RBAC-021"))

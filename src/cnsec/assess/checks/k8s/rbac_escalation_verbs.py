@@ -25,8 +25,6 @@ def rbac_escalation_verbs(res: K8sResource, ctx: object) -> Iterator[Hit]:
     (like Kubescape C-0191), so Checkov's single-verb checks are not equivalents: CKV_K8S_158 looks
     at escalate only, and CKV_K8S_157 flags 'bind' on rolebindings, which the Kubernetes authorizer
     never uses; Kubescape C-0065 is impersonation only."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-005", "CNSEC-RBAC-006", "CNSEC-RBAC-008")):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-005", "CNSEC-RBAC-006", "CNSEC-RBAC-008"))

@@ -23,9 +23,7 @@ def rbac_pod_create_exec(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Creating a pod runs code as any service account of the namespace; exec and attach are code execution
     in running pods; nodes/proxy reaches the kubelet API, which execs into any pod on a node without
     audit. Reported per role (Kubescape reports per bound subject)."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
     entries = ("CNSEC-RBAC-010", "CNSEC-RBAC-012", "CNSEC-RBAC-013", "CNSEC-RBAC-016")
-    for index, entry in role_rule_hits(res, entries):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, entries)

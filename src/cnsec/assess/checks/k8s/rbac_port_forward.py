@@ -21,8 +21,6 @@ from cnsec.model.severity import Severity
 )
 def rbac_port_forward(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Port-forwarding opens a tunnel to any pod port in scope, bypassing Services and NetworkPolicies."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-015",)):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-015",))

@@ -24,8 +24,6 @@ def rbac_secrets_read(res: K8sResource, ctx: object) -> Iterator[Hit]:
     service-account token in scope. Kubescape reports the subjects bound to such a role; we report the
     role itself (bound or not), so an unbound role is flagged too. Unlike Kubescape, pods/* does not
     count: the Kubernetes authorizer matches only */subresource wildcards."""
-    from cnsec.iam.k8s_rbac import role_rule_hits
+    from cnsec.iam.k8s_rbac import role_rule_removal_hits
 
-    for index, entry in role_rule_hits(res, ("CNSEC-RBAC-003",)):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
+    yield from role_rule_removal_hits(res, ("CNSEC-RBAC-003",))
