@@ -474,20 +474,13 @@ def _stanzas_of(path: str, doc_format: str | None) -> list[Stanza]:
 def _rewrap_structured(path: str, doc_format: str | None, unwrappers: Unwrappers,
                        targets: Callable[[Sequence[Stanza], Stanza], list[KeyWrapper]]
                        ) -> tuple[list[Stanza], list[Stanza]]:
-    from cnsec.data.files.structured import detect_format, rewrap_values
+    from cnsec.data.files.structured import detect_format, read_meta, rewrap_values
     from cnsec.fsutil import atomic_writer
 
     fmt = detect_format(path, doc_format)
     text = _read_text(path)
-    holder: list[Sequence[Stanza]] = []
-
-    def pick(used: Stanza) -> list[KeyWrapper]:
-        return targets(holder[0], used)
-
-    from cnsec.data.files.structured import read_meta
-
-    holder.append(read_meta(text, fmt, path)["stanzas"])
-    new_text, old, new = rewrap_values(text, fmt, unwrappers, pick, path)
+    stanzas: Sequence[Stanza] = read_meta(text, fmt, path)["stanzas"]
+    new_text, old, new = rewrap_values(text, fmt, unwrappers, lambda used: targets(stanzas, used), path)
     with atomic_writer(path, "w") as handle:
         handle.write(new_text)
     return list(old["stanzas"]), list(new["stanzas"])
