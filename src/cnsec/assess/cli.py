@@ -42,7 +42,7 @@ def _ids(value: str | None) -> set[str]:
 
 def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
-    from cnsec.assess.engine import assess
+    from cnsec.assess.engine import assess, batch_gc
     from cnsec.errors import InputError
     from cnsec.report.output import emit
     from cnsec.report.safe import printable
@@ -55,10 +55,8 @@ def run_assess(args: argparse.Namespace) -> int:
         raise InputError("nothing could be read")
     if report.stats.get("files", 0) == 0:
         print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
-    import gc
-
-    gc.disable()  # rendering tens of thousands of findings: no cycles to collect (see engine._batch_gc)
-    code = emit(report, args)
+    with batch_gc():  # rendering tens of thousands of findings: nothing cyclic to collect either
+        code = emit(report, args)
     return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
 
 

@@ -357,7 +357,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
 
 
 @contextlib.contextmanager
-def _batch_gc() -> Iterator[None]:
+def batch_gc() -> Iterator[None]:
     """No cyclic garbage collection during a batch run.
 
     An assessment allocates millions of small objects and frees almost none until it ends; the
@@ -377,7 +377,7 @@ def _batch_gc() -> Iterator[None]:
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
            skip: set[str] | None = None) -> Report:
     started = time.perf_counter()
-    with _batch_gc():
+    with batch_gc():
         inv = load_inventory(targets)
         report = assess_inventory(inv, config, only=only, skip=skip)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
