@@ -462,13 +462,21 @@ def _stanzas_of(path: str, doc_format: str | None) -> list[Stanza]:
     _require_file(path)
     if is_sealed_file(path):
         return list(_header_of(path).stanzas)
-    from cnsec.data.files.structured import detect_format, read_meta
+    from cnsec.data.files.structured import read_meta
 
-    if not _looks_structured(path) and doc_format is None:
+    return list(read_meta(_read_text(path), _values_format(path, doc_format), path)["stanzas"])
+
+
+def _values_format(path: str, doc_format: str | None) -> str:
+    """The format of a file that is not a sealed stream; with no name to go by it is "not sealed",
+    which is what the user needs to hear, rather than "unknown format"."""
+    from cnsec.data.files.structured import detect_format
+
+    if doc_format is None and not _looks_structured(path):
         from cnsec.data.crypto.errors import NotSealedError
 
         raise NotSealedError("not a cnsec sealed file (bad magic)", Source(path))
-    return list(read_meta(_read_text(path), detect_format(path, doc_format), path)["stanzas"])
+    return detect_format(path, doc_format)
 
 
 def _rewrap_structured(path: str, doc_format: str | None, unwrappers: Unwrappers,
@@ -500,12 +508,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if is_sealed_file(args.file):
         summary = _header_of(args.file).summary()
     else:
-        from cnsec.data.files.structured import detect_format, meta_summary, read_meta
-        if not _looks_structured(args.file) and args.doc_format is None:
-            from cnsec.data.crypto.errors import NotSealedError
+        from cnsec.data.files.structured import meta_summary, read_meta
 
-            raise NotSealedError("not a cnsec sealed file (bad magic)", Source(args.file))
-        fmt = detect_format(args.file, args.doc_format)
+        fmt = _values_format(args.file, args.doc_format)
         summary = meta_summary(read_meta(_read_text(args.file), fmt, args.file))
     if args.format == "json":
         print(json.dumps(summary, indent=2))
