@@ -194,7 +194,7 @@ class IamStore:
         with self.engine.begin() as conn:
             if conn.execute(select(schema.roles.c.name).where(schema.roles.c.name == name)).first():
                 raise UsageError(f"role {name!r} already exists")
-            known = {r[0] for r in conn.execute(select(schema.roles.c.name))}
+            known = self._known_roles(conn)
             missing = [p for p in parents if p not in known]
             if missing:
                 raise UsageError(f"unknown parent role(s): {', '.join(missing)}")
@@ -342,7 +342,8 @@ class IamStore:
         roles = list(dict.fromkeys(roles))
         self.require_user(username)
         with self.engine.begin() as conn:
-            unknown = [r for r in roles if r not in self._known_roles(conn)]
+            known = self._known_roles(conn)
+            unknown = [r for r in roles if r not in known]
             if unknown:
                 raise UsageError(f"unknown role(s): {', '.join(unknown)}")
             conn.execute(delete(schema.user_roles).where(schema.user_roles.c.username == username))
