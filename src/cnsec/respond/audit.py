@@ -17,7 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +75,7 @@ def _last_line(handle: Any) -> bytes | None:
 
 
 class AuditTrail:
-    """Append decisions; read them back for rate limits and idempotency."""
+    """Append decisions. The engine reads them back (rate limits, idempotency) through :func:`verify`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -162,8 +162,10 @@ class Verification:
                 "problem": self.problem}
 
 
-def verify(path: str | os.PathLike[str], expect_head: str | None = None) -> Verification:
-    """Walk the chain from the start; stop at the first record that does not fit."""
+def verify(path: str | os.PathLike[str], expect_head: str | None = None,
+           visit: Callable[[dict[str, Any]], None] | None = None) -> Verification:
+    """Walk the chain from the start; stop at the first record that does not fit. ``visit`` sees each
+    record that fits, so a caller that needs the records too reads the trail once, not twice."""
     target = Path(path)
     if not target.exists():
         raise InputError("audit trail not found", Source(str(target)))
@@ -191,6 +193,8 @@ def verify(path: str | os.PathLike[str], expect_head: str | None = None) -> Veri
                 return Verification(False, count, prev, number, "content does not match its hash (edited)")
             if raw.rstrip(b"\n") != canonical(record):  # same values, other bytes: still an edit
                 return Verification(False, count, prev, number, "not in canonical form (edited)")
+            if visit is not None:
+                visit(record)
             prev = record["hash"]
             count += 1
             expected_seq += 1

@@ -95,19 +95,33 @@ class Responder:
         self._seen_changes: set[str] = set()  # one decision per distinct change per run
 
     # -- safety state --------------------------------------------------------------------------------
-    def _history(self) -> list[float]:
-        """Rate-limit spends still inside the window; also loads applied change ids (idempotency)."""
+    def _load_trail(self) -> int:
+        """Verify the trail and, in the same pass, read its memory: the applied change ids
+        (idempotency) and the rate-limit spends still inside the window (returned).
+
+        Refuse to act on top of a broken trail: its records are that memory, and deleting some would
+        buy an attacker more budget."""
+        if not self.audit.path.exists():
+            return 0
         horizon = self.clock() - self.playbook.rate_limit.window
-        spent: list[float] = []
-        for record in self.audit.records():
+        spent = 0
+
+        def remember(record: dict[str, Any]) -> None:
+            nonlocal spent
             if record.get("mode") != "apply":
-                continue
+                return
             if record.get("outcome") == "applied" and record.get("change_id"):
                 self.ctx.applied_change_ids.add(str(record["change_id"]))
             if record.get("rate_counted"):
                 ts = _ts(record.get("ts"))
                 if ts is not None and ts >= horizon:
-                    spent.append(ts)
+                    spent += 1
+
+        outcome = verify(self.audit.path, visit=remember)
+        if not outcome.ok:
+            raise InputError(f"the audit trail is broken ({outcome.problem}); nothing was done. Keep the "
+                             "file as evidence, see `cnsec respond verify`, and start a new trail with "
+                             "--audit-log", Source(str(self.audit.path), outcome.line))
         return spent
 
     def _discover(self, result: RunResult) -> None:
@@ -126,9 +140,8 @@ class Responder:
     # -- the run ---------------------------------------------------------------------------------------
     def run(self, alerts: list[LoadedAlert]) -> RunResult:
         result = RunResult(alerts=len(alerts))
-        self._check_trail()
+        spent = self._load_trail()
         self.ctx.guard = self.playbook.allow_list.refuse
-        spent = len(self._history())
         if self.ctx.apply and self.playbook.allow_list.discover and self._needs_cluster():
             self._discover(result)
         budget = {"spent": spent}
@@ -156,17 +169,6 @@ class Responder:
                         continue
                     seen.add(fingerprint)
                     self._run_step(loaded, rule, step, budget, result)
-
-    def _check_trail(self) -> None:
-        """Refuse to act on top of a broken trail: its records are the rate-limit and idempotency
-        memory, and deleting some would buy an attacker more budget."""
-        if not self.audit.path.exists():
-            return
-        outcome = verify(self.audit.path)
-        if not outcome.ok:
-            raise InputError(f"the audit trail is broken ({outcome.problem}); nothing was done. Keep the "
-                             "file as evidence, see `cnsec respond verify`, and start a new trail with "
-                             "--audit-log", Source(str(self.audit.path), outcome.line))
 
     def _needs_cluster(self) -> bool:
         return any(step.action != "notify" for rule in self.playbook.rules for step in rule.steps)
