@@ -28,22 +28,16 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_bytes(report: Report) -> bytes:
-    """UTF-8 JSON straight from orjson: no decode/encode round trip through a (possibly huge) str."""
+    """UTF-8 JSON from orjson (the stdlib encoder takes seconds on tens of MB), with no round trip
+    through a possibly huge ``str``; orjson is a dependency, the stdlib path only a fallback."""
     try:
         import orjson
     except ImportError:  # pragma: no cover
-        return render(report).encode()
+        return (json.dumps(to_dict(report), indent=2, default=str) + "\n").encode()
     data: bytes = orjson.dumps(to_dict(report), default=str,
                                option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
     return data
 
 
 def render(report: Report) -> str:
-    """orjson: the assessment of a large tree is tens of MB of JSON; the stdlib encoder takes seconds."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
-        return json.dumps(to_dict(report), indent=2, default=str) + "\n"
-    data: bytes = orjson.dumps(to_dict(report), default=str,
-                               option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
-    return data.decode() + "\n"
+    return render_bytes(report).decode()
