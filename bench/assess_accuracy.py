@@ -123,7 +123,6 @@ def main() -> None:
             by_ckv[ckv].extend(e for e in examples if e.name == example)
 
     rows: list[tuple[str, str, int, int, list[str]]] = []
-    total_ok = total = 0
     ck_ok = ck_total = 0
     roots = [corpus / "checkov-tests/tests/kubernetes/checks", corpus / "checkov-tests/tests/dockerfile/checks"]
     found = findings_by_file(roots, {c.id for c in checks.values() if c.equivalents.get("checkov")})
