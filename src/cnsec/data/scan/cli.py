@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
     p: argparse.ArgumentParser = sub.add_parser(
         "scan", help="find hard-coded secrets (redacted, fingerprinted)",
-        description="Scan files, staged changes or git history for credentials: 100 detectors, "
+        description="Scan files, staged changes or git history for credentials: over 100 detectors, "
                     "precision filters, inline and config allowlists, salted-hash baselines.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", nargs="?", default=".", help="file or directory to scan (default: .)")
