@@ -105,3 +105,16 @@ def test_an_alert_naming_no_pod_is_skipped(playbook: PlaybookFactory, respond: R
     result = respond(playbook(PLAYBOOK), loaded(make_alert("user=alice", threat_id="exec-in-container")))
     [decision] = result.decisions
     assert decision.outcome == "skipped" and "evidence names none" in decision.reason
+
+
+def test_a_same_named_policy_not_managed_by_cnsec_is_not_replaced(playbook: PlaybookFactory, respond: Runner,
+                                                                  kube: RecordingKubeApi) -> None:
+    kube.objects[("Pod", "shop", "web-7d9f")] = _pod("shop", "web-7d9f")
+    theirs = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "cnsec-quarantine", "namespace": "shop"},
+              "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+    kube.objects[("NetworkPolicy", "shop", "cnsec-quarantine")] = theirs
+    result = respond(playbook(PLAYBOOK), loaded(_alert()), apply=True)
+    [failed] = [d for d in result.decisions if d.outcome == "failed"]
+    assert "not managed by cnsec" in failed.reason
+    assert kube.objects[("NetworkPolicy", "shop", "cnsec-quarantine")] == theirs
