@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -516,8 +516,3 @@ class IamStore:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(mfa_secret=None))
         return changed
-
-    def count(self, table: str) -> int:
-        t = schema.metadata.tables[table]
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
