@@ -22,6 +22,16 @@ class FakeApiServer:
         self.requests: list[tuple[str, str, str]] = []  # (method, path, content type)
 
 
+def _write_kubeconfig(tmp_path: Path, server: str) -> str:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "test",
+        "clusters": [{"name": "test", "cluster": {"server": server}}],
+        "users": [{"name": "test", "user": {"token": "test-token"}}],
+        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}]}))
+    return str(kubeconfig)
+
+
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
     state = FakeApiServer()
@@ -72,13 +82,7 @@ def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "test", "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"}}],
-        "users": [{"name": "test", "user": {"token": "test-token"}}],
-        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}]}))
-    yield state, str(kubeconfig)
+    yield state, _write_kubeconfig(tmp_path, f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
     server.server_close()
 
@@ -125,14 +129,9 @@ def test_role_bindings_are_listed_across_namespaces(api: tuple[FakeApiServer, st
 
 
 def test_an_unreachable_api_server_is_a_kube_error(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    kubeconfig = _write_kubeconfig(tmp_path, "http://127.0.0.1:9")  # nothing listens on port 9
     with pytest.raises(KubeError, match="read networkpolicy shop/x"):
-        KubernetesApi(str(kubeconfig)).read_network_policy("shop", "x")
+        KubernetesApi(kubeconfig).read_network_policy("shop", "x")
 
 
 def test_a_missing_kubeconfig_is_a_kube_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,13 +165,8 @@ rules:
 def test_after_a_connection_failure_later_calls_fail_fast(tmp_path: Path) -> None:
     import time
 
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    kube = KubernetesApi(str(kubeconfig))
+    kubeconfig = _write_kubeconfig(tmp_path, "http://127.0.0.1:9")  # nothing listens on port 9
+    kube = KubernetesApi(kubeconfig)
     with pytest.raises(KubeError):
         kube.read_pod("shop", "a")
     started = time.monotonic()
