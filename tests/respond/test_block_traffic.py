@@ -110,6 +110,7 @@ def test_a_policy_not_managed_by_cnsec_is_not_touched(playbook: PlaybookFactory,
     [failed] = [d for d in result.decisions if d.outcome == "failed"]
     assert "not managed by cnsec" in failed.reason
     assert result.failed
+    assert [w for w in kube.writes() if w[1] == "NetworkPolicy"] == []  # "not touched": nothing written
 
 
 def test_the_nft_table_set_and_rules_are_created_only_when_missing(
