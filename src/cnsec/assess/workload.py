@@ -99,29 +99,45 @@ def as_workload(res: K8sResource) -> Workload | None:
     return Workload(res, pod, path, containers)
 
 
+def pointer(path: Path | tuple[str | int, ...]) -> str:
+    """An RFC 6901 JSON pointer for ``path``."""
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _holds(node: Any, step: str | int) -> bool:
+    if isinstance(step, int):
+        return isinstance(node, list) and 0 <= step < len(node)
+    if step == "-":
+        return isinstance(node, list)
+    return isinstance(node, dict)
+
+
 def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
-    """An RFC 6902 patch that sets ``path`` to ``value``, creating missing parents in one op."""
+    """One RFC 6902 op that sets ``path`` (``-`` appends to a list) to ``value``.
+
+    Missing parents are created in the same op; a parent of the wrong type (``resources: []``,
+    ``env: "x"``, a null) is replaced by a fresh structure, so applying the patch always yields the
+    intended document, even on a malformed manifest.
+    """
     node: Any = res.doc
-    existing: list[str | int] = []
-    for step in path[:-1]:
-        nxt = node.get(step) if isinstance(node, dict) else (
-            node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node) else None)
-        if not isinstance(nxt, (dict, list)):
+    k = 0
+    while k < len(path) - 1:
+        step = path[k]
+        child = node[step] if isinstance(node, list) and isinstance(step, int) else node.get(step)
+        if not _holds(child, path[k + 1]):
             break
-        existing.append(step)
-        node = nxt
-    missing = list(path[len(existing):])
+        node = child
+        k += 1
     payload: Any = value
-    for step in reversed(missing[1:]):
-        payload = {step: payload}
-    pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in [*existing, missing[0]])
-    op = "replace" if isinstance(node, dict) and missing[0] in node and len(missing) == 1 else "add"
-    return [{"op": op, "path": pointer, "value": payload}]
+    for step in reversed(path[k + 1:]):
+        payload = [payload] if isinstance(step, int) or step == "-" else {step: payload}
+    last = path[k]
+    exists = (isinstance(node, dict) and last in node) or (isinstance(node, list) and isinstance(last, int))
+    return [{"op": "replace" if exists else "add", "path": pointer(path[:k + 1]), "value": payload}]
 
 
 def remove_patch(path: Path) -> list[dict[str, Any]]:
-    pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return [{"op": "remove", "path": pointer}]
+    return [{"op": "remove", "path": pointer(path)}]
 
 
 def to_yaml(obj: Any) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import Container, Workload
+from cnsec.assess.workload import Container, Workload, pointer
 
 Path = tuple[str | int, ...]
 APISERVER = "kube-apiserver"
@@ -77,20 +77,16 @@ class Component:
         if f is not None:
             if not f.exact:
                 return None
-            return [{"op": "replace", "path": _pointer(f.path), "value": text}]
+            return [{"op": "replace", "path": pointer(f.path), "value": text}]
         if self.append_to is None:
             return None
-        return [{"op": "add", "path": _pointer(self.append_to) + "/-", "value": text}]
+        return [{"op": "add", "path": pointer(self.append_to) + "/-", "value": text}]
 
     def remove_flag_patch(self, name: str) -> list[dict[str, Any]] | None:
         f = self.flags.get(name)
         if f is None or not f.exact:
             return None
-        return [{"op": "remove", "path": _pointer(f.path)}]
-
-
-def _pointer(path: Path) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+        return [{"op": "remove", "path": pointer(f.path)}]
 
 
 def _binary(token: str) -> str | None:

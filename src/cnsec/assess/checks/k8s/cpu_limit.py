@@ -3,9 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._resources import has_limit, request_value, sized_containers
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 DEFAULT_CPU_LIMIT = "500m"
@@ -30,4 +29,4 @@ def cpu_limit(w: Workload, ctx: object) -> Iterator[Hit]:
             path = c.at("resources", "limits", "cpu")
             value = request_value(c, "cpu") or DEFAULT_CPU_LIMIT
             yield Hit(f"container {c.name!r} has no CPU limit", path=path,
-                      patch=set_value(w.res, path, value))
+                      patch=set_patch(w.res, path, value))

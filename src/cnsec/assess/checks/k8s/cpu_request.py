@@ -3,9 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._resources import has_request, sized_containers
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 DEFAULT_CPU_REQUEST = "100m"
@@ -29,4 +28,4 @@ def cpu_request(w: Workload, ctx: object) -> Iterator[Hit]:
         if not has_request(c, "cpu"):
             path = c.at("resources", "requests", "cpu")
             yield Hit(f"container {c.name!r} has no CPU request", path=path,
-                      patch=set_value(w.res, path, DEFAULT_CPU_REQUEST))
+                      patch=set_patch(w.res, path, DEFAULT_CPU_REQUEST))

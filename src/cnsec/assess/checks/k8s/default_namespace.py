@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.assess.workload import set_patch
 from cnsec.model.severity import Severity
 
 #: Kinds an application puts in its namespace (the list Checkov CKV_K8S_21 checks).
@@ -49,4 +49,4 @@ def default_namespace(res: K8sResource, ctx: object) -> Iterator[Hit]:
     path = ("metadata", "namespace")
     how = "is in the default namespace" if ns == "default" else "has no namespace, so it lands in default"
     yield Hit(f"{res.kind} {res.name!r} {how}", path=path,
-              patch=set_value(res, path, _suggested_namespace(res)))
+              patch=set_patch(res, path, _suggested_namespace(res)))

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.assess.workload import set_patch
 from cnsec.model.severity import Severity
 
 
@@ -27,4 +27,4 @@ def default_sa_automount(res: K8sResource, ctx: object) -> Iterator[Hit]:
         return
     path = ("automountServiceAccountToken",)
     yield Hit("the default ServiceAccount does not set automountServiceAccountToken: false", path=path,
-              patch=set_value(res, path, False))
+              patch=set_patch(res, path, False))

@@ -4,9 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._service_accounts import service_account_name
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 
@@ -33,4 +32,4 @@ def default_service_account(w: Workload, ctx: Any) -> Iterator[Hit]:
     path = w.pod_at(key)
     how = "names the default service account" if name == "default" else "names no service account"
     yield Hit(f"the pod {how}, so it runs as 'default'", path=path,
-              patch=set_value(w.res, w.pod_at("serviceAccountName"), w.res.name))
+              patch=set_patch(w.res, w.pod_at("serviceAccountName"), w.res.name))

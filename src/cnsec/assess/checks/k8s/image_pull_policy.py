@@ -4,8 +4,7 @@ from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._images import looks_templated, parse_image
-from cnsec.assess.checks.k8s._patch import set_value
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 
@@ -33,7 +32,7 @@ def image_pull_policy(w: Workload, ctx: object) -> Iterator[Hit]:
         if policy is not None:
             if policy != "Always":
                 yield Hit(f"container {c.name!r} has imagePullPolicy {policy!r}", path=path,
-                          patch=set_value(w.res, path, "Always"))
+                          patch=set_patch(w.res, path, "Always"))
             continue
         if not image.strip() or looks_templated(image):
             continue
@@ -41,4 +40,4 @@ def image_pull_policy(w: Workload, ctx: object) -> Iterator[Hit]:
         if ref.digest or ref.tag in ("", "latest"):
             continue
         yield Hit(f"container {c.name!r} defaults to imagePullPolicy IfNotPresent for {image!r}",
-                  path=path, patch=set_value(w.res, path, "Always"))
+                  path=path, patch=set_patch(w.res, path, "Always"))

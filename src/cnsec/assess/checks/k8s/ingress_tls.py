@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.assess.workload import set_patch
 from cnsec.model.severity import Severity
 
 
@@ -42,4 +42,4 @@ def ingress_tls(res: K8sResource, ctx: object) -> Iterator[Hit]:
         entry = {"hosts": hosts, **entry}
     path = ("spec", "tls")
     yield Hit(f"Ingress {res.name!r} has no TLS section", path=path,
-              patch=set_value(res, path, [entry]))
+              patch=set_patch(res, path, [entry]))

@@ -3,9 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._resources import has_request, sized_containers
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 DEFAULT_MEMORY_REQUEST = "128Mi"
@@ -30,4 +29,4 @@ def memory_request(w: Workload, ctx: object) -> Iterator[Hit]:
         if not has_request(c, "memory"):
             path = c.at("resources", "requests", "memory")
             yield Hit(f"container {c.name!r} has no memory request", path=path,
-                      patch=set_value(w.res, path, DEFAULT_MEMORY_REQUEST))
+                      patch=set_patch(w.res, path, DEFAULT_MEMORY_REQUEST))

@@ -4,9 +4,8 @@ import re
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import remove_patch
+from cnsec.assess.workload import remove_patch, set_patch
 from cnsec.model.severity import Severity
 
 DANGEROUS = re.compile(r"\blua_|_lua\b|_lua_|\balias\b|kubernetes\.io|serviceaccount|/var/run/secrets")
@@ -36,7 +35,7 @@ def nginx_snippet(res: K8sResource, ctx: object) -> Iterator[Hit]:
         if str(res.get("data", "allow-snippet-annotations")).lower() == "true":
             cm_path = ("data", "allow-snippet-annotations")
             yield Hit(f"ConfigMap {res.name!r} allows snippet annotations", path=cm_path,
-                      patch=set_value(res, cm_path, "false"))
+                      patch=set_patch(res, cm_path, "false"))
         return
     for key, value in res.annotations.items():
         if "snippet" not in str(key):

@@ -3,9 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._probes import long_running, starter_probe
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 
@@ -28,4 +27,4 @@ def readiness_probe(w: Workload, ctx: object) -> Iterator[Hit]:
             path = c.at("readinessProbe")
             probe = starter_probe(c)
             yield Hit(f"container {c.name!r} has no readiness probe", path=path,
-                      patch=set_value(w.res, path, probe) if probe else None)
+                      patch=set_patch(w.res, path, probe) if probe else None)

@@ -4,9 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
 from cnsec.assess.checks.k8s._service_accounts import account_of, service_account_name
-from cnsec.assess.workload import Workload
+from cnsec.assess.workload import Workload, set_patch
 from cnsec.model.severity import Severity
 
 
@@ -34,7 +33,7 @@ def sa_token_automount(w: Workload, ctx: Any) -> Iterator[Hit]:
         return
     if pod_value is True:
         yield Hit("the pod sets automountServiceAccountToken: true", path=path,
-                  patch=set_value(w.res, path, False))
+                  patch=set_patch(w.res, path, False))
         return
     sa = account_of(w, ctx)
     if sa is not None and sa.doc.get("automountServiceAccountToken") is False:
@@ -43,4 +42,4 @@ def sa_token_automount(w: Workload, ctx: Any) -> Iterator[Hit]:
     why = (f"its ServiceAccount {account!r} does not disable it either" if sa is not None
            else f"ServiceAccount {account!r} is not in the inventory to say otherwise")
     yield Hit(f"the pod mounts a service-account token by default ({why})", path=path,
-              patch=set_value(w.res, path, False))
+              patch=set_patch(w.res, path, False))

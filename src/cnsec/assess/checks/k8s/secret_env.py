@@ -4,15 +4,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.k8s._patch import set_value
-from cnsec.assess.workload import Container, Path, Workload, remove_patch
+from cnsec.assess.workload import Container, Path, Workload, remove_patch, set_patch
 from cnsec.model.severity import Severity
 
 MOUNT_ROOT = "/etc/secrets"
 
 
 def _append(w: Workload, list_path: Path, item: dict[str, Any]) -> list[dict[str, Any]]:
-    return set_value(w.res, (*list_path, "-"), item)
+    return set_patch(w.res, (*list_path, "-"), item)
 
 
 def _as_file_patch(w: Workload, c: Container, entry_path: Path, secret: str) -> list[dict[str, Any]]:
