@@ -164,3 +164,18 @@ def test_detect_reads_stdin_with_a_given_source() -> None:
         input=json.dumps(EXEC) + "\n", capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(x)["rule_id"] for x in proc.stdout.splitlines()] == ["CNSEC-DET-K8S-009"]
+
+
+def test_terminal_escapes_in_logged_names_are_shown_not_sent(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    f = _write(tmp_path / "audit.log", [dict(EXEC, user={"username": "\x1b]0;pwned\x07eve"})])
+    main(["detect", str(f), "-f", "table"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b]0;pwned\\x07eve" in out
+
+
+def test_markdown_key_cannot_break_out_of_its_code_span(tmp_path: Path) -> None:
+    f = _write(tmp_path / "audit.log", [dict(EXEC, user={"username": "a`|b\x1b"})])
+    out = tmp_path / "report.md"
+    main(["detect", str(f), "-f", "markdown", "-o", str(out)])
+    assert "`user=a'\\|b\\x1b`" in out.read_text()

@@ -95,6 +95,7 @@ def _detect(args: argparse.Namespace) -> int:
     from cnsec.detect.sources import expand_inputs, open_binary
     from cnsec.errors import UsageError
     from cnsec.model.severity import Severity
+    from cnsec.report.safe import printable
 
     for spec in args.map:
         if "=" not in spec:
@@ -103,7 +104,7 @@ def _detect(args: argparse.Namespace) -> int:
         SOURCES["json"].field_map[k.strip()] = v.strip()
     loaded = _load(args.rules, not args.no_default_rules)
     for f in loaded.failures:
-        print(f"cnsec: rule not loaded: {f.path}: {f.reason}", file=sys.stderr)
+        print(f"cnsec: rule not loaded: {printable(f.path)}: {printable(f.reason)}", file=sys.stderr)
     if not loaded.rules:
         raise UsageError("no rules loaded")
     min_sev = Severity.parse(args.min_severity)
@@ -230,9 +231,11 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
 
 
 def _report_problems(engine: Any) -> None:
+    from cnsec.report.safe import printable
+
     stats = engine.stats
     for p in stats.problems:
-        print(f"cnsec: {p}", file=sys.stderr)
+        print(f"cnsec: {printable(p)}", file=sys.stderr)
     if stats.malformed > len(stats.problems):
         print(f"cnsec: ... {stats.malformed - len(stats.problems)} more malformed lines", file=sys.stderr)
     if stats.malformed:

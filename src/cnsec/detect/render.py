@@ -6,6 +6,7 @@ from typing import Any
 
 from cnsec.detect.alerts import alert_dict
 from cnsec.model.event import Alert
+from cnsec.report.safe import printable
 
 
 def _dumps(obj: Any) -> str:
@@ -35,9 +36,10 @@ def _short_time(d: dict[str, Any], key: str) -> str:
 
 
 def table_row(alert: Alert) -> str:
+    """Keys come from the logs (a user name, a path): escapes are shown, never sent to the terminal."""
     d = alert.to_dict()
-    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {alert.rule_id:<20} "
-            f"{alert.title[:48]:<48} {alert.key[:40]:<40} x{alert.count}")
+    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {printable(alert.rule_id):<20} "
+            f"{printable(alert.title)[:48]:<48} {printable(alert.key)[:40]:<40} x{alert.count}")
 
 
 def render_table(alerts: list[Alert], stats: dict[str, Any]) -> str:
@@ -58,7 +60,12 @@ def _summary(alerts: list[Alert], stats: dict[str, Any]) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """An inline code span that a key from the logs cannot break out of."""
+    return "`" + _md(text).replace("`", "'") + "`"
 
 
 def render_markdown(alerts: list[Alert], stats: dict[str, Any]) -> str:
@@ -68,6 +75,6 @@ def render_markdown(alerts: list[Alert], stats: dict[str, Any]) -> str:
                 "|---|---|---|---|---|---|---|---|"]
         for a in alerts:
             d = a.to_dict()
-            out.append(f"| {d['severity']} | `{a.rule_id}` | {_md(a.title)} | {a.threat_id or ''} | "
-                       f"`{_md(a.key)}` | {d['first_seen']} | {d['last_seen']} | {a.count} |")
+            out.append(f"| {d['severity']} | {_code(a.rule_id)} | {_md(a.title)} | {_md(a.threat_id or '')} | "
+                       f"{_code(a.key)} | {d['first_seen']} | {d['last_seen']} | {a.count} |")
     return "\n".join(out) + "\n"

@@ -125,3 +125,15 @@ def test_detect_with_threats_runs_the_correlation(tmp_path: Path, capsys: pytest
     assert main(["detect", log, "--threats", "-f", "jsonl"]) == 1
     rules = {json.loads(line)["rule_id"] for line in capsys.readouterr().out.splitlines()}
     assert "password-spraying-success" in rules
+
+
+def test_table_shows_terminal_escapes_in_keys_instead_of_sending_them(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.detect.correlate import telemetry as tm
+
+    entries = tm.spray_attack(tm.T0 + 3600, ip="\x1b]0;pwned\x07")
+    log = _write(tmp_path, "iam.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
+    main(["correlate", log, "-f", "table"])
+    out = capsys.readouterr().out
+    assert "password-spraying" in out
+    assert "\x1b" not in out and "\\x1b]0;pwned\\x07" in out

@@ -93,10 +93,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _table_row(a: Any) -> str:
+    """Keys come from the logs (an IP, a user name): escapes are shown, never sent to the terminal."""
     from cnsec.detect.correlate.signs import iso
+    from cnsec.report.safe import printable
 
-    return (f"{a.severity.label:<8} {(a.threat_id or '-'):<20} {a.rule_id:<32} {a.key:<28} "
-            f"{(a.action or '-'):<14} {a.count:>5}  {iso(a.first_seen)} .. {iso(a.last_seen)}")
+    return (f"{a.severity.label:<8} {printable(a.threat_id or '-'):<20} {printable(a.rule_id):<32} "
+            f"{printable(a.key):<28} {printable(a.action or '-'):<14} {a.count:>5}  "
+            f"{iso(a.first_seen)} .. {iso(a.last_seen)}")
 
 
 TABLE_HEAD = f"{'SEVERITY':<8} {'THREAT':<20} {'RULE':<32} {'KEY':<28} {'ACTION':<14} {'COUNT':>5}  TIME"
@@ -165,10 +168,12 @@ def correlate(args: argparse.Namespace) -> int:
 
 
 def _report(result: Any) -> None:
+    from cnsec.report.safe import printable
+
     for w in result.warnings:
-        print(f"cnsec: warning: {w}", file=sys.stderr)
+        print(f"cnsec: warning: {printable(w)}", file=sys.stderr)
     for p in result.problems:
-        print(f"cnsec: {p}", file=sys.stderr)
+        print(f"cnsec: {printable(p)}", file=sys.stderr)
     s = result.stats
     if s.get("malformed"):
         print(f"cnsec: {s['malformed']} malformed lines skipped", file=sys.stderr)
