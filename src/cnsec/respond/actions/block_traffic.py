@@ -196,10 +196,9 @@ class BlockTraffic(Action):
 
     def _manifest(self, cidrs: list[str], data: dict[str, Any]) -> dict[str, Any]:
         in_cluster = [ipaddress.ip_network(c, strict=False) for c in data["cluster_cidrs"]]
-        has_in_cluster_source = any(
-            ipaddress.ip_network(c, strict=False).version == n.version
-            and ipaddress.ip_network(c, strict=False).subnet_of(n)  # type: ignore[arg-type]
-            for c in cidrs for n in in_cluster)
+        has_in_cluster_source = bool(in_cluster) and any(
+            net.version == n.version and net.subnet_of(n)  # type: ignore[arg-type]
+            for net in (ipaddress.ip_network(c, strict=False) for c in cidrs) for n in in_cluster)
         allow = bool(data["allow_in_cluster"]) and not has_in_cluster_source
         return block_policy(data["namespace"], data["name"], data["selector"], cidrs, allow)
 
