@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cnsec.errors import InputError
+from cnsec.errors import CnsecError, InputError
 from cnsec.model.source import Source
 from cnsec.respond.actions import load_actions
 from cnsec.respond.actions.base import ActionContext, ApplyResult, Change, Skip
@@ -292,8 +292,6 @@ class Responder:
 
 
 def _describe(exc: BaseException) -> str:
-    from cnsec.errors import CnsecError
-
     if isinstance(exc, CnsecError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
