@@ -187,7 +187,7 @@ class RecordingKubeApi:
             return self._store(body)
         if key not in self.objects:
             raise KubeError(f"{verb} {kind} {namespace}/{name}: HTTP 404 NotFound")
-        if verb == "replace":
+        if verb in ("replace", "patch"):  # a patch arrives here already merged into the stored object
             assert body is not None
             current = self.objects[key]["metadata"].get("resourceVersion")
             sent = body["metadata"].get("resourceVersion")
@@ -221,9 +221,7 @@ class RecordingKubeApi:
             raise KubeError(f"label pod {namespace}/{name}: HTTP 404 NotFound")
         current["metadata"].setdefault("labels", {}).update(labels)
         current["metadata"].pop("resourceVersion", None)
-        result = self._write("replace", "Pod", namespace, name, current)
-        self.calls[-1] = ("patch", "Pod", namespace, name)
-        return result
+        return self._write("patch", "Pod", namespace, name, current)
 
     def read_service(self, namespace: str, name: str) -> Obj | None:
         self.calls.append(("read", "Service", namespace, name))
