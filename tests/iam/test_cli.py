@@ -108,3 +108,18 @@ def test_audit_json_names_subject_binding_and_role(capsys) -> None:  # type: ign
     assert secret["subject"] == {"kind": "ServiceAccount", "name": "vault-sync", "namespace": "shop"}
     assert secret["binding"]["name"] == "vault-sync-secrets" and secret["role"]["name"] == "secret-reader"
     assert secret["severity"] == "high" and secret["permission"].startswith("get,list on secrets")
+
+
+def test_seed_file_under_a_users_key_reports_lines_of_its_entries(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = tmp_path / "users.yaml"
+    seed.write_text("# seed\nusers:\n  - username: alice\n    password: password123\n    role: admin\n")
+    assert cli("users", "import", str(seed)) == 2
+    assert f"{seed}:3:" in capsys.readouterr().err
+
+
+def test_seed_file_with_invalid_yaml_names_the_line(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = tmp_path / "users.yaml"
+    seed.write_text("- username: alice\n  password: [unclosed\n")
+    assert cli("users", "import", str(seed)) == 2
+    err = capsys.readouterr().err
+    assert f"{seed}:" in err and "invalid YAML" in err and "Traceback" not in err

@@ -83,6 +83,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_import(args: argparse.Namespace) -> int:
     import yaml
 
+    from cnsec.assess.loaders.yamlsafe import error_line, error_message, load_documents
     from cnsec.errors import InputError
     from cnsec.model.source import Source
 
@@ -92,21 +93,20 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        docs = list(load_documents(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                         Source(path, mark.line + 1 if mark else None)) from None
+        raise InputError(error_message(exc, text), Source(path, error_line(exc))) from None
+    if len(docs) > 1:
+        raise InputError("expected a single YAML document", Source(path, docs[1][1]))
+    data = docs[0][0] if docs else None
     if isinstance(data, dict) and isinstance(data.get("users"), list):
         data = data["users"]
-        node = next((v for k, v in node.value if k.value == "users"), node) if node else node
     if not isinstance(data, list):
         raise InputError("expected a list of {username, password, role}", Source(path, 1))
-    lines = [item.start_mark.line + 1 for item in node.value] if node is not None else []
+    entries = data
 
     def where(i: int) -> Source:
-        return Source(path, lines[i] if i < len(lines) else None)
+        return Source(path, getattr(entries[i], "line", None) if i < len(entries) else None)
 
     users = _store(args).import_users(data, actor=_actor(), where=where)
     _out(args, [u.to_dict() for u in users], f"imported {len(users)} user(s)")
