@@ -149,7 +149,7 @@ def _detect(args: argparse.Namespace) -> int:
         repeats()
         sys.stdout.flush()
         _report_problems(engine)
-        return _exit_code(book.alerts(), args.fail_on)
+        return exit_code(book.alerts(), args.fail_on)
 
     if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
         return _detect_jsonl(args, engine, book, inputs, loaded)
@@ -173,9 +173,9 @@ def _detect(args: argparse.Namespace) -> int:
         text = render_markdown(alerts, stats)
     else:
         text = render_table(alerts, stats)
-    _write(text, args.output)
+    write_alerts(text, args.output)
     _report_problems(engine)
-    return _exit_code(alerts, args.fail_on)
+    return exit_code(alerts, args.fail_on)
 
 
 def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
@@ -242,7 +242,8 @@ def _report_problems(engine: Any) -> None:
         print(f"cnsec: {stats.malformed} malformed lines skipped", file=sys.stderr)
 
 
-def _write(text: str, output: str | None) -> None:
+def write_alerts(text: str, output: str | None) -> None:
+    """Alerts to FILE (atomically: no half-written file) or stdout; shared with ``cnsec correlate``."""
     if output:
         from cnsec.errors import UsageError
         from cnsec.fsutil import atomic_write_text
@@ -257,7 +258,7 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.flush()
 
 
-def _exit_code(alerts: list[Any], fail_on: str) -> int:
+def exit_code(alerts: list[Any], fail_on: str) -> int:
     if fail_on == "none":
         return 0
     from cnsec.model.severity import Severity

@@ -110,6 +110,7 @@ def correlate(args: argparse.Namespace) -> int:
     import json
 
     from cnsec.detect.alerts import alert_dict
+    from cnsec.detect.cli import exit_code, write_alerts
     from cnsec.detect.correlate.run import run, run_follow
     from cnsec.errors import UsageError
 
@@ -135,7 +136,7 @@ def correlate(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         result = run_follow(args.inputs[0], threats, idle_exit=args.idle_exit, on_alert=live, **common)
         _report(result)
-        return _exit_code(result.alerts, args.fail_on)
+        return exit_code(result.alerts, args.fail_on)
     from cnsec.detect.sources import expand_inputs
 
     result = run(expand_inputs(args.inputs), threats, **common)
@@ -152,19 +153,9 @@ def correlate(args: argparse.Namespace) -> int:
                      f"{s['malformed']} malformed, {s['late']} late); live keys {s['live_keys']}, "
                      f"evicted {s['evicted']}")
         text = "\n".join(lines) + "\n"
-    if args.output:
-        from cnsec.fsutil import atomic_write_text
-        from cnsec.model.source import Source
-
-        try:
-            atomic_write_text(args.output, text)
-        except OSError as exc:
-            raise UsageError(f"cannot write alerts: {exc.strerror}", Source(args.output)) from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    write_alerts(text, args.output)
     _report(result)
-    return _exit_code(alerts, args.fail_on)
+    return exit_code(alerts, args.fail_on)
 
 
 def _report(result: Any) -> None:
@@ -182,12 +173,3 @@ def _report(result: Any) -> None:
     if s.get("evicted"):
         print(f"cnsec: {s['evicted']} keys evicted (--max-keys {s.get('max_keys', '')}): "
               + ", ".join(f"{k}={v}" for k, v in s["evictions"].items()), file=sys.stderr)
-
-
-def _exit_code(alerts: list[Any], fail_on: str) -> int:
-    if fail_on == "none":
-        return 0
-    from cnsec.model.severity import Severity
-
-    threshold = Severity.parse(fail_on)
-    return 1 if any(a.severity >= threshold for a in alerts) else 0
