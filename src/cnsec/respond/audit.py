@@ -74,12 +74,21 @@ def _last_line(handle: Any) -> bytes | None:
     return bytes(stripped) or None
 
 
+@dataclass(slots=True)
+class _Batch:
+    """The open, locked trail of a batch and its current head."""
+
+    fd: int
+    prev: str
+    seq: int
+
+
 class AuditTrail:
     """Append decisions. The engine reads them back (rate limits, idempotency) through :func:`verify`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._batch: list[Any] | None = None  # [fd, prev, seq] while a batch holds the lock
+        self._batch: _Batch | None = None  # while a batch holds the lock
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[int]:
@@ -112,10 +121,10 @@ class AuditTrail:
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Chain ``entry`` to the current head, write it durably, and return the full record."""
-        if self._batch is not None:
-            fd, prev, seq = self._batch
-            record = self._write(fd, prev, seq, entry)
-            self._batch[1:] = [record["hash"], seq + 1]
+        batch = self._batch
+        if batch is not None:
+            record = self._write(batch.fd, batch.prev, batch.seq, entry)
+            batch.prev, batch.seq = record["hash"], batch.seq + 1
             return record
         with self._locked() as fd:
             prev, seq = self._head(fd)
@@ -128,8 +137,7 @@ class AuditTrail:
         """Hold the lock and fsync once at the end: for dry runs, whose records are plans, not acts
         (an ``--apply`` run appends and fsyncs each decision before taking the next)."""
         with self._locked() as fd:
-            prev, seq = self._head(fd)
-            self._batch = [fd, prev, seq]
+            self._batch = _Batch(fd, *self._head(fd))
             try:
                 yield
             finally:
