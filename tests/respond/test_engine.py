@@ -88,6 +88,8 @@ def test_dry_run_decisions_are_audited_as_planned(playbook: PlaybookFactory, res
 def test_the_audit_trail_holds_no_evidence(playbook: PlaybookFactory, respond: Runner,
                                            audit: AuditTrail) -> None:
     respond(playbook(LIMITED), loaded(make_alert(evidence=[{"token": "ghp_supersecretvalue"}])))
+    [record] = audit.records()  # the decision was recorded: an empty trail would pass vacuously
+    assert record["alert"]["key"] == "203.0.113.7"
     assert "ghp_supersecretvalue" not in audit.path.read_text()
 
 
