@@ -123,3 +123,11 @@ def test_seed_file_with_invalid_yaml_names_the_line(cli, capsys, tmp_path: Path)
     assert cli("users", "import", str(seed)) == 2
     err = capsys.readouterr().err
     assert f"{seed}:" in err and "invalid YAML" in err and "Traceback" not in err
+
+
+def test_log_shows_terminal_escapes_from_a_login_name_as_visible_text(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli("login", "\x1b]0;pwned\x07eve", "--password-stdin", stdin="whatever it is\n") == 1
+    capsys.readouterr()
+    assert cli("log") == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "subject=\\x1b]0;pwned\\x07eve" in out

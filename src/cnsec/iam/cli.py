@@ -304,8 +304,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     entries = store.audit_entries(args.limit, args.user)
     import datetime as dt
 
-    lines = [f"{dt.datetime.fromtimestamp(e.ts, dt.UTC).isoformat(timespec='seconds')} {e.event:<16} "
-             f"{e.outcome:<10} actor={e.actor} subject={e.subject} source={e.source}"
+    from cnsec.report.safe import printable
+
+    # actor, subject and source come from whoever tried to log in: shown, never sent to the terminal
+    lines = [printable(f"{dt.datetime.fromtimestamp(e.ts, dt.UTC).isoformat(timespec='seconds')} {e.event:<16} "
+                       f"{e.outcome:<10} actor={e.actor} subject={e.subject} source={e.source}")
              + (f" {json.dumps(e.detail, sort_keys=True)}" if e.detail else "") for e in entries]
     _out(args, [e.to_dict() for e in entries], "\n".join(lines) or "no events")
     return 0
