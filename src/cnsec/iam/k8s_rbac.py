@@ -693,32 +693,27 @@ def _pod_creation_paths(model: RbacModel, entry: RiskEntry, creators: list[Risky
             yield RiskyGrant(entry, c.subject, c.binding, c.role, c.rule, worst.severity, via)
 
 
-def rule_hits_for(res: K8sResource, entry_id: str) -> list[tuple[int, PolicyRule]]:
-    """For the assess checks: the rules of one Role/ClusterRole that grant catalog entry ``entry_id``
-    (when the entry has ``all`` requirements, only if the role meets them)."""
-    entry = risk_catalog()[entry_id]
-    rd = roledef_from_resource(res)
-    if entry.all and role_grants_entry(rd.rules, entry) is None:
-        return []
-    return [(r.index, r) for r in rd.rules if rule_matches_entry(r, entry)]
-
-
 def glob_subject(pattern: str, subject: Subject) -> bool:
     return fnmatch.fnmatchcase(subject.username, pattern) or fnmatch.fnmatchcase(subject.name, pattern)
 
 
 def role_rule_hits(res: K8sResource, entry_ids: Sequence[str]) -> list[tuple[int, RiskEntry]]:
     """For the assess checks: (rule index, first matching entry) for each rule of a Role/ClusterRole
-    that grants one of ``entry_ids``. Never raises on odd input (non-list rules, null fields)."""
+    that grants one of ``entry_ids`` (an entry with ``all`` requirements only if the role meets them).
+    Never raises on odd input (non-list rules, null fields)."""
     catalog = risk_catalog()
+    rules = roledef_from_resource(res).rules
     found: dict[int, RiskEntry] = {}
     for eid in entry_ids:
         entry = catalog[eid]
         if res.kind == "Role" and (entry.cluster_scoped or (
                 entry.namespaces and res.effective_namespace not in entry.namespaces)):
             continue  # a namespaced Role cannot grant cluster-scoped resources or other namespaces
-        for index, _rule in rule_hits_for(res, eid):
-            found.setdefault(index, catalog[eid])
+        if entry.all and role_grants_entry(rules, entry) is None:
+            continue
+        for rule in rules:
+            if rule_matches_entry(rule, entry):
+                found.setdefault(rule.index, entry)
     return sorted(found.items(), key=lambda kv: kv[0])
 
 
