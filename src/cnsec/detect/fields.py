@@ -142,6 +142,20 @@ def as_text(value: Any) -> str | None:
     return None
 
 
+def as_number(v: Any) -> float | None:
+    """The number a numeric comparison uses: numbers and numeric strings, never booleans."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+    return None
+
+
 def first_text(d: dict[str, Any], getter: Getter) -> str | None:
     for v in getter(d):
         t = as_text(v)

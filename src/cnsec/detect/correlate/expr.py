@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cnsec.detect.fields import as_number
 from cnsec.errors import UsageError
 
 Record = dict[str, Any]
@@ -84,22 +85,9 @@ class Filter:
     fields: frozenset[str] = frozenset()
 
 
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return None
-    return None
-
-
 def _forms(lit: Any) -> frozenset[Any]:
     """The values equal to a literal: ``401`` matches 401, 401.0 and "401" (JSON is not always typed)."""
-    num = _num(lit)
+    num = as_number(lit)
     if num is None:
         return frozenset((str(lit),))
     forms: set[Any] = {num, str(lit)}
@@ -132,7 +120,7 @@ def _cmp(field_name: str, op: str, lit: Any) -> Pred:
                 seen[text] = hit
             return hit
         return match_re
-    num = _num(lit)
+    num = as_number(lit)
     if op in ("=", "=="):
         accepted = _forms(lit)
         return lambda r: r.get(field_name) in accepted
@@ -148,7 +136,7 @@ def _cmp(field_name: str, op: str, lit: Any) -> Pred:
     }[op]
 
     def rel(r: Record) -> bool:
-        v = _num(r.get(field_name))
+        v = as_number(r.get(field_name))
         return v is not None and compare(v)
     return rel
 

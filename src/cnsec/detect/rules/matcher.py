@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cnsec.detect.fields import all_text, as_text, exists, make_getter
+from cnsec.detect.fields import all_text, as_number, as_text, exists, make_getter
 
 Pred = Callable[[dict[str, Any]], bool]
 #: ("eq", path, value) or ("sub", "", literal); all lower-case.
@@ -319,19 +319,6 @@ def _sigma_string(path: str | None, value: Any, cased: bool) -> Node:
     return node
 
 
-def _to_number(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return None
-    return None
-
-
 def _timestamp(v: Any) -> datetime | None:
     from cnsec.detect.normalize import parse_time
 
@@ -383,7 +370,7 @@ def compile_leaf(path: str | None, value: Any) -> Node:
 
         def numeq(d: dict[str, Any]) -> bool:
             for v in get(d):
-                n = _to_number(v)
+                n = as_number(v)
                 if n is not None and n == num:
                     return True
             return False
@@ -422,7 +409,7 @@ def compile_leaf(path: str | None, value: Any) -> Node:
 
         def compare(d: dict[str, Any]) -> bool:
             for v in get(d):
-                n = _to_number(v)
+                n = as_number(v)
                 if n is not None and cmp(n):
                     return True
             return False
