@@ -18,7 +18,6 @@ Authorizer semantics (k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac):
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -455,12 +454,6 @@ class RbacModel:
                 return g
         return None
 
-    def grants_of(self, binding: BindingDef) -> Iterator[tuple[RoleDef, PolicyRule]]:
-        role = self.role_for(binding)
-        if role is not None:
-            for r in role.rules:
-                yield role, r
-
 
 def implicit_groups(user: str) -> set[str]:
     if user == "system:anonymous":
@@ -691,10 +684,6 @@ def _pod_creation_paths(model: RbacModel, entry: RiskEntry, creators: list[Risky
             via = (f"it can run a pod as ServiceAccount {ns}/{sa}, which {worst.entry.title.lower()} "
                    f"({worst.scope}, via {worst.binding.key})")
             yield RiskyGrant(entry, c.subject, c.binding, c.role, c.rule, worst.severity, via)
-
-
-def glob_subject(pattern: str, subject: Subject) -> bool:
-    return fnmatch.fnmatchcase(subject.username, pattern) or fnmatch.fnmatchcase(subject.name, pattern)
 
 
 def role_rule_hits(res: K8sResource, entry_ids: Sequence[str]) -> list[tuple[int, RiskEntry]]:
