@@ -136,6 +136,26 @@ def test_allowlist_entry_without_reason_is_a_config_error(tmp_path: Path,
     assert "reason" in capsys.readouterr().err
 
 
+def test_alias_bomb_in_the_config_is_refused_not_expanded(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    tree = _tree(tmp_path)
+    lines, prev = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"], "a0"
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*{prev}"] * 10) + "]")
+        prev = f"a{i}"
+    (tree / ".cnsec.yaml").write_text("\n".join(lines) + f"\nscan:\n  exclude: *{prev}\n")
+    assert main(["data", "scan", str(tree)]) == 2
+    assert "aliases" in capsys.readouterr().err
+
+
+def test_non_utf8_config_is_a_config_error_not_a_traceback(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    tree = _tree(tmp_path)
+    (tree / ".cnsec.yaml").write_bytes(b"scan:\n  exclude: [\xff]\n")
+    assert main(["data", "scan", str(tree)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
 def test_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "scan", str(tmp_path / "nope")]) == 2
     assert "no such file" in capsys.readouterr().err

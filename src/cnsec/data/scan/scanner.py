@@ -59,12 +59,21 @@ def load_config(path: Path | None, base: ScanConfig | None = None) -> ScanConfig
         return cfg
     import yaml
 
+    from cnsec.assess.loaders.yamlsafe import AliasBomb, error_line, load_documents
+
     src = Source(str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", src) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", src) from None
+    try:
+        docs = list(load_documents(text))
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError("not valid YAML", Source(str(path), line + 1 if line is not None else None)) from None
+        message = str(exc) if isinstance(exc, AliasBomb) else "not valid YAML"
+        raise ConfigError(message, Source(str(path), error_line(exc))) from None
+    data = (docs[0][0] if docs else None) or {}
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", src)
     section = data.get("scan") or {}
