@@ -131,3 +131,14 @@ def test_log_shows_terminal_escapes_from_a_login_name_as_visible_text(cli, capsy
     assert cli("log") == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "subject=\\x1b]0;pwned\\x07eve" in out
+
+
+def test_who_can_text_shows_terminal_escapes_from_a_manifest_as_visible_text(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = tmp_path / "rbac.yaml"
+    manifest.write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
+        'subjects: [{kind: User, name: "ev\\e]0;pwned\\ail"}]\n')
+    assert main(["iam", "who-can", "get", "secrets", str(manifest)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "ev\\x1b]0;pwned\\x07il" in out

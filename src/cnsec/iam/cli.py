@@ -23,10 +23,13 @@ def _store(args: argparse.Namespace) -> IamStore:
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Text carries names from manifests and login attempts: escapes are shown, never sent to the terminal."""
     if getattr(args, "format", None) == "json":
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
-        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+        from cnsec.report.safe import printable
+
+        sys.stdout.write(printable(text) + ("\n" if text and not text.endswith("\n") else ""))
 
 
 def read_password(args: argparse.Namespace, prompt: str = "Password: ", confirm: bool = False) -> str:
@@ -304,11 +307,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     entries = store.audit_entries(args.limit, args.user)
     import datetime as dt
 
-    from cnsec.report.safe import printable
-
-    # actor, subject and source come from whoever tried to log in: shown, never sent to the terminal
-    lines = [printable(f"{dt.datetime.fromtimestamp(e.ts, dt.UTC).isoformat(timespec='seconds')} {e.event:<16} "
-                       f"{e.outcome:<10} actor={e.actor} subject={e.subject} source={e.source}")
+    lines = [f"{dt.datetime.fromtimestamp(e.ts, dt.UTC).isoformat(timespec='seconds')} {e.event:<16} "
+             f"{e.outcome:<10} actor={e.actor} subject={e.subject} source={e.source}"
              + (f" {json.dumps(e.detail, sort_keys=True)}" if e.detail else "") for e in entries]
     _out(args, [e.to_dict() for e in entries], "\n".join(lines) or "no events")
     return 0
@@ -361,10 +361,11 @@ def cmd_can(args: argparse.Namespace) -> int:
 
 def _k8s_model(args: argparse.Namespace) -> Any:
     from cnsec.iam.k8s_rbac import load_model
+    from cnsec.report.safe import printable
 
     model, problems = load_model(args.paths)
     for p in problems:
-        print(f"cnsec: {p}", file=sys.stderr)
+        print(f"cnsec: {printable(p)}", file=sys.stderr)
     return model
 
 
