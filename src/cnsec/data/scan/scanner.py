@@ -11,7 +11,7 @@ import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,31 +145,20 @@ def _scan_file(job: tuple[str, str, int]) -> tuple[list[SecretHit], str | None, 
                 if partial and h.line > own_lines:
                     continue  # belongs to the next chunk, which sees it again
                 if first_line != 1:
-                    h = _shift(h, first_line - 1)
+                    h = replace(h, line=h.line + first_line - 1, end_line=h.end_line + first_line - 1)
                 hits.append(h)
     except OSError as exc:
         return hits, f"cannot read: {exc.strerror}", scanned
     return hits, None, scanned
 
 
-def _shift(h: SecretHit, by: int) -> SecretHit:
-    return SecretHit(detector=h.detector, title=h.title, severity=h.severity, line=h.line + by,
-                     end_line=h.end_line + by, column=h.column, preview=h.preview,
-                     fingerprint=h.fingerprint, key=h.key, suppressed=h.suppressed)
-
-
 def _scan_unit(unit: DiffUnit) -> list[SecretHit]:
     """Scan the added lines of a diff as one text, then map hits back to their real line numbers."""
     assert _ENGINE is not None
     text = "\n".join(t for _, t in unit.lines)
-    out = []
-    for h in _ENGINE.scan_bytes(text.encode("utf-8", "surrogatepass"), unit.path):
-        real = unit.lines[h.line - 1][0]
-        real_end = unit.lines[min(h.end_line, len(unit.lines)) - 1][0]
-        out.append(SecretHit(detector=h.detector, title=h.title, severity=h.severity, line=real,
-                             end_line=real_end, column=h.column, preview=h.preview,
-                             fingerprint=h.fingerprint, key=h.key, suppressed=h.suppressed))
-    return out
+    return [replace(h, line=unit.lines[h.line - 1][0],
+                    end_line=unit.lines[min(h.end_line, len(unit.lines)) - 1][0])
+            for h in _ENGINE.scan_bytes(text.encode("utf-8", "surrogatepass"), unit.path)]
 
 
 @dataclass(slots=True)
