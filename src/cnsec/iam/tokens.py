@@ -167,7 +167,6 @@ class TokenService:
             if row["used_at"] is not None:
                 raise TokenError("refresh token already used: the whole token family has been revoked")
             raise TokenError("refresh token revoked")
-        urow = None
         with self.store.engine.connect() as conn:
             urow = self.store._user_row(conn, user)
         with self.store.engine.begin() as conn:
