@@ -99,10 +99,6 @@ def _pattern_kind(resource: str, original: str = "") -> tuple[int, str, str]:
     return _EXACT, typ, resource
 
 
-def _specificity(rule: Rule) -> tuple[int, int, int]:
-    return rule.specificity
-
-
 def rule_matches(rule: Rule, action: str, resource: str) -> bool:
     if rule.action != "*" and rule.action != action:
         return False
@@ -125,9 +121,9 @@ def evaluate(rules: Iterable[Rule], action: str, resource: str) -> Decision:
         if not rule_matches(r, action, resource):
             continue
         if r.effect == DENY:
-            if deny is None or _specificity(r) > _specificity(deny):
+            if deny is None or r.specificity > deny.specificity:
                 deny = r
-        elif allow is None or _specificity(r) > _specificity(allow):
+        elif allow is None or r.specificity > allow.specificity:
             allow = r
     if deny is not None:
         return Decision(False, deny, f"denied by {deny}")
