@@ -81,10 +81,6 @@ def atlassian_pat(token: str) -> bool:
     return raw is not None and raw.isdigit() and len(raw) == 12
 
 
-def not_all_hex_digits(value: str) -> bool:
-    return not value.isdigit()
-
-
 #: Token boundaries: a secret is not part of a longer identifier.
 B = r"(?<![A-Za-z0-9_])"
 E = r"(?![A-Za-z0-9_])"
