@@ -187,3 +187,13 @@ def test_totp_code_cannot_be_replayed(store: IamStore, clock: Clock) -> None:
     store.authenticate("mary", GOOD_PW, totp=code)
     with pytest.raises(AuthError):
         store.authenticate("mary", GOOD_PW, totp=code)
+
+
+def test_list_users_gives_each_user_with_their_roles(store: IamStore) -> None:
+    store.import_users([{"username": "alice", "password": "a fine long passphrase", "roles": ["viewer", "admin"]},
+                        {"username": "bob", "password": "another fine passphrase", "roles": []}])
+    store.disable_user("bob")
+    listed = store.list_users()
+    assert [(u.username, u.roles, u.disabled) for u in listed] == [("alice", ("admin", "viewer"), False),
+                                                                   ("bob", (), True)]
+    assert listed == [store.get_user("alice"), store.get_user("bob")]

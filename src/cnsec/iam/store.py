@@ -306,9 +306,15 @@ class IamStore:
         return user
 
     def list_users(self) -> list[User]:
+        """Two queries for the whole list (not two per user)."""
         with self.engine.connect() as conn:
-            names = [r[0] for r in conn.execute(select(schema.users.c.username).order_by(schema.users.c.username))]
-        return [u for u in (self.get_user(n) for n in names) if u is not None]
+            rows = conn.execute(select(schema.users).order_by(schema.users.c.username)).mappings().all()
+            roles: dict[str, list[str]] = {}
+            for name, role in conn.execute(select(schema.user_roles.c.username, schema.user_roles.c.role)
+                                           .order_by(schema.user_roles.c.role)):
+                roles.setdefault(name, []).append(role)
+        return [User(r["username"], tuple(roles.get(r["username"], ())), bool(r["disabled"]), bool(r["locked"]),
+                     bool(r["mfa_enabled"]), r["created_at"]) for r in rows]
 
     def _set_flag(self, username: str, event: str, actor: str, **values: Any) -> bool:
         self.require_ready()
