@@ -24,9 +24,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / "../shared/corpora/secrets").resolve()
-PEER_VENV = ROOT / "bench" / ".venv-detect-secrets"
 
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from secrets_bench import ensure_detect_secrets  # noqa: E402
 
 
 def cnsec_lines(directory: Path, files: list[str]) -> set[tuple[str, int]]:
@@ -42,19 +44,6 @@ def cnsec_lines(directory: Path, files: list[str]) -> set[tuple[str, int]]:
             for line in range(hit.line, hit.end_line + 1):
                 out.add((name, line))
     return out
-
-
-def ensure_detect_secrets() -> Path | None:
-    exe = PEER_VENV / "bin" / "detect-secrets"
-    if exe.exists():
-        return exe
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", "detect-secrets==1.5.0"], check=True)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"detect-secrets unavailable: {exc}", file=sys.stderr)
-        return None
-    return exe if exe.exists() else None
 
 
 def detect_secrets_lines(exe: Path, directory: Path, files: list[str]) -> set[tuple[str, int]]:

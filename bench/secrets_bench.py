@@ -35,7 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CNSEC = ROOT / ".venv" / "bin" / "cnsec"
-PEER_VENV = ROOT / "bench" / ".venv-detect-secrets"
 
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
@@ -242,14 +241,15 @@ def generate(root: Path, size_mb: int, seed: int = 1) -> tuple[list[tuple[str, i
 
 
 def ensure_detect_secrets() -> Path | None:
-    exe = PEER_VENV / "bin" / "detect-secrets"
-    if not exe.exists():
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-            subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", "detect-secrets==1.5.0"], check=True)
-        except (subprocess.CalledProcessError, OSError) as exc:
-            print(f"detect-secrets unavailable: {exc}", file=sys.stderr)
-            return None
+    """The peer, in its own venv (bench/_common.peer_venv); None when it cannot be installed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import peer_venv
+
+    try:
+        exe = peer_venv("detect-secrets", ["detect-secrets==1.5.0"]) / "bin" / "detect-secrets"
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"detect-secrets unavailable: {exc}", file=sys.stderr)
+        return None
     return exe if exe.exists() else None
 
 
