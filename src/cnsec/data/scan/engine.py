@@ -16,7 +16,7 @@ import fnmatch
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnsec.data.scan import filters
 from cnsec.data.scan.detectors import VALUE_GROUPS, Detector, all_detectors
@@ -338,7 +338,7 @@ class Engine:
         hits.sort(key=lambda h: (h.line, h.column, h.detector))
         file_reason = _file_ignore_reason(data)
         if file_reason is not None:
-            hits = [h if h.suppressed else _suppress(h, file_reason) for h in hits]
+            hits = [h if h.suppressed else replace(h, suppressed=file_reason) for h in hits]
         return hits
 
     def _long_line_windows(self, data: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -471,11 +471,6 @@ def _file_ignore_reason(data: bytes) -> str | None:
         return None
     reason = m.group(1).decode("utf-8", "replace").strip().strip("\"'")
     return reason or "inline cnsec:ignore-file"
-
-
-def _suppress(h: SecretHit, reason: str) -> SecretHit:
-    return SecretHit(detector=h.detector, title=h.title, severity=h.severity, line=h.line, end_line=h.end_line,
-                     column=h.column, preview=h.preview, fingerprint=h.fingerprint, key=h.key, suppressed=reason)
 
 
 def scan_value_with(engine: Engine, key: str | None, value: str) -> SecretHit | None:
