@@ -489,8 +489,11 @@ def _rewrap_structured(path: str, doc_format: str | None, unwrappers: Unwrappers
     text = _read_text(path)
     stanzas: Sequence[Stanza] = read_meta(text, fmt, path)["stanzas"]
     new_text, old, new = rewrap_values(text, fmt, unwrappers, lambda used: targets(stanzas, used), path)
-    with atomic_writer(path, "w") as handle:
-        handle.write(new_text)
+    try:
+        with atomic_writer(path, "w") as handle:
+            handle.write(new_text)
+    except OSError as exc:  # as rewrap_file says it: one failed file, and the others still go
+        raise InputError(f"cannot rewrite: {exc.strerror}", Source(path)) from None
     return list(old["stanzas"]), list(new["stanzas"])
 
 

@@ -116,6 +116,22 @@ def test_rewrap_then_min_version_keeps_files_readable(keyed: Run, backup: Path, 
     assert code == 0 and out == "db:\n  password: hunter2\n"
 
 
+def test_rewrap_of_a_values_file_that_cannot_be_written_is_one_error_line(
+        keyed: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    values = tmp_path / "secrets.yaml"
+    values.write_text("db:\n  password: hunter2\n")
+    keyed("data", "encrypt", str(values), "--values", "-o", str(tmp_path / "s.enc.yaml"), "--key", "app-data")
+    keyed("data", "keys", "rotate", "app-data")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("cnsec.fsutil.atomic_writer", refuse)
+    code, _, err = keyed("data", "rewrap", str(tmp_path / "s.enc.yaml"))
+    assert code == 2
+    assert "s.enc.yaml: cannot rewrite: Permission denied" in err and "Traceback" not in err
+
+
 def test_values_round_trip_through_the_cli(keyed: Run, tmp_path: Path) -> None:
     src = tmp_path / "secrets.yaml"
     src.write_text("# keep me\napi:\n  token: abc123\n  url: https://x\n")
