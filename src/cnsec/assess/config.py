@@ -104,7 +104,7 @@ def _read(path: Path) -> str:
 def parse_config(text: str, path: str) -> Config:
     import yaml
 
-    from cnsec.assess.loaders.yamlsafe import error_line, error_message, load_documents
+    from cnsec.yamlsafe import error_line, error_message, load_documents
 
     try:
         docs = list(load_documents(text))

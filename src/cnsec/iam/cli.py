@@ -86,9 +86,9 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_import(args: argparse.Namespace) -> int:
     import yaml
 
-    from cnsec.assess.loaders.yamlsafe import error_line, error_message, load_documents
     from cnsec.errors import InputError
     from cnsec.model.source import Source
+    from cnsec.yamlsafe import error_line, error_message, load_documents
 
     path = args.file
     try:

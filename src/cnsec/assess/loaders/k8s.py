@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from cnsec.assess.loaders.yamlsafe import (
+from cnsec.model.finding import InputProblem
+from cnsec.yamlsafe import (
     LineDict,
     error_line,
     error_message,
@@ -21,7 +22,6 @@ from cnsec.assess.loaders.yamlsafe import (
     may_be_deep,
     shape_problem,
 )
-from cnsec.model.finding import InputProblem
 
 WORKLOAD_KINDS = {
     "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",

@@ -59,7 +59,7 @@ def load_config(path: Path | None, base: ScanConfig | None = None) -> ScanConfig
         return cfg
     import yaml
 
-    from cnsec.assess.loaders.yamlsafe import AliasBomb, error_line, load_documents
+    from cnsec.yamlsafe import AliasBomb, error_line, load_documents
 
     src = Source(str(path))
     try:
