@@ -19,10 +19,6 @@ def jsonl_line(alert: Alert) -> str:
     return _dumps(alert_dict(alert)) + "\n"
 
 
-def render_jsonl(alerts: list[Alert]) -> str:
-    return "".join(jsonl_line(a) for a in alerts)
-
-
 def render_json(alerts: list[Alert], stats: dict[str, Any], errors: list[dict[str, Any]]) -> str:
     import orjson
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,11 +146,6 @@ class Correlator:
             for o in occs:
                 out.extend(self._occur(o))
         return out
-
-    def feed_all(self, records: Iterable[Record]) -> None:
-        feed = self.feed
-        for rec in records:
-            feed(rec)
 
     def _start(self, ts: float) -> None:
         """The first record opens every sign's window (aligned), so no per-record check is needed."""
