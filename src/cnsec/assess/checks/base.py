@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +62,9 @@ class Check:
     def applies_to_kind(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
 
-    def run(self, item: Any, ctx: Any) -> Iterator[Hit]:
-        yield from self.fn(item, ctx)
+    def run(self, item: Any, ctx: Any) -> Iterable[Hit]:
+        # the check's own iterable, not a wrapping generator: one frame less on ~100k calls a run
+        return self.fn(item, ctx)
 
     @property
     def info(self) -> RuleInfo:

@@ -9,10 +9,13 @@ path of each flag, so a check can point at the offending line and patch it.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from cnsec.assess.loaders.k8s import K8sResource
 from cnsec.assess.workload import Container, Workload, pointer
@@ -89,6 +92,18 @@ class Component:
         return [{"op": "remove", "path": pointer(f.path)}]
 
 
+#: What makes ``shlex.split`` differ from ``str.split`` on ASCII text: quotes, escapes and the
+#: whitespace that only ``str.split`` splits on (vertical tab, form feed, 0x1c-0x1f).
+_SHELL_SPECIAL = re.compile(r"[\"'\\\x0b\x0c\x1c-\x1f]")
+
+
+def shell_split(text: str) -> list[str]:
+    """``shlex.split(text)`` (POSIX, no comments), without its pure-Python lexer on plain words."""
+    if text.isascii() and _SHELL_SPECIAL.search(text) is None:
+        return text.split()
+    return shlex.split(text)
+
+
 def _binary(token: str) -> str | None:
     base = token.rsplit("/", 1)[-1]
     return _ALIASES.get(base) if base in ("kube-apiserver", "kubelet") else None
@@ -111,7 +126,7 @@ def _tokens(container: Container) -> list[tuple[str, Path, bool]]:
             parts = text.split()
             if len(parts) > 1:
                 with contextlib.suppress(ValueError):
-                    parts = shlex.split(text)
+                    parts = shell_split(text)
                 out.extend((p, path, False) for p in parts)
             elif parts:
                 out.append((parts[0], path, True))
@@ -207,32 +222,63 @@ class KubeletView:
 
 
 _MAX_CONFIG = 1 << 20
+#: Config files up to this size are remembered by their text (three checks read each KubeletInfo,
+#: and host-sensor dumps repeat the same file on every node); larger ones are read each time.
+_MAX_CACHED_CONFIG = 1 << 16
 
 
 def kubelet_info(res: K8sResource) -> KubeletView | None:
-    """Kubescape host-sensor ``KubeletInfo``: the kubelet command line and its base64 config file."""
+    """Kubescape host-sensor ``KubeletInfo``: the kubelet command line and its base64 config file.
+
+    The flags and the config are shared between calls with the same text: read them, never change them.
+    """
     cmd = res.get("data", "cmdLine")
     if not isinstance(cmd, str):
         return None
+    config: dict[str, Any] | None = None
+    content = res.get("data", "configFile", "content")
+    if isinstance(content, str) and 0 < len(content) <= _MAX_CONFIG:
+        config = _cached_config(content) if len(content) <= _MAX_CACHED_CONFIG else _read_config(content)
+    return KubeletView(dict(_cmdline_flags(cmd)), config)
+
+
+@lru_cache(maxsize=128)
+def _cmdline_flags(cmd: str) -> dict[str, Flag]:
     try:
-        words = shlex.split(cmd)
+        words = shell_split(cmd)
     except ValueError:
         words = cmd.split()
     path: Path = ("data", "cmdLine")
     tokens = [(w, path, False) for w in words]
     start = next((i + 1 for i, (w, _, _) in enumerate(tokens) if _binary(w) == KUBELET), 0)
-    config: dict[str, Any] | None = None
-    content = res.get("data", "configFile", "content")
-    if isinstance(content, str) and 0 < len(content) <= _MAX_CONFIG:
-        import base64
-        import binascii
+    return parse_flags(tokens, start)
 
-        import yaml
 
-        with contextlib.suppress(binascii.Error, ValueError, yaml.YAMLError, RecursionError):
-            loaded = yaml.safe_load(base64.b64decode(content, validate=False).decode("utf-8", "replace"))
-            config = loaded if isinstance(loaded, dict) else None
-    return KubeletView(parse_flags(tokens, start), config)
+@lru_cache(maxsize=128)
+def _cached_config(content: str) -> dict[str, Any] | None:
+    return _read_config(content)
+
+
+def _read_config(content: str) -> dict[str, Any] | None:
+    """The KubeletConfiguration in a base64 config file: one YAML (or JSON) mapping, else ``None``.
+
+    Read with the shared safe loader (libyaml, alias-bomb and depth limits); like ``yaml.safe_load``
+    it wants exactly one document. Unreadable text means an unknown configuration.
+    """
+    import base64
+    import binascii
+
+    import yaml
+
+    from cnsec.yamlsafe import load_documents
+
+    with contextlib.suppress(binascii.Error, ValueError, yaml.YAMLError, RecursionError):
+        text = base64.b64decode(content, validate=False).decode("utf-8", "replace")
+        with contextlib.closing(cast(Generator[tuple[Any, int], None, None], load_documents(text))) as docs:
+            found = [doc for doc, _ in itertools.islice(docs, 2)]  # a second document: not a config
+        if len(found) == 1 and isinstance(found[0], dict):
+            return found[0]
+    return None
 
 
 def modes(value: str | None) -> list[str]:
