@@ -101,15 +101,10 @@ def as_workload(res: K8sResource) -> Workload | None:
 
 def pointer(path: Path | tuple[str | int, ...]) -> str:
     """An RFC 6901 JSON pointer for ``path``."""
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
-def _holds(node: Any, step: str | int) -> bool:
-    if isinstance(step, int):
-        return isinstance(node, list) and 0 <= step < len(node)
-    if step == "-":
-        return isinstance(node, list)
-    return isinstance(node, dict)
+    joined = "/".join(map(str, path))
+    if "~" in joined or joined.count("/") >= len(path):  # a step holds '~' or '/': escape them
+        return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "/" + joined
 
 
 def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
@@ -121,10 +116,18 @@ def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
     """
     node: Any = res.doc
     k = 0
-    while k < len(path) - 1:
+    end = len(path) - 1
+    while k < end:  # does the child hold the next step? (runs for most of the ~30k findings of a big run)
         step = path[k]
         child = node[step] if isinstance(node, list) and isinstance(step, int) else node.get(step)
-        if not _holds(child, path[k + 1]):
+        nxt = path[k + 1]
+        if isinstance(nxt, int):
+            if not (isinstance(child, list) and 0 <= nxt < len(child)):
+                break
+        elif nxt == "-":
+            if not isinstance(child, list):
+                break
+        elif not isinstance(child, dict):
             break
         node = child
         k += 1

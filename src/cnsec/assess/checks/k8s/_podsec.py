@@ -10,7 +10,8 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from cnsec.assess.workload import Container, Path, Workload, remove_patch, set_patch
+from cnsec.assess.workload import Container, Path, Workload, set_patch
+from cnsec.assess.workload import pointer as json_pointer
 
 
 def as_list(value: Any) -> list[Any]:
@@ -53,7 +54,7 @@ def add_drop_patch(w: Workload, c: Container, cap: str) -> list[dict[str, Any]]:
 
 def pointer(path: Path) -> str:
     """The RFC 6901 JSON pointer of ``path``."""
-    return str(remove_patch(path)[0]["path"])
+    return json_pointer(path)
 
 
 def set_fields(w: Workload, sc_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
