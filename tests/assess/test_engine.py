@@ -155,21 +155,54 @@ def test_baseline_reports_only_new_findings(tmp_path: Path,
     assert "debug" in baseline.read_text() and "privileged" not in baseline.read_text()
 
 
-def test_parallel_checks_give_the_same_findings_as_one_process(tmp_path: Path) -> None:
-    from cnsec.assess.assets import build_assets
-    from cnsec.assess.engine import run_checks, select_checks
+EXPOSED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      containers: [{name: web, image: nginx}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+"""
+
+
+def _report_view(report: Any) -> tuple[Any, ...]:
+    return ([(f.id, f.asset_id, f.source.file, f.source.line, f.message) for f in report.findings],
+            [(r.asset_id, r.threat_id, r.finding_ids, r.score) for r in report.risks],
+            [str(p) for p in report.errors], [a.id for a in report.assets])
+
+
+def test_checks_beside_the_parser_give_the_report_of_one_process_on_the_whole_inventory(
+        tmp_path: Path) -> None:
+    """Per-resource checks run in the process that parsed each part; checks that need the whole
+    inventory (exposure from a Service in another file, service accounts) are deferred to it, and
+    asset ids of same-named resources in different parts come out as in one pass."""
+    from cnsec.assess.engine import assess, assess_inventory
     from cnsec.assess.inventory import load_inventory
 
-    docs = [POD.replace("name: debug", f"name: debug{i}") for i in range(450)]
-    write(tmp_path / "many.yaml", "---\n".join(docs))
-    inv = load_inventory([str(tmp_path)])
+    for i in range(320):
+        write(tmp_path / f"m{i:03}.yaml", POD.replace("name: debug", f"name: debug{i % 300}"))
+    deployment, service = EXPOSED.split("---\n")
+    write(tmp_path / "a-web.yaml", deployment)
+    write(tmp_path / "zz-web-again.yaml", deployment)  # the same id twice: the second is '#2'
+    write(tmp_path / "zz-svc.yaml", service)
     config = Config()
-    assets = build_assets(inv, config)
-    checks = select_checks(config)
-    one, _ = run_checks(inv, config, assets, checks, workers=1)
-    two, _ = run_checks(inv, config, assets, checks, workers=2)
-    assert len(one) > 450
-    assert sorted(f.id for f in one) == sorted(f.id for f in two)
+    one = assess([str(tmp_path)], config, workers=1)
+    two = assess([str(tmp_path)], config, workers=2)
+    whole = assess_inventory(load_inventory([str(tmp_path)], workers=1), config)
+    assert _report_view(one) == _report_view(two) == _report_view(whole)
+    ids = {f.asset_id for f in two.findings}
+    assert {"Deployment/shop/web", "Deployment/shop/web#2", "Pod/ops/debug1#2"} <= ids
+    exposed = [f for f in two.findings if f.check_id == "CNSEC-K8S-036"]
+    assert {f.asset_id for f in exposed} == {"Deployment/shop/web", "Deployment/shop/web#2"}
 
 
 def test_parallel_loading_gives_the_same_inventory_as_one_process(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import time
 from collections.abc import Iterable, Iterator
@@ -12,7 +13,7 @@ from typing import Any
 from cnsec.assess.assets import build_assets
 from cnsec.assess.checks.base import Check, Hit, registry
 from cnsec.assess.config import Config
-from cnsec.assess.inventory import Inventory, load_inventory
+from cnsec.assess.inventory import Inventory, scan_inventory
 from cnsec.assess.suppress import (
     ANNOTATION,
     Waiver,
@@ -145,18 +146,60 @@ def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000,
         f.snippet = _snippet(inv.lines(f.source.file), f.source.line, masked, values)
 
 
+#: A hit as a check reported it, before asset ids exist: (check id, the resource it is about, the
+#: checked item's file, file, line, message, location, patch, fix). Rows stay plain tuples because
+#: they cross process boundaries, where dataclasses cost several times more to pickle.
+Row = tuple[str, Any, str, str, int, str, str, Any, Any]
+
+
+class NeedsInventory(Exception):
+    """A check asked for more than its own resource while running beside the parser."""
+
+
+class _FileLines:
+    """What a check sees of the inventory beside the parser: the text of the files of its part.
+
+    Anything else (other resources, indexes over them) raises :class:`NeedsInventory`, and the check
+    runs again on the whole inventory: a check never silently sees a part instead of the whole.
+    """
+
+    __slots__ = ("_part",)
+
+    def __init__(self, part: Inventory) -> None:
+        self._part = part
+
+    def lines(self, file: str) -> list[str]:
+        return self._part.lines(file)
+
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsInventory(name)
+
+
+class _PartContext:
+    """:class:`Context` for checks running beside the parser: no assets and no other resources."""
+
+    __slots__ = ("config", "inventory")
+
+    def __init__(self, part: Inventory, config: Config) -> None:
+        self.inventory = _FileLines(part)
+        self.config = config
+
+    @property
+    def assets(self) -> dict[str, Asset]:
+        raise NeedsInventory("assets")
+
+
 class _Runner:
-    def __init__(self, inv: Inventory, config: Config, assets: list[Asset]) -> None:
-        self.inv = inv
-        self.ctx = Context(inv, config, {a.id: a for a in assets})
-        self.findings: list[Finding] = []
+    def __init__(self, ctx: Context | _PartContext) -> None:
+        self.ctx = ctx
+        self.rows: list[Row] = []
         self.problems: list[InputProblem] = []
-        self.seen_ids: set[str] = set()
+        self.deferred: list[tuple[str, Any, str, int]] = []
+        self.seen: set[tuple[str, int, str]] = set()
 
     def emit(self, chk: Check, hits: Iterable[Hit], item: Any, file: str, default_line: int) -> None:
         for hit in hits:
             target = hit.resource if hit.resource is not None else getattr(item, "res", item)
-            asset_id = getattr(target, "key", "") or file
             tfile = getattr(target, "file", file)
             if hit.line is not None:
                 line = hit.line
@@ -165,26 +208,57 @@ class _Runner:
             else:
                 line = getattr(target, "line", default_line) if hit.resource is not None else default_line
             location = hit.location if hit.location is not None else (_location(hit.path) or hit.message)
-            fid = finding_id(chk.id, asset_id, location)
-            if fid in self.seen_ids:
+            seen_key = (chk.id, id(target), location)
+            if seen_key in self.seen:
                 continue
-            self.seen_ids.add(fid)
-            self.findings.append(Finding(
-                id=fid, check_id=chk.id, title=chk.title, severity=chk.severity, asset_id=asset_id,
-                source=Source(tfile, line), message=hit.message, threat_ids=chk.threats,
-                remediation=chk.remediation, equivalents=chk.equivalents, control_id=chk.control,
-                location=location, patch=hit.patch, fix=hit.fix,
-            ))
+            self.seen.add(seen_key)
+            self.rows.append((chk.id, target, file, tfile, line, hit.message, location, hit.patch, hit.fix))
 
-    def run(self, chk: Check, item: Any, file: str, line: int, what: str) -> None:
+    def run(self, chk: Check, item: Any, file: str, line: int, what: str | None = None) -> None:
         try:
             hits = list(chk.run(item, self.ctx))
+        except NeedsInventory:
+            self.deferred.append((chk.id, item, file, line))
+            return
         except Exception as exc:  # a broken check on one resource never ends the run
+            if isinstance(self.ctx, _PartContext):  # report it from the whole inventory, with asset ids
+                self.deferred.append((chk.id, item, file, line))
+                return
             self.problems.append(InputProblem(
-                file, line, f"check {chk.id} failed on {what}: {type(exc).__name__}: {exc}"))
+                file, line, f"check {chk.id} failed on {what or _what(item)}: {type(exc).__name__}: {exc}"))
             return
         if hits:
             self.emit(chk, hits, item, file, line)
+
+    def run_items(self, inv: Inventory, checks: list[Check]) -> None:
+        """Every per-resource check on every resource, workload, Dockerfile and Terraform block."""
+        by_target: dict[str, list[Check]] = {}
+        for c in checks:
+            by_target.setdefault(c.target, []).append(c)
+        k8s_checks = by_target.get("k8s", [])
+        for res in inv.k8s:
+            for c in k8s_checks:
+                if c.kinds is None or res.kind in c.kinds:
+                    self.run(c, res, res.file, res.line)
+        wl_checks = by_target.get("workload", [])
+        if wl_checks:
+            for w in inv.workloads:
+                for c in wl_checks:
+                    if c.kinds is None or w.kind in c.kinds:
+                        self.run(c, w, w.res.file, w.res.line)
+        for df in inv.dockerfiles:
+            for c in by_target.get("dockerfile", []):
+                self.run(c, df, df.file, 1)
+        tf_checks = by_target.get("terraform", [])
+        for r in inv.terraform:
+            for c in tf_checks:
+                if c.resource_types is None or r.type in c.resource_types:
+                    self.run(c, r, r.file, r.line)
+
+
+def _what(item: Any) -> str:
+    """How a check failure names the item: its asset id."""
+    return str(getattr(getattr(item, "res", item), "key", ""))
 
 
 def select_checks(config: Config, only: set[str] | None = None, skip: set[str] | None = None) -> list[Check]:
@@ -208,82 +282,67 @@ def select_checks(config: Config, only: set[str] | None = None, skip: set[str] |
     return out
 
 
-PARALLEL_MIN_ITEMS = 400
-_FORK_STATE: tuple[Inventory, Config, list[Asset], list[Check]] | None = None
+@dataclass(slots=True)
+class PartResult:
+    """What the per-resource checks found on one part of the inventory, where it was parsed."""
+
+    rows: list[Row]
+    problems: list[InputProblem]
+    deferred: list[tuple[str, Any, str, int]]
 
 
-def _run_slice(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check], part: int,
-               parts: int) -> tuple[list[Finding], list[InputProblem]]:
-    """Run every check on every ``parts``-th item starting at ``part`` (inventory checks: part 0)."""
-    runner = _Runner(inv, config, assets)
-    by_target: dict[str, list[Check]] = {}
-    for c in checks:
-        by_target.setdefault(c.target, []).append(c)
-    k8s_checks = by_target.get("k8s", [])
-    for res in inv.k8s[part::parts]:
-        for c in k8s_checks:
-            if c.kinds is None or res.kind in c.kinds:
-                runner.run(c, res, res.file, res.line, res.key)
-    wl_checks = by_target.get("workload", [])
-    if wl_checks:
-        for w in inv.workloads[part::parts]:
-            for c in wl_checks:
-                if c.kinds is None or w.kind in c.kinds:
-                    runner.run(c, w, w.res.file, w.res.line, w.res.key)
-    for df in inv.dockerfiles[part::parts]:
-        for c in by_target.get("dockerfile", []):
-            runner.run(c, df, df.file, 1, df.key)
-    tf_checks = by_target.get("terraform", [])
-    for r in inv.terraform[part::parts]:
-        for c in tf_checks:
-            if c.resource_types is None or r.type in c.resource_types:
-                runner.run(c, r, r.file, r.line, r.key)
-    if part == 0:
-        for c in by_target.get("inventory", []):
-            runner.run(c, inv, inv.root, 0, "the inventory")
-    return runner.findings, runner.problems
+def check_part(part: Inventory, config: Config, checks: list[Check]) -> PartResult:
+    """Run the per-resource checks on a freshly parsed part (in the process that parsed it).
+
+    Checks that need more than their own resource (assets, other resources) are deferred to the
+    whole inventory; cross-resource (``inventory``) checks always run there.
+    """
+    runner = _Runner(_PartContext(part, config))
+    runner.run_items(part, checks)
+    return PartResult(runner.rows, runner.problems, runner.deferred)
 
 
-def _forked_slice(args: tuple[int, int]) -> tuple[list[Finding], list[InputProblem]]:
-    assert _FORK_STATE is not None
-    inv, config, assets, checks = _FORK_STATE
-    return _run_slice(inv, config, assets, checks, *args)
+def _to_findings(rows: Iterable[Row], checks: dict[str, Check], findings: list[Finding],
+                 seen: set[str]) -> None:
+    """Rows become findings once every resource has its asset id; the first of a duplicate id wins."""
+    for cid, target, file, tfile, line, message, location, patch, fix in rows:
+        chk = checks[cid]
+        asset_id = getattr(target, "key", "") or file
+        fid = finding_id(cid, asset_id, location)
+        if fid in seen:
+            continue
+        seen.add(fid)
+        findings.append(Finding(
+            id=fid, check_id=cid, title=chk.title, severity=chk.severity, asset_id=asset_id,
+            source=Source(tfile, line), message=message, threat_ids=chk.threats,
+            remediation=chk.remediation, equivalents=chk.equivalents, control_id=chk.control,
+            location=location, patch=patch, fix=fix,
+        ))
 
 
 def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check],
-               *, workers: int | None = None) -> tuple[list[Finding], list[InputProblem]]:
-    """Run the checks; on a large inventory, in forked processes that share it copy-on-write.
-
-    The result does not depend on the number of processes: findings are de-duplicated by id and
-    the caller sorts them.
-    """
-    global _FORK_STATE
-    import os
-
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    items = len(inv.k8s) + len(inv.dockerfiles) + len(inv.terraform)
-    if n <= 1 or items < PARALLEL_MIN_ITEMS:
-        return _run_slice(inv, config, assets, checks, 0, 1)
-    import multiprocessing as mp
-
-    if "fork" not in mp.get_all_start_methods():  # pragma: no cover - not Linux
-        return _run_slice(inv, config, assets, checks, 0, 1)
-    _ = inv.workloads  # build once, before the fork
-    _FORK_STATE = (inv, config, assets, checks)
-    try:
-        with mp.get_context("fork").Pool(n) as pool:
-            parts = pool.map(_forked_slice, [(i, n) for i in range(n)])
-    finally:
-        _FORK_STATE = None
+               parts: list[PartResult] | None = None) -> tuple[list[Finding], list[InputProblem]]:
+    """Every check on the inventory, or what is left of them when ``parts`` already ran beside the
+    parser: their deferred items and the cross-resource checks. The result does not depend on how
+    the inventory was split: findings are de-duplicated by id and the caller sorts them."""
+    runner = _Runner(Context(inv, config, {a.id: a for a in assets}))
+    by_id = {c.id: c for c in checks}
+    if parts is None:
+        runner.run_items(inv, checks)
+    else:
+        for part in parts:
+            runner.problems.extend(part.problems)
+            for cid, item, file, line in part.deferred:
+                runner.run(by_id[cid], item, file, line)
+    for c in checks:
+        if c.target == "inventory":
+            runner.run(c, inv, inv.root, 0, "the inventory")
     findings: list[Finding] = []
-    problems: list[InputProblem] = []
     seen: set[str] = set()
-    for part_findings, part_problems in parts:
-        for f in part_findings:
-            if f.id not in seen:
-                seen.add(f.id)
-                findings.append(f)
-        problems.extend(part_problems)
+    for part in parts or ():
+        _to_findings(part.rows, by_id, findings, seen)
+    _to_findings(runner.rows, by_id, findings, seen)
+    problems = runner.problems
     problems.sort(key=lambda p: (p.file, p.line or 0, p.message))
     return findings, problems
 
@@ -315,11 +374,18 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
 
 
 def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = None,
-                     skip: set[str] | None = None) -> Report:
+                     skip: set[str] | None = None, checks: list[Check] | None = None,
+                     parts: list[PartResult] | None = None) -> Report:
+    """Assess a loaded inventory; ``parts`` are the per-resource results of :func:`check_part`
+    when they already ran beside the parser (see :func:`assess`)."""
     started = time.perf_counter()
     assets = build_assets(inv, config)
-    checks = select_checks(config, only, skip)
-    findings, check_problems = run_checks(inv, config, assets, checks)
+    if checks is None:
+        checks = select_checks(config, only, skip)
+    findings, check_problems = run_checks(inv, config, assets, checks, parts)
+    # in file order before anything reads them: risks list their findings, and that order must not
+    # depend on how the inventory was split between processes
+    findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
     problems = list(inv.problems) + check_problems
     waivers = _waivers_for(inv, problems)
     if waivers:
@@ -339,7 +405,6 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     plan = build_plan(findings, risks, asset_map, inv)
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
-    findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
     _add_snippets(findings, inv, secret_lines=secret_lines, values=secret_values)
     report = Report(
         kind="assessment", findings=findings, assets=assets,
@@ -375,10 +440,15 @@ def batch_gc() -> Iterator[None]:
 
 
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
-           skip: set[str] | None = None) -> Report:
+           skip: set[str] | None = None, workers: int | None = None) -> Report:
+    """Load and assess ``targets``. The per-resource checks run on each part of the inventory in the
+    process that parsed it, while it is fresh there (no second fork, and only the findings travel);
+    checks that need the whole inventory run afterwards on it."""
     started = time.perf_counter()
+    checks = select_checks(config, only, skip)
     with batch_gc():
-        inv = load_inventory(targets)
-        report = assess_inventory(inv, config, only=only, skip=skip)
+        inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
+                                    workers=workers)
+        report = assess_inventory(inv, config, checks=checks, parts=parts)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
 from cnsec.assess.loaders.k8s import K8sResource, looks_like_template, parse_k8s_text
@@ -124,12 +125,25 @@ def read_file(inv: Inventory, path: Path, kind: str, display: str) -> None:
 PARALLEL_MIN_TF_FILES = 8
 PARALLEL_MIN_FILES = 300
 
+T = TypeVar("T")
+#: Work to do on each freshly parsed part, in the process that parsed it (set before forking).
+_BESIDE: Callable[[Inventory], Any] | None = None
+
 
 def _load_chunk(chunk: list[tuple[str, str]]) -> Inventory:
     part = Inventory(root="")
     for display, kind in chunk:
         read_file(part, Path(display), kind, display)
     return part
+
+
+def _load_and_work(chunk: list[tuple[str, str]]) -> tuple[Inventory, Any]:
+    """Parse a chunk and run the ``beside`` work on it; both travel back in one pickle, so what the
+    work's result refers to (resources of the part) arrives as the very same objects."""
+    part = _load_chunk(chunk)
+    result = _BESIDE(part) if _BESIDE is not None else None
+    part.__dict__.pop("workloads", None)  # a cache, rebuilt on demand: not worth pickling
+    return part, result
 
 
 def _merge(inv: Inventory, part: Inventory) -> None:
@@ -165,29 +179,37 @@ def _balance(files: list[tuple[str, str]], parts: int) -> list[list[tuple[str, s
     return groups
 
 
-def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | None) -> None:
+def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | None,
+                beside: Callable[[Inventory], T] | None) -> list[T]:
     """Parse files in this process and in forked workers, about equal work each.
 
     Parsed documents come back pickled, which costs about a quarter of parsing them, so the split
     pays off from a few hundred files on; results are merged back in file order, so the inventory
-    does not depend on the number of processes.
+    does not depend on the number of processes. ``beside`` runs on each part where it was parsed
+    (the assessment runs its per-resource checks there), its results are returned.
     """
+    global _BESIDE
     n = workers if workers is not None else (os.cpu_count() or 1)
     tf = sum(1 for f in files if f[1] == "terraform")
-    if n <= 1 or (len(files) < PARALLEL_MIN_FILES and tf < PARALLEL_MIN_TF_FILES):
-        _merge(inv, _load_chunk(files))
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    _BESIDE = beside
+    try:
+        if n <= 1 or (len(files) < PARALLEL_MIN_FILES and tf < PARALLEL_MIN_TF_FILES):
+            part, result = _load_and_work(files)
+            _merge(inv, part)
+            return [result] if beside is not None else []
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
 
-    groups = _balance(files, n)
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ProcessPoolExecutor(max_workers=n - 1, mp_context=ctx) as pool:
-        futures = [pool.submit(_load_chunk, g) for g in groups[1:]]
-        parts = [_load_chunk(groups[0])] + [f.result() for f in futures]
+        groups = _balance(files, n)
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        with ProcessPoolExecutor(max_workers=n - 1, mp_context=ctx) as pool:
+            futures = [pool.submit(_load_and_work, g) for g in groups[1:]]
+            done = [_load_and_work(groups[0])] + [f.result() for f in futures]
+    finally:
+        _BESIDE = None
     order = {name: i for i, (name, _) in enumerate(files)}
     merged = Inventory(root="")
-    for part in parts:
+    for part, _ in done:
         _merge(merged, part)
     merged.k8s.sort(key=lambda r: (order.get(r.file, 0), r.line))
     merged.dockerfiles.sort(key=lambda d: order.get(d.file, 0))
@@ -195,6 +217,7 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
     merged.problems.sort(key=lambda p: (order.get(p.file, 0), p.line or 0))
     merged.texts = {name: merged.texts[name] for name, _ in files if name in merged.texts}
     _merge(inv, merged)
+    return [result for _, result in done] if beside is not None else []
 
 
 def _read_stdin(inv: Inventory) -> str | None:
@@ -215,14 +238,27 @@ def _read_stdin(inv: Inventory) -> str | None:
 
 def load_inventory(targets: list[str], *, workers: int | None = None) -> Inventory:
     """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
+    return scan_inventory(targets, None, workers=workers)[0]
+
+
+def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, *,
+                   workers: int | None = None) -> tuple[Inventory, list[T]]:
+    """:func:`load_inventory`, running ``beside`` on every part of the inventory in the process that
+    parsed it (while the part is fresh in that process's memory); returns its results too."""
     inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets))
     files: list[tuple[str, str]] = []
+    results: list[T] = []
     for target in targets:
         if target == "-":
             text = _read_stdin(inv)
             if text is not None:
                 kind = "dockerfile" if text.lstrip().upper().startswith(("FROM ", "ARG ")) else "k8s"
-                add_text(inv, text, "<stdin>", kind)
+                part = Inventory(root="")
+                add_text(part, text, "<stdin>", kind)
+                if beside is not None:
+                    results.append(beside(part))
+                part.__dict__.pop("workloads", None)
+                _merge(inv, part)
             continue
         root = Path(target)
         if not root.exists():
@@ -233,5 +269,5 @@ def load_inventory(targets: list[str], *, workers: int | None = None) -> Invento
             inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
                                                            "(.tf) or Dockerfile input by its name; skipped"))
         files.extend(found)
-    _load_files(inv, files, workers)
-    return inv
+    results += _load_files(inv, files, workers, beside)
+    return inv, results
