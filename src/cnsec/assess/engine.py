@@ -57,8 +57,27 @@ def _mask(text: str) -> str:
     return "********"
 
 
+class SecretValues:
+    """The secret values found in the input: is one of them on a line? One regex pass per line
+    (an alternation of escaped literals: no backtracking), not one substring test per value."""
+
+    __slots__ = ("_search",)
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        import re
+
+        ordered = sorted(set(values))
+        self._search = re.compile("|".join(map(re.escape, ordered))).search if ordered else None
+
+    def in_line(self, line: str) -> bool:
+        return self._search is not None and self._search(line) is not None
+
+
+_NO_VALUES = SecretValues()
+
+
 def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozenset(),
-             values: frozenset[str] = frozenset()) -> str | None:
+             values: SecretValues = _NO_VALUES) -> str | None:
     """Lines around ``line``; lines in ``masked`` (secrets), lines holding a known secret value and
     lines the secret scanner flags are masked."""
     if not lines or not line:
@@ -72,7 +91,7 @@ def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozen
     width = len(str(hi))
     out = []
     for n in range(lo, hi):
-        secret = (n + 1) in masked or n in flagged or any(v in lines[n] for v in values)
+        secret = (n + 1) in masked or n in flagged or values.in_line(lines[n])
         text = _mask(lines[n]) if secret else lines[n]
         out.append(f"{n + 1:>{width}} {'>' if n + 1 == line else ' '} {text}")
     return "\n".join(out)
@@ -102,7 +121,7 @@ def _secret_lines(findings: list[Finding]) -> dict[str, set[int]]:
     return out
 
 
-def _secret_values(inv: Inventory, secret_lines: dict[str, set[int]]) -> frozenset[str]:
+def _secret_values(inv: Inventory, secret_lines: dict[str, set[int]]) -> SecretValues:
     """The secret values on those lines: the same value elsewhere (a ``--password`` argument, an
     ``echo`` in a RUN line, a fix that copies the resource) is masked too."""
     values = set()
@@ -112,19 +131,19 @@ def _secret_values(inv: Inventory, secret_lines: dict[str, set[int]]) -> frozens
             value = _value_of(lines[n - 1]) if 0 < n <= len(lines) else None
             if value:
                 values.add(value)
-    return frozenset(values)
+    return SecretValues(values)
 
 
-def _redact(text: str, values: frozenset[str]) -> str:
+def _redact(text: str, values: SecretValues) -> str:
     from cnsec.data.scan import scan_text
 
     lines = text.split("\n")
     flagged = {h.line - 1 for h in scan_text(text)}
-    return "\n".join(_mask(line) if n in flagged or any(v in line for v in values) else line
+    return "\n".join(_mask(line) if n in flagged or values.in_line(line) else line
                      for n, line in enumerate(lines))
 
 
-def _redact_fixes(findings: list[Finding], values: frozenset[str]) -> None:
+def _redact_fixes(findings: list[Finding], values: SecretValues) -> None:
     """Fixes that copy a resource (a naked pod wrapped in a Deployment) must not copy its secrets."""
     for f in findings:
         if f.fix and "\n" in f.fix.strip():
@@ -133,7 +152,7 @@ def _redact_fixes(findings: list[Finding], values: frozenset[str]) -> None:
 
 def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000,
                   secret_lines: dict[str, set[int]] | None = None,
-                  values: frozenset[str] = frozenset()) -> None:
+                  values: SecretValues = _NO_VALUES) -> None:
     """Source snippets for the findings people read first (the worst ones), not for all of them.
 
     A line that a sensitive check (a credential) points at is masked in every snippet that shows it.
@@ -398,11 +417,12 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     secret_values = _secret_values(inv, secret_lines)
     _redact_fixes(findings, secret_values)
     from cnsec.assess.plan import build_plan
-    from cnsec.assess.risk import score_risks
+    from cnsec.assess.risk import group, score_risks
 
     asset_map = {a.id: a for a in assets}
-    risks = score_risks(findings, asset_map)
-    plan = build_plan(findings, risks, asset_map, inv)
+    groups = group(findings)
+    risks = score_risks(findings, asset_map, groups)
+    plan = build_plan(findings, risks, asset_map, inv, groups)
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
     _add_snippets(findings, inv, secret_lines=secret_lines, values=secret_values)

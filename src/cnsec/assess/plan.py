@@ -47,13 +47,15 @@ def _patches(findings: list[Finding], assets: dict[str, Asset]) -> list[dict[str
 
 
 def build_plan(findings: list[Finding], risks: list[Risk], assets: dict[str, Asset],
-               inv: Inventory | None = None) -> list[PlanItem]:
+               inv: Inventory | None = None,
+               groups: dict[tuple[str, str], list[Finding]] | None = None) -> list[PlanItem]:
     controls = control_catalog()
     by_control: dict[str, list[Finding]] = {}
     for f in findings:
         if not f.suppressed and f.control_id:
             by_control.setdefault(f.control_id, []).append(f)
-    groups = group(findings)
+    if groups is None:
+        groups = group(findings)
     risk_index = {(r.asset_id, r.threat_id): r for r in risks}
     items: list[PlanItem] = []
     for control_id, fs in by_control.items():

@@ -8,6 +8,7 @@ the threat is. Every score carries its own explanation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from cnsec.model.asset import Asset, Criticality, Exposure
 from cnsec.model.finding import Finding
@@ -23,6 +24,7 @@ SENSITIVE_DATA = {"secret", "pii", "restricted", "confidential", "payment", "pci
 DATA_BONUS = 0.15
 THREAT_SEVERITY = {"critical": 1.00, "high": 0.90, "medium": 0.75, "low": 0.60}
 LEVELS = ((70, "critical"), (45, "high"), (20, "medium"), (0, "low"))
+_SEVERITY = attrgetter("severity")
 
 
 def level_of(score: int) -> str:
@@ -65,7 +67,7 @@ def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
     exposure = EXPOSURE[asset.exposure]
     crit = CRITICALITY[asset.criticality]
     score = round(100 * likelihood * impact)
-    worst = sorted(findings, key=lambda f: -f.severity)
+    worst = sorted(findings, key=_SEVERITY, reverse=True)  # stable: equal severities keep their order
     named = ", ".join(f"{f.severity.label} {f.check_id}" for f in worst[:3])
     if len(worst) > 3:
         named += f" and {len(worst) - 3} more"
@@ -94,9 +96,12 @@ def group(findings: Iterable[Finding]) -> dict[tuple[str, str], list[Finding]]:
     return groups
 
 
-def score_risks(findings: list[Finding], assets: dict[str, Asset]) -> list[Risk]:
+def score_risks(findings: list[Finding], assets: dict[str, Asset],
+                groups: dict[tuple[str, str], list[Finding]] | None = None) -> list[Risk]:
+    """One risk per (asset, threat) with unsuppressed findings; ``groups`` is :func:`group` of the
+    findings when the caller has it already."""
     risks = []
-    for (asset_id, threat_id), fs in group(findings).items():
+    for (asset_id, threat_id), fs in (group(findings) if groups is None else groups).items():
         asset = assets.get(asset_id) or _default_asset(asset_id)
         risks.append(score_one(asset, threat_id, fs))
     risks.sort(key=lambda r: (-r.score, r.asset_id, r.threat_id))

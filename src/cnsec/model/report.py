@@ -64,13 +64,14 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         by_sev = {s.label: 0 for s in sorted(Severity, reverse=True)}
-        for f in self.active():
+        active = self.active()
+        for f in active:
             by_sev[f.severity.label] += 1
         levels: dict[str, int] = {}
         for r in self.risks:
             levels[r.level] = levels.get(r.level, 0) + 1
         return {
-            "findings": len(self.active()),
+            "findings": len(active),
             "suppressed": sum(1 for f in self.findings if f.suppressed),
             "by_severity": by_sev,
             "assets": len(self.assets),

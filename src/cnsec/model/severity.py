@@ -15,11 +15,13 @@ class Severity(IntEnum):
     CRITICAL = 4
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        # a tuple index, not ``self.name``: enum's name descriptor is slow and reports call this
+        # once per finding
+        return _LABELS[self]
 
     @classmethod
     def parse(cls, value: str | Severity) -> Severity:
@@ -40,3 +42,6 @@ class Severity(IntEnum):
     def security_severity(self) -> str:
         """GitHub code scanning's numeric severity (its bands: 9+ critical, 7+ high, 4+ medium)."""
         return {4: "9.5", 3: "8.0", 2: "5.5", 1: "2.0", 0: "0.0"}[int(self)]
+
+
+_LABELS = tuple(s.name.lower() for s in sorted(Severity))
