@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from cnsec.assess.loaders.k8s import K8sResource, pod_spec_path
@@ -144,16 +145,78 @@ def remove_patch(path: Path) -> list[dict[str, Any]]:
 
 
 def to_yaml(obj: Any) -> str:
-    """YAML text for a fix snippet, with libyaml's C emitter (10x faster than the pure one)."""
+    """YAML text for a fix snippet: exactly ``yaml.dump(..., sort_keys=False, default_flow_style=False)``
+    with libyaml's C emitter, and nodes built by :func:`_dumper` (see there why)."""
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(yaml.dump(_plain(obj), Dumper=dumper, sort_keys=False, default_flow_style=False))
+    return str(yaml.dump(_plain(obj), Dumper=_dumper(), sort_keys=False, default_flow_style=False))
 
 
 def _plain(value: Any) -> Any:
+    """A copy with string keys whose every dict and list is a fresh object, seen once in the tree."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+@cache
+def _dumper() -> type:
+    """PyYAML's safe dumper with a faster representer and resolver, producing the same text.
+
+    ``CSafeDumper`` emits in C but represents in Python, generically: per object an alias check,
+    the type's MRO, a representer lookup; and libyaml calls back the regex resolver twice per
+    scalar. For what :func:`_plain` returns, the nodes are built here directly, the same nodes
+    ``SafeRepresenter`` builds: its alias bookkeeping finds nothing to share in a tree whose
+    dicts and lists are all distinct objects, and scalars are never aliased. Exact types only (a
+    ``dict`` subclass, a float, bytes, a set take the inherited path). The implicit tag of a plain
+    scalar depends on its text alone (no path resolvers), so it is remembered, like the loader does;
+    a quoted one has none.
+    """
+    import yaml
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    str_tag, int_tag, bool_tag, null_tag = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
+    map_tag, seq_tag = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+    tags: dict[str, str] = {}  # plain scalar text -> its implicit tag
+
+    class FixDumper(base):  # type: ignore[misc]
+        def represent_data(self, data: Any) -> Any:
+            t = type(data)
+            node: Any
+            if t is str:
+                return ScalarNode(str_tag, data)
+            if t is dict and not self.sort_keys:
+                rep = self.represent_data
+                node = MappingNode(map_tag, [(rep(k), rep(v)) for k, v in data.items()])
+            elif t is list:
+                rep = self.represent_data
+                node = SequenceNode(seq_tag, [rep(v) for v in data])
+            elif t is bool:
+                return ScalarNode(bool_tag, "true" if data else "false")
+            elif t is int:
+                return ScalarNode(int_tag, str(data))
+            elif data is None:
+                return ScalarNode(null_tag, "null")
+            else:
+                return super().represent_data(data)
+            node.flow_style = self.default_flow_style if self.default_flow_style is not None else all(
+                isinstance(n, ScalarNode) and not n.style for pair in node.value
+                for n in (pair if isinstance(pair, tuple) else (pair,)))
+            return node
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not ScalarNode or self.yaml_path_resolvers or not isinstance(value, str):
+                return super().resolve(kind, value, implicit)
+            if not implicit[0]:  # quoted: no implicit resolver applies
+                return self.DEFAULT_SCALAR_TAG
+            tag = tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(tags) < 4096 and len(value) <= 256:
+                    tags[value] = tag
+            return tag
+
+    return FixDumper
