@@ -36,3 +36,22 @@ def test_an_error_naming_a_hostile_path_prints_no_terminal_escape(tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2
     assert "\x1b" not in err and "\\x1b" in err
+
+
+def test_the_console_script_ends_an_assessment_with_its_exit_code_and_the_whole_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`cnsec assess` ends without freeing its heap object by object; its output and code are intact."""
+    from pathlib import Path
+
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec: {containers: [{name: c, image: busybox, securityContext: {privileged: true}}]}\n")
+    exe = Path(sys.executable).with_name("cnsec")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cnsec.cli import run; run()"]
+    done = subprocess.run([*cmd, "assess", str(tmp_path), "-f", "json"], capture_output=True, check=False)
+    assert done.returncode == 1  # a privileged pod is at/above the default --fail-on high
+    report = json.loads(done.stdout)
+    assert any(f["check_id"] == "CNSEC-K8S-001" for f in report["findings"])
+    done = subprocess.run([*cmd, "assess", str(tmp_path), "-f", "json", "--fail-on", "none", "-o",
+                           str(tmp_path / "out.json")], capture_output=True, check=False)
+    assert done.returncode == 0
+    assert json.loads((tmp_path / "out.json").read_text())["summary"]["findings"] >= 1

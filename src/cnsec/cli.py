@@ -79,8 +79,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+#: Set by a command that leaves a large heap behind (an assessment: millions of small objects) and
+#: has nothing left to clean up: the console entry point then ends the process without freeing them
+#: one by one (about a tenth of a second on a big input), as mypy does. Output is flushed first.
+_SKIP_TEARDOWN = False
+
+
+def skip_teardown() -> None:
+    """Let the console entry point exit without tearing the heap down (see :data:`_SKIP_TEARDOWN`)."""
+    global _SKIP_TEARDOWN
+    _SKIP_TEARDOWN = True
+
+
 def run() -> None:  # pragma: no cover - console entry point
-    sys.exit(main())
+    code = main()
+    if _SKIP_TEARDOWN:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:  # the reader went away: nothing more to say to it
+            pass
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

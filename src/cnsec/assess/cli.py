@@ -57,6 +57,9 @@ def run_assess(args: argparse.Namespace) -> int:
         print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
     with batch_gc():  # rendering tens of thousands of findings: nothing cyclic to collect either
         code = emit(report, args)
+    from cnsec.cli import skip_teardown
+
+    skip_teardown()  # the report is written: nothing left to do but free the inventory
     return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
 
 
