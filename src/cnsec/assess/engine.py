@@ -165,10 +165,12 @@ def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000,
         f.snippet = _snippet(inv.lines(f.source.file), f.source.line, masked, values)
 
 
-#: A hit as a check reported it, before asset ids exist: (check id, the resource it is about, the
-#: checked item's file, file, line, message, location, patch, fix). Rows stay plain tuples because
-#: they cross process boundaries, where dataclasses cost several times more to pickle.
-Row = tuple[str, Any, str, str, int, str, str, Any, Any]
+#: A hit as a check reported it: (check id, the resource it is about, the checked item's file, file,
+#: line, message, location, patch, fix, the asset id it was given, its finding id). Beside the parser
+#: asset ids are provisional (two same-named resources are only told apart once the whole inventory
+#: is known), so the final id is recomputed where it differs. Rows stay plain tuples because they
+#: cross process boundaries, where dataclasses cost several times more to pickle.
+Row = tuple[str, Any, str, str, int, str, str, Any, Any, str, str]
 
 
 class NeedsInventory(Exception):
@@ -231,7 +233,9 @@ class _Runner:
             if seen_key in self.seen:
                 continue
             self.seen.add(seen_key)
-            self.rows.append((chk.id, target, file, tfile, line, hit.message, location, hit.patch, hit.fix))
+            asset_id = getattr(target, "key", "") or file
+            self.rows.append((chk.id, target, file, tfile, line, hit.message, location, hit.patch, hit.fix,
+                              asset_id, finding_id(chk.id, asset_id, location)))
 
     def run(self, chk: Check, item: Any, file: str, line: int, what: str | None = None) -> None:
         try:
@@ -317,6 +321,12 @@ def check_part(part: Inventory, config: Config, checks: list[Check]) -> PartResu
     whole inventory; cross-resource (``inventory``) checks always run there.
     """
     runner = _Runner(_PartContext(part, config))
+    from cnsec.assess.assets import k8s_asset_id
+
+    for res in part.k8s:  # provisional: the final ids are given once the whole inventory is known
+        res.key = k8s_asset_id(res)
+    for tf in part.terraform:
+        tf.key = tf.address
     runner.run_items(part, checks)
     return PartResult(runner.rows, runner.problems, runner.deferred)
 
@@ -324,10 +334,11 @@ def check_part(part: Inventory, config: Config, checks: list[Check]) -> PartResu
 def _to_findings(rows: Iterable[Row], checks: dict[str, Check], findings: list[Finding],
                  seen: set[str]) -> None:
     """Rows become findings once every resource has its asset id; the first of a duplicate id wins."""
-    for cid, target, file, tfile, line, message, location, patch, fix in rows:
+    for cid, target, file, tfile, line, message, location, patch, fix, guess, fid in rows:
         chk = checks[cid]
         asset_id = getattr(target, "key", "") or file
-        fid = finding_id(cid, asset_id, location)
+        if asset_id != guess:
+            fid = finding_id(cid, asset_id, location)
         if fid in seen:
             continue
         seen.add(fid)
