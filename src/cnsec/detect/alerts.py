@@ -8,17 +8,83 @@ rest are counted, never silently dropped). A hit after the window opens a new al
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cnsec.detect.engine import Match
-from cnsec.detect.normalize import SOURCES, key_from, key_getters, time_from, time_getters
+from cnsec.detect.fields import first_text
+from cnsec.detect.normalize import SOURCES, key_getters, parse_time, split_key_field, time_from, time_getters
+from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _evidence(name: str, line: int | None, source: str, data: dict[str, Any], ts: float) -> dict[str, Any]:
+    return {"origin": name if line is None else f"{name}:{line}", "time": _iso(ts), "source": source,
+            "event": data}
+
+
+def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | None]:
+    """``time_from`` for one source's time fields, with top-level RFC 3339 strings read inline."""
+    getters = time_getters(fields)
+    if any("." in f for f in fields):
+        def nested(data: dict[str, Any]) -> float | None:
+            return time_from(getters, data)
+        return nested
+    pairs = tuple(zip(fields, getters, strict=True))
+    fromisoformat = datetime.fromisoformat
+
+    def flat(data: dict[str, Any]) -> float | None:
+        for f, get in pairs:
+            v = data.get(f)
+            if v.__class__ is str:
+                try:  # the common case, as parse_time reads it first
+                    dt = fromisoformat(v)
+                    if dt.tzinfo is not None:
+                        return dt.timestamp()
+                except ValueError:
+                    pass
+                t = parse_time(v)
+            elif v is None:
+                continue
+            else:
+                t = parse_time(first_text(data, get))
+            if t is not None:
+                return t
+        return None
+    return flat
+
+
+def _key_reader(specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """``key_from`` for one set of key fields, with plain strings one or two keys deep read inline."""
+    getters = key_getters(specs)
+    steps = []
+    for (label, get), spec in zip(getters, specs, strict=True):
+        parts = split_key_field(spec)[1].split(".")
+        steps.append((label + "=", get, parts[0], parts[1] if len(parts) == 2 else None, len(parts) <= 2))
+
+    def key(data: dict[str, Any]) -> str:
+        for label, get, first, second, shallow in steps:
+            if shallow:
+                v = data.get(first)
+                if second is not None and v.__class__ is dict:
+                    v = v.get(second)
+                elif second is not None:
+                    v = None
+                if v.__class__ is str:
+                    if v:
+                        return label + v
+                    continue
+            t = first_text(data, get)
+            if t:
+                return label + t
+        return "-"
+    return key
 
 
 @dataclass
@@ -31,49 +97,64 @@ class AlertBook:
     hits: int = 0
     _keys: dict[str, Any] = field(default_factory=dict)
     _times: dict[str, Any] = field(default_factory=dict)
+    _readers: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+    def _key_reader(self, specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+        reader = self._readers.get(specs)
+        if reader is None:
+            reader = self._readers[specs] = _key_reader(specs)
+        return reader
 
     def add(self, match: Match) -> Alert | None:
         """Record a hit; returns the alert when the hit opened a new one (for live output)."""
-        self.hits += 1
-        rule = match.rule
-        data = match.data
-        times = self._times.get(match.source)
+        return self.add_event((match.rule,), match.data, match.origin, None, match.source)
+
+    def add_event(self, rules: Sequence[Rule], data: dict[str, Any], name: str, line: int | None,
+                  source: str) -> Alert | None:
+        """Record the hits of one event on ``rules``, in order: the same as one :meth:`add` per rule,
+        with the event's time and key read once. The origin (``name:line``, or ``name`` when
+        ``line`` is None) is only formatted for evidence that is kept. Returns the alert the last
+        hit opened, if it opened one."""
+        self.hits += len(rules)
+        times = self._times.get(source)
         if times is None:
-            times = self._times[match.source] = time_getters(SOURCES[match.source].time_fields)
-        ts = time_from(times, data)
+            times = self._times[source] = _time_reader(SOURCES[source].time_fields)
+        ts = times(data)
         if ts is None:  # an event without a usable time: the latest seen, else now
             ts = self.last_time or time.time()
         elif ts > self.last_time:
             self.last_time = ts
-        keys = self._keys.get(rule.id)
-        if keys is None:
-            keys = self._keys[rule.id] = key_getters(rule.key_fields or SOURCES[match.source].key_fields)
-        key = key_from(keys, data)
-        slot = (rule.id, key)
-        current = self.open.get(slot)
-        if current is not None and ts - current.last_seen <= self.window:
-            current.count += 1
-            if ts < current.first_seen:
-                current.first_seen = ts
-            if ts > current.last_seen:
-                current.last_seen = ts
-            if len(current.evidence) < self.max_evidence:
-                current.evidence.append(self._evidence(match, ts))
-            return None
-        evidence = self._evidence(match, ts)
-        if current is not None:
-            self.closed.append(current)
-        alert = Alert(
-            rule_id=rule.id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
-            first_seen=ts, last_seen=ts, evidence=[evidence], count=1, action=rule.action,
-            attack_ids=rule.attack_ids,
-        )
-        self.open[slot] = alert
-        return alert
-
-    @staticmethod
-    def _evidence(match: Match, ts: float) -> dict[str, Any]:
-        return {"origin": match.origin, "time": _iso(ts), "source": match.source, "event": match.data}
+        window = self.window
+        opened: Alert | None = None
+        last_keys: Any = None
+        key = ""
+        for rule in rules:
+            keys = self._keys.get(rule.id)
+            if keys is None:
+                keys = self._keys[rule.id] = self._key_reader(rule.key_fields or SOURCES[source].key_fields)
+            if keys is not last_keys:  # most rules of a source share its key fields
+                key = keys(data)
+                last_keys = keys
+            slot = (rule.id, key)
+            current = self.open.get(slot)
+            opened = None
+            if current is not None and ts - current.last_seen <= window:
+                current.count += 1
+                if ts < current.first_seen:
+                    current.first_seen = ts
+                if ts > current.last_seen:
+                    current.last_seen = ts
+                if len(current.evidence) < self.max_evidence:
+                    current.evidence.append(_evidence(name, line, source, data, ts))
+                continue
+            if current is not None:
+                self.closed.append(current)
+            opened = self.open[slot] = Alert(
+                rule_id=rule.id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
+                first_seen=ts, last_seen=ts, evidence=[_evidence(name, line, source, data, ts)], count=1,
+                action=rule.action, attack_ids=rule.attack_ids,
+            )
+        return opened
 
     def close_expired(self, now: float) -> None:
         """Close alerts whose window has passed (``now`` in event time)."""

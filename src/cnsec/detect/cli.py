@@ -154,13 +154,10 @@ def _detect(args: argparse.Namespace) -> int:
     if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
         return _detect_jsonl(args, engine, book, inputs, loaded)
 
-    def collect(match: Match) -> None:
-        book.add(match)
-
     sources: dict[str, str] = {}
     for path in inputs:
         with open_binary(path) as stream:
-            src = engine.scan_stream(stream, path, args.source, collect)
+            src = engine.scan_stream_events(stream, path, args.source, book.add_event)
         sources[path] = src or "empty"
     alerts = book.alerts()
     stats: dict[str, Any] = {**engine.stats.to_dict(), "rules": len(rules), "alerts": len(alerts),
@@ -180,8 +177,8 @@ def _detect(args: argparse.Namespace) -> int:
 
 def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
     """jsonl output, streamed: memory is bounded by the alerts still open, not by the input size."""
-    from cnsec.detect.engine import Match
     from cnsec.detect.render import jsonl_line
+    from cnsec.detect.rules import Rule
     from cnsec.detect.sources import open_binary
 
     worst: list[Any] = []
@@ -195,18 +192,26 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
                     worst[:] = [a.severity]
                 out.write(jsonl_line(a))
 
-        def collect(match: Match) -> None:
+        add_event = book.add_event
+
+        def collect(rules: list[Rule], data: dict[str, Any], name: str, line: int, source: str) -> None:
+            # every 2000 hits, alerts whose window has passed are written out (and forgotten)
             nonlocal pending
-            book.add(match)
-            pending += 1
-            if pending >= 2000:
-                pending = 0
-                book.close_expired(book.last_time)
-                flush(book.take_closed())
+            if pending + len(rules) < 2000:
+                pending += len(rules)
+                add_event(rules, data, name, line, source)
+                return
+            for rule in rules:  # the hit that reaches 2000 flushes before the next one folds
+                add_event((rule,), data, name, line, source)
+                pending += 1
+                if pending >= 2000:
+                    pending = 0
+                    book.close_expired(book.last_time)
+                    flush(book.take_closed())
 
         for path in inputs:
             with open_binary(path) as stream:
-                engine.scan_stream(stream, path, args.source, collect)
+                engine.scan_stream_events(stream, path, args.source, collect)
         flush(book.alerts())
 
     if args.output:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from cnsec.detect.fields import as_text, make_getter
+from cnsec.detect.fields import walk_values as walk
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
 from cnsec.detect.rules.matcher import prefilter_literal
-from cnsec.detect.sources import Chunk, ReadStats, expand, iter_chunks, sniff_source
+from cnsec.detect.sources import Chunk, ReadStats, expand, iter_lines, sniff_source
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -143,27 +144,327 @@ class LiteralScanner:
             self.search = re2.compile("|".join(re2.escape(x) for x in literals).encode(), options=opts).search
 
 
+#: a field's lower-cased value(s) in one event: one ``str`` (the common case) or a ``set`` of them
+Values = Any
+Guard = tuple[tuple[str, frozenset[str]], ...]  # alternatives: (path, accepted values)
+
+
+def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
+    """``d -> `` the lower-cased text values of ``path`` (see :data:`Values`), as rules compare them.
+
+    Plain nested dicts holding a string or an integer are read inline; everything else (lists on the
+    way, booleans, floats, flattened or dotted keys, absent fields) goes through the generic getter.
+    """
+    get = make_getter(path)
+
+    def generic(d: dict[str, Any]) -> Values:
+        got = set()
+        for x in get(d):
+            t = x if x.__class__ is str else as_text(x)
+            if t is not None:
+                got.add(t.lower())
+        return got
+
+    parts = path.split(".")
+    if len(parts) == 1:
+        def one(d: dict[str, Any]) -> Values:
+            v = d.get(path)
+            if v.__class__ is str:
+                return v.lower()
+            if v.__class__ is int:
+                return str(v)
+            return _NOTHING if v is None else generic(d)
+        return one
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(d: dict[str, Any]) -> Values:
+            a = d.get(first)
+            if a.__class__ is dict:
+                v = a.get(second)
+                if v.__class__ is str:
+                    return v.lower()
+                if v.__class__ is int:
+                    return str(v)
+                if v is None and second not in a:
+                    return _NOTHING
+            return generic(d)
+        return two
+
+    n = len(parts)
+    # levels where a key with dots inside (``annotations.authorization.k8s.io/decision``) may stand
+    # in for the rest of the path: only there does an absent key need the generic getter
+    dotted = tuple(i < n - 1 for i in range(n))
+
+    def deep(d: dict[str, Any]) -> Values:
+        cur: Any = d
+        i = 0
+        for k in parts:
+            if cur.__class__ is not dict:
+                break
+            cur = cur.get(k, _GENERIC)
+            if cur is _GENERIC:
+                return generic(d) if dotted[i] else _NOTHING
+            i += 1
+        else:
+            if cur.__class__ is str:
+                return cur.lower()
+            return generic(d)
+        # a list on the way: fan out over its elements for the remaining keys
+        values = cur if cur.__class__ is list else [cur]
+        for k in parts[i:]:
+            values = walk(values, k)
+            if not values:
+                return _NOTHING
+        got = set()
+        for x in values:
+            t = x if x.__class__ is str else as_text(x)
+            if t is not None:
+                got.add(t.lower())
+        return got
+    return deep
+
+
+class _Node:
+    """One step of the decision tree over exact-value requirements (see :class:`RuleIndex`).
+
+    ``done``: rules whose exact-value requirements all hold once this node is reached; ``guarded``:
+    rules with requirements left that no split serves (each checked on its own); ``path``: the field
+    this node splits on, ``branches`` the subtree per lower-cased value, ``rest`` the subtree of the
+    rules that do not constrain that field.
+    """
+
+    __slots__ = ("branches", "done", "fetch", "first", "guarded", "path", "rest", "second", "shallow")
+
+    def __init__(self) -> None:
+        self.done: list[int] = []
+        # a path of one or two keys is read inline when it holds a plain string
+        self.shallow = False
+        self.first = ""
+        self.second: str | None = None
+        self.guarded: list[tuple[int, tuple[Guard, ...]]] = []
+        self.path: str | None = None
+        self.fetch: Callable[[dict[str, Any]], Values] | None = None
+        self.branches: dict[str, _Node] = {}
+        self.rest: _Node | None = None
+
+
+def _build(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[[dict[str, Any]], Values]]) -> _Node:
+    """Split ``entries`` (rule, exact-value requirements left) on the field most of them constrain.
+
+    Each event then follows one branch per level (one value look-up serves every rule below it), so a
+    rule is only reached when the event has the values its requirements name."""
+    node = _Node()
+    pending: list[tuple[int, list[Guard]]] = []
+    for i, reqs in entries:
+        if reqs:
+            pending.append((i, reqs))
+        else:
+            node.done.append(i)
+    counts: dict[str, int] = {}
+    for _i, reqs in pending:
+        for p in {g[0][0] for g in reqs if len(g) == 1}:
+            counts[p] = counts.get(p, 0) + 1
+    if not counts or max(counts.values()) < 2:
+        node.guarded = [(i, tuple(reqs)) for i, reqs in pending]
+        return node
+    # the field most rules constrain; shallow fields first on a tie (cheaper to read)
+    path = min(counts, key=lambda p: (-counts[p], p.count("."), p))
+    split: dict[str, list[tuple[int, list[Guard]]]] = {}
+    rest: list[tuple[int, list[Guard]]] = []
+    for i, reqs in pending:
+        at = next((k for k, g in enumerate(reqs) if len(g) == 1 and g[0][0] == path), None)
+        if at is None:
+            rest.append((i, reqs))
+            continue
+        left = reqs[:at] + reqs[at + 1:]
+        for value in sorted(reqs[at][0][1]):
+            split.setdefault(value, []).append((i, left))
+    node.path = path
+    node.fetch = fetchers.setdefault(path, value_fetcher(path))
+    keys = path.split(".")
+    if len(keys) <= 2:
+        node.shallow = True
+        node.first = keys[0]
+        node.second = keys[1] if len(keys) == 2 else None
+    node.branches = {value: _build(group, fetchers) for value, group in split.items()}
+    node.rest = _build(rest, fetchers) if rest else None
+    return node
+
+
+Visit = Callable[[dict[str, Any], list[int]], None]
+#: appended by a visit that followed several branches (a multi-valued field): the result needs dedup
+_MULTI = -1
+
+
+def _noop(d: dict[str, Any], found: list[int]) -> None:
+    return None
+
+
+def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
+                    fetchers: dict[str, Callable[[dict[str, Any]], Values]]) -> Visit:
+    """The rules of a leaf whose requirements no split served: each field is read once."""
+    paths = sorted({p for _i, guards in guarded for alts in guards for p, _v in alts})
+    reads = tuple(fetchers.setdefault(p, value_fetcher(p)) for p in paths)
+    pos = {p: k for k, p in enumerate(paths)}
+    # per rule, shallow fields first: cheap to read, and a guard that fails spares the deep reads
+    plan = tuple((i, tuple(tuple((pos[p], vals) for p, vals in alts)
+                           for alts in sorted(guards, key=lambda a: max(p.count(".") for p, _v in a))))
+                 for i, guards in guarded)
+    if len(plan) == 1 and len(plan[0][1]) == 1 and len(plan[0][1][0]) == 1:
+        (only, ((( _k, accepted),),)), = plan
+        read = reads[0]
+
+        def one_guard(d: dict[str, Any], found: list[int]) -> None:
+            got = read(d)
+            if (got in accepted) if got.__class__ is str else not accepted.isdisjoint(got):
+                found.append(only)
+        return one_guard
+
+    def guards_of(d: dict[str, Any], found: list[int]) -> None:
+        got: list[Values] = [None] * len(reads)  # read when first needed: a failed guard stops a rule
+        for i, guards in plan:
+            for alts in guards:  # each guard holds if any of its fields has an accepted value
+                for k, accepted in alts:
+                    g = got[k]
+                    if g is None:
+                        g = got[k] = reads[k](d)
+                    if (g in accepted) if g.__class__ is str else not accepted.isdisjoint(g):
+                        break
+                else:
+                    break
+            else:
+                found.append(i)
+    return guards_of
+
+
+def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+             tests: list[Callable[[dict[str, Any]], bool] | None] | None) -> Visit:
+    """One closure per tree node, specialised to what the node holds (no per-event dispatch on it).
+
+    With ``tests``, a rule reached is only reported when its residual test passes (the engine's
+    match); without, every rule reached is (its candidates)."""
+    done = tuple(node.done)
+    untested = tuple(i for i in done if tests is None or tests[i] is None)
+    tested = tuple((i, t) for i in done if tests is not None and (t := tests[i]) is not None)
+    parts: list[Visit] = []
+    if untested:
+        def extend(d: dict[str, Any], found: list[int]) -> None:
+            found.extend(untested)
+        parts.append(extend)
+    if tested:
+        def run_tests(d: dict[str, Any], found: list[int]) -> None:
+            for i, test in tested:
+                if test(d):
+                    found.append(i)
+        parts.append(run_tests)
+    if node.guarded:
+        guards = _compile_guards(node.guarded, fetchers)
+        if tests is None or all(tests[i] is None for i, _g in node.guarded):
+            parts.append(guards)
+        else:
+            pending = {i: tests[i] for i, _g in node.guarded}
+
+            def guards_then_tests(d: dict[str, Any], found: list[int]) -> None:
+                passed: list[int] = []
+                guards(d, passed)
+                for i in passed:
+                    test = pending[i]
+                    if test is None or test(d):
+                        found.append(i)
+            parts.append(guards_then_tests)
+    if node.path is not None:
+        parts.append(_compile_split(node, fetchers, tests))
+    if not parts:
+        return _noop
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+
+        def both(d: dict[str, Any], found: list[int]) -> None:
+            a(d, found)
+            b(d, found)
+        return both
+    steps = tuple(parts)
+
+    def each(d: dict[str, Any], found: list[int]) -> None:
+        for step in steps:
+            step(d, found)
+    return each
+
+
+def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                   tests: list[Callable[[dict[str, Any]], bool] | None] | None) -> Visit:
+    branches = {v: _compile(c, fetchers, tests) for v, c in node.branches.items()}
+    get = branches.get
+    rest = _compile(node.rest, fetchers, tests) if node.rest is not None else _noop
+    fetch = node.fetch
+    assert fetch is not None
+
+    def fan(got: Values, d: dict[str, Any], found: list[int]) -> None:
+        if got.__class__ is str:
+            child = get(got)
+            if child is not None:
+                child(d, found)
+            return
+        for v in got:
+            child = get(v)
+            if child is not None:
+                found.append(_MULTI)
+                child(d, found)
+
+    first, second = node.first, node.second
+    if node.shallow and second is None:
+        def split1(d: dict[str, Any], found: list[int]) -> None:
+            v = d.get(first)
+            if v.__class__ is str:
+                child = get(v.lower())
+                if child is not None:
+                    child(d, found)
+            elif v is not None:
+                fan(fetch(d), d, found)
+            rest(d, found)
+        return split1
+    if node.shallow and second is not None:
+        def split2(d: dict[str, Any], found: list[int]) -> None:
+            a = d.get(first)
+            if a.__class__ is dict:
+                v = a.get(second)
+                if v.__class__ is str:
+                    child = get(v.lower())
+                    if child is not None:
+                        child(d, found)
+                elif v is not None:
+                    fan(fetch(d), d, found)
+            else:
+                fan(fetch(d), d, found)
+            rest(d, found)
+        return split2
+
+    def split_deep(d: dict[str, Any], found: list[int]) -> None:
+        fan(fetch(d), d, found)
+        rest(d, found)
+    return split_deep
+
+
 class RuleIndex:
-    """The rules of one source, indexed by the literal values they require."""
+    """The rules of one source, indexed by the literal values they require.
+
+    Every exact-value requirement of a rule (``verb=create``, ``objectRef.resource in (pods)``) is a
+    step in a decision tree: an event reads the field a node splits on once, follows the branch of
+    its value, and reaches only the rules whose requirements it meets. Rules whose requirements are
+    substrings are found by those substrings in the raw line; rules with neither are always tested.
+    """
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         costs = _literal_costs(rules)
-        path_rules: dict[str, int] = {}
-        for r in rules:
-            for p in {a[1] for q in r.reqs if q and all(a[0] == "eq" for a in q) for a in q}:
-                path_rules[p] = path_rules.get(p, 0) + 1
-        # two-level index: each rule is filed under its most selective exact-value requirement
-        # (its *primary*); its other exact-value requirements become *guards* checked before the
-        # full match, with field values looked up once per event. So "verb=create and
-        # resource=pods and privileged=true" costs one hash look-up on most events.
-        primary: dict[str, dict[str, list[int]]] = {}
-        guards: dict[int, list[list[tuple[str, frozenset[str]]]]] = {}
         sub: list[tuple[int, tuple[bytes, ...]]] = []
         always: list[int] = []
         literals: set[str] = set()
-        guard_paths: set[str] = set()
         exact: set[int] = set()
+        entries: list[tuple[int, list[Guard]]] = []
         prefilterable = True
         for i, r in enumerate(rules):
             chosen = _choose(r, costs)
@@ -181,56 +482,31 @@ class RuleIndex:
             if r.exact and len(eq_reqs) == len(r.reqs) and eq_reqs:
                 exact.add(i)
             if eq_reqs:
-                # the primary: a requirement on a field many rules share (one look-up serves them
-                # all), not a verb-like field that every event has, then the rarest literal
-                def cost(q: frozenset[tuple[str, str, str]]) -> tuple[int, int, int, int]:
-                    paths = {a[1] for a in q}
-                    common = max(FIELD_PENALTY.get(p.lower(), 0) >= 200 for p in paths)
-                    shared = min(path_rules.get(p, 0) for p in paths)
-                    return (common, -shared, max(costs.get(prefilter_literal(a) or "", 1000) for a in q), len(q))
-                eq_reqs.sort(key=cost)
-                first, rest = eq_reqs[0], eq_reqs[1:]
-                for _kind, path, value in sorted(first):
-                    ids = primary.setdefault(path, {}).setdefault(value, [])
-                    if i not in ids:
-                        ids.append(i)
-                rule_guards = []
-                for q in rest:
+                guards: list[Guard] = []
+                for q in eq_reqs:
                     by_path: dict[str, set[str]] = {}
                     for _kind, path, value in q:
                         by_path.setdefault(path, set()).add(value)
-                        guard_paths.add(path)
-                    rule_guards.append([(p, frozenset(v)) for p, v in by_path.items()])
-                if rule_guards:
-                    # shallow fields that many rules share first (verb=create is memoised once per
-                    # event and fails fast), deep request-body paths last
-                    rule_guards.sort(key=lambda alts: (max(p.count(".") for p, _ in alts),
-                                                       -max(path_rules.get(p, 0) for p, _ in alts)))
-                    guards[i] = rule_guards
+                    guards.append(tuple((p, frozenset(v)) for p, v in sorted(by_path.items())))
+                entries.append((i, guards))
             elif sub_reqs:
                 best = min(sub_reqs, key=lambda q: (len(q), -min(len(a[2]) for a in q)))
                 sub.append((i, tuple(a[2].encode() for a in sorted(best))))
             else:
                 always.append(i)
-        # (first key, second key or None, generic getter, table): one- and two-level paths, the
-        # common case, are looked up inline without building value lists
-        self.primary = [(p.split(".")[0], ([*p.split("."), None])[1] if p.count(".") <= 1 else "",
-                         p, make_getter(p), table) for p, table in primary.items()]
-        self.guards = guards
-        # most guards are one field and a set of values: kept flat, checked without inner loops
-        self.simple_guards: dict[int, tuple[tuple[str, frozenset[str]], ...]] = {
-            i: tuple(alts[0] for alts in checks) for i, checks in guards.items()
-            if all(len(alts) == 1 for alts in checks)}
-        self.getters = {p: make_getter(p) for p in guard_paths}
-        self.split = {p: (p.split(".")[0], p.split(".")[1] if p.count(".") == 1 else (None if "." not in p else ""))
-                      for p in guard_paths}
+        self.fetchers: dict[str, Callable[[dict[str, Any]], Values]] = {}
+        self.root = _build(entries, self.fetchers)
+        for _i, guards in entries:  # guards left at the leaves read their fields through the same memo
+            for g in guards:
+                for p, _vals in g:
+                    self.fetchers.setdefault(p, value_fetcher(p))
         self.sub = sub
         self.always = always
         self.exact = frozenset(exact)
-        # per rule: what to run on a candidate. Rules filed in the exact-value index have had all
-        # those requirements checked, so only their residual is left.
+        # per rule: what to run on a candidate. Rules reached through the tree have had every
+        # exact-value requirement checked, so only their residual is left.
         self.tests: list[Callable[[dict[str, Any]], bool] | None] = []
-        indexed = {i for table in primary.values() for ids in table.values() for i in ids}
+        indexed = {i for i, _g in entries}
         for i, r in enumerate(rules):
             if i in indexed and r.residual_known:
                 self.tests.append(r.residual)
@@ -238,107 +514,75 @@ class RuleIndex:
                 self.tests.append(None)
             else:
                 self.tests.append(r.match)
-        # the index hands out entries, not bare ids: (rule, flat guards, other guards), so the hot
-        # loop needs no further look-ups per hit
-        for _first, _second, _path, _get, table in self.primary:
-            for value, ids in table.items():
-                table[value] = [(i, self.simple_guards.get(i, ()),  # type: ignore[misc]
-                                 None if i in self.simple_guards else guards.get(i)) for i in ids]
+        self._candidates = _compile(self.root, self.fetchers, None)
+        self._matches = _compile(self.root, self.fetchers, self.tests)
         self.prefilter: Any = None
         if prefilterable and literals:
             self.prefilter = LiteralScanner(sorted(literals, key=len, reverse=True))
         self.literal_count = len(literals)
 
-    def _values(self, d: dict[str, Any], path: str, memo: dict[str, Any]) -> Any:
-        """The lower-cased values of ``path`` in ``d``: one ``str``, or a ``set`` when several."""
-        first, second = self.split[path]
-        v = d.get(first)
-        if second is not None and v.__class__ is dict:
-            v = v.get(second) if second else _GENERIC
-        elif second is not None:
-            v = _GENERIC
-        if v.__class__ is str:
-            got: Any = v.lower()
-        elif v is None and (second is None or path not in d):
-            got = _NOTHING
-        else:
-            got = set()
-            for x in self.getters[path](d):
-                t = x if x.__class__ is str else as_text(x)
-                if t is not None:
-                    got.add(t.lower())
-        memo[path] = got
-        return got
-
-    def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
-        """Rules that can match ``d``; ``line`` is its raw text when known (for substring literals)."""
-        hits: list[Any] = []
-        for first, second, path, get, table in self.primary:
-            v = d.get(first)
-            if second is not None and v is not None:
-                v = v.get(second) if v.__class__ is dict and second else _GENERIC
-            if v.__class__ is str:
-                entries = table.get(v.lower())
-                if entries:
-                    hits.extend(entries)
-                continue
-            if v is None and (second is None or path not in d):
-                continue
-            for x in get(d):  # lists, numbers, booleans, flattened or dotted keys
-                t = x if x.__class__ is str else as_text(x)
-                if t is not None:
-                    entries = table.get(t.lower())
-                    if entries:
-                        hits.extend(entries)
-        found = list(self.always)
-        if hits:
-            memo: dict[str, Any] = {}
-            values = self._values
-            for i, flat, checks in hits:
-                for p, vals in flat:
-                    got = memo.get(p)
-                    if got is None:
-                        got = values(d, p, memo)
-                    if got.__class__ is str:
-                        if got not in vals:
-                            break
-                    elif vals.isdisjoint(got):
+    def _sub_hits(self, line: bytes | None, found: list[int]) -> None:
+        lowered = None
+        for i, lits in self.sub:
+            if line is not None:
+                for lit in lits:  # most lines that hold a literal hold it in lower case already
+                    if lit in line:
+                        break
+                    if lowered is None:
+                        lowered = line.lower()
+                    if lit in lowered:
                         break
                 else:
-                    if checks is not None:
-                        ok = True
-                        for alts in checks:  # each guard holds if any of its fields has a value
-                            for p, vals in alts:
-                                got = memo.get(p)
-                                if got is None:
-                                    got = values(d, p, memo)
-                                if (got in vals) if got.__class__ is str else not vals.isdisjoint(got):
-                                    break
-                            else:
-                                ok = False
-                                break
-                        if not ok:
-                            continue
-                    found.append(i)
-            if len(hits) > 1:
-                found = list(set(found))
-        if self.sub:
-            lowered = line.lower() if line is not None else None
-            for i, lits in self.sub:
-                if lowered is None or any(lit in lowered for lit in lits):
-                    found.append(i)
+                    continue
+            found.append(i)
+
+    @staticmethod
+    def _ordered(found: list[int]) -> list[int]:
         found.sort()
+        if found and found[0] == _MULTI:  # a rule reached through several values of one field
+            return sorted({i for i in found if i != _MULTI})
         return found
 
+    def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
+        """Rules that can match ``d`` (ascending); ``line`` is its raw text when known (for substrings)."""
+        found = list(self.always)
+        self._candidates(d, found)
+        if self.sub:
+            self._sub_hits(line, found)
+        return self._ordered(found)
+
     def match(self, d: dict[str, Any], line: bytes | None) -> list[Rule]:
-        rules = self.rules
+        """The rules ``d`` matches, in index order."""
+        found: list[int] = []
+        self._matches(d, found)
         tests = self.tests
-        out = []
-        for i in self.candidates(d, line):
-            test = tests[i]
-            if test is None or test(d):
-                out.append(rules[i])
-        return out
+        for i in self.always:
+            if tests[i](d):  # type: ignore[misc]
+                found.append(i)
+        if self.sub:
+            at = len(found)
+            self._sub_hits(line, found)
+            found[at:] = [i for i in found[at:] if tests[i](d)]  # type: ignore[misc]
+        if not found:
+            return []
+        rules = self.rules
+        if len(found) == 1 and found[0] != _MULTI:
+            return [rules[found[0]]]
+        return [rules[i] for i in self._ordered(found)]
+
+
+#: called once per event that matched: (the rules it matched, in index order; the event; the input's
+#: name; the line; the source)
+OnEvent = Callable[[list[Rule], dict[str, Any], str, int, str], object]
+
+
+def _per_match(on_match: Callable[[Match], None]) -> OnEvent:
+    """Adapt a per-hit callback (:class:`Match`) to the per-event one the scan calls."""
+    def on_event(rules: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
+        origin = f"{name}:{line}"
+        for rule in rules:
+            on_match(Match(rule, d, origin, source))
+    return on_event
 
 
 class Engine:
@@ -362,82 +606,101 @@ class Engine:
     def scan_stream(self, stream: IO[bytes], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
         """Scan one input; returns the source it was read as."""
-        return self.scan_chunks(iter_chunks(stream), name, source, on_match)
+        return self._run(iter_lines(stream), name, source, _per_match(on_match))
+
+    def scan_stream_events(self, stream: IO[bytes], name: str, source: str | None,
+                           on_event: OnEvent) -> str | None:
+        """Like :meth:`scan_stream`, one call per event that matched (no :class:`Match` per hit)."""
+        return self._run(iter_lines(stream), name, source, on_event)
 
     def scan_chunks(self, chunks: Iterable[Chunk], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
-        """Scan lines of one input; returns the source it was read as.
+        """Scan lines of one input; returns the source it was read as."""
+        return self._run(((c.line, c.raw) for c in chunks), name, source, _per_match(on_match))
 
-        The cyclic garbage collector is paused meanwhile: the loop allocates many small acyclic
-        objects (parsed events) that reference counting frees, and the collector's passes over
-        everything alive (evidence kept in open alerts) cost more than the matching itself.
+    def _run(self, lines: Iterable[tuple[int, bytes]], name: str, source: str | None,
+             on_event: OnEvent) -> str | None:
+        """The scan, with the cyclic garbage collector paused meanwhile: the loop allocates many
+        small acyclic objects (parsed events) that reference counting frees, and the collector's
+        passes over everything alive (evidence kept in open alerts) cost more than the matching.
         """
         import gc
 
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._scan(chunks, name, source, on_match)
+            return self._scan(lines, name, source, on_event)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _scan(self, chunks: Iterable[Chunk], name: str, source: str | None,
-              on_match: Callable[[Match], None]) -> str | None:
+    def _scan(self, lines: Iterable[tuple[int, bytes]], name: str, source: str | None,
+              on_event: OnEvent) -> str | None:
         import orjson
 
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         stats = self.stats
         idx: RuleIndex | None = self.index(source) if source else None
+        match = idx.match if idx is not None else None
         prefilter = idx.prefilter.search if (idx and idx.prefilter and self.use_prefilter) else None
         tried = passed = 0
-        for chunk in chunks:
-            raw = chunk.raw
-            stats.lines += 1
-            if prefilter is not None:
-                tried += 1
-                if prefilter(raw) is None:
-                    s = raw.strip()
-                    if not s:
-                        stats.lines -= 1
+        n_lines = n_events = n_skipped = 0  # kept in locals, added to ``stats`` at the end
+        try:
+            for line_no, raw in lines:
+                n_lines += 1
+                if prefilter is not None:
+                    tried += 1
+                    if prefilter(raw) is None:
+                        s = raw.strip()
+                        if not s:
+                            n_lines -= 1
+                            continue
+                        if s[:1] == b"{" and s[-1:] == b"}":
+                            n_skipped += 1
+                            n_events += 1
+                            continue
+                    else:
+                        passed += 1
+                        if tried == ADAPT_AFTER and passed > tried * ADAPT_PASS_RATE:
+                            prefilter = None  # nearly every line is relevant here: parsing is cheaper
+                try:
+                    obj = loads(raw)
+                except decode_error as exc:
+                    if not raw.strip():
+                        n_lines -= 1
                         continue
-                    if s[:1] == b"{" and s[-1:] == b"}":
-                        stats.skipped += 1
-                        stats.events += 1
+                    stats.problem(name, line_no, f"malformed JSON: {exc}")
+                    continue
+                if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
+                    if match is not None:  # the common case: one event per line, source known
+                        n_events += 1
+                        hits = match(obj, raw)
+                        if hits:
+                            on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         continue
+                    events: list[dict[str, Any]] = [obj]
                 else:
-                    passed += 1
-                    if tried == ADAPT_AFTER and passed > tried * ADAPT_PASS_RATE:
-                        prefilter = None  # nearly every line is relevant here: parsing is cheaper
-            try:
-                obj = loads(raw)
-            except decode_error as exc:
-                if not raw.strip():
-                    stats.lines -= 1
-                    continue
-                stats.problem(name, chunk.line, f"malformed JSON: {exc}")
-                continue
-            if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
-                events: list[dict[str, Any]] = [obj]
-            else:
-                events = expand(obj)
-                if not events:
-                    if not isinstance(obj, dict | list):
-                        stats.problem(name, chunk.line, "not a JSON object")
-                    continue
-            if idx is None:
-                source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
-                idx = self.index(source)
-                prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
-            stats.events += len(events)
-            assert source is not None
-            for d in events:
-                hits = idx.match(d, raw)
-                if hits:
-                    origin = f"{name}:{chunk.line}"
-                    for rule in hits:
-                        on_match(Match(rule, d, origin, source))
+                    events = expand(obj)
+                    if not events:
+                        if not isinstance(obj, dict | list):
+                            stats.problem(name, line_no, "not a JSON object")
+                        continue
+                if idx is None:
+                    source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
+                    idx = self.index(source)
+                    match = idx.match
+                    prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
+                n_events += len(events)
+                assert match is not None and source is not None
+                for d in events:
+                    hits = match(d, raw)
+                    if hits:
+                        on_event(hits, d, name, line_no, source)
+        finally:
+            stats.lines += n_lines
+            stats.events += n_events
+            stats.skipped += n_skipped
         return source
 
     def scan_events(self, events: Iterable[dict[str, Any]], source: str) -> Iterator[Rule]:

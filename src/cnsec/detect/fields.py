@@ -35,6 +35,10 @@ def _walk(values: list[Any], key: str) -> list[Any]:
     return out
 
 
+#: ``_walk`` for callers that fan out over lists themselves (the engine's value fetchers)
+walk_values = _walk
+
+
 def make_getter(path: str) -> Getter:
     """A function returning every value at ``path`` (an empty list when the field is absent).
 

@@ -105,39 +105,77 @@ def _texts(values: Iterable[Any]) -> list[str]:
     return out
 
 
-def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> Node:
+def any_text(path: str, test: Callable[[str], bool]) -> Pred:
+    """``d -> `` does any text value at ``path`` pass ``test``? A plain string one or two keys deep
+    (the common case) is tested directly; lists, numbers, booleans, flattened keys go through the
+    generic getter, with the same result."""
     get = make_getter(path)
+
+    def generic(d: dict[str, Any]) -> bool:
+        for v in get(d):
+            t = v if v.__class__ is str else as_text(v)
+            if t is not None and test(t):
+                return True
+        return False
+    parts = path.split(".")
+    if len(parts) == 1:
+        def one(d: dict[str, Any]) -> bool:
+            v = d.get(path)
+            if v.__class__ is str:
+                return test(v)
+            return False if v is None and path not in d else generic(d)
+        return one
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(d: dict[str, Any]) -> bool:
+            a = d.get(first)
+            if a.__class__ is dict:
+                v = a.get(second)
+                if v.__class__ is str:
+                    return test(v)
+            return generic(d)
+        return two
+    return generic
+
+
+def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> Node:
     vals = values if cased else tuple(v.lower() for v in values)
     fn: Pred
     if kind == "eq":
         target = frozenset(vals)
         if cased:
-            def fn(d: dict[str, Any]) -> bool:
-                return any(as_text(v) in target for v in get(d))
+            def fn_t(t: str) -> bool:
+                return t in target
         else:
-            def fn(d: dict[str, Any]) -> bool:
-                for v in get(d):
-                    t = v if v.__class__ is str else as_text(v)
-                    if t is not None and t.lower() in target:
-                        return True
-                return False
+            def fn_t(t: str) -> bool:
+                return t.lower() in target
+        fn = any_text(path, fn_t)
         reqs = [frozenset(("eq", path, v.lower()) for v in vals)]
     elif kind == "prefix":
-        def fn(d: dict[str, Any]) -> bool:
-            return any((t if cased else t.lower()).startswith(vals) for t in _texts(get(d)))
+        def fn_t(t: str) -> bool:
+            return (t if cased else t.lower()).startswith(vals)
+        fn = any_text(path, fn_t)
         reqs = _sub_reqs(vals)
     elif kind == "suffix":
-        def fn(d: dict[str, Any]) -> bool:
-            return any((t if cased else t.lower()).endswith(vals) for t in _texts(get(d)))
+        def fn_t(t: str) -> bool:
+            return (t if cased else t.lower()).endswith(vals)
+        fn = any_text(path, fn_t)
         reqs = _sub_reqs(vals)
     else:  # contains
-        def fn(d: dict[str, Any]) -> bool:
-            for t in _texts(get(d)):
+        if len(vals) == 1:
+            (needle,) = vals
+
+            def fn_t(t: str) -> bool:
+                return needle in (t if cased else t.lower())
+        else:
+            def fn_t(t: str) -> bool:
                 s = t if cased else t.lower()
-                for n in vals:
+                for n in vals:  # noqa: SIM110 - a loop: any() over a generator costs more per call
                     if n in s:
                         return True
-            return False
+                return False
+        fn = any_text(path, fn_t)
         reqs = _sub_reqs(vals)
     return Node(fn, reqs, (path, kind, cased), tuple(values), 1 if kind == "eq" else 2,
                 exact=kind == "eq" and not cased)
@@ -236,16 +274,15 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
             all_text(d, out)
             return any(search(t) for t in out)
         return Node(fn, cost=8)
-    get = make_getter(path)
-
     needle = regex_literal(pattern, json_safe=False)
     if needle is not None:
         # a literal every match contains: a plain substring test first, the regex only if it is there
-        def fnp(d: dict[str, Any]) -> bool:
-            return any(needle in t.lower() and search(t) for t in _texts(get(d)))
+        def test(t: str) -> bool:
+            return needle in t.lower() and search(t) is not None
     else:
-        def fnp(d: dict[str, Any]) -> bool:
-            return any(search(t) for t in _texts(get(d)))
+        def test(t: str) -> bool:
+            return search(t) is not None
+    fnp = any_text(path, test)
     lit = regex_literal(pattern)
     return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=5)
 

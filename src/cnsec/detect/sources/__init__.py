@@ -103,8 +103,9 @@ class Chunk:
     raw: bytes
 
 
-def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
-    """Lines of a JSON-lines stream; a pretty-printed single document is yielded whole as line 1."""
+def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw line)`` of a JSON-lines stream; a pretty-printed single document is
+    yielded whole as line 1. The engine's hot loop reads these (no object per line)."""
     first = stream.readline()
     while first and not first.strip():
         first = stream.readline()
@@ -124,13 +125,16 @@ def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
         except orjson.JSONDecodeError:
             whole = True  # a multi-line document: read it whole
     if whole:
-        yield Chunk(1, stripped + stream.read())
+        yield 1, stripped + stream.read()
         return
-    yield Chunk(1, stripped)
-    n = 1
-    for line in stream:
-        n += 1
-        yield Chunk(n, line)
+    yield 1, stripped
+    yield from enumerate(stream, 2)
+
+
+def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
+    """Lines of a JSON-lines stream as :class:`Chunk` (see :func:`iter_lines`)."""
+    for n, raw in iter_lines(stream):
+        yield Chunk(n, raw)
 
 
 def expand_inputs(paths: list[str]) -> list[str]:
