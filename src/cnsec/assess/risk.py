@@ -46,7 +46,7 @@ def _factors(asset: Asset, threat_id: str, findings: list[Finding]) -> tuple[flo
     threat = threat_catalog().get(threat_id)
     miss = 1.0
     for f in findings:
-        miss *= 1.0 - EXPLOITABILITY[f.severity]
+        miss *= _MISS[f.severity]
     combined = 1.0 - miss
     bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
     tsev = threat.severity if threat else "medium"
@@ -64,26 +64,42 @@ def score_value(asset: Asset, threat_id: str, findings: list[Finding]) -> int:
 
 def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
     combined, likelihood, impact, bonus, tsev, tfactor = _factors(asset, threat_id, findings)
-    exposure = EXPOSURE[asset.exposure]
-    crit = CRITICALITY[asset.criticality]
     score = round(100 * likelihood * impact)
-    worst = sorted(findings, key=_SEVERITY, reverse=True)  # stable: equal severities keep their order
-    named = ", ".join(f"{f.severity.label} {f.check_id}" for f in worst[:3])
-    if len(worst) > 3:
-        named += f" and {len(worst) - 3} more"
-    terms = "·".join(f"(1-{EXPLOITABILITY[f.severity]:.2f})" for f in worst[:4])
-    if len(worst) > 4:
+    worst = sorted(findings, key=_SEVERITY, reverse=True) if len(findings) > 1 else findings  # stable
+    n = len(worst)
+    named = ", ".join([f"{f.severity.label} {f.check_id}" for f in worst[:3]])
+    if n > 3:
+        named += f" and {n - 3} more"
+    terms = "·".join([_TERM[f.severity] for f in worst[:4]])
+    if n > 4:
         terms += "·…"
+    impact_text = _impact_text(asset, bonus, tsev, tfactor)
     explanation = (
-        f"likelihood {likelihood:.2f} = [1-{terms} = {combined:.2f} from {len(findings)} finding"
-        f"{'s' if len(findings) != 1 else ''}: {named}] × exposure {asset.exposure} {exposure:.2f}; "
-        f"impact {impact:.2f} = min(1, criticality {asset.criticality} {crit:.2f}"
-        f"{f' + sensitive data {bonus:.2f}' if bonus else ''}) × threat severity {tsev} {tfactor:.2f}; "
-        f"score 100 × {likelihood:.2f} × {impact:.2f} = {score}"
+        f"likelihood {likelihood:.2f} = [1-{terms} = {combined:.2f} from {n} finding"
+        f"{'s' if n != 1 else ''}: {named}] × {_EXPOSURE_TEXT[asset.exposure]}; "
+        f"impact {impact:.2f} = {impact_text}; score 100 × {likelihood:.2f} × {impact:.2f} = {score}"
     )
-    return Risk(asset_id=asset.id, threat_id=threat_id, finding_ids=tuple(f.id for f in worst),
+    return Risk(asset_id=asset.id, threat_id=threat_id, finding_ids=tuple([f.id for f in worst]),
                 likelihood=likelihood, impact=impact, score=score, level=level_of(score),
                 explanation=explanation)
+
+
+_MISS = {sev: 1.0 - p for sev, p in EXPLOITABILITY.items()}
+_TERM = {sev: f"(1-{p:.2f})" for sev, p in EXPLOITABILITY.items()}
+_EXPOSURE_TEXT = {e: f"exposure {e} {p:.2f}" for e, p in EXPOSURE.items()}
+_IMPACT_TEXTS: dict[tuple[Criticality, float, str, float], str] = {}
+
+
+def _impact_text(asset: Asset, bonus: float, tsev: str, tfactor: float) -> str:
+    """The impact part of an explanation: a handful of distinct texts over a whole register."""
+    key = (asset.criticality, bonus, tsev, tfactor)
+    text = _IMPACT_TEXTS.get(key)
+    if text is None:
+        crit = asset.criticality
+        text = (f"min(1, criticality {crit} {CRITICALITY[crit]:.2f}"
+                f"{f' + sensitive data {bonus:.2f}' if bonus else ''}) × threat severity {tsev} {tfactor:.2f}")
+        _IMPACT_TEXTS[key] = text
+    return text
 
 
 def group(findings: Iterable[Finding]) -> dict[tuple[str, str], list[Finding]]:
