@@ -116,12 +116,12 @@ def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
     intended document, even on a malformed manifest.
     """
     node: Any = res.doc
-    k = 0
     end = len(path) - 1
+    k = 0
+    step = path[0]
     while k < end:  # does the child hold the next step? (runs for most of the ~30k findings of a big run)
-        step = path[k]
-        child = node[step] if isinstance(node, list) and isinstance(step, int) else node.get(step)
         nxt = path[k + 1]
+        child = node[step] if isinstance(node, list) and isinstance(step, int) else node.get(step)
         if isinstance(nxt, int):
             if not (isinstance(child, list) and 0 <= nxt < len(child)):
                 break
@@ -131,12 +131,13 @@ def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:
         elif not isinstance(child, dict):
             break
         node = child
+        step = nxt
         k += 1
     payload: Any = value
-    for step in reversed(path[k + 1:]):
-        payload = [payload] if isinstance(step, int) or step == "-" else {step: payload}
-    last = path[k]
-    exists = (isinstance(node, dict) and last in node) or (isinstance(node, list) and isinstance(last, int))
+    if k < end:
+        for s in reversed(path[k + 1:]):
+            payload = [payload] if isinstance(s, int) or s == "-" else {s: payload}
+    exists = (isinstance(node, dict) and step in node) or (isinstance(node, list) and isinstance(step, int))
     return [{"op": "replace" if exists else "add", "path": pointer(path[:k + 1]), "value": payload}]
 
 

@@ -109,27 +109,28 @@ def _binary(token: str) -> str | None:
     return _ALIASES.get(base) if base in ("kube-apiserver", "kubelet") else None
 
 
-def _tokens(container: Container) -> list[tuple[str, Path, bool]]:
-    """(token, path of its element, element holds just this token) over command then args."""
+def _tokens(path: Path, command: Any, args: Any) -> list[tuple[str, Path, bool]]:
+    """(token, path of its element, element holds just this token) over command then args.
+
+    ``command``/``args`` as :func:`_launch` takes them: a string, a tuple (the list), or ``None``.
+    """
     out: list[tuple[str, Path, bool]] = []
-    for key in ("command", "args"):
-        items = container.spec.get(key)
+    for key, items in (("command", command), ("args", args)):
         if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, list):
+            items = (items,)
+        if not isinstance(items, tuple):
             continue
         for i, item in enumerate(items):
             if not isinstance(item, (str, int, float)) or isinstance(item, bool):
                 continue
             text = str(item)
-            path = container.at(key, i)
             parts = text.split()
             if len(parts) > 1:
                 with contextlib.suppress(ValueError):
                     parts = shell_split(text)
-                out.extend((p, path, False) for p in parts)
+                out.extend((p, (*path, key, i), False) for p in parts)
             elif parts:
-                out.append((parts[0], path, True))
+                out.append((parts[0], (*path, key, i), True))
     return out
 
 
@@ -148,29 +149,55 @@ def components(w: Workload, binary: str | None = None) -> Iterator[Component]:
     for c in w.containers:
         if not _mentions_control_plane(c):
             continue
-        tokens = _tokens(c)
-        found: str | None = None
-        start = 0
-        for i, (tok, _, _) in enumerate(tokens):
-            b = _binary(tok)
-            if b is None and tok.rsplit("/", 1)[-1] == "hyperkube" and i + 1 < len(tokens):
-                b = _ALIASES.get(tokens[i + 1][0])
-                if b is not None:
-                    i += 1
-            if b is not None:
-                found, start = b, i + 1
-                break
-        if found is None or (binary is not None and found != binary):
+        command, args = _as_launch_arg(c.spec.get("command")), _as_launch_arg(c.spec.get("args"))
+        if _cacheable(command) and _cacheable(args):
+            launch = _launch(c.path, command, args)
+        else:
+            launch = _launch.__wrapped__(c.path, command, args)
+        if launch is None or (binary is not None and launch[0] != binary):
             continue
-        comp = Component(c, found)
-        shell = any(not exact for _, _, exact in tokens)
-        if not shell:
-            args = c.spec.get("args")
-            comp.append_to = c.at("args") if isinstance(args, list) and args else c.at("command")
-            if not isinstance(c.spec.get("command"), list) and comp.append_to == c.at("command"):
-                comp.append_to = None
-        comp.flags = parse_flags(tokens, start)
-        yield comp
+        found, append_to, flags = launch
+        yield Component(c, found, dict(flags), append_to)
+
+
+def _as_launch_arg(value: Any) -> str | tuple[Any, ...] | None:
+    """``command``/``args`` as :func:`_launch` takes them: any other type reads as absent."""
+    if isinstance(value, str):
+        return value
+    return tuple(value) if isinstance(value, list) else None
+
+
+def _cacheable(value: str | tuple[Any, ...] | None) -> bool:
+    # only strings: 1, 1.0 and True are equal keys but different tokens
+    return not isinstance(value, tuple) or all(isinstance(v, str) for v in value)
+
+
+@lru_cache(maxsize=256)
+def _launch(path: Path, command: str | tuple[Any, ...] | None,
+            args: str | tuple[Any, ...] | None) -> tuple[str, Path | None, dict[str, Flag]] | None:
+    """(binary, list a missing flag is appended to, flags) of a container at ``path``, or ``None``
+    when it runs no control-plane binary. Remembered: the control-plane checks all ask about the
+    same containers, and static pods repeat the same command lines. The flags are shared: read only."""
+    tokens = _tokens(path, command, args)
+    found: str | None = None
+    start = 0
+    for i, (tok, _, _) in enumerate(tokens):
+        b = _binary(tok)
+        if b is None and tok.rsplit("/", 1)[-1] == "hyperkube" and i + 1 < len(tokens):
+            b = _ALIASES.get(tokens[i + 1][0])
+            if b is not None:
+                i += 1
+        if b is not None:
+            found, start = b, i + 1
+            break
+    if found is None:
+        return None
+    append_to: Path | None = None
+    if all(exact for _, _, exact in tokens):  # not a shell line: flags can be appended to a list
+        append_to = (*path, "args") if isinstance(args, tuple) and args else (*path, "command")
+        if not isinstance(command, tuple) and append_to == (*path, "command"):
+            append_to = None
+    return found, append_to, parse_flags(tokens, start)
 
 
 def parse_flags(tokens: list[tuple[str, Path, bool]], start: int = 0) -> dict[str, Flag]:
