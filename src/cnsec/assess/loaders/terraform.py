@@ -1,7 +1,8 @@
-"""Terraform HCL → resources with their attributes and lines (python-hcl2 for values).
+"""Terraform HCL → resources with their attributes and lines (python-hcl2's values).
 
 python-hcl2 does not give line numbers, so block and attribute lines come from a light scan of the
-text; values come from the real parser.
+text; values are python-hcl2's, from the fast parser in ``hcl.py`` that gives its exact output for
+the HCL it knows, and from python-hcl2 itself for the rest (and for invalid HCL).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnsec.assess.loaders import hcl as fast_hcl
 from cnsec.model.finding import InputProblem
 
 _BLOCK = re.compile(
@@ -139,16 +141,20 @@ def _hcl_error(exc: Exception) -> str:
 
 
 def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[InputProblem]]:
-    import hcl2
-
     try:
-        from hcl2.utils import SerializationOptions
+        data = fast_hcl.loads(text)
+    except fast_hcl.Unsupported:
+        # Outside the fast parser's subset, or invalid: python-hcl2 decides (and words the error).
+        import hcl2
 
-        data = hcl2.loads(text, serialization_options=SerializationOptions(with_comments=False))
-    except Exception as exc:  # lark raises many types; all mean "not valid HCL"
-        line = getattr(exc, "line", None)
-        return [], [InputProblem(file, line if isinstance(line, int) and line > 0 else None,
-                                 f"invalid HCL: {_hcl_error(exc)}")]
+        try:
+            from hcl2.utils import SerializationOptions
+
+            data = hcl2.loads(text, serialization_options=SerializationOptions(with_comments=False))
+        except Exception as exc:  # lark raises many types; all mean "not valid HCL"
+            line = getattr(exc, "line", None)
+            return [], [InputProblem(file, line if isinstance(line, int) and line > 0 else None,
+                                     f"invalid HCL: {_hcl_error(exc)}")]
     lines = _block_lines(text)
     text_lines = text.splitlines()
     index = {(b, t, n): (s, e) for b, t, n, s, e in lines}
