@@ -15,7 +15,7 @@ from typing import Any
 
 from cnsec.detect.engine import Match
 from cnsec.detect.fields import first_text
-from cnsec.detect.normalize import SOURCES, key_getters, parse_time, split_key_field, time_from, time_getters
+from cnsec.detect.normalize import SOURCES, key_getters, parse_time, split_key_field, time_getters
 from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
 
@@ -32,32 +32,31 @@ def _evidence(name: str, line: int | None, source: str, data: dict[str, Any], ts
 def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | None]:
     """``time_from`` for one source's time fields, with top-level RFC 3339 strings read inline."""
     getters = time_getters(fields)
-    if any("." in f for f in fields):
-        def nested(data: dict[str, Any]) -> float | None:
-            return time_from(getters, data)
-        return nested
-    pairs = tuple(zip(fields, getters, strict=True))
+    plan = tuple((f, get, "." not in f) for f, get in zip(fields, getters, strict=True))
     fromisoformat = datetime.fromisoformat
 
-    def flat(data: dict[str, Any]) -> float | None:
-        for f, get in pairs:
-            v = data.get(f)
-            if v.__class__ is str:
-                try:  # the common case, as parse_time reads it first
-                    dt = fromisoformat(v)
-                    if dt.tzinfo is not None:
-                        return dt.timestamp()
-                except ValueError:
-                    pass
-                t = parse_time(v)
-            elif v is None:
-                continue
+    def read(data: dict[str, Any]) -> float | None:
+        for f, get, plain in plan:
+            if plain:
+                v = data.get(f)
+                if v.__class__ is str:
+                    try:  # the common case, as parse_time reads it first
+                        dt = fromisoformat(v)
+                        if dt.tzinfo is not None:
+                            return dt.timestamp()
+                    except ValueError:
+                        pass
+                    t = parse_time(v)
+                elif v is None:
+                    continue
+                else:
+                    t = parse_time(first_text(data, get))
             else:
                 t = parse_time(first_text(data, get))
             if t is not None:
                 return t
         return None
-    return flat
+    return read
 
 
 def _key_reader(specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:

@@ -192,9 +192,9 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
         return two
 
     n = len(parts)
-    # levels where a key with dots inside (``annotations.authorization.k8s.io/decision``) may stand
-    # in for the rest of the path: only there does an absent key need the generic getter
-    dotted = tuple(i < n - 1 for i in range(n))
+    # per level, the keys with dots inside (``annotations.authorization.k8s.io/decision``) that may
+    # stand in for the rest of the path: only when one is there does the generic getter take over
+    dotted = tuple(tuple(".".join(parts[i:j]) for j in range(n, i + 1, -1)) for i in range(n))
 
     def deep(d: dict[str, Any]) -> Values:
         cur: Any = d
@@ -202,9 +202,13 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
         for k in parts:
             if cur.__class__ is not dict:
                 break
+            parent = cur
             cur = cur.get(k, _GENERIC)
             if cur is _GENERIC:
-                return generic(d) if dotted[i] else _NOTHING
+                for key in dotted[i]:
+                    if key in parent:
+                        return generic(d)
+                return _NOTHING
             i += 1
         else:
             if cur.__class__ is str:
@@ -265,11 +269,14 @@ def _build(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[
     for _i, reqs in pending:
         for p in {g[0][0] for g in reqs if len(g) == 1}:
             counts[p] = counts.get(p, 0) + 1
-    if not counts or max(counts.values()) < 2:
+    # a field only one rule constrains is still a split when it is shallow (a split costs one plain
+    # read and look-up); a deep one stays a guard, read only once the rule's other guards hold
+    splittable = {p: c for p, c in counts.items() if c >= 2 or p.count(".") <= 1}
+    if not splittable:
         node.guarded = [(i, tuple(reqs)) for i, reqs in pending]
         return node
     # the field most rules constrain; shallow fields first on a tie (cheaper to read)
-    path = min(counts, key=lambda p: (-counts[p], p.count("."), p))
+    path = min(splittable, key=lambda p: (-splittable[p], p.count("."), p))
     split: dict[str, list[tuple[int, list[Guard]]]] = {}
     rest: list[tuple[int, list[Guard]]] = []
     for i, reqs in pending:
@@ -415,6 +422,39 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 child(d, found)
 
     first, second = node.first, node.second
+    if node.rest is None:
+        if node.shallow and second is None:
+            def only1(d: dict[str, Any], found: list[int]) -> None:
+                v = d.get(first)
+                if v.__class__ is str:
+                    child = get(v.lower())
+                    if child is not None:
+                        child(d, found)
+                elif v is not None:
+                    fan(fetch(d), d, found)
+            return only1
+        if node.shallow and second is not None:
+            def only2(d: dict[str, Any], found: list[int]) -> None:
+                a = d.get(first)
+                if a.__class__ is dict:
+                    v = a.get(second)
+                    if v.__class__ is str:
+                        child = get(v.lower())
+                        if child is not None:
+                            child(d, found)
+                    elif v.__class__ is int:  # a status code: as_text writes it plainly
+                        child = get(str(v))
+                        if child is not None:
+                            child(d, found)
+                    elif v is not None:
+                        fan(fetch(d), d, found)
+                else:
+                    fan(fetch(d), d, found)
+            return only2
+
+        def only_deep(d: dict[str, Any], found: list[int]) -> None:
+            fan(fetch(d), d, found)
+        return only_deep
     if node.shallow and second is None:
         def split1(d: dict[str, Any], found: list[int]) -> None:
             v = d.get(first)
@@ -433,6 +473,10 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 v = a.get(second)
                 if v.__class__ is str:
                     child = get(v.lower())
+                    if child is not None:
+                        child(d, found)
+                elif v.__class__ is int:
+                    child = get(str(v))
                     if child is not None:
                         child(d, found)
                 elif v is not None:

@@ -483,7 +483,10 @@ def or_nodes(nodes: list[Node]) -> Node:
     fns = tuple(n.fn for n in rest)
 
     def any_of(d: dict[str, Any]) -> bool:
-        return any(f(d) for f in fns)
+        for f in fns:  # noqa: SIM110 - a loop: any() over a generator costs more per call
+            if f(d):
+                return True
+        return False
     reqs: list[Req] = []
     if all(n.reqs for n in rest):
         reqs = [frozenset().union(*(best_req(n.reqs) for n in rest))]
@@ -504,7 +507,10 @@ def and_nodes(nodes: list[Node]) -> Node:
         fn: Pred = both
     else:
         def all_of(d: dict[str, Any]) -> bool:
-            return all(f(d) for f in fns)
+            for f in fns:  # noqa: SIM110 - a loop: all() over a generator costs more per call
+                if not f(d):
+                    return False
+            return True
         fn = all_of
     reqs = [r for n in nodes for r in n.reqs]
     rest = tuple(n.residual for n in nodes if n.residual is not None)
@@ -515,7 +521,10 @@ def and_nodes(nodes: list[Node]) -> Node:
         residual = rest[0]
     else:
         def rest_of(d: dict[str, Any]) -> bool:
-            return all(f(d) for f in rest)
+            for f in rest:  # noqa: SIM110 - a loop: all() over a generator costs more per call
+                if not f(d):
+                    return False
+            return True
         residual = rest_of
     return Node(fn, reqs, cost=sum(n.cost for n in nodes), exact=all(n.exact for n in nodes),
                 residual=residual, has_residual=True)
