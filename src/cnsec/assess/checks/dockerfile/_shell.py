@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cnsec.assess.loaders.dockerfile import Instruction
 
@@ -62,14 +63,25 @@ def script_of(ins: Instruction) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
+#: Scripts up to this length are split once per process: five checks read every RUN instruction.
+_MAX_REMEMBERED = 8192
+
+
 def _words(script: str) -> list[str]:
+    return list(_remembered_words(script) if len(script) <= _MAX_REMEMBERED else _split(script))
+
+
+def _split(script: str) -> tuple[str, ...]:
     lexer = shlex.shlex(script.replace("\n", " ; "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = ""
     try:
-        return list(lexer)
+        return tuple(lexer)
     except ValueError:
-        return re.findall(r"&&|\|\||[;|&()]|[^\s;|&()]+", script.replace("\n", " ; "))
+        return tuple(re.findall(r"&&|\|\||[;|&()]|[^\s;|&()]+", script.replace("\n", " ; ")))
+
+
+_remembered_words = lru_cache(maxsize=512)(_split)
 
 
 def commands(script: str) -> list[Command]:
