@@ -82,11 +82,13 @@ def network_policy(inv: Any, ctx: Any) -> Iterator[Hit]:
             policies.setdefault(res.effective_namespace, []).append(res)
         elif res.kind == "CiliumClusterwideNetworkPolicy":
             cluster_wide.append(res)
+    # each policy's selectors once, in the order they are tried: its namespace's, then cluster-wide
+    wide = [sel for pol in cluster_wide for sel in _selectors(pol)]
+    selectors = {ns: [sel for pol in pols for sel in _selectors(pol)] + wide for ns, pols in policies.items()}
     for w in inv.workloads:
         ns = w.res.effective_namespace
         labels = w.pod_labels
-        candidates = policies.get(ns, []) + cluster_wide
-        if any(_covers(sel, labels) for pol in candidates for sel in _selectors(pol)):
+        if any(_covers(sel, labels) for sel in selectors.get(ns, wide)):
             continue
         path = (*w.pod_path[:-1], "metadata", "labels") if w.kind != "Pod" else ("metadata", "labels")
         yield Hit(f"no NetworkPolicy in namespace {ns!r} selects {w.kind} {w.res.name!r}",
