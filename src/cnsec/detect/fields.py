@@ -86,8 +86,9 @@ def make_getter(path: str) -> Getter:
             cur = nxt
         else:
             return _as_list(cur)
-        values: list[Any] = [d]  # a list on the way: fan out
-        for key in parts:
+        # a list on the way: fan out from there (the keys before it were plain dicts)
+        values: list[Any] = cur if cur.__class__ is list else [cur]
+        for key in parts[i:]:
             values = _walk(values, key)
             if not values:
                 return []

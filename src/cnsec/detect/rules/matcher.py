@@ -139,6 +139,43 @@ def any_text(path: str, test: Callable[[str], bool]) -> Pred:
     return generic
 
 
+_ABSENT: Any = object()
+
+
+def any_value(path: str, test: Callable[[Any], bool]) -> Pred:
+    """``d -> `` does any value at ``path`` (lists flattened, as the getter sees them) pass ``test``?
+    A value one or two keys deep that is not a list is tested without building a list."""
+    get = make_getter(path)
+
+    def generic(d: dict[str, Any]) -> bool:
+        for v in get(d):  # noqa: SIM110 - a loop: any() over a generator costs more per call
+            if test(v):
+                return True
+        return False
+    parts = path.split(".")
+    if len(parts) == 1:
+        def one(d: dict[str, Any]) -> bool:
+            v = d.get(path, _ABSENT)
+            if v is _ABSENT:
+                return False
+            return generic(d) if v.__class__ is list else test(v)
+        return one
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(d: dict[str, Any]) -> bool:
+            a = d.get(first)
+            if a.__class__ is dict:
+                v = a.get(second, _ABSENT)
+                if v is _ABSENT:
+                    return False
+                if v.__class__ is not list:
+                    return test(v)
+            return generic(d)
+        return two
+    return generic
+
+
 def _string_leaf(path: str, kind: str, values: tuple[str, ...], cased: bool) -> Node:
     vals = values if cased else tuple(v.lower() for v in values)
     fn: Pred
@@ -337,11 +374,9 @@ def _sigma_string(path: str | None, value: Any, cased: bool) -> Node:
     if all(isinstance(p, str) for p in parts):
         return _string_leaf(path, "eq", (parts[0],), cased)
     if parts == [star]:
-        get = make_getter(path)
-
-        def anyval(d: dict[str, Any]) -> bool:
-            return bool(_texts(get(d)))
-        return Node(anyval)
+        def has_text(v: Any) -> bool:
+            return v.__class__ is str or as_text(v) is not None
+        return Node(any_value(path, has_text))
     if len(parts) == 3 and parts[0] is star and parts[2] is star and isinstance(parts[1], str):
         return _string_leaf(path, "contains", (parts[1],), cased)
     if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is star:
@@ -405,12 +440,10 @@ def compile_leaf(path: str | None, value: Any) -> Node:
         num = float(value.number)
         text = str(value.number)
 
-        def numeq(d: dict[str, Any]) -> bool:
-            for v in get(d):
-                n = as_number(v)
-                if n is not None and n == num:
-                    return True
-            return False
+        def numeq_v(v: Any) -> bool:
+            n = float(v) if v.__class__ is int else as_number(v)
+            return n is not None and n == num
+        numeq = any_value(path, numeq_v)
         return Node(numeq, [frozenset({("eq", path, text)})], ("", "", False), (), 1)
     if isinstance(value, st.SigmaNull):
         def isnull(d: dict[str, Any]) -> bool:
@@ -444,13 +477,10 @@ def compile_leaf(path: str | None, value: Any) -> Node:
             ops.GTE: lambda n: n >= limit, ops.NEQ: lambda n: n != limit,
         }[op]
 
-        def compare(d: dict[str, Any]) -> bool:
-            for v in get(d):
-                n = as_number(v)
-                if n is not None and cmp(n):
-                    return True
-            return False
-        return Node(compare, cost=2)
+        def compare_v(v: Any) -> bool:
+            n = float(v) if v.__class__ is int else as_number(v)
+            return n is not None and cmp(n)
+        return Node(any_value(path, compare_v), cost=2)
     if isinstance(value, st.SigmaFieldReference):
         other = make_getter(value.field)
         sw, ew = value.starts_with, value.ends_with
