@@ -95,8 +95,8 @@ def as_workload(res: K8sResource) -> Workload | None:
             continue
         for i, spec in enumerate(items):
             if isinstance(spec, dict):
-                containers.append(Container(str(spec.get("name", f"#{i}")), spec,
-                                            (*path, field_name, i), init, eph))
+                name = str(spec["name"]) if "name" in spec else f"#{i}"
+                containers.append(Container(name, spec, (*path, field_name, i), init, eph))
     return Workload(res, pod, path, containers)
 
 

@@ -168,11 +168,17 @@ def _as_launch_arg(value: Any) -> str | tuple[Any, ...] | None:
 
 
 def _cacheable(value: str | tuple[Any, ...] | None) -> bool:
-    # only strings: 1, 1.0 and True are equal keys but different tokens
-    return not isinstance(value, tuple) or all(isinstance(v, str) for v in value)
+    """Short enough to remember, and only strings: 1, 1.0 and True are equal keys but other tokens."""
+    if isinstance(value, str):
+        return len(value) <= _MAX_REMEMBERED_LAUNCH
+    return value is None or (all(isinstance(v, str) for v in value)
+                             and sum(map(len, value)) <= _MAX_REMEMBERED_LAUNCH)
 
 
-@lru_cache(maxsize=256)
+_MAX_REMEMBERED_LAUNCH = 4096
+
+
+@lru_cache(maxsize=1024)
 def _launch(path: Path, command: str | tuple[Any, ...] | None,
             args: str | tuple[Any, ...] | None) -> tuple[str, Path | None, dict[str, Flag]] | None:
     """(binary, list a missing flag is appended to, flags) of a container at ``path``, or ``None``
