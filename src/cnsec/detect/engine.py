@@ -121,9 +121,11 @@ class LiteralScanner:
         if hyperscan is not None:
             self.engine = "hyperscan"
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            # one expression (the alternation of every literal), reported at most once: a line
+            # costs at most one Python callback however many literals it holds
             flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
-            db.compile(expressions=[re.escape(x).encode() for x in literals], ids=list(range(len(literals))),
-                       elements=len(literals), flags=[flags] * len(literals))
+            db.compile(expressions=["|".join(re.escape(x) for x in literals).encode()], ids=[0],
+                       elements=1, flags=[flags])
             scan = db.scan
             hit = [False]
 
@@ -560,6 +562,7 @@ class RuleIndex:
                 self.tests.append(r.match)
         self._candidates = _compile(self.root, self.fetchers, None)
         self._matches = _compile(self.root, self.fetchers, self.tests)
+        self.match = self._make_match()
         self.prefilter: Any = None
         if prefilterable and literals:
             self.prefilter = LiteralScanner(sorted(literals, key=len, reverse=True))
@@ -595,24 +598,34 @@ class RuleIndex:
             self._sub_hits(line, found)
         return self._ordered(found)
 
-    def match(self, d: dict[str, Any], line: bytes | None) -> list[Rule]:
-        """The rules ``d`` matches, in index order."""
-        found: list[int] = []
-        self._matches(d, found)
-        tests = self.tests
-        for i in self.always:
-            if tests[i](d):  # type: ignore[misc]
-                found.append(i)
-        if self.sub:
-            at = len(found)
-            self._sub_hits(line, found)
-            found[at:] = [i for i in found[at:] if tests[i](d)]  # type: ignore[misc]
-        if not found:
-            return []
+    def _make_match(self) -> Callable[[dict[str, Any], bytes | None], list[Rule]]:
+        """``match(d, line)``: the rules ``d`` matches, in index order (one closure, no look-ups on
+        ``self`` per event)."""
+        visit = self._matches
         rules = self.rules
-        if len(found) == 1 and found[0] != _MULTI:
-            return [rules[found[0]]]
-        return [rules[i] for i in self._ordered(found)]
+        tests = self.tests
+        always = tuple((i, tests[i]) for i in self.always)
+        sub_hits = self._sub_hits if self.sub else None
+        ordered = self._ordered
+
+        def match(d: dict[str, Any], line: bytes | None) -> list[Rule]:
+            found: list[int] = []
+            visit(d, found)
+            for i, test in always:
+                if test(d):  # type: ignore[misc]
+                    found.append(i)
+            if sub_hits is not None:
+                at = len(found)
+                sub_hits(line, found)
+                found[at:] = [i for i in found[at:] if tests[i](d)]  # type: ignore[misc]
+            if not found:
+                return []
+            if len(found) == 1:
+                i = found[0]
+                if i != _MULTI:
+                    return [rules[i]]
+            return [rules[i] for i in ordered(found)]
+        return match
 
 
 #: called once per event that matched: (the rules it matched, in index order; the event; the input's

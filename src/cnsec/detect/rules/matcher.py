@@ -321,7 +321,9 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
             return search(t) is not None
     fnp = any_text(path, test)
     lit = regex_literal(pattern)
-    return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=5)
+    # with a literal every match holds, the usual failure is one substring test: as cheap as a
+    # contains, so it goes before costlier conjuncts
+    return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=2 if needle is not None else 5)
 
 
 def _wildcard_regex(parts: list[Any], cased: bool) -> str:
@@ -444,7 +446,9 @@ def compile_leaf(path: str | None, value: Any) -> Node:
             n = float(v) if v.__class__ is int else as_number(v)
             return n is not None and n == num
         numeq = any_value(path, numeq_v)
-        return Node(numeq, [frozenset({("eq", path, text)})], ("", "", False), (), 1)
+        # exact: a value whose text is the number's text (``401``, ``"401"``, ``401.0``) is that
+        # number, so the index's requirement already decides the match
+        return Node(numeq, [frozenset({("eq", path, text)})], ("", "", False), (), 1, exact=True)
     if isinstance(value, st.SigmaNull):
         def isnull(d: dict[str, Any]) -> bool:
             vals = get(d)
