@@ -100,12 +100,27 @@ def as_workload(res: K8sResource) -> Workload | None:
     return Workload(res, pod, path, containers)
 
 
+#: Pointers of recent paths, with the type of each step: equal tuples may differ in type (1, 1.0
+#: and True are equal keys), and only paths of strings and ints are remembered.
+_POINTERS: dict[tuple[Any, ...], tuple[tuple[type, ...], str]] = {}
+_MAX_POINTERS = 4096
+
+
 def pointer(path: Path | tuple[str | int, ...]) -> str:
     """An RFC 6901 JSON pointer for ``path``."""
+    types = tuple(map(type, path))
+    known = _POINTERS.get(path)
+    if known is not None and known[0] == types:
+        return known[1]
     joined = "/".join(map(str, path))
     if "~" in joined or joined.count("/") >= len(path):  # a step holds '~' or '/': escape them
-        return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "/" + joined
+        joined = "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    out = "/" + joined
+    if all(t is str or t is int for t in types):
+        if len(_POINTERS) >= _MAX_POINTERS:
+            _POINTERS.clear()
+        _POINTERS[path] = (types, out)
+    return out
 
 
 def set_patch(res: K8sResource, path: Path, value: Any) -> list[dict[str, Any]]:

@@ -105,6 +105,14 @@ def test_pointer_escapes_tilde_and_slash_only(path: tuple[str | int, ...], expec
     assert pointer(path) == expected
 
 
+FLOAT_STEP: Any = ("a", 1.0)
+
+
+def test_pointer_of_equal_paths_with_other_step_types_is_their_own() -> None:
+    assert [pointer(("a", 1)), pointer(("a", True)), pointer(FLOAT_STEP), pointer(("a", 1))] == [
+        "/a/1", "/a/True", "/a/1.0", "/a/1"]
+
+
 def test_set_patch_replaces_a_wrong_typed_parent_and_keeps_an_existing_one() -> None:
     res = _res({"kind": "Pod", "spec": {"containers": [{"name": "a", "resources": []}]}})
     assert set_patch(res, ("spec", "containers", 0, "resources", "limits", "cpu"), "1") == [
