@@ -97,6 +97,17 @@ class AlertBook:
     _keys: dict[str, Any] = field(default_factory=dict)
     _times: dict[str, Any] = field(default_factory=dict)
     _readers: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    #: hit count at which ``_on_every`` runs next (None: never); see :meth:`every`
+    _due: int | None = None
+    _every: int = 0
+    _on_every: Callable[[], object] | None = None
+
+    def every(self, hits: int, callback: Callable[[], object]) -> None:
+        """Call ``callback`` after every ``hits`` hits, right after the hit that completes them
+        (before the next one folds): streaming output closes and writes alerts there."""
+        self._every = hits
+        self._on_every = callback
+        self._due = self.hits + hits
 
     def _key_reader(self, specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
         reader = self._readers.get(specs)
@@ -114,6 +125,8 @@ class AlertBook:
         with the event's time and key read once. The origin (``name:line``, or ``name`` when
         ``line`` is None) is only formatted for evidence that is kept. Returns the alert the last
         hit opened, if it opened one."""
+        if self._due is not None and self.hits + len(rules) >= self._due:
+            return self._add_each(rules, data, name, line, source)
         self.hits += len(rules)
         times = self._times.get(source)
         if times is None:
@@ -153,6 +166,23 @@ class AlertBook:
                 first_seen=ts, last_seen=ts, evidence=[_evidence(name, line, source, data, ts)], count=1,
                 action=rule.action, attack_ids=rule.attack_ids,
             )
+        return opened
+
+    def _add_each(self, rules: Sequence[Rule], data: dict[str, Any], name: str, line: int | None,
+                  source: str) -> Alert | None:
+        """The hits of one event one by one, the callback of :meth:`every` between them when due."""
+        opened = None
+        for rule in rules:
+            due = self._due
+            assert due is not None and self._on_every is not None
+            self._due = None  # this hit alone takes the plain path
+            try:
+                opened = self.add_event((rule,), data, name, line, source)
+            finally:
+                self._due = due
+            if self.hits >= due:
+                self._due = self.hits + self._every
+                self._on_every()
         return opened
 
     def close_expired(self, now: float) -> None:

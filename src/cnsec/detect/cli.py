@@ -66,14 +66,24 @@ def register(sub: Any) -> None:
 
 
 def _load(paths: list[str], defaults: bool) -> Any:
+    import gc
+
     from cnsec.detect.rules import LoadResult, bundled, check_unique, load_paths
 
-    result = LoadResult()
-    if defaults:
-        result.extend(bundled())
-    if paths:
-        result.extend(load_paths(paths))
-    check_unique(result.rules)
+    # loading builds many objects that all stay alive (parsed YAML, pySigma trees, compiled
+    # closures): the cyclic collector would only scan them over and over meanwhile
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        result = LoadResult()
+        if defaults:
+            result.extend(bundled())
+        if paths:
+            result.extend(load_paths(paths))
+        check_unique(result.rules)
+    finally:
+        if was_enabled:
+            gc.enable()
     return result
 
 
@@ -178,40 +188,25 @@ def _detect(args: argparse.Namespace) -> int:
 def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
     """jsonl output, streamed: memory is bounded by the alerts still open, not by the input size."""
     from cnsec.detect.render import jsonl_line
-    from cnsec.detect.rules import Rule
     from cnsec.detect.sources import open_binary
 
     worst: list[Any] = []
 
     def run(out: Any) -> None:
-        pending = 0
-
         def flush(alerts: list[Any]) -> None:
             for a in alerts:
                 if not worst or a.severity > worst[0]:
                     worst[:] = [a.severity]
                 out.write(jsonl_line(a))
 
-        add_event = book.add_event
+        def close() -> None:
+            book.close_expired(book.last_time)
+            flush(book.take_closed())
 
-        def collect(rules: list[Rule], data: dict[str, Any], name: str, line: int, source: str) -> None:
-            # every 2000 hits, alerts whose window has passed are written out (and forgotten)
-            nonlocal pending
-            if pending + len(rules) < 2000:
-                pending += len(rules)
-                add_event(rules, data, name, line, source)
-                return
-            for rule in rules:  # the hit that reaches 2000 flushes before the next one folds
-                add_event((rule,), data, name, line, source)
-                pending += 1
-                if pending >= 2000:
-                    pending = 0
-                    book.close_expired(book.last_time)
-                    flush(book.take_closed())
-
+        book.every(2000, close)  # every 2000 hits, alerts whose window has passed are written out
         for path in inputs:
             with open_binary(path) as stream:
-                engine.scan_stream_events(stream, path, args.source, collect)
+                engine.scan_stream_events(stream, path, args.source, book.add_event)
         flush(book.alerts())
 
     if args.output:

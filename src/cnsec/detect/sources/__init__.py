@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,12 +106,13 @@ class Chunk:
 
 def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw line)`` of a JSON-lines stream; a pretty-printed single document is
-    yielded whole as line 1. The engine's hot loop reads these (no object per line)."""
+    yielded whole as line 1. The first line is read now (to tell the two apart); the rest are
+    numbered by ``enumerate`` as they are read, with no Python frame per line."""
     first = stream.readline()
     while first and not first.strip():
         first = stream.readline()
     if not first:
-        return
+        return iter(())
     stripped = first.lstrip()
     if stripped.startswith(b"\xef\xbb\xbf"):
         stripped = stripped[3:]
@@ -125,10 +127,8 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         except orjson.JSONDecodeError:
             whole = True  # a multi-line document: read it whole
     if whole:
-        yield 1, stripped + stream.read()
-        return
-    yield 1, stripped
-    yield from enumerate(stream, 2)
+        return iter(((1, stripped + stream.read()),))
+    return itertools.chain(((1, stripped),), enumerate(stream, 2))
 
 
 def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
