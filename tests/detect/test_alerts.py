@@ -66,3 +66,15 @@ def test_event_without_time_is_dated_now_not_1970() -> None:
     book = AlertBook()
     book.add(Match(rule, data, "audit.log:1", "k8s-audit"))
     assert abs(book.alerts()[0].first_seen - time.time()) < 60
+
+
+def test_jsonl_alert_is_the_model_alert_plus_evidence_omitted() -> None:
+    book = AlertBook(window=60, max_evidence=1)
+    for ts, user in (("2026-01-05T10:00:00.250Z", "alice"), ("2026-01-05T10:00:30Z", "alice"),
+                     ("2026-01-05T10:07:00.000001Z", "bob")):
+        book.add(_match(ts, user))
+    for alert in book.alerts():
+        d = alert_dict(alert)
+        model = alert.to_dict()
+        assert list(d) == [*model, "evidence_omitted"]
+        assert d == {**model, "evidence_omitted": alert.count - 1}

@@ -307,32 +307,44 @@ _MULTI = -1
 
 
 def _noop(d: dict[str, Any], found: list[int]) -> None:
-    return None
+    return None  # a node with nothing to report (never on the hot path: see _compile)
+
+
+Test = Callable[[dict[str, Any]], bool]
 
 
 def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
-                    fetchers: dict[str, Callable[[dict[str, Any]], Values]]) -> Visit:
-    """The rules of a leaf whose requirements no split served: each field is read once."""
+                    fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                    tests: list[Test | None] | None) -> Visit:
+    """The rules of a leaf whose requirements no split served: each field is read once, when first
+    needed; a rule whose guards all hold is reported if its test (when ``tests``) passes."""
     paths = sorted({p for _i, guards in guarded for alts in guards for p, _v in alts})
     reads = tuple(fetchers.setdefault(p, value_fetcher(p)) for p in paths)
     pos = {p: k for k, p in enumerate(paths)}
     # per rule, shallow fields first: cheap to read, and a guard that fails spares the deep reads
-    plan = tuple((i, tuple(tuple((pos[p], vals) for p, vals in alts)
-                           for alts in sorted(guards, key=lambda a: max(p.count(".") for p, _v in a))))
+    plan = tuple((i, tests[i] if tests is not None else None,
+                  tuple(tuple((pos[p], vals) for p, vals in alts)
+                        for alts in sorted(guards, key=lambda a: max(p.count(".") for p, _v in a))))
                  for i, guards in guarded)
-    if len(plan) == 1 and len(plan[0][1]) == 1 and len(plan[0][1][0]) == 1:
-        (only, ((( _k, accepted),),)), = plan
+    if len(plan) == 1 and len(plan[0][2]) == 1 and len(plan[0][2][0]) == 1:
+        (only, test, (((_k, accepted),),)), = plan
         read = reads[0]
+        if test is None:
+            def one_guard(d: dict[str, Any], found: list[int]) -> None:
+                got = read(d)
+                if (got in accepted) if got.__class__ is str else not accepted.isdisjoint(got):
+                    found.append(only)
+            return one_guard
 
-        def one_guard(d: dict[str, Any], found: list[int]) -> None:
+        def one_guard_tested(d: dict[str, Any], found: list[int]) -> None:
             got = read(d)
-            if (got in accepted) if got.__class__ is str else not accepted.isdisjoint(got):
+            if ((got in accepted) if got.__class__ is str else not accepted.isdisjoint(got)) and test(d):
                 found.append(only)
-        return one_guard
+        return one_guard_tested
 
     def guards_of(d: dict[str, Any], found: list[int]) -> None:
-        got: list[Values] = [None] * len(reads)  # read when first needed: a failed guard stops a rule
-        for i, guards in plan:
+        got: list[Values] = [None] * len(reads)
+        for i, test, guards in plan:
             for alts in guards:  # each guard holds if any of its fields has an accepted value
                 for k, accepted in alts:
                     g = got[k]
@@ -343,71 +355,57 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
                 else:
                     break
             else:
-                found.append(i)
+                if test is None or test(d):
+                    found.append(i)
     return guards_of
 
 
+def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                  tests: list[Test | None] | None) -> Visit | None:
+    """What a node reports by itself (its ``done`` and ``guarded`` rules), as one closure."""
+    untested = tuple(i for i in node.done if tests is None or tests[i] is None)
+    tested = tuple((i, t) for i in node.done if tests is not None and (t := tests[i]) is not None)
+    guards = _compile_guards(node.guarded, fetchers, tests) if node.guarded else None
+    if guards is None and not tested:
+        if not untested:
+            return None
+
+        def extend(d: dict[str, Any], found: list[int]) -> None:
+            found.extend(untested)
+        return extend
+    if guards is not None and not tested and not untested:
+        return guards
+
+    def leaf(d: dict[str, Any], found: list[int]) -> None:
+        if untested:
+            found.extend(untested)
+        for i, test in tested:
+            if test(d):
+                found.append(i)
+        if guards is not None:
+            guards(d, found)
+    return leaf
+
+
 def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
-             tests: list[Callable[[dict[str, Any]], bool] | None] | None) -> Visit:
+             tests: list[Test | None] | None) -> Visit:
     """One closure per tree node, specialised to what the node holds (no per-event dispatch on it).
 
     With ``tests``, a rule reached is only reported when its residual test passes (the engine's
     match); without, every rule reached is (its candidates)."""
-    done = tuple(node.done)
-    untested = tuple(i for i in done if tests is None or tests[i] is None)
-    tested = tuple((i, t) for i in done if tests is not None and (t := tests[i]) is not None)
-    parts: list[Visit] = []
-    if untested:
-        def extend(d: dict[str, Any], found: list[int]) -> None:
-            found.extend(untested)
-        parts.append(extend)
-    if tested:
-        def run_tests(d: dict[str, Any], found: list[int]) -> None:
-            for i, test in tested:
-                if test(d):
-                    found.append(i)
-        parts.append(run_tests)
-    if node.guarded:
-        guards = _compile_guards(node.guarded, fetchers)
-        if tests is None or all(tests[i] is None for i, _g in node.guarded):
-            parts.append(guards)
-        else:
-            pending = {i: tests[i] for i, _g in node.guarded}
-
-            def guards_then_tests(d: dict[str, Any], found: list[int]) -> None:
-                passed: list[int] = []
-                guards(d, passed)
-                for i in passed:
-                    test = pending[i]
-                    if test is None or test(d):
-                        found.append(i)
-            parts.append(guards_then_tests)
-    if node.path is not None:
-        parts.append(_compile_split(node, fetchers, tests))
-    if not parts:
-        return _noop
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-
-        def both(d: dict[str, Any], found: list[int]) -> None:
-            a(d, found)
-            b(d, found)
-        return both
-    steps = tuple(parts)
-
-    def each(d: dict[str, Any], found: list[int]) -> None:
-        for step in steps:
-            step(d, found)
-    return each
+    own = _compile_leaf(node, fetchers, tests)
+    if node.path is None:
+        return own if own is not None else _noop
+    return _compile_split(node, fetchers, tests, own)
 
 
 def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
-                   tests: list[Callable[[dict[str, Any]], bool] | None] | None) -> Visit:
+                   tests: list[Test | None] | None, own: Visit | None) -> Visit:
+    """A node that splits on a field: its own rules (``own``), then the branch of the event's
+    value, then the rules that do not constrain the field (``rest``)."""
     branches = {v: _compile(c, fetchers, tests) for v, c in node.branches.items()}
     get = branches.get
-    rest = _compile(node.rest, fetchers, tests) if node.rest is not None else _noop
+    rest = _compile(node.rest, fetchers, tests) if node.rest is not None else None
     fetch = node.fetch
     assert fetch is not None
 
@@ -424,41 +422,10 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 child(d, found)
 
     first, second = node.first, node.second
-    if node.rest is None:
-        if node.shallow and second is None:
-            def only1(d: dict[str, Any], found: list[int]) -> None:
-                v = d.get(first)
-                if v.__class__ is str:
-                    child = get(v.lower())
-                    if child is not None:
-                        child(d, found)
-                elif v is not None:
-                    fan(fetch(d), d, found)
-            return only1
-        if node.shallow and second is not None:
-            def only2(d: dict[str, Any], found: list[int]) -> None:
-                a = d.get(first)
-                if a.__class__ is dict:
-                    v = a.get(second)
-                    if v.__class__ is str:
-                        child = get(v.lower())
-                        if child is not None:
-                            child(d, found)
-                    elif v.__class__ is int:  # a status code: as_text writes it plainly
-                        child = get(str(v))
-                        if child is not None:
-                            child(d, found)
-                    elif v is not None:
-                        fan(fetch(d), d, found)
-                else:
-                    fan(fetch(d), d, found)
-            return only2
-
-        def only_deep(d: dict[str, Any], found: list[int]) -> None:
-            fan(fetch(d), d, found)
-        return only_deep
     if node.shallow and second is None:
         def split1(d: dict[str, Any], found: list[int]) -> None:
+            if own is not None:
+                own(d, found)
             v = d.get(first)
             if v.__class__ is str:
                 child = get(v.lower())
@@ -466,10 +433,13 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     child(d, found)
             elif v is not None:
                 fan(fetch(d), d, found)
-            rest(d, found)
+            if rest is not None:
+                rest(d, found)
         return split1
     if node.shallow and second is not None:
         def split2(d: dict[str, Any], found: list[int]) -> None:
+            if own is not None:
+                own(d, found)
             a = d.get(first)
             if a.__class__ is dict:
                 v = a.get(second)
@@ -477,7 +447,7 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     child = get(v.lower())
                     if child is not None:
                         child(d, found)
-                elif v.__class__ is int:
+                elif v.__class__ is int:  # a status code: as_text writes it plainly
                     child = get(str(v))
                     if child is not None:
                         child(d, found)
@@ -485,12 +455,16 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     fan(fetch(d), d, found)
             else:
                 fan(fetch(d), d, found)
-            rest(d, found)
+            if rest is not None:
+                rest(d, found)
         return split2
 
     def split_deep(d: dict[str, Any], found: list[int]) -> None:
+        if own is not None:
+            own(d, found)
         fan(fetch(d), d, found)
-        rest(d, found)
+        if rest is not None:
+            rest(d, found)
     return split_deep
 
 
