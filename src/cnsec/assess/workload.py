@@ -161,11 +161,27 @@ def remove_patch(path: Path) -> list[dict[str, Any]]:
 
 
 def to_yaml(obj: Any) -> str:
-    """YAML text for a fix snippet: exactly ``yaml.dump(..., sort_keys=False, default_flow_style=False)``
-    with libyaml's C emitter, and nodes built by :func:`_dumper` (see there why)."""
+    """YAML text for a fix snippet: exactly ``yaml.dump(obj, sort_keys=False, default_flow_style=False)``
+    with libyaml's C emitter, fed by :func:`_events` where it can be (see there why)."""
+    import io
+
     import yaml
 
-    return str(yaml.dump(_plain(obj), Dumper=_dumper(), sort_keys=False, default_flow_style=False))
+    data = _plain(obj)
+    dumper_cls: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    events = None if dumper_cls.yaml_path_resolvers else _events(data)
+    if events is None:
+        return str(yaml.dump(data, Dumper=dumper_cls, sort_keys=False, default_flow_style=False))
+    stream = io.StringIO()
+    dumper = dumper_cls(stream, default_flow_style=False, sort_keys=False)
+    try:
+        dumper.open()
+        for event in events:
+            dumper.emit(event)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def _plain(value: Any) -> Any:
@@ -177,62 +193,89 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
-def _dumper() -> type:
-    """PyYAML's safe dumper with a faster representer and resolver, producing the same text.
+_STR, _INT, _BOOL, _NULL, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null", "map", "seq"))
 
-    ``CSafeDumper`` emits in C but represents in Python, generically: per object an alias check,
-    the type's MRO, a representer lookup; and libyaml calls back the regex resolver twice per
-    scalar. For what :func:`_plain` returns, the nodes are built here directly, the same nodes
-    ``SafeRepresenter`` builds: its alias bookkeeping finds nothing to share in a tree whose
-    dicts and lists are all distinct objects, and scalars are never aliased. Exact types only (a
-    ``dict`` subclass, a float, bytes, a set take the inherited path). The implicit tag of a plain
-    scalar depends on its text alone (no path resolvers), so it is remembered, like the loader does;
-    a quoted one has none.
+
+def _events(data: Any) -> list[Any] | None:
+    """The document's YAML events exactly as ``yaml.dump`` produces them, or ``None`` when ``data``
+    holds anything but dicts, lists, str, int, bool and None (exact types).
+
+    ``yaml.dump`` represents objects as nodes in Python (per object an alias check, the type's MRO,
+    a representer), then serialises the nodes, and libyaml calls back into Python twice per scalar
+    to resolve its implicit tag and twice per node for path resolvers: two thirds of the time of a
+    fix snippet. For the plain trees of :func:`_plain` the outcome is known: no anchors (its dicts
+    and lists are distinct objects, scalars are never aliased), block style everywhere
+    (``default_flow_style=False``), the safe representer's text and tag for each scalar, and a
+    scalar is "plain implicit" when the resolver finds its tag in its text ("quoted implicit" only
+    for strings: no path resolvers). The implicit tag of a text is remembered.
     """
-    import yaml
-    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    from yaml.events import (
+        DocumentEndEvent,
+        DocumentStartEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+    )
 
-    base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    str_tag, int_tag, bool_tag, null_tag = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
-    map_tag, seq_tag = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-    tags: dict[str, str] = {}  # plain scalar text -> its implicit tag
+    tag_of = _implicit_tags()
+    out: list[Any] = [DocumentStartEvent(explicit=False)]
+    append = out.append
 
-    class FixDumper(base):  # type: ignore[misc]
-        def represent_data(self, data: Any) -> Any:
-            t = type(data)
-            node: Any
-            if t is str:
-                return ScalarNode(str_tag, data)
-            if t is dict and not self.sort_keys:
-                rep = self.represent_data
-                node = MappingNode(map_tag, [(rep(k), rep(v)) for k, v in data.items()])
-            elif t is list:
-                rep = self.represent_data
-                node = SequenceNode(seq_tag, [rep(v) for v in data])
-            elif t is bool:
-                return ScalarNode(bool_tag, "true" if data else "false")
-            elif t is int:
-                return ScalarNode(int_tag, str(data))
-            elif data is None:
-                return ScalarNode(null_tag, "null")
-            else:
-                return super().represent_data(data)
-            node.flow_style = self.default_flow_style if self.default_flow_style is not None else all(
-                isinstance(n, ScalarNode) and not n.style for pair in node.value
-                for n in (pair if isinstance(pair, tuple) else (pair,)))
-            return node
+    def walk(value: Any) -> bool:
+        t = type(value)
+        if t is str:
+            append(ScalarEvent(None, _STR, (tag_of(value) == _STR, True), value))
+            return True
+        if t is dict:
+            append(MappingStartEvent(None, _MAP, True, flow_style=False))
+            for k, v in value.items():
+                if not (walk(k) and walk(v)):
+                    return False
+            append(MappingEndEvent())
+            return True
+        if t is list:
+            append(SequenceStartEvent(None, _SEQ, True, flow_style=False))
+            for v in value:
+                if not walk(v):
+                    return False
+            append(SequenceEndEvent())
+            return True
+        if t is bool:
+            text, tag = ("true" if value else "false"), _BOOL
+        elif t is int:
+            text, tag = str(value), _INT
+        elif value is None:
+            text, tag = "null", _NULL
+        else:
+            return False
+        append(ScalarEvent(None, tag, (tag_of(text) == tag, False), text))
+        return True
 
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            if kind is not ScalarNode or self.yaml_path_resolvers or not isinstance(value, str):
-                return super().resolve(kind, value, implicit)
-            if not implicit[0]:  # quoted: no implicit resolver applies
-                return self.DEFAULT_SCALAR_TAG
-            tag = tags.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(tags) < 4096 and len(value) <= 256:
-                    tags[value] = tag
-            return tag
+    if not walk(data):
+        return None
+    append(DocumentEndEvent(explicit=False))
+    return out
 
-    return FixDumper
+
+@cache
+def _implicit_tags() -> Any:
+    """text -> the tag PyYAML's resolver reads in it as a plain scalar (remembered for short texts)."""
+    from yaml.nodes import ScalarNode
+    from yaml.resolver import Resolver
+
+    resolve: Any = Resolver().resolve
+    known: dict[str, str] = {}
+
+    def tag_of(text: str) -> str:
+        tag = known.get(text)
+        if tag is None:
+            tag = resolve(ScalarNode, text, (True, False))
+            if len(text) <= 256:
+                if len(known) >= 4096:
+                    known.clear()
+                known[text] = tag
+        return str(tag)
+
+    return tag_of
