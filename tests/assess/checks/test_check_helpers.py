@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 import shlex
 from typing import Any
 
@@ -13,6 +14,8 @@ from cnsec.assess.checks.dockerfile._shell import commands
 from cnsec.assess.checks.k8s._control_plane import components, kubelet_info, shell_split
 from cnsec.assess.loaders.k8s import K8sResource
 from cnsec.assess.workload import Workload, as_workload, pointer, set_patch, to_yaml
+
+DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _res(doc: dict[str, Any]) -> K8sResource:
@@ -146,9 +149,32 @@ def test_to_yaml_is_yaml_dump(doc: dict[str, Any]) -> None:
             return {str(k): plain(x) for k, x in v.items()}
         return [plain(x) for x in v] if isinstance(v, list) else v
 
-    expected = yaml.dump(plain(doc), Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False)
+    expected = yaml.dump(plain(doc), Dumper=DUMPER, sort_keys=False, default_flow_style=False)
     assert to_yaml(doc) == expected
     assert to_yaml(doc) == expected  # remembered implicit tags give the same text
+
+
+_WORDS = ["", " ", "a", "yes", "No", "null", "~", "1", "0x1F", "1e3", ".inf", "2001-12-14", "-", "- a", "a: b",
+          "a:b", "#x", "a #b", "'q'", '"', "multi\nline", "tab\there", "caf\u00e9", "\u2028", "\x85", "<<", "=",
+          "!tag", "&a", "*a", "%", "@", "`", "0o17", "+1", "1_000", ":", "?", "a,b", "[x]", "{y}", "---", "...",
+          "--port=80", "nginx:1.25", "sh -c 'x'", "trail ", " lead", "x" * 130]
+
+
+def _random_doc(rnd: random.Random, depth: int = 0) -> Any:
+    r = rnd.random()
+    if depth > 4 or r < 0.45:
+        return rnd.choice([" ".join(rnd.choices(_WORDS, k=rnd.randint(1, 25))), rnd.choice(_WORDS), True, None,
+                           0, -7, 10**25])
+    if r < 0.75:
+        return {rnd.choice(_WORDS): _random_doc(rnd, depth + 1) for _ in range(rnd.randint(0, 4))}
+    return [_random_doc(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+
+
+def test_to_yaml_is_yaml_dump_on_random_plain_documents() -> None:
+    rnd = random.Random(20261129)
+    for _ in range(1500):
+        doc = {"root": _random_doc(rnd)}
+        assert to_yaml(doc) == yaml.dump(doc, Dumper=DUMPER, sort_keys=False, default_flow_style=False)
 
 
 def test_unbalanced_quotes_fall_back_to_whitespace_words_every_time() -> None:
