@@ -44,11 +44,15 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
     from cnsec.assess.engine import assess, batch_gc
     from cnsec.errors import InputError
-    from cnsec.report.output import emit
+    from cnsec.report.json_report import prerender_findings
+    from cnsec.report.output import emit, output_format
     from cnsec.report.safe import printable
 
     config = find_config(args.paths, args.config)
-    report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks))
+    json_out = output_format(args) == "json"
+    # JSON: the findings are rendered on the other core while risks are scored
+    report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
+                    on_findings=prerender_findings if json_out else None)
     if report.stats.get("files", 0) == 0 and report.errors:
         for problem in report.errors:
             print(f"cnsec: {printable(problem)}", file=sys.stderr)

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import gc
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -405,9 +405,12 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
 
 def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = None,
                      skip: set[str] | None = None, checks: list[Check] | None = None,
-                     parts: list[PartResult] | None = None) -> Report:
+                     parts: list[PartResult] | None = None,
+                     on_findings: Callable[[list[Finding]], None] | None = None) -> Report:
     """Assess a loaded inventory; ``parts`` are the per-resource results of :func:`check_part`
-    when they already ran beside the parser (see :func:`assess`)."""
+    when they already ran beside the parser (see :func:`assess`). ``on_findings`` sees the findings
+    once they are final (sorted, suppressions applied, fixes redacted), before risks and the plan
+    are built from them: the CLI starts rendering them there."""
     started = time.perf_counter()
     assets = build_assets(inv, config)
     if checks is None:
@@ -427,6 +430,8 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     secret_lines = _secret_lines(findings)
     secret_values = _secret_values(inv, secret_lines)
     _redact_fixes(findings, secret_values)
+    if on_findings is not None:
+        on_findings(findings)
     from cnsec.assess.plan import build_plan
     from cnsec.assess.risk import group, score_risks
 
@@ -471,7 +476,8 @@ def batch_gc() -> Iterator[None]:
 
 
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
-           skip: set[str] | None = None, workers: int | None = None) -> Report:
+           skip: set[str] | None = None, workers: int | None = None,
+           on_findings: Callable[[list[Finding]], None] | None = None) -> Report:
     """Load and assess ``targets``. The per-resource checks run on each part of the inventory in the
     process that parsed it, while it is fresh there (no second fork, and only the findings travel);
     checks that need the whole inventory run afterwards on it."""
@@ -480,6 +486,6 @@ def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
     with batch_gc():
         inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
                                     workers=workers)
-        report = assess_inventory(inv, config, checks=checks, parts=parts)
+        report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report

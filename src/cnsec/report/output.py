@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cnsec.model.report import Report
 
 __all__ = ["FAIL_ON_CHOICES", "add_output_options", "apply_baseline", "baseline_text", "emit",
-           "exit_code", "load_baseline", "render"]
+           "exit_code", "load_baseline", "output_format", "render"]
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
@@ -96,6 +96,18 @@ def exit_code(report: Report, fail_on: str) -> int:
     return 1 if worst is not None and worst >= threshold else 0
 
 
+def output_format(args: argparse.Namespace) -> str:
+    """``-f``, else what ``-o``'s name says (.sarif, .md), else a table on a terminal and JSON elsewhere."""
+    fmt: str | None = args.format
+    if fmt is None:
+        fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
+        if args.output and args.output.endswith((".sarif", ".sarif.json")):
+            fmt = "sarif"
+        elif args.output and args.output.endswith(".md"):
+            fmt = "markdown"
+    return fmt
+
+
 def emit(report: Report, args: argparse.Namespace) -> int:
     """Apply baseline options, render, write; return the exit code for ``--fail-on``."""
     from cnsec.errors import UsageError
@@ -110,13 +122,7 @@ def emit(report: Report, args: argparse.Namespace) -> int:
             atomic_write_text(args.write_baseline, baseline_text(report))
         except OSError as exc:
             raise UsageError(f"cannot write baseline: {exc.strerror}", Source(args.write_baseline)) from None
-    fmt = args.format
-    if fmt is None:
-        fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
-        if args.output and args.output.endswith((".sarif", ".sarif.json")):
-            fmt = "sarif"
-        elif args.output and args.output.endswith(".md"):
-            fmt = "markdown"
+    fmt = output_format(args)
     if fmt == "json":
         from cnsec.report import json_report
 
