@@ -141,32 +141,36 @@ class AlertBook:
         elif ts > self.last_time:
             self.last_time = ts
         window = self.window
+        max_evidence = self.max_evidence
+        alerts = self.open
+        readers = self._keys
         opened: Alert | None = None
         last_keys: Any = None
         key = ""
         for rule in rules:
-            keys = self._keys.get(rule.id)
+            rule_id = rule.id
+            keys = readers.get(rule_id)
             if keys is None:
-                keys = self._keys[rule.id] = self._key_reader(rule.key_fields or SOURCES[source].key_fields)
+                keys = readers[rule_id] = self._key_reader(rule.key_fields or SOURCES[source].key_fields)
             if keys is not last_keys:  # most rules of a source share its key fields
                 key = keys(data)
                 last_keys = keys
-            slot = (rule.id, key)
-            current = self.open.get(slot)
+            slot = (rule_id, key)
+            current = alerts.get(slot)
             opened = None
             if current is not None and ts - current.last_seen <= window:
                 current.count += 1
-                if ts < current.first_seen:
-                    current.first_seen = ts
-                if ts > current.last_seen:
+                if ts > current.last_seen:  # the usual case: time moves on
                     current.last_seen = ts
-                if len(current.evidence) < self.max_evidence:
+                elif ts < current.first_seen:
+                    current.first_seen = ts
+                if len(current.evidence) < max_evidence:
                     current.evidence.append(_evidence(name, line, source, data, ts))
                 continue
             if current is not None:
                 self.closed.append(current)
-            opened = self.open[slot] = Alert(
-                rule_id=rule.id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
+            opened = alerts[slot] = Alert(
+                rule_id=rule_id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
                 first_seen=ts, last_seen=ts, evidence=[_evidence(name, line, source, data, ts)], count=1,
                 action=rule.action, attack_ids=rule.attack_ids,
             )
