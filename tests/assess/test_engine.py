@@ -194,6 +194,9 @@ def test_checks_beside_the_parser_give_the_report_of_one_process_on_the_whole_in
     write(tmp_path / "a-web.yaml", deployment)
     write(tmp_path / "zz-web-again.yaml", deployment)  # the same id twice: the second is '#2'
     write(tmp_path / "zz-svc.yaml", service)
+    for name in ("b-tls.yaml", "y-tls.yaml"):  # a per-file check (weak crypto) in both parts
+        write(tmp_path / name, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tls, namespace: shop}\n"
+                               "data:\n  ssl_ciphers: RC4-SHA:DES-CBC3-SHA\n")
     config = Config()
     one = assess([str(tmp_path)], config, workers=1)
     two = assess([str(tmp_path)], config, workers=2)
@@ -203,6 +206,8 @@ def test_checks_beside_the_parser_give_the_report_of_one_process_on_the_whole_in
     assert {"Deployment/shop/web", "Deployment/shop/web#2", "Pod/ops/debug1#2"} <= ids
     exposed = [f for f in two.findings if f.check_id == "CNSEC-K8S-036"]
     assert {f.asset_id for f in exposed} == {"Deployment/shop/web", "Deployment/shop/web#2"}
+    weak = [f for f in two.findings if f.check_id == "CNSEC-CFG-001"]
+    assert {f.asset_id for f in weak} == {"ConfigMap/shop/tls", "ConfigMap/shop/tls#2"}
 
 
 def test_parallel_loading_gives_the_same_inventory_as_one_process(tmp_path: Path) -> None:

@@ -277,6 +277,8 @@ class _Runner:
             for c in tf_checks:
                 if c.resource_types is None or r.type in c.resource_types:
                     self.run(c, r, r.file, r.line)
+        for c in by_target.get("files", []):
+            self.run(c, inv, inv.root, 0, "the inventory")
 
 
 def _what(item: Any) -> str:
@@ -363,7 +365,10 @@ def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list
         for part in parts:
             runner.problems.extend(part.problems)
             for cid, item, file, line in part.deferred:
-                runner.run(by_id[cid], item, file, line)
+                if isinstance(item, Inventory):  # a files check on a part: named as on the whole
+                    runner.run(by_id[cid], item, inv.root, line, "the inventory")
+                else:
+                    runner.run(by_id[cid], item, file, line)
     for c in checks:
         if c.target == "inventory":
             runner.run(c, inv, inv.root, 0, "the inventory")

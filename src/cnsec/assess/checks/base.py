@@ -16,8 +16,10 @@ from cnsec.model.report import RuleInfo
 from cnsec.model.severity import Severity
 
 #: What a check function receives: a Kubernetes resource, a workload (its pod spec and containers),
-#: a Dockerfile, a Terraform resource, or the whole inventory (for cross-resource checks).
-TARGETS = ("k8s", "workload", "dockerfile", "terraform", "inventory")
+#: a Dockerfile, a Terraform resource, the whole inventory (for cross-resource checks), or ``files``:
+#: an inventory of whole files, the whole one or a part of it, for checks whose findings on a file
+#: depend on that file alone (its text and its resources); those run beside the parser.
+TARGETS = ("k8s", "workload", "dockerfile", "terraform", "inventory", "files")
 
 
 @dataclass(slots=True)

@@ -57,7 +57,7 @@ def _owners_by_file(inv: Any) -> dict[str, tuple[list[int], list[Any]]]:
     id="CNSEC-CFG-001",
     title="Weak cryptography configured",
     severity=Severity.MEDIUM,
-    target="inventory",
+    target="files",
     threats=("weak-cryptography", "network-interception"),
     control="CTRL-STRONG-CRYPTO",
     remediation="Use authenticated encryption (AES-GCM or ChaCha20-Poly1305), RSA-OAEP or ECDH with keys of "
