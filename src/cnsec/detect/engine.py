@@ -50,6 +50,9 @@ _NOTHING: frozenset[str] = frozenset()
 #: after this many lines, a prefilter that lets nearly all of them through is switched off for the
 #: rest of the input (it would cost more than the parses it saves)
 ADAPT_AFTER = 4096
+#: a rule whose match costs at most this (matcher.Node.cost) is run without first looking for its
+#: substring literal in the raw line: the search over the line would cost as much
+CHEAP_MATCH = 6
 ADAPT_PASS_RATE = 0.9
 
 
@@ -579,7 +582,10 @@ class RuleIndex:
         rules = self.rules
         tests = self.tests
         always = tuple((i, tests[i]) for i in self.always)
-        sub_hits = self._sub_hits if self.sub else None
+        # a sub rule's literal is looked for in the raw line first, unless its match costs about
+        # as little as that search (a few field reads: the line is a kilobyte)
+        subs = tuple((i, lits if (rules[i].cost or CHEAP_MATCH + 1) > CHEAP_MATCH else (), tests[i])
+                     for i, lits in self.sub)
         ordered = self._ordered
 
         def match(d: dict[str, Any], line: bytes | None) -> list[Rule]:
@@ -588,10 +594,21 @@ class RuleIndex:
             for i, test in always:
                 if test(d):  # type: ignore[misc]
                     found.append(i)
-            if sub_hits is not None:
-                at = len(found)
-                sub_hits(line, found)
-                found[at:] = [i for i in found[at:] if tests[i](d)]  # type: ignore[misc]
+            if subs:
+                lowered = None
+                for i, lits, test in subs:
+                    if line is not None and lits:
+                        for lit in lits:  # as in _sub_hits
+                            if lit in line:
+                                break
+                            if lowered is None:
+                                lowered = line.lower()
+                            if lit in lowered:
+                                break
+                        else:
+                            continue
+                    if test(d):  # type: ignore[misc]
+                        found.append(i)
             if not found:
                 return []
             if len(found) == 1:

@@ -52,6 +52,8 @@ class Rule:
     #: given every exact-value requirement holds, the rule matches iff this does (None: it matches)
     residual: Pred | None = None
     residual_known: bool = False
+    #: rough cost of ``match`` (matcher.Node.cost: 1 for a field equality); None when unknown
+    cost: int | None = None
 
     def sign(self) -> Sign:
         """This rule as a sign for threat correlation (issue 7): the sign id is the rule id."""

@@ -94,6 +94,7 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
         exact=node.exact,
         residual=node.residual,
         residual_known=True,
+        cost=node.cost,
         threat_id=threat,
         attack_ids=_as_tuple(doc.get("attack")),
         description=str(doc.get("description", "")).strip(),

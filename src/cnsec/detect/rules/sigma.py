@@ -42,6 +42,7 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
         exact=node.exact,
         residual=node.residual,
         residual_known=True,
+        cost=node.cost,
         threat_id=threat_for_tags(attack, tactics),
         attack_ids=tuple(attack),
         description=str(rule.description or "").strip(),
