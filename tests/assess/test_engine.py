@@ -224,3 +224,17 @@ def test_parallel_loading_gives_the_same_inventory_as_one_process(tmp_path: Path
     assert [r.address for r in one.terraform] == [r.address for r in two.terraform]
     assert [str(p) for p in one.problems] == [str(p) for p in two.problems]
     assert list(one.texts) == list(two.texts)
+
+
+def test_the_workload_the_engine_shares_between_checks_is_forgotten_after_the_run(tmp_path: Path) -> None:
+    from cnsec.assess.engine import assess_inventory
+    from cnsec.assess.inventory import load_inventory
+    from cnsec.assess.workload import as_workload
+
+    write(tmp_path / "pod.yaml", POD)
+    inv = load_inventory([str(tmp_path)])
+    assess_inventory(inv, Config())
+    pod = inv.k8s[0]
+    pod.doc["spec"]["containers"].append({"name": "sidecar", "image": "envoy"})
+    w = as_workload(pod)
+    assert w is not None and [c.name for c in w.containers] == ["shell", "sidecar"]

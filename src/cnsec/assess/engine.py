@@ -22,6 +22,7 @@ from cnsec.assess.suppress import (
     comment_waivers,
     parse_annotation,
 )
+from cnsec.assess.workload import checking
 from cnsec.model.asset import Asset
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report
@@ -40,10 +41,20 @@ class Context:
     assets: dict[str, Asset]
 
 
+_LOCATIONS: dict[tuple[tuple[str | int, ...], tuple[type, ...]], str] = {}
+
+
 def _location(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    """``spec.containers[0].image`` for a path; the same few thousand paths recur in every manifest.
+    Remembered with each step's type (``1`` and ``True`` are equal keys but print differently)."""
+    key = (path, tuple(map(type, path)))
+    out = _LOCATIONS.get(key)
+    if out is None:
+        out = ""
+        for p in path:
+            out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        if len(_LOCATIONS) < 8192:
+            _LOCATIONS[key] = out
     return out
 
 
@@ -259,16 +270,19 @@ class _Runner:
         for c in checks:
             by_target.setdefault(c.target, []).append(c)
         k8s_checks = by_target.get("k8s", [])
-        for res in inv.k8s:
-            for c in k8s_checks:
-                if c.kinds is None or res.kind in c.kinds:
-                    self.run(c, res, res.file, res.line)
         wl_checks = by_target.get("workload", [])
-        if wl_checks:
-            for w in inv.workloads:
-                for c in wl_checks:
-                    if c.kinds is None or w.kind in c.kinds:
-                        self.run(c, w, w.res.file, w.res.line)
+        try:
+            for res, w in zip(inv.k8s, inv.workloads_by_resource, strict=True):
+                checking(res, w)  # every check of this resource asking for its workload gets this one
+                for c in k8s_checks:
+                    if c.kinds is None or res.kind in c.kinds:
+                        self.run(c, res, res.file, res.line)
+                if w is not None:
+                    for c in wl_checks:
+                        if c.kinds is None or w.kind in c.kinds:
+                            self.run(c, w, res.file, res.line)
+        finally:
+            checking(None)
         for df in inv.dockerfiles:
             for c in by_target.get("dockerfile", []):
                 self.run(c, df, df.file, 1)

@@ -36,13 +36,13 @@ class Inventory:
     templates_skipped: int = 0
 
     @cached_property
+    def workloads_by_resource(self) -> list[Workload | None]:
+        """Each resource's workload (``None`` for kinds without a pod spec), in resource order."""
+        return [as_workload(res) for res in self.k8s]
+
+    @cached_property
     def workloads(self) -> list[Workload]:
-        out = []
-        for res in self.k8s:
-            w = as_workload(res)
-            if w is not None:
-                out.append(w)
-        return out
+        return [w for w in self.workloads_by_resource if w is not None]
 
     def of_kind(self, *kinds: str) -> list[K8sResource]:
         return [r for r in self.k8s if r.kind in kinds]
@@ -167,7 +167,8 @@ def _load_and_work(chunk: list[tuple[str, str]]) -> tuple[Inventory, Any]:
     work's result refers to (resources of the part) arrives as the very same objects."""
     part = _load_chunk(chunk)
     result = _BESIDE(part) if _BESIDE is not None else None
-    part.__dict__.pop("workloads", None)  # a cache, rebuilt on demand: not worth pickling
+    part.__dict__.pop("workloads", None)  # caches, rebuilt on demand: not worth pickling
+    part.__dict__.pop("workloads_by_resource", None)
     return part, result
 
 
@@ -291,6 +292,7 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                 if beside is not None:
                     results.append(beside(part))
                 part.__dict__.pop("workloads", None)
+                part.__dict__.pop("workloads_by_resource", None)
                 _merge(inv, part)
             continue
         root = Path(target)

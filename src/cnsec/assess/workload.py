@@ -80,7 +80,24 @@ class Workload:
         return self.pod_security_context.get(key)
 
 
+#: The resource the engine is checking now and its workload: a dozen checks of one resource ask for
+#: it, and it is the same object for all of them (set by :func:`checking`, so never stale).
+_CHECKING: list[Any] = [None, None]
+
+
+def checking(res: K8sResource | None, workload: Workload | None = None) -> None:
+    """Tell :func:`as_workload` which resource is being checked and its workload (``None``: none)."""
+    _CHECKING[0] = res
+    _CHECKING[1] = workload
+
+
 def as_workload(res: K8sResource) -> Workload | None:
+    if _CHECKING[0] is res:
+        return _CHECKING[1]  # type: ignore[no-any-return]
+    return _as_workload(res)
+
+
+def _as_workload(res: K8sResource) -> Workload | None:
     path = pod_spec_path(res)
     if path is None:
         return None
