@@ -61,7 +61,8 @@ def render_bytes(report: Report) -> bytes:
         quoted = b'"' + marker.encode() + b'"'
         at = doc.find(quoted)
         if at >= 0:
-            return doc[:at] + ahead + doc[at + len(quoted):]
+            view = memoryview(doc)
+            return b"".join([view[:at], *ahead, view[at + len(quoted):]])
     data: bytes = orjson.dumps(to_dict(report), default=str, option=_options())
     return data
 
@@ -117,26 +118,35 @@ def prerender_findings(findings: list[Finding]) -> None:
 
 
 def _write_items(fd: int, findings: list[Finding]) -> None:
-    """[count][end offset of each item][items], each item indented as in the whole document."""
+    """[count][end of each item in the body][body]: the body is the whole findings array, each item
+    indented as in the document, so the common case (every finding kept) is one slice."""
     import orjson
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-    items = [_ITEM_INDENT + orjson.dumps(f.to_dict(), default=str, option=option).replace(b"\n", b"\n" + _ITEM_INDENT)
+    nl = b"\n" + _ITEM_INDENT
+    items = [_ITEM_INDENT + orjson.dumps(f.to_dict(), default=str, option=option).replace(b"\n", nl)
              for f in findings]
     ends = array("Q")
-    total = 0
+    at = len(_OPEN)
     for item in items:
-        total += len(item)
-        ends.append(total)
-    payload = len(items).to_bytes(8, "little") + ends.tobytes() + b"".join(items)
+        at += len(item)
+        ends.append(at)
+        at += len(_SEP)
+    body = _OPEN + _SEP.join(items) + _CLOSE
+    payload = len(items).to_bytes(8, "little") + ends.tobytes() + body
     view = memoryview(payload)
     while view:
         view = view[os.write(fd, view):]
 
 
-def _take_prerendered(findings: list[Finding]) -> bytes | None:
-    """The findings array rendered ahead of time, or ``None`` (no child, it failed, or these are
-    not the findings it rendered)."""
+_OPEN = b"[\n"
+_SEP = b",\n"
+_CLOSE = b"\n  ]"
+
+
+def _take_prerendered(findings: list[Finding]) -> list[bytes | memoryview] | None:
+    """The findings array rendered ahead of time, as pieces to join, or ``None`` (no child, it
+    failed, or these are not the findings it rendered)."""
     global _AHEAD
     ahead, _AHEAD = _AHEAD, None
     if ahead is None:
@@ -149,26 +159,33 @@ def _take_prerendered(findings: list[Finding]) -> bytes | None:
         wanted = [index.get(id(f)) for f in findings]
         if not wanted or any(i is None for i in wanted):
             return None
-        size = os.fstat(ahead.fd).st_size
-        chunks = []
-        offset = 0
-        while offset < size:
-            chunk = os.pread(ahead.fd, size - offset, offset)
-            if not chunk:
+        data = bytearray(os.fstat(ahead.fd).st_size)
+        view = memoryview(data)
+        done = 0
+        while done < len(data):
+            n = os.preadv(ahead.fd, [view[done:]], done)
+            if n <= 0:
                 return None
-            chunks.append(chunk)
-            offset += len(chunk)
-        data = b"".join(chunks)
+            done += n
     finally:
         os.close(ahead.fd)
-    count = int.from_bytes(data[:8], "little")
+    count = int.from_bytes(view[:8], "little")
     if count != len(ahead.findings):
         return None
     ends = array("Q")
-    ends.frombytes(data[8:8 + 8 * count])
-    base = 8 + 8 * count
-    items = [data[base + (ends[i - 1] if i else 0):base + ends[i]] for i in wanted if i is not None]
-    return b"[\n" + b",\n".join(items) + b"\n  ]"
+    ends.frombytes(view[8:8 + 8 * count])
+    body = view[8 + 8 * count:]
+    if wanted == list(range(count)):
+        return [body]
+    pieces: list[bytes | memoryview] = [_OPEN]
+    for k, i in enumerate(wanted):
+        if k:
+            pieces.append(_SEP)
+        assert i is not None
+        start = ends[i - 1] + len(_SEP) if i else len(_OPEN)
+        pieces.append(body[start:ends[i]])
+    pieces.append(_CLOSE)
+    return pieces
 
 
 def _discard() -> None:
