@@ -11,12 +11,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# pip byte-compiles what it installs, but not an editable install: compile once, as an install would
+# (never stale: Python checks each source's timestamp)
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m compileall -q src >/dev/null
 	touch $@
 
 $(DEVSTAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q src >/dev/null
 	touch $(STAMP) $@
 
 demo: $(STAMP)  ## assess the bundled example app and write the reports
