@@ -78,3 +78,15 @@ def test_jsonl_alert_is_the_model_alert_plus_evidence_omitted() -> None:
         model = alert.to_dict()
         assert list(d) == [*model, "evidence_omitted"]
         assert d == {**model, "evidence_omitted": alert.count - 1}
+
+
+def test_every_calls_back_right_after_the_hit_that_completes_the_count() -> None:
+    book = AlertBook()
+    seen: list[int] = []
+    book.every(3, lambda: seen.append(book.hits))
+    rule = _match("2026-01-05T10:00:00Z").rule
+    data = _match("2026-01-05T10:00:00Z").data
+    book.add_event([rule, rule], data, "audit.log", 1, "k8s-audit")
+    book.add_event([rule, rule, rule, rule], data, "audit.log", 2, "k8s-audit")
+    assert seen == [3, 6]
+    assert book.alerts()[0].count == 6

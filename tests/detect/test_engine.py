@@ -80,3 +80,45 @@ def test_prefilter_is_case_insensitive_on_raw_lines() -> None:
 
     scanner = LiteralScanner(['"stoplogging"'])
     assert scanner.search(b'{"eventName":"STOPLOGGING"}') is not None
+
+
+def _indexed_rules() -> list:  # type: ignore[type-arg]
+    from .helpers import sigma_rule
+
+    rules = []
+    for n, detection in enumerate((
+        {"sel": {"eventName": ["PutBucketPolicy", "DeleteBucketPolicy"], "eventSource": "s3.amazonaws.com"},
+         "condition": "sel"},
+        {"sel": {"eventName": "DeleteBucketPolicy", "userIdentity.type": "Root"}, "condition": "sel"},
+        {"sel": {"eventName": "PutBucketPolicy", "requestParameters.bucketName|startswith": "logs"},
+         "condition": "sel"},
+    )):
+        rule = sigma_rule(detection)
+        rule.id = f"rule-{n}"
+        rules.append(rule)
+    return rules
+
+
+def test_an_event_matching_a_rule_through_several_values_of_a_list_field_is_one_hit() -> None:
+    engine = Engine(_indexed_rules())
+    event = {"eventName": ["PutBucketPolicy", "DeleteBucketPolicy"], "eventSource": "s3.amazonaws.com",
+             "userIdentity": {"type": "Root"}, "requestParameters": {"bucketName": "logs-1"}}
+    assert [r.id for r in engine.scan_events([event], "cloudtrail")] == ["rule-0", "rule-1", "rule-2"]
+
+
+def test_index_and_brute_force_agree_on_value_shapes() -> None:
+    rules = _indexed_rules()
+    engine = Engine(rules)
+    shapes = [
+        {"eventName": "PutBucketPolicy", "eventSource": "S3.AMAZONAWS.COM"},  # case-insensitive
+        {"eventName": "putbucketpolicy", "eventSource": ["s3.amazonaws.com"]},
+        {"eventName": "PutBucketPolicy", "requestParameters.bucketName": "logs-a"},  # a flattened key
+        {"eventName": "DeleteBucketPolicy", "userIdentity": {"type": ["Root", "IAMUser"]}},
+        {"eventName": "DeleteBucketPolicy", "userIdentity": None},
+        {"eventName": 7, "eventSource": True},
+        {"eventName": None},
+        {},
+    ]
+    for event in shapes:
+        via_index = [r.id for r in engine.scan_events([event], "cloudtrail")]
+        assert via_index == [r.id for r in rules if r.match(event)], event
