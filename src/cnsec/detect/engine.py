@@ -378,6 +378,19 @@ def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Va
         return extend
     if guards is not None and not tested and not untested:
         return guards
+    if guards is None and not untested and len(tested) == 1:
+        ((only, test),) = tested
+
+        def one_test(d: dict[str, Any], found: list[int]) -> None:
+            if test(d):
+                found.append(only)
+        return one_test
+    if guards is None and not untested:
+        def tests_only(d: dict[str, Any], found: list[int]) -> None:
+            for i, test in tested:
+                if test(d):
+                    found.append(i)
+        return tests_only
 
     def leaf(d: dict[str, Any], found: list[int]) -> None:
         if untested:
@@ -425,6 +438,38 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 child(d, found)
 
     first, second = node.first, node.second
+    if node.shallow and second is None and own is None:
+        def bare1(d: dict[str, Any], found: list[int]) -> None:  # the usual split: no rules of its own
+            v = d.get(first)
+            if v.__class__ is str:
+                child = get(v.lower())
+                if child is not None:
+                    child(d, found)
+            elif v is not None:
+                fan(fetch(d), d, found)
+            if rest is not None:
+                rest(d, found)
+        return bare1
+    if node.shallow and second is not None and own is None:
+        def bare2(d: dict[str, Any], found: list[int]) -> None:
+            a = d.get(first)
+            if a.__class__ is dict:
+                v = a.get(second)
+                if v.__class__ is str:
+                    child = get(v.lower())
+                    if child is not None:
+                        child(d, found)
+                elif v.__class__ is int:  # a status code: as_text writes it plainly
+                    child = get(str(v))
+                    if child is not None:
+                        child(d, found)
+                elif v is not None:
+                    fan(fetch(d), d, found)
+            else:
+                fan(fetch(d), d, found)
+            if rest is not None:
+                rest(d, found)
+        return bare2
     if node.shallow and second is None:
         def split1(d: dict[str, Any], found: list[int]) -> None:
             if own is not None:
