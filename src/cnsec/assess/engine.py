@@ -184,8 +184,11 @@ def _add_snippets(findings: list[Finding], inv: Inventory, limit: int = 2000,
 Row = tuple[str, Any, str, str, int, str, str, Any, Any, str, str]
 
 
-class NeedsInventory(Exception):
-    """A check asked for more than its own resource while running beside the parser."""
+class NeedsInventory(BaseException):
+    """A check asked for more than its own resource while running beside the parser.
+
+    A signal, not an error: a ``BaseException`` so that a check's own ``except Exception`` cannot
+    swallow it and leave a half-checked resource behind."""
 
 
 class _FileLines:
