@@ -57,6 +57,29 @@ def test_a_check_that_raises_is_reported_and_the_run_goes_on(tmp_path: Path,
     assert [f.check_id for f in report.findings] == ["CNSEC-K8S-001"]
 
 
+def test_a_check_reading_the_whole_inventory_sees_all_of_it_even_if_it_catches_exceptions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the parser a check sees only its part; asking for more sends it to the whole inventory,
+    and its own ``except Exception`` cannot turn that into a silent partial answer."""
+    def pods_in_inventory(item: object, ctx: Any) -> Iterator[base.Hit]:
+        try:
+            count = sum(1 for r in ctx.inventory.k8s if r.kind == "Pod")
+        except Exception:
+            count = -1
+        yield base.Hit(f"{count} pods", location="count")
+
+    counting = base.Check(id="CNSEC-K8S-998", title="counts", severity=Severity.LOW, target="k8s",
+                          threats=("container-escape",), control="CTRL-NO-PRIVILEGED", remediation="-",
+                          fn=pods_in_inventory)
+    checks = dict(base.registry())
+    checks[counting.id] = counting
+    monkeypatch.setattr(base, "_REGISTRY", checks)
+    for i in range(320):
+        write(tmp_path / f"m{i:03}.yaml", POD.replace("name: debug", f"name: debug{i}"))
+    report = assess([str(tmp_path)], Config(), only={"CNSEC-K8S-998"}, workers=2)
+    assert {f.message for f in report.findings} == {"320 pods"}
+
+
 def test_unknown_kinds_and_crds_become_other_assets(tmp_path: Path) -> None:
     crd = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ops\nspec: {a: 1}\n"
     path = write(tmp_path / "crd.yaml", crd)
