@@ -2,11 +2,13 @@
 
 Per source we build a :class:`RuleIndex` once:
 
-* every rule picks one *requirement* (a set of literals, one of which any matching event contains);
-* exact-value literals go into a hash index ``field -> value -> rules``; substring literals into a
-  short list; rules with no usable literal are tested on every event;
-* all literals together form an RE2 prefilter over the lower-cased raw line, so a line that contains
-  none of them is never even parsed (the common case: most audit events match no rule).
+* the rules' exact-value requirements (``verb=create``) form a decision tree compiled to closures:
+  an event reads a field once per node and follows only the branch its value names, reaching only
+  the rules whose requirements it meets (then their residual tests run);
+* rules with only substring requirements are found by their literal in the raw line; rules with no
+  usable literal are tested on every event;
+* one literal per rule requirement, all together, form a prefilter (Hyperscan, else RE2) over the
+  raw line, so a line that contains none of them is never even parsed.
 
 The prefilter only ever skips lines that cannot match (each literal is a necessary condition, chosen
 from characters no JSON encoder rewrites), so results equal a full evaluation; the test-suite checks
