@@ -187,17 +187,19 @@ def _detect(args: argparse.Namespace) -> int:
 
 def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
     """jsonl output, streamed: memory is bounded by the alerts still open, not by the input size."""
-    from cnsec.detect.render import jsonl_line
+    from cnsec.detect.render import jsonl_bytes, jsonl_line
     from cnsec.detect.sources import open_binary
 
     worst: list[Any] = []
 
-    def run(out: Any) -> None:
+    def run(out: Any, binary: bool) -> None:
+        line = jsonl_bytes if binary else jsonl_line
+
         def flush(alerts: list[Any]) -> None:
             for a in alerts:
                 if not worst or a.severity > worst[0]:
                     worst[:] = [a.severity]
-                out.write(jsonl_line(a))
+                out.write(line(a))
 
         def close() -> None:
             book.close_expired(book.last_time)
@@ -215,12 +217,12 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
         from cnsec.model.source import Source
 
         try:
-            with atomic_writer(args.output, "w") as handle:
-                run(handle)
+            with atomic_writer(args.output, "wb") as handle:
+                run(handle, True)
         except OSError as exc:
             raise UsageError(f"cannot write alerts: {exc.strerror}", Source(args.output)) from None
     else:
-        run(sys.stdout)
+        run(sys.stdout, False)
         sys.stdout.flush()
     _report_problems(engine)
     if args.fail_on == "none" or not worst:

@@ -19,6 +19,13 @@ def jsonl_line(alert: Alert) -> str:
     return _dumps(alert_dict(alert)) + "\n"
 
 
+def jsonl_bytes(alert: Alert) -> bytes:
+    """:func:`jsonl_line` encoded (UTF-8), for binary output: no decode and re-encode per alert."""
+    import orjson
+
+    return orjson.dumps(alert_dict(alert), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+
 def render_json(alerts: list[Alert], stats: dict[str, Any], errors: list[dict[str, Any]]) -> str:
     import orjson
 
