@@ -44,7 +44,13 @@ def _options() -> int:
 
 def render_bytes(report: Report) -> bytes:
     """UTF-8 JSON from orjson (the stdlib encoder takes seconds on tens of MB), with no round trip
-    through a possibly huge ``str``; orjson is a dependency, the stdlib path only a fallback.
+    through a possibly huge ``str``; orjson is a dependency, the stdlib path only a fallback."""
+    pieces = render_pieces(report)
+    return pieces[0] if len(pieces) == 1 and isinstance(pieces[0], bytes) else b"".join(pieces)
+
+
+def render_pieces(report: Report) -> list[bytes | memoryview]:
+    """:func:`render_bytes` as pieces to write one after the other (no joined copy of a large report).
 
     Findings rendered ahead of time by :func:`prerender_findings` are spliced in when they are the
     report's findings (the same objects; a baseline may have dropped some), byte for byte what
@@ -53,7 +59,7 @@ def render_bytes(report: Report) -> bytes:
     try:
         import orjson
     except ImportError:  # pragma: no cover
-        return (json.dumps(to_dict(report), indent=2, default=str) + "\n").encode()
+        return [(json.dumps(to_dict(report), indent=2, default=str) + "\n").encode()]
     ahead = _take_prerendered(report.findings)
     if ahead is not None:
         marker = f"cnsec-prerendered-{secrets.token_hex(16)}"
@@ -62,9 +68,8 @@ def render_bytes(report: Report) -> bytes:
         at = doc.find(quoted)
         if at >= 0:
             view = memoryview(doc)
-            return b"".join([view[:at], *ahead, view[at + len(quoted):]])
-    data: bytes = orjson.dumps(to_dict(report), default=str, option=_options())
-    return data
+            return [view[:at], *ahead, view[at + len(quoted):]]
+    return [orjson.dumps(to_dict(report), default=str, option=_options())]
 
 
 def render(report: Report) -> str:

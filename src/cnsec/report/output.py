@@ -123,20 +123,22 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write baseline: {exc.strerror}", Source(args.write_baseline)) from None
     fmt = output_format(args)
+    pieces: list[bytes | memoryview]
     if fmt == "json":
         from cnsec.report import json_report
 
-        data = json_report.render_bytes(report)
+        pieces = json_report.render_pieces(report)  # a large report is not joined into one copy
     else:
-        data = render(report, fmt, color=args.output is None and sys.stdout.isatty()).encode()
+        pieces = [render(report, fmt, color=args.output is None and sys.stdout.isatty()).encode()]
     if args.output:
         try:
-            atomic_write_bytes(args.output, data)
+            atomic_write_bytes(args.output, pieces)
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", Source(args.output)) from None
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
     for problem in report.errors:
         print(f"cnsec: {printable(problem)}", file=sys.stderr)
