@@ -122,3 +122,20 @@ def test_index_and_brute_force_agree_on_value_shapes() -> None:
     for event in shapes:
         via_index = [r.id for r in engine.scan_events([event], "cloudtrail")]
         assert via_index == [r.id for r in rules if r.match(event)], event
+
+
+def test_rules_on_a_thousand_distinct_fields_index_and_match() -> None:
+    from .helpers import sigma_rule
+
+    rules = []
+    for n in range(1200):  # more fields than Python's recursion limit has frames
+        # long values: their literals together exceed what Hyperscan takes as one expression
+        rule = sigma_rule({"sel": {f"Field{n}": f"value-{n}-of-the-field"}, "condition": "sel"})
+        rule.id = f"rule-{n}"
+        rules.append(rule)
+    engine = Engine(rules)
+    event = {"Field1100": "VALUE-1100-of-the-field"}
+    assert [r.id for r in engine.scan_events([event], "cloudtrail")] == ["rule-1100"]
+    prefilter = engine.index("cloudtrail").prefilter
+    assert prefilter.search(b'{"Field1199":"value-1199-of-the-field"}') is not None
+    assert prefilter.search(b'{"Field1199":"value-1200-of-a-field"}') is None

@@ -52,6 +52,8 @@ _NOTHING: frozenset[str] = frozenset()
 #: after this many lines, a prefilter that lets nearly all of them through is switched off for the
 #: rest of the input (it would cost more than the parses it saves)
 ADAPT_AFTER = 4096
+#: longest alternation of literals given to Hyperscan as one expression (its limit is about 16,000)
+HS_EXPRESSION_MAX = 8000
 #: a rule whose match costs at most this (matcher.Node.cost) is run without first looking for its
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
@@ -126,11 +128,23 @@ class LiteralScanner:
         if hyperscan is not None:
             self.engine = "hyperscan"
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            # one expression (the alternation of every literal), reported at most once: a line
-            # costs at most one Python callback however many literals it holds
+            # few expressions (alternations of the literals, each within Hyperscan's pattern length
+            # limit), each reported at most once: a line costs a callback per expression at most,
+            # however many literals it holds
+            expressions: list[bytes] = []
+            group: list[bytes] = []
+            size = 0
+            for lit in literals:
+                escaped = re.escape(lit).encode()
+                if group and size + len(escaped) + 1 > HS_EXPRESSION_MAX:
+                    expressions.append(b"|".join(group))
+                    group, size = [], 0
+                group.append(escaped)
+                size += len(escaped) + 1
+            expressions.append(b"|".join(group))
             flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
-            db.compile(expressions=["|".join(re.escape(x) for x in literals).encode()], ids=[0],
-                       elements=1, flags=[flags])
+            db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                       flags=[flags] * len(expressions))
             scan = db.scan
             hit = [False]
 
@@ -264,7 +278,20 @@ def _build(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[
     """Split ``entries`` (rule, exact-value requirements left) on the field most of them constrain.
 
     Each event then follows one branch per level (one value look-up serves every rule below it), so a
-    rule is only reached when the event has the values its requirements name."""
+    rule is only reached when the event has the values its requirements name. The rules that do not
+    constrain that field are split the same way in the node's ``rest``, and so on: that chain is
+    built (and later run) in a loop, as long as the number of distinct fields the rules use."""
+    head, rest = _build_step(entries, fetchers)
+    node = head
+    while rest:
+        node.rest, rest = _build_step(rest, fetchers)
+        node = node.rest
+    return head
+
+
+def _build_step(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                ) -> tuple[_Node, list[tuple[int, list[Guard]]]]:
+    """One node of :func:`_build` (its branches built), and the entries left for its ``rest``."""
     node = _Node()
     pending: list[tuple[int, list[Guard]]] = []
     for i, reqs in entries:
@@ -281,7 +308,7 @@ def _build(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[
     splittable = {p: c for p, c in counts.items() if c >= 2 or p.count(".") <= 1}
     if not splittable:
         node.guarded = [(i, tuple(reqs)) for i, reqs in pending]
-        return node
+        return node, []
     # the field most rules constrain; shallow fields first on a tie (cheaper to read)
     path = min(splittable, key=lambda p: (-splittable[p], p.count("."), p))
     split: dict[str, list[tuple[int, list[Guard]]]] = {}
@@ -301,9 +328,10 @@ def _build(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Callable[
         node.shallow = True
         node.first = keys[0]
         node.second = keys[1] if len(keys) == 2 else None
+    # a branch holds one requirement fewer per rule: this recursion is as deep as a rule's
+    # requirements are many
     node.branches = {value: _build(group, fetchers) for value, group in split.items()}
-    node.rest = _build(rest, fetchers) if rest else None
-    return node
+    return node, rest
 
 
 Visit = Callable[[dict[str, Any], list[int]], None]
@@ -405,25 +433,51 @@ def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Va
     return leaf
 
 
+#: a node's ``rest`` runs from inside the node's closure, up to this many in a row; a longer chain
+#: (rules on many distinct fields) runs as a loop over such segments, so the stack stays shallow
+NESTED_RESTS = 16
+
+
 def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
              tests: list[Test | None] | None) -> Visit:
     """One closure per tree node, specialised to what the node holds (no per-event dispatch on it).
 
     With ``tests``, a rule reached is only reported when its residual test passes (the engine's
     match); without, every rule reached is (its candidates)."""
-    own = _compile_leaf(node, fetchers, tests)
-    if node.path is None:
-        return own if own is not None else _noop
-    return _compile_split(node, fetchers, tests, own)
+    chain: list[_Node] = []
+    cur: _Node | None = node
+    while cur is not None:
+        chain.append(cur)
+        cur = cur.rest
+    segments: list[Visit] = []
+    for start in range(0, len(chain), NESTED_RESTS):
+        visit: Visit | None = None
+        for n in reversed(chain[start:start + NESTED_RESTS]):
+            own = _compile_leaf(n, fetchers, tests)
+            if n.path is not None:
+                visit = _compile_split(n, fetchers, tests, own, visit)
+            elif own is not None:
+                visit = own  # a node without a split is the last of its chain
+        if visit is not None:
+            segments.append(visit)
+    if not segments:
+        return _noop
+    if len(segments) == 1:
+        return segments[0]
+    steps = tuple(segments)
+
+    def each(d: dict[str, Any], found: list[int]) -> None:
+        for step in steps:
+            step(d, found)
+    return each
 
 
 def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
-                   tests: list[Test | None] | None, own: Visit | None) -> Visit:
+                   tests: list[Test | None] | None, own: Visit | None, rest: Visit | None) -> Visit:
     """A node that splits on a field: its own rules (``own``), then the branch of the event's
     value, then the rules that do not constrain the field (``rest``)."""
     branches = {v: _compile(c, fetchers, tests) for v, c in node.branches.items()}
     get = branches.get
-    rest = _compile(node.rest, fetchers, tests) if node.rest is not None else None
     fetch = node.fetch
     assert fetch is not None
 
@@ -497,7 +551,7 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     child = get(v.lower())
                     if child is not None:
                         child(d, found)
-                elif v.__class__ is int:  # a status code: as_text writes it plainly
+                elif v.__class__ is int:
                     child = get(str(v))
                     if child is not None:
                         child(d, found)
