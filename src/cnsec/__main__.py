@@ -1,5 +1,3 @@
-import sys
+from cnsec.cli import run
 
-from cnsec.cli import main
-
-sys.exit(main())
+run()
