@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import sys
-from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,13 +59,14 @@ def render_pieces(report: Report) -> list[bytes | memoryview]:
         import orjson
     except ImportError:  # pragma: no cover
         return [(json.dumps(to_dict(report), indent=2, default=str) + "\n").encode()]
-    ahead = _take_prerendered(report.findings)
-    if ahead is not None:
+    if _AHEAD is not None:
+        # the rest of the document first, while the child may still be rendering the findings
         marker = f"cnsec-prerendered-{secrets.token_hex(16)}"
         doc = orjson.dumps(to_dict(report, findings=marker), default=str, option=_options())
+        ahead = _take_prerendered(report.findings)
         quoted = b'"' + marker.encode() + b'"'
         at = doc.find(quoted)
-        if at >= 0:
+        if ahead is not None and at >= 0:
             view = memoryview(doc)
             return [view[:at], *ahead, view[at + len(quoted):]]
     return [orjson.dumps(to_dict(report), default=str, option=_options())]
@@ -79,8 +79,6 @@ def render(report: Report) -> str:
 # ---------------------------------------------------------------- rendering findings ahead of time
 #: Below this many findings rendering them takes milliseconds: not worth a process.
 PRERENDER_MIN = 2000
-#: The findings array is the value of a top-level key: its items sit two levels deep.
-_ITEM_INDENT = b"    "
 
 
 @dataclass
@@ -123,27 +121,19 @@ def prerender_findings(findings: list[Finding]) -> None:
 
 
 def _write_items(fd: int, findings: list[Finding]) -> None:
-    """[count][end of each item in the body][body]: the body is the whole findings array, each item
-    indented as in the document, so the common case (every finding kept) is one slice."""
+    """The whole findings array, indented as in the document, in one orjson call."""
     import orjson
 
-    option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-    nl = b"\n" + _ITEM_INDENT
-    items = [_ITEM_INDENT + orjson.dumps(f.to_dict(), default=str, option=option).replace(b"\n", nl)
-             for f in findings]
-    ends = array("Q")
-    at = len(_OPEN)
-    for item in items:
-        at += len(item)
-        ends.append(at)
-        at += len(_SEP)
-    body = _OPEN + _SEP.join(items) + _CLOSE
-    payload = len(items).to_bytes(8, "little") + ends.tobytes() + body
-    view = memoryview(payload)
+    array_text = orjson.dumps([f.to_dict() for f in findings], default=str,
+                              option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    # one level deeper in the document; JSON strings hold no raw newline, so this touches only layout
+    view = memoryview(array_text.replace(b"\n", b"\n  "))
     while view:
         view = view[os.write(fd, view):]
 
 
+#: Where each finding starts in the array: ``{`` at the items' indentation (nested values sit deeper).
+_ITEM_START = b"\n    {"
 _OPEN = b"[\n"
 _SEP = b",\n"
 _CLOSE = b"\n  ]"
@@ -165,30 +155,35 @@ def _take_prerendered(findings: list[Finding]) -> list[bytes | memoryview] | Non
         if not wanted or any(i is None for i in wanted):
             return None
         data = bytearray(os.fstat(ahead.fd).st_size)
-        view = memoryview(data)
+        body = memoryview(data)
         done = 0
         while done < len(data):
-            n = os.preadv(ahead.fd, [view[done:]], done)
+            n = os.preadv(ahead.fd, [body[done:]], done)
             if n <= 0:
                 return None
             done += n
     finally:
         os.close(ahead.fd)
-    count = int.from_bytes(view[:8], "little")
-    if count != len(ahead.findings):
+    if not (data.startswith(_OPEN) and data.endswith(_CLOSE)):
         return None
-    ends = array("Q")
-    ends.frombytes(view[8:8 + 8 * count])
-    body = view[8 + 8 * count:]
-    if wanted == list(range(count)):
+    if wanted == list(range(len(ahead.findings))):
         return [body]
+    # a baseline left some out: cut the array into its items (each from its '{' to before the next
+    # separator) and keep the wanted ones
+    starts = []
+    at = data.find(_ITEM_START)
+    while at >= 0:
+        starts.append(at + 1)
+        at = data.find(_ITEM_START, at + 1)
+    if len(starts) != len(ahead.findings):
+        return None
+    ends = [s - len(_SEP) for s in starts[1:]] + [len(data) - len(_CLOSE)]
     pieces: list[bytes | memoryview] = [_OPEN]
     for k, i in enumerate(wanted):
         if k:
             pieces.append(_SEP)
         assert i is not None
-        start = ends[i - 1] + len(_SEP) if i else len(_OPEN)
-        pieces.append(body[start:ends[i]])
+        pieces.append(body[starts[i]:ends[i]])
     pieces.append(_CLOSE)
     return pieces
 
