@@ -49,10 +49,11 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.report.safe import printable
 
     config = find_config(args.paths, args.config)
-    json_out = output_format(args) == "json"
-    # JSON: the findings are rendered on the other core while risks are scored
+    fmt = output_format(args)
+    # JSON: the findings are rendered on the other core while risks are scored; source snippets are
+    # only shown by the Markdown report
     report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
-                    on_findings=prerender_findings if json_out else None)
+                    on_findings=prerender_findings if fmt == "json" else None, snippets=fmt == "markdown")
     if report.stats.get("files", 0) == 0 and report.errors:
         for problem in report.errors:
             print(f"cnsec: {printable(problem)}", file=sys.stderr)

@@ -428,11 +428,13 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
 def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = None,
                      skip: set[str] | None = None, checks: list[Check] | None = None,
                      parts: list[PartResult] | None = None,
-                     on_findings: Callable[[list[Finding]], None] | None = None) -> Report:
+                     on_findings: Callable[[list[Finding]], None] | None = None,
+                     snippets: bool = True) -> Report:
     """Assess a loaded inventory; ``parts`` are the per-resource results of :func:`check_part`
     when they already ran beside the parser (see :func:`assess`). ``on_findings`` sees the findings
     once they are final (sorted, suppressions applied, fixes redacted), before risks and the plan
-    are built from them: the CLI starts rendering them there."""
+    are built from them: the CLI starts rendering them there. ``snippets``: attach source snippets
+    to the worst findings (only the Markdown report shows them)."""
     started = time.perf_counter()
     assets = build_assets(inv, config)
     if checks is None:
@@ -463,7 +465,8 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     plan = build_plan(findings, risks, asset_map, inv, groups)
     catalog = threat_catalog()
     used = {r.threat_id for r in risks} | {t for f in findings for t in f.threat_ids}
-    _add_snippets(findings, inv, secret_lines=secret_lines, values=secret_values)
+    if snippets:
+        _add_snippets(findings, inv, secret_lines=secret_lines, values=secret_values)
     report = Report(
         kind="assessment", findings=findings, assets=assets,
         threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,
@@ -499,7 +502,7 @@ def batch_gc() -> Iterator[None]:
 
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
            skip: set[str] | None = None, workers: int | None = None,
-           on_findings: Callable[[list[Finding]], None] | None = None) -> Report:
+           on_findings: Callable[[list[Finding]], None] | None = None, snippets: bool = True) -> Report:
     """Load and assess ``targets``. The per-resource checks run on each part of the inventory in the
     process that parsed it, while it is fresh there (no second fork, and only the findings travel);
     checks that need the whole inventory run afterwards on it."""
@@ -508,6 +511,7 @@ def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
     with batch_gc():
         inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
                                     workers=workers)
-        report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings)
+        report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings,
+                                  snippets=snippets)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report
