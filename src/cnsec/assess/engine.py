@@ -353,20 +353,23 @@ def check_part(part: Inventory, config: Config, checks: list[Check]) -> PartResu
 def _to_findings(rows: Iterable[Row], checks: dict[str, Check], findings: list[Finding],
                  seen: set[str]) -> None:
     """Rows become findings once every resource has its asset id; the first of a duplicate id wins."""
+    static = {c.id: (c.title, c.severity, c.threats, c.remediation, c.equivalents, c.control)
+              for c in checks.values()}
+    sources: dict[tuple[str, int], Source] = {}  # immutable: findings on one line share one
+    add = findings.append
     for cid, target, file, tfile, line, message, location, patch, fix, guess, fid in rows:
-        chk = checks[cid]
         asset_id = getattr(target, "key", "") or file
         if asset_id != guess:
             fid = finding_id(cid, asset_id, location)
         if fid in seen:
             continue
         seen.add(fid)
-        findings.append(Finding(
-            id=fid, check_id=cid, title=chk.title, severity=chk.severity, asset_id=asset_id,
-            source=Source(tfile, line), message=message, threat_ids=chk.threats,
-            remediation=chk.remediation, equivalents=chk.equivalents, control_id=chk.control,
-            location=location, patch=patch, fix=fix,
-        ))
+        source = sources.get((tfile, line))
+        if source is None:
+            source = sources[(tfile, line)] = Source(tfile, line)
+        title, severity, threats, remediation, equivalents, control = static[cid]
+        add(Finding(fid, cid, title, severity, asset_id, source, message, threats, remediation, equivalents,
+                    control, location, patch, fix))
 
 
 def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list[Check],
