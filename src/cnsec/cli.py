@@ -31,7 +31,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"cnsec: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, pillars are registered only until one provides it (their
+    CLI modules are not imported at all: start-up of a command pays for its own pillar only)."""
     parser = _Parser(
         prog="cnsec",
         description="Cloud-native security: assess, identity & access, data security, detect & respond.",
@@ -47,12 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+        if command is not None and command in sub.choices:
+            break
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(next((w for w in words if not w.startswith("-")), None))
+    args = parser.parse_args(words)
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
