@@ -55,3 +55,18 @@ def test_the_console_script_ends_an_assessment_with_its_exit_code_and_the_whole_
                            str(tmp_path / "out.json")], capture_output=True, check=False)
     assert done.returncode == 0
     assert json.loads((tmp_path / "out.json").read_text())["summary"]["findings"] >= 1
+
+
+def test_a_command_imports_only_its_own_pillars_cli() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from cnsec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['assess', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cnsec.') and m.endswith('.cli')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['cnsec.assess.cli']"
