@@ -69,4 +69,4 @@ def test_a_command_imports_only_its_own_pillars_cli() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('cnsec.') and m.endswith('.cli')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "['cnsec.assess.cli']"
+    assert out.strip().splitlines()[-1] == "['cnsec.assess.cli', 'cnsec.cli']"
