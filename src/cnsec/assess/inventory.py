@@ -125,14 +125,15 @@ def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
         inv.problems.extend(problems)
 
 
-def read_file(inv: Inventory, path: Path, kind: str, display: str) -> None:
+def read_file(inv: Inventory, path: str, kind: str, display: str) -> None:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            inv.problems.append(InputProblem(display, None,
-                                             f"file is larger than {MAX_FILE_BYTES // 2**20} MiB; skipped"))
-            return
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                inv.problems.append(InputProblem(display, None,
+                                                 f"file is larger than {MAX_FILE_BYTES // 2**20} MiB; skipped"))
+                return
+            data = handle.read()
     except OSError as exc:
         inv.problems.append(InputProblem(display, None, f"cannot read: {exc.strerror}"))
         return
@@ -158,7 +159,7 @@ _BESIDE: Callable[[Inventory], Any] | None = None
 def _load_chunk(chunk: list[tuple[str, str]]) -> Inventory:
     part = Inventory(root="")
     for display, kind in chunk:
-        read_file(part, Path(display), kind, display)
+        read_file(part, display, kind, display)
     return part
 
 
