@@ -16,6 +16,7 @@ from cnsec.assess.config import Config
 from cnsec.assess.inventory import Inventory, scan_inventory
 from cnsec.assess.suppress import (
     ANNOTATION,
+    WAIVER_MARK,
     Waiver,
     apply_config,
     apply_waivers,
@@ -413,8 +414,8 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
         elif ann is not None:
             problems.append(InputProblem(res.file, res.line, f"{ANNOTATION} on {res.key} must be a string "
                                                              f"('ID=reason; ID=reason'); it is not applied"))
-        lines = inv.lines(res.file)
-        ws += comment_waivers(lines, res.line, res.end_line, res.file, problems)
+        if inv.mentions(res.file, WAIVER_MARK):
+            ws += comment_waivers(inv.lines(res.file), res.line, res.end_line, res.file, problems)
         if ws:
             out[res.key] = ws
     for df in inv.dockerfiles:
@@ -422,7 +423,8 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
         if ws:
             out[df.key] = ws
     for r in inv.terraform:
-        ws = comment_waivers(inv.lines(r.file), r.line, r.end_line, r.file, problems)
+        ws = comment_waivers(inv.lines(r.file), r.line, r.end_line, r.file, problems) \
+            if inv.mentions(r.file, WAIVER_MARK) else []
         if ws:
             out[r.key] = ws
     return out

@@ -31,9 +31,10 @@ class Inventory:
     dockerfiles: list[Dockerfile] = field(default_factory=list)
     terraform: list[TfResource] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
-    texts: dict[str, list[str]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # each file's text, as read
     files_read: int = 0
     templates_skipped: int = 0
+    _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def workloads_by_resource(self) -> list[Workload | None]:
@@ -48,7 +49,18 @@ class Inventory:
         return [r for r in self.k8s if r.kind in kinds]
 
     def lines(self, file: str) -> list[str]:
-        return self.texts.get(file, [])
+        """The file's lines, split on first use (most files' lines are never looked at)."""
+        lines = self._lines.get(file)
+        if lines is None:
+            text = self.texts.get(file)
+            if text is None:
+                return []
+            lines = self._lines[file] = text.splitlines()
+        return lines
+
+    def mentions(self, file: str, needle: str) -> bool:
+        """Does the file's text contain ``needle`` (without splitting it into lines)?"""
+        return needle in self.texts.get(file, "")
 
 
 def _kind_of(name: str) -> str | None:
@@ -107,7 +119,7 @@ def iter_files(root: Path) -> Iterator[tuple[str, str]]:
 
 def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
     inv.files_read += 1
-    inv.texts[file] = text.splitlines()
+    inv.texts[file] = text
     if kind == "k8s":
         if looks_like_template(text):
             inv.templates_skipped += 1
@@ -170,6 +182,7 @@ def _load_and_work(chunk: list[tuple[str, str]]) -> tuple[Inventory, Any]:
     result = _BESIDE(part) if _BESIDE is not None else None
     part.__dict__.pop("workloads", None)  # caches, rebuilt on demand: not worth pickling
     part.__dict__.pop("workloads_by_resource", None)
+    part._lines = {}
     return part, result
 
 

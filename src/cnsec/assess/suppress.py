@@ -45,6 +45,10 @@ def parse_annotation(value: str, origin: str, problems: list[InputProblem], file
     return out
 
 
+#: What every ``# cnsec:ignore=ID reason`` comment holds: a file without it has none.
+WAIVER_MARK = "cnsec:ignore="
+
+
 def comment_waivers(lines: list[str], start: int, end: int, file: str,
                     problems: list[InputProblem]) -> list[Waiver]:
     """``# cnsec:ignore=ID reason`` comments inside lines [start, end] (1-based, inclusive)."""
@@ -52,7 +56,7 @@ def comment_waivers(lines: list[str], start: int, end: int, file: str,
     lo = max(start - 2, 0)  # a comment on the line just above the resource counts too
     for idx in range(lo, min(end, len(lines))):
         text = lines[idx]
-        if "cnsec:ignore=" not in text or "#" not in text:
+        if WAIVER_MARK not in text or "#" not in text:
             continue
         for m in _COMMENT.finditer(text):
             reason = (m.group(2) or "").strip()

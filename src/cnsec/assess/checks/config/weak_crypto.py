@@ -70,7 +70,8 @@ def weak_crypto(inv: Any, ctx: Any) -> Iterator[Hit]:
     from cnsec.data.crypto.weak import weak_crypto_settings
 
     owners_index: dict[str, tuple[list[int], list[Any]]] | None = None
-    for file, lines in inv.texts.items():
+    for file in inv.texts:
+        lines = inv.lines(file)
         numbers = candidate_lines("\n".join(lines))
         if not numbers:
             continue

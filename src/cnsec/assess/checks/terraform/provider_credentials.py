@@ -76,10 +76,10 @@ def provider_credentials(inv: object, ctx: object) -> Iterator[Hit]:
     texts = getattr(inv, "texts", {})
     if not isinstance(texts, dict):
         return
-    for file, lines in texts.items():
-        if not str(file).endswith(".tf") or not isinstance(lines, list):
+    for file in texts:
+        if not str(file).endswith(".tf"):
             continue
-        text = "\n".join(lines)
+        text = "\n".join(inv.lines(file))  # type: ignore[attr-defined]
         if "provider" not in text or ("access_key" not in text and "secret_key" not in text):
             continue
         for res, body, offset in provider_blocks(file, text):
