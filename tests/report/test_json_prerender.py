@@ -81,3 +81,18 @@ def test_a_hostile_string_that_looks_like_the_placeholder_is_left_alone() -> Non
     plain = json_report.render_bytes(report)
     json_report.prerender_findings(report.findings)
     assert json_report.render_bytes(report) == plain
+
+
+def test_without_a_temporary_folder_the_report_renders_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    report = _report()
+    plain = json_report.render_bytes(report)
+
+    def no_space(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_space)
+    json_report.prerender_findings(report.findings)
+    assert json_report._AHEAD is None
+    assert json_report.render_bytes(report) == plain

@@ -105,11 +105,18 @@ def prerender_findings(findings: list[Finding]) -> None:
         return
     import tempfile
 
-    fd, path = tempfile.mkstemp(prefix="cnsec-json-")
+    try:
+        fd, path = tempfile.mkstemp(prefix="cnsec-json-")
+    except OSError:  # no writable temporary folder: render as usual
+        return
     os.unlink(path)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes or memory: render as usual
+        os.close(fd)
+        return
     if pid == 0:  # pragma: no cover - the child; its work is checked through render_bytes
         code = 1
         try:
