@@ -296,7 +296,14 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
     search: Callable[[str], Any]
     try:
         compiled = re2.compile(full)
-        search = compiled.search
+        # the C++ matcher itself, for a yes/no answer: the Python wrapper's search builds a
+        # generator and a match object with decoded offsets per call, several times the search
+        matcher = compiled._regexp.Match
+        unanchored = re2._Anchor.UNANCHORED
+
+        def search(s: str) -> Any:
+            b = s.encode("utf-8")
+            return True if matcher(unanchored, b, 0, len(b))[0][0] >= 0 else None
     except re2.error:
         try:
             fallback = re.compile(full)
