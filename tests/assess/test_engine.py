@@ -261,3 +261,20 @@ def test_the_workload_the_engine_shares_between_checks_is_forgotten_after_the_ru
     pod.doc["spec"]["containers"].append({"name": "sidecar", "image": "envoy"})
     w = as_workload(pod)
     assert w is not None and [c.name for c in w.containers] == ["shell", "sidecar"]
+
+
+def test_after_a_batch_the_collector_is_back_and_does_not_walk_what_the_batch_left() -> None:
+    import gc
+
+    from cnsec.assess.engine import batch_gc
+
+    assert gc.isenabled()
+    with batch_gc():
+        assert not gc.isenabled()
+        kept = [[i] for i in range(50_000)]
+    try:
+        assert gc.isenabled()
+        assert gc.get_count()[0] < 1000  # the young generation is not left holding the batch
+    finally:
+        gc.unfreeze()
+    assert len(kept) == 50_000

@@ -50,17 +50,18 @@ def run_assess(args: argparse.Namespace) -> int:
 
     config = find_config(args.paths, args.config)
     fmt = output_format(args)
-    # JSON: the findings are rendered on the other core while risks are scored; source snippets are
-    # only shown by the Markdown report
-    report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
-                    on_findings=prerender_findings if fmt == "json" else None, snippets=fmt == "markdown")
-    if report.stats.get("files", 0) == 0 and report.errors:
-        for problem in report.errors:
-            print(f"cnsec: {printable(problem)}", file=sys.stderr)
-        raise InputError("nothing could be read")
-    if report.stats.get("files", 0) == 0:
-        print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
-    with batch_gc():  # rendering tens of thousands of findings: nothing cyclic to collect either
+    with batch_gc():  # one batch from reading to the written report: no collector pass in between
+        # JSON: the findings are rendered on the other core while risks are scored; source snippets
+        # are only shown by the Markdown report
+        report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
+                        on_findings=prerender_findings if fmt == "json" else None,
+                        snippets=fmt == "markdown")
+        if report.stats.get("files", 0) == 0 and report.errors:
+            for problem in report.errors:
+                print(f"cnsec: {printable(problem)}", file=sys.stderr)
+            raise InputError("nothing could be read")
+        if report.stats.get("files", 0) == 0:
+            print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
         code = emit(report, args)
     from cnsec.cli import skip_teardown
 
