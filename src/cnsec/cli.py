@@ -55,6 +55,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _SKIP_TEARDOWN
+    _SKIP_TEARDOWN = False  # a command says so again (tests call main many times in one process)
+    _KEPT.clear()
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(next((w for w in words if not w.startswith("-")), None))
     args = parser.parse_args(words)
@@ -88,12 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: has nothing left to clean up: the console entry point then ends the process without freeing them
 #: one by one (about a tenth of a second on a big input), as mypy does. Output is flushed first.
 _SKIP_TEARDOWN = False
+_KEPT: list[object] = []
 
 
-def skip_teardown() -> None:
-    """Let the console entry point exit without tearing the heap down (see :data:`_SKIP_TEARDOWN`)."""
+def skip_teardown(*keep: object) -> None:
+    """Let the console entry point exit without tearing the heap down (see :data:`_SKIP_TEARDOWN`);
+    ``keep`` stays referenced until then, so it is not freed object by object on the way out."""
     global _SKIP_TEARDOWN
     _SKIP_TEARDOWN = True
+    _KEPT.extend(keep)
 
 
 def run() -> None:  # pragma: no cover - console entry point

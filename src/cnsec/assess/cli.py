@@ -65,7 +65,7 @@ def run_assess(args: argparse.Namespace) -> int:
         code = emit(report, args)
     from cnsec.cli import skip_teardown
 
-    skip_teardown()  # the report is written: nothing left to do but free the inventory
+    skip_teardown(report)  # the report is written: nothing left to do but free it
     return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
 
 
