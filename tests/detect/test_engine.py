@@ -139,3 +139,32 @@ def test_rules_on_a_thousand_distinct_fields_index_and_match() -> None:
     prefilter = engine.index("cloudtrail").prefilter
     assert prefilter.search(b'{"Field1199":"value-1199-of-the-field"}') is not None
     assert prefilter.search(b'{"Field1199":"value-1200-of-a-field"}') is None
+
+
+def test_guards_under_one_object_agree_with_brute_force_whatever_the_shape_on_the_way() -> None:
+    from .helpers import sigma_rule
+
+    rules = []
+    for n, field in enumerate(("hostNetwork", "hostPID", "containers.securityContext.privileged")):
+        rule = sigma_rule({"sel": {"verb": "create", "objectRef.resource": "pods",
+                                   f"requestObject.spec.{field}": True}, "condition": "sel"})
+        rule.id = f"rule-{n}"
+        rule.source = "k8s-audit"
+        rules.append(rule)
+    engine = Engine(rules)
+    pod = {"verb": "create", "objectRef": {"resource": "pods"}}
+    shapes = [
+        {**pod, "requestObject": {"spec": {"hostPID": True,
+                                           "containers": [{"securityContext": {"privileged": True}}]}}},
+        {**pod, "requestObject": {"spec": {"hostNetwork": "TRUE"}}},
+        {**pod, "requestObject": [{"spec": {"hostNetwork": True}}]},  # a list on the way to the object
+        {**pod, "requestObject": {"spec.hostPID": True}},  # a flattened key on the way
+        {**pod, "requestObject.spec.hostNetwork": True},
+        {**pod, "requestObject": {"spec": None}},
+        {**pod, "requestObject": {"spec": {"hostNetwork": False, "hostPID": None}}},
+        pod,
+    ]
+    for event in shapes:
+        via_index = [r.id for r in engine.scan_events([event], "k8s-audit")]
+        assert via_index == [r.id for r in rules if r.match(event)], event
+    assert [r.id for r in engine.scan_events(shapes[:1], "k8s-audit")] == ["rule-1", "rule-2"]

@@ -375,7 +375,47 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
                 found.append(only)
         return one_guard_tested
 
-    def guards_of(d: dict[str, Any], found: list[int]) -> None:
+    # fields under one common object (``requestObject.spec.hostNetwork``, ``….hostPID``…) are read
+    # from that object, found once per event: the same values, as long as every step to it is a
+    # plain dict (otherwise, a list or a flattened key on the way, the whole paths are read)
+    split = [p.split(".") for p in paths]
+    common: list[str] = []
+    if len(paths) >= 2:
+        for keys in zip(*split, strict=False):
+            if len(set(keys)) != 1:
+                break
+            common.append(keys[0])
+        common = common[:min(len(parts) for parts in split) - 1]
+    if common:
+        prefix = tuple(common)
+        inner = tuple(fetchers.setdefault(".".join(parts[len(prefix):]), value_fetcher(".".join(parts[len(prefix):])))
+                      for parts in split)
+
+        def guards_of(d: dict[str, Any], found: list[int]) -> None:
+            base: Any = d
+            for key in prefix:
+                base = base.get(key) if base.__class__ is dict else None
+            if base.__class__ is dict:
+                src, rd = base, inner
+            else:
+                src, rd = d, reads
+            got: list[Values] = [None] * len(rd)
+            for i, test, guards in plan:
+                for alts in guards:  # each guard holds if any of its fields has an accepted value
+                    for k, accepted in alts:
+                        g = got[k]
+                        if g is None:
+                            g = got[k] = rd[k](src)
+                        if (g in accepted) if g.__class__ is str else not accepted.isdisjoint(g):
+                            break
+                    else:
+                        break
+                else:
+                    if test is None or test(d):
+                        found.append(i)
+        return guards_of
+
+    def guards_of_paths(d: dict[str, Any], found: list[int]) -> None:
         got: list[Values] = [None] * len(reads)
         for i, test, guards in plan:
             for alts in guards:  # each guard holds if any of its fields has an accepted value
@@ -390,7 +430,7 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
             else:
                 if test is None or test(d):
                     found.append(i)
-    return guards_of
+    return guards_of_paths
 
 
 def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
