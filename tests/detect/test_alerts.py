@@ -90,3 +90,23 @@ def test_every_calls_back_right_after_the_hit_that_completes_the_count() -> None
     book.add_event([rule, rule, rule, rule], data, "audit.log", 2, "k8s-audit")
     assert seen == [3, 6]
     assert book.alerts()[0].count == 6
+
+
+def test_alert_time_and_key_agree_with_the_generic_readers_on_every_shape() -> None:
+    from cnsec.detect.normalize import SOURCES, event_key, event_time
+
+    rule = next(r for r in bundled().rules if r.id == "CNSEC-DET-K8S-009")
+    shapes = [
+        {"stageTimestamp": "2026-01-05T10:00:00.123456Z", "user": {"username": "alice"}},
+        {"stageTimestamp": "2026-01-05T10:00:00", "requestReceivedTimestamp": "2026-01-05T09:00:00+02:00",
+         "user": {"username": ""}, "sourceIPs": ["10.0.0.1"]},  # no offset: the next field; empty user: the ip
+        {"stageTimestamp": "not a time", "timestamp": 1767607200, "user": {"username": ["bob"]}},
+        {"stageTimestamp": 1767607200000, "user": "carol", "sourceIPs": "10.0.0.2"},
+        {"metadata": {"creationTimestamp": "2026-01-05T10:00:00+01:00"}, "user.username": "dave"},
+    ]
+    for n, data in enumerate(shapes):
+        book = AlertBook(window=60)
+        book.add(Match(rule, data, f"audit.log:{n}", "k8s-audit"))
+        (alert,) = book.alerts()
+        assert alert.first_seen == event_time(SOURCES["k8s-audit"], data), data
+        assert alert.key == event_key(rule.key_fields or SOURCES["k8s-audit"].key_fields, data), data

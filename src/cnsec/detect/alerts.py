@@ -60,7 +60,21 @@ def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | 
             if t is not None:
                 return t
         return None
-    return read
+    if not plan or not plan[0][2]:
+        return read
+    first = fields[0]
+
+    def read_first(data: dict[str, Any]) -> float | None:  # the usual event: its first field holds the time
+        v = data.get(first)
+        if v.__class__ is str:
+            try:
+                dt = fromisoformat(v)
+                if dt.tzinfo is not None:
+                    return dt.timestamp()
+            except ValueError:
+                pass
+        return read(data)  # from the first field again, the whole way
+    return read_first
 
 
 def _key_reader(specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
@@ -87,7 +101,25 @@ def _key_reader(specs: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
             if t:
                 return label + t
         return "-"
-    return key
+    if not steps or not steps[0][4]:
+        return key
+    label0, _get, first0, second0, _shallow = steps[0]
+    if second0 is None:
+        def key_one(data: dict[str, Any]) -> str:  # the usual event: a plain string in the first field
+            v = data.get(first0)
+            if v.__class__ is str and v:
+                return label0 + v
+            return key(data)  # from the first field again, the whole way
+        return key_one
+
+    def key_two(data: dict[str, Any]) -> str:
+        a = data.get(first0)
+        if a.__class__ is dict:
+            v = a.get(second0)
+            if v.__class__ is str and v:
+                return label0 + v
+        return key(data)
+    return key_two
 
 
 @dataclass
