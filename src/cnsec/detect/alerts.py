@@ -161,9 +161,11 @@ class AlertBook:
         with the event's time and key read once. The origin (``name:line``, or ``name`` when
         ``line`` is None) is only formatted for evidence that is kept. Returns the alert the last
         hit opened, if it opened one."""
-        if self._due is not None and self.hits + len(rules) >= self._due:
+        hits = self.hits + len(rules)
+        due = self._due
+        if due is not None and hits >= due:
             return self._add_each(rules, data, name, line, source)
-        self.hits += len(rules)
+        self.hits = hits
         times = self._times.get(source)
         if times is None:
             times = self._times[source] = _time_reader(SOURCES[source].time_fields)

@@ -728,6 +728,36 @@ class RuleIndex:
         subs = tuple((i, lits if (rules[i].cost or CHEAP_MATCH + 1) > CHEAP_MATCH else (), tests[i])
                      for i, lits in self.sub)
         ordered = self._ordered
+        # the usual indexes: every rule in the tree, or the others cheap enough to test directly
+        direct = tuple((i, test) for i, lits, test in subs if not lits)
+        if not always and len(direct) == len(subs):
+            if not direct:
+                def match_tree(d: dict[str, Any], line: bytes | None) -> list[Rule]:
+                    found: list[int] = []
+                    visit(d, found)
+                    if not found:
+                        return []
+                    if len(found) == 1:
+                        i = found[0]
+                        if i != _MULTI:
+                            return [rules[i]]
+                    return [rules[i] for i in ordered(found)]
+                return match_tree
+
+            def match_direct(d: dict[str, Any], line: bytes | None) -> list[Rule]:
+                found: list[int] = []
+                visit(d, found)
+                for i, test in direct:
+                    if test(d):  # type: ignore[misc]
+                        found.append(i)
+                if not found:
+                    return []
+                if len(found) == 1:
+                    i = found[0]
+                    if i != _MULTI:
+                        return [rules[i]]
+                return [rules[i] for i in ordered(found)]
+            return match_direct
 
         def match(d: dict[str, Any], line: bytes | None) -> list[Rule]:
             found: list[int] = []
