@@ -168,3 +168,33 @@ def test_guards_under_one_object_agree_with_brute_force_whatever_the_shape_on_th
         via_index = [r.id for r in engine.scan_events([event], "k8s-audit")]
         assert via_index == [r.id for r in rules if r.match(event)], event
     assert [r.id for r in engine.scan_events(shapes[:1], "k8s-audit")] == ["rule-1", "rule-2"]
+
+
+def test_splits_on_numbers_and_absent_objects_agree_with_brute_force() -> None:
+    from .helpers import sigma_rule
+
+    rules = []
+    for n, detection in enumerate((
+        {"sel": {"responseStatus.code": [403, "0401"]}, "condition": "sel"},
+        {"sel": {"responseStatus.code": 403, "user.username": "alice"}, "condition": "sel"},
+        {"sel": {"user.username": ["alice", "-7"]}, "condition": "sel"},
+    )):
+        rule = sigma_rule(detection)
+        rule.id = f"rule-{n}"
+        rules.append(rule)
+    engine = Engine(rules)
+    shapes = [
+        {"responseStatus": {"code": 403}, "user": {"username": "alice"}},
+        {"responseStatus": {"code": 401}, "user": {"username": -7}},
+        {"responseStatus": {"code": "0401"}, "user": None},
+        {"responseStatus": {"code": 403.0}, "user": {"username": ["bob", "Alice"]}},
+        {"responseStatus": {"code": True}},
+        {"responseStatus.code": 403, "user.username": "alice"},  # flattened keys, no parent object
+        {"responseStatus": None, "responseStatus.code": "403", "user": None, "user.username": "ALICE"},
+        {"responseStatus": [{"code": 403}], "user": "alice"},
+        {},
+    ]
+    for event in shapes:
+        via_index = [r.id for r in engine.scan_events([event], "cloudtrail")]
+        assert via_index == [r.id for r in rules if r.match(event)], event
+    assert [r.id for r in engine.scan_events(shapes[5:6], "cloudtrail")] == ["rule-0", "rule-1", "rule-2"]

@@ -534,6 +534,20 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 child(d, found)
 
     first, second = node.first, node.second
+    # an integer value (a status code) finds its branch without being written out: the keys that
+    # are integers written plainly, by number
+    by_int: dict[int, Visit] = {}
+    for value, child in branches.items():
+        try:
+            number = int(value)
+        except ValueError:
+            continue
+        if str(number) == value:
+            by_int[number] = child
+    iget = by_int.get
+    # an absent parent object (no ``responseStatus``) holds nothing, unless a flattened key
+    # (``"responseStatus.code"``) stands for the whole path
+    flat = node.path
     if node.shallow and second is None and own is None:
         def bare1(d: dict[str, Any], found: list[int]) -> None:  # the usual split: no rules of its own
             v = d.get(first)
@@ -556,12 +570,12 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     if child is not None:
                         child(d, found)
                 elif v.__class__ is int:  # a status code: as_text writes it plainly
-                    child = get(str(v))
+                    child = iget(v)
                     if child is not None:
                         child(d, found)
                 elif v is not None:
                     fan(fetch(d), d, found)
-            else:
+            elif a is not None or flat in d:
                 fan(fetch(d), d, found)
             if rest is not None:
                 rest(d, found)
@@ -592,12 +606,12 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                     if child is not None:
                         child(d, found)
                 elif v.__class__ is int:
-                    child = get(str(v))
+                    child = iget(v)
                     if child is not None:
                         child(d, found)
                 elif v is not None:
                     fan(fetch(d), d, found)
-            else:
+            elif a is not None or flat in d:
                 fan(fetch(d), d, found)
             if rest is not None:
                 rest(d, found)
