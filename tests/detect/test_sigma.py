@@ -165,3 +165,14 @@ def test_regex_with_a_required_literal_still_matches_case_insensitively() -> Non
     det = {"sel": {"userIdentity.arn|re|i": ".+:ASSUMED-ROLE/aws:.+"}, "condition": "sel"}
     assert matches(det, {"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/aws:x/i-1"}})
     assert not matches(det, {"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/web/i-1"}})
+
+
+def test_two_level_fields_match_a_flattened_key_when_the_parent_object_is_absent_or_null() -> None:
+    contains = {"sel": {"userIdentity.arn|contains": "assumed-role"}, "condition": "sel"}
+    above = {"sel": {"responseStatus.code|gte": 400}, "condition": "sel"}
+    assert matches(contains, {"userIdentity.arn": "arn:aws:sts::1:assumed-role/x"})
+    assert matches(contains, {"userIdentity": None, "userIdentity.arn": "arn:aws:sts::1:assumed-role/x"})
+    assert not matches(contains, {"userIdentity": None})
+    assert not matches(contains, {})
+    assert matches(above, {"responseStatus": None, "responseStatus.code": 403})
+    assert not matches(above, {"responseStatus": None})

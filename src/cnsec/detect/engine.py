@@ -209,6 +209,8 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
                     return str(v)
                 if v is None and second not in a:
                     return _NOTHING
+            elif a is None and path not in d:  # no parent object, no flattened key for the path
+                return _NOTHING
             return generic(d)
         return two
 

@@ -134,6 +134,8 @@ def any_text(path: str, test: Callable[[str], bool]) -> Pred:
                 v = a.get(second)
                 if v.__class__ is str:
                     return test(v)
+            elif a is None and path not in d:  # no parent object, no flattened key for the path
+                return False
             return generic(d)
         return two
     return generic
@@ -171,6 +173,8 @@ def any_value(path: str, test: Callable[[Any], bool]) -> Pred:
                     return False
                 if v.__class__ is not list:
                     return test(v)
+            elif a is None and path not in d:  # no parent object, no flattened key for the path
+                return False
             return generic(d)
         return two
     return generic
