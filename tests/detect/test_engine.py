@@ -151,7 +151,11 @@ def test_guards_under_one_object_agree_with_brute_force_whatever_the_shape_on_th
         rule.id = f"rule-{n}"
         rule.source = "k8s-audit"
         rules.append(rule)
-    engine = Engine(rules)
+    both = sigma_rule({"sel": {"verb": "create", "objectRef.resource": "pods", "requestObject.spec.hostIPC": True,
+                               "requestObject.spec.volumes.hostPath.path": "/"}, "condition": "sel"})
+    both.id = "rule-3"  # two guards of its own
+    both.source = "k8s-audit"
+    rules.append(both)
     pod = {"verb": "create", "objectRef": {"resource": "pods"}}
     shapes = [
         {**pod, "requestObject": {"spec": {"hostPID": True,
@@ -162,12 +166,17 @@ def test_guards_under_one_object_agree_with_brute_force_whatever_the_shape_on_th
         {**pod, "requestObject.spec.hostNetwork": True},
         {**pod, "requestObject": {"spec": None}},
         {**pod, "requestObject": {"spec": {"hostNetwork": False, "hostPID": None}}},
+        {**pod, "requestObject": {"spec": {"hostIPC": True, "volumes": [{"hostPath": {"path": "/"}}]}}},
+        {**pod, "requestObject": {"spec": {"hostIPC": True, "volumes": [{"hostPath": {"path": "/etc"}}]}}},
         pod,
     ]
-    for event in shapes:
-        via_index = [r.id for r in engine.scan_events([event], "k8s-audit")]
-        assert via_index == [r.id for r in rules if r.match(event)], event
+    for some in (rules[:3], rules):  # one guard per rule, then a rule with two
+        engine = Engine(some)
+        for event in shapes:
+            via_index = [r.id for r in engine.scan_events([event], "k8s-audit")]
+            assert via_index == [r.id for r in some if r.match(event)], event
     assert [r.id for r in engine.scan_events(shapes[:1], "k8s-audit")] == ["rule-1", "rule-2"]
+    assert [r.id for r in engine.scan_events(shapes[7:9], "k8s-audit")] == ["rule-3"]
 
 
 def test_splits_on_numbers_and_absent_objects_agree_with_brute_force() -> None:

@@ -388,12 +388,15 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
                 break
             common.append(keys[0])
         common = common[:min(len(parts) for parts in split) - 1]
-    if common:
-        prefix = tuple(common)
-        inner = tuple(fetchers.setdefault(".".join(parts[len(prefix):]), value_fetcher(".".join(parts[len(prefix):])))
-                      for parts in split)
+    prefix = tuple(common)
+    inner = tuple(fetchers.setdefault(".".join(parts[len(prefix):]), value_fetcher(".".join(parts[len(prefix):])))
+                  for parts in split) if prefix else reads
+    n_reads = len(reads)
+    if all(len(guards) == 1 for _i, _t, guards in plan):
+        # the usual leaf: one guard per rule (any of its fields with an accepted value)
+        single = tuple((i, test, guards[0]) for i, test, guards in plan)
 
-        def guards_of(d: dict[str, Any], found: list[int]) -> None:
+        def single_guards(d: dict[str, Any], found: list[int]) -> None:
             base: Any = d
             for key in prefix:
                 base = base.get(key) if base.__class__ is dict else None
@@ -401,30 +404,33 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
                 src, rd = base, inner
             else:
                 src, rd = d, reads
-            got: list[Values] = [None] * len(rd)
-            for i, test, guards in plan:
-                for alts in guards:  # each guard holds if any of its fields has an accepted value
-                    for k, accepted in alts:
-                        g = got[k]
-                        if g is None:
-                            g = got[k] = rd[k](src)
-                        if (g in accepted) if g.__class__ is str else not accepted.isdisjoint(g):
-                            break
-                    else:
+            got: list[Values] = [None] * n_reads
+            for i, test, alts in single:
+                for k, accepted in alts:
+                    g = got[k]
+                    if g is None:
+                        g = got[k] = rd[k](src)
+                    if (g in accepted) if g.__class__ is str else not accepted.isdisjoint(g):
+                        if test is None or test(d):
+                            found.append(i)
                         break
-                else:
-                    if test is None or test(d):
-                        found.append(i)
-        return guards_of
+        return single_guards
 
-    def guards_of_paths(d: dict[str, Any], found: list[int]) -> None:
-        got: list[Values] = [None] * len(reads)
+    def guards_of(d: dict[str, Any], found: list[int]) -> None:
+        base: Any = d
+        for key in prefix:
+            base = base.get(key) if base.__class__ is dict else None
+        if base.__class__ is dict:
+            src, rd = base, inner
+        else:
+            src, rd = d, reads
+        got: list[Values] = [None] * n_reads
         for i, test, guards in plan:
             for alts in guards:  # each guard holds if any of its fields has an accepted value
                 for k, accepted in alts:
                     g = got[k]
                     if g is None:
-                        g = got[k] = reads[k](d)
+                        g = got[k] = rd[k](src)
                     if (g in accepted) if g.__class__ is str else not accepted.isdisjoint(g):
                         break
                 else:
@@ -432,7 +438,7 @@ def _compile_guards(guarded: list[tuple[int, tuple[Guard, ...]]],
             else:
                 if test is None or test(d):
                     found.append(i)
-    return guards_of_paths
+    return guards_of
 
 
 def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
