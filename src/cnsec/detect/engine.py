@@ -500,12 +500,21 @@ def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]
     segments: list[Visit] = []
     for start in range(0, len(chain), NESTED_RESTS):
         visit: Visit | None = None
+        run: list[_Node] = []  # bare shallow splits in a row (read backwards), run as one loop
         for n in reversed(chain[start:start + NESTED_RESTS]):
             own = _compile_leaf(n, fetchers, tests)
+            if n.path is not None and n.shallow and own is None:
+                run.append(n)
+                continue
+            if run:
+                visit = _compile_run(run[::-1], fetchers, tests, visit)
+                run = []
             if n.path is not None:
                 visit = _compile_split(n, fetchers, tests, own, visit)
             elif own is not None:
                 visit = own  # a node without a split is the last of its chain
+        if run:
+            visit = _compile_run(run[::-1], fetchers, tests, visit)
         if visit is not None:
             segments.append(visit)
     if not segments:
@@ -520,14 +529,56 @@ def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]
     return each
 
 
-def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
-                   tests: list[Test | None] | None, own: Visit | None, rest: Visit | None) -> Visit:
-    """A node that splits on a field: its own rules (``own``), then the branch of the event's
-    value, then the rules that do not constrain the field (``rest``)."""
+Step = tuple[str, str | None, Callable[[str], Visit | None], Callable[[int], Visit | None],
+             Callable[[Values, dict[str, Any], list[int]], None], Callable[[dict[str, Any]], Values], str]
+
+
+def _compile_run(run: list[_Node], fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                 tests: list[Test | None] | None, rest: Visit | None) -> Visit:
+    """Shallow splits with no rules of their own, one after the other (each node's ``rest`` is
+    the next): one loop over them instead of a closure calling the next, the same reads and
+    branches as :func:`_compile_split`'s ``bare1``/``bare2``."""
+    if len(run) == 1:
+        return _compile_split(run[0], fetchers, tests, None, rest)
+    steps: tuple[Step, ...] = tuple(_split_step(n, fetchers, tests) for n in run)
+
+    def bare_run(d: dict[str, Any], found: list[int]) -> None:
+        for first, second, get, iget, fan, fetch, flat in steps:
+            a = d.get(first)
+            if second is None:
+                if a.__class__ is str:
+                    child = get(a.lower())
+                    if child is not None:
+                        child(d, found)
+                elif a is not None:
+                    fan(fetch(d), d, found)
+            elif a.__class__ is dict:
+                v = a.get(second)
+                if v.__class__ is str:
+                    child = get(v.lower())
+                    if child is not None:
+                        child(d, found)
+                elif v.__class__ is int:
+                    child = iget(v)
+                    if child is not None:
+                        child(d, found)
+                elif v is not None:
+                    fan(fetch(d), d, found)
+            elif a is not None or flat in d:
+                fan(fetch(d), d, found)
+        if rest is not None:
+            rest(d, found)
+    return bare_run
+
+
+def _split_step(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                tests: list[Test | None] | None) -> Step:
+    """What a split reads and where it goes: (first key, second key or None, branch by text,
+    branch by integer, fan-out over several values, generic fetcher, the whole path)."""
     branches = {v: _compile(c, fetchers, tests) for v, c in node.branches.items()}
     get = branches.get
     fetch = node.fetch
-    assert fetch is not None
+    assert fetch is not None and node.path is not None
 
     def fan(got: Values, d: dict[str, Any], found: list[int]) -> None:
         if got.__class__ is str:
@@ -541,7 +592,6 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 found.append(_MULTI)
                 child(d, found)
 
-    first, second = node.first, node.second
     # an integer value (a status code) finds its branch without being written out: the keys that
     # are integers written plainly, by number
     by_int: dict[int, Visit] = {}
@@ -552,10 +602,16 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
             continue
         if str(number) == value:
             by_int[number] = child
-    iget = by_int.get
+    return node.first, node.second, get, by_int.get, fan, fetch, node.path
+
+
+def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
+                   tests: list[Test | None] | None, own: Visit | None, rest: Visit | None) -> Visit:
+    """A node that splits on a field: its own rules (``own``), then the branch of the event's
+    value, then the rules that do not constrain the field (``rest``)."""
     # an absent parent object (no ``responseStatus``) holds nothing, unless a flattened key
-    # (``"responseStatus.code"``) stands for the whole path
-    flat = node.path
+    # (``"responseStatus.code"``, the whole path ``flat``) stands for it
+    first, second, get, iget, fan, fetch, flat = _split_step(node, fetchers, tests)
     if node.shallow and second is None and own is None:
         def bare1(d: dict[str, Any], found: list[int]) -> None:  # the usual split: no rules of its own
             v = d.get(first)
