@@ -110,3 +110,19 @@ def test_alert_time_and_key_agree_with_the_generic_readers_on_every_shape() -> N
         (alert,) = book.alerts()
         assert alert.first_seen == event_time(SOURCES["k8s-audit"], data), data
         assert alert.key == event_key(rule.key_fields or SOURCES["k8s-audit"].key_fields, data), data
+
+
+def test_alert_times_are_written_as_the_model_writes_them_down_to_the_rounded_microsecond() -> None:
+    import random
+
+    rnd = random.Random(6)
+    stamps = [0.0, -0.0, -1.5, -0.0000005, 1767225600.0000005, 1767225600.9999995, 1767225600.9999999,
+              1767225601.0000015, 1767225600.123456, 253402300799.9999]
+    stamps += [rnd.uniform(-2e9, 4e9) for _ in range(3000)]
+    stamps += [rnd.randint(0, 4 * 10**9) + rnd.choice((0.5e-6, 1.5e-6, 2.5e-6, 0.9999995)) for _ in range(3000)]
+    for ts in stamps:
+        book = AlertBook(window=60)
+        book.add(_match("2026-01-05T10:00:00Z"))
+        (alert,) = book.alerts()
+        alert.first_seen = alert.last_seen = ts
+        assert alert_dict(alert)["first_seen"] == alert.to_dict()["first_seen"], ts

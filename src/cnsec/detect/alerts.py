@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from math import modf
 from typing import Any
 
 from cnsec.detect.engine import Match
@@ -21,11 +22,42 @@ from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
 
 
+def _iso_exact(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+_SECONDS: dict[float, str] = {}
+
+
 @lru_cache(maxsize=4096)
 def _iso(ts: float) -> str:
     """As ``Alert.to_dict`` writes times. Cached (bounded): an alert's first and last seen are
-    mostly the times of evidence it keeps, formatted already."""
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    mostly the times of evidence it keeps, formatted already.
+
+    The whole second is formatted once (a bounded memo) and the microseconds appended: split and
+    rounded exactly as ``datetime.fromtimestamp`` does (``modf``, the fraction times 10**6 rounded
+    half to even, carried into the seconds), and written as ``isoformat`` writes them."""
+    try:
+        frac, whole = modf(ts)
+        us = round(frac * 1e6)
+    except (ValueError, OverflowError):
+        return _iso_exact(ts)  # not a number: fails as datetime fails
+    if us >= 1_000_000:
+        us -= 1_000_000
+        whole += 1.0
+    elif us < 0:
+        us += 1_000_000
+        whole -= 1.0
+    base = _SECONDS.get(whole)
+    if base is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        try:
+            base = _iso_exact(whole)[:-1]
+        except (ValueError, OverflowError, OSError):
+            return _iso_exact(ts)
+        _SECONDS[whole] = base
+    return f"{base}.{us:06d}Z" if us else base + "Z"
 
 
 def _evidence(name: str, line: int | None, source: str, data: dict[str, Any], ts: float) -> dict[str, Any]:
