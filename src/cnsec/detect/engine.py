@@ -470,6 +470,21 @@ def _compile_leaf(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Va
                     found.append(i)
         return tests_only
 
+    if len(tested) == 1:  # the other usual leaves: one tested rule beside untested ones or guards
+        ((single, single_test),) = tested
+        if guards is None:
+            def extend_one_test(d: dict[str, Any], found: list[int]) -> None:
+                found.extend(untested)
+                if single_test(d):
+                    found.append(single)
+            return extend_one_test
+        if not untested:
+            def one_test_guards(d: dict[str, Any], found: list[int]) -> None:
+                if single_test(d):
+                    found.append(single)
+                guards(d, found)
+            return one_test_guards
+
     def leaf(d: dict[str, Any], found: list[int]) -> None:
         if untested:
             found.extend(untested)
