@@ -126,3 +126,20 @@ def test_alert_times_are_written_as_the_model_writes_them_down_to_the_rounded_mi
         (alert,) = book.alerts()
         alert.first_seen = alert.last_seen = ts
         assert alert_dict(alert)["first_seen"] == alert.to_dict()["first_seen"], ts
+
+
+def test_events_read_one_after_another_get_their_own_times() -> None:
+    from cnsec.detect.normalize import SOURCES, event_time
+
+    rule = next(r for r in bundled().rules if r.id == "CNSEC-DET-K8S-009")
+    stamps = ["", "2026-01-05T10:00:00Z", "2026-01-05T10:00:00Z", "2026-01-05T10:00:00", "2026-01-05T10:00:00Z",
+              "2026-01-05T10:00:01+01:00", "", "2026-01-05T10:00:01+01:00"]
+    book = AlertBook(window=60)
+    events = []
+    for n, ts in enumerate(stamps):
+        data = {"stageTimestamp": ts, "requestReceivedTimestamp": "2026-01-05T09:59:00Z", "user": {"username": f"u{n}"}}
+        events.append(data)
+        book.add(Match(rule, data, f"audit.log:{n}", "k8s-audit"))
+    by_key = {a.key: a for a in book.alerts()}
+    for n, data in enumerate(events):
+        assert by_key[f"user=u{n}"].first_seen == event_time(SOURCES["k8s-audit"], data), stamps[n]

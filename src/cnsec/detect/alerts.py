@@ -95,14 +95,21 @@ def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | 
     if not plan or not plan[0][2]:
         return read
     first = fields[0]
+    last_text: str | None = None  # no string equals it before the first time is read
+    last_time = 0.0
 
     def read_first(data: dict[str, Any]) -> float | None:  # the usual event: its first field holds the time
+        nonlocal last_text, last_time
         v = data.get(first)
         if v.__class__ is str:
+            if v == last_text:  # the same time as the event before (whole-second times: CloudTrail)
+                return last_time
             try:
                 dt = fromisoformat(v)
                 if dt.tzinfo is not None:
-                    return dt.timestamp()
+                    last_time = dt.timestamp()
+                    last_text = v
+                    return last_time
             except ValueError:
                 pass
         return read(data)  # from the first field again, the whole way
