@@ -231,16 +231,18 @@ class AlertBook:
             slot = (rule_id, key)
             current = alerts.get(slot)
             opened = None
-            if current is not None and ts - current.last_seen <= window:
-                current.count += 1
-                if ts > current.last_seen:  # the usual case: time moves on
-                    current.last_seen = ts
-                elif ts < current.first_seen:
-                    current.first_seen = ts
-                if len(current.evidence) < max_evidence:
-                    current.evidence.append(_evidence(name, line, source, data, ts))
-                continue
             if current is not None:
+                last_seen = current.last_seen
+                if ts - last_seen <= window:
+                    current.count += 1
+                    if ts > last_seen:  # the usual case: time moves on
+                        current.last_seen = ts
+                    elif ts < current.first_seen:
+                        current.first_seen = ts
+                    evidence = current.evidence
+                    if len(evidence) < max_evidence:
+                        evidence.append(_evidence(name, line, source, data, ts))
+                    continue
                 self.closed.append(current)
             opened = alerts[slot] = Alert(
                 rule_id=rule_id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id, key=key,
