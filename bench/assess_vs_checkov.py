@@ -90,7 +90,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="whole corpus only; no per-folder or scaling runs")
     ap.add_argument("--no-checkov", action="store_true", help="skip Checkov (cnsec and the floor only)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of cnsec and of the floor; the best counts")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of cnsec and of the floor; the best counts")
     args = ap.parse_args()
     corpus = require_corpus("assess")
     files = sum(1 for p in corpus.rglob("*") if p.is_file())
