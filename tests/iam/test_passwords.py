@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cnsec.iam import passwords
@@ -43,12 +41,11 @@ def test_error_message_names_the_rule_but_not_the_password() -> None:
     assert "password123" not in str(info.value)
 
 
-def test_bundled_list_has_about_100k_entries_and_loads_fast() -> None:
+def test_bundled_list_has_about_100k_entries_and_is_read_once() -> None:
     passwords.common_passwords.cache_clear()
-    started = time.perf_counter()
     words = passwords.common_passwords()
-    assert time.perf_counter() - started < 1.0
     assert len(words) > 95_000
+    assert passwords.common_passwords() is words  # later checks reuse it (speed is the bench's job)
 
 
 def test_hash_uses_argon2id_with_owasp_parameters() -> None:
