@@ -179,3 +179,18 @@ def test_markdown_key_cannot_break_out_of_its_code_span(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     main(["detect", str(f), "-f", "markdown", "-o", str(out)])
     assert "`user=a'\\|b\\x1b`" in out.read_text()
+
+
+def test_rule_text_reaches_the_terminal_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rule files are input: a title or a file name carrying terminal escapes is printed escaped."""
+    (tmp_path / "r.yml").write_text(
+        'id: MY-1\ntitle: "owned \\e]0;pwned\\a"\nseverity: low\nsource: cloudtrail\n'
+        "match:\n  sel:\n    eventName: StopLogging\n  condition: sel\n"
+        "examples:\n  match:\n    - {eventName: StartLogging, eventSource: x}\n")
+    (tmp_path / "bad\x1b[2J.yml").write_text("title: t\nlogsource: {product: aws}\ndetection:\n  condition: nope\n")
+    main(["rules", "list", str(tmp_path)])
+    main(["rules", "test", str(tmp_path)])
+    main(["rules", "check", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "owned \\x1b]0;pwned\\x07" in out and "bad\\x1b[2J.yml" in out

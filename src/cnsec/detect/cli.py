@@ -278,10 +278,14 @@ def _rules_list(args: argparse.Namespace) -> int:
         print(json.dumps({"rules": [r.to_dict() for r in rules],
                           "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
         return 0
+    from cnsec.report.safe import printable
+
+    # rule files are input: their text reaches the terminal escaped, like any other input
     print(f"{'ID':<38} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<22} TITLE")
     for r in rules:
-        attack = ",".join(r.attack_ids)[:22]
-        print(f"{r.id:<38} {r.severity.label:<8} {(r.source or '-'):<10} {attack:<22} {r.title}")
+        attack = printable(",".join(r.attack_ids))[:22]
+        print(f"{printable(r.id):<38} {r.severity.label:<8} {printable(r.source or '-'):<10} {attack:<22} "
+              f"{printable(r.title)}")
     print(f"\n{len(rules)} rules" + (f", {len(loaded.failures)} not loaded" if loaded.failures else ""))
     return 0
 
@@ -306,11 +310,14 @@ def _rules_test(args: argparse.Namespace) -> int:
         print(json.dumps({"passed": len(results) - len(failed), "failed": failed, "untested": untested,
                           "not_loaded": [f.to_dict() for f in loaded.failures]}, indent=2))
     else:
+        from cnsec.report.safe import printable
+
         for r in failed:
             want = "match" if r["expected"] else "no match"
-            print(f"FAIL {r['rule_id']} {r['example']}: expected {want} ({r['origin']})")
+            print(f"FAIL {printable(r['rule_id'])} {printable(r['example'])}: expected {want} "
+                  f"({printable(r['origin'])})")
         for f in loaded.failures:
-            print(f"NOT LOADED {f.path}: {f.reason}")
+            print(f"NOT LOADED {printable(f.path)}: {printable(f.reason)}")
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed, "
               f"{len(untested)} rules without examples, {len(loaded.failures)} not loaded")
     return 1 if failed or loaded.failures else 0
@@ -326,8 +333,10 @@ def _rules_check(args: argparse.Namespace) -> int:
         print(json.dumps({"loaded": len(loaded.rules), "files": loaded.files,
                           "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
     else:
+        from cnsec.report.safe import printable
+
         for f in loaded.failures:
-            print(f"{f.path}: {f.reason}")
+            print(f"{printable(f.path)}: {printable(f.reason)}")
         total = len(loaded.rules) + len(loaded.failures)
         pct = 100.0 * len(loaded.rules) / total if total else 100.0
         print(f"{len(loaded.rules)} rules loaded, {len(loaded.failures)} failed ({pct:.1f}% loaded)")
