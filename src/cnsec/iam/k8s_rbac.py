@@ -397,6 +397,7 @@ class RbacModel:
             changed = False
             for role in aggregated:
                 rules: list[PolicyRule] = []
+                seen: set[PolicyRule] = set()  # membership in constant time: a dump can hold thousands
                 sources: list[str] = []
                 for other in cluster_roles:
                     if other is role:
@@ -404,7 +405,8 @@ class RbacModel:
                     if any(_label_selector_matches(sel, other.labels) for sel in role.selectors):
                         sources.append(other.key)
                         for r in other.rules:
-                            if r not in rules:
+                            if r not in seen:
+                                seen.add(r)
                                 rules.append(r)
                 if rules != role.rules:
                     role.rules, role.aggregated_from, changed = rules, sources, True
