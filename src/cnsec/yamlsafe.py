@@ -91,6 +91,17 @@ class _Loader(_BaseLoader):
         return super().construct_object(node, deep=deep)
 
 
+def _hashable(key: Any, node: yaml.MappingNode, key_node: yaml.Node) -> Any:
+    """``key`` if it can be a mapping key; PyYAML's own error (with the key's line) otherwise."""
+    try:
+        hash(key)
+    except TypeError:
+        raise yaml.constructor.ConstructorError(
+            "while constructing a mapping", node.start_mark, "found unhashable key",
+            key_node.start_mark) from None
+    return key
+
+
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict]:
     data = LineDict()
     data.line = node.start_mark.line + 1
@@ -98,13 +109,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict
     loader.flatten_mapping(node)
     key_lines = data.key_lines
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=False)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, "found unhashable key",
-                key_node.start_mark) from None
+        key = _hashable(loader.construct_object(key_node, deep=False), node, key_node)
         data[key] = loader.construct_object(value_node, deep=False)
         key_lines[key] = key_node.start_mark.line + 1
 
@@ -195,13 +200,7 @@ class _FastBuilder:
         key_lines = data.key_lines
         build = self.build
         for key_node, value_node in pairs:
-            key = build(key_node)
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark, "found unhashable key",
-                    key_node.start_mark) from None
+            key = _hashable(build(key_node), node, key_node)
             data[key] = build(value_node)
             key_lines[key] = key_node.start_mark.line + 1
         return data
