@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from cnsec.cli import main
-
 Run = Callable[..., tuple[int, str, str]]
 
 PRIVILEGED_POD = """\
@@ -28,19 +26,6 @@ spec:
       securityContext:
         privileged: true
 """
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse usage errors
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def write(path: Path, data: str | bytes) -> Path:

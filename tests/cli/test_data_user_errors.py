@@ -34,19 +34,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def run_cli(capsysbinary: pytest.CaptureFixture[bytes]) -> Run:
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsysbinary.readouterr()
-        return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-    return run
-
-
-@pytest.fixture
 def sealed(env: str, run_cli: Run, tmp_path: Path) -> Path:
     """plain.txt sealed under key 'app' with context tenant=acme."""
     assert run_cli("data", "keys", "create", "app")[0] == 0

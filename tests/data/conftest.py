@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cnsec.cli import main
 from cnsec.data.crypto.keyring import Keyring, MasterKey
 from cnsec.data.crypto.providers import LocalKeyUnwrapper, LocalKeyWrapper, Unwrappers
 
@@ -44,14 +42,3 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def run_cli(capsysbinary: pytest.CaptureFixture[bytes]) -> Callable[..., tuple[int, str, str]]:
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsysbinary.readouterr()
-        return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-    return run
