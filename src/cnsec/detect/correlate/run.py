@@ -80,13 +80,18 @@ def run(inputs: list[str], threats: list[str] | None = None, *, state: str | Non
             if on_alert is not None:
                 for a in new:
                     on_alert(a)
+    _finish(corr, state, on_alert)
+    summary = {**stats.to_dict(), **corr.stats(), "inputs": len(inputs)}
+    return RunResult(corr.alerts(), summary, list(stats.problems), warnings)
+
+
+def _finish(corr: Correlator, state: str | None, on_alert: Callable[[Alert], None] | None) -> None:
+    """Close what the input left open (reported like the others) and keep the state for next time."""
     for a in corr.finish():
         if on_alert is not None:
             on_alert(a)
     if state:
         corr.save_state(state)
-    summary = {**stats.to_dict(), **corr.stats(), "inputs": len(inputs)}
-    return RunResult(corr.alerts(), summary, list(stats.problems), warnings)
 
 
 def run_follow(path: str, threats: list[str] | None = None, *, state: str | None = None,
@@ -109,10 +114,6 @@ def run_follow(path: str, threats: list[str] | None = None, *, state: str | None
             for a in corr.feed(item[3]):
                 if on_alert is not None:
                     on_alert(a)
-    for a in corr.finish():
-        if on_alert is not None:
-            on_alert(a)
-    if state:
-        corr.save_state(state)
+    _finish(corr, state, on_alert)
     return RunResult(corr.alerts(), {**stats.to_dict(), **corr.stats(), "inputs": 1},
                      list(stats.problems), warnings)
