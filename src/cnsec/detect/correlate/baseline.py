@@ -133,16 +133,7 @@ class Baseline:
         return self.ewma.n
 
     def update(self, x: float) -> None:
-        e = self.ewma  # Ewma.update inlined: this runs once per key and window
-        if e.n == 0:
-            e.mean = x
-            e.var = 0.0
-        else:
-            diff = x - e.mean
-            incr = e.alpha * diff
-            e.mean += incr
-            e.var = (1.0 - e.alpha) * (e.var + diff * incr)
-        e.n += 1
+        self.ewma.update(x)
         if self.p95 is not None:
             self.p95.update(x)
 
