@@ -1,21 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.loaders.k8s import K8sResource
 from cnsec.assess.workload import as_workload
 from cnsec.model.severity import Severity
-
-if TYPE_CHECKING:
-    from cnsec.data.scan import SecretHit
-
-#: Values up to this length are remembered with their verdict: the same flags, env vars and
-#: annotations recur on most resources of a cluster (on the assess corpus, 733 distinct pairs of
-#: 7,369), and the scanner's verdict depends on the pair alone.
-_MAX_REMEMBERED = 512
 
 #: Annotations that copy the whole manifest (their secrets are reported where they really are).
 SKIP_ANNOTATIONS = {"kubectl.kubernetes.io/last-applied-configuration", "cnsec.io/ignore"}
@@ -77,20 +68,13 @@ def hardcoded_credentials(res: K8sResource, ctx: Any) -> Iterator[Hit]:
     documentation's example key; this check reports literal credential values only."""
     if res.kind in ("Secret", "SealedSecret"):
         return
+    from cnsec.data.scan import scan_value
+
     for path, key, value in _pairs(res):
-        hit = _remembered_scan(key, value) if len(value) <= _MAX_REMEMBERED else _scan(key, value)
+        hit = scan_value(key, value)
         if hit is None:
             continue
         where = f"{key!r}" if key else "an argument"
         yield Hit(f"{hit.title} in {where}: {hit.preview}", path=path,
                   location=f"{'.'.join(map(str, path))}#{hit.fingerprint[:12]}")
 
-
-def _scan(key: str | None, value: str) -> SecretHit | None:
-    from cnsec.data.scan import scan_value
-
-    return scan_value(key, value)
-
-
-#: The secret scanner's verdict on one pair (a frozen SecretHit, or None), per process.
-_remembered_scan = lru_cache(maxsize=4096)(_scan)
