@@ -58,6 +58,12 @@ class Inventory:
             lines = self._lines[file] = text.splitlines()
         return lines
 
+    def drop_caches(self) -> None:
+        """Forget what is rebuilt on demand (workloads, split lines): a part travels without them."""
+        self.__dict__.pop("workloads", None)
+        self.__dict__.pop("workloads_by_resource", None)
+        self._lines = {}
+
     def mentions(self, file: str, needle: str) -> bool:
         """Does the file's text contain ``needle`` (without splitting it into lines)?"""
         return needle in self.texts.get(file, "")
@@ -180,9 +186,7 @@ def _load_and_work(chunk: list[tuple[str, str]]) -> tuple[Inventory, Any]:
     work's result refers to (resources of the part) arrives as the very same objects."""
     part = _load_chunk(chunk)
     result = _BESIDE(part) if _BESIDE is not None else None
-    part.__dict__.pop("workloads", None)  # caches, rebuilt on demand: not worth pickling
-    part.__dict__.pop("workloads_by_resource", None)
-    part._lines = {}
+    part.drop_caches()
     return part, result
 
 
@@ -305,8 +309,7 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                 add_text(part, text, "<stdin>", kind)
                 if beside is not None:
                     results.append(beside(part))
-                part.__dict__.pop("workloads", None)
-                part.__dict__.pop("workloads_by_resource", None)
+                part.drop_caches()
                 _merge(inv, part)
             continue
         root = Path(target)
