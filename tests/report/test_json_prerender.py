@@ -69,10 +69,13 @@ def test_a_child_that_fails_leaves_the_plain_render(monkeypatch: pytest.MonkeyPa
     assert json_report.render_bytes(report) == plain
 
 
-def test_a_report_without_findings_renders_an_empty_list() -> None:
+def test_a_report_without_findings_renders_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(json_report, "PRERENDER_MIN", 0)  # a child renders the empty list too
     report = _report(0)
     json_report.prerender_findings(report.findings)
+    assert json_report._AHEAD is not None
     assert json.loads(json_report.render_bytes(report))["findings"] == []
+    assert json_report._AHEAD is None
 
 
 def test_a_hostile_string_that_looks_like_the_placeholder_is_left_alone() -> None:
