@@ -64,14 +64,6 @@ class Workload:
         v = self.template_metadata.get("labels")
         return v if isinstance(v, dict) else {}
 
-    @property
-    def pod_annotations(self) -> dict[str, Any]:
-        v = self.template_metadata.get("annotations")
-        out = dict(self.res.annotations)
-        if isinstance(v, dict):
-            out.update(v)
-        return out
-
     def effective(self, container: Container, key: str) -> Any:
         """A securityContext field as Kubernetes applies it: the container's, else the pod's."""
         sc = container.security_context
