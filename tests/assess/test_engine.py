@@ -278,3 +278,12 @@ def test_after_a_batch_the_collector_is_back_and_does_not_walk_what_the_batch_le
     finally:
         gc.unfreeze()
     assert len(kept) == 50_000
+
+
+def test_weak_crypto_is_found_on_its_line_in_a_file_with_crlf_line_breaks(tmp_path: Path) -> None:
+    text = ("apiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: tls, namespace: shop}\r\n"
+            "data:\r\n  ssl_ciphers: RC4-SHA\r\n")
+    (tmp_path / "tls.yaml").write_bytes(text.encode())
+    report = assess([str(tmp_path)], Config())
+    weak = [f for f in report.findings if f.check_id == "CNSEC-CFG-001"]
+    assert weak and {f.source.line for f in weak} == {5}
