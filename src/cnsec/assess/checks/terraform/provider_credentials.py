@@ -76,12 +76,11 @@ def provider_credentials(inv: object, ctx: object) -> Iterator[Hit]:
     texts = getattr(inv, "texts", {})
     if not isinstance(texts, dict):
         return
-    for file in texts:
-        if not str(file).endswith(".tf"):
+    for file, raw in texts.items():
+        if not str(file).endswith(".tf") or "provider" not in raw or (
+                "access_key" not in raw and "secret_key" not in raw):
             continue
         text = "\n".join(inv.lines(file))  # type: ignore[attr-defined]
-        if "provider" not in text or ("access_key" not in text and "secret_key" not in text):
-            continue
         for res, body, offset in provider_blocks(file, text):
             for a in _ATTR.finditer(body):
                 attr, value = a.group(1), a.group(2).strip()
