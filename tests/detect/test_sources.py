@@ -53,6 +53,15 @@ def test_cloudtrail_records_file_gzipped(tmp_path: Path) -> None:
     assert engine.stats.events == 2
 
 
+def test_closing_a_gzip_input_closes_its_file(tmp_path: Path) -> None:
+    f = tmp_path / "ct.jsonl.gz"
+    f.write_bytes(gzip.compress(b'{"a": 1}\n{"a": 2}\n'))
+    with open_binary(str(f)) as stream:
+        assert list(stream) == [b'{"a": 1}\n', b'{"a": 2}\n']
+        inner = stream.raw._inner  # type: ignore[attr-defined]
+    assert inner.closed
+
+
 def test_cloudtrail_one_record_per_line(tmp_path: Path) -> None:
     f = tmp_path / "ct.jsonl"
     names = ("StopLogging", "ListUsers", "DeleteTrail")
