@@ -26,7 +26,7 @@ def _iso_exact(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-_SECONDS: dict[float, str] = {}
+_MINUTES: dict[float, str] = {}
 
 
 @lru_cache(maxsize=4096)
@@ -34,9 +34,9 @@ def _iso(ts: float) -> str:
     """As ``Alert.to_dict`` writes times. Cached (bounded): an alert's first and last seen are
     mostly the times of evidence it keeps, formatted already.
 
-    The whole second is formatted once (a bounded memo) and the microseconds appended: split and
-    rounded exactly as ``datetime.fromtimestamp`` does (``modf``, the fraction times 10**6 rounded
-    half to even, carried into the seconds), and written as ``isoformat`` writes them."""
+    The minute is formatted once (a bounded memo) and the seconds and microseconds appended: split
+    and rounded exactly as ``datetime.fromtimestamp`` does (``modf``, the fraction times 10**6
+    rounded half to even, carried into the seconds), and written as ``isoformat`` writes them."""
     try:
         frac, whole = modf(ts)
         us = round(frac * 1e6)
@@ -48,16 +48,18 @@ def _iso(ts: float) -> str:
     elif us < 0:
         us += 1_000_000
         whole -= 1.0
-    base = _SECONDS.get(whole)
+    second = whole % 60.0  # whole seconds into the minute, 0 to 59 (also before 1970)
+    minute = whole - second
+    base = _MINUTES.get(minute)
     if base is None:
-        if len(_SECONDS) >= 4096:
-            _SECONDS.clear()
+        if len(_MINUTES) >= 4096:
+            _MINUTES.clear()
         try:
-            base = _iso_exact(whole)[:-1]
+            base = _iso_exact(minute)[:-3]  # "…THH:MM:"
         except (ValueError, OverflowError, OSError):
             return _iso_exact(ts)
-        _SECONDS[whole] = base
-    return f"{base}.{us:06d}Z" if us else base + "Z"
+        _MINUTES[minute] = base
+    return f"{base}{int(second):02d}.{us:06d}Z" if us else f"{base}{int(second):02d}Z"
 
 
 def _evidence(name: str, line: int | None, source: str, data: dict[str, Any], ts: float) -> dict[str, Any]:
