@@ -207,3 +207,38 @@ def test_splits_on_numbers_and_absent_objects_agree_with_brute_force() -> None:
         via_index = [r.id for r in engine.scan_events([event], "cloudtrail")]
         assert via_index == [r.id for r in rules if r.match(event)], event
     assert [r.id for r in engine.scan_events(shapes[5:6], "cloudtrail")] == ["rule-0", "rule-1", "rule-2"]
+
+
+def test_index_reads_of_a_field_equal_the_rules_own_reads_on_any_shape() -> None:
+    """The index reads fields its own way (inline, lists fanned out without building them); what
+    it reads must be what a rule's own getter sees, lower-cased, whatever the event's shape."""
+    import random
+
+    from cnsec.detect.engine import value_fetcher
+    from cnsec.detect.fields import as_text, make_getter
+
+    rnd = random.Random(7)
+    keys = ["a", "b", "c", "a.b", "b.c"]
+
+    def value(depth: int) -> object:
+        r = rnd.random()
+        if depth > 3 or r < 0.3:
+            return rnd.choice(["X", "y", True, False, None, 1, 2.0, 2.5, "", [], {}])
+        if r < 0.6:
+            return {rnd.choice(keys): value(depth + 1) for _ in range(rnd.randint(0, 3))}
+        return [value(depth + 1) for _ in range(rnd.randint(0, 3))]
+
+    paths = ["a", "a.b", "a.b.c", "a.b.c.a", "b.c.a"]
+    readers = {p: (value_fetcher(p), make_getter(p)) for p in paths}
+    checked = 0
+    for _ in range(20_000):
+        event = value(0)
+        if not isinstance(event, dict):
+            continue
+        for path, (fetch, get) in readers.items():
+            got = fetch(event)
+            texts = {got} if isinstance(got, str) else set(got)
+            expected = {t.lower() for t in (as_text(x) for x in get(event)) if t is not None}
+            assert texts == expected, (path, event)
+            checked += 1
+    assert checked > 30_000

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from cnsec.detect.fields import as_text, make_getter
-from cnsec.detect.fields import walk_values as walk
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
 from cnsec.detect.rules.matcher import prefilter_literal
@@ -194,6 +193,10 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
                 return v.lower()
             if v.__class__ is int:
                 return str(v)
+            if v is True:  # as as_text writes them (``hostNetwork: true``)
+                return "true"
+            if v is False:
+                return "false"
             return _NOTHING if v is None else generic(d)
         return one
     if len(parts) == 2:
@@ -207,6 +210,10 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
                     return v.lower()
                 if v.__class__ is int:
                     return str(v)
+                if v is True:
+                    return "true"
+                if v is False:
+                    return "false"
                 if v is None and second not in a:
                     return _NOTHING
             elif a is None and path not in d:  # no parent object, no flattened key for the path
@@ -218,6 +225,30 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
     # per level, the keys with dots inside (``annotations.authorization.k8s.io/decision``) that may
     # stand in for the rest of the path: only when one is there does the generic getter take over
     dotted = tuple(tuple(".".join(parts[i:j]) for j in range(n, i + 1, -1)) for i in range(n))
+
+    last = n - 1
+
+    def collect(values: list[Any], k: int, got: set[str]) -> None:
+        """The texts at ``parts[k:]`` under ``values`` into ``got``: ``walk`` key by key and then
+        ``as_text``, without the list each step of ``walk`` builds (lists fan out the same way)."""
+        key = parts[k]
+        for value in values:
+            if isinstance(value, dict):
+                if key in value:
+                    x = value[key]
+                    if k == last:
+                        for t in (x if isinstance(x, list) else (x,)):
+                            if t.__class__ is not str:
+                                t = as_text(t)
+                                if t is None:
+                                    continue
+                            got.add(t.lower())
+                    elif isinstance(x, list):
+                        collect(x, k + 1, got)
+                    elif isinstance(x, dict):
+                        collect((x,), k + 1, got)  # type: ignore[arg-type]
+            elif isinstance(value, list):
+                collect(value, k, got)
 
     def deep(d: dict[str, Any]) -> Values:
         cur: Any = d
@@ -236,18 +267,14 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
         else:
             if cur.__class__ is str:
                 return cur.lower()
+            if cur is True:
+                return "true"
+            if cur is False:
+                return "false"
             return generic(d)
         # a list on the way: fan out over its elements for the remaining keys
-        values = cur if cur.__class__ is list else [cur]
-        for k in parts[i:]:
-            values = walk(values, k)
-            if not values:
-                return _NOTHING
-        got = set()
-        for x in values:
-            t = x if x.__class__ is str else as_text(x)
-            if t is not None:
-                got.add(t.lower())
+        got: set[str] = set()
+        collect(cur if isinstance(cur, list) else (cur,), i, got)
         return got
     return deep
 
