@@ -242,3 +242,35 @@ def test_index_reads_of_a_field_equal_the_rules_own_reads_on_any_shape() -> None
             assert texts == expected, (path, event)
             checked += 1
     assert checked > 30_000
+
+
+def test_a_getter_returns_every_value_in_order_as_walking_key_by_key_does() -> None:
+    import random
+
+    from cnsec.detect.fields import _walk, make_getter
+
+    rnd = random.Random(11)
+
+    def value(depth: int) -> object:
+        r = rnd.random()
+        if depth > 4 or r < 0.3:
+            return rnd.choice(["x", 1, True, None, [], {}])
+        if r < 0.6:
+            return {rnd.choice("abc"): value(depth + 1) for _ in range(rnd.randint(0, 3))}
+        return [value(depth + 1) for _ in range(rnd.randint(0, 3))]
+
+    paths = ["a.b.c", "a.a.a", "b.c.a.b", "c.c.c.c.c"]
+    getters = {p: make_getter(p) for p in paths}
+    lists_crossed = 0
+    for _ in range(20_000):
+        event = value(0)
+        if not isinstance(event, dict):
+            continue
+        for path, get in getters.items():
+            expected: list[object] = [event]
+            for key in path.split("."):
+                expected = _walk(expected, key)
+            got = get(event)
+            assert got == expected, (path, event)
+            lists_crossed += len(got) > 1
+    assert lists_crossed > 20

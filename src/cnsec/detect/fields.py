@@ -35,8 +35,26 @@ def _walk(values: list[Any], key: str) -> list[Any]:
     return out
 
 
-#: ``_walk`` for callers that fan out over lists themselves (the engine's value fetchers)
-walk_values = _walk
+def _collect(values: list[Any], parts: list[str], k: int, out: list[Any]) -> None:
+    """``_walk`` over ``parts[k:]``, one key after the other, with the values at the end appended
+    to ``out``: in the same order, without the list each step of ``_walk`` builds."""
+    key = parts[k]
+    last = k == len(parts) - 1
+    for value in values:
+        if isinstance(value, dict):
+            if key in value:
+                nxt = value[key]
+                if last:
+                    if isinstance(nxt, list):
+                        out.extend(nxt)
+                    else:
+                        out.append(nxt)
+                elif isinstance(nxt, list):
+                    _collect(nxt, parts, k + 1, out)
+                elif isinstance(nxt, dict):
+                    _collect([nxt], parts, k + 1, out)
+        elif isinstance(value, list):
+            _collect(value, parts, k, out)
 
 
 def make_getter(path: str) -> Getter:
@@ -87,12 +105,9 @@ def make_getter(path: str) -> Getter:
         else:
             return _as_list(cur)
         # a list on the way: fan out from there (the keys before it were plain dicts)
-        values: list[Any] = cur if cur.__class__ is list else [cur]
-        for key in parts[i:]:
-            values = _walk(values, key)
-            if not values:
-                return []
-        return values
+        out: list[Any] = []
+        _collect(cur if cur.__class__ is list else [cur], parts, i, out)
+        return out
 
     # keys with dots inside (``annotations.authorization.k8s.io/decision``), per level: longest first
     joined = [[(j, ".".join(parts[i:j])) for j in range(n, i + 1, -1)] for i in range(n)]
