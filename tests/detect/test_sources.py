@@ -100,6 +100,15 @@ def test_malformed_lines_are_counted_with_line_numbers(tmp_path: Path) -> None:
     assert [p.line for p in engine.stats.problems] == [2, 3]
 
 
+def test_line_numbers_count_the_blank_lines_before_the_first_event(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    good = json.dumps(K8S_EVENT)
+    f.write_text("\n  \n" + good + "\n{not json\n" + good + "\n")
+    engine, hits, _ = scan(f)
+    assert [h.origin for h in hits] == [f"{f}:3", f"{f}:5"]
+    assert [p.line for p in engine.stats.problems] == [4]
+
+
 def test_stdin_like_stream_is_read_as_lines() -> None:
     data = (json.dumps(K8S_EVENT) + "\n").encode() * 3
     chunks = list(iter_chunks(io.BytesIO(data)))

@@ -128,8 +128,10 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     yielded whole as line 1. The first line is read now (to tell the two apart); the rest are
     numbered by ``enumerate`` as they are read, with no Python frame per line."""
     first = stream.readline()
+    number = 1  # of ``first``: blank lines before it still count
     while first and not first.strip():
         first = stream.readline()
+        number += 1
     if not first:
         return iter(())
     stripped = first.lstrip()
@@ -146,8 +148,8 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         except orjson.JSONDecodeError:
             whole = True  # a multi-line document: read it whole
     if whole:
-        return iter(((1, stripped + stream.read()),))
-    return itertools.chain(((1, stripped),), enumerate(stream, 2))
+        return iter(((number, stripped + stream.read()),))
+    return itertools.chain(((number, stripped),), enumerate(stream, number + 1))
 
 
 def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
