@@ -187,6 +187,8 @@ def test_splits_on_numbers_and_absent_objects_agree_with_brute_force() -> None:
         {"sel": {"responseStatus.code": [403, "0401"]}, "condition": "sel"},
         {"sel": {"responseStatus.code": 403, "user.username": "alice"}, "condition": "sel"},
         {"sel": {"user.username": ["alice", "-7"]}, "condition": "sel"},
+        {"sel": {"responseStatus.code": 401.0}, "condition": "sel"},
+        {"sel": {"responseStatus.code": 100000000000000000000}, "condition": "sel"},
     )):
         rule = sigma_rule(detection)
         rule.id = f"rule-{n}"
@@ -201,12 +203,18 @@ def test_splits_on_numbers_and_absent_objects_agree_with_brute_force() -> None:
         {"responseStatus.code": 403, "user.username": "alice"},  # flattened keys, no parent object
         {"responseStatus": None, "responseStatus.code": "403", "user": None, "user.username": "ALICE"},
         {"responseStatus": [{"code": 403}], "user": "alice"},
+        {"responseStatus": {"code": "401.0"}},  # a number written another way is not that number
+        {"responseStatus": {"code": 401}},
+        {"responseStatus": {"code": "401"}},
+        {"responseStatus": {"code": 1e20}},
+        {"responseStatus": {"code": "1e20"}},
         {},
     ]
     for event in shapes:
         via_index = [r.id for r in engine.scan_events([event], "cloudtrail")]
         assert via_index == [r.id for r in rules if r.match(event)], event
     assert [r.id for r in engine.scan_events(shapes[5:6], "cloudtrail")] == ["rule-0", "rule-1", "rule-2"]
+    assert [r.id for r in engine.scan_events(shapes[9:13], "cloudtrail")] == ["rule-3", "rule-3", "rule-4"]
 
 
 def test_index_reads_of_a_field_equal_the_rules_own_reads_on_any_shape() -> None:

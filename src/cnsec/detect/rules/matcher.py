@@ -450,15 +450,21 @@ def compile_leaf(path: str | None, value: Any) -> Node:
     if isinstance(value, st.SigmaBool):
         return _string_leaf(path, "eq", ("true" if value.boolean else "false",), False)
     if isinstance(value, st.SigmaNumber):
-        num = float(value.number)
-        text = str(value.number)
+        # A number equals a value written the same way, as an event's value is read: 401 equals
+        # 401, 401.0 and "401", not "401.0" or "0401". The index finds rules by that text, so a
+        # rule's own match and the index agree on every value (a string that parses to the number
+        # would be missed by the index whatever the match said), and exact: reaching the rule is
+        # the match.
+        text = as_text(value.number) or str(value.number)
 
         def numeq_v(v: Any) -> bool:
-            n = float(v) if v.__class__ is int else as_number(v)
-            return n is not None and n == num
+            if v.__class__ is str:
+                return v.lower() == text
+            if v is True or v is False:
+                return False
+            t = as_text(v)
+            return t is not None and t.lower() == text
         numeq = any_value(path, numeq_v)
-        # exact: a value whose text is the number's text (``401``, ``"401"``, ``401.0``) is that
-        # number, so the index's requirement already decides the match
         return Node(numeq, [frozenset({("eq", path, text)})], ("", "", False), (), 1, exact=True)
     if isinstance(value, st.SigmaNull):
         def isnull(d: dict[str, Any]) -> bool:
