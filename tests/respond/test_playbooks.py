@@ -68,6 +68,23 @@ def test_duplicate_keys_are_refused() -> None:
         parse_playbook("version: 1\nversion: 1\n" + BASE.split("\n", 1)[1], "p.yaml")
 
 
+def test_an_alias_bomb_is_refused_before_it_is_walked() -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    with pytest.raises(InputError, match=r"^p.yaml: the playbook expands to more than .* nodes"):
+        parse_playbook("\n".join(levels) + "\n" + BASE, "p.yaml")
+
+
+def test_a_playbook_that_refers_to_itself_is_refused() -> None:
+    with pytest.raises(InputError, match="recursive node|refers to itself"):
+        parse_playbook("loop: &loop [*loop]\n" + BASE, "p.yaml")
+
+
+def test_a_hostile_nesting_depth_is_an_input_error_not_a_crash() -> None:
+    with pytest.raises(InputError, match="nested too deeply|nested deeper"):
+        parse_playbook("deep: " + "[" * 5000 + "]" * 5000 + "\n" + BASE, "p.yaml")
+
+
 def test_rules_match_on_threat_and_minimum_severity() -> None:
     playbook = parse_playbook(BASE, "p.yaml")
     assert playbook.matching(make_alert(severity=Severity.CRITICAL))

@@ -85,14 +85,23 @@ def _load_yaml(text: str, path: str) -> Any:
         return result
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    from cnsec.yamlsafe import shape_problem
+
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", Source(path)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise InputError(f"invalid YAML: {exc.problem}", Source(path, mark.line + 1 if mark else None)) \
             from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", Source(path)) from None
+    # aliases can make a small file a huge (or endless) structure that the checks below would walk
+    problem = shape_problem(doc)
+    if problem is not None:
+        raise InputError(f"the playbook {problem}", Source(path))
+    return doc
 
 
 # -- the playbook ---------------------------------------------------------------------------------------
