@@ -147,6 +147,40 @@ def test_broken_yaml_is_reported_with_line(tmp_path: Path) -> None:
     assert result.failures and "line" in result.failures[0].reason
 
 
+def test_an_alias_bomb_in_a_rule_file_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    f = tmp_path / "bomb.yml"
+    f.write_text("\n".join(levels) + "\ntitle: t\nlogsource: {product: kubernetes, service: audit}\n"
+                 "detection: {sel: {verb: *a8}, condition: sel}\n")
+    result = load_file(f)
+    assert not result.rules
+    assert len(result.failures) == 1 and "expands to more than" in result.failures[0].reason
+
+
+def test_an_alias_bomb_fails_its_own_document_and_the_others_load(tmp_path: Path) -> None:
+    levels = ["xa0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"xa{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    head = "title: t\nseverity: low\nsource: k8s-audit\n"
+    f = tmp_path / "native.yml"
+    f.write_text("id: X-1\n" + head + "\n".join(levels) + "\nmatch: {sel: {verb: *a8}, condition: sel}\n"
+                 "---\nid: X-2\n" + head + "match: {sel: {verb: get}, condition: sel}\n")
+    result = load_file(f)
+    assert [r.id for r in result.rules] == ["X-2"]
+    assert [x.reason for x in result.failures] == [
+        "invalid YAML: document 1 expands to more than 1,000,000 nodes through aliases (YAML bomb?)"]
+
+
+def test_errors_of_rules_in_a_file_are_reported_once_each(tmp_path: Path) -> None:
+    f = tmp_path / "two.yml"
+    f.write_text("title: t\nlogsource: {product: kubernetes, service: audit}\n"
+                 "detection: {sel: {verb|nosuchmod: a}, condition: sel}\n---\n"
+                 "title: u\nlogsource: {product: kubernetes, service: audit}\n"
+                 "detection: {sel: {verb: a}, condition: sel and nothere}\n")
+    reasons = [f.reason for f in load_file(f).failures]
+    assert len(reasons) == 2 and "nosuchmod" in reasons[0] and "nothere" in reasons[1]
+
+
 def test_rule_is_a_reusable_sign() -> None:
     rule = sigma_rule({"sel": {"eventName": "x"}, "condition": "sel"})
     sign = rule.sign()

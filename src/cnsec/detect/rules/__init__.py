@@ -129,11 +129,25 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         result.failures.append(LoadFailure(str(path), f"invalid YAML{where}: {getattr(exc, 'problem', exc)}"))
         return result
-    if docs and all(isinstance(d, dict) and "match" in d for d in docs):
+    from cnsec.yamlsafe import shape_problem
+
+    sound = []
+    for n, doc in enumerate(docs, 1):  # aliases can make a small file a huge (or endless) rule
+        problem = shape_problem(doc)
+        if problem is None:
+            sound.append(doc)
+        else:
+            result.failures.append(LoadFailure(str(path), f"invalid YAML: document {n} {problem}"))
+    if not sound:
+        return result
+    if all(isinstance(d, dict) and "match" in d for d in sound):
         from cnsec.detect.rules.native import load_native_docs
-        return load_native_docs(path, docs)
-    from cnsec.detect.rules.sigma import load_sigma_docs
-    return load_sigma_docs(path, docs)
+        loaded = load_native_docs(path, sound)
+    else:
+        from cnsec.detect.rules.sigma import load_sigma_docs
+        loaded = load_sigma_docs(path, sound)
+    loaded.failures[:0] = result.failures
+    return loaded
 
 
 def load_paths(paths: Iterable[str | Path]) -> LoadResult:

@@ -69,6 +69,11 @@ def load_sigma_docs(path: Path, docs: list[Any]) -> LoadResult:
     except Exception as exc:  # pySigma raises plain errors on some malformed documents
         result.failures.append(LoadFailure(origin, f"Sigma: {type(exc).__name__}: {exc}"))
         return result
+    # errors of the file itself (an alias bomb is refused before any rule is read): no rule holds them
+    in_rules = {id(e) for item in collection.rules for e in (getattr(item, "errors", None) or ())}
+    for error in getattr(collection, "errors", None) or ():
+        if id(error) not in in_rules:
+            result.failures.append(LoadFailure(origin, f"Sigma: {error}"))
     for item in collection.rules:
         errors = getattr(item, "errors", None)
         if errors:
