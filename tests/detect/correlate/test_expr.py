@@ -81,3 +81,13 @@ def test_durations() -> None:
     assert [duration(x) for x in ("30s", "5m", "1h", "2d", "500ms", "90")] == [30, 300, 3600, 172800, 0.5, 90]
     with pytest.raises(UsageError):
         duration("five minutes")
+
+
+def test_a_catalog_whose_aliases_explode_is_refused_with_its_file_name() -> None:
+    from cnsec.detect.correlate.catalog import load_catalog_text
+
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    with pytest.raises(UsageError, match="expands to more than") as err:
+        load_catalog_text("\n".join(levels) + "\nsigns: *a7\nthreats: []\n", "mine.yaml")
+    assert err.value.source is not None and err.value.source.file == "mine.yaml"

@@ -182,6 +182,11 @@ def load_catalog_text(text: str, origin: str, max_keys: int = DEFAULT_MAX_KEYS) 
         mark = getattr(exc, "problem_mark", None)
         raise UsageError(f"invalid YAML: {getattr(exc, 'problem', exc)}",
                          Source(origin, mark.line + 1 if mark else None)) from None
+    from cnsec.yamlsafe import shape_problem
+
+    problem = shape_problem(raw)  # aliases can make a small file a huge (or endless) catalog
+    if problem is not None:
+        raise _err(origin, f"the catalog {problem}")
     if not isinstance(raw, dict) or not isinstance(raw.get("threats", []), list):
         raise _err(origin, "a threat catalog is a mapping with 'signs' and 'threats' lists")
     cat = Catalog(origin=origin)
