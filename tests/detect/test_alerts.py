@@ -143,3 +143,19 @@ def test_events_read_one_after_another_get_their_own_times() -> None:
     by_key = {a.key: a for a in book.alerts()}
     for n, data in enumerate(events):
         assert by_key[f"user=u{n}"].first_seen == event_time(SOURCES["k8s-audit"], data), stamps[n]
+
+
+def test_jsonl_writes_evidence_with_non_string_keys_as_strings() -> None:
+    import orjson
+
+    from cnsec.detect.render import jsonl_bytes, jsonl_line
+
+    book = AlertBook()
+    match = _match("2026-01-05T10:00:00Z")
+    book.add(Match(match.rule, {**match.data, 7: "seven", "nested": {True: 1}}, "rules.yml:3", "k8s-audit"))
+    (alert,) = book.alerts()
+    line = jsonl_bytes(alert)
+    assert line == orjson.dumps(alert_dict(alert), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    event = orjson.loads(line)["evidence"][0]["event"]
+    assert event["7"] == "seven" and event["nested"] == {"true": 1}
+    assert jsonl_line(alert) == line.decode()
