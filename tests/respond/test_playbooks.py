@@ -76,12 +76,12 @@ def test_an_alias_bomb_is_refused_before_it_is_walked() -> None:
 
 
 def test_a_playbook_that_refers_to_itself_is_refused() -> None:
-    with pytest.raises(InputError, match="recursive node|refers to itself"):
+    with pytest.raises(InputError, match=r"recursive node|refers to itself"):
         parse_playbook("loop: &loop [*loop]\n" + BASE, "p.yaml")
 
 
 def test_a_hostile_nesting_depth_is_an_input_error_not_a_crash() -> None:
-    with pytest.raises(InputError, match="nested too deeply|nested deeper"):
+    with pytest.raises(InputError, match=r"nested too deeply|nested deeper"):
         parse_playbook("deep: " + "[" * 5000 + "]" * 5000 + "\n" + BASE, "p.yaml")
 
 

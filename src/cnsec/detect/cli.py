@@ -193,8 +193,6 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
     worst: list[Any] = []
 
     def run(out: Any, binary: bool) -> None:
-        line = jsonl_bytes if binary else jsonl_line
-
         def flush(alerts: list[Any]) -> None:
             if not alerts:
                 return
@@ -203,9 +201,9 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
                 worst[:] = [top]
             # one write per batch: alerts with their evidence run to kilobytes each, and a write
             # per alert through the file's small buffer meant a system call every few alerts
-            empty = b"" if binary else ""
             for start in range(0, len(alerts), 1000):
-                out.write(empty.join(map(line, alerts[start:start + 1000])))
+                batch = alerts[start:start + 1000]
+                out.write(b"".join(map(jsonl_bytes, batch)) if binary else "".join(map(jsonl_line, batch)))
 
         def close() -> None:
             book.close_expired(book.last_time)

@@ -228,7 +228,7 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
 
     last = n - 1
 
-    def collect(values: list[Any], k: int, got: set[str]) -> None:
+    def collect(values: list[Any] | tuple[Any, ...], k: int, got: set[str]) -> None:
         """The texts at ``parts[k:]`` under ``values`` into ``got``: ``walk`` key by key and then
         ``as_text``, without the list each step of ``walk`` builds (lists fan out the same way)."""
         key = parts[k]
@@ -246,7 +246,7 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
                     elif isinstance(x, list):
                         collect(x, k + 1, got)
                     elif isinstance(x, dict):
-                        collect((x,), k + 1, got)  # type: ignore[arg-type]
+                        collect((x,), k + 1, got)
             elif isinstance(value, list):
                 collect(value, k, got)
 

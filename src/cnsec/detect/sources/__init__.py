@@ -111,7 +111,7 @@ def open_binary(path: str) -> IO[bytes]:
                                    else io.BufferedReader(raw))  # type: ignore[arg-type]
     head = buffered.peek(2)[:2]
     if head == b"\x1f\x8b":
-        return io.BufferedReader(_Gunzip(buffered), READ_BUFFER)  # type: ignore[arg-type]
+        return io.BufferedReader(_Gunzip(buffered), READ_BUFFER)
     return buffered
 
 
