@@ -57,6 +57,30 @@ def test_the_console_script_ends_an_assessment_with_its_exit_code_and_the_whole_
     assert json.loads((tmp_path / "out.json").read_text())["summary"]["findings"] >= 1
 
 
+def test_the_console_script_ends_a_detection_with_its_exit_code_and_every_alert(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`cnsec detect` ends without freeing its heap object by object; every alert is written, on
+    stdout and to a file, with the exit code --fail-on asks for."""
+    from pathlib import Path
+
+    event = {"kind": "Event", "verb": "create", "user": {"username": "alice"},
+             "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "default", "name": "web"},
+             "stageTimestamp": "2026-01-05T10:00:00Z"}
+    log = tmp_path / "audit.jsonl"
+    log.write_text("".join(json.dumps({**event, "user": {"username": f"user{i}"}}) + "\n" for i in range(300)))
+    exe = Path(sys.executable).with_name("cnsec")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cnsec.cli import run; run()"]
+    done = subprocess.run([*cmd, "detect", str(log), "-f", "jsonl", "--fail-on", "low"], capture_output=True,
+                          check=False)
+    assert done.returncode == 1
+    keys = [json.loads(line)["key"] for line in done.stdout.splitlines()]
+    assert sorted(keys) == sorted(f"user=user{i}" for i in range(300))
+    out = tmp_path / "alerts.jsonl"
+    done = subprocess.run([*cmd, "detect", str(log), "-f", "jsonl", "--fail-on", "none", "-o", str(out)],
+                          capture_output=True, check=False)
+    assert done.returncode == 0
+    assert len(out.read_text().splitlines()) == 300
+
+
 def test_a_command_imports_only_its_own_pillars_cli() -> None:
     code = (
         "import sys, io, contextlib\n"

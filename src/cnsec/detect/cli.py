@@ -161,6 +161,10 @@ def _detect(args: argparse.Namespace) -> int:
         _report_problems(engine)
         return exit_code(book.alerts(), args.fail_on)
 
+    from cnsec.cli import skip_teardown
+
+    # the rules, their indexes and the evidence of open alerts need no freeing one by one at exit
+    skip_teardown(engine, book, loaded)
     if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
         return _detect_jsonl(args, engine, book, inputs, loaded)
 
