@@ -194,3 +194,55 @@ def test_rule_text_reaches_the_terminal_escaped(tmp_path: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "owned \\x1b]0;pwned\\x07" in out and "bad\\x1b[2J.yml" in out
+
+
+def _nested(depth: int, leaf: str) -> str:
+    return '{"a":' * depth + leaf + "}" * depth
+
+
+def _detect_json(tmp_path: Path, log: Path, level: str, detection: str, fail_on: str) -> int:
+    """``cnsec detect`` over a generic JSON log with one Sigma rule of ``detection`` alone, as jsonl."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rule.yml").write_text(f"title: r\nlogsource: {{product: cnsec, service: json}}\nlevel: {level}\n"
+                                    f"detection: {detection}\n")
+    return main(["detect", str(log), "--source", "json", "--rules", str(rules), "--no-default-rules",
+                 "-f", "jsonl", "--fail-on", fail_on])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_an_alert_on_a_hostile_deeply_nested_event_is_written_with_its_evidence_cut(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    line = json.dumps(dict(EXEC, requestObject={"metadata": "X"})).replace('"X"', _nested(600, "1"))
+    f = tmp_path / "audit.log"
+    f.write_text(line + "\n" + json.dumps(EXEC) + "\n")
+    out = tmp_path / f"alerts.{fmt}"
+    assert main(["detect", str(f), "-f", fmt, "-o", str(out), "--fail-on", "none"]) == 0
+    text = out.read_text()
+    alerts = [json.loads(x) for x in text.splitlines()] if fmt == "jsonl" else json.loads(text)["alerts"]
+    (alert,) = [a for a in alerts if a["rule_id"] == "CNSEC-DET-K8S-009"]
+    assert alert["count"] == 2
+    first, second = (e["event"] for e in alert["evidence"])
+    assert "(cut: nested deeper than" in json.dumps(first) and first["verb"] == "create"
+    assert second == EXEC
+
+
+def test_an_event_no_rule_can_walk_is_reported_with_its_line_and_the_scan_goes_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "app.log"
+    f.write_text('{"ts": 1, "user": ' + "[" * 1000 + '{"name": "admin"}' + "]" * 1000 + "}\n"
+                 '{"ts": 2, "user": {"name": "admin"}}\n')
+    code = _detect_json(tmp_path, f, "low", "{sel: {user.name: admin}, condition: sel}", "none")
+    captured = capsys.readouterr()
+    assert code == 0
+    (alert,) = [json.loads(x) for x in captured.out.splitlines()]
+    assert alert["count"] == 1 and alert["evidence"][0]["origin"].endswith("app.log:2")
+    assert f"{f}:1: event nested too deeply to match" in captured.err
+
+
+def test_a_keyword_rule_reads_every_value_of_an_event_nested_a_thousand_levels_deep(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "app.log"
+    f.write_text('{"ts": 1, "msg": ' + _nested(1000, '"run mimikatz"') + "}\n")
+    assert _detect_json(tmp_path, f, "high", "{keywords: [mimikatz], condition: keywords}", "high") == 1
+    assert json.loads(capsys.readouterr().out)["count"] == 1

@@ -282,3 +282,18 @@ def test_a_getter_returns_every_value_in_order_as_walking_key_by_key_does() -> N
             assert got == expected, (path, event)
             lists_crossed += len(got) > 1
     assert lists_crossed > 20
+
+
+def test_limit_depth_keeps_keys_and_order_and_cuts_only_below_the_limit() -> None:
+    from cnsec.detect.fields import CUT, limit_depth
+
+    shallow = {"b": [1, {"c": None}], "a": {"x": [[]]}}
+    assert limit_depth(shallow) == shallow and list(limit_depth(shallow)) == ["b", "a"]
+    assert limit_depth({"a": {"b": {"c": 1}}, "d": [2]}, 2) == {"a": {"b": CUT}, "d": [2]}
+    deep: object = "leaf"
+    for _ in range(5000):
+        deep = [deep]
+    cut = limit_depth({"x": deep}, 10)
+    for _ in range(9):
+        cut = cut["x"] if isinstance(cut, dict) else cut[0]
+    assert cut == [CUT]

@@ -57,6 +57,8 @@ HS_EXPRESSION_MAX = 8000
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
 ADAPT_PASS_RATE = 0.9
+#: reported for an event a rule could not walk (nested past Python's recursion limit); the scan goes on
+DEEP_EVENT = "event nested too deeply to match (skipped)"
 
 
 @dataclass(slots=True)
@@ -1014,7 +1016,11 @@ class Engine:
                 if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
                     if match is not None:  # the common case: one event per line, source known
                         n_events += 1
-                        hits = match(obj, raw)
+                        try:
+                            hits = match(obj, raw)
+                        except RecursionError:  # a hostile nesting (lists in lists) a rule walks into
+                            stats.problem(name, line_no, DEEP_EVENT)
+                            continue
                         if hits:
                             on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         continue
@@ -1033,7 +1039,11 @@ class Engine:
                 n_events += len(events)
                 assert match is not None and source is not None
                 for d in events:
-                    hits = match(d, raw)
+                    try:
+                        hits = match(d, raw)
+                    except RecursionError:
+                        stats.problem(name, line_no, DEEP_EVENT)
+                        continue
                     if hits:
                         on_event(hits, d, name, line_no, source)
         finally:

@@ -185,14 +185,53 @@ def first_text(d: dict[str, Any], getter: Getter) -> str | None:
 
 
 def all_text(value: Any, out: list[str]) -> None:
-    """Every scalar in the event, for keyword (full-text) detections."""
-    if isinstance(value, dict):
-        for v in value.values():
-            all_text(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            all_text(v, out)
-    else:
-        t = as_text(value)
-        if t is not None:
-            out.append(t)
+    """Every scalar in the event, for keyword (full-text) detections, in document order.
+
+    A loop with a stack of iterators, not recursion: a log line may nest a thousand levels deep
+    (JSON parsers accept that), deeper than Python's recursion limit."""
+    stack = [iter((value,))]
+    while stack:
+        for v in stack[-1]:
+            if isinstance(v, dict):
+                stack.append(iter(v.values()))
+                break
+            if isinstance(v, list):
+                stack.append(iter(v))
+                break
+            t = as_text(v)
+            if t is not None:
+                out.append(t)
+        else:
+            stack.pop()
+
+
+#: how deep an event is written as evidence: JSON writers stop at some depth (orjson at 255 levels,
+#: the standard library at Python's recursion limit) and an alert about a hostile event must still be
+#: written; its containers below this depth are replaced by :data:`CUT`
+EVIDENCE_DEPTH = 200
+CUT = f"(cut: nested deeper than {EVIDENCE_DEPTH} levels)"
+
+
+def limit_depth(value: Any, max_depth: int = EVIDENCE_DEPTH) -> Any:
+    """A copy of ``value`` (dicts and lists) whose containers below ``max_depth`` levels are
+    replaced by :data:`CUT`; keys and order are kept. A loop, not recursion (see :func:`all_text`)."""
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any, int]] = [(value, root, 1)]
+    while stack:
+        src, dst, depth = stack.pop()
+        for key, v in (src.items() if isinstance(src, dict) else enumerate(src)):
+            if isinstance(v, dict | list):
+                if depth >= max_depth:
+                    copy: Any = CUT
+                else:
+                    copy = {} if isinstance(v, dict) else []
+                    stack.append((v, copy, depth + 1))
+            else:
+                copy = v
+            if isinstance(dst, dict):
+                dst[key] = copy
+            else:
+                dst.append(copy)
+    return root

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnsec.detect.alerts import alert_dict
+from cnsec.detect.fields import EVIDENCE_DEPTH, limit_depth
 from cnsec.model.event import Alert
 from cnsec.report.safe import printable
 
@@ -23,16 +24,22 @@ def jsonl_bytes(alert: Alert) -> bytes:
     d = alert_dict(alert)
     try:
         return orjson.dumps(d, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:
+    except TypeError:  # non-string keys, or evidence nested deeper than orjson writes
+        d["evidence"] = limit_depth(d["evidence"])
         return orjson.dumps(d, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def render_json(alerts: list[Alert], stats: dict[str, Any], errors: list[dict[str, Any]]) -> str:
     import orjson
 
-    doc = {"schema": "cnsec.alerts/v1", "alerts": [alert_dict(a) for a in alerts], "stats": stats,
-           "errors": errors}
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    rows = [alert_dict(a) for a in alerts]
+    doc = {"schema": "cnsec.alerts/v1", "alerts": rows, "stats": stats, "errors": errors}
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    except TypeError:  # evidence nested deeper than orjson writes
+        for d in rows:
+            d["evidence"] = limit_depth(d["evidence"], EVIDENCE_DEPTH - 3)  # the alert list adds levels
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
 
 
 def _short_time(d: dict[str, Any], key: str) -> str:

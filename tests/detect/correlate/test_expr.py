@@ -91,3 +91,21 @@ def test_a_catalog_whose_aliases_explode_is_refused_with_its_file_name() -> None
     with pytest.raises(UsageError, match="expands to more than") as err:
         load_catalog_text("\n".join(levels) + "\nsigns: *a7\nthreats: []\n", "mine.yaml")
     assert err.value.source is not None and err.value.source.file == "mine.yaml"
+
+
+def test_a_threat_alert_with_hostile_evidence_is_written_cut_not_refused() -> None:
+    import json
+
+    from cnsec.detect.correlate.cli import _writable
+    from cnsec.detect.fields import CUT
+    from cnsec.model.event import Alert
+    from cnsec.model.severity import Severity
+
+    deep: object = 1
+    for _ in range(3000):
+        deep = {"a": deep}
+    alert = Alert(rule_id="T", title="t", severity=Severity.HIGH, threat_id=None, key="k", first_seen=0.0,
+                  last_seen=0.0, evidence=[{"event": deep}, {"event": {"ok": True}}])
+    text = json.dumps(_writable(alert))
+    assert json.loads(text)["evidence"][1] == {"event": {"ok": True}}
+    assert CUT in text

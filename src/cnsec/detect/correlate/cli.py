@@ -105,11 +105,33 @@ def _table_row(a: Any) -> str:
 TABLE_HEAD = f"{'SEVERITY':<8} {'THREAT':<20} {'RULE':<32} {'KEY':<28} {'ACTION':<14} {'COUNT':>5}  TIME"
 
 
+def _writable(alert: Any) -> dict[str, Any]:
+    """The alert as jsonl writes it, its evidence cut at :data:`EVIDENCE_DEPTH` levels when it
+    nests deeper (the JSON writer would give up on a hostile event, and the alert is still due)."""
+    from cnsec.detect.alerts import alert_dict
+    from cnsec.detect.fields import EVIDENCE_DEPTH, limit_depth
+
+    d = alert_dict(alert)
+    if _deeper_than(d["evidence"], EVIDENCE_DEPTH):
+        d["evidence"] = limit_depth(d["evidence"])
+    return d
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, level = stack.pop()
+        if isinstance(v, dict | list):
+            if level > depth:
+                return True
+            stack.extend((c, level + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return False
+
+
 def correlate(args: argparse.Namespace) -> int:
     """Run the correlation (also the handler of ``cnsec detect --threats``)."""
     import json
 
-    from cnsec.detect.alerts import alert_dict
     from cnsec.detect.cli import exit_code, write_alerts
     from cnsec.detect.correlate.run import run, run_follow
     from cnsec.errors import UsageError
@@ -132,7 +154,7 @@ def correlate(args: argparse.Namespace) -> int:
             raise UsageError("--follow writes to stdout; redirect it instead of -o")
 
         def live(a: Any) -> None:
-            sys.stdout.write(_table_row(a) + "\n" if fmt == "table" else json.dumps(alert_dict(a)) + "\n")
+            sys.stdout.write(_table_row(a) + "\n" if fmt == "table" else json.dumps(_writable(a)) + "\n")
             sys.stdout.flush()
         result = run_follow(args.inputs[0], threats, idle_exit=args.idle_exit, on_alert=live, **common)
         _report(result)
@@ -142,9 +164,9 @@ def correlate(args: argparse.Namespace) -> int:
     result = run(expand_inputs(args.inputs), threats, **common)
     alerts = result.alerts
     if fmt == "jsonl":
-        text = "".join(json.dumps(alert_dict(a), sort_keys=False) + "\n" for a in alerts)
+        text = "".join(json.dumps(_writable(a), sort_keys=False) + "\n" for a in alerts)
     elif fmt == "json":
-        text = json.dumps({"alerts": [alert_dict(a) for a in alerts], "stats": result.stats,
+        text = json.dumps({"alerts": [_writable(a) for a in alerts], "stats": result.stats,
                            "errors": [p.to_dict() for p in result.problems]}, indent=2) + "\n"
     else:
         lines = [TABLE_HEAD] + [_table_row(a) for a in alerts]
