@@ -120,3 +120,21 @@ def test_timestamps_with_nanoseconds_offsets_and_epochs() -> None:
     assert parse_time("2026-01-05T12:00:00+02:00") == parse_time("2026-01-05T10:00:00Z")
     assert parse_time(1767607200000) == parse_time(1767607200) == parse_time("2026-01-05T10:00:00Z")
     assert parse_time("yesterday") is None
+
+
+def test_a_time_no_date_can_hold_is_no_time() -> None:
+    assert parse_time(1e308) is None and parse_time(-1e20) is None and parse_time("9" * 30) is None
+    assert parse_time("0001-01-01T00:00:00+01:00") is None  # a year before 1
+    assert parse_time("9999-12-31T23:59:59Z") is not None and parse_time("0001-01-01T00:00:00Z") is not None
+
+
+def test_an_event_with_an_absurd_time_is_alerted_on_and_written(tmp_path: Path) -> None:
+    from cnsec.cli import main
+
+    f = tmp_path / "audit.log"
+    f.write_text(json.dumps(dict(K8S_EVENT, stageTimestamp=1e300)) + "\n"
+                 + json.dumps(dict(K8S_EVENT, stageTimestamp="0001-01-01T00:00:00+05:00")) + "\n")
+    out = tmp_path / "alerts.jsonl"
+    assert main(["detect", str(f), "-f", "jsonl", "-o", str(out), "--fail-on", "none"]) == 0
+    (alert,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert alert["count"] == 2 and alert["first_seen"].startswith("20")  # dated now: no usable time

@@ -17,7 +17,15 @@ from typing import Any
 
 from cnsec.detect.engine import Match
 from cnsec.detect.fields import first_text
-from cnsec.detect.normalize import SOURCES, key_getters, parse_time, split_key_field, time_getters
+from cnsec.detect.normalize import (
+    MAX_TIME,
+    MIN_TIME,
+    SOURCES,
+    key_getters,
+    parse_time,
+    split_key_field,
+    time_getters,
+)
 from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
 
@@ -82,7 +90,9 @@ def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | 
                     try:  # the common case, as parse_time reads it first
                         dt = fromisoformat(v)
                         if dt.tzinfo is not None:
-                            return dt.timestamp()
+                            stamp = dt.timestamp()
+                            if MIN_TIME <= stamp <= MAX_TIME:  # as parse_time checks it
+                                return stamp
                     except ValueError:
                         pass
                     t = parse_time(v)
@@ -110,9 +120,11 @@ def _time_reader(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], float | 
             try:
                 dt = fromisoformat(v)
                 if dt.tzinfo is not None:
-                    last_time = dt.timestamp()
-                    last_text = v
-                    return last_time
+                    t = dt.timestamp()
+                    if MIN_TIME <= t <= MAX_TIME:
+                        last_time = t
+                        last_text = v
+                        return t
             except ValueError:
                 pass
         return read(data)  # from the first field again, the whole way

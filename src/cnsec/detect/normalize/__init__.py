@@ -14,9 +14,20 @@ from typing import Any
 
 from cnsec.detect.fields import cached_getter, first_text
 
+#: the times an alert can carry: those ``datetime`` can write (years 1 to 9999); a log's time outside
+#: them (a corrupt or hostile field) counts as no usable time
+MIN_TIME = -62135596800.0
+MAX_TIME = 253402300799.0
+
 
 def parse_time(value: Any) -> float | None:
-    """RFC 3339 (any fraction length, ``Z`` or offset) or epoch s/ms/µs/ns → epoch seconds (UTC)."""
+    """RFC 3339 (any fraction length, ``Z`` or offset) or epoch s/ms/µs/ns → epoch seconds (UTC),
+    None for anything else or a time outside years 1 to 9999 (see :data:`MIN_TIME`)."""
+    t = _parse_time(value)
+    return t if t is not None and MIN_TIME <= t <= MAX_TIME else None
+
+
+def _parse_time(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -38,7 +49,7 @@ def parse_time(value: Any) -> float | None:
         pass
     s = value.strip()
     if s.replace(".", "", 1).isdigit():
-        return parse_time(float(s))
+        return _parse_time(float(s))
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     dot = s.find(".")
