@@ -109,6 +109,15 @@ def test_line_numbers_count_the_blank_lines_before_the_first_event(tmp_path: Pat
     assert [p.line for p in engine.stats.problems] == [4]
 
 
+def test_arrays_are_unwrapped_however_deep_and_one_without_events_is_reported(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    good = json.dumps(K8S_EVENT)
+    f.write_text(good + "\n" + "[" * 1000 + "]" * 1000 + "\n[[[" + good + "]], [1]]\n[]\n")
+    engine, hits, _ = scan(f, "k8s-audit")
+    assert [h.origin for h in hits] == [f"{f}:1", f"{f}:3"]
+    assert [(p.line, p.message) for p in engine.stats.problems] == [(2, "an array without a JSON object in it")]
+
+
 def test_stdin_like_stream_is_read_as_lines() -> None:
     data = (json.dumps(K8S_EVENT) + "\n").encode() * 3
     chunks = list(iter_chunks(io.BytesIO(data)))

@@ -1030,6 +1030,8 @@ class Engine:
                     if not events:
                         if not isinstance(obj, dict | list):
                             stats.problem(name, line_no, "not a JSON object")
+                        elif isinstance(obj, list) and obj:
+                            stats.problem(name, line_no, "an array without a JSON object in it")
                         continue
                 if idx is None:
                     source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])

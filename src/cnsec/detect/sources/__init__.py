@@ -41,11 +41,27 @@ def sniff_source(d: dict[str, Any]) -> str:
 
 
 def expand(d: Any) -> list[dict[str, Any]]:
-    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, arrays."""
-    if isinstance(d, list):
-        return [x for item in d for x in expand(item)]
-    if not isinstance(d, dict):
+    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, arrays
+    (nested ones too: walked with a stack of iterators, as deep as a JSON parser allows)."""
+    if isinstance(d, dict):
+        return _unwrap(d)
+    if not isinstance(d, list):
         return []
+    out: list[dict[str, Any]] = []
+    stack = [iter(d)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            if isinstance(item, dict):
+                out.extend(_unwrap(item))
+        else:
+            stack.pop()
+    return out
+
+
+def _unwrap(d: dict[str, Any]) -> list[dict[str, Any]]:
     recs = d.get("Records")
     if isinstance(recs, list):
         return [r for r in recs if isinstance(r, dict)]
