@@ -37,11 +37,10 @@ def _iso_exact(ts: float) -> str:
 _MINUTES: dict[float, str] = {}
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _iso(ts: float) -> str:
     """As ``Alert.to_dict`` writes times. Cached (bounded): an alert's first and last seen are
-    mostly the times of evidence it keeps, formatted already (an alert is written a window after
-    its last hit: the cache holds the times of some thousands of events).
+    mostly the times of evidence it keeps, formatted already.
 
     The minute is formatted once (a bounded memo) and the seconds and microseconds appended: split
     and rounded exactly as ``datetime.fromtimestamp`` does (``modf``, the fraction times 10**6

@@ -205,8 +205,8 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
                 worst[:] = [top]
             # one write per batch: alerts with their evidence run to kilobytes each, and a write
             # per alert through the file's small buffer meant a system call every few alerts
-            for start in range(0, len(alerts), 1000):
-                batch = alerts[start:start + 1000]
+            for start in range(0, len(alerts), 256):
+                batch = alerts[start:start + 256]
                 out.write(b"".join(map(jsonl_bytes, batch)) if binary else "".join(map(jsonl_line, batch)))
 
         def close() -> None:
