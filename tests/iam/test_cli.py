@@ -110,6 +110,17 @@ def test_audit_json_names_subject_binding_and_role(capsys) -> None:  # type: ign
     assert secret["severity"] == "high" and secret["permission"].startswith("get,list on secrets")
 
 
+def test_rbac_questions_on_input_nothing_could_be_read_from_are_input_errors(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "rbac.json"
+    bad.write_text('{"kind": "ClusterRole", "rules": ' + "[" * 1000 + "]" * 1000 + "}")
+    assert main(["iam", "audit", str(bad), "-f", "json"]) == 2
+    out = capsys.readouterr()
+    assert json.loads(out.out)["errors"][0]["file"] == str(bad)  # the report is still written
+    assert main(["iam", "can", "alice", "get", "pods", str(bad)]) == 2
+    assert "nothing could be read" in capsys.readouterr().err
+    assert main(["iam", "audit", str(bad), SHOP, "-f", "json", "--fail-on", "none"]) == 0  # partial: kept
+
+
 def test_seed_file_under_a_users_key_reports_lines_of_its_entries(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed = tmp_path / "users.yaml"
     seed.write_text("# seed\nusers:\n  - username: alice\n    password: password123\n    role: admin\n")

@@ -366,6 +366,10 @@ def _k8s_model(args: argparse.Namespace) -> Any:
     model, problems = load_model(args.paths)
     for p in problems:
         print(f"cnsec: {printable(p)}", file=sys.stderr)
+    if problems and not model.resources:  # an answer from no RBAC at all would mislead
+        from cnsec.errors import InputError
+
+        raise InputError("nothing could be read")
     return model
 
 
@@ -407,7 +411,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from cnsec.report.output import emit
 
     report = audit_report(args.paths)
-    return emit(report, args)
+    code = emit(report, args)
+    # as assess: the report (with its errors) is written, and nothing read is an input error
+    return 2 if report.errors and not report.stats.get("resources") else code
 
 
 # -- registration -----------------------------------------------------------------------------------

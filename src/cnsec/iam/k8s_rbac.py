@@ -350,6 +350,7 @@ class RbacModel:
         self.workload_sas: dict[tuple[str, str], list[K8sResource]] = {}  # pods that mount the SA token
         self.no_automount: set[tuple[str, str]] = set()  # SAs whose token is not mounted by default
         self.problems: list[str] = []
+        self.resources = 0  # Kubernetes resources read (any kind): none, with input problems, is an input error
         self._allow_cache: dict[tuple[str, Request], PolicyRule | None] = {}
 
     @classmethod
@@ -358,6 +359,7 @@ class RbacModel:
 
         model = cls()
         for res in items:
+            model.resources += 1
             kind = res.kind
             if kind in ("Role", "ClusterRole") and str(res.api_version).startswith(RBAC_GROUP):
                 rd = roledef_from_resource(res)

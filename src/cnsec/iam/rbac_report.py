@@ -54,7 +54,7 @@ def model_report(model: RbacModel, target: str, problems: Sequence[InputProblem]
                             threat_ids=e.threats, control_id="CTRL-RBAC-LEAST-PRIVILEGE", target="k8s-rbac")
              for e in risk_catalog().values()}
     report = Report(kind="rbac-audit", findings=findings, errors=errors, rules=rules, target=target)
-    report.stats.update({"bindings": len(model.bindings), "roles": len(model.roles),
+    report.stats.update({"resources": model.resources, "bindings": len(model.bindings), "roles": len(model.roles),
                          "seconds": round(time.perf_counter() - started, 3)})
     return report
 
