@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote_plus
 
 from cnsec.detect.normalize import parse_time
@@ -560,45 +560,16 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
                                                            f"time order skipped (see --lateness)"))
 
 
-def numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(line number, line); a pretty-printed JSON document is read whole as line 1 (like the engine)."""
-    head: list[tuple[int, bytes]] = []
-    n = 0
-    for line in stream:
-        n += 1
-        head.append((n, line))
-        if line.strip():
-            break
-    if not head:
-        return
-    first = head[-1][1].lstrip()
-    if first.startswith(b"\xef\xbb\xbf"):
-        first = first[3:]
-    whole = first[:1] == b"["
-    if first[:1] == b"{":
-        import orjson
-
-        try:
-            orjson.loads(first)
-        except orjson.JSONDecodeError:
-            whole = True
-    if whole:
-        yield head[-1][0], first + stream.read()
-        return
-    yield head[-1][0], first
-    yield from enumerate(stream, n + 1)
-
-
 def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
                       lateness: float) -> Iterator[Item]:
-    from cnsec.detect.sources import open_binary
+    from cnsec.detect.sources import iter_lines, open_binary
 
     try:
         mtime = os.stat(path).st_mtime if path != "-" else 0.0
     except OSError:
         mtime = 0.0
     with open_binary(path) as stream:
-        yield from ordered(file_records(numbered_lines(stream), path, stats, bridge, mtime), lateness,
+        yield from ordered(file_records(iter_lines(stream), path, stats, bridge, mtime), lateness,
                            stats, path)
 
 
