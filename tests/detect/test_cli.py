@@ -227,16 +227,40 @@ def test_an_alert_on_a_hostile_deeply_nested_event_is_written_with_its_evidence_
     assert second == EXEC
 
 
-def test_an_event_no_rule_can_walk_is_reported_with_its_line_and_the_scan_goes_on(
+def test_fields_under_a_thousand_nested_arrays_are_matched_and_keyed(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "app.log"
     f.write_text('{"ts": 1, "user": ' + "[" * 1000 + '{"name": "admin"}' + "]" * 1000 + "}\n"
                  '{"ts": 2, "user": {"name": "admin"}}\n')
-    code = _detect_json(tmp_path, f, "low", "{sel: {user.name: admin}, condition: sel}", "none")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rule.yml").write_text(  # keyed on the field under the arrays: the alert book reads it too
+        "id: X-1\ntitle: admin\nseverity: low\nsource: json\nkey: [user=user.name]\n"
+        "match: {sel: {user.name: admin}, condition: sel}\n")
+    assert main(["detect", str(f), "--source", "json", "--rules", str(rules), "--no-default-rules",
+                 "-f", "jsonl", "--fail-on", "none"]) == 0
+    (alert,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert alert["count"] == 2 and alert["key"] == "user=admin"
+
+
+def test_an_event_a_python_rule_recurses_too_deep_into_is_reported_and_the_scan_goes_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "naive.py").write_text(
+        "from cnsec.detect.rules.pyrules import PythonRule\n\n"
+        "def depth(v):\n"
+        "    return 1 + max((depth(x) for x in v.values()), default=0) if isinstance(v, dict) else 0\n\n"
+        "RULE = PythonRule(id='X-2', title='deep', severity='low', source='json',\n"
+        "                  match=lambda e: depth(e) > 2)\n")
+    f = tmp_path / "app.log"
+    f.write_text('{"ts": 1, "msg": ' + _nested(1000, "1") + '}\n{"ts": 2, "msg": {"a": {"b": 1}}}\n')
+    code = main(["detect", str(f), "--source", "json", "--rules", str(rules), "--no-default-rules",
+                 "-f", "jsonl", "--fail-on", "none"])
     captured = capsys.readouterr()
     assert code == 0
     (alert,) = [json.loads(x) for x in captured.out.splitlines()]
-    assert alert["count"] == 1 and alert["evidence"][0]["origin"].endswith("app.log:2")
+    assert alert["evidence"][0]["origin"].endswith("app.log:2")
     assert f"{f}:1: event nested too deeply to match" in captured.err
 
 

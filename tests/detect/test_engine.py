@@ -297,3 +297,17 @@ def test_limit_depth_keeps_keys_and_order_and_cuts_only_below_the_limit() -> Non
     for _ in range(9):
         cut = cut["x"] if isinstance(cut, dict) else cut[0]
     assert cut == [CUT]
+
+
+def test_fields_under_arrays_nested_past_the_recursion_limit_are_read() -> None:
+    from cnsec.detect.engine import value_fetcher
+    from cnsec.detect.fields import exists, make_getter
+
+    nested: object = [{"b": {"c": "Found"}}]
+    for _ in range(3000):
+        nested = [nested]
+    event = {"a": nested}
+    assert make_getter("a.b.c")(event) == ["Found"]
+    assert make_getter("a.b")(event) == [{"c": "Found"}]
+    assert value_fetcher("a.b.c")(event) == {"found"}
+    assert exists(event, "a.b.c")

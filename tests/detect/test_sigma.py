@@ -163,12 +163,12 @@ def test_an_alias_bomb_fails_its_own_document_and_the_others_load(tmp_path: Path
     levels += [f"xa{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     head = "title: t\nseverity: low\nsource: k8s-audit\n"
     f = tmp_path / "native.yml"
-    f.write_text("id: X-1\n" + head + "\n".join(levels) + "\nmatch: {sel: {verb: *a8}, condition: sel}\n"
-                 "---\nid: X-2\n" + head + "match: {sel: {verb: get}, condition: sel}\n")
+    f.write_text("---\n---\nid: X-1\n" + head + "\n".join(levels) + "\nmatch: {sel: {verb: *a8}, condition: sel}\n"
+                 "---\nid: X-2\n" + head + "match: {sel: {verb: get}, condition: sel}\n")  # empty ones count
     result = load_file(f)
     assert [r.id for r in result.rules] == ["X-2"]
     assert [x.reason for x in result.failures] == [
-        "invalid YAML: document 1 expands to more than 1,000,000 nodes through aliases (YAML bomb?)"]
+        "invalid YAML: document 2 expands to more than 1,000,000 nodes through aliases (YAML bomb?)"]
 
 
 def test_errors_of_rules_in_a_file_are_reported_once_each(tmp_path: Path) -> None:

@@ -62,6 +62,24 @@ def test_closing_a_gzip_input_closes_its_file(tmp_path: Path) -> None:
     assert inner.closed
 
 
+def test_a_truncated_gzip_input_is_reported_and_the_events_before_the_cut_are_kept(tmp_path: Path) -> None:
+    whole = gzip.compress("".join(json.dumps(dict(K8S_EVENT, auditID=str(i))) + "\n"
+                                  for i in range(3000)).encode())
+    # random-ish audit IDs would compress less; cut the stream where the last tenth starts
+    f = tmp_path / "audit.log.gz"
+    f.write_bytes(whole[: len(whole) * 9 // 10])
+    engine, hits, _ = scan(f)
+    assert 0 < engine.stats.events < 3000 and len(hits) == engine.stats.events
+    assert [(p.line, p.message.split(":")[0]) for p in engine.stats.problems] == [(None, "cannot read further")]
+
+
+def test_a_corrupt_gzip_input_is_reported_not_raised(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log.gz"
+    f.write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate data at all" * 10)
+    engine, hits, _ = scan(f)
+    assert not hits and engine.stats.problems[0].message.startswith("cannot read")
+
+
 def test_cloudtrail_one_record_per_line(tmp_path: Path) -> None:
     f = tmp_path / "ct.jsonl"
     names = ("StopLogging", "ListUsers", "DeleteTrail")
@@ -112,7 +130,8 @@ def test_line_numbers_count_the_blank_lines_before_the_first_event(tmp_path: Pat
 def test_arrays_are_unwrapped_however_deep_and_one_without_events_is_reported(tmp_path: Path) -> None:
     f = tmp_path / "audit.log"
     good = json.dumps(K8S_EVENT)
-    f.write_text(good + "\n" + "[" * 1000 + "]" * 1000 + "\n[[[" + good + "]], [1]]\n[]\n")
+    f.write_text(good + "\n" + "[" * 1000 + "]" * 1000 + "\n[[[" + good + "]], [1]]\n[]\n"
+                 '[{"Records": []}]\n')  # empty batches: no events, nothing malformed
     engine, hits, _ = scan(f, "k8s-audit")
     assert [h.origin for h in hits] == [f"{f}:1", f"{f}:3"]
     assert [(p.line, p.message) for p in engine.stats.problems] == [(2, "an array without a JSON object in it")]
@@ -135,6 +154,7 @@ def test_a_time_no_date_can_hold_is_no_time() -> None:
     assert parse_time(1e308) is None and parse_time(-1e20) is None and parse_time("9" * 30) is None
     assert parse_time("0001-01-01T00:00:00+01:00") is None  # a year before 1
     assert parse_time("9999-12-31T23:59:59Z") is not None and parse_time("0001-01-01T00:00:00Z") is not None
+    assert parse_time("²") is None and parse_time("١٢٣") is None  # digits to isdigit, not to float
 
 
 def test_an_event_with_an_absurd_time_is_alerted_on_and_written(tmp_path: Path) -> None:

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cnsec.detect.fields import as_text, make_getter
+from cnsec.detect.fields import as_text, flat_items, make_getter
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
 from cnsec.detect.rules.matcher import prefilter_literal
-from cnsec.detect.sources import Chunk, ReadStats, expand, iter_lines, sniff_source
+from cnsec.detect.sources import READ_ERRORS, Chunk, ReadStats, expand, holds_object, iter_lines, sniff_source
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -57,7 +57,8 @@ HS_EXPRESSION_MAX = 8000
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
 ADAPT_PASS_RATE = 0.9
-#: reported for an event a rule could not walk (nested past Python's recursion limit); the scan goes on
+#: reported for an event that could not be matched or recorded because something recursed past Python's
+#: limit on its nesting (field reads do not recurse; a Python rule may); the scan goes on
 DEEP_EVENT = "event nested too deeply to match (skipped)"
 
 
@@ -230,7 +231,7 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
 
     last = n - 1
 
-    def collect(values: list[Any] | tuple[Any, ...], k: int, got: set[str]) -> None:
+    def collect(values: Iterable[Any], k: int, got: set[str]) -> None:
         """The texts at ``parts[k:]`` under ``values`` into ``got``: ``walk`` key by key and then
         ``as_text``, without the list each step of ``walk`` builds (lists fan out the same way)."""
         key = parts[k]
@@ -250,7 +251,7 @@ def value_fetcher(path: str) -> Callable[[dict[str, Any]], Values]:
                     elif isinstance(x, dict):
                         collect((x,), k + 1, got)
             elif isinstance(value, list):
-                collect(value, k, got)
+                collect(flat_items(value), k, got)  # lists in lists: flattened without recursion
 
     def deep(d: dict[str, Any]) -> Values:
         cur: Any = d
@@ -947,12 +948,17 @@ class Engine:
     def scan_stream(self, stream: IO[bytes], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
         """Scan one input; returns the source it was read as."""
-        return self._run(iter_lines(stream), name, source, _per_match(on_match))
+        return self.scan_stream_events(stream, name, source, _per_match(on_match))
 
     def scan_stream_events(self, stream: IO[bytes], name: str, source: str | None,
                            on_event: OnEvent) -> str | None:
         """Like :meth:`scan_stream`, one call per event that matched (no :class:`Match` per hit)."""
-        return self._run(iter_lines(stream), name, source, on_event)
+        try:
+            lines = iter_lines(stream)  # reads the first line now
+        except READ_ERRORS as exc:
+            self.stats.problem(name, None, f"cannot read: {exc}")
+            return source
+        return self._run(lines, name, source, on_event)
 
     def scan_chunks(self, chunks: Iterable[Chunk], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
@@ -1018,11 +1024,10 @@ class Engine:
                         n_events += 1
                         try:
                             hits = match(obj, raw)
-                        except RecursionError:  # a hostile nesting (lists in lists) a rule walks into
+                            if hits:
+                                on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
+                        except RecursionError:  # a hostile nesting some rule (a Python one) recursed into
                             stats.problem(name, line_no, DEEP_EVENT)
-                            continue
-                        if hits:
-                            on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         continue
                     events: list[dict[str, Any]] = [obj]
                 else:
@@ -1030,7 +1035,7 @@ class Engine:
                     if not events:
                         if not isinstance(obj, dict | list):
                             stats.problem(name, line_no, "not a JSON object")
-                        elif isinstance(obj, list) and obj:
+                        elif isinstance(obj, list) and obj and not holds_object(obj):
                             stats.problem(name, line_no, "an array without a JSON object in it")
                         continue
                 if idx is None:
@@ -1043,11 +1048,12 @@ class Engine:
                 for d in events:
                     try:
                         hits = match(d, raw)
+                        if hits:
+                            on_event(hits, d, name, line_no, source)
                     except RecursionError:
                         stats.problem(name, line_no, DEEP_EVENT)
-                        continue
-                    if hits:
-                        on_event(hits, d, name, line_no, source)
+        except READ_ERRORS as exc:  # a truncated or corrupt gzip, a failing disk: keep what was read
+            stats.problem(name, None, f"cannot read further: {exc}")
         finally:
             stats.lines += n_lines
             stats.events += n_events

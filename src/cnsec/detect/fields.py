@@ -7,7 +7,7 @@ does (Sigma's and Falco's semantics for multi-valued fields).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -20,7 +20,22 @@ def _as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
 
 
-def _walk(values: list[Any], key: str) -> list[Any]:
+def flat_items(values: list[Any]) -> Iterator[Any]:
+    """The items of ``values`` with lists in lists flattened, in order. A stack of iterators, not
+    recursion: a hostile line can nest arrays a thousand levels deep, past Python's recursion limit.
+    The walkers below loop plainly and hand only a nested list to this."""
+    stack = [iter(values)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            yield item
+        else:
+            stack.pop()
+
+
+def _walk(values: Iterable[Any], key: str) -> list[Any]:
     out: list[Any] = []
     for value in values:
         if isinstance(value, dict):
@@ -31,11 +46,11 @@ def _walk(values: list[Any], key: str) -> list[Any]:
                 else:
                     out.append(nxt)
         elif isinstance(value, list):
-            out.extend(_walk(value, key))
+            out.extend(_walk(flat_items(value), key))  # no list comes out of flat_items: no deeper call
     return out
 
 
-def _collect(values: list[Any], parts: list[str], k: int, out: list[Any]) -> None:
+def _collect(values: Iterable[Any], parts: list[str], k: int, out: list[Any]) -> None:
     """``_walk`` over ``parts[k:]``, one key after the other, with the values at the end appended
     to ``out``: in the same order, without the list each step of ``_walk`` builds."""
     key = parts[k]
@@ -52,9 +67,9 @@ def _collect(values: list[Any], parts: list[str], k: int, out: list[Any]) -> Non
                 elif isinstance(nxt, list):
                     _collect(nxt, parts, k + 1, out)
                 elif isinstance(nxt, dict):
-                    _collect([nxt], parts, k + 1, out)
+                    _collect((nxt,), parts, k + 1, out)
         elif isinstance(value, list):
-            _collect(value, parts, k, out)
+            _collect(flat_items(value), parts, k, out)  # lists in lists: flattened without recursion
 
 
 def make_getter(path: str) -> Getter:

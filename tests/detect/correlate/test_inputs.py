@@ -117,3 +117,16 @@ def test_unrecognised_file_is_reported(tmp_path: Path) -> None:
     p.write_text("hello world\n")
     recs, stats = _records(p)
     assert recs == [] and "unrecognised input" in stats.problems[0].message
+
+
+def test_a_truncated_gzip_log_keeps_the_records_before_the_cut_and_says_why(tmp_path: Path) -> None:
+    import gzip
+
+    lines = "".join(f'10.0.0.{i % 250} - - [05/Jan/2026:10:{i // 60 % 60:02d}:{i % 60:02d} +0000] '
+                    f'"GET /item/{i} HTTP/1.1" 200 {i}\n' for i in range(3000))
+    whole = gzip.compress(lines.encode())
+    path = tmp_path / "access.log.gz"
+    path.write_bytes(whole[: len(whole) * 9 // 10])
+    recs, stats = _records(path)
+    assert 0 < len(recs) < 3000
+    assert [p.message.split(":")[0] for p in stats.problems] == ["cannot read further"]

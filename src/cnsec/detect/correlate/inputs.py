@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote_plus
 
 from cnsec.detect.normalize import parse_time
@@ -562,15 +562,26 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
 
 def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
                       lateness: float) -> Iterator[Item]:
-    from cnsec.detect.sources import iter_lines, open_binary
+    from cnsec.detect.sources import open_binary
 
     try:
         mtime = os.stat(path).st_mtime if path != "-" else 0.0
     except OSError:
         mtime = 0.0
     with open_binary(path) as stream:
-        yield from ordered(file_records(iter_lines(stream), path, stats, bridge, mtime), lateness,
+        yield from ordered(file_records(_readable(stream, path, stats), path, stats, bridge, mtime), lateness,
                            stats, path)
+
+
+def _readable(stream: IO[bytes], name: str, stats: Stats) -> Iterator[tuple[int, bytes]]:
+    """The numbered lines of ``stream`` up to where it cannot be read further (a truncated or corrupt
+    gzip, a failing disk): that is reported, and what was read before is kept."""
+    from cnsec.detect.sources import READ_ERRORS, iter_lines
+
+    try:
+        yield from iter_lines(stream)
+    except READ_ERRORS as exc:
+        stats.problem(name, None, f"cannot read further: {exc}")
 
 
 def merge(streams: list[Iterator[Item]]) -> Iterator[Item]:

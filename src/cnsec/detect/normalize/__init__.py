@@ -48,7 +48,7 @@ def _parse_time(value: Any) -> float | None:
     except ValueError:
         pass
     s = value.strip()
-    if s.replace(".", "", 1).isdigit():
+    if s.isascii() and s.replace(".", "", 1).isdigit():  # "²" is a digit to isdigit, not to float
         return _parse_time(float(s))
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"

@@ -120,7 +120,8 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
         if text is None:
             text = path.read_text(encoding="utf-8")
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
-        docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]  # safe loader (C)
+        numbered = [(n, d) for n, d in enumerate(yaml.load_all(text, Loader=loader), 1)  # safe loader (C)
+                    if d is not None]
     except (OSError, UnicodeDecodeError) as exc:
         result.failures.append(LoadFailure(str(path), f"cannot read: {exc}"))
         return result
@@ -133,7 +134,7 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
 
     sound = []
     anchors = "&" in text  # without an anchor there is no alias to expand
-    for n, doc in enumerate(docs, 1):  # aliases can make a small file a huge (or endless) rule
+    for n, doc in numbered:  # aliases can make a small file a huge (or endless) rule
         problem = shape_problem(doc) if anchors else None
         if problem is None:
             sound.append(doc)

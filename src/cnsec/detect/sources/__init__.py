@@ -13,6 +13,7 @@ import gzip
 import io
 import itertools
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,22 @@ def expand(d: Any) -> list[dict[str, Any]]:
     return out
 
 
+def holds_object(d: list[Any]) -> bool:
+    """Is there a JSON object anywhere in ``d`` (lists in lists walked with a stack)? An array of
+    batches that are all empty (``[{"Records": []}]``) has no events but is not malformed."""
+    stack = [iter(d)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, dict):
+                return True
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+        else:
+            stack.pop()
+    return False
+
+
 def _unwrap(d: dict[str, Any]) -> list[dict[str, Any]]:
     recs = d.get("Records")
     if isinstance(recs, list):
@@ -91,9 +108,16 @@ class ReadStats:
                 "malformed": self.malformed}
 
 
+#: what reading a damaged input raises (a truncated or corrupt gzip stream, a failing disk): the run
+#: reports it for that input and keeps what was read before
+READ_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, zlib.error)
+
 #: read buffer of an input file: lines are taken from it one by one, and a large buffer halves what
 #: that costs per line (fewer refills; about 0.25 us a line on a kilobyte-long audit event)
 READ_BUFFER = 1 << 20
+#: the same for the decompressed side of a gzip input, smaller: when the stream turns out truncated or
+#: corrupt, the lines already decompressed into this buffer are lost with the error
+GZIP_READ_BUFFER = 1 << 16
 
 
 class _Gunzip(gzip.GzipFile):
@@ -127,7 +151,7 @@ def open_binary(path: str) -> IO[bytes]:
                                    else io.BufferedReader(raw))  # type: ignore[arg-type]
     head = buffered.peek(2)[:2]
     if head == b"\x1f\x8b":
-        return io.BufferedReader(_Gunzip(buffered), READ_BUFFER)
+        return io.BufferedReader(_Gunzip(buffered), GZIP_READ_BUFFER)
     return buffered
 
 
