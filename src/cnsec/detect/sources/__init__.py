@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from cnsec.detect.fields import flat_items
 from cnsec.errors import InputError
 from cnsec.model.finding import InputProblem
 from cnsec.model.source import Source
@@ -43,39 +44,18 @@ def sniff_source(d: dict[str, Any]) -> str:
 
 def expand(d: Any) -> list[dict[str, Any]]:
     """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, arrays
-    (nested ones too: walked with a stack of iterators, as deep as a JSON parser allows)."""
+    (nested ones too, as deep as a JSON parser allows: see :func:`~cnsec.detect.fields.flat_items`)."""
     if isinstance(d, dict):
         return _unwrap(d)
     if not isinstance(d, list):
         return []
-    out: list[dict[str, Any]] = []
-    stack = [iter(d)]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, list):
-                stack.append(iter(item))
-                break
-            if isinstance(item, dict):
-                out.extend(_unwrap(item))
-        else:
-            stack.pop()
-    return out
+    return [event for item in flat_items(d) if isinstance(item, dict) for event in _unwrap(item)]
 
 
 def holds_object(d: list[Any]) -> bool:
-    """Is there a JSON object anywhere in ``d`` (lists in lists walked with a stack)? An array of
-    batches that are all empty (``[{"Records": []}]``) has no events but is not malformed."""
-    stack = [iter(d)]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, dict):
-                return True
-            if isinstance(item, list):
-                stack.append(iter(item))
-                break
-        else:
-            stack.pop()
-    return False
+    """Is there a JSON object anywhere in ``d``? An array of batches that are all empty
+    (``[{"Records": []}]``) has no events but is not malformed."""
+    return any(isinstance(item, dict) for item in flat_items(d))
 
 
 def _unwrap(d: dict[str, Any]) -> list[dict[str, Any]]:
