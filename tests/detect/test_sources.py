@@ -137,6 +137,29 @@ def test_arrays_are_unwrapped_however_deep_and_one_without_events_is_reported(tm
     assert [(p.line, p.message) for p in engine.stats.problems] == [(2, "an array without a JSON object in it")]
 
 
+def test_a_damaged_first_line_costs_that_line_only(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log"
+    good = json.dumps(K8S_EVENT)
+    f.write_text(good[: len(good) // 2] + "\n" + good + "\n" + good + "\n")
+    engine, hits, _ = scan(f)
+    assert [h.origin for h in hits] == [f"{f}:2", f"{f}:3"]
+    assert [p.line for p in engine.stats.problems] == [1]
+
+
+def test_json_lines_of_arrays_are_read_line_by_line(tmp_path: Path) -> None:
+    f = tmp_path / "batches.jsonl"
+    f.write_text(json.dumps([K8S_EVENT]) + "\n" + json.dumps([K8S_EVENT, K8S_EVENT]) + "\n")
+    engine, hits, _ = scan(f)
+    assert [h.origin for h in hits] == [f"{f}:1", f"{f}:2", f"{f}:2"] and not engine.stats.problems
+
+
+def test_a_pretty_printed_array_is_still_one_document(tmp_path: Path) -> None:
+    f = tmp_path / "events.json"
+    f.write_text(json.dumps([K8S_EVENT, K8S_EVENT], indent=2) + "\n")
+    engine, hits, _ = scan(f)
+    assert len(hits) == 2 and not engine.stats.problems
+
+
 def test_stdin_like_stream_is_read_as_lines() -> None:
     data = (json.dumps(K8S_EVENT) + "\n").encode() * 3
     chunks = list(iter_chunks(io.BytesIO(data)))

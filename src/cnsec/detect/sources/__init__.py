@@ -145,8 +145,9 @@ class Chunk:
 
 def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw line)`` of a JSON-lines stream; a pretty-printed single document is
-    yielded whole as line 1. The first line is read now (to tell the two apart); the rest are
-    numbered by ``enumerate`` as they are read, with no Python frame per line."""
+    yielded whole as its first line. The first line is read now (to tell the two apart; a damaged
+    first line of JSON lines is told from a document by the line after it); the rest are numbered
+    by ``enumerate`` as they are read, with no Python frame per line."""
     first = stream.readline()
     number = 1  # of ``first``: blank lines before it still count
     while first and not first.strip():
@@ -159,16 +160,21 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         stripped = stripped[3:]
     import orjson
 
-    whole = False
-    if stripped[:1] == b"[":
-        whole = True
-    elif stripped[:1] == b"{":
+    if stripped[:1] in (b"{", b"["):
         try:
-            orjson.loads(stripped)
+            orjson.loads(stripped)  # a whole JSON value on the first line: JSON lines
         except orjson.JSONDecodeError:
-            whole = True  # a multi-line document: read it whole
-    if whole:
-        return iter(((number, stripped + stream.read()),))
+            # a document spread over lines, or JSON lines whose first line is damaged: the second
+            # line tells, as only then does it hold a JSON object or array of its own
+            second = stream.readline()
+            try:
+                lines_follow = isinstance(orjson.loads(second), dict | list)
+            except orjson.JSONDecodeError:
+                lines_follow = False
+            if lines_follow:  # line 1 is reported as malformed by the reader; nothing else is lost
+                return itertools.chain(((number, stripped), (number + 1, second)),
+                                       enumerate(stream, number + 2))
+            return iter(((number, stripped + second + stream.read()),))
     return itertools.chain(((number, stripped),), enumerate(stream, number + 1))
 
 
