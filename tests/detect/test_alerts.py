@@ -159,3 +159,22 @@ def test_jsonl_writes_evidence_with_non_string_keys_as_strings() -> None:
     event = orjson.loads(line)["evidence"][0]["event"]
     assert event["7"] == "seven" and event["nested"] == {"true": 1}
     assert jsonl_line(alert) == line.decode()
+
+
+def test_a_new_alert_carries_the_rule_and_the_hit_in_the_right_fields() -> None:
+    import dataclasses
+
+    from cnsec.model.event import Alert
+
+    assert [f.name for f in dataclasses.fields(Alert)] == [
+        "rule_id", "title", "severity", "threat_id", "key", "first_seen", "last_seen", "evidence", "count",
+        "action", "attack_ids"]  # AlertBook.add_event builds alerts positionally in this order
+    book = AlertBook()
+    m = _match("2026-01-05T10:00:00Z", "alice")
+    book.add(m)
+    (alert,) = book.alerts()
+    assert (alert.rule_id, alert.title, alert.severity, alert.threat_id) == (
+        m.rule.id, m.rule.title, m.rule.severity, m.rule.threat_id)
+    assert (alert.key, alert.count, alert.action, alert.attack_ids) == ("user=alice", 1, m.rule.action,
+                                                                         m.rule.attack_ids)
+    assert alert.first_seen == alert.last_seen == m.time() and len(alert.evidence) == 1
