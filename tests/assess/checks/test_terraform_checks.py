@@ -24,6 +24,24 @@ def test_jsonencode_policy_is_read_as_a_document() -> None:
     assert statements(doc) == [{"Action": ["*"], "Effect": "Allow", "Resource": "*"}]
 
 
+def test_jsonencode_policy_is_read_without_importing_python_hcl2() -> None:
+    """The loader's fast parser reads it; python-hcl2 (and lark, 0.14 s of import) is only for what
+    that parser leaves to it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from cnsec.assess.checks.terraform._tf import policy_document, statements; "
+            "doc = policy_document('${jsonencode({Statement = [{Effect = \"Deny\", Action = \"s3:*\"}]})}'); "
+            "print(statements(doc), 'lark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[{'Effect': 'Deny', 'Action': 's3:*'}] False"
+
+
+def test_a_jsonencode_policy_the_fast_parser_leaves_is_read_by_python_hcl2() -> None:
+    doc = policy_document('${jsonencode({Statement = [{Effect = "Allow", Action = "*", Resource = "*"}],\r\n})}')
+    assert statements(doc) == [{"Effect": "Allow", "Action": "*", "Resource": "*"}]  # a CR: fast path declines
+
+
 def test_heredoc_policy_is_read_as_a_document() -> None:
     doc = policy_document('<<EOF\n{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}\nEOF')
     assert statements(doc) == [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]

@@ -85,12 +85,18 @@ def policy_document(value: Any) -> dict[str, Any] | None:
         text = m.group(2).strip()
     m = _JSONENCODE.match(text)
     if m:
-        import hcl2
+        from cnsec.assess.loaders import hcl as fast_hcl
 
-        try:
-            parsed = hcl2.loads("x = " + m.group(1) + "\n")
-        except Exception:  # lark raises many types; an expression we cannot read is unknown
-            return None
+        source = "x = " + m.group(1) + "\n"
+        try:  # the loader's own fast parser: python-hcl2's dict, without importing lark (0.14 s)
+            parsed = fast_hcl.loads(source)
+        except fast_hcl.Unsupported:
+            import hcl2
+
+            try:
+                parsed = hcl2.loads(source)
+            except Exception:  # lark raises many types; an expression we cannot read is unknown
+                return None
         doc = _clean(parsed.get("x"))
         return doc if isinstance(doc, dict) else None
     if not text.startswith("{"):
