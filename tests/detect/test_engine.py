@@ -311,3 +311,52 @@ def test_fields_under_arrays_nested_past_the_recursion_limit_are_read() -> None:
     assert make_getter("a.b")(event) == [{"c": "Found"}]
     assert value_fetcher("a.b.c")(event) == {"found"}
     assert exists(event, "a.b.c")
+
+
+def test_a_field_that_must_hold_any_value_is_checked_by_the_index_as_the_rule_checks_it() -> None:
+    """``field: '*'`` is an index guard ("some text there"), beside exact values on other fields and
+    inside an OR with them; the index's answer equals each rule's own match on every shape."""
+    from .helpers import sigma_rule
+
+    details = [
+        {"sel": {"verb": "create", "objectRef.resource": "pods", "requestObject.spec.volumes.hostPath.path": "*"},
+         "condition": "sel"},
+        {"sel": {"verb": "create", "requestObject.spec.containers.securityContext.capabilities.add": "*"},
+         "condition": "sel"},
+        {"a": {"verb": "create", "user.username": "*"}, "b": {"verb": "create", "user.groups": "admins"},
+         "condition": "a or b"},
+        {"sel": {"user.username": "*"}, "not_anon": {"user.username": "system:anonymous"},
+         "condition": "sel and not not_anon"},
+    ]
+    rules = []
+    for n, detection in enumerate(details):
+        rule = sigma_rule(detection)
+        rule.id = f"rule-{n}"
+        rule.source = "k8s-audit"
+        rules.append(rule)
+    engine = Engine(rules)
+    pod = {"verb": "create", "objectRef": {"resource": "pods"}}
+    shapes = [
+        {**pod, "requestObject": {"spec": {"volumes": [{"hostPath": {"path": "/var"}}, {"emptyDir": {}}]}}},
+        {**pod, "requestObject": {"spec": {"volumes": [{"emptyDir": {}}]}}},
+        {**pod, "requestObject": {"spec": {"volumes": [{"hostPath": {"path": ""}}]}}},  # empty text is text
+        {**pod, "requestObject": {"spec": {"volumes": [{"hostPath": {"path": None}}]}}},
+        {**pod, "requestObject": {"spec": {"volumes": [{"hostPath": {"path": ["/a", "/b"]}}]}}},
+        {**pod, "requestObject": {"spec": {"volumes": [{"hostPath": {"path": {"nested": 1}}}]}}},
+        {**pod, "requestObject": {"spec": {"containers": [{"securityContext": {"capabilities": {"add": []}}}]}}},
+        {**pod, "requestObject": {"spec": {"containers": [{"securityContext": {"capabilities": {"add": [0]}}}]}}},
+        {**pod, "requestObject": {"spec": {"containers": [{"securityContext": {"capabilities": {"add": True}}}]}}},
+        {"verb": "create", "user": {"username": "alice", "groups": ["admins"]}},
+        {"verb": "create", "user": {"groups": ["admins"]}},
+        {"verb": "get", "user": {"username": 7}},
+        {"verb": "get", "user": {"username": "system:anonymous"}},
+        {"verb": "get", "user.username": "flat"},
+        {**pod, "requestObject.spec.volumes": [{"hostPath": {"path": "/x"}}]},
+        pod,
+    ]
+    hits = 0
+    for event in shapes:
+        via_index = [r.id for r in engine.scan_events([event], "k8s-audit")]
+        assert via_index == [r.id for r in rules if r.match(event)], event
+        hits += len(via_index)
+    assert hits >= 10

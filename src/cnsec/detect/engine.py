@@ -57,6 +57,8 @@ HS_EXPRESSION_MAX = 8000
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
 ADAPT_PASS_RATE = 0.9
+#: requirement kinds the decision tree checks by value: an exact value, or any value at all
+_VALUE_KINDS = ("eq", "any")
 #: reported for an event that could not be matched or recorded because something recursed past Python's
 #: limit on its nesting (field reads do not recurse; a Python rule may); the scan goes on
 DEEP_EVENT = "event nested too deeply to match (skipped)"
@@ -166,6 +168,21 @@ class LiteralScanner:
             opts.case_sensitive = False
             self.search = re2.compile("|".join(re2.escape(x) for x in literals).encode(), options=opts).search
 
+
+class _AnyText(frozenset[str]):
+    """What a ``field: '*'`` requirement accepts: any text at all. It stands where a guard's set of
+    accepted values stands, and answers the two tests guards make (``value in accepted`` for one
+    text, ``accepted.isdisjoint(values)`` for several) as "is there a value"."""
+
+    def __contains__(self, value: object) -> bool:
+        return True
+
+    def isdisjoint(self, other: Iterable[Any]) -> bool:
+        return not other
+
+
+#: the accepted values of a ``("any", path, "")`` requirement (see :class:`_AnyText`); never split on
+ANY_TEXT = _AnyText()
 
 #: a field's lower-cased value(s) in one event: one ``str`` (the common case) or a ``set`` of them
 Values = Any
@@ -333,7 +350,7 @@ def _build_step(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Call
             node.done.append(i)
     counts: dict[str, int] = {}
     for _i, reqs in pending:
-        for p in {g[0][0] for g in reqs if len(g) == 1}:
+        for p in {g[0][0] for g in reqs if len(g) == 1 and g[0][1] is not ANY_TEXT}:
             counts[p] = counts.get(p, 0) + 1
     # a field only one rule constrains is still a split when it is shallow (a split costs one plain
     # read and look-up); a deep one stays a guard, read only once the rule's other guards hold
@@ -346,7 +363,8 @@ def _build_step(entries: list[tuple[int, list[Guard]]], fetchers: dict[str, Call
     split: dict[str, list[tuple[int, list[Guard]]]] = {}
     rest: list[tuple[int, list[Guard]]] = []
     for i, reqs in pending:
-        at = next((k for k, g in enumerate(reqs) if len(g) == 1 and g[0][0] == path), None)
+        at = next((k for k, g in enumerate(reqs) if len(g) == 1 and g[0][0] == path and g[0][1] is not ANY_TEXT),
+                  None)
         if at is None:
             rest.append((i, reqs))
             continue
@@ -764,7 +782,7 @@ class RuleIndex:
                         prefilterable = False
                     else:
                         literals.add(lit)
-            eq_reqs = list(dict.fromkeys(q for q in r.reqs if q and all(a[0] == "eq" for a in q)))
+            eq_reqs = list(dict.fromkeys(q for q in r.reqs if q and all(a[0] in _VALUE_KINDS for a in q)))
             sub_reqs = [q for q in r.reqs if q and all(a[0] == "sub" for a in q)]
             if r.exact and len(eq_reqs) == len(r.reqs) and eq_reqs:
                 exact.add(i)
@@ -772,9 +790,15 @@ class RuleIndex:
                 guards: list[Guard] = []
                 for q in eq_reqs:
                     by_path: dict[str, set[str]] = {}
-                    for _kind, path, value in q:
-                        by_path.setdefault(path, set()).add(value)
-                    guards.append(tuple((p, frozenset(v)) for p, v in sorted(by_path.items())))
+                    anything: set[str] = set()  # paths any text of which will do
+                    for kind, path, value in q:
+                        if kind == "any":
+                            anything.add(path)
+                        else:
+                            by_path.setdefault(path, set()).add(value)
+                    accepted = {p: ANY_TEXT if p in anything else frozenset(v) for p, v in by_path.items()}
+                    accepted.update((p, ANY_TEXT) for p in anything)
+                    guards.append(tuple(sorted(accepted.items())))
                 entries.append((i, guards))
             elif sub_reqs:
                 best = min(sub_reqs, key=lambda q: (len(q), -min(len(a[2]) for a in q)))

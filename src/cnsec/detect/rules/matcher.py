@@ -26,7 +26,8 @@ from typing import Any
 from cnsec.detect.fields import all_text, as_number, as_text, exists, make_getter
 
 Pred = Callable[[dict[str, Any]], bool]
-#: ("eq", path, value) or ("sub", "", literal); all lower-case.
+#: ("eq", path, value), ("any", path, "") (some text at the path: ``field: '*'``) or ("sub", "", literal);
+#: all lower-case.
 Alt = tuple[str, str, str]
 Req = frozenset[Alt]
 
@@ -389,7 +390,8 @@ def _sigma_string(path: str | None, value: Any, cased: bool) -> Node:
     if parts == [star]:
         def has_text(v: Any) -> bool:
             return v.__class__ is str or as_text(v) is not None
-        return Node(any_value(path, has_text))
+        # exact: the index checks "some text at the path" itself, beside the rule's other values
+        return Node(any_value(path, has_text), [frozenset({("any", path, "")})], exact=True)
     if len(parts) == 3 and parts[0] is star and parts[2] is star and isinstance(parts[1], str):
         return _string_leaf(path, "contains", (parts[1],), cased)
     if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is star:
