@@ -360,3 +360,17 @@ def test_a_field_that_must_hold_any_value_is_checked_by_the_index_as_the_rule_ch
         assert via_index == [r.id for r in rules if r.match(event)], event
         hits += len(via_index)
     assert hits >= 10
+
+
+def test_a_split_finds_branches_by_text_as_the_event_writes_it_and_forgets_past_its_bound() -> None:
+    from cnsec.detect import engine
+
+    def pods(d: dict, found: list) -> None:  # type: ignore[type-arg]
+        found.append(1)
+
+    branches = engine._Branches({"pods": pods})
+    assert branches["pods"] is pods and branches["PODS"] is pods and branches["Pods"] is pods
+    assert branches["secrets"] is None
+    for i in range(engine.BRANCH_MEMO * 2):
+        assert branches[f"Name-{i}"] is None
+    assert len(branches) <= engine.BRANCH_MEMO and branches["POdS"] is pods

@@ -592,7 +592,7 @@ def _compile(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]
     return each
 
 
-Step = tuple[str, str | None, Callable[[str], Visit | None], Callable[[int], Visit | None],
+Step = tuple[str, str | None, "_Branches", Callable[[int], Visit | None],
              Callable[[Values, dict[str, Any], list[int]], None], Callable[[dict[str, Any]], Values], str]
 
 
@@ -606,11 +606,11 @@ def _compile_run(run: list[_Node], fetchers: dict[str, Callable[[dict[str, Any]]
     steps: tuple[Step, ...] = tuple(_split_step(n, fetchers, tests) for n in run)
 
     def bare_run(d: dict[str, Any], found: list[int]) -> None:
-        for first, second, get, iget, fan, fetch, flat in steps:
+        for first, second, raw, iget, fan, fetch, flat in steps:
             a = d.get(first)
             if second is None:
                 if a.__class__ is str:
-                    child = get(a.lower())
+                    child = raw[a]
                     if child is not None:
                         child(d, found)
                 elif a is not None:
@@ -618,7 +618,7 @@ def _compile_run(run: list[_Node], fetchers: dict[str, Callable[[dict[str, Any]]
             elif a.__class__ is dict:
                 v = a.get(second)
                 if v.__class__ is str:
-                    child = get(v.lower())
+                    child = raw[v]
                     if child is not None:
                         child(d, found)
                 elif v.__class__ is int:
@@ -634,23 +634,47 @@ def _compile_run(run: list[_Node], fetchers: dict[str, Callable[[dict[str, Any]]
     return bare_run
 
 
+#: distinct texts a split remembers (see :class:`_Branches`); past that it forgets them and starts over
+BRANCH_MEMO = 4096
+
+
+class _Branches(dict[str, "Visit | None"]):
+    """A split's branches by the event's text as it comes: ``branches[text]`` is the branch of the
+    text lower-cased (None: no branch). Each new text is lower-cased once and remembered (bounded),
+    so the usual event finds its branch in one look-up, without a lower-cased copy per field read."""
+
+    __slots__ = ("lowered",)
+
+    def __init__(self, lowered: dict[str, Visit]) -> None:
+        super().__init__(lowered)
+        self.lowered = lowered
+
+    def __missing__(self, text: str) -> Visit | None:
+        child = self.lowered.get(text.lower())
+        if len(self) >= BRANCH_MEMO:  # a field of many distinct values: forget, keep the branches
+            self.clear()
+            self.update(self.lowered)
+        self[text] = child
+        return child
+
+
 def _split_step(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
                 tests: list[Test | None] | None) -> Step:
     """What a split reads and where it goes: (first key, second key or None, branch by text,
     branch by integer, fan-out over several values, generic fetcher, the whole path)."""
     branches = {v: _compile(c, fetchers, tests) for v, c in node.branches.items()}
-    get = branches.get
+    raw = _Branches(branches)
     fetch = node.fetch
     assert fetch is not None and node.path is not None
 
     def fan(got: Values, d: dict[str, Any], found: list[int]) -> None:
         if got.__class__ is str:
-            child = get(got)
+            child = raw[got]
             if child is not None:
                 child(d, found)
             return
         for v in got:
-            child = get(v)
+            child = raw[v]
             if child is not None:
                 found.append(_MULTI)
                 child(d, found)
@@ -665,7 +689,7 @@ def _split_step(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Valu
             continue
         if str(number) == value:
             by_int[number] = child
-    return node.first, node.second, get, by_int.get, fan, fetch, node.path
+    return node.first, node.second, raw, by_int.get, fan, fetch, node.path
 
 
 def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], Values]],
@@ -674,12 +698,12 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
     value, then the rules that do not constrain the field (``rest``)."""
     # an absent parent object (no ``responseStatus``) holds nothing, unless a flattened key
     # (``"responseStatus.code"``, the whole path ``flat``) stands for it
-    first, second, get, iget, fan, fetch, flat = _split_step(node, fetchers, tests)
+    first, second, raw, iget, fan, fetch, flat = _split_step(node, fetchers, tests)
     if node.shallow and second is None and own is None:
         def bare1(d: dict[str, Any], found: list[int]) -> None:  # the usual split: no rules of its own
             v = d.get(first)
             if v.__class__ is str:
-                child = get(v.lower())
+                child = raw[v]
                 if child is not None:
                     child(d, found)
             elif v is not None:
@@ -693,7 +717,7 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
             if a.__class__ is dict:
                 v = a.get(second)
                 if v.__class__ is str:
-                    child = get(v.lower())
+                    child = raw[v]
                     if child is not None:
                         child(d, found)
                 elif v.__class__ is int:  # a status code: as_text writes it plainly
@@ -713,7 +737,7 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 own(d, found)
             v = d.get(first)
             if v.__class__ is str:
-                child = get(v.lower())
+                child = raw[v]
                 if child is not None:
                     child(d, found)
             elif v is not None:
@@ -729,7 +753,7 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
             if a.__class__ is dict:
                 v = a.get(second)
                 if v.__class__ is str:
-                    child = get(v.lower())
+                    child = raw[v]
                     if child is not None:
                         child(d, found)
                 elif v.__class__ is int:
