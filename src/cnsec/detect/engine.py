@@ -699,7 +699,16 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
     # an absent parent object (no ``responseStatus``) holds nothing, unless a flattened key
     # (``"responseStatus.code"``, the whole path ``flat``) stands for it
     first, second, raw, iget, fan, fetch, flat = _split_step(node, fetchers, tests)
-    if node.shallow and second is None and own is None:
+    if not node.shallow:
+        def split_deep(d: dict[str, Any], found: list[int]) -> None:
+            if own is not None:
+                own(d, found)
+            fan(fetch(d), d, found)
+            if rest is not None:
+                rest(d, found)
+        return split_deep
+    split: Visit
+    if second is None:
         def bare1(d: dict[str, Any], found: list[int]) -> None:  # the usual split: no rules of its own
             v = d.get(first)
             if v.__class__ is str:
@@ -710,8 +719,8 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 fan(fetch(d), d, found)
             if rest is not None:
                 rest(d, found)
-        return bare1
-    if node.shallow and second is not None and own is None:
+        split = bare1
+    else:
         def bare2(d: dict[str, Any], found: list[int]) -> None:
             a = d.get(first)
             if a.__class__ is dict:
@@ -730,51 +739,14 @@ def _compile_split(node: _Node, fetchers: dict[str, Callable[[dict[str, Any]], V
                 fan(fetch(d), d, found)
             if rest is not None:
                 rest(d, found)
-        return bare2
-    if node.shallow and second is None:
-        def split1(d: dict[str, Any], found: list[int]) -> None:
-            if own is not None:
-                own(d, found)
-            v = d.get(first)
-            if v.__class__ is str:
-                child = raw[v]
-                if child is not None:
-                    child(d, found)
-            elif v is not None:
-                fan(fetch(d), d, found)
-            if rest is not None:
-                rest(d, found)
-        return split1
-    if node.shallow and second is not None:
-        def split2(d: dict[str, Any], found: list[int]) -> None:
-            if own is not None:
-                own(d, found)
-            a = d.get(first)
-            if a.__class__ is dict:
-                v = a.get(second)
-                if v.__class__ is str:
-                    child = raw[v]
-                    if child is not None:
-                        child(d, found)
-                elif v.__class__ is int:
-                    child = iget(v)
-                    if child is not None:
-                        child(d, found)
-                elif v is not None:
-                    fan(fetch(d), d, found)
-            elif a is not None or flat in d:
-                fan(fetch(d), d, found)
-            if rest is not None:
-                rest(d, found)
-        return split2
+        split = bare2
+    if own is None:
+        return split
 
-    def split_deep(d: dict[str, Any], found: list[int]) -> None:
-        if own is not None:
-            own(d, found)
-        fan(fetch(d), d, found)
-        if rest is not None:
-            rest(d, found)
-    return split_deep
+    def own_then_split(d: dict[str, Any], found: list[int]) -> None:  # a node with rules of its own
+        own(d, found)
+        split(d, found)
+    return own_then_split
 
 
 class RuleIndex:
