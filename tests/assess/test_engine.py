@@ -40,17 +40,20 @@ def test_finding_id_survives_lines_moving(tmp_path: Path) -> None:
     assert second.source.line == (first.source.line or 0) + 2
 
 
+def _register(monkeypatch: pytest.MonkeyPatch, check_id: str,
+              fn: Callable[[object, Any], Iterator[base.Hit]]) -> None:
+    """Add a low-severity Kubernetes check running ``fn`` to the registry, for this test only."""
+    check = base.Check(id=check_id, title=check_id, severity=Severity.LOW, target="k8s",
+                       threats=("container-escape",), control="CTRL-NO-PRIVILEGED", remediation="-", fn=fn)
+    monkeypatch.setattr(base, "_REGISTRY", {**base.registry(), check_id: check})
+
+
 def test_a_check_that_raises_is_reported_and_the_run_goes_on(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(item: object, ctx: object) -> Iterator[base.Hit]:
         raise KeyError("surprise")
 
-    broken = base.Check(id="CNSEC-K8S-999", title="broken", severity=Severity.LOW, target="k8s",
-                        threats=("container-escape",), control="CTRL-NO-PRIVILEGED", remediation="-",
-                        fn=boom)
-    checks = dict(base.registry())
-    checks[broken.id] = broken
-    monkeypatch.setattr(base, "_REGISTRY", checks)
+    _register(monkeypatch, "CNSEC-K8S-999", boom)
     path = write(tmp_path / "pod.yaml", POD)
     report = assess([str(path)], Config(), only={"CNSEC-K8S-001", "CNSEC-K8S-999"})
     assert any("CNSEC-K8S-999 failed on Pod/ops/debug" in e.message for e in report.errors)
@@ -68,12 +71,7 @@ def test_a_check_reading_the_whole_inventory_sees_all_of_it_even_if_it_catches_e
             count = -1
         yield base.Hit(f"{count} pods", location="count")
 
-    counting = base.Check(id="CNSEC-K8S-998", title="counts", severity=Severity.LOW, target="k8s",
-                          threats=("container-escape",), control="CTRL-NO-PRIVILEGED", remediation="-",
-                          fn=pods_in_inventory)
-    checks = dict(base.registry())
-    checks[counting.id] = counting
-    monkeypatch.setattr(base, "_REGISTRY", checks)
+    _register(monkeypatch, "CNSEC-K8S-998", pods_in_inventory)
     for i in range(320):
         write(tmp_path / f"m{i:03}.yaml", POD.replace("name: debug", f"name: debug{i}"))
     report = assess([str(tmp_path)], Config(), only={"CNSEC-K8S-998"}, workers=2)
