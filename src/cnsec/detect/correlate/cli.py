@@ -106,26 +106,15 @@ TABLE_HEAD = f"{'SEVERITY':<8} {'THREAT':<20} {'RULE':<32} {'KEY':<28} {'ACTION'
 
 
 def _writable(alert: Any) -> dict[str, Any]:
-    """The alert as jsonl writes it, its evidence cut at :data:`EVIDENCE_DEPTH` levels when it
-    nests deeper (the JSON writer would give up on a hostile event, and the alert is still due)."""
+    """The alert as jsonl writes it, its evidence cut at :data:`~cnsec.detect.fields.EVIDENCE_DEPTH`
+    levels (the JSON writer would give up on a hostile event, and the alert is still due); evidence
+    within that depth is copied unchanged."""
     from cnsec.detect.alerts import alert_dict
-    from cnsec.detect.fields import EVIDENCE_DEPTH, limit_depth
+    from cnsec.detect.fields import limit_depth
 
     d = alert_dict(alert)
-    if _deeper_than(d["evidence"], EVIDENCE_DEPTH):
-        d["evidence"] = limit_depth(d["evidence"])
+    d["evidence"] = limit_depth(d["evidence"])
     return d
-
-
-def _deeper_than(value: Any, depth: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        v, level = stack.pop()
-        if isinstance(v, dict | list):
-            if level > depth:
-                return True
-            stack.extend((c, level + 1) for c in (v.values() if isinstance(v, dict) else v))
-    return False
 
 
 def correlate(args: argparse.Namespace) -> int:
