@@ -21,6 +21,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import IO, Any
 
 from cnsec.detect.fields import as_text, flat_items, make_getter
@@ -821,7 +822,6 @@ class RuleIndex:
                 self.tests.append(None)
             else:
                 self.tests.append(r.match)
-        self._candidates = _compile(self.root, self.fetchers, None)
         self._matches = _compile(self.root, self.fetchers, self.tests)
         self.match = self._make_match()
         self.prefilter: Any = None
@@ -850,6 +850,12 @@ class RuleIndex:
         if found and found[0] == _MULTI:  # a rule reached through several values of one field
             return sorted({i for i in found if i != _MULTI})
         return found
+
+    @cached_property
+    def _candidates(self) -> Visit:
+        """The tree without the rules' tests (for :meth:`candidates`; compiled on first use: the scan
+        never asks for it)."""
+        return _compile(self.root, self.fetchers, None)
 
     def candidates(self, d: dict[str, Any], line: bytes | None) -> list[int]:
         """Rules that can match ``d`` (ascending); ``line`` is its raw text when known (for substrings)."""
