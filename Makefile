@@ -31,7 +31,7 @@ demo: $(STAMP)  ## assess the bundled example app and write the reports
 	@echo "reports written to out/SECURITY-ASSESSMENT.md and out/cnsec.sarif"
 
 test: $(DEVSTAMP)  ## the whole suite, plus lint and type checks
-	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1)) || echo "postgresql not installed; PostgreSQL tests will skip"; fi
+	@bash scripts/install-test-deps.sh
 	@bash scripts/start-postgres.sh || true
 	@if [ -f .pg-test-url ]; then export CNSEC_TEST_POSTGRES="$$(cat .pg-test-url)"; fi; \
 	  $(PY) -m pytest

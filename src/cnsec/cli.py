@@ -51,7 +51,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         module.register(sub)
         if command is not None and command in sub.choices:
             break
+    if command in (None, "completion"):
+        comp = sub.add_parser("completion", help="print a completion script for bash, zsh or fish",
+                              description="Print a shell completion script: sub-commands, options and option "
+                                          "values at every depth. Install it once, e.g. `cnsec completion bash "
+                                          "> /etc/bash_completion.d/cnsec`, `cnsec completion fish > "
+                                          "~/.config/fish/completions/cnsec.fish`.")
+        comp.add_argument("shell", choices=("bash", "zsh", "fish"))
+        comp.set_defaults(func=_completion)
     return parser
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from cnsec.completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
