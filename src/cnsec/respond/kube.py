@@ -45,8 +45,11 @@ class KubernetesApi:
                  timeout: float = 15.0) -> None:
         self.timeout = timeout
         self._down: str | None = None  # set by the first connection failure: fail fast afterwards
-        from kubernetes import client as _client
-        from kubernetes import config as _config
+        try:
+            from kubernetes import client as _client
+            from kubernetes import config as _config
+        except ModuleNotFoundError:
+            raise KubeError("the Kubernetes client is not installed: pip install 'cnsec[cluster]'") from None
 
         client: Any = _client
         config: Any = _config
