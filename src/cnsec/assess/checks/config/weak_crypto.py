@@ -77,12 +77,19 @@ def _owner(starts: list[int], owners: list[Any], line: int) -> Any:
 
 def text_hits(inv: Any, detect: Callable[[str], list[tuple[int, str]]]) -> Iterator[Hit]:
     """``detect`` (1-based line, message over text) run on the candidate lines of every file, each hit
-    on the resource whose text it came from, or on the file when no resource holds that line."""
+    on the resource whose text it came from, or on the file when no resource holds that line. A file
+    with no resource at all (a JSON or YAML document of another kind: test expectations, a control's
+    description, an application's own config) is not an assessed configuration and gives no hit."""
     owners_index: dict[str, tuple[list[int], list[Any]]] | None = None
     for file, text in inv.texts.items():
         # the file as read has every candidate the lines have (line breaks are not letters): most
         # files have none, and are never split into lines
         if _candidate().search(text) is None:
+            continue
+        if owners_index is None:
+            owners_index = _owners_by_file(inv)
+        starts, owners = owners_index.get(file, ([], []))
+        if not owners:
             continue
         lines = inv.lines(file)
         numbers = candidate_lines("\n".join(lines))
@@ -91,9 +98,6 @@ def text_hits(inv: Any, detect: Callable[[str], list[tuple[int, str]]]) -> Itera
         found = detect("\n".join(lines[n] for n in numbers))
         if not found:
             continue
-        if owners_index is None:
-            owners_index = _owners_by_file(inv)
-        starts, owners = owners_index.get(file, ([], []))
         for i, message in found:
             line = numbers[i - 1] + 1
             owner = _owner(starts, owners, line) or FileText(file, file, line)
