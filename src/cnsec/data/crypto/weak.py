@@ -33,7 +33,7 @@ _KEY_BITS = re.compile(r"(?i)(?:rsa_bits|rsa[-_ ]?key[-_ ]?size|key[-_ ]?size|ke
 _RSA_ANYWHERE = re.compile(r"(?i)rsa")
 #: An IANA TLS cipher suite name: key exchange (and authentication) before ``_WITH_``, the record
 #: cipher and its MAC after (``TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA``). TLS 1.3 names have no ``_WITH_``.
-_TLS_SUITE = re.compile(r"(?<![A-Za-z0-9])TLS_([A-Z0-9_]+?)_WITH_([A-Z0-9_]+)")
+_TLS_SUITE = re.compile(r"(?<![A-Za-z0-9])TLS_([A-Z0-9_]{1,40}?)_WITH_([A-Z0-9_]{1,60})")  # bounded: linear
 #: A certificate's fingerprint or thumbprint: an identifier a protocol fixes (AWS IAM wants the SHA-1
 #: thumbprint of an OIDC provider's CA), not a signature or digest the configuration chooses.
 #: Ciphers an OpenSSL cipher string takes out (``!RC4``, ``:-MD5``, ``!aNULL``): named to be disabled.
