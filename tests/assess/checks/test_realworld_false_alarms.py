@@ -141,3 +141,12 @@ def test_weak_crypto_sits_on_the_resource_it_came_from_or_on_its_file(tmp_path: 
     found = {(f.asset_id, f.message.split(":")[0]) for f in _findings(path, "CNSEC-CFG-001")}
     assert found == {(str(path), "CBC mode without a MAC is malleable (padding oracles)"),
                      ("data.tls_certificate.this", "MD5/SHA-1 for signatures or digests is collision-prone")}
+
+
+def test_a_public_pgp_key_in_terraform_is_not_a_secret(tmp_path: Path) -> None:
+    """aws_iam_access_key encrypts its secret to pgp_key = "keybase:…" (KICS's own test input)."""
+    assert not _findings(REAL / "kics-iam-access-key-pgp.tf", "CNSEC-TF-031")
+    tf = (REAL / "kics-iam-access-key-pgp.tf").read_text().replace(
+        'status = "Active"', 'status = "Active"\n  secret_key = "Zx9Kq2Lm8Np4Rt6Vw1Yb3Hc5Jd7Fg0Sa"')
+    [f] = _findings(_write(tmp_path, "main.tf", tf), "CNSEC-TF-031")
+    assert "secret_key" in f.message

@@ -27,6 +27,10 @@ def _strings(node: Any, top: str | None = None, key: str | None = None,
 _OBJECT_KEYS = frozenset({"aws_s3_object", "aws_s3_bucket_object", "aws_s3_object_copy"})
 #: ``tag { key = "Name" … }`` blocks (autoscaling groups, launch templates): a tag's name.
 _TAG_KEY = re.compile(r"(?:^|\.)tags?(?:\[\d+\])?\.key$")
+#: Attributes that hold a *public* key: ``pgp_key`` (``keybase:user`` or a base64 public key that
+#: aws_iam_access_key and aws_iam_user_login_profile encrypt their outputs to), ``public_key``
+#: (aws_key_pair), ``ssh_public_key``, ``public_key_openssh``.
+_PUBLIC_KEY = re.compile(r"^(?:pgp_key|gpg_key|[a-z0-9_]*public_key[a-z0-9_]*|[a-z0-9_]*_pubkey)$")
 
 
 @check(
@@ -46,13 +50,14 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
     provider resource) is in the repository, every fork and every plan output. Detection is the secret
     scanner's engine (``cnsec data scan``): token formats anywhere, and literals under sensitive names
     unless they are references (``var.x``, ``${…}``) or placeholders. The value is never shown. A
-    ``key`` that names a stored object (``aws_s3_object``) or a tag is a name, not a key."""
+    ``key`` that names a stored object (``aws_s3_object``) or a tag is a name, not a key, and a public
+    key (``pgp_key = "keybase:…"``, ``public_key``) is published on purpose."""
     from cnsec.data.scan import scan_value
 
     for top, key, path, value in _strings(r.attrs):
         if value.startswith("${") or ("." in value and value.split(".")[0] in ("var", "local", "data", "module")):
             continue
-        if key == "key" and (r.type in _OBJECT_KEYS or _TAG_KEY.search(path)):
+        if (key == "key" and (r.type in _OBJECT_KEYS or _TAG_KEY.search(path))) or _PUBLIC_KEY.search(key):
             continue
         hit = scan_value(key, value)
         if hit is None:
