@@ -19,7 +19,7 @@ Authorizer semantics (k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources as ires
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,7 @@ RESOURCE_GROUPS: dict[str, str] = {
     **dict.fromkeys(("networkpolicies", "ingresses", "ingressclasses"), "networking.k8s.io"),
     **dict.fromkeys(("storageclasses", "csidrivers", "csinodes", "volumeattachments"), "storage.k8s.io"),
     "customresourcedefinitions": "apiextensions.k8s.io",
+    "endpointslices": "discovery.k8s.io",
     "poddisruptionbudgets": "policy",
     "podsecuritypolicies": "policy",
     "horizontalpodautoscalers": "autoscaling",
@@ -583,6 +584,7 @@ class RiskyGrant:
     severity: Severity
     via: str = ""  # for escalation paths: what the subject reaches
     workload: K8sResource | None = None  # for CNSEC-RBAC-031: the workload that mounts the token
+    covers: tuple[str, ...] = ()  # for CNSEC-RBAC-001: the other risks its rule grants, not reported apart
 
     @property
     def scope(self) -> str:
@@ -593,20 +595,32 @@ class RiskyGrant:
         rule = f" (rule {self.rule.index}: {self.rule.describe()})" if self.rule else ""
         head = f"{self.subject} — {self.entry.title.lower()} {where}"
         via = f"; {self.via}" if self.via else ""
-        return f"{head}, via {self.binding.key} → {self.role.key}{rule}{via}"
+        covers = f"; this includes {len(self.covers)} other risks of the catalog" if self.covers else ""
+        return f"{head}, via {self.binding.key} → {self.role.key}{rule}{via}{covers}"
+
+
+#: The entry a rule with ``*`` verbs on ``*`` resources in ``*`` API groups is: it grants every other.
+FULL_ADMIN = "CNSEC-RBAC-001"
 
 
 def audit(model: RbacModel) -> list[RiskyGrant]:
-    """Every risky grant, subject by subject, with the binding, role and rule that grant it."""
+    """Every risky grant, subject by subject, with the binding, role and rule that grant it.
+
+    A role that is cluster-admin in its scope (CNSEC-RBAC-001) gives one finding per subject, not one
+    for each of the risks its wildcard rule also grants (they are listed in ``covers``); nor does its
+    subject "reach a more privileged service account" by creating pods (CNSEC-RBAC-030)."""
     catalog = risk_catalog()
     out: list[RiskyGrant] = []
     by_sa: dict[tuple[str, str], list[RiskyGrant]] = {}
     pod_creators: list[RiskyGrant] = []
+    admins: dict[tuple[str, str, str | None], list[str | None]] = {}  # who -> scopes it is admin in
     for b in model.bindings:
         role = model.role_for(b)
         if role is None:
             model.problems.append(f"{b.key}: role {b.role_key} is not in the input (not audited)")
             continue
+        admin_rule = role_grants_entry(role.rules, catalog[FULL_ADMIN]) if FULL_ADMIN in catalog else None
+        covered: list[str] = []
         for entry in catalog.values():
             if entry.path:
                 continue
@@ -629,6 +643,11 @@ def audit(model: RbacModel) -> list[RiskyGrant]:
             if rule is None:
                 continue
             sev = adjusted_severity(entry, b.scope, rule)
+            if admin_rule is not None and entry.id != FULL_ADMIN:
+                covered.append(entry.id)
+                if entry.id == "CNSEC-RBAC-010":  # pod creation still opens paths beyond the role's scope
+                    pod_creators.extend(RiskyGrant(entry, s, b, role, rule, sev) for s in b.subjects)
+                continue
             for s in b.subjects:
                 g = RiskyGrant(entry, s, b, role, rule, sev)
                 out.append(g)
@@ -636,9 +655,14 @@ def audit(model: RbacModel) -> list[RiskyGrant]:
                     by_sa.setdefault((s.namespace, s.name), []).append(g)
                 if entry.id == "CNSEC-RBAC-010":
                     pod_creators.append(g)
+                if entry.id == FULL_ADMIN:
+                    admins.setdefault((s.kind, s.name, s.namespace), []).append(b.scope)
+        if covered:
+            out[:] = [replace(g, covers=tuple(covered)) if g.binding is b and g.entry.id == FULL_ADMIN else g
+                      for g in out]
     path_entry = next((e for e in catalog.values() if e.path == "pod-creation"), None)
     if path_entry is not None:
-        out.extend(_pod_creation_paths(model, path_entry, pod_creators, by_sa))
+        out.extend(_pod_creation_paths(model, path_entry, pod_creators, by_sa, admins))
     wl_entry = next((e for e in catalog.values() if e.path == "workload"), None)
     if wl_entry is not None:
         out.extend(_workload_tokens(model, wl_entry, by_sa))
@@ -673,12 +697,19 @@ def _pod_spec_value(res: K8sResource, key: str) -> Any:
 
 
 def _pod_creation_paths(model: RbacModel, entry: RiskEntry, creators: list[RiskyGrant],
-                        by_sa: dict[tuple[str, str], list[RiskyGrant]]) -> Iterator[RiskyGrant]:
-    """A subject that can create pods in a namespace can use any service account there."""
+                        by_sa: dict[tuple[str, str], list[RiskyGrant]],
+                        admins: dict[tuple[str, str, str | None], list[str | None]]) -> Iterator[RiskyGrant]:
+    """A subject that can create pods in a namespace can use any service account there, unless it is
+    already admin there (cluster-wide, or in that namespace): no service account has more."""
     for c in creators:
+        admin_in = admins.get((c.subject.kind, c.subject.name, c.subject.namespace), [])
+        if None in admin_in:
+            continue
         for (ns, sa), grants in sorted(by_sa.items()):
             if c.binding.scope is not None and ns != c.binding.scope:
                 continue
+            if ns in admin_in:  # admin of the namespace: only a cluster-wide grant is more
+                grants = [g for g in grants if g.binding.scope is None]
             if c.subject.kind == "ServiceAccount" and (c.subject.namespace, c.subject.name) == (ns, sa):
                 continue
             worst = max((g for g in grants if g.entry.id not in ("CNSEC-RBAC-010", "CNSEC-RBAC-011")),

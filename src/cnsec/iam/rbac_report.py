@@ -40,7 +40,8 @@ def grant_finding(g: RiskyGrant) -> Finding:
                "role": {"kind": g.role.kind, "name": g.role.name, "namespace": g.role.namespace,
                         "source": g.role.source},
                "rule": g.rule.to_dict() if g.rule else None, "rule_index": g.rule.index if g.rule else None,
-               "scope": g.scope, **({"path": g.via} if g.via else {})},
+               "scope": g.scope, **({"path": g.via} if g.via else {}),
+               **({"covers": list(g.covers)} if g.covers else {})},
     )
 
 

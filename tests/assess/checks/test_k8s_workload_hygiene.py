@@ -190,12 +190,15 @@ def test_nginx_snippet_message_flags_lua_code() -> None:
                         "path": "/metadata/annotations/nginx.ingress.kubernetes.io~1server-snippet"}]
 
 
-def test_explicit_pull_policy_wins_over_a_digest(tmp_path: Path) -> None:
-    p = _write(tmp_path, "pod.yaml", (
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers:\n"
-        "    - name: c\n      image: busybox@sha256:" + "a" * 64 + "\n      imagePullPolicy: IfNotPresent\n"))
-    [f] = _run(p, "CNSEC-K8S-027")
-    assert "IfNotPresent" in f.message
+def test_a_digest_pinned_image_passes_whatever_its_pull_policy(tmp_path: Path) -> None:
+    """A cached image under a digest is that image: pulling again cannot bring anything else."""
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers:\n"
+           "    - name: c\n      image: busybox:1.36@sha256:" + "a" * 64 + "\n      imagePullPolicy: POLICY\n")
+    for policy in ("IfNotPresent", "Never"):
+        assert not _run(_write(tmp_path, "pod.yaml", pod.replace("POLICY", policy)), "CNSEC-K8S-027")
+    [f] = _run(_write(tmp_path, "pod.yaml", pod.replace("@sha256:" + "a" * 64, "").replace("POLICY", "Never")),
+               "CNSEC-K8S-027")
+    assert "'Never'" in f.message
 
 
 @pytest.mark.parametrize(("ref", "registry_", "repo", "tag"), [

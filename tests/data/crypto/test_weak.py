@@ -48,3 +48,36 @@ def test_strong_or_unrelated_setting_is_not_reported(line: str) -> None:
 
 def test_lines_are_one_based() -> None:
     assert [line for line, _ in weak_crypto_settings("ok: 1\n\ncipher: RC4\n")] == [3]
+
+
+def test_a_tls_cbc_suite_is_legacy_not_cbc_without_a_mac() -> None:
+    from cnsec.data.crypto.weak import legacy_tls_suites
+
+    line = "ciphers: TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    assert weak_crypto_settings(line) == []
+    [(_, message)] = legacy_tls_suites(line)
+    assert "HMAC" in message and "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" in message
+
+
+def test_static_rsa_suites_lack_forward_secrecy_and_broken_suites_stay_weak() -> None:
+    from cnsec.data.crypto.weak import legacy_tls_suites
+
+    assert [m.split(" (")[0] for _, m in legacy_tls_suites("TLS_RSA_WITH_AES_256_GCM_SHA384")] == [
+        "TLS cipher suites with static RSA or PSK key exchange"]
+    assert legacy_tls_suites("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 TLS_AES_128_GCM_SHA256") == []
+    assert any("3DES" in m for m in _messages("TLS_RSA_WITH_3DES_EDE_CBC_SHA"))
+
+
+@pytest.mark.parametrize("line", [
+    "thumbprint_list = [data.tls_certificate.this.certificates[0].sha1_fingerprint]",
+    "oidc_thumbprint: 9e99a48a9960b14926bb7f3b02e22da2b0ab7280  # sha1 of the root CA cert",
+])
+def test_a_certificate_thumbprint_is_an_identifier_not_a_hash_choice(line: str) -> None:
+    assert weak_crypto_settings(line) == []
+
+
+def test_ciphers_an_openssl_cipher_string_excludes_are_not_configured() -> None:
+    """ingress-nginx's test config enables DES-CBC3-SHA and excludes !RC4 and !DES: only 3DES is weak."""
+    line = '"sslCiphers": "ECDHE-RSA-AES128-GCM-SHA256:DES-CBC3-SHA:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:-SHA1"'
+    assert _messages(line) == ["DES/3DES is broken or deprecated (64-bit blocks): use AES-GCM"]
+    assert _messages('"sslCiphers": "HIGH:!aNULL:!MD5:!RC4:!3DES"') == []

@@ -105,8 +105,21 @@ def shell_split(text: str) -> list[str]:
 
 
 def _binary(token: str) -> str | None:
-    base = token.rsplit("/", 1)[-1]
+    """The component ``token`` starts, when it is a program: ``kubelet``, ``/usr/bin/kubelet``,
+    ``./kube-apiserver``. A flag (``--kubelet-service=kube-system/kubelet``) or an object reference
+    (``kube-system/kubelet``, a path without a leading ``/`` or ``.``) names a component, it is not one."""
+    if token.startswith("-") or "=" in token:
+        return None
+    _, slash, base = token.rpartition("/")
+    if slash and not token.startswith(("/", "./", "../")):
+        return None
     return _ALIASES.get(base) if base in ("kube-apiserver", "kubelet") else None
+
+
+def _takes_value(word: str) -> bool:
+    """``--flag`` without ``=``: the next word may be its value (``--kubelet-service kubelet``); ``--``
+    alone ends the options."""
+    return word.startswith("-") and len(word) > 2 and "=" not in word
 
 
 def _tokens(path: Path, command: Any, args: Any) -> list[tuple[str, Path, bool]]:
@@ -188,6 +201,8 @@ def _launch(path: Path, command: str | tuple[Any, ...] | None,
     found: str | None = None
     start = 0
     for i, (tok, _, _) in enumerate(tokens):
+        if i and _takes_value(tokens[i - 1][0]):
+            continue  # the value of a flag, not the program it runs
         b = _binary(tok)
         if b is None and tok.rsplit("/", 1)[-1] == "hyperkube" and i + 1 < len(tokens):
             b = _ALIASES.get(tokens[i + 1][0])
@@ -283,7 +298,8 @@ def _cmdline_flags(cmd: str) -> dict[str, Flag]:
         words = cmd.split()
     path: Path = ("data", "cmdLine")
     tokens = [(w, path, False) for w in words]
-    start = next((i + 1 for i, (w, _, _) in enumerate(tokens) if _binary(w) == KUBELET), 0)
+    start = next((i + 1 for i, (w, _, _) in enumerate(tokens)
+                  if _binary(w) == KUBELET and not (i and _takes_value(words[i - 1]))), 0)
     return parse_flags(tokens, start)
 
 

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.dockerfile._shell import literal_part
+from cnsec.assess.checks.k8s._secret_refs import names_a_secret
 from cnsec.assess.loaders.k8s import K8sResource
 from cnsec.assess.workload import as_workload
 from cnsec.model.severity import Severity
@@ -44,6 +46,11 @@ def _pairs(res: K8sResource) -> Iterator[tuple[tuple[str | int, ...], str | None
                         yield c.at(field, i), None, arg
 
 
+def _names_an_object(path: tuple[str | int, ...]) -> bool:
+    """An annotation or a command-line flag: where controllers take object names by convention."""
+    return path[0] == "metadata" or (len(path) >= 2 and path[-2] in ("args", "command"))
+
+
 @check(
     id="CNSEC-K8S-029",
     title="Hard-coded credential in a manifest",
@@ -65,13 +72,21 @@ def hardcoded_credentials(res: K8sResource, ctx: Any) -> Iterator[Hit]:
 
     No peer equivalent on purpose: Kubescape's C-0012 flags sensitive variable *names* even when the
     value comes from a secretKeyRef/envFrom (which is the fix, not the problem), and reports the AWS
-    documentation's example key; this check reports literal credential values only."""
+    documentation's example key; this check reports literal credential values only. So the name of a
+    Secret in an annotation or flag that takes one (``cert-manager.io/inject-ca-from-secret``,
+    ``nginx.ingress.kubernetes.io/auth-tls-secret``, ``--webhook-ca-secret``) is not reported, and of
+    a shell expansion ``${VAR:-default}`` only a literal default is judged."""
     if res.kind in ("Secret", "SealedSecret"):
         return
     from cnsec.data.scan import scan_value
 
     for path, key, value in _pairs(res):
-        hit = scan_value(key, value)
+        if key is not None and _names_an_object(path) and names_a_secret(key, value):
+            continue
+        literal = literal_part(value)
+        if literal is None:
+            continue
+        hit = scan_value(key, literal)
         if hit is None:
             continue
         where = f"{key!r}" if key else "an argument"

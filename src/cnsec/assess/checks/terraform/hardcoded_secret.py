@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,16 @@ def _strings(node: Any, top: str | None = None, key: str | None = None,
         yield top, key or top, path, node
 
 
+#: Resources whose ``key`` is the name of a stored object (``key = "customer-master.xlsx"``), not a key.
+_OBJECT_KEYS = frozenset({"aws_s3_object", "aws_s3_bucket_object", "aws_s3_object_copy"})
+#: ``tag { key = "Name" … }`` blocks (autoscaling groups, launch templates): a tag's name.
+_TAG_KEY = re.compile(r"(?:^|\.)tags?(?:\[\d+\])?\.key$")
+#: Attributes that hold a *public* key: ``pgp_key`` (``keybase:user`` or a base64 public key that
+#: aws_iam_access_key and aws_iam_user_login_profile encrypt their outputs to), ``public_key``
+#: (aws_key_pair), ``ssh_public_key``, ``public_key_openssh``.
+_PUBLIC_KEY = re.compile(r"^(?:pgp_key|gpg_key|[a-z0-9_]*public_key[a-z0-9_]*|[a-z0-9_]*_pubkey)$")
+
+
 @check(
     id="CNSEC-TF-031",
     title="Hard-coded secret in a Terraform attribute",
@@ -38,11 +49,15 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
     """A password or key written as a literal in a resource (``password = "…"`` on a database, a token on a
     provider resource) is in the repository, every fork and every plan output. Detection is the secret
     scanner's engine (``cnsec data scan``): token formats anywhere, and literals under sensitive names
-    unless they are references (``var.x``, ``${…}``) or placeholders. The value is never shown."""
+    unless they are references (``var.x``, ``${…}``) or placeholders. The value is never shown. A
+    ``key`` that names a stored object (``aws_s3_object``) or a tag is a name, not a key, and a public
+    key (``pgp_key = "keybase:…"``, ``public_key``) is published on purpose."""
     from cnsec.data.scan import scan_value
 
     for top, key, path, value in _strings(r.attrs):
         if value.startswith("${") or ("." in value and value.split(".")[0] in ("var", "local", "data", "module")):
+            continue
+        if (key == "key" and (r.type in _OBJECT_KEYS or _TAG_KEY.search(path))) or _PUBLIC_KEY.search(key):
             continue
         hit = scan_value(key, value)
         if hit is None:
