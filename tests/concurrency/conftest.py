@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from cnsec.errors import CnsecError
 from cnsec.iam import passwords
-from cnsec.iam.store import AuthError, IamStore
+from cnsec.iam.store import IamStore
 from cnsec.store.engine import dispose_all, new_engine, resolve_url
 from tests.iam.conftest import Clock, _reset_postgres
 
@@ -42,7 +43,7 @@ def race_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @dataclass
 class Outcome:
-    kind: str  # "ok", "refused" (AuthError) or "error" (anything else: always a wrong outcome)
+    kind: str  # "ok", "refused" (a CnsecError) or "error" (anything else: always a wrong outcome)
     text: str
 
 
@@ -65,7 +66,7 @@ class Clients:
             barrier.wait()
             try:
                 out[i] = Outcome("ok", str(calls[i](self.stores[i])))
-            except AuthError as exc:
+            except CnsecError as exc:  # AuthError, TokenError: a refusal the user is told about
                 out[i] = Outcome("refused", str(exc))
             except Exception as exc:
                 out[i] = Outcome("error", f"{type(exc).__name__}: {exc}"[:300])

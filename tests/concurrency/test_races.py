@@ -130,3 +130,29 @@ def test_parallel_administration_keeps_one_audit_chain(clients) -> None:  # type
             wrong.append(f"run {run}: {dict(kinds)}, {problems} {[o.text for o in outs if o.kind == 'error']}")
     message = report("audit append (8 mixed writes)", c.admin.url, wrong)
     assert not wrong, message
+
+
+def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_one_record(clients) -> None:  # type: ignore[no-untyped-def]
+    from cnsec.iam.tokens import TokenService
+
+    c: Clients = clients(4)
+    c.admin.add_user("kim", GOOD_PW)
+    wrong: list[str] = []
+    for run in range(RUNS):
+        admin = TokenService(c.admin)
+        signing = admin.keys()
+        for key in signing:  # no active key: the next logins create one
+            if key["retired_at"] is None:
+                admin.retire_key(key["kid"])
+        kinds = _kinds(c.race([lambda s: TokenService(s).issue("kim").access_token] * 4))
+        signing = admin.keys()
+        active = [k for k in signing if k["retired_at"] is None]
+        token = admin.issue("kim").access_token
+        revoked = _kinds(c.race([lambda s, t=token: TokenService(s).revoke(t)] * 4))
+        with c.admin.engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM iam_revoked_tokens")).scalar_one()
+        if kinds != Counter({"ok": 4}) or len(active) != 1 or revoked["error"] or rows != run + 1:
+            wrong.append(f"run {run}: issue {dict(kinds)}, {len(active)} active keys, revoke {dict(revoked)}, "
+                         f"{rows} revocations")
+    message = report("first key / one revocation (4 clients)", c.admin.url, wrong)
+    assert not wrong, message
