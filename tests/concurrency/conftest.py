@@ -96,9 +96,9 @@ def clients(race_url: str) -> Iterator[Callable[[int], Clients]]:
         c.close()
 
 
-def report(name: str, url: str, wrong: list[str]) -> str:
+def report(name: str, url: str, wrong: list[str], runs: int = RUNS) -> str:
     """One line per race for the test output (run with -s) and the assertion message."""
     backend = url.split(":", 1)[0].split("+")[0]
-    line = f"RACE {name} on {backend}: {RUNS} runs, {len(wrong)} wrong outcome(s)"
+    line = f"RACE {name} on {backend}: {runs} runs, {len(wrong)} wrong outcome(s)"
     print(line)
     return line + "".join(f"\n  {w}" for w in wrong[:5])

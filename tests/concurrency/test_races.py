@@ -138,7 +138,8 @@ def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_o
     c: Clients = clients(4)
     c.admin.add_user("kim", GOOD_PW)
     wrong: list[str] = []
-    for run in range(RUNS):
+    runs = max(1, RUNS // 5)  # not one of the issue's races: a lighter check of the same lock
+    for run in range(runs):
         admin = TokenService(c.admin)
         signing = admin.keys()
         for key in signing:  # no active key: the next logins create one
@@ -154,5 +155,5 @@ def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_o
         if kinds != Counter({"ok": 4}) or len(active) != 1 or revoked["error"] or rows != run + 1:
             wrong.append(f"run {run}: issue {dict(kinds)}, {len(active)} active keys, revoke {dict(revoked)}, "
                          f"{rows} revocations")
-    message = report("first key / one revocation (4 clients)", c.admin.url, wrong)
+    message = report("first key / one revocation (4 clients)", c.admin.url, wrong, runs)
     assert not wrong, message
