@@ -96,9 +96,12 @@ def clients(race_url: str) -> Iterator[Callable[[int], Clients]]:
         c.close()
 
 
-def report(name: str, url: str, wrong: list[str], runs: int = RUNS) -> str:
-    """One line per race for the test output (run with -s) and the assertion message."""
-    backend = url.split(":", 1)[0].split("+")[0]
+def report(name: str, store: IamStore, wrong: list[str], runs: int = RUNS) -> str:
+    """One line per race for the test output (run with -s) and the assertion message; the whole
+    audit chain is verified here, once (a break it finds is a wrong outcome too)."""
+    check = store.verify_audit_chain()
+    wrong += [f"audit chain: {b}" for b in check.breaks]
+    backend = store.url.split(":", 1)[0].split("+")[0]
     line = f"RACE {name} on {backend}: {runs} runs, {len(wrong)} wrong outcome(s)"
     print(line)
     return line + "".join(f"\n  {w}" for w in wrong[:5])
