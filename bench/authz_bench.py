@@ -6,6 +6,12 @@ answers must agree, and each engine's decisions/s and p50/p99 latency are measur
 over a 5,000-binding cluster dump, and (separately, deliberately slow) argon2id verification.
 
     .venv/bin/python bench/authz_bench.py            # installs casbin + cedarpy into bench/.venv-authz
+    .venv/bin/python bench/authz_bench.py --login-timing 30 [--src DIR]   # known vs unknown user, CLI
+
+``--login-timing N``: N wrong-password ``cnsec iam login`` processes for existing users and N for
+unknown ones, interleaved (a fresh process each, as every real CLI login is), real argon2 parameters;
+the medians must be equal within noise, or timing tells which usernames exist. ``--src`` runs the
+CLI of another tree (an older commit, to compare in one run).
 
 The peers run in their own venv (they are not project dependencies); this script drives them through
 a subprocess and a JSON spec. Last line: ``RESULT cnsec_dps=… vs_casbin=… vs_cedar=… p99_us=… agree=…``.
@@ -265,8 +271,44 @@ def argon2_bench() -> float:
     return (time.perf_counter() - t0) / 5 * 1000
 
 
+def login_timing(tries: int, src: Path) -> dict[str, float]:
+    import statistics
+
+    from cnsec.iam.store import IamStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/iam.db"
+        store = IamStore(url)
+        store.init()
+        store.import_users([{"username": f"known{i}", "password": "correct horse battery staple", "roles": []}
+                            for i in range(tries)])
+        env = {**os.environ, "CNSEC_DB": url, "PYTHONPATH": str(src)}
+        times: dict[str, list[float]] = {"known": [], "unknown": [], "known_cpu": [], "unknown_cpu": []}
+        for i in range(tries):  # distinct users and sources: no attempt is throttled
+            for kind in (("known", "unknown") if i % 2 else ("unknown", "known")):
+                argv = [sys.executable, "-m", "cnsec", "iam", "login", f"{kind}{i}", "--password-stdin",
+                        "--source", f"{kind}-{i}"]
+                t0, c0 = time.perf_counter(), _children_cpu()
+                done = subprocess.run(argv, input="not the password\n", env=env, capture_output=True, text=True,
+                                      check=False)
+                times[kind].append((time.perf_counter() - t0) * 1000)
+                times[f"{kind}_cpu"].append((_children_cpu() - c0) * 1000)  # less at the mercy of load
+                if done.returncode != 1 or "invalid" not in done.stderr:
+                    raise SystemExit(f"unexpected login outcome: {done.returncode} {done.stderr.strip()}")
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--login-timing", type=int, metavar="N", help="only: known vs unknown user login time")
+    ap.add_argument("--src", type=Path, default=HERE.parent / "src", help="with --login-timing: the tree to run")
     ap.add_argument("--peer", choices=("casbin", "cedar"))
     ap.add_argument("--spec")
     ap.add_argument("--requests", type=int, default=20_000)
@@ -280,6 +322,15 @@ def main() -> int:
         return 0
 
     sys.path.insert(0, str(HERE.parent / "src"))
+    if args.login_timing:
+        med = login_timing(args.login_timing, args.src.resolve())
+        print(f"login (CLI process, wrong password), median of {args.login_timing}: known user "
+              f"{med['known']:.0f} ms ({med['known_cpu']:.0f} ms CPU), unknown user {med['unknown']:.0f} ms "
+              f"({med['unknown_cpu']:.0f} ms CPU) ({args.src})")
+        print(f"RESULT login_known_ms={med['known']:.0f} login_unknown_ms={med['unknown']:.0f} "
+              f"unknown_minus_known_ms={med['unknown'] - med['known']:.0f} "
+              f"unknown_minus_known_cpu_ms={med['unknown_cpu'] - med['known_cpu']:.0f} tries={args.login_timing}")
+        return 0
     spec = build_spec(args.seed, args.requests, args.peer_requests)
     n_perms = sum(len(r["perms"]) for r in spec["roles"].values())
     print(f"policy: {len(spec['users'])} users, {len(spec['roles'])} roles, {n_perms} permissions; "

@@ -153,3 +153,86 @@ def test_who_can_text_shows_terminal_escapes_from_a_manifest_as_visible_text(cap
     assert main(["iam", "who-can", "get", "secrets", str(manifest)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "ev\\x1b]0;pwned\\x07il" in out
+
+
+def test_seed_file_that_is_not_utf8_is_an_input_error_with_its_line(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = tmp_path / "users.yaml"
+    seed.write_bytes(b"- username: alice\n  password: caf\xe9 au lait tous les jours\n")
+    assert cli("users", "import", str(seed)) == 2
+    err = capsys.readouterr().err
+    assert f"{seed}:2:" in err and "UTF-8" in err and "Traceback" not in err
+
+
+def test_seed_file_with_a_key_given_twice_in_one_entry_is_refused(cli, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = tmp_path / "users.yaml"
+    seed.write_text("- username: alice\n  password: a fine long passphrase\n  role: viewer\n  role: admin\n")
+    assert cli("users", "import", str(seed)) == 2
+    assert f"{seed}:4: duplicate key 'role'" in capsys.readouterr().err
+    cli("users", "list", "-f", "json")
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_tokens_verify_reads_the_token_from_stdin_with_token_dash(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    capsys.readouterr()
+    cli("login", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    token = capsys.readouterr().out.splitlines()[0]
+    assert cli("tokens", "verify", "--token", "-", stdin=token + "\n") == 0
+    assert "valid: mary" in capsys.readouterr().out
+
+
+def test_log_verify_prints_the_head_and_expect_head_finds_a_cut_tail(cli, capsys, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from cnsec.store.engine import get_engine
+
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    capsys.readouterr()
+    assert cli("log", "--verify", "-f", "json") == 0
+    head = json.loads(capsys.readouterr().out)["head"]
+    cli("users", "add", "john", "--password-stdin", stdin=GOOD_PW + "\n")
+    assert cli("log", "--verify", "--expect-head", head) == 0
+    engine = get_engine(db_url)
+    on = " ON iam_audit_log" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TRIGGER iam_audit_log_no_delete{on}"))
+        conn.execute(text("DELETE FROM iam_audit_log WHERE id = (SELECT max(id) FROM iam_audit_log)"))
+        conn.execute(text("DELETE FROM iam_audit_log WHERE id = (SELECT max(id) FROM iam_audit_log)"))
+    capsys.readouterr()
+    assert cli("log", "--verify", "--expect-head", head) == 1
+    assert "cut off the end" in capsys.readouterr().out
+
+
+def test_log_verify_on_a_dropped_audit_table_says_so_without_a_traceback(cli, capsys, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from cnsec.store.engine import get_engine
+
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("DROP TABLE iam_audit_log"))
+    capsys.readouterr()
+    assert cli("log", "--verify") == 1
+    assert "cannot be read (table dropped?)" in capsys.readouterr().out
+    assert cli("log") == 2
+    assert "iam_audit_log" in capsys.readouterr().err
+
+
+def test_users_list_on_an_uninitialised_store_is_a_clear_error(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CNSEC_DB", f"sqlite:///{tmp_path / 'new.db'}")
+    assert main(["iam", "users", "list"]) == 2
+    assert "cnsec iam init" in capsys.readouterr().err
+
+
+def test_users_list_on_an_unreachable_database_is_a_clear_error(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for url in (f"postgresql://cnsec:secret-pw@127.0.0.1:{port}/cnsec", f"sqlite:///{tmp_path}/file/x/y.db"):
+        if url.startswith("sqlite"):
+            (tmp_path / "file").write_text("a file where a folder should be")
+        monkeypatch.setenv("CNSEC_DB", url)
+        assert main(["iam", "users", "list"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cnsec: ") and "Traceback" not in err and "secret-pw" not in err

@@ -62,3 +62,13 @@ def test_verify_accepts_the_right_password_only(fast_ph: object) -> None:
 def test_weaker_parameters_need_rehash(fast_ph: object) -> None:
     h = passwords.hash_password("correct horse battery staple", fast_ph)  # type: ignore[arg-type]
     assert passwords.needs_rehash(h)
+
+
+@pytest.mark.parametrize("pw", ["Password123!", "!P4ssw0rd2024", "p@$$w0rd!!!!!!", "Letmein2023!", "  qwerty123456  "])
+def test_a_common_password_with_the_usual_decorations_is_still_common(pw: str) -> None:
+    assert "common-password" in _rules(pw)
+
+
+@pytest.mark.parametrize("pw", ["my dog is 12 years old!", "Tr0ub4dor&3xyz", "correct horse battery staple"])
+def test_undoing_decorations_does_not_refuse_uncommon_passwords(pw: str) -> None:
+    assert "common-password" not in _rules(pw)

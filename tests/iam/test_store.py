@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Executable, delete, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cnsec.errors import InputError, UsageError
 from cnsec.iam import store as store_mod
+from cnsec.iam.schema import audit_log
 from cnsec.iam.store import AuthError, IamStore, NotInitialized
 from tests.iam.conftest import GOOD_PW, Clock
 
@@ -160,8 +161,8 @@ def test_audit_log_refuses_updates_and_deletes(store: IamStore) -> None:
 
 def test_audit_chain_verifies(store: IamStore) -> None:
     store.add_user("mary", GOOD_PW)
-    ok, n, _ = store.verify_audit_chain()
-    assert ok and n >= 2
+    check = store.verify_audit_chain()
+    assert check.intact and check.entries >= 2
 
 
 def test_mfa_is_required_once_enrolled(store: IamStore, clock: Clock) -> None:
@@ -176,7 +177,8 @@ def test_mfa_is_required_once_enrolled(store: IamStore, clock: Clock) -> None:
     assert store.authenticate("mary", GOOD_PW, totp=pyotp.TOTP(secret).at(clock.t)).mfa_enabled
 
 
-def test_totp_code_cannot_be_replayed(store: IamStore, clock: Clock) -> None:
+def test_a_replayed_totp_code_is_refused_and_said_to_be_already_used_after_a_right_password(
+        store: IamStore, clock: Clock) -> None:
     import pyotp
 
     store.add_user("mary", GOOD_PW)
@@ -185,8 +187,10 @@ def test_totp_code_cannot_be_replayed(store: IamStore, clock: Clock) -> None:
     clock.advance(30)
     code = pyotp.TOTP(secret).at(clock.t)
     store.authenticate("mary", GOOD_PW, totp=code)
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError, match="already used"):
         store.authenticate("mary", GOOD_PW, totp=code)
+    with pytest.raises(AuthError, match="invalid"):
+        store.authenticate("mary", "wrong password here", totp=code)
 
 
 def test_list_users_gives_each_user_with_their_roles(store: IamStore) -> None:
@@ -197,3 +201,97 @@ def test_list_users_gives_each_user_with_their_roles(store: IamStore) -> None:
     assert [(u.username, u.roles, u.disabled) for u in listed] == [("alice", ("admin", "viewer"), False),
                                                                    ("bob", (), True)]
     assert listed == [store.get_user("alice"), store.get_user("bob")]
+
+
+def _tamper(store: IamStore, *statements: Executable) -> None:
+    """What an attacker with the database owner's rights does: drop the append-only triggers first."""
+    on = " ON iam_audit_log" if store.engine.dialect.name == "postgresql" else ""
+    with store.engine.begin() as conn:
+        for op in ("update", "delete"):
+            conn.execute(text(f"DROP TRIGGER iam_audit_log_no_{op}{on}"))
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_audit_chain_reports_every_edited_entry_not_only_the_first(store: IamStore) -> None:
+    for name in ("alice", "bob", "carol"):
+        store.add_user(name, GOOD_PW)
+    ids = [e.id for e in store.audit_entries(10)]
+    _tamper(store, update(audit_log).where(audit_log.c.id.in_((ids[1], ids[3]))).values(outcome="x"))
+    check = store.verify_audit_chain()
+    assert not check.intact
+    assert [b.split(":")[0] for b in check.breaks] == [f"entry {ids[1]}", f"entry {ids[3]}"]
+
+
+def test_audit_chain_reports_a_removed_entry_once_and_tampering_after_it(store: IamStore) -> None:
+    for name in ("alice", "bob", "carol"):
+        store.add_user(name, GOOD_PW)
+    ids = [e.id for e in store.audit_entries(10)]
+    _tamper(store, delete(audit_log).where(audit_log.c.id == ids[1]),
+            update(audit_log).where(audit_log.c.id == ids[3]).values(actor="someone"))
+    assert [b.split(":")[0] for b in store.verify_audit_chain().breaks] == [f"entry {ids[2]}", f"entry {ids[3]}"]
+
+
+def test_entries_cut_off_the_end_are_found_with_the_head_kept_elsewhere(store: IamStore) -> None:
+    store.add_user("alice", GOOD_PW)
+    head = store.verify_audit_chain().head
+    store.add_user("bob", GOOD_PW)
+    assert store.verify_audit_chain(expect_head=head).intact  # the log grew: the anchor is still in it
+    last = store.audit_entries(2)
+    _tamper(store, delete(audit_log).where(audit_log.c.id >= last[0].id))
+    assert store.verify_audit_chain().intact  # a shorter chain is still a chain...
+    check = store.verify_audit_chain(expect_head=head)
+    assert not check.intact and "cut off the end" in check.breaks[0]  # ...but the anchor is gone
+
+
+def test_a_dropped_audit_table_is_a_failed_check_with_a_message(store: IamStore) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE iam_audit_log"))
+    check = store.verify_audit_chain()
+    assert not check.intact and "cannot be read" in check.breaks[0]
+
+
+def test_an_unknown_user_costs_one_verification_with_the_stores_parameters_and_no_hash(
+        store: IamStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each CLI run is a fresh process: computing a dummy hash there made unknown users slower."""
+    import argon2
+
+    from cnsec.iam import passwords
+
+    store.add_user("mary", GOOD_PW)
+    work: list[str] = []
+    real_hash, real_verify = passwords.hash_password, passwords.verify_password
+    monkeypatch.setattr(passwords, "hash_password", lambda *a, **k: work.append("hash") or real_hash(*a, **k))
+
+    def verify(stored: str, password: str, ph: object = None) -> bool:
+        work.append(str(argon2.extract_parameters(stored)))
+        return real_verify(stored, password, ph)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(passwords, "verify_password", verify)
+    cache_clear = getattr(passwords.dummy_hash, "cache_clear", None)
+    for name in ("mary", "ghost"):
+        if cache_clear:
+            cache_clear()  # as in a new process
+        with pytest.raises(AuthError):
+            store.authenticate(name, "wrong password here", source=name)
+    assert work[0] == work[1] and len(work) == 2
+
+
+def test_without_a_code_the_message_does_not_tell_whether_the_password_was_right(
+        store: IamStore, clock: Clock) -> None:
+    import pyotp
+
+    store.add_user("mary", GOOD_PW)
+    store.mfa_confirm("mary", pyotp.TOTP(store.mfa_begin("mary")).at(clock.t))
+    messages = set()
+    for pw, user in ((GOOD_PW, "mary"), ("wrong password here", "mary"), ("wrong password here", "ghost")):
+        clock.advance(1000)
+        with pytest.raises(AuthError) as info:
+            store.authenticate(user, pw, source=pw)
+        messages.add(str(info.value))
+    assert len(messages) == 1 and "TOTP" in messages.pop()
+
+
+def test_list_users_on_an_uninitialised_store_says_to_run_init(db_url: str) -> None:
+    with pytest.raises(NotInitialized, match="cnsec iam init"):
+        IamStore(db_url).list_users()

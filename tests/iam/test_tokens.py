@@ -115,3 +115,16 @@ def test_token_from_another_issuer_is_refused(store: IamStore, tokens: TokenServ
     other = TokenService(store, issuer="someone-else")
     with pytest.raises(TokenError, match="issuer"):
         tokens.verify(other.issue("mary").access_token)
+
+
+def test_refresh_token_reuse_also_revokes_the_access_tokens_of_its_family(tokens: TokenService) -> None:
+    first = tokens.issue("mary")
+    other = tokens.issue("mary")  # another session of the same user
+    second = tokens.refresh(first.refresh_token)
+    with pytest.raises(TokenError, match="family"):
+        tokens.refresh(first.refresh_token)  # the stolen one is presented again
+    for access in (first.access_token, second.access_token):
+        with pytest.raises(TokenError, match="family was revoked"):
+            tokens.verify(access)
+    assert tokens.verify(other.access_token)["sub"] == "mary"
+

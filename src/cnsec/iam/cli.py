@@ -22,6 +22,16 @@ def _store(args: argparse.Namespace) -> IamStore:
     return IamStore(getattr(args, "db", None))
 
 
+def _guarded(func: Any) -> Any:
+    """A store command whose database is unreachable, or lacks a table, ends with one line and exit 2."""
+    def run(args: argparse.Namespace) -> int:
+        from cnsec.store.engine import database_errors, resolve_url
+
+        with database_errors(resolve_url(getattr(args, "db", None))):
+            return int(func(args) or 0)
+    return run
+
+
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     """Text carries names from manifests and login attempts: escapes are shown, never sent to the terminal."""
     if getattr(args, "format", None) == "json":
@@ -92,13 +102,26 @@ def cmd_users_import(args: argparse.Namespace) -> int:
 
     path = args.file
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            raw = stdin.read() if stdin is not None else sys.stdin.read().encode()
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
     try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})",
+                         Source(path, raw.count(b"\n", 0, exc.start) + 1)) from None
+    try:
         docs = list(load_documents(text))
+        duplicate = _duplicate_key(text)
     except yaml.YAMLError as exc:
         raise InputError(error_message(exc, text), Source(path, error_line(exc))) from None
+    if duplicate is not None:  # the loader keeps the last value: a seed file must mean one thing
+        raise InputError(f"duplicate key {duplicate[0]!r}", Source(path, duplicate[1]))
     if len(docs) > 1:
         raise InputError("expected a single YAML document", Source(path, docs[1][1]))
     data = docs[0][0] if docs else None
@@ -114,6 +137,31 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     users = _store(args).import_users(data, actor=_actor(), where=where)
     _out(args, [u.to_dict() for u in users], f"imported {len(users)} user(s)")
     return 0
+
+
+def _duplicate_key(text: str) -> tuple[str, int] | None:
+    """The first key repeated within one mapping, and its line. Walks the composed node graph once
+    (aliases are shared nodes, visited once), after the safe loader has accepted the document."""
+    import yaml
+
+    stack = [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in keys:
+                        return str(key_node.value), key_node.start_mark.line + 1
+                    keys.add(key_node.value)
+                stack += (key_node, value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return None
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
@@ -194,6 +242,20 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token_option(p: argparse.ArgumentParser) -> None:
+    """The token as an argument or ``--token`` (as ``tokens revoke`` takes it); ``-`` or neither: stdin."""
+    p.add_argument("token", nargs="?", help="the token, or - for standard input (the default)")
+    p.add_argument("--token", dest="token_option", metavar="TOKEN|-", help="the same, as an option")
+
+
+def _given_token(args: argparse.Namespace) -> str:
+    from cnsec.errors import UsageError
+
+    if args.token is not None and args.token_option is not None:
+        raise UsageError("give the token once: as an argument or with --token")
+    return _token_arg(args.token if args.token is not None else args.token_option)
+
+
 def _token_arg(value: str | None) -> str:
     from cnsec.errors import UsageError
 
@@ -206,7 +268,7 @@ def _token_arg(value: str | None) -> str:
 def cmd_tokens_verify(args: argparse.Namespace) -> int:
     from cnsec.iam.tokens import TokenService
 
-    claims = TokenService(_store(args)).verify(_token_arg(args.token))
+    claims = TokenService(_store(args)).verify(_given_token(args))
     _out(args, claims, f"valid: {claims['sub']} (roles {', '.join(claims.get('roles', []))}), "
                        f"expires at {claims['exp']}")
     return 0
@@ -215,7 +277,7 @@ def cmd_tokens_verify(args: argparse.Namespace) -> int:
 def cmd_tokens_refresh(args: argparse.Namespace) -> int:
     from cnsec.iam.tokens import TokenService
 
-    pair = TokenService(_store(args)).refresh(_token_arg(args.token), source=_source(args))
+    pair = TokenService(_store(args)).refresh(_given_token(args), source=_source(args))
     if args.format == "json":
         _out(args, pair.to_dict(), "")
     else:
@@ -300,10 +362,10 @@ def cmd_mfa_confirm(args: argparse.Namespace) -> int:
 def cmd_log(args: argparse.Namespace) -> int:
     store = _store(args)
     store.require_ready()
-    if args.verify:
-        ok, n, msg = store.verify_audit_chain()
-        _out(args, {"intact": ok, "entries": n, "message": msg}, msg)
-        return 0 if ok else 1
+    if args.verify or args.expect_head:
+        check = store.verify_audit_chain(args.expect_head)
+        _out(args, check.to_dict(), check.message)
+        return 0 if check.intact else 1
     entries = store.audit_entries(args.limit, args.user)
     import datetime as dt
 
@@ -426,7 +488,7 @@ def register(sub: Any) -> None:
 
     def add(parser: Any, name: str, func: Any, help_text: str, fmt: bool = True) -> Any:
         p = parser.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(func=func)
+        p.set_defaults(func=_guarded(func))
         p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store (default: $CNSEC_DB or a "
                                                    "SQLite file in the data directory)")
         if fmt:
@@ -479,9 +541,9 @@ def register(sub: Any) -> None:
 
     tokens = group("tokens", "verify, refresh and revoke tokens")
     p = add(tokens, "verify", cmd_tokens_verify, "check an access token")
-    p.add_argument("token", nargs="?", default="-")
+    _token_option(p)
     p = add(tokens, "refresh", cmd_tokens_refresh, "exchange a refresh token for a new pair")
-    p.add_argument("token", nargs="?", default="-")
+    _token_option(p)
     p.add_argument("--source")
     p = add(tokens, "revoke", cmd_tokens_revoke, "revoke every token of a user, or one access token")
     p.add_argument("--user")
@@ -504,7 +566,10 @@ def register(sub: Any) -> None:
     p = add(s, "log", cmd_log, "show (or --verify) the append-only audit log")
     p.add_argument("--user")
     p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--verify", action="store_true", help="check the hash chain")
+    p.add_argument("--verify", action="store_true", help="check the hash chain (reports every break and "
+                                                         "prints the head hash to keep elsewhere)")
+    p.add_argument("--expect-head", metavar="HASH", help="with --verify: a head printed earlier must still "
+                                                         "be in the chain (detects entries cut off the end)")
 
     p = add(s, "can", cmd_can, "can SUBJECT do VERB on RESOURCE? exit 0 yes, 1 no. Without PATH: the cnsec "
                                "store; with PATH: Kubernetes RBAC in those manifests")

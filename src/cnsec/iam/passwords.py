@@ -1,7 +1,8 @@
 """Password policy (NIST SP 800-63B) and hashing (argon2id with OWASP parameters).
 
 The policy has no composition rules: length (12 to 256 characters), no common/breached password
-(the bundled NCSC top-100k list, compared case-insensitively), and no password that contains the
+(the bundled NCSC top-100k list, compared case-insensitively and also with the usual decorations
+undone: digits and symbols at the ends, leetspeak), and no password that contains the
 username. A plaintext password only ever lives in a local variable: it is never stored, logged,
 echoed or put into an error message.
 """
@@ -58,6 +59,24 @@ def normalize(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+                       "@": "a", "$": "s", "!": "i", "+": "t", "|": "l"})
+_LEET_L = str.maketrans({"1": "l", "!": "l"})
+_DECORATION = "0123456789!@#$%^&*()_+-=.,?~ "
+
+
+def undecorated(low: str) -> set[str]:
+    """``low`` (lower-cased) and what is left once the usual decorations of a common password are
+    undone: digits and symbols added at either end, spaces around it, leetspeak (``Password123!``,
+    ``!P4ssw0rd2024`` and ``p@$$w0rd!!`` all come back to ``password``)."""
+    core = low.strip(_DECORATION)
+    out = {low, low.strip(), core}
+    for text in (low, core):  # "1" and "!" stand for "i" or for "l"
+        for plain in (text.translate(_LEET), text.translate(_LEET_L).translate(_LEET)):
+            out |= {plain, plain.strip(_DECORATION)}
+    return out - {""}
+
+
 def check_policy(password: str, username: str | None = None) -> list[Violation]:
     """Every rule ``password`` breaks (empty when acceptable)."""
     pw = normalize(password)
@@ -68,8 +87,8 @@ def check_policy(password: str, username: str | None = None) -> list[Violation]:
     if length > MAX_LENGTH:
         out.append(Violation("max-length", f"longer than {MAX_LENGTH} characters"))
     low = pw.lower()
-    if low in common_passwords() or low.strip() in common_passwords():
-        out.append(Violation("common-password", "appears in the list of the 100,000 most common passwords"))
+    if any(v in common_passwords() for v in undecorated(low)):
+        out.append(Violation("common-password", "is, or decorates, one of the 100,000 most common passwords"))
     if username and len(username) >= 3 and username.lower() in low:
         out.append(Violation("contains-username", "contains the username"))
     if length >= MIN_LENGTH and len(set(pw)) <= 2:
@@ -115,7 +134,20 @@ def needs_rehash(stored_hash: str, ph: PasswordHasher | None = None) -> bool:
         return True
 
 
-@lru_cache(maxsize=1)
-def dummy_hash() -> str:
-    """Verified against when the user does not exist, so timing does not reveal valid usernames."""
-    return hash_password("cnsec-dummy-password-for-timing")
+def dummy_hash(ph: PasswordHasher | None = None) -> str:
+    """A hash nobody's password matches, with ``ph``'s parameters: verified when the user does not
+    exist, so an unknown user costs exactly one argon2 verification, as a known one does.
+
+    It is built, not computed (random salt and digest in argon2's encoding): computing it would
+    cost an extra hash in every fresh process (each CLI run), which is what told unknown users apart.
+    """
+    import base64
+    import secrets
+
+    h = ph or hasher()
+
+    def b64(n: int) -> str:
+        return base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=")
+
+    return (f"$argon2id$v=19$m={h.memory_cost},t={h.time_cost},p={h.parallelism}"
+            f"${b64(h.salt_len)}${b64(h.hash_len)}")

@@ -120,9 +120,21 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
 )
 
+#: One row. Every IAM write transaction first updates it (SQLite; PostgreSQL takes an advisory lock
+#: instead), so read-then-write decisions — the audit chain's head, brute-force counters, the last
+#: TOTP step, a refresh token's state — are taken by one writer at a time across processes.
+write_lock = Table(
+    "iam_write_lock", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("writes", Integer, nullable=False, default=0),
+)
+
+_V1_TABLES = [users, roles, role_parents, permissions, user_roles, throttle, signing_keys, refresh_tokens,
+              revoked_tokens, audit_log]
+
 
 def _v1_tables(conn: Connection) -> None:
-    metadata.create_all(conn)
+    metadata.create_all(conn, tables=_V1_TABLES)
 
 
 def _v2_append_only_audit(conn: Connection) -> None:
@@ -143,8 +155,14 @@ def _v2_append_only_audit(conn: Connection) -> None:
                 f"FOR EACH ROW EXECUTE FUNCTION iam_audit_log_append_only()"))
 
 
+def _v3_write_lock(conn: Connection) -> None:
+    write_lock.create(conn, checkfirst=True)
+    conn.execute(write_lock.insert().values(id=1, writes=0))
+
+
 MIGRATIONS = (
     Migration(1, "users, roles, permissions, throttling, keys, tokens, audit log", _v1_tables),
     Migration(2, "append-only audit log triggers", _v2_append_only_audit),
+    Migration(3, "write lock row: IAM writes are serialised", _v3_write_lock),
 )
 LATEST = MIGRATIONS[-1].version

@@ -8,23 +8,25 @@ transaction as the change it records, hash-chained so that a removed or altered 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cnsec.errors import CnsecError, InputError, UsageError
 from cnsec.iam import passwords, schema
 from cnsec.iam.authz import ALLOW, DENY, Authorizer, Decision, parse_permission
 from cnsec.model.identity import Permission, Role
-from cnsec.store.engine import get_engine, redact, resolve_url
+from cnsec.store.engine import driver_message, get_engine, redact, resolve_url
 from cnsec.store.migrations import Migration, current_version, migrate
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
@@ -42,6 +44,8 @@ SOURCE_FREE_FAILURES = 10
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 900.0
 FAILURE_WINDOW_SECONDS = 3600.0
+#: The PostgreSQL advisory lock that serialises IAM writes (any constant unique to cnsec's IAM).
+PG_WRITE_LOCK = 0x636E_7365_6369_616D  # "cnseciam"
 
 
 class AuthError(CnsecError):
@@ -86,6 +90,30 @@ class AuditEntry:
                 "detail": self.detail}
 
 
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """The audit log's hash chain: every break found (not only the first: a false break would
+    otherwise hide real tampering after it), and the head hash to keep elsewhere as an anchor."""
+
+    entries: int
+    head: str
+    breaks: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    @property
+    def message(self) -> str:
+        if self.intact:
+            return f"{self.entries} entries, chain intact, head {self.head or '(empty)'}"
+        return f"{self.entries} entries, {len(self.breaks)} break(s):\n  " + "\n  ".join(self.breaks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"intact": self.intact, "entries": self.entries, "head": self.head, "breaks": self.breaks,
+                "message": self.message}
+
+
 def check_name(name: str, what: str = "username") -> str:
     value = (name or "").strip()
     if not NAME_RE.match(value):
@@ -109,12 +137,13 @@ class IamStore:
         self.engine = engine or get_engine(self.url)
         self.clock = clock
         self.ph = ph
+        self._ready = False
 
     # -- schema ---------------------------------------------------------------------------------------
     def init(self, actor: str = "cli") -> list[Migration]:
         """Create or upgrade the schema and the built-in roles; idempotent."""
         applied = migrate(self.engine, schema.COMPONENT, schema.MIGRATIONS)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             for name, (allow, deny) in BUILTIN_ROLES.items():
                 if conn.execute(select(schema.roles.c.name).where(schema.roles.c.name == name)).first():
                     continue
@@ -125,18 +154,55 @@ class IamStore:
         return applied
 
     def require_ready(self) -> None:
+        if self._ready:
+            return
         try:
             version = current_version(self.engine, schema.COMPONENT)
-        except (OperationalError, ProgrammingError) as exc:
+        except DBAPIError as exc:
             raise NotInitialized(f"cannot open the IAM store at {redact(self.url)}: "
-                                 f"{type(exc).__name__}") from None
+                                 f"{driver_message(exc)}") from None
         if version < schema.LATEST:
             raise NotInitialized(f"the IAM store at {redact(self.url)} is not initialized or out of date "
                                  f"(schema {version}, need {schema.LATEST}): run `cnsec iam init`")
+        self._ready = True  # a schema is not downgraded under a running process
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction serialised against every other IAM write, in any process.
+
+        Every IAM write reads before it writes (the audit chain's head, a brute-force counter, the
+        last TOTP step, a refresh token's state), so each takes the store's write lock first: a
+        PostgreSQL transaction-scoped advisory lock, or on SQLite an update of the lock row, which
+        takes the database's write lock before anything is read. Writes are a few milliseconds
+        (password hashing happens outside), so one writer at a time costs nothing a user notices.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK})
+            else:
+                conn.execute(update(schema.write_lock).values(writes=schema.write_lock.c.writes + 1))
+            yield conn
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Several reads that must agree (roles, then their permissions and parents) see one state
+        of the database, whatever is committed in between: a REPEATABLE READ transaction on
+        PostgreSQL, an explicit read transaction on SQLite (whose driver otherwise runs each SELECT
+        on its own). Without it a role created between two reads gave a KeyError."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     # -- audit ----------------------------------------------------------------------------------------
     def _audit(self, conn: Connection, event: str, actor: str, subject: str, source: str = "local",
                outcome: str = "success", detail: Mapping[str, Any] | None = None) -> None:
+        """Append one entry; ``conn`` must come from :meth:`transaction` (the head is read under its lock)."""
         last = conn.execute(select(schema.audit_log.c.hash).order_by(schema.audit_log.c.id.desc())
                             .limit(1)).first()
         prev = last[0] if last else ""
@@ -151,7 +217,7 @@ class IamStore:
 
     def audit(self, event: str, actor: str, subject: str, source: str = "local", outcome: str = "success",
               detail: Mapping[str, Any] | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             self._audit(conn, event, actor, subject, source, outcome, detail)
 
     def audit_entries(self, limit: int = 100, user: str | None = None) -> list[AuditEntry]:
@@ -163,17 +229,35 @@ class IamStore:
         return [AuditEntry(r["id"], r["ts"], r["event"], r["actor"], r["subject"], r["source"], r["outcome"],
                            json.loads(r["detail"])) for r in reversed(rows)]
 
-    def verify_audit_chain(self) -> tuple[bool, int, str]:
-        """(intact, entries checked, message): recomputes the hash chain from the first entry."""
+    def verify_audit_chain(self, expect_head: str | None = None) -> ChainCheck:
+        """Recompute the hash chain from the first entry and report every break.
+
+        After a break the walk continues from the stored hash, so one edited or removed entry is one
+        break and later tampering is still found. Entries cut off the end leave a valid shorter
+        chain: ``expect_head`` (a head printed earlier and kept elsewhere) must still be in it.
+        """
         prev = ""
         n = 0
-        with self.engine.connect() as conn:
-            for r in conn.execute(select(schema.audit_log).order_by(schema.audit_log.c.id)).mappings():
-                n += 1
-                if r["prev_hash"] != prev or _chain_hash(prev, dict(r)) != r["hash"]:
-                    return False, n, f"audit log entry {r['id']} does not match the chain"
-                prev = r["hash"]
-        return True, n, f"{n} entries, chain intact"
+        breaks: list[str] = []
+        seen_head = expect_head is None
+        try:
+            with self.engine.connect() as conn:
+                for r in conn.execute(select(schema.audit_log).order_by(schema.audit_log.c.id)).mappings():
+                    n += 1
+                    if r["prev_hash"] != prev:
+                        breaks.append(f"entry {r['id']}: its prev_hash is not the hash of the entry before it "
+                                      f"(an entry was removed, inserted or reordered, or the chain forked)")
+                    if _chain_hash(r["prev_hash"], dict(r)) != r["hash"]:
+                        breaks.append(f"entry {r['id']}: its content does not match its hash (edited)")
+                    prev = r["hash"]
+                    seen_head = seen_head or prev == expect_head
+        except DBAPIError as exc:
+            return ChainCheck(n, prev, [*breaks, f"the audit log cannot be read (table dropped?): "
+                                                 f"{driver_message(exc)}"])
+        if not seen_head:
+            breaks.append(f"the expected head {expect_head} is not in the chain: entries were cut off the "
+                          f"end (the chain now ends at {prev or 'nothing'})")
+        return ChainCheck(n, prev, breaks)
 
     # -- roles ----------------------------------------------------------------------------------------
     def _insert_role(self, conn: Connection, name: str, allow: Iterable[str], deny: Iterable[str],
@@ -191,7 +275,7 @@ class IamStore:
         name = check_name(name, "role name")
         allow, deny, parents = list(allow), list(deny), [check_name(p, "role name") for p in parents]
         self.require_ready()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             if conn.execute(select(schema.roles.c.name).where(schema.roles.c.name == name)).first():
                 raise UsageError(f"role {name!r} already exists")
             known = self._known_roles(conn)
@@ -204,12 +288,15 @@ class IamStore:
         self.roles()  # validates inheritance (a cycle is impossible: parents must exist first)
 
     def roles(self) -> dict[str, Role]:
-        with self.engine.connect() as conn:
-            out = {r[0]: Role(r[0]) for r in conn.execute(select(schema.roles.c.name).order_by(schema.roles.c.name))}
-            for r in conn.execute(select(schema.permissions).order_by(schema.permissions.c.id)).mappings():
-                out[r["role"]].permissions.append(Permission(r["resource"], r["action"], r["effect"]))
-            for r in conn.execute(select(schema.role_parents)).mappings():
-                out[r["role"]].parents.append(r["parent"])
+        with self.snapshot() as conn:
+            return self._roles(conn)
+
+    def _roles(self, conn: Connection) -> dict[str, Role]:
+        out = {r[0]: Role(r[0]) for r in conn.execute(select(schema.roles.c.name).order_by(schema.roles.c.name))}
+        for r in conn.execute(select(schema.permissions).order_by(schema.permissions.c.id)).mappings():
+            out[r["role"]].permissions.append(Permission(r["resource"], r["action"], r["effect"]))
+        for r in conn.execute(select(schema.role_parents)).mappings():
+            out[r["role"]].parents.append(r["parent"])
         return out
 
     # -- users ----------------------------------------------------------------------------------------
@@ -271,7 +358,7 @@ class IamStore:
         now = self.clock()
         out: list[User] = []
         try:
-            with self.engine.begin() as conn:
+            with self.transaction() as conn:
                 for name, h, rl in hashed:
                     conn.execute(insert(schema.users).values(
                         username=name, password_hash=h, disabled=False, locked=False, mfa_enabled=False,
@@ -289,7 +376,7 @@ class IamStore:
         return dict(row) if row is not None else None
 
     def get_user(self, username: str) -> User | None:
-        with self.engine.connect() as conn:
+        with self.snapshot() as conn:
             row = self._user_row(conn, username)
             if row is None:
                 return None
@@ -307,7 +394,8 @@ class IamStore:
 
     def list_users(self) -> list[User]:
         """Two queries for the whole list (not two per user)."""
-        with self.engine.connect() as conn:
+        self.require_ready()
+        with self.snapshot() as conn:
             rows = conn.execute(select(schema.users).order_by(schema.users.c.username)).mappings().all()
             roles: dict[str, list[str]] = {}
             for name, role in conn.execute(select(schema.user_roles.c.username, schema.user_roles.c.role)
@@ -318,7 +406,7 @@ class IamStore:
 
     def _set_flag(self, username: str, event: str, actor: str, **values: Any) -> bool:
         self.require_ready()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             row = self._user_row(conn, username)
             if row is None:
                 raise UsageError(f"no user {username!r}")
@@ -340,14 +428,14 @@ class IamStore:
 
     def unlock_user(self, username: str, actor: str = "cli") -> bool:
         changed = self._set_flag(username, "user-unlock", actor, locked=False)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(delete(schema.throttle).where(schema.throttle.c.key == f"user:{username}"))
         return changed
 
     def set_roles(self, username: str, roles: Iterable[str], actor: str = "cli") -> None:
         roles = list(dict.fromkeys(roles))
         self.require_user(username)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             known = self._known_roles(conn)
             unknown = [r for r in roles if r not in known]
             if unknown:
@@ -361,7 +449,7 @@ class IamStore:
         passwords.enforce_policy(password, username)
         self.require_user(username)
         h = passwords.hash_password(password, self.ph)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(password_hash=h, updated_at=self.clock(), tokens_valid_after=self.clock()))
             self._audit(conn, "password-change", actor, username, "local", "success")
@@ -369,7 +457,7 @@ class IamStore:
     def revoke_user_tokens(self, username: str, actor: str = "cli") -> int:
         """Every access token issued before now and every refresh token stop working immediately."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             if self._user_row(conn, username) is None:
                 raise UsageError(f"no user {username!r}")
             conn.execute(update(schema.users).where(schema.users.c.username == username)
@@ -382,8 +470,8 @@ class IamStore:
 
     # -- authorization --------------------------------------------------------------------------------
     def authorizer(self) -> Authorizer:
-        roles = self.roles()
-        with self.engine.connect() as conn:
+        with self.snapshot() as conn:
+            roles = self._roles(conn)
             user_roles: dict[str, list[str]] = {
                 r[0]: [] for r in conn.execute(select(schema.users.c.username))}
             for r in conn.execute(select(schema.user_roles)):
@@ -404,80 +492,117 @@ class IamStore:
         row = conn.execute(select(schema.throttle).where(schema.throttle.c.key == key)).mappings().first()
         return dict(row) if row is not None else None
 
-    def _record_failure(self, conn: Connection, key: str, free: int) -> int:
-        now = self.clock()
-        row = self._throttle_state(conn, key)
-        failures = 1
-        if row is not None and now - row["last_failure"] < FAILURE_WINDOW_SECONDS:
-            failures = row["failures"] + 1
-        locked_until = 0.0
-        if failures >= free:
-            locked_until = now + min(BACKOFF_BASE_SECONDS * 2 ** (failures - free), BACKOFF_MAX_SECONDS)
-        values = {"failures": failures, "last_failure": now, "locked_until": locked_until}
-        if row is None:
-            conn.execute(insert(schema.throttle).values(key=key, **values))
-        else:
-            conn.execute(update(schema.throttle).where(schema.throttle.c.key == key).values(**values))
-        return failures
+    def _count_attempts(self, conn: Connection, budgets: Mapping[str, int], now: float) -> dict[str, int]:
+        """Count one login attempt against each key *before* its password is checked; the new counts.
+
+        One ``INSERT … ON CONFLICT DO UPDATE SET failures = failures + 1 … RETURNING`` for all keys,
+        under :meth:`transaction`'s lock: parallel attempts each get their own number, and those past
+        the free budget are throttled instead of all being checked against one stale count (which
+        is what let 16 parallel guesses through). A success takes its count back.
+        """
+        # the dialect in use only (the PostgreSQL one costs 0.1 s to import)
+        upsert: Any = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
+        t = schema.throttle
+        stmt = upsert(t).values([{"key": k, "failures": 1, "last_failure": now, "locked_until": 0.0}
+                                 for k in budgets])
+        stmt = stmt.on_conflict_do_update(index_elements=[t.c.key], set_={
+            "failures": case((t.c.last_failure > now - FAILURE_WINDOW_SECONDS, t.c.failures + 1), else_=1),
+            "last_failure": now})
+        counts = {str(k): int(n) for k, n in conn.execute(stmt.returning(t.c.key, t.c.failures))}
+        for key, free in budgets.items():
+            if counts[key] >= free:
+                conn.execute(update(t).where(t.c.key == key).values(
+                    locked_until=now + min(BACKOFF_BASE_SECONDS * 2 ** (counts[key] - free), BACKOFF_MAX_SECONDS)))
+        return counts
+
+    def _uncount_attempt(self, conn: Connection, key: str, free: int) -> None:
+        """A successful attempt was counted in advance: take that count back (the source's budget is
+        for failures, and a script logging in every minute must not be throttled)."""
+        t = schema.throttle
+        conn.execute(update(t).where((t.c.key == key) & (t.c.failures > 0)).values(
+            failures=t.c.failures - 1, locked_until=case((t.c.failures - 1 < free, 0.0), else_=t.c.locked_until)))
 
     def authenticate(self, username: str, password: str, source: str = "local",
                      totp: str | None = None) -> User:
         """Check the password (and TOTP when enrolled) under per-account and per-source throttling.
 
-        Every outcome is audited. A refused attempt raises :class:`AuthError` with a message that does
-        not reveal whether the user exists.
+        Three steps: under the write lock, refuse a throttled or locked attempt or count it; check the
+        password outside the lock (one argon2 verification whether or not the user exists); under the
+        lock again, claim the TOTP step (a code wins once, however many logins race with it) and
+        record the outcome. Every attempt is audited once. A refusal raises :class:`AuthError`, whose
+        message depends only on what was typed, never on whether the user exists or the password
+        was right — except a replayed TOTP code, which can only be told after a right password.
         """
+        from cnsec.iam import mfa
+
         self.require_ready()
         now = self.clock()
         ukey, skey = f"user:{username}", f"source:{source}"
-        with self.engine.connect() as conn:
+        refusal = ""
+        failures = 0
+        with self.transaction() as conn:
             row = self._user_row(conn, username)
-            throttled = [s for s in (self._throttle_state(conn, ukey), self._throttle_state(conn, skey))
-                         if s is not None and s["locked_until"] > now]
-        if throttled:
-            wait = max(s["locked_until"] for s in throttled) - now
-            self.audit("login", username, username, source, "throttled", {"retry_after": round(wait, 1)})
-            raise AuthError(f"too many failed attempts: retry in {max(1, round(wait))} s")
-        if row is not None and row["locked"]:
-            self.audit("login", username, username, source, "locked")
-            raise AuthError("account locked after repeated failures: an administrator must run "
-                            "`cnsec iam users unlock`")
-        ok = passwords.verify_password(row["password_hash"] if row else passwords.dummy_hash(), password, self.ph)
-        reason = "bad-password"
-        if ok and row is not None and row["disabled"]:
-            ok, reason = False, "disabled"
-        if ok and row is not None and row["mfa_enabled"]:
-            from cnsec.iam import mfa
-
-            step = mfa.verify(row["mfa_secret"], totp or "", row["mfa_last_step"], now)
-            if step is None:
-                ok, reason = False, "bad-totp" if totp else "totp-required"
+            t = schema.throttle
+            until = max([r[0] for r in conn.execute(select(t.c.locked_until).where(t.c.key.in_((ukey, skey))))],
+                        default=0.0)
+            if until > now:
+                wait = until - now
+                self._audit(conn, "login", username, username, source, "throttled", {"retry_after": round(wait, 1)})
+                refusal = f"too many failed attempts: retry in {max(1, round(wait))} s"
+            elif row is not None and row["locked"]:
+                self._audit(conn, "login", username, username, source, "locked")
+                refusal = "account locked after repeated failures: an administrator must run " \
+                          "`cnsec iam users unlock`"
             else:
-                with self.engine.begin() as conn:
-                    conn.execute(update(schema.users).where(schema.users.c.username == username)
-                                 .values(mfa_last_step=step))
-        if not ok or row is None:
-            with self.engine.begin() as conn:
-                failures = self._record_failure(conn, ukey, ACCOUNT_FREE_FAILURES)
-                self._record_failure(conn, skey, SOURCE_FREE_FAILURES)
+                failures = self._count_attempts(
+                    conn, {ukey: ACCOUNT_FREE_FAILURES, skey: SOURCE_FREE_FAILURES}, now)[ukey]
+        if refusal:
+            raise AuthError(refusal)
+        ok = passwords.verify_password(row["password_hash"] if row else passwords.dummy_hash(self.ph),
+                                       password, self.ph)
+        reason, step = "", None
+        if row is None:
+            reason = "unknown-user"
+        elif not ok:
+            reason = "bad-password"
+        elif row["disabled"]:
+            reason = "disabled"
+        elif row["mfa_enabled"]:
+            step = mfa.verify(row["mfa_secret"], totp or "", row["mfa_last_step"], now)
+            if not totp:
+                reason = "totp-required"
+            elif step is None:
+                reason = "totp-replayed" if mfa.replayed(row["mfa_secret"], totp, row["mfa_last_step"], now) \
+                    else "bad-totp"
+        rehash = None
+        if not reason and row is not None and passwords.needs_rehash(row["password_hash"], self.ph):
+            rehash = passwords.hash_password(password, self.ph)  # before the lock: it takes a while
+        u = schema.users
+        with self.transaction() as conn:
+            if not reason and step is not None and not conn.execute(
+                    update(u).where((u.c.username == username) & (u.c.mfa_last_step < step))
+                    .values(mfa_last_step=step)).rowcount:
+                reason = "totp-replayed"  # a parallel login with the same code claimed it first
+            if reason:
                 locked = row is not None and failures >= ACCOUNT_LOCKOUT_FAILURES
                 if locked:
-                    conn.execute(update(schema.users).where(schema.users.c.username == username)
-                                 .values(locked=True, updated_at=now))
+                    conn.execute(update(u).where(u.c.username == username).values(locked=True, updated_at=now))
                 self._audit(conn, "login", username, username, source, "failure",
-                            {"reason": reason if row is not None else "unknown-user", "failures": failures,
-                             "locked": locked})
-            if reason == "totp-required":
-                raise AuthError("a TOTP code is required for this account (--totp)")
-            raise AuthError("invalid username, password or code")
-        with self.engine.begin() as conn:
-            conn.execute(delete(schema.throttle).where(schema.throttle.c.key == ukey))
-            detail: dict[str, Any] = {}
-            if passwords.needs_rehash(row["password_hash"], self.ph):
-                conn.execute(update(schema.users).where(schema.users.c.username == username)
-                             .values(password_hash=passwords.hash_password(password, self.ph), updated_at=now))
-                detail["rehashed"] = True
-            self._audit(conn, "login", username, username, source, "success", detail)
+                            {"reason": reason, "failures": failures, "locked": locked})
+            else:
+                conn.execute(delete(schema.throttle).where(schema.throttle.c.key == ukey))
+                self._uncount_attempt(conn, skey, SOURCE_FREE_FAILURES)
+                detail: dict[str, Any] = {}
+                if rehash is not None:
+                    conn.execute(update(u).where(u.c.username == username)
+                                 .values(password_hash=rehash, updated_at=now))
+                    detail["rehashed"] = True
+                self._audit(conn, "login", username, username, source, "success", detail)
+        if reason == "totp-replayed":
+            raise AuthError("this TOTP code was already used: wait for the next one")
+        if reason:
+            raise AuthError("invalid username, password or code"
+                            + ("" if totp else " (an account with MFA also needs its TOTP code: --totp)"))
         user = self.get_user(username)
         assert user is not None
         return user
@@ -494,7 +619,7 @@ class IamStore:
 
         self.require_user(username)
         secret = mfa.new_secret()
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(mfa_secret=secret, mfa_enabled=False, mfa_last_step=0,
                                  updated_at=self.clock()))
@@ -504,7 +629,7 @@ class IamStore:
     def mfa_confirm(self, username: str, code: str, actor: str = "cli") -> None:
         from cnsec.iam import mfa
 
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             row = self._user_row(conn, username)
             if row is None or not row["mfa_secret"]:
                 raise UsageError(f"no pending MFA enrolment for {username!r}: run `cnsec iam mfa enable`")
@@ -518,7 +643,7 @@ class IamStore:
 
     def mfa_disable(self, username: str, actor: str = "cli") -> bool:
         changed = self._set_flag(username, "mfa-disable", actor, mfa_enabled=False)
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(mfa_secret=None))
         return changed

@@ -60,8 +60,9 @@ class TokenService:
         self.refresh_ttl = refresh_ttl
 
     # -- keys -----------------------------------------------------------------------------------------
-    def rotate_key(self, actor: str = "cli") -> str:
-        """A new active signing key; older keys stay valid for verification until retired."""
+    def rotate_key(self, actor: str = "cli", only_if_none: bool = False) -> str:
+        """A new active signing key; older keys stay valid for verification until retired.
+        ``only_if_none``: the first login's implicit key, created once however many logins race."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -74,7 +75,12 @@ class TokenService:
                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         from sqlalchemy import func
 
-        with self.store.engine.begin() as conn:
+        with self.store.transaction() as conn:
+            if only_if_none:
+                active = conn.execute(select(schema.signing_keys.c.kid)
+                                      .where(schema.signing_keys.c.retired_at.is_(None)).limit(1)).first()
+                if active is not None:
+                    return str(active[0])
             latest = conn.execute(select(func.max(schema.signing_keys.c.created_at))).scalar()
             created = self.store.clock()
             if latest is not None and created <= latest:
@@ -86,7 +92,7 @@ class TokenService:
         return kid
 
     def retire_key(self, kid: str, actor: str = "cli") -> None:
-        with self.store.engine.begin() as conn:
+        with self.store.transaction() as conn:
             n = conn.execute(update(schema.signing_keys).where(schema.signing_keys.c.kid == kid)
                              .values(retired_at=self.store.clock())).rowcount
             if not n:
@@ -106,7 +112,7 @@ class TokenService:
                                .where(schema.signing_keys.c.retired_at.is_(None))
                                .order_by(schema.signing_keys.c.created_at.desc())).first()
         if row is None:
-            self.rotate_key(actor="system")
+            self.rotate_key(actor="system", only_if_none=True)
             return self._active_key()
         return str(row[0]), str(row[1])
 
@@ -118,13 +124,15 @@ class TokenService:
         return str(row[0]) if row else None
 
     # -- issuing --------------------------------------------------------------------------------------
-    def _access_token(self, username: str, roles: tuple[str, ...], now: float) -> str:
+    def _access_token(self, username: str, roles: tuple[str, ...], now: float, family: str) -> str:
+        """``fam`` names the refresh-token family issued with it: when reuse revokes the family (a
+        stolen refresh token), the access tokens of that family stop verifying too."""
         import jwt
 
         kid, priv = self._active_key()
         claims = {"iss": self.issuer, "aud": self.audience, "sub": username, "iat": int(now),
                   "nbf": int(now), "exp": int(now + self.access_ttl), "jti": uuid.uuid4().hex,
-                  "roles": list(roles), "typ": "access", "iat_precise": now}
+                  "roles": list(roles), "typ": "access", "iat_precise": now, "fam": family}
         return str(jwt.encode(claims, priv, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"}))
 
     def _refresh_token(self, conn: Any, username: str, family: str, now: float) -> str:
@@ -138,9 +146,10 @@ class TokenService:
         """Tokens for a user who has just authenticated (see :meth:`IamStore.authenticate`)."""
         user = self.store.require_user(username)
         now = self.store.clock()
-        access = self._access_token(username, user.roles, now)
-        with self.store.engine.begin() as conn:
-            refresh = self._refresh_token(conn, username, uuid.uuid4().hex, now)
+        family = uuid.uuid4().hex
+        access = self._access_token(username, user.roles, now, family)
+        with self.store.transaction() as conn:
+            refresh = self._refresh_token(conn, username, family, now)
             self.store._audit(conn, "token-issue", username, username, source, "success")
         return TokenPair(access, refresh, int(self.access_ttl))
 
@@ -148,7 +157,7 @@ class TokenService:
         """Rotate: the presented token is spent and a new pair returned. Reuse revokes the family."""
         now = self.store.clock()
         h = _sha(refresh_token.strip())
-        with self.store.engine.begin() as conn:
+        with self.store.transaction() as conn:
             row = conn.execute(select(schema.refresh_tokens).where(schema.refresh_tokens.c.token_hash == h)
                                ).mappings().first()
             if row is None:
@@ -169,7 +178,7 @@ class TokenService:
             raise TokenError("refresh token revoked")
         with self.store.engine.connect() as conn:
             urow = self.store._user_row(conn, user)
-        with self.store.engine.begin() as conn:
+        with self.store.transaction() as conn:
             if row["expires_at"] <= now or urow is None or urow["disabled"] or urow["locked"] \
                     or row["issued_at"] < urow["tokens_valid_after"]:
                 self.store._audit(conn, "token-refresh", user, user, source, "failure", {"reason": "expired"})
@@ -190,7 +199,7 @@ class TokenService:
         if failed:
             raise TokenError("refresh token expired or no longer valid: log in again")
         roles = self.store.require_user(user).roles
-        return TokenPair(self._access_token(user, roles, now), new_refresh, int(self.access_ttl))
+        return TokenPair(self._access_token(user, roles, now, row["family"]), new_refresh, int(self.access_ttl))
 
     # -- verifying ------------------------------------------------------------------------------------
     def verify(self, token: str) -> dict[str, Any]:
@@ -230,23 +239,31 @@ class TokenService:
             raise TokenError("token not valid yet")
         if claims.get("typ") != "access":
             raise TokenError("not an access token")
+        rt = schema.refresh_tokens
         with self.store.engine.connect() as conn:
             urow = self.store._user_row(conn, str(claims["sub"]))
             revoked = conn.execute(select(schema.revoked_tokens.c.jti)
                                    .where(schema.revoked_tokens.c.jti == claims["jti"])).first()
+            family_revoked = "fam" in claims and conn.execute(
+                select(rt.c.token_hash).where((rt.c.family == str(claims["fam"])) & rt.c.revoked.is_(True))
+                .limit(1)).first() is not None
         if urow is None or urow["disabled"]:
             raise TokenError("the token's user is disabled or gone")
         issued = float(claims.get("iat_precise", claims["iat"]))
         if revoked is not None or issued < float(urow["tokens_valid_after"]):
             raise TokenError("token revoked")
+        if family_revoked:
+            raise TokenError("token revoked: its refresh-token family was revoked (refresh token reuse)")
         return claims
 
     def revoke(self, token: str, actor: str = "cli") -> str:
         """Revoke one access token (by its ``jti``) until it would have expired anyway."""
         claims = self.verify(token)
-        with self.store.engine.begin() as conn:
-            conn.execute(insert(schema.revoked_tokens).values(jti=claims["jti"], username=claims["sub"],
-                                                              expires_at=float(claims["exp"])))
+        with self.store.transaction() as conn:
+            if conn.execute(select(schema.revoked_tokens.c.jti)  # revoked in parallel: once is enough
+                            .where(schema.revoked_tokens.c.jti == claims["jti"])).first() is None:
+                conn.execute(insert(schema.revoked_tokens).values(jti=claims["jti"], username=claims["sub"],
+                                                                  expires_at=float(claims["exp"])))
             self.store._audit(conn, "token-revoke", actor, str(claims["sub"]), "local", "success",
                               {"jti": claims["jti"]})
         return str(claims["jti"])

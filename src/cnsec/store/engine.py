@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnsec.errors import UsageError
+from cnsec.errors import CnsecError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -61,37 +61,70 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def get_engine(url: str | None = None, *, create_dir: bool = True) -> Engine:
-    """A cached engine for ``url``. A bad URL or a missing driver is a :class:`UsageError`, not a trace."""
+def new_engine(url: str | None = None, *, create_dir: bool = True) -> Engine:
+    """A fresh engine (own pool) for ``url``: what :func:`get_engine` caches, and what a test that
+    plays several clients against one database needs. A bad URL, a missing driver or a SQLite file
+    that cannot be created is a :class:`UsageError`, not a traceback."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     resolved = resolve_url(url)
+    try:
+        if resolved.startswith("sqlite"):
+            from sqlalchemy.engine import make_url
+
+            db = make_url(resolved).database
+            if db and db != ":memory:" and create_dir:
+                path = Path(db)
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not path.exists():
+                    path.touch(mode=0o600)
+            engine = create_engine(resolved, future=True)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(resolved, future=True, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise UsageError(f"{ENV_VAR}: cannot use database URL {redact(resolved)}: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"{ENV_VAR}: the driver for {redact(resolved)} is not installed "
+                         f"({exc.name}); install cnsec[postgres]") from None
+    except OSError as exc:
+        raise UsageError(f"{ENV_VAR}: cannot create the database file for {redact(resolved)}: "
+                         f"{exc.strerror or exc}") from None
+    return engine
+
+
+def get_engine(url: str | None = None, *, create_dir: bool = True) -> Engine:
+    """A cached engine for ``url`` (see :func:`new_engine`)."""
+    resolved = resolve_url(url)
     with _LOCK:
         engine = _ENGINES.get(resolved)
-        if engine is not None:
-            return engine
-        try:
-            if resolved.startswith("sqlite"):
-                from sqlalchemy.engine import make_url
-
-                db = make_url(resolved).database
-                if db and db != ":memory:" and create_dir:
-                    path = Path(db)
-                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    if not path.exists():
-                        path.touch(mode=0o600)
-                engine = create_engine(resolved, future=True)
-                event.listen(engine, "connect", _sqlite_pragmas)
-            else:
-                engine = create_engine(resolved, future=True, pool_pre_ping=True)
-        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-            raise UsageError(f"{ENV_VAR}: cannot use database URL {redact(resolved)}: {exc}") from None
-        except ModuleNotFoundError as exc:
-            raise UsageError(f"{ENV_VAR}: the driver for {redact(resolved)} is not installed "
-                             f"({exc.name}); install cnsec[postgres]") from None
-        _ENGINES[resolved] = engine
+        if engine is None:
+            engine = _ENGINES[resolved] = new_engine(resolved, create_dir=create_dir)
         return engine
+
+
+class DatabaseError(CnsecError):
+    """The database could not be reached or answered with an error: exit 2 with one clear line."""
+
+
+@contextlib.contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn a driver error (server unreachable, table dropped, permission refused) into a
+    :class:`DatabaseError` naming the redacted URL and the driver's first line, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as exc:
+        raise DatabaseError(f"database {redact(url)}: {driver_message(exc)}") from None
+
+
+def driver_message(exc: Exception) -> str:
+    """The first line of the driver's own message (SQLAlchemy's adds the SQL and a link)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def dispose_all() -> None:
