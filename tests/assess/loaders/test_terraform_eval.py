@@ -8,6 +8,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from cnsec.assess.config import Config
 from cnsec.assess.engine import assess
 from cnsec.assess.inventory import load_inventory
@@ -145,3 +147,29 @@ def test_a_conditional_on_a_variable_default_is_evaluated(tmp_path: Path) -> Non
     inv = load_inventory([str(tmp_path)], workers=1)
     # local.missing is unknown, so the condition is: the whole value stays an expression
     assert inv.terraform[0].blocks("vpc_config")[0]["endpoint_public_access"].startswith("${")
+
+
+def test_modules_fanning_out_stop_at_the_budget_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnsec.assess.loaders.terraform as tf
+
+    monkeypatch.setattr(tf, "MAX_EXPANDED", 50)
+    for level in range(12):  # each level calls the next twice: 4096 module instances unbounded
+        d = tmp_path / f"m{level}"
+        d.mkdir()
+        (d / "main.tf").write_text(f'module "a" {{\n  source = "../m{level + 1}"\n}}\n'
+                                   f'module "b" {{\n  source = "../m{level + 1}"\n}}\n' if level < 11 else
+                                   'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    root = tmp_path / "m0" / "main.tf"
+    resources, problems = parse_terraform_text(root.read_text(), str(root))
+    assert len(resources) < 50
+    assert [p.line for p in problems] == [1] and "not assessed" in problems[0].message
+
+
+def test_a_long_chain_of_locals_is_unknown_past_its_limit_not_a_crash(tmp_path: Path) -> None:
+    chain = "\n".join(f"  l{i} = local.l{i + 1}" for i in range(3000))
+    (tmp_path / "main.tf").write_text(f'locals {{\n{chain}\n  l3000 = true\n}}\n'
+                                      'resource "aws_eks_cluster" "c" {\n  vpc_config {\n'
+                                      '    endpoint_public_access = local.l0\n  }\n}\n')
+    resources, problems = parse_terraform_text((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
+    assert problems == []
+    assert resources[0].blocks("vpc_config")[0]["endpoint_public_access"] == "${local.l0}"

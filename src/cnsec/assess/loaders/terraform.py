@@ -419,19 +419,21 @@ class _Walk:
         self.budget = MAX_EXPANDED
         self.out: list[TfResource] = []
 
+    def take(self, file: str, line: int) -> bool:
+        """One more resource or module instance, if the budget allows (reported once when not)."""
+        self.budget -= 1
+        if self.budget == -1:
+            self.problems.append(InputProblem(file, line, f"more than {MAX_EXPANDED} resources and module "
+                                              "instances through modules, count and for_each; the rest is "
+                                              "not assessed"))
+        return self.budget >= 0
+
     def resources(self, f: _File, scope: tevl.Scope, module: str, via: tuple[tuple[str, int], ...]) -> None:
         for block, rtype, rname, body, start, end, attr_lines in f.resources():
             instances = _instances(body, scope)
             for suffix, inner in instances or ():
-                if self.budget <= 0:
-                    if self.budget == 0:
-                        self.budget = -1
-                        where = via[0] if via else (f.file, start)
-                        self.problems.append(InputProblem(where[0], where[1], f"more than {MAX_EXPANDED} "
-                                                          "resources through modules, count and for_each; "
-                                                          "the rest is not assessed"))
+                if not self.take(*(via[0] if via else (f.file, start))):
                     return
-                self.budget -= 1
                 unknown: set[str] = set()
                 attrs = _expand({k: v for k, v in body.items() if k not in ("count", "for_each")}, inner,
                                 unknown)
@@ -448,8 +450,8 @@ class _Walk:
             if not isinstance(source, str) or not source.startswith(("./", "../")):
                 if via:  # reported where that module's own file is read (no repeat per call)
                     continue
-                shown = _CREDENTIALS.sub(r"\1…@", source) if isinstance(source, str) else "an expression"
-                self.problems.append(InputProblem(f.file, line, f'module "{name}": source {shown!r} is not a '
+                shown = repr(_CREDENTIALS.sub(r"\1…@", source)) if isinstance(source, str) else "an expression"
+                self.problems.append(InputProblem(f.file, line, f'module "{name}": source {shown} is not a '
                                                   "local path; not followed, its resources are not assessed"))
                 continue
             directory = os.path.normpath(os.path.join(os.path.dirname(f.file), source))
@@ -464,6 +466,8 @@ class _Walk:
                                                   "not followed"))
                 continue
             for suffix, inner in _instances(body, scope) or ():
+                if not self.take(*(via[0] if via else (f.file, line))):  # calls alone can fan out too
+                    return
                 given = {k: tevl.evaluate(v, inner) for k, v in body.items() if k not in _META}
                 child = _scope(files, given)
                 path = f"{module}.module.{name}{suffix}" if module else f"module.{name}{suffix}"

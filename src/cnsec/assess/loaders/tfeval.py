@@ -20,7 +20,9 @@ from cnsec.assess.loaders import hcl as fast_hcl
 
 #: References whose value may be known: without one, an expression keeps python-hcl2's string.
 _INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][\w-]*\.(?:key|value)\b")
-_MAX_VALUE = 10_000  # items in one evaluated collection: a hostile range() or repeat stays bounded
+_MAX_VALUE = 10_000
+#: Locals defined through other locals are followed this deep (each level costs a few stack frames).
+MAX_LOCAL_CHAIN = 32  # items in one evaluated collection: a hostile range() or repeat stays bounded
 
 
 class Unknown:
@@ -61,15 +63,15 @@ class Scope:
     def local(self, name: str) -> Any:
         if name in self._values:
             return self._values[name]
-        if name not in self._locals or name in self._busy:  # undeclared, or a cycle
-            return Unknown(f"local.{name}")
+        if name not in self._locals or name in self._busy or len(self._busy) >= MAX_LOCAL_CHAIN:
+            return Unknown(f"local.{name}")  # undeclared, a cycle, or a chain too long to follow
         self._busy.add(name)
+        outer = self.iters
+        self.iters = {}  # a local sees no iterator
         try:
-            outer = self.iters
-            self.iters = {}
             value = evaluate(self._locals[name], self)
-            self.iters = outer
         finally:
+            self.iters = outer
             self._busy.discard(name)
         self._values[name] = value
         return value
