@@ -173,3 +173,27 @@ def test_a_long_chain_of_locals_is_unknown_past_its_limit_not_a_crash(tmp_path: 
     resources, problems = parse_terraform_text((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
     assert problems == []
     assert resources[0].blocks("vpc_config")[0]["endpoint_public_access"] == "${local.l0}"
+
+
+_ENCRYPTION = (  # the shape of terraform-aws-eks's encryption_config (variables.tf 178-185, main.tf 121-131)
+    'variable "encryption_config" {\n  type = object({\n    provider_key_arn = optional(string)\n'
+    '    resources        = optional(list(string), ["secrets"])\n  })\n  default = {}\n}\n'
+    'resource "aws_eks_cluster" "this" {\n  dynamic "encryption_config" {\n'
+    '    for_each = var.encryption_config != null ? [var.encryption_config] : []\n    content {\n'
+    '      provider {\n        key_arn = aws_kms_key.this.arn\n      }\n'
+    '      resources = encryption_config.value.resources\n    }\n  }\n}\n')
+
+
+def test_an_optional_attribute_default_in_a_variable_type_is_applied(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_ENCRYPTION)
+    inv = load_inventory([str(tmp_path)], workers=1)
+    assert inv.terraform[0].blocks("encryption_config")[0]["resources"] == ["secrets"]
+    found, _ = _findings(tmp_path, "CNSEC-TF-014")
+    assert found == []
+
+
+def test_an_encryption_config_whose_resources_are_unknown_is_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_ENCRYPTION.replace("encryption_config.value.resources",
+                                                          "aws_kms_key.this.tags"))
+    found, _ = _findings(tmp_path, "CNSEC-TF-014")
+    assert found == []

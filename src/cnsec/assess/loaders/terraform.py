@@ -327,11 +327,12 @@ def _scope(files: list[_File], given: dict[str, Any]) -> tevl.Scope:
     for f in files:
         for name, body in f.blocks("variable"):
             if name in given:
-                variables[name] = given[name]
+                value = given[name]
             elif "default" in body:
-                variables[name] = tevl.evaluate(body["default"], empty)
+                value = tevl.evaluate(body["default"], empty)
             else:
-                variables[name] = tevl.Unknown(f"var.{name}")
+                value = tevl.Unknown(f"var.{name}")
+            variables[name] = tevl.with_type_defaults(body.get("type"), value)
     local_exprs: dict[str, Any] = {}
     for f in files:
         for _, body in f.blocks("locals"):

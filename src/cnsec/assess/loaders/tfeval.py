@@ -374,3 +374,36 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "lower": _known_args(lambda a: a[0].lower() if isinstance(a[0], str) else None),
     "upper": _known_args(lambda a: a[0].upper() if isinstance(a[0], str) else None),
 }
+
+
+def with_type_defaults(type_raw: Any, value: Any) -> Any:
+    """``value`` converted by a variable's ``type`` as far as checks care: the attributes of an
+    ``object({...})`` type that are ``optional(T, default)`` get their default when absent or null
+    (and plain ``optional(T)`` ones null), through ``list``/``set``/``map`` of objects too."""
+    node = _node(type_raw) if isinstance(type_raw, str) and "(" in type_raw else None
+    return value if node is None else _fill(node, value, 0)
+
+
+def _fill(t: fast_hcl.Node, value: Any, depth: int) -> Any:
+    if t[0] != _T._CALL or not t[2] or isinstance(value, Unknown) or depth > fast_hcl.MAX_DEPTH:
+        return value
+    name, args = t[1], t[2]
+    if name in ("list", "set") and isinstance(value, list):
+        return [_fill(args[0], v, depth + 1) for v in value]
+    if name == "map" and isinstance(value, dict):
+        return {k: _fill(args[0], v, depth + 1) for k, v in value.items()}
+    if name != "object" or args[0][0] != _T._OBJECT or not isinstance(value, dict):
+        return value
+    out = dict(value)
+    empty = Scope({}, {})
+    for k, attr_type in args[0][1]:
+        if k[0] != _T._IDENT:
+            continue
+        key = k[1]
+        if attr_type[0] == _T._CALL and attr_type[1] == "optional" and attr_type[2]:
+            if out.get(key) is None:
+                out[key] = _eval(attr_type[2][1], empty) if len(attr_type[2]) > 1 else None
+            attr_type = attr_type[2][0]
+        if key in out:
+            out[key] = _fill(attr_type, out[key], depth + 1)
+    return out
