@@ -253,7 +253,7 @@ def build_assets(inv: Inventory, config: Config) -> list[Asset]:
         base = r.address
         n = seen.get(base, 0)
         seen[base] = n + 1
-        r.key = base if n == 0 else f"{base}@{r.file}"
+        r.key = base if n == 0 else f"{base}@{r.via[0][0] if r.via else r.file}"  # a module resource: its root
         atype = _tf_type(r.type)
         public = _tf_public(r)
         crit = Criticality.HIGH if atype in (AssetType.DATA_STORE, AssetType.KEY, AssetType.SECRET,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._tf import as_list
+from cnsec.assess.checks.terraform._tf import as_list, is_expr
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -24,8 +24,8 @@ def eks_secrets_encryption(r: TfResource, ctx: object) -> Iterator[Hit]:
     """Without envelope encryption Kubernetes Secrets sit in etcd protected only by EBS encryption; with
     a customer-managed KMS key, access to them can be audited and revoked."""
     for block in r.blocks("encryption_config"):
-        if "secrets" in [str(x) for x in as_list(block.get("resources"))]:
-            return
+        if is_expr(block.get("resources")) or "secrets" in [str(x) for x in as_list(block.get("resources"))]:
+            return  # an unknown list of resources may well name the secrets
     yield Hit(f"{r.address} does not encrypt Kubernetes Secrets with a KMS key", line=r.line,
               location="encryption_config",
               fix=('encryption_config {\n  resources = ["secrets"]\n  provider {\n'
