@@ -143,3 +143,36 @@ def test_report_snippets_never_show_the_provider_keys(tmp_path: Path) -> None:
     report = assess([str(path)], Config())
     snippets = "\n".join(f.snippet or "" for f in report.findings)
     assert "AKIAIOSFODNN7EXAMPLE" not in snippets and "EXAMPLEKEY" not in snippets
+
+
+def test_the_key_of_a_taint_or_label_pair_is_a_name_not_a_secret(tmp_path: Path) -> None:
+    """terraform-aws-eks's efa example taints GPU nodes with ``key = "nvidia.com/gpu"`` through a dynamic
+    ``taint`` block; it was reported as a hard-coded API key once evaluation reached the value."""
+    text = '''
+resource "aws_eks_node_group" "gpu" {
+  taint {
+    key    = "nvidia.com/gpu"
+    value  = "true"
+    effect = "NO_SCHEDULE"
+  }
+  taint {
+    key    = "dedicated-workload-x9Qz7Lm2Vb8Kp4Rt"
+    effect = "NO_EXECUTE"
+  }
+}
+'''
+    assert _findings(tmp_path, text, "CNSEC-TF-031") == []
+
+
+def test_a_token_written_as_a_pair_key_is_still_a_secret(tmp_path: Path) -> None:
+    token = "glpat-" + "Xq7Lm2Vb8Kp4Rt9Wz3Nc"  # made up here, in GitLab's token format
+    text = f'''
+resource "aws_eks_node_group" "gpu" {{
+  taint {{
+    key    = "{token}"
+    effect = "NO_SCHEDULE"
+  }}
+}}
+'''
+    found = _findings(tmp_path, text, "CNSEC-TF-031")
+    assert len(found) == 1 and token not in found[0].message

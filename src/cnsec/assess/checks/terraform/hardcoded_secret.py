@@ -8,14 +8,20 @@ from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
+#: Siblings that make a block a name/value pair (a tag, a taint, a label selector term): its ``key`` is a name.
+_PAIR_SIBLINGS = frozenset({"value", "values", "effect", "operator", "propagate_at_launch"})
+
 
 def _strings(node: Any, top: str | None = None, key: str | None = None,
              path: str = "") -> Iterator[tuple[str, str, str, str]]:
-    """(top-level attribute, key, dotted path, value) for every string literal in a resource body."""
+    """(top-level attribute, key, dotted path, value) for every string literal in a resource body; the
+    ``key`` of a name/value pair block is yielded as ``pair-key``, so that it is never taken for a key."""
     if isinstance(node, dict):
+        pair = "key" in node and not _PAIR_SIBLINGS.isdisjoint(node)
         for k, v in node.items():
             k = str(k)
-            yield from _strings(v, top or k, k, f"{path}.{k}" if path else k)
+            name = "pair-key" if pair and k == "key" else k
+            yield from _strings(v, top or k, name, f"{path}.{k}" if path else k)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from _strings(v, top, key, f"{path}[{i}]")
@@ -50,7 +56,8 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
     provider resource) is in the repository, every fork and every plan output. Detection is the secret
     scanner's engine (``cnsec data scan``): token formats anywhere, and literals under sensitive names
     unless they are references (``var.x``, ``${…}``) or placeholders. The value is never shown. A
-    ``key`` that names a stored object (``aws_s3_object``) or a tag is a name, not a key, and a public
+    ``key`` that names a stored object (``aws_s3_object``), a tag, or the key of any name/value pair block
+    (``taint { key = "nvidia.com/gpu" effect = … }``, a selector term) is a name, not a key, and a public
     key (``pgp_key = "keybase:…"``, ``public_key``) is published on purpose."""
     from cnsec.data.scan import scan_value
 
@@ -59,9 +66,10 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
             continue
         if (key == "key" and (r.type in _OBJECT_KEYS or _TAG_KEY.search(path))) or _PUBLIC_KEY.search(key):
             continue
-        hit = scan_value(key, value)
+        # a pair's key is a name: only a token format (AKIA…, ghp_…) written there is still a secret
+        hit = scan_value("name" if key == "pair-key" else key, value)
         if hit is None:
             continue
         yield Hit(f"{hit.title} in {path}: {hit.preview}", line=r.line_of(top),
                   location=f"{path}#{hit.fingerprint[:12]}",
-                  fix=f'{key} = random_password.{r.name}.result  # or a secret manager reference')
+                  fix=f'{path.rsplit(".", 1)[-1]} = random_password.{r.name}.result  # or a secret manager reference')
