@@ -22,8 +22,8 @@ What it measures, per repository and overall:
   files, input errors), from its JSON report; a repository where cnsec assessed nothing is said so.
 - **secrets false alarms per MB**: from ``bench/secrets_realworld.py`` when it is there (its own set of
   repositories and its own review file), else ``nan``.
-- **Stratus Red Team coverage**: the AWS and Kubernetes techniques with a bundled rule tested on their
-  detonation and revert events, from ``tests/detect/data/stratus/coverage.yaml`` when it is there.
+- **Stratus Red Team coverage**: the AWS, EKS and Kubernetes techniques whose recorded detonation makes
+  ``cnsec detect`` raise the technique's bundled rule (``tests/detect/data/stratus/cases.json``).
 
 Last line: ``RESULT agree=<0..1> skipped=<files> errors=<files> extras_false=<n> extras_unjudged=<n>
 secrets_fp_per_mb=<x> stratus_covered=<n>/<m>``.
@@ -37,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,13 +267,23 @@ def secrets_fp_per_mb() -> str:
 
 
 def stratus_covered() -> str:
-    cov = REPO / "tests" / "detect" / "data" / "stratus" / "coverage.yaml"
-    if not cov.exists():
+    """Techniques whose recorded detonation makes ``cnsec detect`` raise the technique's bundled rule, run
+    through the CLI one technique at a time (``tests/detect/data/stratus/cases.json``: every AWS, EKS and
+    Kubernetes technique of Stratus Red Team at the commit it names)."""
+    cases_file = REPO / "tests" / "detect" / "data" / "stratus" / "cases.json"
+    if not cases_file.exists():
         return "0/0"
-    raw = yaml.safe_load(cov.read_text()) or []
-    rows = raw.get("techniques", raw) if isinstance(raw, dict) else raw
-    covered = sum(1 for r in rows if r.get("rule"))
-    return f"{covered}/{len(rows)}"
+    cases = json.loads(cases_file.read_text())["cases"]
+    covered = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            events = Path(tmp) / "events.jsonl"
+            events.write_text("".join(json.dumps(e) + "\n" for e in case["detonation"]))
+            out = subprocess.run([*cnsec_exe(), "detect", str(events), "-f", "jsonl"], capture_output=True,
+                                 text=True).stdout
+            fired = {json.loads(line).get("rule_id") for line in out.splitlines() if line.strip()}
+            covered += bool(case.get("rule")) and case["rule"] in fired
+    return f"{covered}/{len(cases)}"
 
 
 def main() -> None:
