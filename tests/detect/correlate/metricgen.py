@@ -123,8 +123,9 @@ def _le(b: float) -> str:
     return "+Inf" if b == math.inf else repr(b)
 
 
-def write(convention: str, path: Path, seed: int = 5, dos: bool = True) -> Path:
-    data = traffic(seed, dos)
+def write(convention: str, path: Path, seed: int = 5, dos: bool = True, start: int = T0,
+          end: int = T0 + WEEK) -> Path:
+    data = traffic(seed, dos, start, end)
     writer = {"gauges": _gauges, "histogram": _histogram_text, "query_range": _query_range,
               "otlp": _otlp, "jsonl": _jsonl}[convention]
     with path.open("w", encoding="utf-8") as f:

@@ -203,3 +203,47 @@ def test_ratio_records_average_as_requests_not_as_scrapes() -> None:
     alerts = feed(c, recs)
     # two scrapes averaged would be 50%; over the requests it is 1000 / 1030
     assert [round(e["value"], 3) for a in alerts for e in a.evidence] == [round(100 * 1000 / 1030, 3)]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_real_prometheus_scrape_reads_its_http_histograms_and_counters_and_nothing_else(tmp_path: Path) -> None:
+    """Prometheus's own scrape (237 metric families): two scrapes of it, the second with ten more
+    requests in the first bucket of every HTTP histogram and on every request counter."""
+    import gzip
+
+    lines = [x for x in gzip.decompress((DATA / "prometheus-alltypes.prom.gz").read_bytes()).decode().splitlines()
+             if x and not x.startswith("#")]
+    second = []
+    for line in lines:
+        head, _, value = line.rpartition(" ")
+        if head.startswith(("prometheus_http_request_duration_seconds_bucket", "prometheus_http_requests_total")):
+            value = repr(float(value) + 10)
+        second.append(f"{head} {value}")
+    p = tmp_path / "two-scrapes.prom"
+    p.write_text("".join(f"{x} {T * 1000}\n" for x in lines) + "".join(f"{x} {(T + 15) * 1000}\n" for x in second))
+    recs, stats = _records(p)
+    assert stats.malformed == 0 and stats.unread_metrics == {}
+    lat = [r for r in recs if r["__name__"] == "latency_ms"]
+    hist = [r for r in lat if isinstance(r["latency_ms"], Buckets)]
+    handlers = {r["handler"] for r in hist}
+    assert len(handlers) == len(hist) >= 10 and all(r["metric"] == "prometheus_http_request_duration_seconds"
+                                                   for r in hist)
+    assert all(r["latency_ms"].counts == [10.0] * len(r["latency_ms"].counts) for r in hist)
+    assert hist[0]["latency_ms"].bounds[0] == 100.0  # le="0.1" seconds
+    # summaries and gauges of garbage collection, queries or rule groups are not request latencies
+    assert {r["metric"] for r in lat} <= {"prometheus_http_request_duration_seconds",
+                                          "prometheus_notifications_latency_seconds"}
+    avail = [(r["metric"], r["handler"], r["availability"]) for r in recs if r["__name__"] == "availability"]
+    assert len(avail) == 82  # every series of the counter, by code: 3 of them 503s
+    assert sorted((a.good, a.total) for _, _, a in avail)[:4] == [(0.0, 10.0)] * 3 + [(10.0, 10.0)]
+
+
+def test_the_otlp_json_example_of_the_specification_is_read() -> None:
+    recs, stats = _records(DATA / "otlp-metrics.json")
+    assert stats.malformed == 0
+    by_name = {r["__name__"]: r for r in recs}
+    assert by_name["my.counter"]["my.counter"] == 5.0 and by_name["my.gauge"]["my.gauge"] == 10.0
+    assert by_name["my.gauge"]["service"] == "my.service" and by_name["my.gauge"]["my.gauge.attr"] == "some value"
+    assert by_name["my.gauge"]["_ts"] == 1544712660.3

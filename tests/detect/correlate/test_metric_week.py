@@ -62,3 +62,15 @@ def test_the_generated_week_is_what_it_claims(tmp_path: Path) -> None:
     assert attack.median > 5 * busy.median and attack.errors / attack.requests > 0.1
     assert sum(m.errors for _, m in week["search"]) / sum(m.requests for _, m in week["search"]) < 0.005
     assert len(checkout) == 7 * 24 * 60
+
+
+def test_the_metrics_example_raises_the_dos_alert_its_readme_describes(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cnsec.cli import main
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "metrics" / "scrapes.prom"
+    assert main(["correlate", str(example), "-f", "jsonl"]) == 1
+    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(a["rule_id"], a["key"], a["first_seen"], a["last_seen"]) for a in alerts] == [
+        ("dos-service-degraded", "service=checkout", "2026-01-05T14:15:00Z", "2026-01-05T14:30:00Z")]

@@ -2,8 +2,10 @@
 
 Kinds, detected from the content of each file:
 
-* ``metric``: JSON lines ``{"timestamp", "name", "labels", "value"}`` (also the Prometheus query-result
-  shape ``{"metric": {"__name__": …}, "value": [ts, "v"]}``) and Prometheus text exposition snapshots;
+* ``metric``: JSON lines ``{"timestamp", "name", "labels", "value"}``, Prometheus text exposition
+  snapshots, Prometheus HTTP API responses (instant vectors, ``query_range`` matrices, also spanning
+  lines) and OTLP/JSON exports; :mod:`cnsec.detect.correlate.metrics` turns their samples into the
+  sign inputs (latency, availability, request rate) by name, unit and type;
 * ``access``: common/combined log format (with an optional trailing request time) and JSON access logs
   (nginx and Envoy field names);
 * ``iam``: the cnsec IAM audit log (``cnsec iam log -f json``: logins and administration);

@@ -61,6 +61,9 @@ UNITS = {"seconds": 1000.0, "second": 1000.0, "s": 1000.0, "sec": 1000.0, "milli
 PERCENT_UNITS = {"percent": 1.0, "percentage": 1.0, "pct": 1.0, "%": 1.0, "ratio": 100.0, "1": 100.0}
 MAX_SERIES = 100_000
 _LATENCY_WORDS = ("latency", "duration", "response_time", "responsetime", "request_time")
+#: a latency of requests, not of garbage collection, queries or rule evaluation (which a service's
+#: scrape also exposes as ``*_duration_seconds``)
+_REQUEST_WORDS = ("request", "http", "rpc", "response", "handling", "handler")
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket", "_created", "_info")
 
 
@@ -194,8 +197,15 @@ def _time_scale(tokens: list[str], unit: str | None = None) -> float | None:
     return None
 
 
-def _is_latency(low: str) -> bool:
-    return any(w in low for w in _LATENCY_WORDS)
+def _is_latency(low: str, timed: bool = False) -> bool:
+    """A latency of the requests a service serves: ``latency``, ``response_time``; or ``duration``
+    (or, ``timed``, a time unit: Micrometer's ``http_server_requests_seconds``, go-grpc's
+    ``grpc_server_handling_seconds``) with a request word. Not a client's latency (calls it makes)."""
+    if "client" in low:
+        return False
+    if any(w in low for w in _LATENCY_WORDS if w != "duration"):
+        return True
+    return any(w in low for w in _REQUEST_WORDS) and (timed or "duration" in low)
 
 
 def convention(name: str, unit: str | None = None, otel_kind: str | None = None) -> Mapping | str | None:
@@ -211,14 +221,14 @@ def convention(name: str, unit: str | None = None, otel_kind: str | None = None)
         if otel_kind != "histogram":
             low = low[: -len("_bucket")]
             tokens = tokens[:-1]
-        if not _is_latency(low):
-            return None
         scale = _time_scale(tokens, unit)
+        if not _is_latency(low, scale is not None):
+            return None
         if scale is None:
             return "a latency histogram without a unit in its name (map it in .cnsec.yaml detect.metrics)"
         return Mapping("latency_ms", "histogram", scale)
-    if otel_kind == "sum" or low.endswith("_total") or (low.endswith("_count") and _is_latency(low)):
-        if ("request" in low or "http" in low or _is_latency(low)) and not low.endswith("_bytes_total"):
+    if otel_kind == "sum" or low.endswith("_total") or (low.endswith("_count") and _is_latency(low, True)):
+        if ("request" in low or _is_latency(low, True)) and "bytes" not in low:
             return Mapping("availability", "counter")
         return None
     if low.endswith(_COUNTER_SUFFIXES):
