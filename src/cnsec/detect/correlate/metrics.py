@@ -475,7 +475,7 @@ class MetricReader:
             return out
         if m.kind == "gauge" and not (m.input == "latency_ms" and "quantile" in s.labels):
             v = _number(s.value)
-            if v is not None:
+            if v is not None and v == v:  # NaN: no value (an empty summary, a stale series)
                 out.append(_record(s.ts, m.input, s.name, s.labels, self._gauge(m, s.name, v), m.service))
             return out
         self._group_ts = s.ts
@@ -486,6 +486,8 @@ class MetricReader:
         if m.input == "availability" and m.percent is None:
             percent = self._percent.get(name, False)
             if not percent and v > 1.0:
+                if len(self._percent) >= 10_000:
+                    self._percent.clear()
                 percent = self._percent[name] = True
             return v if percent else v * 100.0
         return v * m.scale
