@@ -137,3 +137,11 @@ def test_a_truncated_gzip_log_keeps_the_records_before_the_cut_and_says_why(tmp_
     recs, stats = _records(path)
     assert 0 < len(recs) < 3000
     assert [p.message.split(":")[0] for p in stats.problems] == ["cannot read further"]
+
+
+def test_audit_events_with_no_sign_that_reads_them_are_said_to_be_unread(tmp_path: Path) -> None:
+    p = tmp_path / "audit.jsonl"
+    p.write_text(json.dumps({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "verb": "get",
+                             "requestReceivedTimestamp": "2026-01-01T00:00:00Z"}) + "\n")
+    recs, stats = _records(p)
+    assert recs == [] and "no sign names one" in stats.problems[0].message

@@ -547,33 +547,6 @@ class EngineBridge:
         stats.problems.extend(self.engine.stats.problems[first_problem:][: max(0, MAX_PROBLEMS - len(stats.problems))])
 
 
-#: the most a multi-line JSON document (a pretty-printed query result or OTLP export) may hold: it
-#: is parsed whole; larger files are read as JSON lines (split a range query into shorter ranges)
-MAX_DOCUMENT = 64 << 20
-
-
-def _document(first: tuple[int, bytes], it: Iterator[tuple[int, bytes]]
-              ) -> tuple[Any, Iterable[tuple[int, bytes]]]:
-    """A JSON document that spans lines (its first line alone is not JSON): (the document, ``[]``) if
-    it is a metric document within :data:`MAX_DOCUMENT`, else (``None``, the lines unchanged)."""
-    import orjson
-
-    held = [first]
-    size = len(first[1])
-    for numbered in it:
-        held.append(numbered)
-        size += len(numbered[1])
-        if size > MAX_DOCUMENT:
-            return None, itertools.chain(held, it)
-    try:
-        doc = orjson.loads(b"".join(raw for _, raw in held))
-    except orjson.JSONDecodeError:
-        return None, held
-    if isinstance(doc, dict) and sniff_json(doc) == "metric":
-        return doc, []
-    return None, held
-
-
 def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, bridge: EngineBridge | None,
                  mtime: float, mappings: list[ConfiguredMapping] | None = None) -> Iterator[tuple[bytes, Record]]:
     """(tiebreak, record) in file order from (line number, raw line); kind sniffed from the first line."""
@@ -600,24 +573,22 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
         stats.fail(name, first[0], "unrecognised input (expected JSON lines, a Prometheus snapshot, a "
                                    "Prometheus or OTLP JSON document, or an access log)")
         return
-    whole: Any = None  # a metric document spanning lines, parsed whole
-    try:
+    try:  # a document spread over lines comes whole as the first line (the shared line reader)
         obj = orjson.loads(first[1])
     except orjson.JSONDecodeError:
-        whole, every = _document(first, it)
-        obj = whole
-        if whole is not None:
-            every = [(first[0], b"")]
+        obj = None
     sample = obj[0] if isinstance(obj, list) and obj else obj
     jkind = sniff_json(sample) if isinstance(sample, dict) else "event"
     if jkind == "event":
-        if bridge is None:
+        if bridge is None:  # said, not silently dropped: the input may be meant for a sign that is not there
+            stats.problems.append(InputProblem(name, None, "not read: audit events become records through "
+                                                           "detection rules, and no sign names one"))
             return
         yield from _count(bridge.records((Chunk(n, raw) for n, raw in every), name, stats), stats, "event")
         return
     if jkind == "metric":
         reader = MetricReader(mappings or [])
-        yield from _count(_metric_json(every, name, stats, reader, whole), stats, "metric", reader)
+        yield from _count(_metric_json(every, name, stats, reader), stats, "metric", reader)
         return
     yield from _count(_json_records(every, name, stats, jkind), stats, jkind)
 
@@ -677,17 +648,14 @@ def _prom_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, m
         yield raw, rec
 
 
-def _metric_json(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, reader: MetricReader,
-                 doc: Any) -> Iterator[tuple[bytes, Record]]:
+def _metric_json(every: Iterable[tuple[int, bytes]], name: str, stats: Stats,
+                 reader: MetricReader) -> Iterator[tuple[bytes, Record]]:
     """JSON metric lines, or JSON documents (a Prometheus API response, an OTLP export) one a line or
-    one a file (``doc``): each object's samples in time order through the reader."""
+    one a file: each object's samples in time order through the reader."""
     feed = reader.feed
     nevents = 0
     raw = b""
-    if doc is not None:
-        stats.lines += 1
-    objects = [(n, raw, doc) for n, raw in every] if doc is not None else _json_lines(every, name, stats)
-    for n, raw, obj in objects:
+    for n, raw, obj in _json_lines(every, name, stats):
         if obj.__class__ is dict:
             samples = json_samples(obj)
             if samples is None:
