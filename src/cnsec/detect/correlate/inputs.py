@@ -26,7 +26,7 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import unquote_plus
@@ -38,6 +38,8 @@ from cnsec.model.finding import InputProblem
 
 Record = dict[str, Any]
 Item = tuple[float, bytes, int, Record]
+#: (tiebreak, record) of one file; the generator returns how many it yielded
+Pairs = Generator[tuple[bytes, Record], None, int]
 
 
 @dataclass
@@ -297,6 +299,13 @@ def json_samples(d: dict[str, Any]) -> list[Sample] | None:
                 return None
             out.append(Sample(ts, name, labels, v))
         return out
+    line = _sample_line(d)
+    return None if line is None else [Sample(*line)]
+
+
+def _sample_line(d: dict[str, Any]) -> tuple[float, str, dict[str, Any], float] | None:
+    """(time, name, labels, value) of a sample line ``{"timestamp", "name", "labels", "value"}``."""
+    get = d.get
     value: Any = get("value")
     name = get("name")
     raw_ts = get("timestamp")
@@ -307,7 +316,7 @@ def json_samples(d: dict[str, Any]) -> list[Sample] | None:
     if name.__class__ is not str or not name or v is None or ts is None:
         return None
     raw_labels = get("labels")
-    return [Sample(ts, name, raw_labels if raw_labels.__class__ is dict else {}, v)]
+    return ts, name, raw_labels if raw_labels.__class__ is dict else {}, v
 
 
 def _otlp_value(v: Any) -> Any:
@@ -564,10 +573,10 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
     every: Iterable[tuple[int, bytes]] = itertools.chain([first], it)
     if kind == "prometheus":
         reader = MetricReader(mappings or [])
-        yield from _count(_prom_records(every, name, stats, mtime, reader), stats, "metric", reader)
+        _read(stats, "metric", (yield from _prom_records(every, name, stats, mtime, reader)), reader)
         return
     if kind == "clf":
-        yield from _count(_clf_records(every, name, stats), stats, "access")
+        _read(stats, "access", (yield from _clf_records(every, name, stats)))
         return
     if kind is None:
         stats.fail(name, first[0], "unrecognised input (expected JSON lines, a Prometheus snapshot, a "
@@ -584,22 +593,20 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
             stats.problems.append(InputProblem(name, None, "not read: audit events become records through "
                                                            "detection rules, and no sign names one"))
             return
-        yield from _count(bridge.records((Chunk(n, raw) for n, raw in every), name, stats), stats, "event")
+        before = stats.events
+        yield from bridge.records((Chunk(n, raw) for n, raw in every), name, stats)
+        _read(stats, "event", stats.events - before)
         return
     if jkind == "metric":
         reader = MetricReader(mappings or [])
-        yield from _count(_metric_json(every, name, stats, reader), stats, "metric", reader)
+        _read(stats, "metric", (yield from _json_records(every, name, stats, jkind, reader)), reader)
         return
-    yield from _count(_json_records(every, name, stats, jkind), stats, jkind)
+    _read(stats, jkind, (yield from _json_records(every, name, stats, jkind)))
 
 
-def _count(pairs: Iterator[tuple[bytes, Record]], stats: Stats, kind: str,
-           reader: MetricReader | None = None) -> Iterator[tuple[bytes, Record]]:
+def _read(stats: Stats, kind: str, n: int, reader: MetricReader | None = None) -> None:
     """Count the records of one file by kind (the signs without any input are reported), and keep
-    the metric names that could not be read."""
-    n = 0
-    for n, pair in enumerate(pairs, 1):  # noqa: B007 - n is the count
-        yield pair
+    the metric names that could not be read. (Each reader returns its count: no layer per record.)"""
     if n:
         stats.kinds[kind] = stats.kinds.get(kind, 0) + n
     if reader is not None:
@@ -611,7 +618,8 @@ def _count(pairs: Iterator[tuple[bytes, Record]], stats: Stats, kind: str,
                                                           f"the first {MAX_SERIES:,} not read"))
 
 
-def _clf_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats) -> Iterator[tuple[bytes, Record]]:
+def _clf_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats) -> Pairs:
+    count = 0
     for n, raw in every:
         stripped = raw.strip()
         if not stripped:
@@ -621,15 +629,18 @@ def _clf_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats) ->
         if rec is None:
             stats.problem(name, n, "not a common/combined log format line")
             continue
-        stats.events += 1
+        count += 1
         yield raw, rec
+    stats.events += count
+    return count
 
 
 def _prom_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, mtime: float,
-                  reader: MetricReader) -> Iterator[tuple[bytes, Record]]:
+                  reader: MetricReader) -> Pairs:
     """A Prometheus text exposition file: one scrape, or scrapes one after another (samples carry
     their timestamps; those without take the file's modification time)."""
     raw = b""
+    count = 0
     for n, raw in every:
         line = raw.decode("utf-8", "replace").strip()
         if not line or line.startswith("#"):
@@ -643,62 +654,79 @@ def _prom_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, m
             smp.ts = mtime
         stats.events += 1
         for rec in reader.feed(smp):
+            count += 1
             yield raw, rec
     for rec in reader.flush():
+        count += 1
         yield raw, rec
+    return count
 
 
-def _metric_json(every: Iterable[tuple[int, bytes]], name: str, stats: Stats,
-                 reader: MetricReader) -> Iterator[tuple[bytes, Record]]:
-    """JSON metric lines, or JSON documents (a Prometheus API response, an OTLP export) one a line or
-    one a file: each object's samples in time order through the reader."""
-    feed = reader.feed
-    nevents = 0
-    raw = b""
-    for n, raw, obj in _json_lines(every, name, stats):
-        if obj.__class__ is dict:
-            samples = json_samples(obj)
-            if samples is None:
-                stats.problem(name, n, "not a metric sample (missing time, name or value)")
-                continue
-        else:
-            samples = []
-            for o in obj if isinstance(obj, list) else [obj]:
-                got = json_samples(o) if isinstance(o, dict) else None
-                if got is None:
-                    stats.problem(name, n, "not a metric sample (missing time, name or value)")
-                    continue
-                samples.extend(got)
-        if len(samples) > 1:
-            samples.sort(key=_sample_time)  # a whole document: its own order is arbitrary
-        tb = raw if len(raw) < 4096 else b"%d" % n
-        for smp in samples:
-            nevents += 1
-            for rec in feed(smp):
-                yield tb, rec
-    for rec in reader.flush():
-        yield raw[:4096], rec
-    stats.events += nevents
+def _metric_records(objs: list[Any], n: int, name: str, stats: Stats, reader: MetricReader) -> list[Record]:
+    """The records of JSON metric objects that are not plain gauge lines: counters and histograms
+    (through the reader's state), Prometheus API responses and OTLP exports (their samples in time
+    order: a document's own order is arbitrary)."""
+    samples: list[Sample] = []
+    for o in objs:
+        got = json_samples(o) if isinstance(o, dict) else None
+        if got is None:
+            stats.problem(name, n, "not a metric sample (missing time, name or value)")
+            continue
+        samples.extend(got)
+    if len(samples) > 1:
+        samples.sort(key=_sample_time)
+    out: list[Record] = []
+    for smp in samples:
+        out.extend(reader.feed(smp))
+    return out
 
 
 def _sample_time(s: Sample) -> float:
     return s.ts
 
 
-def _json_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats,
-                  jkind: str) -> Iterator[tuple[bytes, Record]]:
-    parse = JSON_PARSERS[jkind]
-    nevents = 0
-    for n, raw, obj in _json_lines(every, name, stats):
+def _json_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, jkind: str,
+                  reader: MetricReader | None = None) -> Pairs:
+    """JSON lines of one kind (the commonest input: one loop, no layer per line). Metrics (``reader``):
+    a plain gauge line on the shortest path, anything else through :func:`_metric_records`."""
+    import orjson
+
+    if reader is None:
+        parse = JSON_PARSERS[jkind]
+    else:
+        plain = reader.plain
+
+        def parse(d: dict[str, Any]) -> Record | None:
+            line = _sample_line(d)
+            return None if line is None else plain(*line)
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    nlines = nevents = 0
+    for n, raw in every:
+        try:
+            obj = loads(raw)
+        except decode_error as exc:
+            if raw.strip():
+                nlines += 1
+                stats.problem(name, n, f"malformed JSON: {exc}")
+            continue
+        nlines += 1
         if obj.__class__ is dict:
             rec = parse(obj)
-            if rec is None:
+            if rec is not None:
+                nevents += 1
+                yield raw, rec
+                continue
+            if reader is None:
                 stats.problem(name, n, f"not a valid {jkind} record (missing time or fields)")
                 continue
-            nevents += 1
-            yield raw, rec
-            continue
         objs = obj if isinstance(obj, list) else [obj]
+        if reader is not None:
+            tb = raw if len(raw) < 4096 else b"%d" % n
+            for rec in _metric_records(objs, n, name, stats, reader):
+                nevents += 1
+                yield tb, rec
+            continue
         batch: list[tuple[bytes, Record]] = []
         for i, o in enumerate(objs):
             rec = parse(o) if isinstance(o, dict) else None
@@ -709,27 +737,13 @@ def _json_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats,
             batch.append((raw + b"\0" + str(i).encode(), rec))
         batch.sort(key=lambda pair: pair[1]["_ts"])  # a whole document: its own order is arbitrary
         yield from batch
-    stats.events += nevents
-
-
-def _json_lines(every: Iterable[tuple[int, bytes]], name: str, stats: Stats) -> Iterator[tuple[int, bytes, Any]]:
-    """(line number, raw line, parsed object) of JSON lines; a line that is not JSON is reported."""
-    import orjson
-
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    nlines = 0
-    for n, raw in every:
-        try:
-            obj = loads(raw)
-        except decode_error as exc:
-            if raw.strip():
-                nlines += 1
-                stats.problem(name, n, f"malformed JSON: {exc}")
-            continue
-        nlines += 1
-        yield n, raw, obj
+    if reader is not None:
+        for rec in reader.flush():
+            nevents += 1
+            yield b"", rec
     stats.lines += nlines
+    stats.events += nevents
+    return nevents
 
 
 def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,

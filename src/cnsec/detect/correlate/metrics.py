@@ -420,6 +420,7 @@ class MetricReader:
     _group: list[tuple[Sample, Mapping]] = field(default_factory=list)
     _group_ts: float = -INF
     _sets: dict[int, _LabelSet] = field(default_factory=dict)
+    _plain: dict[str, Any] = field(default_factory=dict)
     _scaled: dict[tuple[tuple[float, ...], float], tuple[float, ...]] = field(default_factory=dict)
     series_dropped: int = 0
 
@@ -454,6 +455,23 @@ class MetricReader:
             self._cache.clear()
         self._cache[key] = m
         return m
+
+    def plain(self, ts: float, name: str, labels: dict[str, Any], v: float) -> Record | None:
+        """The record of a plain sample line (a gauge, or a metric of no convention) without the
+        general path's allocations; ``None`` when the sample needs :meth:`feed` (a counter, a
+        histogram, a summary, a label-filtered mapping, a scrape still open)."""
+        if self._group:
+            return None
+        m = self._plain.get(name, self)
+        if m is self:
+            m = self._plain[name] = self.mapping(Sample(ts, name, labels, v))
+            if len(self._plain) > 10_000:
+                self._plain.clear()
+        if m is None:
+            return _record(ts, name, name, labels, float(v), None)
+        if m.kind != "gauge" or m.labels or v != v or (m.input == "latency_ms" and "quantile" in labels):
+            return None
+        return _record(ts, m.input, name, labels, self._gauge(m, name, v), m.service)
 
     def feed(self, s: Sample) -> list[Record]:
         """Records ready after ``s`` (a scrape is complete when a later timestamp arrives)."""
