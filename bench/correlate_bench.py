@@ -41,8 +41,42 @@ def clf(ts: float) -> str:
     return f"{d.day:02d}/{MONTHS[d.month - 1]}/{d.year}:{d.hour:02d}:{d.minute:02d}:{d.second:02d} +0000"
 
 
-def generate(out: Path, total: int, keys: int, seed: int = 1) -> dict[str, int]:
-    """Write the mix; returns records per file. Keys: ``keys`` client addresses and users in total."""
+BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, "+Inf")
+
+
+def prometheus_scrapes(path: Path, lines: int, services: list[str], rng: random.Random) -> int:
+    """Prometheus text scrapes of every service's request histogram and request counter by status (one
+    scrape of all services every so often over the day): what ``--metrics prometheus`` reads instead of
+    JSON metric lines. Returns the sample lines written."""
+    per_scrape = len(services) * (len(BOUNDS) + 2)
+    scrapes = max(2, lines // per_scrape)
+    cum = {svc: [0] * len(BOUNDS) for svc in services}
+    ok = dict.fromkeys(services, 0)
+    bad = dict.fromkeys(services, 0)
+    written = 0
+    with open(path, "w", encoding="utf-8") as f:
+        w = f.write
+        for i in range(scrapes):
+            ms = int((T0 + i * DAY / scrapes) * 1000)
+            for svc in services:
+                n = rng.randint(200, 400)
+                run = 0
+                for j in range(len(BOUNDS)):
+                    run += int(n * (0.02, 0.05, 0.1, 0.2, 0.3, 0.2, 0.08, 0.03, 0.01, 0.005, 0.005, 0.0)[j])
+                    cum[svc][j] += run if j < len(BOUNDS) - 1 else n
+                    w(f'http_request_duration_seconds_bucket{{service="{svc}",le="{BOUNDS[j]}"}} {cum[svc][j]} {ms}\n')
+                errors = int(n * 0.002 * rng.random())
+                ok[svc] += n - errors
+                bad[svc] += errors
+                w(f'http_requests_total{{service="{svc}",code="200"}} {ok[svc]} {ms}\n')
+                w(f'http_requests_total{{service="{svc}",code="500"}} {bad[svc]} {ms}\n')
+                written += len(BOUNDS) + 2
+    return written
+
+
+def generate(out: Path, total: int, keys: int, seed: int = 1, metrics: str = "jsonl") -> dict[str, int]:
+    """Write the mix; returns records per file. Keys: ``keys`` client addresses and users in total.
+    ``metrics``: the metric samples as JSON lines or as Prometheus histogram and counter scrapes."""
     rng = random.Random(seed)
     ips = [f"10.{i // 65536}.{(i // 256) % 256}.{i % 256 + 1}" for i in range(keys // 2)]
     users = [f"user{i}" for i in range(keys - len(ips) - 20)]
@@ -51,7 +85,12 @@ def generate(out: Path, total: int, keys: int, seed: int = 1) -> dict[str, int]:
               "queries.jsonl": 0.07, "k8s-audit.jsonl": 0.01}
     counts = {name: int(total * share) for name, share in shares.items()}
     counts["metrics.jsonl"] += total - sum(counts.values())
+    if metrics == "prometheus":
+        counts["metrics.prom"] = prometheus_scrapes(out / "metrics.prom", counts.pop("metrics.jsonl"), services,
+                                                    rng)
     for name, n in counts.items():
+        if name == "metrics.prom":
+            continue
         times = sorted(T0 + rng.random() * DAY for _ in range(n))
         with open(out / name, "w", encoding="utf-8") as f:
             w = f.write
@@ -126,17 +165,20 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--keys", type=int, default=10_000)
     ap.add_argument("--no-scaling", action="store_true", help="skip the quarter-size memory comparison")
+    ap.add_argument("--metrics", choices=("jsonl", "prometheus"), default="jsonl",
+                    help="metric samples as JSON lines (default) or as Prometheus histogram and request-counter "
+                         "scrapes (bucket increases, histogram_quantile, availability by status)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="cnsec-correlate-bench-") as tmp:
         small_dir, big_dir = Path(tmp, "small"), Path(tmp, "big")
         small_dir.mkdir()
         big_dir.mkdir()
         t = time.perf_counter()
-        counts = generate(big_dir, args.events, args.keys)
+        counts = generate(big_dir, args.events, args.keys, metrics=args.metrics)
         print(f"generated {sum(counts.values()):,} records in {time.perf_counter() - t:.1f} s: {counts}")
         small_rss = None
         if not args.no_scaling:  # first: RUSAGE_CHILDREN keeps the largest child so far
-            small = generate(small_dir, args.events // 4, args.keys, seed=2)
+            small = generate(small_dir, args.events // 4, args.keys, seed=2, metrics=args.metrics)
             s_eps, small_rss, _ = measure(sorted(small_dir.iterdir()), sum(small.values()))
             print(f"quarter input ({sum(small.values()):,} records, same keys): {s_eps:,.0f} records/s, "
                   f"peak RSS {small_rss:.0f} MiB")

@@ -90,7 +90,7 @@ def test_state_option_writes_the_baselines(tmp_path: Path) -> None:
 
 def test_missing_input_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["correlate", str(tmp_path / "nope.log")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    assert f"{tmp_path / 'nope.log'}: file not found" in capsys.readouterr().err
 
 
 def test_follow_prints_alerts_as_they_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,3 +137,67 @@ def test_table_shows_terminal_escapes_in_keys_instead_of_sending_them(tmp_path: 
     out = capsys.readouterr().out
     assert "password-spraying" in out
     assert "\x1b" not in out and "\\x1b]0;pwned\\x07" in out
+
+
+def test_a_missing_input_among_others_is_reported_the_rest_correlated_and_the_exit_is_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.detect.correlate import telemetry as tm
+
+    entries = tm.spray_attack(tm.T0 + 3600)
+    log = _write(tmp_path, "iam.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
+    gone = str(tmp_path / "rotated-away.log")
+    assert main(["correlate", gone, log, "-f", "json"]) == 2
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert {a["rule_id"] for a in doc["alerts"]} >= {"password-spraying-success"}
+    assert doc["inputs_failed"] == [{"file": gone, "reason": "file not found"}]
+    assert {"file": gone, "line": None, "message": "file not found"} in doc["errors"]
+    assert f"{gone}: file not found" in captured.err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table"])
+def test_an_input_of_no_known_format_is_named_in_every_format_and_the_exit_is_2(
+        fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = _write(tmp_path, "notes.txt", "hello\n")
+    good = _write(tmp_path, "m.jsonl", json.dumps({"timestamp": 1767225600, "name": "latency_ms",
+                                                   "labels": {"service": "web"}, "value": 5}) + "\n")
+    out = tmp_path / "alerts.out"
+    assert main(["correlate", notes, good, "-f", fmt, "-o", str(out)]) == 2
+    assert out.exists()  # the alerts of what could be read are written
+    err = capsys.readouterr().err
+    assert f"{notes}:1: unrecognised input" in err
+    if fmt == "table":
+        assert f"input not read: {notes}: unrecognised input" in out.read_text()
+
+
+def test_signs_that_found_no_input_are_named_in_every_format(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # a latency gauge without a unit: neither latency sign input nor silently ignored
+    scrape = _write(tmp_path, "scrape.prom", 'checkout_latency{service="c"} 0.2 1767225600000\n'
+                                             'http_availability_percent{service="c"} 99.9 1767225600000\n')
+    assert main(["correlate", scrape, "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    idle = {d["sign"]: d["reads"] for d in doc["signs_without_input"]}
+    assert idle["http-latency-high"].startswith("latency_ms: ")
+    assert "http-availability-low" not in idle
+    assert "iam-login-spray" in idle and idle["iam-login-spray"].startswith("the user field of iam records")
+    assert "checkout_latency" in doc["stats"]["metrics_not_read"]
+    assert "note: no input for sign http-latency-high" in captured.err
+    assert "metric checkout_latency not read: a latency gauge without a unit" in captured.err
+    assert main(["correlate", scrape, "-f", "table"]) == 0
+    table = capsys.readouterr().out
+    assert "no input for http-latency-high: it reads latency_ms" in table
+    assert "metric not read: checkout_latency" in table
+
+
+def test_threats_list_shows_what_each_sign_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["threats", "list", "-f", "json"]) == 0
+    signs = {s["id"]: s for s in json.loads(capsys.readouterr().out)["signs"]}
+    assert signs["http-latency-high"]["input"] == "latency_ms"
+    assert "http_request_duration_seconds" in signs["http-latency-high"]["reads"] or \
+        "_duration_seconds_bucket" in signs["http-latency-high"]["reads"]
+    assert "http_requests_total" in signs["http-availability-low"]["reads"]
+    assert signs["iam-login-success"]["input_kinds"] == ["iam"]
+    assert main(["threats", "list"]) == 0
+    assert "reads latency_ms: latency in milliseconds" in capsys.readouterr().out

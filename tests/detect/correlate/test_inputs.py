@@ -52,9 +52,16 @@ def test_prometheus_exposition_snapshot_is_read_with_sample_timestamps(tmp_path:
     assert stats.malformed == 0
 
 
-def test_prometheus_sample_without_timestamp_takes_the_snapshot_time() -> None:
-    rec = parse_prom_line('up{job="api"} 1', 1234.0)
-    assert rec is not None and rec["_ts"] == 1234.0
+def test_prometheus_sample_without_timestamp_takes_the_snapshot_time(tmp_path: Path) -> None:
+    import os
+
+    smp = parse_prom_line('up{job="api"} 1')
+    assert smp is not None and smp.ts != smp.ts  # no timestamp in the line
+    p = tmp_path / "scrape.prom"
+    p.write_text('up{job="api"} 1\n')
+    os.utime(p, (1234.0, 1234.0))
+    recs, _ = _records(p)
+    assert [(r["up"], r["_ts"]) for r in recs] == [(1.0, 1234.0)]
 
 
 def test_metric_json_lines_and_prometheus_query_results_are_read(tmp_path: Path) -> None:
@@ -75,7 +82,7 @@ def test_malformed_lines_are_counted_with_their_line_numbers_and_skipped(tmp_pat
     assert len(recs) == 2
     assert stats.malformed == 2
     assert [(pr.line, pr.message.split(":")[0]) for pr in stats.problems] == [
-        (2, "malformed JSON"), (4, "not a valid metric record (missing time or fields)")]
+        (2, "malformed JSON"), (4, "not a metric sample (missing time, name or value)")]
 
 
 def test_bad_access_log_line_is_reported_not_fatal(tmp_path: Path) -> None:
@@ -130,3 +137,11 @@ def test_a_truncated_gzip_log_keeps_the_records_before_the_cut_and_says_why(tmp_
     recs, stats = _records(path)
     assert 0 < len(recs) < 3000
     assert [p.message.split(":")[0] for p in stats.problems] == ["cannot read further"]
+
+
+def test_audit_events_with_no_sign_that_reads_them_are_said_to_be_unread(tmp_path: Path) -> None:
+    p = tmp_path / "audit.jsonl"
+    p.write_text(json.dumps({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "verb": "get",
+                             "requestReceivedTimestamp": "2026-01-01T00:00:00Z"}) + "\n")
+    recs, stats = _records(p)
+    assert recs == [] and "no sign names one" in stats.problems[0].message

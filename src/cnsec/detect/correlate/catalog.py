@@ -110,6 +110,7 @@ def build_sign(d: dict[str, Any], origin: str, max_keys: int) -> EventSign | Win
                 rule_ids=ids, top_n=int(d.get("top_n", 50)),
                 id=sid, description=desc or e.text, expr=e, max_keys=max_keys,
                 warmup=int(d.get("warmup", 12)), min_count=int(d.get("min_count", 20 if quant else 1)),
+                min_samples=int(d.get("min_samples", 3)),
                 min_value=float(d["min_value"]) if d.get("min_value") is not None else None,
                 top=d.get("top"), kinds=frozenset(("event",)) if ids else kinds)
         rule_ids = tuple(str(r) for r in _list(d.get("rule")))

@@ -17,6 +17,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="how far out of time order records may arrive within a file (default 120)")
     p.add_argument("--max-keys", type=int, default=100_000, metavar="N",
                    help="live keys kept per sign and rule; the least recently used are evicted (counted)")
+    p.add_argument("--config", metavar="FILE",
+                   help=".cnsec.yaml whose detect.metrics maps metric names to sign inputs "
+                        "(default: .cnsec.yaml in the current directory, if there is one)")
 
 
 def register(sub: Any) -> None:
@@ -35,7 +38,8 @@ def register(sub: Any) -> None:
                     "learned baselines) correlated per key in time windows into threat alerts that name "
                     "the response action (feed them to `cnsec respond`).")
     c.add_argument("inputs", nargs="+", metavar="FILE",
-                   help="metric samples, Prometheus snapshots, access logs, IAM/Kubernetes/cloud audit logs")
+                   help="metric samples (JSON lines, Prometheus text snapshots, Prometheus query_range JSON, "
+                        "OTLP JSON), access logs, IAM/Kubernetes/cloud audit logs")
     c.add_argument("--threats", action="append", metavar="FILE",
                    help="threat catalog (YAML) or Sigma correlation rules; default: the bundled catalog")
     c.add_argument("--rules", action="append", default=[], metavar="PATH",
@@ -74,7 +78,9 @@ def _list(args: argparse.Namespace) -> int:
                          "rules": [_rule_dict(r) for r in t.rules]} for t in cat.threats],
             "signs": [{"id": s.id, "description": s.description,
                        "kind": "window" if isinstance(s, WindowSign) else "event",
-                       "condition": s.describe(), "rules": list(s.rule_ids)} for s in cat.signs.values()],
+                       "condition": s.describe(), "rules": list(s.rule_ids),
+                       "input": getattr(s, "field", None), "input_kinds": list(s.input_kinds()),
+                       "reads": s.reads()} for s in cat.signs.values()],
         }
         print(json.dumps(doc, indent=2))
         return 0
@@ -88,6 +94,7 @@ def _list(args: argparse.Namespace) -> int:
     print("\nsigns:")
     for s in cat.signs.values():
         print(f"  {s.id}: {s.describe()}")
+        print(f"      reads {s.reads()}")
     print(f"\n{len(cat.threats)} threats, {len(cat.rules)} rules, {len(cat.signs)} signs")
     return 0
 
@@ -121,7 +128,7 @@ def correlate(args: argparse.Namespace) -> int:
     """Run the correlation (also the handler of ``cnsec detect --threats``)."""
     import json
 
-    from cnsec.detect.cli import exit_code, write_alerts
+    from cnsec.detect.cli import write_alerts
     from cnsec.detect.correlate.run import run, run_follow
     from cnsec.errors import UsageError
 
@@ -133,9 +140,12 @@ def correlate(args: argparse.Namespace) -> int:
     threats = getattr(args, "threats", None)
     if isinstance(threats, str):
         threats = [threats]
+    from cnsec.detect.correlate.metrics import load_mappings
+
     common: dict[str, Any] = dict(state=args.state, lateness=args.lateness, max_keys=args.max_keys,
                                   rules_paths=getattr(args, "rules", None) or None,
-                                  default_rules=not getattr(args, "no_default_rules", False))
+                                  default_rules=not getattr(args, "no_default_rules", False),
+                                  mappings=load_mappings(getattr(args, "config", None)))
     if getattr(args, "follow", False):
         if len(args.inputs) != 1 or args.inputs[0] == "-":
             raise UsageError("--follow takes exactly one file")
@@ -147,7 +157,7 @@ def correlate(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         result = run_follow(args.inputs[0], threats, idle_exit=args.idle_exit, on_alert=live, **common)
         _report(result)
-        return exit_code(result.alerts, args.fail_on)
+        return _exit(result, args.fail_on)
     from cnsec.detect.sources import expand_inputs
 
     result = run(expand_inputs(args.inputs), threats, **common)
@@ -156,17 +166,41 @@ def correlate(args: argparse.Namespace) -> int:
         text = "".join(json.dumps(_writable(a), sort_keys=False) + "\n" for a in alerts)
     elif fmt == "json":
         text = json.dumps({"alerts": [_writable(a) for a in alerts], "stats": result.stats,
-                           "errors": [p.to_dict() for p in result.problems]}, indent=2) + "\n"
+                           "errors": [p.to_dict() for p in result.problems],
+                           "inputs_failed": [{"file": f, "reason": r} for f, r in result.failed.items()],
+                           "signs_without_input": result.idle_signs}, indent=2) + "\n"
     else:
+        from cnsec.report.safe import printable
+
         lines = [TABLE_HEAD] + [_table_row(a) for a in alerts]
         s = result.stats
         lines.append(f"\n{len(alerts)} alerts from {s['records']} records ({s['events']} read, "
                      f"{s['malformed']} malformed, {s['late']} late); live keys {s['live_keys']}, "
                      f"evicted {s['evicted']}")
+        lines += [f"input not read: {printable(f)}: {printable(r)}" for f, r in result.failed.items()]
+        lines += [f"no input for {', '.join(ids)}: {'they read' if len(ids) > 1 else 'it reads'} {what}"
+                  for what, ids in _idle_groups(result)]
+        lines += [f"metric not read: {printable(m)}: {why}" for m, why in s.get("metrics_not_read", {}).items()]
         text = "\n".join(lines) + "\n"
     write_alerts(text, args.output)
     _report(result)
-    return exit_code(alerts, args.fail_on)
+    return _exit(result, args.fail_on)
+
+
+def _exit(result: Any, fail_on: str) -> int:
+    """2 when an input was lost (the alerts are still written), else 1 for an alert at ``fail_on``."""
+    from cnsec.detect.cli import exit_code
+
+    return 2 if result.failed else exit_code(result.alerts, fail_on)
+
+
+def _idle_groups(result: Any) -> list[tuple[str, list[str]]]:
+    """Signs without input grouped by what they read (one line per kind of input missing; ``cnsec
+    threats list`` and ``-f json`` say in full what feeds each)."""
+    groups: dict[str, list[str]] = {}
+    for d in result.idle_signs:
+        groups.setdefault(d["input"], []).append(d["sign"])
+    return list(groups.items())
 
 
 def _report(result: Any) -> None:
@@ -176,7 +210,12 @@ def _report(result: Any) -> None:
         print(f"cnsec: warning: {printable(w)}", file=sys.stderr)
     for p in result.problems:
         print(f"cnsec: {printable(p)}", file=sys.stderr)
+    for what, ids in _idle_groups(result):
+        print(f"cnsec: note: no input for sign{'s' if len(ids) > 1 else ''} {', '.join(ids)}: "
+              f"{'they read' if len(ids) > 1 else 'it reads'} {what}", file=sys.stderr)
     s = result.stats
+    for metric, why in s.get("metrics_not_read", {}).items():
+        print(f"cnsec: note: metric {printable(metric)} not read: {why}", file=sys.stderr)
     if s.get("malformed"):
         print(f"cnsec: {s['malformed']} malformed lines skipped", file=sys.stderr)
     if s.get("late"):

@@ -2,8 +2,10 @@
 
 Kinds, detected from the content of each file:
 
-* ``metric``: JSON lines ``{"timestamp", "name", "labels", "value"}`` (also the Prometheus query-result
-  shape ``{"metric": {"__name__": …}, "value": [ts, "v"]}``) and Prometheus text exposition snapshots;
+* ``metric``: JSON lines ``{"timestamp", "name", "labels", "value"}``, Prometheus text exposition
+  snapshots, Prometheus HTTP API responses (instant vectors, ``query_range`` matrices, also spanning
+  lines) and OTLP/JSON exports; :mod:`cnsec.detect.correlate.metrics` turns their samples into the
+  sign inputs (latency, availability, request rate) by name, unit and type;
 * ``access``: common/combined log format (with an optional trailing request time) and JSON access logs
   (nginx and Envoy field names);
 * ``iam``: the cnsec IAM audit log (``cnsec iam log -f json``: logins and administration);
@@ -21,29 +23,46 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import unquote_plus
 
+from cnsec.detect.correlate.metrics import MAX_SERIES, ConfiguredMapping, MetricReader, Sample
 from cnsec.detect.normalize import parse_time
 from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats
 from cnsec.model.finding import InputProblem
 
 Record = dict[str, Any]
 Item = tuple[float, bytes, int, Record]
+#: (tiebreak, record) of one file; the generator returns how many it yielded
+Pairs = Generator[tuple[bytes, Record], None, int]
 
 
 @dataclass
 class Stats(ReadStats):
-    """The engine's read statistics plus records that came later than the allowed lateness."""
+    """The engine's read statistics plus records that came later than the allowed lateness, records
+    per input kind, inputs that could not be read (wholly, or from some point on) and metrics that
+    look like sign inputs but could not be read."""
 
     late: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    unread_metrics: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, file: str, line: int | None, message: str) -> None:
+        """An input lost (missing, unreadable, of no known format): always reported, the run goes on
+        and ends with exit code 2."""
+        self.failed.setdefault(file, message)
+        self.problems.append(InputProblem(file, line, message))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "late": sum(self.late.values())}
+        return {**super().to_dict(), "late": sum(self.late.values()), "inputs_failed": len(self.failed),
+                "records_by_kind": dict(sorted(self.kinds.items())),
+                "metrics_not_read": dict(sorted(self.unread_metrics.items()))}
 
 _seq = itertools.count()
 
@@ -243,42 +262,168 @@ def access_from_json(d: dict[str, Any]) -> Record | None:
     return _access(rec, int(status), path if path.__class__ is str else None)
 
 
-def metric_from_json(d: dict[str, Any]) -> Record | None:
+def _labels(m: Any) -> dict[str, Any]:
+    return {k: v for k, v in m.items() if k != "__name__"} if m.__class__ is dict else {}
+
+
+def json_samples(d: dict[str, Any]) -> list[Sample] | None:
+    """The metric samples of one JSON object: a sample line ``{"timestamp", "name", "labels", "value"}``;
+    a Prometheus query result element (``{"metric", "value": [ts, "v"]}`` or ``"values"``: a range
+    query's matrix); a whole Prometheus API response (``{"status", "data": {"result": […]}}``); an
+    OTLP/JSON export (``{"resourceMetrics": […]}``). ``None``: not a metric object."""
+    get = d.get
+    if "resourceMetrics" in d:
+        return otlp_samples(d)
+    data = get("data")
+    if data.__class__ is dict and "result" in data:
+        out: list[Sample] = []
+        for el in data.get("result") or ():
+            if el.__class__ is dict:
+                out.extend(json_samples(el) or ())
+        return out
+    m = get("metric")
+    if m.__class__ is dict:
+        name = m.get("__name__")
+        if name.__class__ is not str or not name:
+            return None
+        labels = _labels(m)
+        points = get("values")
+        if points.__class__ is not list:
+            points = [get("value")]
+        out = []
+        for pt in points:
+            if pt.__class__ is not list or len(pt) != 2:
+                return None
+            ts, v = parse_time(pt[0]), _num(pt[1])
+            if ts is None or v is None:
+                return None
+            out.append(Sample(ts, name, labels, v))
+        return out
+    line = _sample_line(d)
+    return None if line is None else [Sample(*line)]
+
+
+def _sample_line(d: dict[str, Any]) -> tuple[float, str, dict[str, Any], float] | None:
+    """(time, name, labels, value) of a sample line ``{"timestamp", "name", "labels", "value"}``."""
     get = d.get
     value: Any = get("value")
-    labels: Any
-    if value.__class__ is list:  # Prometheus query result: {"metric": {...}, "value": [ts, "v"]}
-        m = get("metric")
-        if m.__class__ is not dict or len(value) != 2:
-            return None
-        labels = {k: v for k, v in m.items() if k != "__name__"}
-        name = m.get("__name__")
-        ts, value = parse_time(value[0]), value[1]
-    else:
-        labels = get("labels")
-        name = get("name")
-        raw_ts = get("timestamp")
-        if raw_ts is None:
-            raw_ts = get("ts") or get("time")
-        ts = fast_time(raw_ts)
+    name = get("name")
+    raw_ts = get("timestamp")
+    if raw_ts is None:
+        raw_ts = get("ts") or get("time")
+    ts = fast_time(raw_ts)
     v = value if (value.__class__ is float or value.__class__ is int) else _num(value)
     if name.__class__ is not str or not name or v is None or ts is None:
         return None
-    return metric_record(ts, name, labels if labels.__class__ is dict else {}, v)
+    raw_labels = get("labels")
+    return ts, name, raw_labels if raw_labels.__class__ is dict else {}, v
 
 
-def metric_record(ts: float, name: str, labels: dict[str, Any], value: float) -> Record:
-    rec: Record = labels.copy()
-    for k, v in labels.items():
-        if v.__class__ is not str and not isinstance(v, int | float):
-            del rec[k]  # nested label values are not labels
-    if name == "availability" and 0.0 <= value <= 1.0:
-        value *= 100.0  # a ratio: signs speak percent
-    rec[name] = float(value)
-    rec["__name__"] = name
-    rec["_ts"] = ts
-    rec["_kind"] = "metric"
-    return rec
+def _otlp_value(v: Any) -> Any:
+    if v.__class__ is not dict:
+        return None
+    for k in ("stringValue", "intValue", "doubleValue", "boolValue"):
+        if k in v:
+            x = v[k]
+            return int(x) if k == "intValue" and x.__class__ is str and x.lstrip("-").isdigit() else x
+    return None
+
+
+def _otlp_attrs(attrs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if attrs.__class__ is list:
+        for a in attrs:
+            if a.__class__ is dict and a.get("key").__class__ is str:
+                v = _otlp_value(a.get("value"))
+                if v is not None:
+                    out[a["key"]] = v
+    return out
+
+
+def _nanos(v: Any) -> float | None:
+    n = _num(v)
+    return n / 1e9 if n is not None and n > 0 else None
+
+
+OTLP_DELTA = (1, "1", "AGGREGATION_TEMPORALITY_DELTA")
+
+
+def otlp_samples(doc: dict[str, Any]) -> list[Sample]:
+    """OTLP/JSON metrics (``resourceMetrics`` → ``scopeMetrics`` → ``metrics``): gauge, sum and
+    histogram data points; resource attributes (``service.name``) join each point's attributes.
+    Exponential histograms and summaries are not read (their names are reported)."""
+    out: list[Sample] = []
+    for rm in doc.get("resourceMetrics") or ():
+        if rm.__class__ is not dict:
+            continue
+        res = _otlp_attrs((rm.get("resource") or {}).get("attributes"))
+        for sm in rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or ():
+            for m in (sm.get("metrics") or ()) if sm.__class__ is dict else ():
+                if m.__class__ is not dict or m.get("name").__class__ is not str:
+                    continue
+                name, unit = m["name"], m.get("unit")
+                for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
+                    body = m.get(kind)
+                    if body.__class__ is dict:
+                        break
+                else:
+                    continue
+                delta = body.get("aggregationTemporality") in OTLP_DELTA
+                otel = "gauge" if kind == "sum" and not body.get("isMonotonic") else kind
+                for dp in body.get("dataPoints") or ():
+                    ts = _nanos(dp.get("timeUnixNano")) if dp.__class__ is dict else None
+                    if ts is None:
+                        continue
+                    labels = {**res, **_otlp_attrs(dp.get("attributes"))}
+                    start = _nanos(dp.get("startTimeUnixNano"))
+                    value: Any
+                    if kind == "histogram":
+                        bounds = dp.get("explicitBounds") or []
+                        counts = [_num(c) or 0.0 for c in dp.get("bucketCounts") or ()]
+                        if len(counts) != len(bounds) + 1:
+                            continue
+                        value, acc = {}, 0.0
+                        for b, c in zip([*map(float, bounds), math.inf], counts, strict=True):
+                            acc += c
+                            value[b] = acc
+                    elif kind in ("gauge", "sum"):
+                        value = _num(dp.get("asDouble", dp.get("asInt")))
+                        if value is None:
+                            continue
+                    else:
+                        value = None  # reported by the reader as not readable
+                    out.append(Sample(ts, name, labels, value, unit, otel, delta, start))
+    return out
+
+
+def parse_prom_line(line: str) -> Sample | None:
+    """One sample line of the Prometheus text exposition format (the timestamp, in milliseconds, is
+    optional: ``None`` then)."""
+    m = _PROM.match(line)
+    if m is None:
+        return None
+    name, labels_text, value, ts_ms = m.groups()
+    v = _num(value)
+    if v is None:
+        return None
+    labels = _prom_labels(labels_text or "")
+    return Sample(int(ts_ms) / 1000.0 if ts_ms else math.nan, name, labels, v)
+
+
+_LABEL_SETS: dict[str, dict[str, str]] = {}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _prom_labels(text: str) -> dict[str, str]:
+    """The labels of ``{…}``; a scrape repeats the same label sets every time, so they are parsed once
+    (the dict is shared: readers never change it)."""
+    labels = _LABEL_SETS.get(text)
+    if labels is None:
+        labels = {k: _ESCAPE.sub(r"\1", val) if "\\" in val else val for k, val in _PROM_LABEL.findall(text)}
+        if len(_LABEL_SETS) >= 65536:
+            _LABEL_SETS.clear()
+        _LABEL_SETS[text] = labels
+    return labels
 
 
 def iam_from_json(d: dict[str, Any]) -> Record | None:
@@ -324,7 +469,8 @@ def app_from_json(d: dict[str, Any]) -> Record | None:
 
 
 def sniff_json(d: dict[str, Any]) -> str:
-    if "value" in d and ("name" in d or isinstance(d.get("metric"), dict)):
+    if ((("value" in d or "values" in d) and ("name" in d or isinstance(d.get("metric"), dict)))
+            or "resourceMetrics" in d or (isinstance(d.get("data"), dict) and "result" in d["data"])):
         return "metric"
     if ("status" in d or "response_code" in d) and any(
             k in d for k in ("request", "path", "uri", "request_uri", "method", "request_method")):
@@ -349,21 +495,8 @@ def sniff_text(line: bytes) -> str | None:
 
 
 JSON_PARSERS: dict[str, Callable[[dict[str, Any]], Record | None]] = {
-    "metric": metric_from_json, "access": access_from_json, "iam": iam_from_json, "app": app_from_json,
+    "access": access_from_json, "iam": iam_from_json, "app": app_from_json,
 }
-
-
-def parse_prom_line(line: str, default_ts: float) -> Record | None:
-    m = _PROM.match(line)
-    if m is None:
-        return None
-    name, labels_text, value, ts_ms = m.groups()
-    v = _num(value)
-    if v is None:
-        return None
-    labels = {k: re.sub(r"\\(.)", r"\1", val) for k, val in _PROM_LABEL.findall(labels_text or "")}
-    ts = int(ts_ms) / 1000.0 if ts_ms else default_ts
-    return metric_record(ts, name, labels, v)
 
 
 class EngineBridge:
@@ -424,7 +557,7 @@ class EngineBridge:
 
 
 def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, bridge: EngineBridge | None,
-                 mtime: float) -> Iterator[tuple[bytes, Record]]:
+                 mtime: float, mappings: list[ConfiguredMapping] | None = None) -> Iterator[tuple[bytes, Record]]:
     """(tiebreak, record) in file order from (line number, raw line); kind sniffed from the first line."""
     import orjson
 
@@ -437,49 +570,135 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
     if first is None:
         return
     kind = sniff_text(first[1])
-    every = itertools.chain([first], it)
+    every: Iterable[tuple[int, bytes]] = itertools.chain([first], it)
     if kind == "prometheus":
-        for n, raw in every:
-            line = raw.decode("utf-8", "replace").strip()
-            if not line or line.startswith("#"):
-                continue
-            stats.lines += 1
-            rec = parse_prom_line(line, mtime)
-            if rec is None:
-                stats.problem(name, n, "not a Prometheus sample line")
-                continue
-            stats.events += 1
-            yield raw, rec
+        reader = MetricReader(mappings or [])
+        _read(stats, "metric", (yield from _prom_records(every, name, stats, mtime, reader)), reader)
         return
     if kind == "clf":
-        for n, raw in every:
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            stats.lines += 1
-            rec = parse_clf(stripped)
-            if rec is None:
-                stats.problem(name, n, "not a common/combined log format line")
-                continue
-            stats.events += 1
-            yield raw, rec
+        _read(stats, "access", (yield from _clf_records(every, name, stats)))
         return
     if kind is None:
-        stats.problem(name, first[0], "unrecognised input (expected JSON lines, a Prometheus snapshot "
-                                        "or an access log)")
+        stats.fail(name, first[0], "unrecognised input (expected JSON lines, a Prometheus snapshot, a "
+                                   "Prometheus or OTLP JSON document, or an access log)")
         return
-    try:
+    try:  # a document spread over lines comes whole as the first line (the shared line reader)
         obj = orjson.loads(first[1])
     except orjson.JSONDecodeError:
         obj = None
     sample = obj[0] if isinstance(obj, list) and obj else obj
     jkind = sniff_json(sample) if isinstance(sample, dict) else "event"
     if jkind == "event":
-        if bridge is None:
+        if bridge is None:  # said, not silently dropped: the input may be meant for a sign that is not there
+            stats.problems.append(InputProblem(name, None, "not read: audit events become records through "
+                                                           "detection rules, and no sign names one"))
             return
+        before = stats.events
         yield from bridge.records((Chunk(n, raw) for n, raw in every), name, stats)
+        _read(stats, "event", stats.events - before)
         return
-    parse = JSON_PARSERS[jkind]
+    if jkind == "metric":
+        reader = MetricReader(mappings or [])
+        _read(stats, "metric", (yield from _json_records(every, name, stats, jkind, reader)), reader)
+        return
+    _read(stats, jkind, (yield from _json_records(every, name, stats, jkind)))
+
+
+def _read(stats: Stats, kind: str, n: int, reader: MetricReader | None = None) -> None:
+    """Count the records of one file by kind (the signs without any input are reported), and keep
+    the metric names that could not be read. (Each reader returns its count: no layer per record.)"""
+    if n:
+        stats.kinds[kind] = stats.kinds.get(kind, 0) + n
+    if reader is not None:
+        for metric, why in reader.unread.items():
+            if len(stats.unread_metrics) < 50:
+                stats.unread_metrics.setdefault(metric, why)
+        if reader.series_dropped:
+            stats.problems.append(InputProblem("-", None, f"{reader.series_dropped} samples of series beyond "
+                                                          f"the first {MAX_SERIES:,} not read"))
+
+
+def _clf_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats) -> Pairs:
+    count = 0
+    for n, raw in every:
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        stats.lines += 1
+        rec = parse_clf(stripped)
+        if rec is None:
+            stats.problem(name, n, "not a common/combined log format line")
+            continue
+        count += 1
+        yield raw, rec
+    stats.events += count
+    return count
+
+
+def _prom_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, mtime: float,
+                  reader: MetricReader) -> Pairs:
+    """A Prometheus text exposition file: one scrape, or scrapes one after another (samples carry
+    their timestamps; those without take the file's modification time)."""
+    raw = b""
+    count = 0
+    for n, raw in every:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line or line.startswith("#"):
+            continue
+        stats.lines += 1
+        smp = parse_prom_line(line)
+        if smp is None:
+            stats.problem(name, n, "not a Prometheus sample line")
+            continue
+        if smp.ts != smp.ts:  # NaN: no timestamp
+            smp.ts = mtime
+        stats.events += 1
+        for rec in reader.feed(smp):
+            count += 1
+            yield raw, rec
+    for rec in reader.flush():
+        count += 1
+        yield raw, rec
+    return count
+
+
+def _metric_records(objs: list[Any], n: int, name: str, stats: Stats, reader: MetricReader) -> list[Record]:
+    """The records of JSON metric objects that are not plain gauge lines: counters and histograms
+    (through the reader's state), Prometheus API responses and OTLP exports (their samples in time
+    order: a document's own order is arbitrary)."""
+    samples: list[Sample] = []
+    for o in objs:
+        got = json_samples(o) if isinstance(o, dict) else None
+        if got is None:
+            stats.problem(name, n, "not a metric sample (missing time, name or value)")
+            continue
+        samples.extend(got)
+    if len(samples) > 1:
+        samples.sort(key=_sample_time)
+    out: list[Record] = []
+    for smp in samples:
+        out.extend(reader.feed(smp))
+    return out
+
+
+def _sample_time(s: Sample) -> float:
+    return s.ts
+
+
+def _json_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, jkind: str,
+                  reader: MetricReader | None = None) -> Pairs:
+    """JSON lines of one kind (the commonest input: one loop, no layer per line). Metrics (``reader``):
+    a plain gauge line on the shortest path, anything else through :func:`_metric_records`."""
+    import orjson
+
+    if reader is None:
+        parse = JSON_PARSERS[jkind]
+    else:
+        plain = reader.plain
+
+        def parse(d: dict[str, Any]) -> Record | None:
+            line = _sample_line(d)
+            return None if line is None else plain(*line)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     nlines = nevents = 0
@@ -494,13 +713,20 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
         nlines += 1
         if obj.__class__ is dict:
             rec = parse(obj)
-            if rec is None:
+            if rec is not None:
+                nevents += 1
+                yield raw, rec
+                continue
+            if reader is None:
                 stats.problem(name, n, f"not a valid {jkind} record (missing time or fields)")
                 continue
-            nevents += 1
-            yield raw, rec
-            continue
         objs = obj if isinstance(obj, list) else [obj]
+        if reader is not None:
+            tb = raw if len(raw) < 4096 else b"%d" % n
+            for rec in _metric_records(objs, n, name, stats, reader):
+                nevents += 1
+                yield tb, rec
+            continue
         batch: list[tuple[bytes, Record]] = []
         for i, o in enumerate(objs):
             rec = parse(o) if isinstance(o, dict) else None
@@ -511,8 +737,13 @@ def file_records(lines: Iterable[tuple[int, bytes]], name: str, stats: Stats, br
             batch.append((raw + b"\0" + str(i).encode(), rec))
         batch.sort(key=lambda pair: pair[1]["_ts"])  # a whole document: its own order is arbitrary
         yield from batch
+    if reader is not None:
+        for rec in reader.flush():
+            nevents += 1
+            yield b"", rec
     stats.lines += nlines
     stats.events += nevents
+    return nevents
 
 
 def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,
@@ -560,17 +791,28 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
                                                            f"time order skipped (see --lateness)"))
 
 
-def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None,
-                      lateness: float) -> Iterator[Item]:
+def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None, lateness: float,
+                      mappings: list[ConfiguredMapping] | None = None) -> Iterator[Item]:
+    """One input's records in time order; an input that cannot be opened is reported (``stats.fail``)
+    and yields nothing, so the other inputs are still read."""
     from cnsec.detect.sources import open_binary
+    from cnsec.errors import CnsecError
 
     try:
         mtime = os.stat(path).st_mtime if path != "-" else 0.0
     except OSError:
         mtime = 0.0
-    with open_binary(path) as stream:
-        yield from ordered(file_records(_readable(stream, path, stats), path, stats, bridge, mtime), lateness,
-                           stats, path)
+    try:
+        stream = open_binary(path)
+    except CnsecError as exc:
+        stats.fail(path, None, exc.message)
+        return
+    except OSError as exc:  # opened, then the first read failed (a directory on some systems, EIO)
+        stats.fail(path, None, f"cannot read: {exc.strerror or exc}")
+        return
+    with stream:
+        yield from ordered(file_records(_readable(stream, path, stats), path, stats, bridge, mtime, mappings),
+                           lateness, stats, path)
 
 
 def _readable(stream: IO[bytes], name: str, stats: Stats) -> Iterator[tuple[int, bytes]]:
@@ -581,7 +823,7 @@ def _readable(stream: IO[bytes], name: str, stats: Stats) -> Iterator[tuple[int,
     try:
         yield from iter_lines(stream)
     except READ_ERRORS as exc:
-        stats.problem(name, None, f"cannot read further: {exc}")
+        stats.fail(name, None, f"cannot read further: {exc}")
 
 
 def merge(streams: list[Iterator[Item]]) -> Iterator[Item]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from cnsec.detect.correlate.catalog import DEFAULT_MAX_KEYS, Catalog, load_catalog
 from cnsec.detect.correlate.inputs import EngineBridge, Stats, merge, open_file_records, ordered
+from cnsec.detect.correlate.metrics import ConfiguredMapping
 from cnsec.detect.correlate.runner import Correlator
 from cnsec.model.event import Alert
 
@@ -21,6 +22,23 @@ class RunResult:
     stats: dict[str, Any]
     problems: list[Any]
     warnings: list[str] = field(default_factory=list)
+    #: signs that found no input they could read: ``{"sign", "input", "reads"}`` (never a silent "no
+    #: alerts"): ``input`` in a few words, ``reads`` in full
+    idle_signs: list[dict[str, str]] = field(default_factory=list)
+    #: inputs lost (missing, unreadable, of no known format): file → reason; the run exits 2
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def idle_signs(catalog: Catalog, stats: Stats) -> list[dict[str, str]]:
+    """The signs of the catalog that the run gave nothing to read, with what they read."""
+    return [{"sign": s.id, "input": s.input_name(), "reads": s.reads()} for s in catalog.signs.values()
+            if not s.had_input(stats.kinds)]
+
+
+def _result(corr: Correlator, stats: Stats, inputs: int, warnings: list[str]) -> RunResult:
+    summary = {**stats.to_dict(), **corr.stats(), "inputs": inputs}
+    return RunResult(corr.alerts(), summary, list(stats.problems), warnings,
+                     idle_signs(corr.catalog, stats), dict(stats.failed))
 
 
 def build(threats: list[str] | None, *, rules_paths: list[str] | None = None, default_rules: bool = True,
@@ -65,14 +83,17 @@ def few_gc_passes() -> Iterator[None]:
 def run(inputs: list[str], threats: list[str] | None = None, *, state: str | None = None,
         lateness: float = 120.0, max_keys: int = DEFAULT_MAX_KEYS, rules_paths: list[str] | None = None,
         default_rules: bool = True, max_evidence: int = 10,
-        on_alert: Callable[[Alert], None] | None = None) -> RunResult:
+        on_alert: Callable[[Alert], None] | None = None,
+        mappings: list[ConfiguredMapping] | None = None) -> RunResult:
+    """Correlate ``inputs``; one that cannot be read is reported in ``failed`` and the rest is read.
+    ``mappings``: how metrics that follow no known convention become sign inputs (``.cnsec.yaml``)."""
     catalog, bridge, warnings = build(threats, rules_paths=rules_paths, default_rules=default_rules,
                                       max_keys=max_keys)
     corr = Correlator(catalog, max_evidence=max_evidence)
     if state:
         corr.load_state(state)
     stats = Stats()
-    streams = [open_file_records(p, stats, bridge, lateness) for p in inputs]
+    streams = [open_file_records(p, stats, bridge, lateness, mappings) for p in inputs]
     feed = corr.feed
     with few_gc_passes():
         for item in merge(streams):
@@ -81,8 +102,7 @@ def run(inputs: list[str], threats: list[str] | None = None, *, state: str | Non
                 for a in new:
                     on_alert(a)
     _finish(corr, state, on_alert)
-    summary = {**stats.to_dict(), **corr.stats(), "inputs": len(inputs)}
-    return RunResult(corr.alerts(), summary, list(stats.problems), warnings)
+    return _result(corr, stats, len(inputs), warnings)
 
 
 def _finish(corr: Correlator, state: str | None, on_alert: Callable[[Alert], None] | None) -> None:
@@ -97,7 +117,8 @@ def _finish(corr: Correlator, state: str | None, on_alert: Callable[[Alert], Non
 def run_follow(path: str, threats: list[str] | None = None, *, state: str | None = None,
                lateness: float = 120.0, max_keys: int = DEFAULT_MAX_KEYS, idle_exit: float | None = None,
                rules_paths: list[str] | None = None, default_rules: bool = True,
-               on_alert: Callable[[Alert], None] | None = None) -> RunResult:
+               on_alert: Callable[[Alert], None] | None = None,
+               mappings: list[ConfiguredMapping] | None = None) -> RunResult:
     """Like :func:`run` on one growing file (tail -F); alerts are reported as they open."""
     from cnsec.detect.correlate.inputs import file_records
     from cnsec.detect.sources.follow import follow
@@ -110,10 +131,9 @@ def run_follow(path: str, threats: list[str] | None = None, *, state: str | None
     stats = Stats()
     lines = ((c.line, c.raw) for c in follow(path, idle_exit=idle_exit))
     with few_gc_passes():
-        for item in ordered(file_records(lines, path, stats, bridge, 0.0), lateness, stats, path):
+        for item in ordered(file_records(lines, path, stats, bridge, 0.0, mappings), lateness, stats, path):
             for a in corr.feed(item[3]):
                 if on_alert is not None:
                     on_alert(a)
     _finish(corr, state, on_alert)
-    return RunResult(corr.alerts(), {**stats.to_dict(), **corr.stats(), "inputs": 1},
-                     list(stats.problems), warnings)
+    return _result(corr, stats, 1, warnings)
