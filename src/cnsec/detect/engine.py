@@ -28,7 +28,17 @@ from cnsec.detect.fields import as_text, flat_items, make_getter
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
 from cnsec.detect.rules.matcher import prefilter_literal
-from cnsec.detect.sources import READ_ERRORS, Chunk, ReadStats, expand, holds_object, iter_lines, sniff_source
+from cnsec.detect.sources import (
+    READ_ERRORS,
+    Chunk,
+    InputTooLarge,
+    ReadStats,
+    expand,
+    holds_object,
+    iter_lines,
+    line_too_long,
+    sniff_source,
+)
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -981,6 +991,9 @@ class Engine:
         """Like :meth:`scan_stream`, one call per event that matched (no :class:`Match` per hit)."""
         try:
             lines = iter_lines(stream)  # reads the first line now
+        except InputTooLarge as exc:
+            self.stats.problem(name, 1, f"cannot read: {exc}")
+            return source
         except READ_ERRORS as exc:
             self.stats.problem(name, None, f"cannot read: {exc}")
             return source
@@ -1019,6 +1032,7 @@ class Engine:
         prefilter = idx.prefilter.search if (idx and idx.prefilter and self.use_prefilter) else None
         tried = passed = 0
         n_lines = n_events = n_skipped = 0  # kept in locals, added to ``stats`` at the end
+        line_no = 0
         try:
             for line_no, raw in lines:
                 n_lines += 1
@@ -1043,7 +1057,7 @@ class Engine:
                     if not raw.strip():
                         n_lines -= 1
                         continue
-                    stats.problem(name, line_no, f"malformed JSON: {exc}")
+                    stats.problem(name, line_no, line_too_long(raw) or f"malformed JSON: {exc}")
                     continue
                 if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
                     if match is not None:  # the common case: one event per line, source known
@@ -1078,6 +1092,8 @@ class Engine:
                             on_event(hits, d, name, line_no, source)
                     except RecursionError:
                         stats.problem(name, line_no, DEEP_EVENT)
+        except InputTooLarge as exc:  # a decompression bomb: where it was stopped, and what was read before
+            stats.problem(name, line_no + 1, f"cannot read further: {exc}")
         except READ_ERRORS as exc:  # a truncated or corrupt gzip, a failing disk: keep what was read
             stats.problem(name, None, f"cannot read further: {exc}")
         finally:
