@@ -999,6 +999,20 @@ class Engine:
             return source
         return self._run(lines, name, source, on_event)
 
+    def scan_file(self, path: str, source: str | None, on_event: OnEvent) -> str | None:
+        """:meth:`scan_stream_events` on the file at ``path`` (``-``: stdin); an input that cannot be
+        opened is reported (:attr:`ReadStats.unreadable`) and the run goes on with the next."""
+        from cnsec.detect.sources import open_binary
+        from cnsec.errors import InputError
+
+        try:
+            stream = open_binary(path)
+        except InputError as exc:
+            self.stats.cannot_open(path, exc.message)
+            return None
+        with stream:
+            return self.scan_stream_events(stream, path, source, on_event)
+
     def scan_chunks(self, chunks: Iterable[Chunk], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
         """Scan lines of one input; returns the source it was read as."""

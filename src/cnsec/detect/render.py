@@ -66,8 +66,9 @@ def _summary(alerts: list[Alert], stats: dict[str, Any]) -> str:
     for a in alerts:
         by[a.severity.label] = by.get(a.severity.label, 0) + 1
     sev = ", ".join(f"{k}: {v}" for k, v in sorted(by.items(), key=lambda kv: kv[0]))
+    unreadable = f", {stats['unreadable']} inputs unreadable" if stats.get("unreadable") else ""
     return (f"{len(alerts)} alerts ({sev or 'none'}) from {stats.get('events', 0)} events, "
-            f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines")
+            f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines{unreadable}")
 
 
 def _md(text: str) -> str:

@@ -88,6 +88,8 @@ class LoadResult:
     rules: list[Rule] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     files: int = 0
+    #: of ``rules``, how many came from the user's paths (not the bundled pack)
+    user_rules: int = 0
 
     def extend(self, other: LoadResult) -> None:
         self.rules.extend(other.rules)

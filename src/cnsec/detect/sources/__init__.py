@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -77,15 +78,28 @@ class ReadStats:
     skipped: int = 0  # lines the literal prefilter proved irrelevant (not parsed)
     malformed: int = 0
     problems: list[InputProblem] = field(default_factory=list)
+    #: inputs that could not be opened at all (missing, a directory, no permission): exit code 2
+    unreadable: int = 0
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.malformed += 1
+        self.note(file, line, message)
+
+    def note(self, file: str, line: int | None, message: str) -> None:
+        """Report something skipped that is not a malformed line (a file not read, a link not followed)."""
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(InputProblem(file, line, message))
 
+    def cannot_open(self, file: str, message: str) -> None:
+        self.unreadable += 1
+        self.note(file, None, message)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"lines": self.lines, "events": self.events, "prefiltered": self.skipped,
-                "malformed": self.malformed}
+        out = {"lines": self.lines, "events": self.events, "prefiltered": self.skipped,
+               "malformed": self.malformed}
+        if self.unreadable:
+            out["unreadable"] = self.unreadable
+        return out
 
 
 #: what reading a damaged input raises (a truncated or corrupt gzip stream, a failing disk): the run
@@ -310,13 +324,39 @@ def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
         yield Chunk(n, raw)
 
 
-def expand_inputs(paths: list[str]) -> list[str]:
-    """Directories expand to their files (sorted, hidden files skipped)."""
+def expand_inputs(paths: list[str], skipped: list[InputProblem] | None = None) -> list[str]:
+    """Directories expand to their files (sorted). Hidden and ``_``-prefixed files are not read, nor
+    links that lead outside the directory (``logs/x -> /etc/passwd``): each is added to ``skipped``
+    so the caller reports it. A link to a directory is not followed (what it holds inside the root is
+    read where it is)."""
     out: list[str] = []
     for p in paths:
-        if p != "-" and Path(p).is_dir():
-            out.extend(str(f) for f in sorted(Path(p).rglob("*"))
-                       if f.is_file() and not f.name.startswith(".") and not f.name.startswith("_"))
-        else:
+        if p == "-" or not Path(p).is_dir():
             out.append(p)
+            continue
+        root = Path(p).resolve()
+        found: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(p):  # links to directories are not descended into
+            for name in sorted(dirnames) + sorted(filenames):
+                f = Path(dirpath, name)
+                is_link = f.is_symlink()
+                if is_link:
+                    target = f.resolve()
+                    if not target.is_relative_to(root):
+                        _skip(skipped, f, f"not read: a link to {target}, outside {p}")
+                        continue
+                if name in dirnames or not f.is_file():
+                    if is_link and not f.exists():
+                        _skip(skipped, f, "not read: a broken link")
+                    continue
+                if name.startswith((".", "_")):
+                    _skip(skipped, f, f"not read: the name starts with {name[0]!r} (pass the file itself to read it)")
+                    continue
+                found.append(f)
+        out.extend(str(f) for f in sorted(found))
     return out
+
+
+def _skip(skipped: list[InputProblem] | None, path: Path, message: str) -> None:
+    if skipped is not None:
+        skipped.append(InputProblem(str(path), None, message))
