@@ -356,14 +356,17 @@ def _rules_check(args: argparse.Namespace) -> int:
     from cnsec.detect.rules import load_paths
 
     loaded = load_paths(args.paths)
+    notes = [{"path": r.origin, "rule_id": r.id, "note": n} for r in loaded.rules for n in r.notes]
     if args.format == "json":
         print(json.dumps({"loaded": len(loaded.rules), "files": loaded.files,
-                          "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
+                          "failed": [f.to_dict() for f in loaded.failures], "notes": notes}, indent=2))
     else:
         from cnsec.report.safe import one_line
 
         for f in loaded.failures:
             print(f"{one_line(f.path)}: {one_line(f.reason)}")
+        for n in notes:
+            print(f"{one_line(n['path'])}: rule {one_line(n['rule_id'])}: note: {one_line(n['note'])}")
         total = len(loaded.rules) + len(loaded.failures)
         pct = 100.0 * len(loaded.rules) / total if total else 100.0
         print(f"{len(loaded.rules)} rules loaded, {len(loaded.failures)} failed ({pct:.1f}% loaded)")

@@ -27,7 +27,7 @@ from typing import IO, Any
 from cnsec.detect.fields import as_text, flat_items, make_getter
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
-from cnsec.detect.rules.matcher import prefilter_literal
+from cnsec.detect.rules.matcher import FALLBACK_TIMEOUT, prefilter_literal, take_timeouts
 from cnsec.detect.sources import (
     READ_ERRORS,
     Chunk,
@@ -1114,6 +1114,9 @@ class Engine:
             stats.lines += n_lines
             stats.events += n_events
             stats.skipped += n_skipped
+            for pattern, n in take_timeouts().items():
+                stats.note(name, None, f"regex {pattern!r} ran out of its {FALLBACK_TIMEOUT * 1000:g} ms "
+                                       f"budget on {n} value(s): counted as not matching")
         return source
 
     def scan_events(self, events: Iterable[dict[str, Any]], source: str) -> Iterator[Rule]:
