@@ -39,6 +39,7 @@ from cnsec.detect.sources import (
     line_too_long,
     sniff_source,
 )
+from cnsec.detect.sources.managed import is_envelope
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -1043,7 +1044,15 @@ class Engine:
         stats = self.stats
         idx: RuleIndex | None = self.index(source) if source else None
         match = idx.match if idx is not None else None
-        prefilter = idx.prefilter.search if (idx and idx.prefilter and self.use_prefilter) else None
+        # the first object is always parsed and looked at whole: it tells raw events from a managed
+        # cluster's envelopes (sources.managed). Raw inputs then take the fast path and the prefilter;
+        # enveloped ones are unwrapped line by line, unfiltered (an event inside a JSON string has its
+        # quotes escaped, so the raw-line literals do not apply), each event read as its own source
+        # unless the source was given (a GKE export mixes Kubernetes with other Google services).
+        fast: Callable[[dict[str, Any], bytes | None], list[Rule]] | None = None
+        prefilter: Callable[[bytes], Any] | None = None
+        checked = enveloped = False
+        forced = source is not None
         tried = passed = 0
         n_lines = n_events = n_skipped = 0  # kept in locals, added to ``stats`` at the end
         line_no = 0
@@ -1074,16 +1083,16 @@ class Engine:
                     stats.problem(name, line_no, line_too_long(raw) or f"malformed JSON: {exc}")
                     continue
                 if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
-                    if match is not None:  # the common case: one event per line, source known
+                    if fast is not None:  # the common case: one event per line, source known
                         n_events += 1
                         try:
-                            hits = match(obj, raw)
+                            hits = fast(obj, raw)
                             if hits:
                                 on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         except RecursionError:  # a hostile nesting some rule (a Python one) recursed into
                             stats.problem(name, line_no, DEEP_EVENT)
                         continue
-                    events: list[dict[str, Any]] = [obj]
+                    events: list[dict[str, Any]] = expand(obj) if not checked or enveloped else [obj]
                 else:
                     events = expand(obj)
                     if not events:
@@ -1096,14 +1105,26 @@ class Engine:
                     source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
                     idx = self.index(source)
                     match = idx.match
-                    prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
+                if not checked:
+                    checked = True
+                    enveloped = isinstance(obj, dict) and (
+                        "protoPayload" in obj or isinstance(obj.get("data"), dict)
+                        or (is_envelope(obj) and (len(events) != 1 or events[0] is not obj)))
+                    if not enveloped:
+                        fast = match
+                        prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
                 n_events += len(events)
                 assert match is not None and source is not None
                 for d in events:
                     try:
-                        hits = match(d, raw)
+                        if enveloped:
+                            src = source if forced else sniff_source(d)
+                            hits = (match if src == source else self.index(src).match)(d, None)
+                        else:
+                            src = source
+                            hits = match(d, raw)
                         if hits:
-                            on_event(hits, d, name, line_no, source)
+                            on_event(hits, d, name, line_no, src)
                     except RecursionError:
                         stats.problem(name, line_no, DEEP_EVENT)
         except InputTooLarge as exc:  # a decompression bomb: where it was stopped, and what was read before

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cnsec.detect.fields import flat_items
+from cnsec.detect.sources.managed import is_envelope, unwrap_managed
 from cnsec.errors import InputError
 from cnsec.model.finding import InputProblem
 from cnsec.model.source import Source
@@ -44,7 +45,8 @@ def sniff_source(d: dict[str, Any]) -> str:
 
 
 def expand(d: Any) -> list[dict[str, Any]]:
-    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, arrays
+    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, managed
+    clusters' audit exports (:mod:`cnsec.detect.sources.managed`), arrays
     (nested ones too, as deep as a JSON parser allows: see :func:`~cnsec.detect.fields.flat_items`)."""
     if isinstance(d, dict):
         return _unwrap(d)
@@ -67,7 +69,11 @@ def _unwrap(d: dict[str, Any]) -> list[dict[str, Any]]:
         return [r for r in d["items"] if isinstance(r, dict)]
     inner = d.get("data")
     if isinstance(inner, dict) and "protoPayload" in inner and "protoPayload" not in d:
-        return [inner]
+        return _unwrap(inner)
+    if is_envelope(d):  # managed clusters' audit exports (AKS, EKS, GKE): see sources.managed
+        events = unwrap_managed(d)
+        if events is not None:
+            return events
     return [d]
 
 
