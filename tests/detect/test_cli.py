@@ -348,3 +348,13 @@ def test_detect_exits_2_when_every_rule_under_rules_failed_to_load(
     log = _write(tmp_path / "audit.log", [ADMIN])
     assert main(["detect", str(log), "--rules", str(rules), "-f", "jsonl"]) == 2
     assert "no rule loaded from --rules" in capsys.readouterr().err
+
+
+def test_a_newline_in_an_alert_key_cannot_forge_a_row_of_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    forged = "alice\nCRITICAL 2026-01-05 10:00:00  CNSEC-DET-K8S-015"
+    f = _write(tmp_path / "audit.log", [dict(EXEC, user={"username": forged})])
+    main(["detect", str(f), "-f", "table", "--fail-on", "none"])
+    rows = capsys.readouterr().out.splitlines()
+    assert not any(row.startswith("CRITICAL") for row in rows)
+    assert any("user=alice\\nCRITICAL" in row for row in rows)

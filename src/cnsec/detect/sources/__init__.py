@@ -272,6 +272,10 @@ def open_binary(path: str) -> IO[bytes]:
     if head == b"\x1f\x8b":
         counted = _Counted(buffered)
         return io.BufferedReader(_Guard(_Gunzip(counted), counted), GZIP_READ_BUFFER)
+    if path != "-" and buffered.seekable():  # a plain file: the guard reads the file itself, one buffer
+        file = buffered.detach()
+        file.seek(0)  # the peek read ahead of the two bytes looked at
+        return io.BufferedReader(_Guard(file), READ_BUFFER)
     return io.BufferedReader(_Guard(buffered), READ_BUFFER)
 
 
