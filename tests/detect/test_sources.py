@@ -235,3 +235,14 @@ def test_a_pretty_printed_document_past_the_limit_is_reported(tmp_path: Path, mo
     f.write_text(json.dumps({"kind": "EventList", "items": [K8S_EVENT] * 200}, indent=2))
     engine, hits, _ = scan(f)
     assert not hits and "longer than 4,096 bytes" in engine.stats.problems[0].message
+
+
+def test_a_followed_file_holds_a_long_line_only_up_to_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.detect.sources.follow import follow
+
+    monkeypatch.setattr(sources, "MAX_LINE", 4096)
+    f = tmp_path / "audit.log"
+    f.write_bytes(b'{"a": 1}\n{"pad": "' + b"x" * 1_000_000 + b'"}\n{"a": 2}\n')
+    chunks = list(follow(str(f), poll=0.01, idle_exit=0.05))
+    assert [(c.line, len(c.raw)) for c in chunks] == [(1, 9), (2, 4096), (3, 9)]
