@@ -191,3 +191,12 @@ def test_a_json_log_whose_message_is_plain_text_is_not_taken_apart(
     main(["detect", str(f), "-f", "json", "--fail-on", "none"])
     doc = json.loads(capsys.readouterr().out)
     assert doc["stats"]["events"] == 2 and doc["stats"]["inputs"][str(f)] == "json" and doc["errors"] == []
+
+
+def test_cloudwatch_batches_written_back_to_back_by_firehose_are_each_unwrapped(
+        raw_alerts: list[tuple[str, str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "firehose-eks.gz"  # one gzip member per batch, no newline between the batches
+    f.write_bytes(b"".join(gzip.compress(json.dumps(_cloudwatch_batch([e])).encode()) for e in ATTACKS))
+    main(["detect", str(f), "-f", "json", "--fail-on", "none", "--min-severity", "low"])
+    doc = json.loads(capsys.readouterr().out)
+    assert _summary(doc["alerts"]) == raw_alerts and doc["errors"] == []

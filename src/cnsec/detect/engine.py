@@ -39,7 +39,7 @@ from cnsec.detect.sources import (
     line_too_long,
     sniff_source,
 )
-from cnsec.detect.sources.managed import is_envelope
+from cnsec.detect.sources.managed import concatenated_batches, is_envelope
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -1080,8 +1080,10 @@ class Engine:
                     if not raw.strip():
                         n_lines -= 1
                         continue
-                    stats.problem(name, line_no, line_too_long(raw) or f"malformed JSON: {exc}")
-                    continue
+                    obj = concatenated_batches(raw)
+                    if obj is None:
+                        stats.problem(name, line_no, line_too_long(raw) or f"malformed JSON: {exc}")
+                        continue
                 if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
                     if fast is not None:  # the common case: one event per line, source known
                         n_events += 1
@@ -1107,9 +1109,10 @@ class Engine:
                     match = idx.match
                 if not checked:
                     checked = True
-                    enveloped = isinstance(obj, dict) and (
-                        "protoPayload" in obj or isinstance(obj.get("data"), dict)
-                        or (is_envelope(obj) and (len(events) != 1 or events[0] is not obj)))
+                    head = obj[0] if isinstance(obj, list) and obj else obj
+                    enveloped = isinstance(head, dict) and (
+                        "protoPayload" in head or isinstance(head.get("data"), dict)
+                        or (is_envelope(head) and (len(events) != 1 or events[0] is not head)))
                     if not enveloped:
                         fast = match
                         prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None

@@ -5,7 +5,8 @@
   where ``log`` is the audit event as a JSON string (storage) or an object (some forwarders).
 * **EKS** (control-plane logs in CloudWatch Logs): a CloudWatch Logs subscription batch
   ``{"messageType": "DATA_MESSAGE", "logEvents": [{"message": "<event json>"}, ...]}`` (Kinesis,
-  Firehose; gzipped as delivered), ``aws logs filter-log-events`` output ``{"events": [...]}``, or one
+  Firehose; gzipped as delivered, and written back to back without a newline when Firehose puts them
+  in S3), ``aws logs filter-log-events`` output ``{"events": [...]}``, or one
   ``{"message": "<event json>", ...}`` per line.
 * **GKE** (Cloud Logging): a ``LogEntry`` whose ``protoPayload`` is an AuditLog of the ``k8s.io``
   service. It is mapped to the ``audit.k8s.io`` Event the Kubernetes rules read (verb, objectRef, user,
@@ -27,6 +28,24 @@ ENVELOPE_KEYS = ("records", "logEvents", "events", "message", "properties", "pro
 #: google.rpc.Code of a GKE AuditLog status -> the HTTP status the API server answered with
 _GRPC_TO_HTTP = {0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409,
                  11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401}
+
+
+#: where one CloudWatch Logs batch ends and the next begins in a Firehose delivery to S3 (the batches are
+#: written back to back, with no newline between them)
+_BATCH_SEAM = b'}{"messageType"'
+
+
+def concatenated_batches(raw: bytes) -> list[Any] | None:
+    """The CloudWatch Logs batches of a line that holds several back to back, or None (not such a line,
+    or one of its parts is not JSON). Only asked of lines that failed to parse."""
+    if _BATCH_SEAM not in raw:
+        return None
+    import orjson
+
+    try:
+        return [orjson.loads(part) for part in raw.strip().replace(_BATCH_SEAM, b'}\n{"messageType"').split(b"\n")]
+    except orjson.JSONDecodeError:
+        return None
 
 
 def is_envelope(d: dict[str, Any]) -> bool:
