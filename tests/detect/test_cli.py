@@ -270,3 +270,91 @@ def test_a_keyword_rule_reads_every_value_of_an_event_nested_a_thousand_levels_d
     f.write_text('{"ts": 1, "msg": ' + _nested(1000, '"run mimikatz"') + "}\n")
     assert _detect_json(tmp_path, f, "high", "{keywords: [mimikatz], condition: keywords}", "high") == 1
     assert json.loads(capsys.readouterr().out)["count"] == 1
+
+
+def test_a_missing_input_is_reported_and_the_other_inputs_still_alert_with_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _write(tmp_path / "audit.log", [ADMIN])
+    missing = tmp_path / "gone.log"
+    code = main(["detect", str(missing), str(good), "-f", "json", "--fail-on", "none"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 2
+    assert "CNSEC-DET-K8S-015" in [a["rule_id"] for a in doc["alerts"]]
+    assert doc["errors"] == [{"file": str(missing), "line": None, "message": "file not found"}]
+    assert doc["stats"]["inputs"][str(missing)] == "unreadable" and doc["stats"]["unreadable"] == 1
+    assert f"{missing}: file not found" in err
+
+
+def test_a_missing_input_in_jsonl_mode_still_writes_the_alerts_of_the_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _write(tmp_path / "audit.log", [ADMIN])
+    code = main(["detect", str(good), str(tmp_path / "gone.log"), "-f", "jsonl", "--fail-on", "none"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "CNSEC-DET-K8S-015" in [json.loads(x)["rule_id"] for x in out.splitlines()]
+    assert "gone.log: file not found" in err
+
+
+def test_a_link_out_of_a_scanned_folder_is_not_followed_and_is_reported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = _write(tmp_path / "secret.log", [ADMIN])
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _write(logs / "audit.log", [EXEC])
+    (logs / "leak.log").symlink_to(outside)
+    main(["detect", str(logs), "-f", "json", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["rule_id"] for a in doc["alerts"]] == ["CNSEC-DET-K8S-009"]
+    assert list(doc["stats"]["inputs"]) == [str(logs / "audit.log")]
+    assert doc["errors"] == [{"file": str(logs / "leak.log"), "line": None,
+                              "message": f"not read: a link to {outside}, outside {logs}"}]
+
+
+def test_a_link_inside_a_scanned_folder_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    logs = tmp_path / "logs"
+    (logs / "2026").mkdir(parents=True)
+    real = _write(logs / "2026" / "audit.log", [EXEC])
+    (logs / "latest.log").symlink_to(real)
+    main(["detect", str(logs), "-f", "json", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["alerts"][0]["count"] == 2 and doc["errors"] == []
+
+
+def test_underscore_and_hidden_files_of_a_folder_are_reported_as_not_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "_labels.json", [EXEC])
+    _write(tmp_path / ".audit.log", [EXEC])
+    main(["detect", str(tmp_path), "-f", "json", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["alerts"] == []
+    assert sorted(e["file"] for e in doc["errors"]) == [str(tmp_path / ".audit.log"), str(tmp_path / "_labels.json")]
+    assert all(e["message"].startswith("not read: the name starts with") for e in doc["errors"])
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_line_on_stderr(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x\ncnsec: all inputs clean"
+    bad.write_text("not json\n")
+    main(["detect", str(bad), "-f", "jsonl"])
+    err = capsys.readouterr().err
+    assert "\ncnsec: all inputs clean" not in err and "x\\ncnsec: all inputs clean:1: malformed JSON" in err
+
+
+def test_detect_exits_2_when_every_rule_under_rules_failed_to_load(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yml").write_text("title: x\nlogsource: {product: aws}\ndetection: {condition: nope}\n")
+    log = _write(tmp_path / "audit.log", [ADMIN])
+    assert main(["detect", str(log), "--rules", str(rules), "-f", "jsonl"]) == 2
+    assert "no rule loaded from --rules" in capsys.readouterr().err
+
+
+def test_a_newline_in_an_alert_key_cannot_forge_a_row_of_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    forged = "alice\nCRITICAL 2026-01-05 10:00:00  CNSEC-DET-K8S-015"
+    f = _write(tmp_path / "audit.log", [dict(EXEC, user={"username": forged})])
+    main(["detect", str(f), "-f", "table", "--fail-on", "none"])
+    rows = capsys.readouterr().out.splitlines()
+    assert not any(row.startswith("CRITICAL") for row in rows)
+    assert any("user=alice\\nCRITICAL" in row for row in rows)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from pathlib import Path
+
+import pytest
 
 from cnsec.detect.rules import load_file, load_paths
 
@@ -210,3 +213,43 @@ def test_two_level_fields_match_a_flattened_key_when_the_parent_object_is_absent
     assert not matches(contains, {})
     assert matches(above, {"responseStatus": None, "responseStatus.code": 403})
     assert not matches(above, {"responseStatus": None})
+
+
+def test_a_catastrophic_look_around_regex_stays_within_its_time_budget_per_value() -> None:
+    import time
+
+    from cnsec.detect.rules.matcher import take_timeouts
+
+    rule = sigma_rule({"sel": {"eventName|re": "^(?!zzz)(a|aa)+$"}, "condition": "sel"})
+    take_timeouts()
+    start = time.process_time()
+    assert not rule.match({"eventName": "a" * 40 + "!"})
+    assert time.process_time() - start < 1.0
+    assert take_timeouts() == {"^(?!zzz)(a|aa)+$": 1}
+    assert rule.match({"eventName": "aaaa"})  # what it can decide in time, it still decides
+
+
+def test_a_look_around_regex_is_noted_by_rules_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnsec.cli import main
+
+    (tmp_path / "r.yml").write_text("title: t\nlogsource: {product: aws, service: cloudtrail}\n"
+                                    "detection:\n  sel:\n    eventName|re: '^(?!Get)Put.*'\n  condition: sel\n")
+    assert main(["rules", "check", str(tmp_path), "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    [note] = json.loads(captured.out)["notes"]
+    assert "needs backtracking" in note["note"] and "50 ms per value" in note["note"]
+    assert captured.err == ""  # RE2's own complaint about the pattern stays out
+
+
+def test_a_regex_timeout_while_scanning_is_reported_for_the_input(tmp_path: Path) -> None:
+    from cnsec.detect.engine import Engine
+    from cnsec.detect.sources import open_binary
+
+    rule = sigma_rule({"sel": {"eventName|re": "^(?!zzz)(a|aa)+$"}, "condition": "sel"})
+    f = tmp_path / "ct.jsonl"
+    f.write_text(json.dumps({"eventSource": "s3.amazonaws.com", "eventName": "a" * 40 + "!"}) + "\n")
+    engine = Engine([rule])
+    with open_binary(str(f)) as stream:
+        engine.scan_stream(stream, str(f), "cloudtrail", lambda m: None)
+    [problem] = engine.stats.problems
+    assert "ran out of its 50 ms budget on 1 value(s)" in problem.message and engine.stats.malformed == 0

@@ -5,6 +5,9 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
+from cnsec.detect import sources
 from cnsec.detect.engine import Engine, Match
 from cnsec.detect.normalize import parse_time
 from cnsec.detect.rules import bundled
@@ -58,7 +61,7 @@ def test_closing_a_gzip_input_closes_its_file(tmp_path: Path) -> None:
     f.write_bytes(gzip.compress(b'{"a": 1}\n{"a": 2}\n'))
     with open_binary(str(f)) as stream:
         assert list(stream) == [b'{"a": 1}\n', b'{"a": 2}\n']
-        inner = stream.raw._inner  # type: ignore[attr-defined]
+        inner = stream.raw.compressed.inner  # type: ignore[attr-defined]
     assert inner.closed
 
 
@@ -190,3 +193,56 @@ def test_an_event_with_an_absurd_time_is_alerted_on_and_written(tmp_path: Path) 
     assert main(["detect", str(f), "-f", "jsonl", "-o", str(out), "--fail-on", "none"]) == 0
     (alert,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert alert["count"] == 2 and alert["first_seen"].startswith("20")  # dated now: no usable time
+
+
+def test_a_gzip_bomb_is_stopped_and_reported_with_the_events_before_it_kept(tmp_path: Path) -> None:
+    f = tmp_path / "audit.log.gz"
+    with gzip.open(f, "wb") as out:  # one event, then 256 MiB of zeros (about 256 KB compressed)
+        out.write(json.dumps(K8S_EVENT).encode() + b"\n")
+        zeros = bytes(1 << 20)
+        for _ in range(256):
+            out.write(zeros)
+    engine, hits, _ = scan(f)
+    assert [h.rule.id for h in hits] == ["CNSEC-DET-K8S-009"]
+    [problem] = engine.stats.problems
+    assert (problem.file, problem.line) == (str(f), 2)
+    assert "gzip expands more than 250 times" in problem.message
+
+
+def test_a_line_past_the_length_limit_is_reported_and_the_lines_after_it_still_scanned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_LINE", 4096)
+    event = json.dumps(K8S_EVENT).encode() + b"\n"
+    f = tmp_path / "audit.log"
+    f.write_bytes(event + b'{"pad": "' + b"x" * 3_000_000 + b'"}\n' + event)
+    engine, hits, _ = scan(f)
+    assert len(hits) == 2 and engine.stats.events == 2
+    assert [str(p) for p in engine.stats.problems] == [f"{f}:2: line longer than 4,096 bytes (skipped)"]
+
+
+def test_a_long_line_is_never_held_whole_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_LINE", 4096)
+    f = tmp_path / "audit.log"
+    f.write_bytes(b"{" + b" " * 5_000_000 + b"}\n{}\n")
+    with open_binary(str(f)) as stream:
+        lines = [len(line) for line in stream]
+    assert lines == [4097, 3]
+
+
+def test_a_pretty_printed_document_past_the_limit_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_LINE", 4096)
+    f = tmp_path / "list.json"
+    f.write_text(json.dumps({"kind": "EventList", "items": [K8S_EVENT] * 200}, indent=2))
+    engine, hits, _ = scan(f)
+    assert not hits and "longer than 4,096 bytes" in engine.stats.problems[0].message
+
+
+def test_a_followed_file_holds_a_long_line_only_up_to_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.detect.sources.follow import follow
+
+    monkeypatch.setattr(sources, "MAX_LINE", 4096)
+    f = tmp_path / "audit.log"
+    f.write_bytes(b'{"a": 1}\n{"pad": "' + b"x" * 1_000_000 + b'"}\n{"a": 2}\n')
+    chunks = list(follow(str(f), poll=0.01, idle_exit=0.05))
+    assert [(c.line, len(c.raw)) for c in chunks] == [(1, 9), (2, 4096), (3, 9)]

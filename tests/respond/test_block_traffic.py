@@ -234,3 +234,26 @@ def test_a_full_policy_in_the_cluster_is_not_grown(playbook: PlaybookFactory, re
     result = respond(pb, loaded(make_alert("203.0.113.2")), apply=True)
     assert result.decisions[0].outcome == "skipped" and "is full" in result.decisions[0].reason
     assert _excepts(_policy(kube)) == ["203.0.113.1/32"]
+
+
+def test_an_ipv4_mapped_ipv6_address_of_the_api_server_is_never_blocked(
+        playbook: PlaybookFactory, respond: Runner, kube: RecordingKubeApi, tmp_path: Path) -> None:
+    result = respond(_pb(playbook, tmp_path), loaded(make_alert("::ffff:10.96.0.1"),
+                                                     make_alert("src_ip=[::ffff:127.0.0.1]")), apply=True)
+    assert {d.outcome for d in result.decisions} == {"skipped"}
+    assert all("allow-listed" in d.reason for d in result.decisions)
+    assert kube.writes() == []
+
+
+def test_an_ipv4_mapped_source_is_blocked_as_the_ipv4_address_it_is(
+        playbook: PlaybookFactory, respond: Runner, tmp_path: Path) -> None:
+    result = respond(_pb(playbook, tmp_path), loaded(make_alert("::ffff:203.0.113.7")))
+    manifest = yaml.safe_load(result.artifacts["networkpolicy-shop-cnsec-blocklist.yaml"])
+    assert _excepts(manifest) == ["203.0.113.7/32"]
+
+
+def test_an_allow_list_entry_written_ipv4_mapped_protects_the_ipv4_address(
+        playbook: PlaybookFactory, respond: Runner, tmp_path: Path) -> None:
+    pb = _pb(playbook, tmp_path, "allow_list: {cidrs: ['::ffff:192.0.2.0/120']}\n")
+    result = respond(pb, loaded(make_alert("192.0.2.77")))
+    assert {d.outcome for d in result.decisions} == {"skipped"}

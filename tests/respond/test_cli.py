@@ -152,3 +152,14 @@ def test_terminal_escapes_in_an_alert_key_are_shown_as_visible_escapes(
     printed = capsys.readouterr().out
     assert "\x1b" not in printed and "\x07" not in printed and "\u202e" not in printed
     assert "user=\\x1b]0;pwned\\x07eve\\u202e" in printed
+
+
+def test_a_newline_in_a_user_name_cannot_forge_a_line_in_the_deny_access_artifacts(
+        tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    files["alerts"].write_text(json.dumps(make_alert("user=alice\ndisable-user bob", action="deny_access").to_dict())
+                               + "\n")
+    files["playbook"].write_text("rules:\n  - name: deny\n    match: {}\n    do: [deny_access: {}]\n")
+    main(_args(files))
+    lines = capsys.readouterr().out.splitlines()
+    assert "disable-user alice\\ndisable-user bob" in lines
+    assert not any(line.startswith(("disable-user bob", "FORGED")) for line in lines)

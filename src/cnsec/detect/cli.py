@@ -66,6 +66,8 @@ def register(sub: Any) -> None:
 
 
 def _load(paths: list[str], defaults: bool) -> Any:
+    """The bundled pack (``defaults``) and the rules under ``paths``; ``user_rules`` on the result
+    counts the latter."""
     import gc
 
     from cnsec.detect.rules import LoadResult, bundled, check_unique, load_paths
@@ -78,8 +80,9 @@ def _load(paths: list[str], defaults: bool) -> Any:
         result = LoadResult()
         if defaults:
             result.extend(bundled())
-        if paths:
-            result.extend(load_paths(paths))
+        user = load_paths(paths) if paths else LoadResult()
+        result.extend(user)
+        result.user_rules = len(user.rules)
         check_unique(result.rules)
     finally:
         if was_enabled:
@@ -102,10 +105,11 @@ def _detect(args: argparse.Namespace) -> int:
         render_table,
         table_row,
     )
-    from cnsec.detect.sources import expand_inputs, open_binary
+    from cnsec.detect.sources import expand_inputs
     from cnsec.errors import UsageError
+    from cnsec.model.finding import InputProblem
     from cnsec.model.severity import Severity
-    from cnsec.report.safe import printable
+    from cnsec.report.safe import one_line
 
     for spec in args.map:
         if "=" not in spec:
@@ -114,15 +118,23 @@ def _detect(args: argparse.Namespace) -> int:
         SOURCES["json"].field_map[k.strip()] = v.strip()
     loaded = _load(args.rules, not args.no_default_rules)
     for f in loaded.failures:
-        print(f"cnsec: rule not loaded: {printable(f.path)}: {printable(f.reason)}", file=sys.stderr)
+        print(f"cnsec: rule not loaded: {one_line(f.path)}: {one_line(f.reason)}", file=sys.stderr)
     if not loaded.rules:
         raise UsageError("no rules loaded")
+    if args.rules and not loaded.user_rules:
+        # the user's own rules were the point of --rules: the bundled pack alone would pass for a
+        # clean run of them
+        raise UsageError(f"no rule loaded from --rules {' '.join(args.rules)} "
+                         f"({len(loaded.failures)} failed to load)")
     min_sev = Severity.parse(args.min_severity)
     rules = [r for r in loaded.rules if r.severity >= min_sev]
     engine = Engine(rules, prefilter=not args.no_prefilter)
     book = AlertBook(window=args.window, max_evidence=max(1, args.max_evidence))
     fmt = args.format or ("table" if (args.output is None and sys.stdout.isatty()) else "jsonl")
-    inputs = expand_inputs(args.inputs)
+    skipped: list[InputProblem] = []
+    inputs = expand_inputs(args.inputs, skipped)
+    for problem in skipped:
+        engine.stats.note(problem.file, problem.line, problem.message)
 
     if args.follow:
         if len(inputs) != 1 or inputs[0] == "-":
@@ -159,7 +171,7 @@ def _detect(args: argparse.Namespace) -> int:
         repeats()
         sys.stdout.flush()
         _report_problems(engine)
-        return exit_code(book.alerts(), args.fail_on)
+        return _exit(engine, exit_code(book.alerts(), args.fail_on))
 
     from cnsec.cli import skip_teardown
 
@@ -170,9 +182,9 @@ def _detect(args: argparse.Namespace) -> int:
 
     sources: dict[str, str] = {}
     for path in inputs:
-        with open_binary(path) as stream:
-            src = engine.scan_stream_events(stream, path, args.source, book.add_event)
-        sources[path] = src or "empty"
+        unreadable = engine.stats.unreadable
+        src = engine.scan_file(path, args.source, book.add_event)
+        sources[path] = src or ("unreadable" if engine.stats.unreadable > unreadable else "empty")
     alerts = book.alerts()
     stats: dict[str, Any] = {**engine.stats.to_dict(), "rules": len(rules), "alerts": len(alerts),
                              "hits": book.hits, "inputs": sources,
@@ -186,13 +198,12 @@ def _detect(args: argparse.Namespace) -> int:
         text = render_table(alerts, stats)
     write_alerts(text, args.output)
     _report_problems(engine)
-    return exit_code(alerts, args.fail_on)
+    return _exit(engine, exit_code(alerts, args.fail_on))
 
 
 def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any) -> int:
     """jsonl output, streamed: memory is bounded by the alerts still open, not by the input size."""
     from cnsec.detect.render import jsonl_bytes, jsonl_line
-    from cnsec.detect.sources import open_binary
 
     worst: list[Any] = []
 
@@ -215,8 +226,7 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
 
         book.every(2000, close)  # every 2000 hits, alerts whose window has passed are written out
         for path in inputs:
-            with open_binary(path) as stream:
-                engine.scan_stream_events(stream, path, args.source, book.add_event)
+            engine.scan_file(path, args.source, book.add_event)
         flush(book.alerts())
 
     if args.output:
@@ -234,18 +244,27 @@ def _detect_jsonl(args: argparse.Namespace, engine: Any, book: Any, inputs: list
         sys.stdout.flush()
     _report_problems(engine)
     if args.fail_on == "none" or not worst:
-        return 0
+        return _exit(engine, 0)
     from cnsec.model.severity import Severity
 
-    return 1 if worst[0] >= Severity.parse(args.fail_on) else 0
+    return _exit(engine, 1 if worst[0] >= Severity.parse(args.fail_on) else 0)
+
+
+def _exit(engine: Any, code: int) -> int:
+    """An input that could not be opened makes the run exit 2, after the others were scanned and
+    their alerts written (as ``cnsec assess`` does)."""
+    if engine.stats.unreadable:
+        print(f"cnsec: {engine.stats.unreadable} input(s) could not be read", file=sys.stderr)
+        return 2
+    return code
 
 
 def _report_problems(engine: Any) -> None:
-    from cnsec.report.safe import printable
+    from cnsec.report.safe import one_line
 
     stats = engine.stats
     for p in stats.problems:
-        print(f"cnsec: {printable(p)}", file=sys.stderr)
+        print(f"cnsec: {one_line(p)}", file=sys.stderr)
     if stats.malformed > len(stats.problems):
         print(f"cnsec: ... {stats.malformed - len(stats.problems)} more malformed lines", file=sys.stderr)
     if stats.malformed:
@@ -286,14 +305,14 @@ def _rules_list(args: argparse.Namespace) -> int:
         print(json.dumps({"rules": [r.to_dict() for r in rules],
                           "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
         return 0
-    from cnsec.report.safe import printable
+    from cnsec.report.safe import one_line
 
     # rule files are input: their text reaches the terminal escaped, like any other input
     print(f"{'ID':<38} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<22} TITLE")
     for r in rules:
-        attack = printable(",".join(r.attack_ids))[:22]
-        print(f"{printable(r.id):<38} {r.severity.label:<8} {printable(r.source or '-'):<10} {attack:<22} "
-              f"{printable(r.title)}")
+        attack = one_line(",".join(r.attack_ids))[:22]
+        print(f"{one_line(r.id):<38} {r.severity.label:<8} {one_line(r.source or '-'):<10} {attack:<22} "
+              f"{one_line(r.title)}")
     print(f"\n{len(rules)} rules" + (f", {len(loaded.failures)} not loaded" if loaded.failures else ""))
     return 0
 
@@ -318,14 +337,14 @@ def _rules_test(args: argparse.Namespace) -> int:
         print(json.dumps({"passed": len(results) - len(failed), "failed": failed, "untested": untested,
                           "not_loaded": [f.to_dict() for f in loaded.failures]}, indent=2))
     else:
-        from cnsec.report.safe import printable
+        from cnsec.report.safe import one_line
 
         for r in failed:
             want = "match" if r["expected"] else "no match"
-            print(f"FAIL {printable(r['rule_id'])} {printable(r['example'])}: expected {want} "
-                  f"({printable(r['origin'])})")
+            print(f"FAIL {one_line(r['rule_id'])} {one_line(r['example'])}: expected {want} "
+                  f"({one_line(r['origin'])})")
         for f in loaded.failures:
-            print(f"NOT LOADED {printable(f.path)}: {printable(f.reason)}")
+            print(f"NOT LOADED {one_line(f.path)}: {one_line(f.reason)}")
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed, "
               f"{len(untested)} rules without examples, {len(loaded.failures)} not loaded")
     return 1 if failed or loaded.failures else 0
@@ -337,14 +356,17 @@ def _rules_check(args: argparse.Namespace) -> int:
     from cnsec.detect.rules import load_paths
 
     loaded = load_paths(args.paths)
+    notes = [{"path": r.origin, "rule_id": r.id, "note": n} for r in loaded.rules for n in r.notes]
     if args.format == "json":
         print(json.dumps({"loaded": len(loaded.rules), "files": loaded.files,
-                          "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
+                          "failed": [f.to_dict() for f in loaded.failures], "notes": notes}, indent=2))
     else:
-        from cnsec.report.safe import printable
+        from cnsec.report.safe import one_line
 
         for f in loaded.failures:
-            print(f"{printable(f.path)}: {printable(f.reason)}")
+            print(f"{one_line(f.path)}: {one_line(f.reason)}")
+        for n in notes:
+            print(f"{one_line(n['path'])}: rule {one_line(n['rule_id'])}: note: {one_line(n['note'])}")
         total = len(loaded.rules) + len(loaded.failures)
         pct = 100.0 * len(loaded.rules) / total if total else 100.0
         print(f"{len(loaded.rules)} rules loaded, {len(loaded.failures)} failed ({pct:.1f}% loaded)")

@@ -27,8 +27,19 @@ from typing import IO, Any
 from cnsec.detect.fields import as_text, flat_items, make_getter
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
-from cnsec.detect.rules.matcher import prefilter_literal
-from cnsec.detect.sources import READ_ERRORS, Chunk, ReadStats, expand, holds_object, iter_lines, sniff_source
+from cnsec.detect.rules.matcher import FALLBACK_TIMEOUT, prefilter_literal, take_timeouts
+from cnsec.detect.sources import (
+    READ_ERRORS,
+    Chunk,
+    InputTooLarge,
+    ReadStats,
+    expand,
+    holds_object,
+    iter_lines,
+    line_too_long,
+    sniff_source,
+)
+from cnsec.detect.sources.managed import concatenated_batches, is_envelope
 
 #: Fields with few distinct values: a literal on them selects little, so index on something else.
 FIELD_PENALTY = {"verb": 200, "eventsource": 200, "objectref.resource": 100}
@@ -981,10 +992,27 @@ class Engine:
         """Like :meth:`scan_stream`, one call per event that matched (no :class:`Match` per hit)."""
         try:
             lines = iter_lines(stream)  # reads the first line now
+        except InputTooLarge as exc:
+            self.stats.problem(name, 1, f"cannot read: {exc}")
+            return source
         except READ_ERRORS as exc:
             self.stats.problem(name, None, f"cannot read: {exc}")
             return source
         return self._run(lines, name, source, on_event)
+
+    def scan_file(self, path: str, source: str | None, on_event: OnEvent) -> str | None:
+        """:meth:`scan_stream_events` on the file at ``path`` (``-``: stdin); an input that cannot be
+        opened is reported (:attr:`ReadStats.unreadable`) and the run goes on with the next."""
+        from cnsec.detect.sources import open_binary
+        from cnsec.errors import InputError
+
+        try:
+            stream = open_binary(path)
+        except InputError as exc:
+            self.stats.cannot_open(path, exc.message)
+            return None
+        with stream:
+            return self.scan_stream_events(stream, path, source, on_event)
 
     def scan_chunks(self, chunks: Iterable[Chunk], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
@@ -1016,9 +1044,18 @@ class Engine:
         stats = self.stats
         idx: RuleIndex | None = self.index(source) if source else None
         match = idx.match if idx is not None else None
-        prefilter = idx.prefilter.search if (idx and idx.prefilter and self.use_prefilter) else None
+        # the first object is always parsed and looked at whole: it tells raw events from a managed
+        # cluster's envelopes (sources.managed). Raw inputs then take the fast path and the prefilter;
+        # enveloped ones are unwrapped line by line, unfiltered (an event inside a JSON string has its
+        # quotes escaped, so the raw-line literals do not apply), each event read as its own source
+        # unless the source was given (a GKE export mixes Kubernetes with other Google services).
+        fast: Callable[[dict[str, Any], bytes | None], list[Rule]] | None = None
+        prefilter: Callable[[bytes], Any] | None = None
+        checked = enveloped = False
+        forced = source is not None
         tried = passed = 0
         n_lines = n_events = n_skipped = 0  # kept in locals, added to ``stats`` at the end
+        line_no = 0
         try:
             for line_no, raw in lines:
                 n_lines += 1
@@ -1043,19 +1080,21 @@ class Engine:
                     if not raw.strip():
                         n_lines -= 1
                         continue
-                    stats.problem(name, line_no, f"malformed JSON: {exc}")
-                    continue
+                    obj = concatenated_batches(raw)
+                    if obj is None:
+                        stats.problem(name, line_no, line_too_long(raw) or f"malformed JSON: {exc}")
+                        continue
                 if obj.__class__ is dict and "Records" not in obj and "items" not in obj and "data" not in obj:
-                    if match is not None:  # the common case: one event per line, source known
+                    if fast is not None:  # the common case: one event per line, source known
                         n_events += 1
                         try:
-                            hits = match(obj, raw)
+                            hits = fast(obj, raw)
                             if hits:
                                 on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         except RecursionError:  # a hostile nesting some rule (a Python one) recursed into
                             stats.problem(name, line_no, DEEP_EVENT)
                         continue
-                    events: list[dict[str, Any]] = [obj]
+                    events: list[dict[str, Any]] = expand(obj) if not checked or enveloped else [obj]
                 else:
                     events = expand(obj)
                     if not events:
@@ -1068,22 +1107,40 @@ class Engine:
                     source = sniff_source(obj if isinstance(obj, dict) and "Records" in obj else events[0])
                     idx = self.index(source)
                     match = idx.match
-                    prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
+                if not checked:
+                    checked = True
+                    head = obj[0] if isinstance(obj, list) and obj else obj
+                    enveloped = isinstance(head, dict) and (
+                        "protoPayload" in head or isinstance(head.get("data"), dict)
+                        or (is_envelope(head) and (len(events) != 1 or events[0] is not head)))
+                    if not enveloped:
+                        fast = match
+                        prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
                 n_events += len(events)
                 assert match is not None and source is not None
                 for d in events:
                     try:
-                        hits = match(d, raw)
+                        if enveloped:
+                            src = source if forced else sniff_source(d)
+                            hits = (match if src == source else self.index(src).match)(d, None)
+                        else:
+                            src = source
+                            hits = match(d, raw)
                         if hits:
-                            on_event(hits, d, name, line_no, source)
+                            on_event(hits, d, name, line_no, src)
                     except RecursionError:
                         stats.problem(name, line_no, DEEP_EVENT)
+        except InputTooLarge as exc:  # a decompression bomb: where it was stopped, and what was read before
+            stats.problem(name, line_no + 1, f"cannot read further: {exc}")
         except READ_ERRORS as exc:  # a truncated or corrupt gzip, a failing disk: keep what was read
             stats.problem(name, None, f"cannot read further: {exc}")
         finally:
             stats.lines += n_lines
             stats.events += n_events
             stats.skipped += n_skipped
+            for pattern, n in take_timeouts().items():
+                stats.note(name, None, f"regex {pattern!r} ran out of its {FALLBACK_TIMEOUT * 1000:g} ms "
+                                       f"budget on {n} value(s): counted as not matching")
         return source
 
     def scan_events(self, events: Iterable[dict[str, Any]], source: str) -> Iterator[Rule]:

@@ -7,7 +7,7 @@ from typing import Any
 from cnsec.detect.alerts import alert_dict
 from cnsec.detect.fields import EVIDENCE_DEPTH, limit_depth
 from cnsec.model.event import Alert
-from cnsec.report.safe import printable
+from cnsec.report.safe import one_line, printable
 
 
 def jsonl_line(alert: Alert) -> str:
@@ -47,10 +47,11 @@ def _short_time(d: dict[str, Any], key: str) -> str:
 
 
 def table_row(alert: Alert) -> str:
-    """Keys come from the logs (a user name, a path): escapes are shown, never sent to the terminal."""
+    """Keys come from the logs (a user name, a path): escapes are shown, never sent to the terminal,
+    and a newline in one cannot start a row of its own."""
     d = alert.to_dict()
-    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {printable(alert.rule_id):<20} "
-            f"{printable(alert.title)[:48]:<48} {printable(alert.key)[:40]:<40} x{alert.count}")
+    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {one_line(alert.rule_id):<20} "
+            f"{one_line(alert.title)[:48]:<48} {one_line(alert.key)[:40]:<40} x{alert.count}")
 
 
 def render_table(alerts: list[Alert], stats: dict[str, Any]) -> str:
@@ -66,8 +67,9 @@ def _summary(alerts: list[Alert], stats: dict[str, Any]) -> str:
     for a in alerts:
         by[a.severity.label] = by.get(a.severity.label, 0) + 1
     sev = ", ".join(f"{k}: {v}" for k, v in sorted(by.items(), key=lambda kv: kv[0]))
+    unreadable = f", {stats['unreadable']} inputs unreadable" if stats.get("unreadable") else ""
     return (f"{len(alerts)} alerts ({sev or 'none'}) from {stats.get('events', 0)} events, "
-            f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines")
+            f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines{unreadable}")
 
 
 def _md(text: str) -> str:

@@ -17,6 +17,12 @@ def printable(text: object) -> str:
                        else f"\\u{ord(m.group()):04x}", str(text))
 
 
+def one_line(text: object) -> str:
+    """For text that must stay on its line (a file name or alert key in a message): :func:`printable`,
+    and a newline shown as ``\\n``, so input cannot forge a line of its own below it."""
+    return printable(text).replace("\n", "\\n")
+
+
 def rich_text(text: object) -> str:
     """For a rich table cell: printable, and ``[...]`` is not taken as markup."""
     from rich.markup import escape

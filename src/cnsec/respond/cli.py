@@ -157,8 +157,9 @@ def _write_out_dir(out: Path, result: Any) -> None:
 
 def _print_text(result: Any, args: argparse.Namespace, audit_path: Path) -> None:
     """Alert keys, reasons and artifacts come from the input: control characters (terminal escapes)
-    and bidi overrides are shown as visible escapes, never sent to the terminal."""
-    from cnsec.report.safe import printable
+    and bidi overrides are shown as visible escapes, never sent to the terminal; in a line about one
+    decision a newline is shown as ``\\n`` too, so a key cannot forge a decision line of its own."""
+    from cnsec.report.safe import one_line, printable
 
     def write(text: str) -> None:
         sys.stdout.write(printable(text))
@@ -168,16 +169,16 @@ def _print_text(result: Any, args: argparse.Namespace, audit_path: Path) -> None
     else:
         write("cnsec respond: dry run — nothing was changed (use --apply to act)\n")
     for d in result.decisions:
-        target = f" {d.change.target} [{d.change.subject}]" if d.change else ""
-        write(f"{d.outcome:<9} {d.action:<14}{target} — {d.reason} "
-              f"({d.alert.source}, playbook rule {d.playbook_rule!r})\n")
+        target = f" {one_line(d.change.target)} [{one_line(d.change.subject)}]" if d.change else ""
+        write(f"{d.outcome:<9} {one_line(d.action):<14}{target} — {one_line(d.reason)} "
+              f"({one_line(d.alert.source)}, playbook rule {one_line(repr(d.playbook_rule))})\n")
     if result.artifacts and not args.quiet:
         for name, text in result.artifacts.items():
             write(f"\n### {name}\n{text}")
             if not text.endswith("\n"):
                 write("\n")
     for note in result.notes:
-        write(f"note: {note}\n")
+        write(f"note: {one_line(note)}\n")
     counts = result.counts()
     summary = ", ".join(f"{k} {counts[k]}" for k in ("planned", "applied", "unchanged", "skipped", "failed")
                         if counts.get(k))

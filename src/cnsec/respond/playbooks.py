@@ -19,7 +19,6 @@ Every mistake is reported with the playbook's file:line, before any alert is loo
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -30,7 +29,7 @@ from cnsec.errors import InputError
 from cnsec.model.event import Alert
 from cnsec.model.severity import Severity
 from cnsec.model.source import Source
-from cnsec.respond.actions.base import Change, Network
+from cnsec.respond.actions.base import Change, Network, parse_network
 
 #: Never blocked, whatever the playbook says: loopback, the default ``kubernetes`` service IP (the
 #: API server) and the default kube-dns service IP of kubeadm/kind clusters. The real service IPs are
@@ -144,7 +143,7 @@ class AllowList:
         """Why ``change`` must not happen, or ``None``."""
         for text in change.cidrs:
             try:
-                net = ipaddress.ip_network(text, strict=False)
+                net = parse_network(text)
             except ValueError:
                 return f"{text!r} is not an address"
             for allowed in self.cidrs:
@@ -157,7 +156,7 @@ class AllowList:
         return None
 
     def add_cidr(self, text: str) -> None:
-        net = ipaddress.ip_network(text, strict=False)
+        net = parse_network(text)
         if net not in self.cidrs:
             self.cidrs.append(net)
 

@@ -54,6 +54,8 @@ class Rule:
     residual_known: bool = False
     #: rough cost of ``match`` (matcher.Node.cost: 1 for a field equality); None when unknown
     cost: int | None = None
+    #: what loading found worth telling the rule's author (``cnsec rules check`` shows it)
+    notes: tuple[str, ...] = ()
 
     def sign(self) -> Sign:
         """This rule as a sign for threat correlation (issue 7): the sign id is the rule id."""
@@ -88,6 +90,8 @@ class LoadResult:
     rules: list[Rule] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     files: int = 0
+    #: of ``rules``, how many came from the user's paths (not the bundled pack)
+    user_rules: int = 0
 
     def extend(self, other: LoadResult) -> None:
         self.rules.extend(other.rules)

@@ -10,15 +10,20 @@ contains this text). The engine indexes rules by them so that an event is only t
 that can match it, and skips the JSON parse of a line that contains none of them.
 
 Sigma matching is case-insensitive unless ``|cased``. Regular expressions run on RE2 (linear time);
-only patterns RE2 rejects (look-around, back-references) fall back to Python's ``re``, and then only
-over the first :data:`FALLBACK_RE_MAX_INPUT` characters of a value so the backtracking stays bounded.
+only patterns RE2 rejects (look-around, back-references) fall back to a backtracking engine (the
+``regex`` package, which can be interrupted), over the first :data:`FALLBACK_RE_MAX_INPUT` characters
+of a value and for at most :data:`FALLBACK_TIMEOUT` seconds per value: ``^(?!zzz)(a+)+$`` on 26 ``a``
+took 9 s in Python's ``re``. A value that runs out of time counts as not matching and is reported
+(:func:`take_timeouts`); a pattern that used up :data:`FALLBACK_TOTAL` seconds of such time is not run
+again. Rules that need the fallback say so when loaded (:func:`collect_notes`, ``cnsec rules check``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +37,31 @@ Alt = tuple[str, str, str]
 Req = frozenset[Alt]
 
 FALLBACK_RE_MAX_INPUT = 4096
+#: seconds a fallback (backtracking) regex may take on one value
+FALLBACK_TIMEOUT = 0.05
+#: seconds of timed-out searches after which a fallback pattern is not run any more (bounded total time)
+FALLBACK_TOTAL = 5.0
+#: pattern -> values it timed out on since the last :func:`take_timeouts`
+_TIMEOUTS: dict[str, int] = {}
+_notes: list[str] | None = None
+
+
+@contextlib.contextmanager
+def collect_notes() -> Iterator[list[str]]:
+    """What compiling a rule found worth telling its author (a regex on the backtracking fallback)."""
+    global _notes
+    outer, _notes = _notes, []
+    try:
+        yield _notes
+    finally:
+        _notes = outer
+
+
+def take_timeouts() -> dict[str, int]:
+    """Fallback patterns that ran out of time, and on how many values, since the last call."""
+    out = dict(_TIMEOUTS)
+    _TIMEOUTS.clear()
+    return out
 #: Characters no JSON encoder rewrites (Go escapes <>&, Gson also =' ; some escape /).
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 -_.:,;+*#@!?$%^()[]{}|~`")
 
@@ -299,8 +329,10 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
     flags = ("i" if ignorecase else "") + ("m" if multiline else "") + ("s" if dotall else "")
     full = f"(?{flags}){pattern}" if flags else pattern
     search: Callable[[str], Any]
+    options = re2.Options()
+    options.log_errors = False  # a pattern RE2 rejects is ours to report, not RE2's to print on stderr
     try:
-        compiled = re2.compile(full)
+        compiled = re2.compile(full, options=options)
         # the C++ matcher itself, for a yes/no answer: the Python wrapper's search builds a
         # generator and a match object with decoded offsets per call, several times the search
         matcher = compiled._regexp.Match
@@ -310,13 +342,7 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
             b = s.encode("utf-8")
             return True if matcher(unanchored, b, 0, len(b))[0][0] >= 0 else None
     except re2.error:
-        try:
-            fallback = re.compile(full)
-        except re.error as exc:
-            raise Unsupported(f"invalid regular expression {pattern!r}: {exc}") from None
-
-        def search(s: str) -> Any:
-            return fallback.search(s[:FALLBACK_RE_MAX_INPUT])
+        search = _fallback_search(pattern, full)
     if path is None:
         def fn(d: dict[str, Any]) -> bool:
             out: list[str] = []
@@ -336,6 +362,34 @@ def _regex_leaf(path: str | None, pattern: str, ignorecase: bool, multiline: boo
     # with a literal every match holds, the usual failure is one substring test: as cheap as a
     # contains, so it goes before costlier conjuncts
     return Node(fnp, [frozenset({("sub", "", lit)})] if lit else [], cost=2 if needle is not None else 5)
+
+
+def _fallback_search(pattern: str, full: str) -> Callable[[str], Any]:
+    """A search with the backtracking ``regex`` engine under a time budget (see the module's docstring)."""
+    import importlib
+
+    regex: Any = importlib.import_module("regex")  # no type stubs; the pure-regex fallback is rare
+    try:
+        fallback = regex.compile(full, flags=regex.VERSION0)  # re's syntax and semantics
+    except regex.error as exc:
+        raise Unsupported(f"invalid regular expression {pattern!r}: {exc}") from None
+    if _notes is not None:
+        _notes.append(f"regex {pattern!r} needs backtracking (look-around or back-reference), which RE2 "
+                      f"cannot do: it runs for at most {FALLBACK_TIMEOUT * 1000:g} ms per value, and a value "
+                      f"that takes longer counts as not matching (reported)")
+    spent = [0.0]
+
+    def search(s: str) -> Any:
+        if spent[0] >= FALLBACK_TOTAL:
+            _TIMEOUTS[pattern] = _TIMEOUTS.get(pattern, 0) + 1
+            return None
+        try:
+            return fallback.search(s[:FALLBACK_RE_MAX_INPUT], timeout=FALLBACK_TIMEOUT)
+        except TimeoutError:
+            spent[0] += FALLBACK_TIMEOUT
+            _TIMEOUTS[pattern] = _TIMEOUTS.get(pattern, 0) + 1
+            return None
+    return search
 
 
 def _wildcard_regex(parts: list[Any], cased: bool) -> str:

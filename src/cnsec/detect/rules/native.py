@@ -28,7 +28,7 @@ from typing import Any
 
 from cnsec.detect.normalize import SOURCES
 from cnsec.detect.rules import Example, LoadFailure, LoadResult, Rule
-from cnsec.detect.rules.matcher import Unsupported, and_nodes, compile_condition, or_nodes
+from cnsec.detect.rules.matcher import Unsupported, and_nodes, collect_notes, compile_condition, or_nodes
 from cnsec.model.severity import Severity
 
 REQUIRED = ("id", "title", "severity", "source", "match")
@@ -72,7 +72,8 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
             "detection": match,
         }, policy=TrustedPolicy)
         kind = SOURCES[source]
-        nodes = [compile_condition(c.parsed, kind.map_field) for c in sigma.detection.parsed_condition]
+        with collect_notes() as notes:
+            nodes = [compile_condition(c.parsed, kind.map_field) for c in sigma.detection.parsed_condition]
     except SigmaError as exc:
         raise Unsupported(f"match: {exc}") from None
     node = or_nodes(nodes) if len(nodes) > 1 else and_nodes(nodes)
@@ -104,6 +105,7 @@ def compile_native(doc: dict[str, Any], origin: str) -> Rule:
         examples=examples,
         action=doc.get("action"),
         equivalents=equivalents,
+        notes=tuple(notes),
     )
 
 

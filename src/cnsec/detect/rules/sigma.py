@@ -7,7 +7,7 @@ from typing import Any
 
 from cnsec.detect.normalize import SOURCES, source_for_logsource
 from cnsec.detect.rules import SIGMA_LEVELS, LoadFailure, LoadResult, Rule, threat_for_tags
-from cnsec.detect.rules.matcher import Unsupported, and_nodes, compile_condition, or_nodes
+from cnsec.detect.rules.matcher import Unsupported, and_nodes, collect_notes, compile_condition, or_nodes
 from cnsec.model.severity import Severity
 
 
@@ -17,7 +17,8 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
     source = source_for_logsource(ls.product, ls.service)
     map_field = SOURCES[source or "json"].map_field  # json: the user's --map applies
     conditions = [c.parsed for c in rule.detection.parsed_condition]
-    nodes = [compile_condition(c, map_field) for c in conditions]
+    with collect_notes() as notes:
+        nodes = [compile_condition(c, map_field) for c in conditions]
     node = or_nodes(nodes) if len(nodes) > 1 else and_nodes(nodes)
     attack: list[str] = []
     tactics: list[str] = []
@@ -48,6 +49,7 @@ def compile_sigma_rule(rule: Any, origin: str) -> Rule:
         description=str(rule.description or "").strip(),
         kind="sigma",
         origin=origin,
+        notes=tuple(notes),
     )
 
 

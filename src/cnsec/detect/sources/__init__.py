@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cnsec.detect.fields import flat_items
+from cnsec.detect.sources.managed import is_envelope, unwrap_managed
 from cnsec.errors import InputError
 from cnsec.model.finding import InputProblem
 from cnsec.model.source import Source
@@ -43,7 +45,8 @@ def sniff_source(d: dict[str, Any]) -> str:
 
 
 def expand(d: Any) -> list[dict[str, Any]]:
-    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, arrays
+    """Unwrap batches: CloudTrail ``Records``, ``EventList``/``items``, GCP ``data`` envelopes, managed
+    clusters' audit exports (:mod:`cnsec.detect.sources.managed`), arrays
     (nested ones too, as deep as a JSON parser allows: see :func:`~cnsec.detect.fields.flat_items`)."""
     if isinstance(d, dict):
         return _unwrap(d)
@@ -66,7 +69,11 @@ def _unwrap(d: dict[str, Any]) -> list[dict[str, Any]]:
         return [r for r in d["items"] if isinstance(r, dict)]
     inner = d.get("data")
     if isinstance(inner, dict) and "protoPayload" in inner and "protoPayload" not in d:
-        return [inner]
+        return _unwrap(inner)
+    if is_envelope(d):  # managed clusters' audit exports (AKS, EKS, GKE): see sources.managed
+        events = unwrap_managed(d)
+        if events is not None:
+            return events
     return [d]
 
 
@@ -77,15 +84,28 @@ class ReadStats:
     skipped: int = 0  # lines the literal prefilter proved irrelevant (not parsed)
     malformed: int = 0
     problems: list[InputProblem] = field(default_factory=list)
+    #: inputs that could not be opened at all (missing, a directory, no permission): exit code 2
+    unreadable: int = 0
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.malformed += 1
+        self.note(file, line, message)
+
+    def note(self, file: str, line: int | None, message: str) -> None:
+        """Report something skipped that is not a malformed line (a file not read, a link not followed)."""
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(InputProblem(file, line, message))
 
+    def cannot_open(self, file: str, message: str) -> None:
+        self.unreadable += 1
+        self.note(file, None, message)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"lines": self.lines, "events": self.events, "prefiltered": self.skipped,
-                "malformed": self.malformed}
+        out = {"lines": self.lines, "events": self.events, "prefiltered": self.skipped,
+               "malformed": self.malformed}
+        if self.unreadable:
+            out["unreadable"] = self.unreadable
+        return out
 
 
 #: what reading a damaged input raises (a truncated or corrupt gzip stream, a failing disk): the run
@@ -100,10 +120,124 @@ READ_BUFFER = 1 << 20
 GZIP_READ_BUFFER = 1 << 16
 
 
+#: longest line (or whole JSON document) read: a longer one is cut there and the rest of it, up to its
+#: newline, dropped unread into memory; the engine reports the line. Bounds the memory a hostile input
+#: (1 GiB of zeros without a newline, 1 MB as gzip) can take; a real audit event is kilobytes, a
+#: CloudTrail file of ``Records`` some megabytes
+MAX_LINE = 64 << 20
+#: a gzip input stops being read (reported) when it has expanded past :data:`GZIP_RATIO_FROM` bytes
+#: and more than this many times its compressed size: real logs expand 5 to 50 times, a decompression
+#: bomb (zeros) about 1000 times
+MAX_GZIP_RATIO = 250
+GZIP_RATIO_FROM = 16 << 20
+
+
+class InputTooLarge(OSError):
+    """An input past a size or expansion limit: one of :data:`READ_ERRORS`, so what was read before it
+    is kept and the rest of the run goes on."""
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def line_too_long(raw: bytes) -> str | None:
+    """The problem to report when ``raw`` was cut at :data:`MAX_LINE` (see :class:`_Guard`), else None.
+    Asked only of lines that failed to parse."""
+    return f"line longer than {_size(MAX_LINE)} (skipped)" if len(raw.rstrip(b"\r\n")) >= MAX_LINE else None
+
+
+class _Layer(io.RawIOBase):
+    """A raw stream over ``inner`` that closes it when closed."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            super().close()
+
+
+class _Counted(_Layer):
+    """The compressed side of a gzip input, counting what was read from it (for the expansion ratio)."""
+
+    count = 0
+
+    def readinto(self, b: Any) -> int:
+        n: int = self.inner.readinto(b)
+        self.count += n
+        return n
+
+
+class _Guard(_Layer):
+    """What every line reader reads through: lines past :data:`MAX_LINE` are cut (the rest of the line
+    is dropped as it is read, never held) and a gzip stream that expands past :data:`MAX_GZIP_RATIO`
+    raises :class:`InputTooLarge`. The reader above it asks for a megabyte at a time, so this costs
+    one call and a look at the chunk's tail per megabyte, not per line."""
+
+    def __init__(self, inner: Any, compressed: _Counted | None = None) -> None:
+        super().__init__(inner)
+        self.compressed = compressed
+        self.total = 0
+        self.run = 0  # bytes since the last newline
+        self.dropping = False
+
+    def _read(self, b: Any) -> int:
+        n: int = self.inner.readinto(b)
+        if self.compressed is not None and n:
+            self.total += n
+            if self.total > GZIP_RATIO_FROM and self.total > MAX_GZIP_RATIO * max(self.compressed.count, 1):
+                raise InputTooLarge(
+                    f"gzip expands more than {MAX_GZIP_RATIO} times (a decompression bomb?): "
+                    f"stopped after {_size(self.total)}")
+        return n
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        while self.dropping:  # the rest of a line that was too long: skip it up to its newline
+            n = self._read(view)
+            if not n:
+                return 0
+            chunk = view[:n].tobytes()
+            at = chunk.find(b"\n")
+            if at >= 0:
+                self.dropping = False
+                rest = chunk[at:]
+                view[:len(rest)] = rest
+                self.run = len(rest) - 1 - rest.rfind(b"\n")
+                return len(rest)
+        n = self._read(view)
+        if not n:
+            return 0
+        tail = view[max(0, n - 65536):n].tobytes()
+        at = tail.rfind(b"\n")
+        if at < 0 and n > 65536:
+            at = view[:n].tobytes().rfind(b"\n")
+            if at >= 0:
+                self.run = n - at - 1
+                return n
+        elif at >= 0:
+            self.run = len(tail) - at - 1
+            return n
+        if self.run + n < MAX_LINE:
+            self.run += n
+            return n
+        keep = MAX_LINE - self.run  # the line reaches its limit in this chunk: cut it there
+        self.run = 0
+        self.dropping = True
+        return max(keep, 0) or self.readinto(b)
+
+
 class _Gunzip(gzip.GzipFile):
     """A gzip stream that closes the stream it reads when closed (``GzipFile`` leaves it open)."""
 
-    def __init__(self, inner: io.BufferedReader) -> None:
+    def __init__(self, inner: _Counted) -> None:
         super().__init__(fileobj=inner)
         self._inner = inner
 
@@ -115,7 +249,8 @@ class _Gunzip(gzip.GzipFile):
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """A binary stream for ``path`` (``-`` is stdin); gzip is recognised by its magic bytes."""
+    """A binary stream for ``path`` (``-`` is stdin); gzip is recognised by its magic bytes. Lines are
+    read through :class:`_Guard` (length and gzip expansion bounded)."""
     if path == "-":
         raw: IO[bytes] = sys.stdin.buffer
     else:
@@ -129,10 +264,19 @@ def open_binary(path: str) -> IO[bytes]:
             raise InputError(f"cannot read: {exc.strerror}", Source(path)) from None
     buffered: io.BufferedReader = (raw if isinstance(raw, io.BufferedReader)
                                    else io.BufferedReader(raw))  # type: ignore[arg-type]
-    head = buffered.peek(2)[:2]
+    try:
+        head = buffered.peek(2)[:2]
+    except OSError as exc:
+        buffered.close()
+        raise InputError(f"cannot read: {exc.strerror or exc}", Source(path)) from None
     if head == b"\x1f\x8b":
-        return io.BufferedReader(_Gunzip(buffered), GZIP_READ_BUFFER)
-    return buffered
+        counted = _Counted(buffered)
+        return io.BufferedReader(_Guard(_Gunzip(counted), counted), GZIP_READ_BUFFER)
+    if path != "-" and buffered.seekable():  # a plain file: the guard reads the file itself, one buffer
+        file = buffered.detach()
+        file.seek(0)  # the peek read ahead of the two bytes looked at
+        return io.BufferedReader(_Guard(file), READ_BUFFER)
+    return io.BufferedReader(_Guard(buffered), READ_BUFFER)
 
 
 @dataclass
@@ -163,7 +307,10 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     if stripped[:1] in (b"{", b"["):
         try:
             orjson.loads(stripped)  # a whole JSON value on the first line: JSON lines
+            whole_line = True
         except orjson.JSONDecodeError:
+            whole_line = False
+        if not whole_line:
             # a document spread over lines, or JSON lines whose first line is damaged: the second
             # line tells, as only then does it hold a JSON object or array of its own
             second = stream.readline()
@@ -174,7 +321,10 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             if lines_follow:  # line 1 is reported as malformed by the reader; nothing else is lost
                 return itertools.chain(((number, stripped), (number + 1, second)),
                                        enumerate(stream, number + 2))
-            return iter(((number, stripped + second + stream.read()),))
+            rest = stream.read(MAX_LINE)  # bounded: a document is held whole to be parsed
+            if len(rest) >= MAX_LINE:
+                raise InputTooLarge(f"a JSON document longer than {_size(MAX_LINE)} (split it into JSON lines)")
+            return iter(((number, stripped + second + rest),))
     return itertools.chain(((number, stripped),), enumerate(stream, number + 1))
 
 
@@ -184,13 +334,39 @@ def iter_chunks(stream: IO[bytes]) -> Iterator[Chunk]:
         yield Chunk(n, raw)
 
 
-def expand_inputs(paths: list[str]) -> list[str]:
-    """Directories expand to their files (sorted, hidden files skipped)."""
+def expand_inputs(paths: list[str], skipped: list[InputProblem] | None = None) -> list[str]:
+    """Directories expand to their files (sorted). Hidden and ``_``-prefixed files are not read, nor
+    links that lead outside the directory (``logs/x -> /etc/passwd``): each is added to ``skipped``
+    so the caller reports it. A link to a directory is not followed (what it holds inside the root is
+    read where it is)."""
     out: list[str] = []
     for p in paths:
-        if p != "-" and Path(p).is_dir():
-            out.extend(str(f) for f in sorted(Path(p).rglob("*"))
-                       if f.is_file() and not f.name.startswith(".") and not f.name.startswith("_"))
-        else:
+        if p == "-" or not Path(p).is_dir():
             out.append(p)
+            continue
+        root = Path(p).resolve()
+        found: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(p):  # links to directories are not descended into
+            for name in sorted(dirnames) + sorted(filenames):
+                f = Path(dirpath, name)
+                is_link = f.is_symlink()
+                if is_link:
+                    target = f.resolve()
+                    if not target.is_relative_to(root):
+                        _skip(skipped, f, f"not read: a link to {target}, outside {p}")
+                        continue
+                if name in dirnames or not f.is_file():
+                    if is_link and not f.exists():
+                        _skip(skipped, f, "not read: a broken link")
+                    continue
+                if name.startswith((".", "_")):
+                    _skip(skipped, f, f"not read: the name starts with {name[0]!r} (pass the file itself to read it)")
+                    continue
+                found.append(f)
+        out.extend(str(f) for f in sorted(found))
     return out
+
+
+def _skip(skipped: list[InputProblem] | None, path: Path, message: str) -> None:
+    if skipped is not None:
+        skipped.append(InputProblem(str(path), None, message))

@@ -12,16 +12,19 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO
 
+from cnsec.detect import sources
 from cnsec.detect.sources import Chunk
 
 
 def follow(path: str, *, poll: float = 0.2, idle_exit: float | None = None,
            on_idle: Callable[[], None] | None = None, from_start: bool = True) -> Iterator[Chunk]:
-    """Yield complete lines of ``path`` forever (or until ``idle_exit`` seconds pass with no data)."""
+    """Yield complete lines of ``path`` forever (or until ``idle_exit`` seconds pass with no data); a line
+    is held up to :data:`~cnsec.detect.sources.MAX_LINE` bytes, as in a batch read."""
     handle: IO[bytes] | None = None
     inode: int | None = None
     line_no = 0
     pending = b""
+    dropping = False
     last_data = time.monotonic()
 
     def open_current(start_at_end: bool) -> None:
@@ -42,15 +45,23 @@ def follow(path: str, *, poll: float = 0.2, idle_exit: float | None = None,
             got = False
             if handle is not None:
                 while True:
-                    data = handle.readline()
+                    data = handle.readline(sources.MAX_LINE)
                     if not data:
                         break
                     got = True
+                    if dropping:  # the rest of a line cut at the limit, up to its newline
+                        dropping = not data.endswith(b"\n")
+                        continue
                     pending += data
                     if pending.endswith(b"\n"):
                         line_no += 1
                         yield Chunk(line_no, pending)
                         pending = b""
+                    elif len(pending) >= sources.MAX_LINE:  # cut, as sources._Guard cuts: reported by the scan
+                        line_no += 1
+                        yield Chunk(line_no, pending[:sources.MAX_LINE])
+                        pending = b""
+                        dropping = True
             if got:
                 last_data = time.monotonic()
                 continue
@@ -68,12 +79,14 @@ def follow(path: str, *, poll: float = 0.2, idle_exit: float | None = None,
                     handle.seek(0)
                     line_no = 0
                     pending = b""
+                    dropping = False
                 else:
                     if pending:
                         line_no += 1
                         yield Chunk(line_no, pending)
                         pending = b""
                     handle.close()
+                    dropping = False
                     open_current(start_at_end=False)
                 continue
             if on_idle is not None:

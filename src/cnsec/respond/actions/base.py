@@ -198,6 +198,22 @@ def managed_by_cnsec(obj: Mapping[str, Any]) -> bool:
 _TOKEN_SPLIT = re.compile(r"[\s,;|=@\"'()\[\]{}]+")
 
 
+def canonical_network(net: Network) -> Network:
+    """``net`` with IPv4 written as IPv4: an IPv4-mapped IPv6 network (``::ffff:10.96.0.1``, as dual-stack
+    sockets and proxies log IPv4 peers) becomes the IPv4 network it is, so the allow-list, the
+    cluster CIDRs and the blocklist compare one form of each address."""
+    if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96:
+        mapped = net.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{net.prefixlen - 96}")
+    return net
+
+
+def parse_network(text: str) -> Network:
+    """``ipaddress.ip_network`` (host bits allowed) in :func:`canonical_network` form; ValueError if not one."""
+    return canonical_network(ipaddress.ip_network(text, strict=False))
+
+
 def as_network(text: str) -> Network | None:
     """An IP or CIDR (``[v6]:port`` and ``v4:port`` forms too), or ``None``."""
     text = text.strip()
@@ -208,7 +224,7 @@ def as_network(text: str) -> Network | None:
         candidates.append(text.split(":", 1)[0])
     for candidate in candidates:
         try:
-            net = ipaddress.ip_network(candidate, strict=False)
+            net = parse_network(candidate)
         except ValueError:
             continue
         if net.network_address.is_unspecified and net.prefixlen == net.max_prefixlen:

@@ -35,6 +35,7 @@ from cnsec.respond.actions.base import (
     as_network,
     managed_by_cnsec,
     networks_in_text,
+    parse_network,
     slug,
     to_yaml,
     walk_fields,
@@ -195,10 +196,10 @@ class BlockTraffic(Action):
         return changes
 
     def _manifest(self, cidrs: list[str], data: dict[str, Any]) -> dict[str, Any]:
-        in_cluster = [ipaddress.ip_network(c, strict=False) for c in data["cluster_cidrs"]]
+        in_cluster = [parse_network(c) for c in data["cluster_cidrs"]]
         has_in_cluster_source = bool(in_cluster) and any(
             net.version == n.version and net.subnet_of(n)  # type: ignore[arg-type]
-            for net in (ipaddress.ip_network(c, strict=False) for c in cidrs) for n in in_cluster)
+            for net in (parse_network(c) for c in cidrs) for n in in_cluster)
         allow = bool(data["allow_in_cluster"]) and not has_in_cluster_source
         return block_policy(data["namespace"], data["name"], data["selector"], cidrs, allow)
 

@@ -105,11 +105,15 @@ class DenyAccess(Action):
         if not user:
             raise Skip(f"the alert key {alert.key!r} names no user")
         changes: list[Change] = []
+        from cnsec.report.safe import one_line
+
+        # the name comes from the logs: in the artifacts (line-based files) it stays on its line
+        shown = one_line(user)
         if "iam" in params["via"]:
             change = Change(
                 action=self.id, kind="iam", target="cnsec IAM store", subject=user,
-                description=f"disable user {user} and revoke all their tokens in the cnsec IAM store",
-                artifact=f"disable-user {user}\nrevoke-tokens {user}\n", artifact_name="iam.txt",
+                description=f"disable user {shown} and revoke all their tokens in the cnsec IAM store",
+                artifact=f"disable-user {shown}\nrevoke-tokens {shown}\n", artifact_name="iam.txt",
                 artifact_mode="append", data={"user": user, "store": params["store"]}, names=(user,))
             if ctx.directory_factory is None and not directory_available():
                 change.skip_reason = (f"the cnsec IAM store is not available "
@@ -121,9 +125,9 @@ class DenyAccess(Action):
                 scopes.append("ClusterRoleBindings")
             changes.append(Change(
                 action=self.id, kind="rolebinding", target="rbac " + " and ".join(scopes), subject=user,
-                description=f"remove {user} from {' and '.join(scopes)} (delete bindings left empty)",
-                artifact=f"# remove subject {user} from {' and '.join(scopes)}; bindings whose only subject "
-                         f"is {user} are deleted\n",
+                description=f"remove {shown} from {' and '.join(scopes)} (delete bindings left empty)",
+                artifact=f"# remove subject {shown} from {' and '.join(scopes)}; bindings whose only subject "
+                         f"is {shown} are deleted\n",
                 artifact_name=f"rolebindings-{slug(user)}.txt",
                 data={"user": user, "namespaces": params["namespaces"],
                       "cluster": params["cluster_role_bindings"]},
