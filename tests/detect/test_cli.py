@@ -115,6 +115,11 @@ def test_rules_check_json_reports_loaded_and_failed(tmp_path: Path, capsys: pyte
 
 
 def test_follow_survives_rotation(tmp_path: Path) -> None:
+    """Each step waits for the alert of the step before (no fixed sleeps: on a loaded machine the start
+    alone took longer than the 1.5 s this test used to allow)."""
+    import queue
+    import threading
+
     log = tmp_path / "audit.log"
     log.write_text(json.dumps(EXEC) + "\n")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
@@ -122,21 +127,29 @@ def test_follow_survives_rotation(tmp_path: Path) -> None:
         [sys.executable, "-m", "cnsec", "detect", "--follow", str(log), "-f", "jsonl", "--idle-exit", "3",
          "--window", "0", "--fail-on", "none", "--min-severity", "low"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
+    reader.start()
+    alerts: list[dict[str, object]] = []
     try:
-        time.sleep(1.5)
+        alerts.append(json.loads(lines.get(timeout=60)))  # the first event is read: the follower runs
         with log.open("a") as fh:  # grows, and a partial line completed later
             fh.write(json.dumps(dict(EXEC, stageTimestamp="2026-01-05T10:01:00Z"))[:40])
             fh.flush()
             time.sleep(0.5)
             fh.write(json.dumps(dict(EXEC, stageTimestamp="2026-01-05T10:01:00Z"))[40:] + "\n")
-        time.sleep(0.8)
+        alerts.append(json.loads(lines.get(timeout=60)))  # the completed line was read
         log.rename(tmp_path / "audit.log.1")  # rotate: the path now names a new file
         _write(log, [ADMIN])
-        out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        err = proc.stderr.read() if proc.stderr else ""
     finally:
         if proc.poll() is None:
             proc.kill()
-    alerts = [json.loads(x) for x in out.splitlines()]
+    while not lines.empty():
+        alerts.append(json.loads(lines.get()))
     assert [a["rule_id"] for a in alerts] == ["CNSEC-DET-K8S-009", "CNSEC-DET-K8S-009", "CNSEC-DET-K8S-015"], err
 
 
