@@ -1,5 +1,5 @@
-"""What every format says besides the findings: inputs skipped on purpose, and a run that assessed
-nothing. One place, so that the table, Markdown, SARIF and JSON say the same thing."""
+"""What every format says besides findings, errors and skipped inputs: that a run assessed nothing.
+One place, so that the table, Markdown, SARIF and JSON say the same thing."""
 
 from __future__ import annotations
 
