@@ -158,3 +158,22 @@ def test_every_corpus_manifest_is_built_exactly_as_pyyaml_builds_it() -> None:
 def test_the_same_text_quoted_and_plain_keeps_its_own_type() -> None:
     (doc,) = _fast('a: true\nb: "true"\nc: 10\nd: "10"\ne: true\n')
     assert doc == {"a": True, "b": "true", "c": 10, "d": "10", "e": True}
+
+
+def test_a_plain_equals_and_a_merge_marker_as_values_are_strings_in_both_builders() -> None:
+    text = "enum:\n- '!='\n- =\n- =~\nop: =\nlit: <<\nbase: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n"
+    fast = _fast(text)
+    assert _same(fast, _reference(text))
+    assert fast[0]["enum"] == ["!=", "=", "=~"] and fast[0]["op"] == "=" and fast[0]["lit"] == "<<"
+    assert fast[0]["m"] == {"x": 1, "y": 2}  # a merge key is still a merge
+
+
+def test_one_bad_document_costs_only_itself_and_lines_stay_those_of_the_whole_text() -> None:
+    from cnsec.yamlsafe import load_each_document
+
+    text = "a: 1\n---\nb: [\n---\nc:\n  d: 3\n---\ne: &x [*x]\n"
+    docs, errors = load_each_document(text)
+    assert [(d, line) for d, line in docs][:2] == [({"a": 1}, 1), ({"c": {"d": 3}}, 5)]
+    assert docs[1][0]["c"].line == 6 and docs[1][0].key_lines == {"c": 5}
+    assert errors[0].line == 3
+    assert all(e.message.startswith("invalid YAML") for e in errors)

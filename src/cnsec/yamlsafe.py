@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -63,9 +64,10 @@ _TAG_CACHE_SIZE = 50_000
 class _Loader(_BaseLoader):
     """CSafeLoader whose mappings are :class:`LineDict` and whose aliases are counted."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, line_offset: int = 0) -> None:
         super().__init__(stream)
         self.alias_hits = 0
+        self.line_offset = line_offset  # lines of the whole text before this part of it
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         """The implicit tag of a plain scalar depends on its text alone (this loader has no path
@@ -104,14 +106,15 @@ def _hashable(key: Any, node: yaml.MappingNode, key_node: yaml.Node) -> Any:
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LineDict]:
     data = LineDict()
-    data.line = node.start_mark.line + 1
+    base = loader.line_offset + 1
+    data.line = node.start_mark.line + base
     yield data
     loader.flatten_mapping(node)
     key_lines = data.key_lines
     for key_node, value_node in node.value:
         key = _hashable(loader.construct_object(key_node, deep=False), node, key_node)
         data[key] = loader.construct_object(value_node, deep=False)
-        key_lines[key] = key_node.start_mark.line + 1
+        key_lines[key] = key_node.start_mark.line + base
 
 
 def _construct_timestamp_as_str(loader: _Loader, node: yaml.ScalarNode) -> str:
@@ -119,8 +122,23 @@ def _construct_timestamp_as_str(loader: _Loader, node: yaml.ScalarNode) -> str:
     return str(node.value)
 
 
+def _construct_scalar_as_str(loader: _Loader, node: yaml.Node) -> Any:
+    """A plain ``=`` (YAML 1.1's ``value`` tag) or ``<<`` (``merge``) where it is not a mapping key.
+
+    Both are ordinary strings to Kubernetes, which reads YAML 1.2: real CRDs list ``=`` among the
+    operators of an ``enum`` (the Prometheus operator's AlertmanagerConfig). PyYAML has no
+    constructor for them and failed the whole file. Anything but a scalar keeps PyYAML's error.
+    """
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected {node.tag} on a collection",
+                                                node.start_mark)
+    return str(node.value)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_str)
+_Loader.add_constructor("tag:yaml.org,2002:value", _construct_scalar_as_str)
+_Loader.add_constructor("tag:yaml.org,2002:merge", _construct_scalar_as_str)
 
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -144,11 +162,12 @@ class _FastBuilder:
     flattened, timestamps kept as text. Any other tag goes to the loader's own constructor.
     """
 
-    __slots__ = ("loader", "memo")
+    __slots__ = ("base", "loader", "memo")
 
     def __init__(self, loader: _Loader) -> None:
         self.loader = loader
         self.memo: dict[int, Any] = {}
+        self.base = loader.line_offset + 1  # a mark's 0-based line -> the whole text's 1-based line
 
     def build(self, node: Any) -> Any:
         memo = self.memo
@@ -189,7 +208,8 @@ class _FastBuilder:
 
     def _map(self, node: yaml.MappingNode) -> LineDict:
         data = LineDict()
-        data.line = node.start_mark.line + 1
+        base = self.base
+        data.line = node.start_mark.line + base
         self.memo[id(node)] = data
         pairs = node.value
         for key_node, _ in pairs:
@@ -202,7 +222,7 @@ class _FastBuilder:
         for key_node, value_node in pairs:
             key = _hashable(build(key_node), node, key_node)
             data[key] = build(value_node)
-            key_lines[key] = key_node.start_mark.line + 1
+            key_lines[key] = key_node.start_mark.line + base
         return data
 
     def _other(self, node: Any) -> Any:
@@ -278,17 +298,19 @@ def may_be_deep(text: str) -> bool:
     return _DEEP_HINT.search(text) is not None
 
 
-def load_documents(text: str) -> Iterator[tuple[Any, int]]:
+def load_documents(text: str, line_offset: int = 0) -> Iterator[tuple[Any, int]]:
     """Yield (document, first line) for each YAML document; raise ``yaml.YAMLError`` on bad input.
 
     Documents already yielded stay valid when a later one fails, so callers keep partial results.
+    ``line_offset``: ``text`` is a part of a larger text that starts after that many lines; every
+    line (of documents, mappings, keys and in :class:`AliasBomb`) is counted in the larger text.
     """
-    loader = _Loader(text)
+    loader = _Loader(text, line_offset)
     deep = may_be_deep(text)
     try:
         while loader.check_node():
             node = loader.get_node()
-            line = node.start_mark.line + 1 if node is not None else 1
+            line = node.start_mark.line + 1 + line_offset if node is not None else 1 + line_offset
             loader.alias_hits = 0
             if deep:  # PyYAML's constructor is iterative: no recursion limit on hostile nesting
                 doc = loader.construct_document(node)
@@ -301,6 +323,69 @@ def load_documents(text: str) -> Iterator[tuple[Any, int]]:
             yield doc, line
     finally:
         loader.dispose()
+
+
+#: A line that starts a YAML document. It cannot occur inside a document's content (not even in a
+#: block or quoted scalar: YAML forbids it there), so the text between two is one document.
+_DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentError:
+    """A document that could not be loaded: where (1-based line in the whole text), why, and its text."""
+
+    line: int | None
+    message: str
+    text: str
+
+
+_LOAD_ERRORS = (yaml.YAMLError, ValueError, TypeError, RecursionError)
+
+
+def _document_error(exc: Exception, part: str, line_offset: int, last_line: int | None = None) -> DocumentError:
+    """The error of a part that starts after ``line_offset`` lines; its line is at most ``last_line``
+    (a document cut short is found out at the line after it, which belongs to the next part)."""
+    if isinstance(exc, yaml.YAMLError):
+        line = error_line(exc)
+        if line is not None and not isinstance(exc, AliasBomb):  # a bomb's line is already whole-text
+            line += line_offset
+            if last_line is not None:
+                line = min(line, last_line)
+        return DocumentError(line, error_message(exc, part), part)
+    return DocumentError(line_offset + 1, f"invalid YAML: {exc}", part)
+
+
+def load_each_document(text: str) -> tuple[list[tuple[Any, int]], list[DocumentError]]:
+    """Every document of ``text`` that loads, and an error for each one that does not.
+
+    One bad document never costs the others: a parser cannot go on after an error, so when the
+    whole text fails, each document (the text between two ``---`` lines) is loaded on its own.
+    Linear either way: the second pass reads every part once.
+    """
+    docs: list[tuple[Any, int]] = []
+    try:
+        docs.extend(load_documents(text))
+        return docs, []
+    except _LOAD_ERRORS as exc:
+        first = exc
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    if starts and starts[0] != 0:
+        starts.insert(0, 0)
+    if len(starts) <= 1:
+        return docs, [_document_error(first, text, 0)]
+    docs = []
+    errors: list[DocumentError] = []
+    offset = 0  # lines before the part
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        part = text[start:end]
+        lines = part.count("\n")
+        try:
+            docs.extend(load_documents(part, offset))
+        except _LOAD_ERRORS as exc:
+            errors.append(_document_error(exc, part, offset, offset + max(lines, 1)))
+        offset += lines
+    return docs, errors
 
 
 def error_line(exc: yaml.YAMLError) -> int | None:

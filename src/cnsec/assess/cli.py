@@ -16,8 +16,8 @@ def register(sub: Any) -> None:
                     "with '-'), Dockerfiles and Terraform; find vulnerabilities; score risk per asset "
                     "and threat; write a prioritised mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
-               "error "
-               "(only when nothing could be read). Suppress with the annotation "
+               "error (only when nothing could be assessed and an input was unreadable or skipped; "
+               "stdin and each file are read up to 20 MiB). Suppress with the annotation "
                "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
                "or .cnsec.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
@@ -46,7 +46,7 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.errors import InputError
     from cnsec.report.json_report import prerender_findings
     from cnsec.report.output import emit, output_format
-    from cnsec.report.safe import printable
+    from cnsec.report.safe import one_line
 
     config = find_config(args.paths, args.config)
     fmt = output_format(args)
@@ -58,15 +58,16 @@ def run_assess(args: argparse.Namespace) -> int:
                         snippets=fmt == "markdown")
         if report.stats.get("files", 0) == 0 and report.errors:
             for problem in report.errors:
-                print(f"cnsec: {printable(problem)}", file=sys.stderr)
+                print(f"cnsec: {one_line(problem)}", file=sys.stderr)
             raise InputError("nothing could be read")
-        if report.stats.get("files", 0) == 0:
+        if report.stats.get("files", 0) == 0:  # the report says why nothing was assessed, in any case
             print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
         code = emit(report, args)
     from cnsec.cli import skip_teardown
 
     skip_teardown(report)  # the report is written: nothing left to do but free it
-    return 2 if report.stats.get("resources", 0) == 0 and report.errors else code
+    nothing = report.stats.get("resources", 0) == 0
+    return 2 if nothing and (report.errors or report.skipped) else code
 
 
 def run_checks_list(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
-from cnsec.assess.loaders.k8s import K8sResource, looks_like_template, parse_k8s_text
+from cnsec.assess.loaders.k8s import K8sResource, parse_k8s
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform_text
 from cnsec.assess.workload import Workload, as_workload
 from cnsec.model.finding import InputProblem
@@ -32,9 +32,12 @@ class Inventory:
     terraform: list[TfResource] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # each file's text, as read
+    #: inputs left out on purpose (templates that do not load): reported in every format, not errors
+    skipped: list[InputProblem] = field(default_factory=list)
     files_read: int = 0
-    templates_skipped: int = 0
+    templates_skipped: int = 0  # files with documents skipped as templates
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def workloads_by_resource(self) -> list[Workload | None]:
@@ -63,10 +66,19 @@ class Inventory:
         self.__dict__.pop("workloads", None)
         self.__dict__.pop("workloads_by_resource", None)
         self._lines = {}
+        self._mentions = {}
 
     def mentions(self, file: str, needle: str) -> bool:
-        """Does the file's text contain ``needle`` (without splitting it into lines)?"""
-        return needle in self.texts.get(file, "")
+        """Does the file's text contain ``needle`` (without splitting it into lines)?
+
+        Remembered per file: it is asked once per resource, and a file of 20,000 documents searched
+        20,000 times made one large file cost quadratic time (4 MB of YAML: 33 s).
+        """
+        key = (file, needle)
+        found = self._mentions.get(key)
+        if found is None:
+            found = self._mentions[key] = needle in self.texts.get(file, "")
+        return found
 
 
 def _kind_of(name: str) -> str | None:
@@ -80,10 +92,11 @@ def _kind_of(name: str) -> str | None:
     return None
 
 
-def iter_files(root: Path) -> Iterator[tuple[str, str]]:
+def iter_files(root: Path, problems: list[InputProblem] | None = None) -> Iterator[tuple[str, str]]:
     """(path, kind) of every input file under ``root``, in a stable order: each folder's files by
     name, then its sub-folders by name, depth first (``os.walk`` order). Symbolic links and special
     files (a FIFO would hang the read) are left out; folders in :data:`SKIP_DIRS` are not entered.
+    A folder that cannot be listed is added to ``problems`` (``os.walk`` would skip it in silence).
 
     Built on ``os.scandir``: the file types come with the directory listing, so a corpus of thousands
     of files costs no stat call per file.
@@ -99,7 +112,9 @@ def iter_files(root: Path) -> Iterator[tuple[str, str]]:
         try:
             with os.scandir(top) as listing:
                 entries = list(listing)
-        except OSError:  # unreadable folder: skipped, as os.walk does
+        except OSError as exc:
+            if problems is not None:
+                problems.append(InputProblem(top, None, f"cannot read folder: {exc.strerror or exc}; skipped"))
             continue
         here = top != "."  # Path('.', 'x') is 'x', not './x'
         dirs: list[os.DirEntry[str]] = []
@@ -127,12 +142,11 @@ def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
     inv.files_read += 1
     inv.texts[file] = text
     if kind == "k8s":
-        if looks_like_template(text):
-            inv.templates_skipped += 1
-            return
-        resources, problems = parse_k8s_text(text, file)
-        inv.k8s.extend(resources)
-        inv.problems.extend(problems)
+        parsed = parse_k8s(text, file)
+        inv.k8s.extend(parsed.resources)
+        inv.problems.extend(parsed.problems)
+        inv.skipped.extend(parsed.skipped)
+        inv.templates_skipped += bool(parsed.skipped)
     elif kind == "dockerfile":
         df, problems = parse_dockerfile(text, file)
         inv.dockerfiles.append(df)
@@ -195,6 +209,7 @@ def _merge(inv: Inventory, part: Inventory) -> None:
     inv.dockerfiles.extend(part.dockerfiles)
     inv.terraform.extend(part.terraform)
     inv.problems.extend(part.problems)
+    inv.skipped.extend(part.skipped)
     inv.texts.update(part.texts)
     inv.files_read += part.files_read
     inv.templates_skipped += part.templates_skipped
@@ -267,17 +282,23 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
     merged.dockerfiles.sort(key=lambda d: order.get(d.file, 0))
     merged.terraform.sort(key=lambda r: (order.get(r.file, 0), r.line))
     merged.problems.sort(key=lambda p: (order.get(p.file, 0), p.line or 0))
+    merged.skipped.sort(key=lambda p: (order.get(p.file, 0), p.line or 0))
     merged.texts = {name: merged.texts[name] for name, _ in files if name in merged.texts}
     _merge(inv, merged)
     return [result for _, result in done] if beside is not None else []
 
 
 def _read_stdin(inv: Inventory) -> str | None:
-    """Stdin as bytes, decoded like a file: text mode would smuggle bad bytes in as surrogates."""
+    """Stdin as bytes, decoded like a file (text mode would smuggle bad bytes in as surrogates), and
+    capped like a file: at most :data:`MAX_FILE_BYTES` are read (200 MB piped in grew past 4 GB)."""
     buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:  # already text (a test, or an embedding program)
-        return sys.stdin.read()
-    data = buffer.read()
+    data: str | bytes = sys.stdin.read(MAX_FILE_BYTES + 1) if buffer is None else buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        inv.problems.append(InputProblem("<stdin>", None, f"input is larger than {MAX_FILE_BYTES // 2**20} MiB; "
+                                                          f"skipped"))
+        return None
+    if isinstance(data, str):  # already text (a test, or an embedding program)
+        return data
     if b"\x00" in data[:8192]:
         inv.problems.append(InputProblem("<stdin>", None, "binary data, not text; skipped"))
         return None
@@ -316,7 +337,7 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
         if not root.exists():
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue
-        found = list(iter_files(root))
+        found = list(iter_files(root, inv.problems))
         if not found and root.is_file():
             inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
                                                            "(.tf) or Dockerfile input by its name; skipped"))

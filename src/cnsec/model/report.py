@@ -51,6 +51,8 @@ class Report:
     risks: list[Risk] = field(default_factory=list)
     plan: list[PlanItem] = field(default_factory=list)
     errors: list[InputProblem] = field(default_factory=list)
+    #: inputs left out on purpose (a template that does not load): not errors, but never silent
+    skipped: list[InputProblem] = field(default_factory=list)
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     target: str = ""

@@ -25,6 +25,9 @@ def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
         "summary": report.summary(),
     }
     if report.kind == "assessment":
+        from cnsec.report.notices import nothing_assessed
+
+        data["summary"]["nothing_assessed"] = nothing_assessed(report)
         data["assets"] = [a.to_dict() for a in report.assets]
         data["threats"] = [t.to_dict() for t in report.threats]
     data["findings"] = [f.to_dict() for f in report.findings] if findings is None else findings
@@ -32,6 +35,8 @@ def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
         data["risks"] = [r.to_dict() for r in report.risks]
         data["plan"] = [p.to_dict() for p in report.plan]
     data["errors"] = [e.to_dict() for e in report.errors]
+    if report.kind == "assessment" or report.skipped:
+        data["skipped"] = [e.to_dict() for e in report.skipped]
     return data
 
 

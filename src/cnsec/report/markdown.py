@@ -7,6 +7,7 @@ from collections import Counter
 
 from cnsec.model.finding import Finding
 from cnsec.model.report import Report
+from cnsec.report.notices import nothing_assessed
 from cnsec.report.safe import printable
 
 TOP_ITEMS = 10
@@ -55,6 +56,11 @@ def render(report: Report) -> str:
         lines.append(f"- **Mitigation plan:** {len(report.plan)} controls")
     if report.errors:
         lines.append(f"- **Input errors:** {len(report.errors)} (see the end of this report)")
+    if report.skipped:
+        lines.append(f"- **Skipped inputs:** {len(report.skipped)} (see the end of this report)")
+    empty = nothing_assessed(report)
+    if empty:
+        lines.append(f"- **Nothing assessed:** {_plain(empty)}")
     lines.append("")
 
     by_id = {f.id: f for f in report.findings}
@@ -112,6 +118,10 @@ def render(report: Report) -> str:
     if report.errors:
         lines += ["## Input errors", ""]
         lines += [f"- {_code(e)}" for e in report.errors]
+        lines.append("")
+    if report.skipped:
+        lines += ["## Skipped inputs", ""]
+        lines += [f"- {_code(e)}" for e in report.skipped]
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -131,7 +131,7 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     from cnsec.errors import UsageError
     from cnsec.fsutil import atomic_write_bytes, atomic_write_text
     from cnsec.model.source import Source
-    from cnsec.report.safe import printable
+    from cnsec.report.safe import one_line
 
     if getattr(args, "baseline", None):
         apply_baseline(report, args.baseline)
@@ -160,6 +160,6 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         for piece in pieces:
             sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
-    for problem in report.errors:
-        print(f"cnsec: {printable(problem)}", file=sys.stderr)
+    for problem in [*report.errors, *report.skipped]:  # one line each: a file name cannot forge lines
+        print(f"cnsec: {one_line(problem)}", file=sys.stderr)
     return exit_code(report, args.fail_on)

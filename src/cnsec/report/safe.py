@@ -13,8 +13,21 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 
 
 def printable(text: object) -> str:
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                       else f"\\u{ord(m.group()):04x}", str(text))
+    return _UNSAFE.sub(_escape, str(text))
+
+
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: object) -> str:
+    """:func:`printable`, and newlines, carriage returns and tabs escaped too: for a message that must
+    stay one line (stderr, a log). A file named ``"x.yaml\\ncnsec: all clear"`` cannot forge a line."""
+    return _UNSAFE_LINE.sub(_escape, str(text))
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
 def one_line(text: object) -> str:

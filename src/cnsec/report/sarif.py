@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from cnsec import __version__
+from cnsec.model.finding import InputProblem
 from cnsec.model.report import Report, RuleInfo
+from cnsec.report.notices import nothing_assessed
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -51,6 +53,18 @@ def _rule(info: RuleInfo) -> dict[str, Any]:
     }
 
 
+def _notification(problem: InputProblem, level: str) -> dict[str, Any]:
+    """An input error (``error``) or a skipped input (``note``), where it is."""
+    return {
+        "level": level,
+        "message": {"text": problem.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _uri(problem.file)},
+            **({"region": {"startLine": problem.line}} if problem.line else {}),
+        }}],
+    }
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     rule_ids = sorted({f.check_id for f in report.findings})
     rules: list[dict[str, Any]] = []
@@ -87,18 +101,13 @@ def to_dict(report: Report) -> dict[str, Any]:
                                        "justification": f.suppression_reason or ""}]
         results.append(result)
     invocation: dict[str, Any] = {"executionSuccessful": True}
-    if report.errors:
-        invocation["toolExecutionNotifications"] = [
-            {
-                "level": "error",
-                "message": {"text": e.message},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": _uri(e.file)},
-                    **({"region": {"startLine": e.line}} if e.line else {}),
-                }}],
-            }
-            for e in report.errors
-        ]
+    notes = [_notification(e, "error") for e in report.errors]
+    notes += [_notification(e, "note") for e in report.skipped]
+    empty = nothing_assessed(report)
+    if empty:
+        notes.append({"level": "warning", "message": {"text": empty}})
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -8,13 +8,15 @@ from cnsec.model.report import Report
 
 SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 MAX_ROWS = 200
+MAX_NOTES = 20  # input errors and skipped inputs listed; the rest counted
 
 
 def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    from cnsec.report.safe import rich_text
+    from cnsec.report.notices import nothing_assessed
+    from cnsec.report.safe import one_line, rich_text
 
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 140,
@@ -49,7 +51,14 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
         console.print(plan)
     sev = ", ".join(f"{n} {k}" for k, n in s["by_severity"].items() if n) or "no findings"
     extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
-    console.print(f"{sev}{extra}; {len(report.errors)} input errors")
-    for e in report.errors[:20]:
-        console.print(f"[red]error[/] {rich_text(e)}")
+    skipped = f", {len(report.skipped)} inputs skipped" if report.skipped else ""
+    console.print(f"{sev}{extra}; {len(report.errors)} input errors{skipped}")
+    empty = nothing_assessed(report)
+    if empty:
+        console.print(f"[bold yellow]{rich_text(empty)}[/]")
+    for label, items in (("[red]error[/]", report.errors), ("[yellow]skipped[/]", report.skipped)):
+        for e in items[:MAX_NOTES]:
+            console.print(f"{label} {rich_text(one_line(e))}")
+        if len(items) > MAX_NOTES:
+            console.print(f"… {len(items) - MAX_NOTES} more (use -f json or -f markdown for all)")
     return buf.getvalue()

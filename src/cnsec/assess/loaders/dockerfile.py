@@ -164,7 +164,29 @@ def parse_dockerfile(text: str, file: str) -> tuple[Dockerfile, list[InputProble
     return Dockerfile(file, instructions, comments, lines), problems
 
 
+#: Extensions that make a ``Dockerfile.<ext>`` something else: documentation, a template that a
+#: script renders into the Dockerfiles (docker-library's ``Dockerfile-linux.template``: 154 false
+#: input errors on one repository), a script, or source code (``dockerfile.go`` in a parser).
+NOT_DOCKERFILE_EXTENSIONS = frozenset({
+    "md", "markdown", "rst", "txt", "adoc", "html", "htm", "pdf", "png", "svg",
+    "template", "tmpl", "tpl", "j2", "jinja", "jinja2", "erb", "mustache", "hbs", "gotmpl", "njk",
+    "sh", "bash", "zsh", "ps1", "psm1", "bat", "cmd", "py", "pyc", "go", "js", "mjs", "ts", "rb", "pl",
+    "java", "kt", "rs", "c", "h", "cc", "cpp", "cs", "php", "lua", "groovy", "gradle",
+    "json", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "properties", "lock", "sum", "mod",
+    "bak", "orig", "rej", "swp", "tmp", "old", "patch", "diff", "log", "dockerignore", "gitignore",
+})
+
+
 def is_dockerfile_name(name: str) -> bool:
+    """``Dockerfile``, ``Containerfile``, ``Dockerfile.<variant>``, ``Dockerfile-<variant>``,
+    ``Containerfile.<variant>``, ``<name>.Dockerfile`` (any case): a Dockerfile, unless the last
+    extension says it is something else (:data:`NOT_DOCKERFILE_EXTENSIONS`: ``Dockerfile.md``,
+    ``Dockerfile-linux.template``, ``dockerfile.go``). A file is judged by its own name alone, never
+    by its folder: the sources in a folder named ``dockerfile`` are not Dockerfiles."""
     low = name.lower()
-    return (low in {"dockerfile", "containerfile"} or low.startswith(("dockerfile.", "dockerfile-"))
-            or low.endswith((".dockerfile", ".containerfile")))
+    if low in {"dockerfile", "containerfile"} or low.endswith((".dockerfile", ".containerfile")):
+        return True
+    if not low.startswith(("dockerfile.", "dockerfile-", "containerfile.", "containerfile-")):
+        return False
+    _, dot, ext = low.rpartition(".")
+    return not (dot and ext in NOT_DOCKERFILE_EXTENSIONS)
