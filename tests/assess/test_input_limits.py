@@ -88,7 +88,7 @@ def test_a_newline_in_a_file_name_cannot_forge_a_line_on_stderr(tmp_path: Path, 
     write(tmp_path / "a\ncnsec: all clear.yaml", "a: [\n")
     write(tmp_path / "pod.yaml", POD)
     _, _, err = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
-    assert "a\\x0acnsec: all clear.yaml" in err
+    assert "a\\ncnsec: all clear.yaml" in err
     assert not any(line.startswith("cnsec: all clear") for line in err.splitlines())
 
 

@@ -21,19 +21,21 @@ _UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u
 
 def one_line(text: object) -> str:
     """:func:`printable`, and newlines, carriage returns and tabs escaped too: for a message that must
-    stay one line (stderr, a log). A file named ``"x.yaml\\ncnsec: all clear"`` cannot forge a line."""
-    return _UNSAFE_LINE.sub(_escape, str(text))
+    stay one line (stderr, a log): a newline is shown as ``\\n``, so a file named ``"x.yaml\\ncnsec: all
+    clear"`` cannot forge a line."""
+    return _UNSAFE_LINE.sub(_escape_line, str(text))
+
+
+_LINE_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_line(m: re.Match[str]) -> str:
+    return _LINE_ESCAPES.get(m.group()) or _escape(m)
 
 
 def _escape(m: re.Match[str]) -> str:
     c = ord(m.group())
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-
-def one_line(text: object) -> str:
-    """For text that must stay on its line (a file name or alert key in a message): :func:`printable`,
-    and a newline shown as ``\\n``, so input cannot forge a line of its own below it."""
-    return printable(text).replace("\n", "\\n")
 
 
 def rich_text(text: object) -> str:
