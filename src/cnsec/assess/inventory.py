@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
 from cnsec.assess.loaders.k8s import K8sResource, parse_k8s
-from cnsec.assess.loaders.terraform import TfResource, parse_terraform_text
+from cnsec.assess.loaders.terraform import TfResource, parse_terraform
 from cnsec.assess.workload import Workload, as_workload
 from cnsec.model.finding import InputProblem
 
@@ -152,9 +152,10 @@ def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
         inv.dockerfiles.append(df)
         inv.problems.extend(problems)
     elif kind == "terraform":
-        resources_tf, problems = parse_terraform_text(text, file)
-        inv.terraform.extend(resources_tf)
-        inv.problems.extend(problems)
+        tf = parse_terraform(text, file)
+        inv.terraform.extend(tf.resources)
+        inv.problems.extend(tf.problems)
+        inv.skipped.extend(tf.skipped)
 
 
 def read_file(inv: Inventory, path: str, kind: str, display: str) -> None:

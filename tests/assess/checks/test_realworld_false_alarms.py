@@ -137,10 +137,11 @@ def test_weak_crypto_sits_on_the_resource_it_came_from_or_on_its_file(tmp_path: 
     path = _write(tmp_path, "main.tf", eks.replace(
         "  # Not available on outposts\n  create_oidc_provider",
         '  legacy_cipher = "aes-256-cbc"\n  # Not available on outposts\n  create_oidc_provider', 1).replace(
-        '  url = aws_eks_cluster', '  signature_algorithm = "sha1WithRSAEncryption"\n  url = aws_eks_cluster', 1))
+        '  client_id_list', '  signature_algorithm = "sha1WithRSAEncryption"\n  client_id_list', 1))
     found = {(f.asset_id, f.message.split(":")[0]) for f in _findings(path, "CNSEC-CFG-001")}
     assert found == {(str(path), "CBC mode without a MAC is malleable (padding oracles)"),
-                     ("data.tls_certificate.this", "MD5/SHA-1 for signatures or digests is collision-prone")}
+                     ("aws_iam_openid_connect_provider.oidc_provider",
+                      "MD5/SHA-1 for signatures or digests is collision-prone")}
 
 
 def test_a_public_pgp_key_in_terraform_is_not_a_secret(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnsec.assess.loaders import hcl as fast_hcl
 from cnsec.assess.loaders import tfeval as tevl
@@ -417,6 +417,8 @@ class _Walk:
 
     def __init__(self, problems: list[InputProblem]) -> None:
         self.problems = problems
+        #: what is deliberately not assessed (a registry or git module: not input cnsec can read)
+        self.skipped: list[InputProblem] = []
         self.budget = MAX_EXPANDED
         self.out: list[TfResource] = []
 
@@ -452,8 +454,8 @@ class _Walk:
                 if via:  # reported where that module's own file is read (no repeat per call)
                     continue
                 shown = repr(_CREDENTIALS.sub(r"\1…@", source)) if isinstance(source, str) else "an expression"
-                self.problems.append(InputProblem(f.file, line, f'module "{name}": source {shown} is not a '
-                                                  "local path; not followed, its resources are not assessed"))
+                self.skipped.append(InputProblem(f.file, line, f'module "{name}": source {shown} is not a '
+                                                 "local path; not followed, its resources are not assessed"))
                 continue
             directory = os.path.normpath(os.path.join(os.path.dirname(f.file), source))
             real = os.path.realpath(directory)
@@ -484,7 +486,19 @@ class _Walk:
             self.modules(f, scope, module, via, stack)
 
 
+class TfParsed(NamedTuple):
+    resources: list[TfResource]
+    problems: list[InputProblem]  # input errors
+    skipped: list[InputProblem]  # not assessed on purpose (modules from a registry or git)
+
+
 def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[InputProblem]]:
+    """:func:`parse_terraform`, with what was skipped among the problems."""
+    parsed = parse_terraform(text, file)
+    return parsed.resources, parsed.problems + parsed.skipped
+
+
+def parse_terraform(text: str, file: str) -> TfParsed:
     """The file's resources, evaluated in its module (the ``.tf`` files of its folder, with their
     variable defaults and ``*.tfvars``), followed by the resources of the local modules it calls.
 
@@ -496,8 +510,9 @@ def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[I
         doc, exc = _parse_doc(text)
         if doc is None:
             line = getattr(exc, "line", None)
-            return [], [InputProblem(file, line if isinstance(line, int) and line > 0 else None,
-                                     f"invalid HCL: {_hcl_error(exc) if exc is not None else 'unreadable'}")]
+            return TfParsed([], [InputProblem(file, line if isinstance(line, int) and line > 0 else None,
+                                              f"invalid HCL: {_hcl_error(exc) if exc is not None else 'unreadable'}")],
+                            [])
         current = _File(file, text, doc)
     directory = os.path.dirname(file)
     needs_module = ("var." in text or "local." in text) and os.path.isfile(file)
@@ -512,4 +527,4 @@ def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[I
     walk.resources(current, scope, "", ())
     real = os.path.realpath(directory or ".")
     walk.modules(current, scope, "", (), (real,))
-    return walk.out, problems
+    return TfParsed(walk.out, problems, walk.skipped)
