@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = (ROOT / "../shared/corpora/secrets").resolve()
+#: The corpora beside the repo, or where CNSEC_CORPORA points (a worktree elsewhere).
+CORPUS = (Path(os.environ.get("CNSEC_CORPORA", ROOT / "../shared/corpora")) / "secrets").resolve()
 
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
