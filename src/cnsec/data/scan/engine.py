@@ -374,6 +374,7 @@ class Engine:
         if not spans:
             return []
         code = filters.is_code_path(path)
+        doc = filters.is_doc_path(path)
         in_tests = self.options.skip_generic_in_tests and filters.is_test_path(path)
         # a SealedSecret's values are ciphertext for the cluster's key: the encrypted form is meant for git
         in_tests = in_tests or (b"kind: SealedSecret" in data and path.endswith((".yaml", ".yml", ".json")))
@@ -412,7 +413,7 @@ class Engine:
                     regex = regexes[i]
                     if regex.search(text) is None:  # the common case: no match, no further work
                         continue
-                    for hit in self._match(det, regex, groups[i], text, counter, start, path, code, data,
+                    for hit in self._match(det, regex, groups[i], text, counter, start, path, (code, doc), data,
                                            wstart - start):
                         key = (hit[0], hit[1])
                         if key in seen:
@@ -462,7 +463,7 @@ class Engine:
         return line + data[end:stop].decode("utf-8", "replace")
 
     def _match(self, det: Detector, regex: re.Pattern[str], groups: tuple[str, ...], text: str,
-               counter: _LineCounter, line_start: int, path: str, code: bool, data: bytes,
+               counter: _LineCounter, line_start: int, path: str, kind: tuple[bool, bool], data: bytes,
                col_offset: int) -> list[tuple[int, str, SecretHit]]:
         out: list[tuple[int, str, SecretHit]] = []
         search = regex.search
@@ -490,7 +491,7 @@ class Engine:
                     ks -= 1
                 key = text[ks:m.end("key")]
             sep = m.group("sep") if "sep" in regex.groupindex else None
-            if not self._accept(det, secret, key, group, code, sep):
+            if not self._accept(det, secret, key, group, kind, sep):
                 continue
             pos = m.start(group) if group else m.start()
             lineno = counter.line_of(line_start)
@@ -508,8 +509,10 @@ class Engine:
         return out
 
     @staticmethod
-    def _accept(det: Detector, secret: str, key: str | None, group: str | None, code: bool,
+    def _accept(det: Detector, secret: str, key: str | None, group: str | None, kind: tuple[bool, bool],
                 sep: str | None) -> bool:
+        """``kind``: (source code, documentation) — how the file's literals are read."""
+        code, doc = kind
         if det.min_entropy and filters.shannon_entropy(secret) < det.min_entropy:
             return False
         if det.validate is not None and not det.validate(secret):
@@ -526,6 +529,10 @@ class Engine:
                 return False
             if key is not None and filters.key_parts(key) == ("key",) and not filters.looks_random(secret):
                 return False  # a bare `key` is a map key far more often than a credential
+            if filters.names_something(secret, key or ""):
+                return False
+            if doc and filters.is_documentation_value(secret):
+                return False
         elif filters.is_fake_token(secret[det.reveal:]):
             return False
         return True
