@@ -19,6 +19,13 @@ NOT_SECRETS = [
     (CHARTS, "bitnami/redmine/README.md", "    - secret: my-ca-1"),
     (CHARTS, "bitnami/jupyterhub/templates/hub/configmap.yaml",
      '    c.JupyterHub.cookie_secret = get_secret_value("hub.config.JupyterHub.cookie_secret")'),
+    (CHARTS, "bitnami/mongodb/README.md",
+     'kubectl patch secret "mongodb-0-cert" -p="{\\"data\\":{\\"ca.crt\\": \\"$(cat ca.crt | base64 -w0 )\\"}}"'),
+    (CHARTS, "bitnami/milvus/templates/_helpers.tpl",
+     "{{- if and .Values.externalS3.tls.existingSecret .Values.externalS3.tls.caCert }}"),
+    # an escaped line break inside a CRD description string
+    (CHARTS, "bitnami/kube-prometheus/charts/kube-prometheus-crds/crds/crd-prometheuses.yaml",
+     "      are either:\\n\\t* Un-prefixed keys:\\n\\t\\t- storage -"),
     # public key fingerprints in official-image Dockerfiles
     (POSTGRES, "17/bookworm/Dockerfile", "\tkey='B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8'; \\"),
     (PYTHON, "3.12/alpine3.23/Dockerfile", "ENV GPG_KEY 7169605F62C751356D054A26A821E680E5FA6305"),

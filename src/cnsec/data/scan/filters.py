@@ -270,6 +270,7 @@ def is_doc_path(path: str) -> bool:
 
 _ISSUE_REF = re.compile(r"^#\d+$")  # `secrets (#30802)` in a changelog
 _DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z_-]*(?:\.[A-Za-z_][A-Za-z_-]*)+$")  # a Helm values path, a.b.c
+_TEMPLATE_FIELD = re.compile(r"^\$?\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")  # Go templates: .Values.s3.caCert
 _OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)+$")  # a Kubernetes name or label key
 _PGP_FINGERPRINT = re.compile(r"^(?:0x)?(?:[0-9A-F]{40}|[0-9A-F]{16})$")
 _NAMING_FIELDS = frozenset({"key", "keys", "secret", "secrets", "secretname", "secretkey", "keyref",
@@ -283,15 +284,17 @@ def names_something(value: str, key: str) -> bool:
     """The value names a thing rather than being a credential: an issue number, a values path
     (``hub.config.cookie_secret``), a Kubernetes object or config key under a naming field
     (``key: s3-secret-access-key`` in a secretKeyRef, ``secret: my-ca``), a public key fingerprint
-    (``GPG_KEY``, ``key='B97B…'`` in official-image Dockerfiles), a shell default whose fallback is
+    (``GPG_KEY``, ``key='B97B…'`` in official-image Dockerfiles), an escaped newline, a shell default whose fallback is
     another variable (``${PGPASSWORD:-$POSTGRES_PASSWORD}`` leaves ``-$POSTGRES_PASSWORD``), or
     base64 of a placeholder (``ZXhhbXBsZS1hcHAtc2VjcmV0`` is ``example-app-secret``)."""
-    if _ISSUE_REF.match(value) or _DOTTED_PATH.match(value):
+    if _ISSUE_REF.match(value) or _DOTTED_PATH.match(value) or _TEMPLATE_FIELD.match(value):
+        return True
+    if value.startswith(("\\n", "\\t", "\\r")):  # an escaped line break inside a string
         return True
     if value[:1] in "-=?+" and value[1:2] == "$":
         return True
     parts = key_parts(key) if key else ()
-    if parts and parts[-1] in _NAMING_FIELDS and not any(p in _KEY_QUALIFIERS for p in parts) \
+    if parts and parts[-1] in _NAMING_FIELDS and not any(p in _KEY_QUALIFIERS for p in parts[:-1]) \
             and _OBJECT_NAME.match(value) and not any(len(seg) > 12 and any(c.isdigit() for c in seg)
                                                       for seg in re.split(r"[._/-]", value)):
         return True
