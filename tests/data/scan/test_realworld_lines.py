@@ -23,6 +23,8 @@ NOT_SECRETS = [
      'kubectl patch secret "mongodb-0-cert" -p="{\\"data\\":{\\"ca.crt\\": \\"$(cat ca.crt | base64 -w0 )\\"}}"'),
     (CHARTS, "bitnami/milvus/templates/_helpers.tpl",
      "{{- if and .Values.externalS3.tls.existingSecret .Values.externalS3.tls.caCert }}"),
+    # nginx directives in a values comment
+    (CHARTS, "bitnami/nginx/values.yaml", "##       fastcgi_pass phpfpm-server:9000;"),
     # an escaped line break inside a CRD description string
     (CHARTS, "bitnami/kube-prometheus/charts/kube-prometheus-crds/crds/crd-prometheuses.yaml",
      "      are either:\\n\\t* Un-prefixed keys:\\n\\t\\t- storage -"),

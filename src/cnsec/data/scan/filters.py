@@ -156,6 +156,8 @@ _PASSWORD_TAILS = ("password", "passwd", "pwd", "pswd", "passphrase", "passwort"
 _NOT_PASSWORD = frozenset({"compass", "bypass", "passive", "passenger", "passengers", "passport",
                            "passthrough", "surpass", "trespass", "encompass", "overpass", "underpass",
                            "passage", "passed", "passes", "passing", "pwdump", "pwr"})
+#: nginx hands a request on with ``proxy_pass upstream:9000;``: an address, not a password.
+_NGINX_PASS = frozenset((p, "pass") for p in ("proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"))
 _SECRET_WORDS = frozenset({"secret", "secrets", "secretkey", "clientsecret", "appsecret", "secretaccesskey",
                            "awssecretkey", "apisecret", "consumersecret", "sharedsecret"})
 _TOKEN_WORDS = frozenset({"token", "accesstoken", "authtoken", "apitoken", "bearertoken", "refreshtoken",
@@ -192,7 +194,7 @@ def _tail_ok(parts: tuple[str, ...], index: int) -> bool:
 
 def is_password_key(key: str) -> bool:
     parts = key_parts(key)
-    if not parts or _tail_is_reference(parts):
+    if not parts or _tail_is_reference(parts) or parts in _NGINX_PASS:
         return False
     for i, part in enumerate(parts):
         if part in _NOT_PASSWORD:
