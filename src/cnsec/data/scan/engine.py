@@ -192,9 +192,21 @@ class Marks:
             self._keywords.Add(("(?i:" + re.escape(k) + ")").encode())
         self._keywords.Compile()
         self._keyword_count = len(keywords)
+        # one set of everything: fastest on ordinary lines, and on a line of at most LONG_LINE bytes
+        # even its slow case is bounded; longer texts take the keyword set and the anchors apart
+        self._all = re2.Set.SearchSet(options)
+        for k in keywords:
+            self._all.Add(("(?i:" + re.escape(k) + ")").encode())
+        for a in anchors:
+            self._all.Add(a.encode())
+        self._all.Compile()
+        self.combined = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
+                                             + ["(?:" + a + ")" for a in anchors]).encode(), options)
 
     def ids(self, text: bytes) -> list[int]:
         """Ids of the keywords (0..k-1) and anchors (k..) that occur in ``text``."""
+        if len(text) <= LONG_LINE:
+            return list(self._all._set.Match(text) or ())
         found = list(self._keywords._set.Match(text) or ())
         unanchored = self._unanchored
         n = len(text)
@@ -235,12 +247,15 @@ class Re2Prefilter(_Prefilter):
         self._marks = Marks(keywords, anchors)
 
     def line_spans(self, data: bytes) -> list[Span]:
+        """One combined pattern, skipping to the next line per hit: on ordinary text twice as fast as
+        the separate patterns of Marks.cursor (which the long-line windows use)."""
         spans: list[Span] = []
         n = len(data)
-        next_mark = self._marks.cursor(data, n)
+        match = self._marks.combined._regexp.Match  # the C++ matcher: the wrapper costs more
+        unanchored = self._marks._unanchored
         pos = 0
         while pos < n:
-            hit = next_mark(pos)
+            hit = match(unanchored, data, pos, n)[0][0]
             if hit < 0:
                 break
             start = data.rfind(b"\n", 0, hit) + 1
