@@ -10,7 +10,9 @@ Corpora (../shared/corpora/secrets, see SOURCES.md there):
 
 detect-secrets runs on the same files in the same run, from its own venv (bench/.venv-detect-secrets),
 installed here on first use. Run:  .venv/bin/python bench/secrets_accuracy.py [--no-peer] [--show-errors]
-Last line: RESULT cnsec_f1=… cnsec_precision=… cnsec_recall=… detect_secrets_f1=… …
+Also the line-level recall of what is reported, PEM blocks set aside: the engine's hits beside the
+CLI's findings (before every occurrence was reported the CLI merged repeats of a secret in a file).
+Last line: RESULT cnsec_f1=… cnsec_precision=… cnsec_recall=… cnsec_engine_line_recall=… cnsec_cli_line_recall=… …
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = (ROOT / "../shared/corpora/secrets").resolve()
+#: The corpora beside the repo, or where CNSEC_CORPORA points (a worktree elsewhere).
+CORPUS = (Path(os.environ.get("CNSEC_CORPORA", ROOT / "../shared/corpora")) / "secrets").resolve()
 
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -44,6 +47,41 @@ def cnsec_lines(directory: Path, files: list[str]) -> set[tuple[str, int]]:
             for line in range(hit.line, hit.end_line + 1):
                 out.add((name, line))
     return out
+
+
+def cli_lines(directory: Path) -> set[tuple[str, int]]:
+    """The lines `cnsec data scan` reports (one per finding, as a user reads them), run as a user runs
+    it on the samples folder (--include-tests: the samples sit under tests/, as for the engine above)."""
+    cnsec = Path(sys.executable).parent / "cnsec"
+    proc = subprocess.run([str(cnsec), "data", "scan", str(directory), "-f", "json", "--fail-on", "none",
+                           "--include-tests", "--no-gitignore"], capture_output=True, text=True, check=False)
+    report = json.loads(proc.stdout)
+    return {(str(Path(f["source"]["file"]).relative_to(directory)), int(f["source"]["line"]))
+            for f in report["findings"]}
+
+
+def pem_lines(directory: Path, files: list[str]) -> set[tuple[str, int]]:
+    """Lines inside BEGIN..END blocks: CredSweeper labels each line of a key, a scanner reports the
+    block once; set aside for the line-level recall of findings."""
+    out: set[tuple[str, int]] = set()
+    for name in files:
+        inside = False
+        for number, line in enumerate((directory / name).read_bytes().splitlines(), 1):
+            if b"-----BEGIN" in line:
+                inside = True
+            if inside:
+                out.add((name, number))
+            if b"-----END" in line:
+                inside = False
+    return out
+
+
+def cnsec_start_lines(directory: Path, files: list[str]) -> set[tuple[str, int]]:
+    from cnsec.data.scan.engine import Engine, EngineOptions
+
+    engine = Engine(options=EngineOptions(skip_generic_in_tests=False))
+    return {(name, hit.line) for name in files if b"\x00" not in (directory / name).read_bytes()[:8192]
+            for hit in engine.scan_bytes((directory / name).read_bytes(), name)}
 
 
 def detect_secrets_lines(exe: Path, directory: Path, files: list[str]) -> set[tuple[str, int]]:
@@ -106,6 +144,17 @@ def main() -> int:
         print(f"{cname:<26}{'cnsec':<16}{p:>10.3f}{r:>8.3f}{f:>7.3f}{len(ours):>10}{len(truth):>10}")
         if cname == "credsweeper-samples":
             results.update(cnsec_precision=p, cnsec_recall=r, cnsec_f1=f)
+            # line-level recall of what is reported, PEM blocks set aside: the engine's hits (start
+            # lines) beside the CLI's findings (one line each, after the report is built)
+            pem = pem_lines(directory, files)
+            labelled = truth - pem
+            starts = {(n, line) for n, line in cnsec_start_lines(directory, files)} - pem
+            cli = cli_lines(directory) - pem
+            for tool, found in (("cnsec engine", starts), ("cnsec CLI", cli)):
+                rr = len(found & labelled) / len(labelled)
+                print(f"{'  lines, no PEM':<26}{tool:<16}{'':>10}{rr:>8.3f}{'':>7}{len(found):>10}{len(labelled):>10}")
+            results.update(cnsec_engine_line_recall=len(starts & labelled) / len(labelled),
+                           cnsec_cli_line_recall=len(cli & labelled) / len(labelled))
             if args.show_errors:
                 for name, line in sorted(truth - ours):
                     print(f"  MISS {name}:{line}")
@@ -125,7 +174,8 @@ def main() -> int:
         if exe is not None:
             print(f"{'gitleaks-nogit':<26}{'detect-secrets':<16}{'':>10}{'':>8}{'':>7}"
                   f"{len(detect_secrets_lines(exe, gl, files)):>10}{'-':>10}")
-    keys = ["cnsec_f1", "cnsec_precision", "cnsec_recall", "detect_secrets_f1", "detect_secrets_precision",
+    keys = ["cnsec_f1", "cnsec_precision", "cnsec_recall", "cnsec_engine_line_recall", "cnsec_cli_line_recall",
+            "detect_secrets_f1", "detect_secrets_precision",
             "detect_secrets_recall"]
     print("RESULT " + " ".join(f"{k}={results[k]:.3f}" for k in keys if k in results))
     return 0

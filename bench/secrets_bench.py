@@ -34,7 +34,8 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CNSEC = ROOT / ".venv" / "bin" / "cnsec"
+#: the repo's venv, else the one running this script (a worktree shares its venv)
+CNSEC = ROOT / ".venv" / "bin" / "cnsec" if (ROOT / ".venv").is_dir() else Path(sys.executable).parent / "cnsec"
 
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"

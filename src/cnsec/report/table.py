@@ -31,7 +31,9 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
             risks.add_row(str(r.score), r.level, rich_text(r.asset_id), r.threat_id,
                           f"{r.likelihood:.2f} x {r.impact:.2f}", str(len(r.finding_ids)))
         console.print(risks)
-    active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
+    # a secret's occurrences (same fingerprint) stay together, in line order
+    active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id,
+                                                    str(f.attrs.get("fingerprint", ""))))
     table = Table(title=f"Findings ({len(active)})", title_justify="left")
     for col in ("severity", "check", "title", "asset", "location"):
         table.add_column(col, overflow="fold")

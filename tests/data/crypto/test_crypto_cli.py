@@ -144,6 +144,27 @@ def test_values_round_trip_through_the_cli(keyed: Run, tmp_path: Path) -> None:
     assert code == 0 and out == src.read_text()
 
 
+def test_a_values_file_whose_alias_was_swapped_exits_2_without_plaintext(keyed: Run, tmp_path: Path) -> None:
+    src = tmp_path / "values.yaml"
+    src.write_text("prod: &prod\n  password: prod-pw-71\ntest: &test\n  password: test-pw-72\napp: *prod\n")
+    enc = tmp_path / "values.enc.yaml"
+    assert keyed("data", "encrypt", str(src), "--values", "-o", str(enc), "--key", "app-data",
+                 "--only", "password")[0] == 0
+    enc.write_text(enc.read_text().replace("app: *prod", "app: *test"))
+    code, out, err = keyed("data", "decrypt", str(enc), "--values")
+    assert code == 2 and "MAC does not match" in err
+    assert "pw-7" not in out + err
+
+
+def test_a_values_file_with_a_key_given_twice_exits_2_with_its_line(keyed: Run, tmp_path: Path) -> None:
+    src = tmp_path / "values.yaml"
+    src.write_text("db:\n  password: a1\n  password: b2\n")
+    code, _, err = keyed("data", "encrypt", str(src), "--values", "-o", str(tmp_path / "o.yaml"),
+                         "--key", "app-data")
+    assert code == 2 and f"{src}:3" in err and "appears twice" in err
+    assert not (tmp_path / "o.yaml").exists()
+
+
 def test_recipient_sharing_needs_no_keyring(cli_env: Path, run_cli: Run, backup: Path,
                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     identity = tmp_path / "id.txt"

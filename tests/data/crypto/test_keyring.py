@@ -134,3 +134,28 @@ def test_save_leaves_no_temp_files(ring: Keyring) -> None:
     ring.save()
     leftovers = [p.name for p in ring.path.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_a_keyring_readable_by_others_is_used_with_a_warning(ring: Keyring, master: MasterKey,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    ring.path.chmod(0o666)
+    assert "app" in Keyring.open(ring.path, master).keys
+    err = capsys.readouterr().err
+    assert "accessible to group or others (mode 0666)" in err and "chmod 600" in err
+
+
+def test_a_private_keyring_opens_without_a_warning(ring: Keyring, master: MasterKey,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    Keyring.open(ring.path, master)
+    assert capsys.readouterr().err == ""
+
+
+def test_rotating_a_symlinked_keyring_writes_through_to_its_target(ring: Keyring, master: MasterKey,
+                                                                   tmp_path: Path) -> None:
+    link = tmp_path / "link" / "keyring.json"
+    link.parent.mkdir()
+    link.symlink_to(ring.path)
+    with Keyring.edit(link, master) as edited:
+        edited.rotate("app")
+    assert link.is_symlink()
+    assert Keyring.open(ring.path, master).get("app").primary == 2

@@ -8,7 +8,9 @@ import yaml
 from cnsec.data.crypto.errors import NotSealedError, TamperedDataError, WrongContextError
 from cnsec.data.crypto.keyring import Keyring
 from cnsec.data.crypto.providers import LocalKeyWrapper, Unwrappers
+from cnsec.data.files import structured
 from cnsec.data.files.structured import (
+    VALUES_VERSION,
     compile_only,
     decrypt_values,
     detect_format,
@@ -184,5 +186,68 @@ def test_ten_thousand_values_encrypt_and_decrypt(wrap: list[LocalKeyWrapper], un
 def test_document_markers_and_line_endings_round_trip(text: str, wrap: list[LocalKeyWrapper],
                                                       unwrap: Unwrappers) -> None:
     sealed = encrypt_values(text, "yaml", wrap)
-    assert yaml.safe_load(sealed)["cnsec"]["version"] == 1
+    assert yaml.safe_load(sealed)["cnsec"]["version"] == VALUES_VERSION
     assert decrypt_values(sealed, "yaml", unwrap) == text
+
+
+ALIASED = """\
+prod: &prod
+  host: db.prod
+  password: prod-pass-1
+test: &test
+  host: db.test
+  password: test-pass-2
+app:
+  db: *prod
+  port: "8080"
+"""
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("db: *prod", "db: *test"),                                 # another anchor's values
+    ("  port: \"8080\"", "  <<: *test\n  port: \"8080\""),      # a merge key added
+    ("prod: &prod", "prod: &test"),                             # anchors swapped ...
+    ("test: &test", "test: &prod"),
+    ("  port: \"8080\"", "  port: 8080"),                        # a clear string made a number
+    ("  port: \"8080\"", "  port: !!binary \"8080\""),           # a tag added
+])
+def test_yaml_with_a_changed_alias_anchor_merge_key_or_tag_fails_to_decrypt(
+        before: str, after: str, wrap: list[LocalKeyWrapper], unwrap: Unwrappers) -> None:
+    sealed = encrypt_values(ALIASED, "yaml", wrap, only=["password"])
+    assert decrypt_values(sealed, "yaml", unwrap) == ALIASED
+    assert before in sealed
+    tampered = sealed.replace(before, after, 1) if before != "test: &test" else \
+        sealed.replace("prod: &prod", "prod: &test").replace("test: &test", "test: &prod")
+    with pytest.raises(TamperedDataError):
+        decrypt_values(tampered, "yaml", unwrap)
+
+
+def test_a_format_1_file_without_aliases_still_decrypts(wrap: list[LocalKeyWrapper], unwrap: Unwrappers,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(structured, "VALUES_VERSION", 1)
+    sealed = encrypt_values(YAML.replace("&shared ", "").replace("*shared", "hello"), "yaml", wrap)
+    monkeypatch.undo()
+    assert yaml.safe_load(sealed)["cnsec"]["version"] == 1
+    assert decrypt_values(sealed, "yaml", unwrap).startswith("# database settings")
+
+
+def test_a_format_1_file_with_an_alias_is_refused_as_unverifiable(
+        wrap: list[LocalKeyWrapper], unwrap: Unwrappers, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(structured, "VALUES_VERSION", 1)
+    sealed = encrypt_values(ALIASED, "yaml", wrap, only=["password"])
+    monkeypatch.undo()
+    with pytest.raises(TamperedDataError, match="alias at /app/db"):
+        decrypt_values(sealed.replace("*prod", "*test"), "yaml", unwrap)
+
+
+@pytest.mark.parametrize(("fmt", "text", "line"), [
+    ("yaml", "db:\n  password: first\n  user: app\n  password: second\n", 4),
+    ("env", "PASSWORD=first\nUSER=app\nPASSWORD=second\n", 3),
+    ("json", '{\n  "password": "first",\n  "user": "app",\n  "password": "second"\n}\n', 4),
+])
+def test_a_key_given_twice_is_refused_at_its_second_line(fmt: str, text: str, line: int,
+                                                         wrap: list[LocalKeyWrapper]) -> None:
+    with pytest.raises(InputError, match="appears twice") as err:
+        encrypt_values(text, fmt, wrap, source_name="values")
+    assert err.value.source is not None
+    assert err.value.source.line == line

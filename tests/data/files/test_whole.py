@@ -81,3 +81,24 @@ def test_rewrap_moves_to_the_primary_version_and_keeps_chunks(
     ring.set_min_decryption_version("app", 2)
     decrypt_file(str(sealed), str(out), unwrap)
     assert out.read_bytes() == plain.read_bytes()
+
+
+def test_a_plaintext_temp_file_left_by_a_killed_decrypt_is_removed_by_the_next_one(
+        tmp_path: Path, wrap: list[LocalKeyWrapper], unwrap: Unwrappers) -> None:
+    import fcntl
+
+    src = tmp_path / "data.bin"
+    src.write_bytes(b"plain" * 100)
+    encrypt_file(str(src), str(tmp_path / "data.bin.cnsec"), wrap)
+    out = tmp_path / "out.bin"
+    stale = tmp_path / ".out.bin.k1ll3d9x.tmp"  # what atomic_writer leaves when kill -9 stops it
+    stale.write_bytes(b"plain")
+    live = tmp_path / ".out.bin.st1llup0.tmp"  # another decrypt, still writing
+    live.write_bytes(b"plain")
+    with live.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        decrypt_file(str(tmp_path / "data.bin.cnsec"), str(out), unwrap)
+        assert live.exists()
+    assert not stale.exists()
+    assert out.read_bytes() == src.read_bytes()
+    assert out.stat().st_mode & 0o777 == 0o600

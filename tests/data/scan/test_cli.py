@@ -235,3 +235,29 @@ def test_subdirectory_scan_locates_files_from_the_working_directory(
     _, data = _json(capsys, "sub")
     by_asset = {f["asset_id"]: f["source"]["file"] for f in data["findings"]}
     assert by_asset == {"app/settings.py": "sub/app/settings.py", "deploy.yaml": "sub/deploy.yaml"}
+
+
+def test_a_secret_repeated_on_three_lines_is_reported_three_times(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "deploy.sh").write_text(f"export A={TOKEN}\necho hi\nexport B={TOKEN}\nexport C={TOKEN}\n")
+    _, data = _json(capsys, str(tmp_path))
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    assert [(f["source"]["line"], f["occurrence"]) for f in findings] == [(1, 1), (3, 2), (4, 3)]
+    assert len({f["id"] for f in findings}) == 3 and len({f["fingerprint"] for f in findings}) == 1
+    assert "(2 of 3 lines)" in findings[1]["title"]
+
+
+def test_the_first_occurrence_keeps_the_id_a_baseline_of_one_finding_has(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "repo" / "deploy.sh"
+    script.parent.mkdir()
+    script.write_text(f"export A={TOKEN}\n")
+    baseline = tmp_path / "baseline.json"
+    main(["data", "scan", str(script.parent), "--write-baseline", str(baseline), "-f", "json", "--fail-on", "none"])
+    capsys.readouterr()
+    script.write_text(f"export A={TOKEN}\nexport B={TOKEN}\n")
+    _, data = _json(capsys, str(script.parent), "--baseline", str(baseline))
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    assert [f["source"]["line"] for f in findings] == [2]

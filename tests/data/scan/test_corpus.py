@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from cnsec.data.scan.engine import Engine, EngineOptions, hyperscan_available
 
-CORPUS = Path(__file__).resolve().parents[3] / "../shared/corpora/secrets"
+CORPUS = Path(os.environ.get("CNSEC_CORPORA", Path(__file__).resolve().parents[3] / "../shared/corpora")) / "secrets"
 SAMPLES = CORPUS / "credsweeper" / "tests" / "samples"
 
 pytestmark = pytest.mark.corpus

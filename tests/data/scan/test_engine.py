@@ -107,3 +107,48 @@ def test_ignore_file_marker_suppresses_every_hit_with_its_reason(engine: Engine)
     text = b"# cnsec:ignore-file synthetic fixture\nid = AKIAQWADE5R42RDZ4JEM\n"
     (hit,) = engine.scan_bytes(text, "fixture.txt")
     assert hit.suppressed == "synthetic fixture"
+
+
+def _base64_line(size: int, seed: int = 7) -> bytes:
+    import base64
+    import random
+
+    rng = random.Random(seed)
+    return base64.b64encode(rng.randbytes(size * 3 // 4))
+
+
+def test_an_aws_key_in_the_middle_of_a_4_mb_base64_line_is_found_at_its_column(engine: Engine) -> None:
+    blob = _base64_line(4 << 20)
+    key = b' aws_key="AKIAQWADE5R42RDZ4JEM" '
+    middle = len(blob) // 2
+    hits = engine.scan_bytes(blob[:middle] + key + blob[middle:], "bundle.min.js")
+    found = [h for h in hits if h.detector == "aws-access-key-id"]
+    assert [(h.line, h.column) for h in found] == [(1, middle + key.index(b"AKIA") + 1)]
+
+
+def test_a_line_dense_with_keywords_is_scanned_in_bounded_memory(engine: Engine) -> None:
+    """1 MB of one line where a keyword starts every 3 bytes (a matcher hit every 3 bytes)."""
+    import tracemalloc
+
+    data = b"key" * ((1 << 20) // 3) + b" AKIAQWADE5R42RDZ4JEM\n"
+    tracemalloc.start()
+    try:
+        hits = engine.scan_bytes(data, "dense.txt")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [h.detector for h in hits] == ["aws-access-key-id"]
+    assert peak < 16 << 20, f"peak {peak >> 20} MB"
+
+
+def test_a_long_base64_line_is_scanned_in_bounded_memory(engine: Engine) -> None:
+    import tracemalloc
+
+    data = _base64_line(2 << 20)
+    tracemalloc.start()
+    try:
+        engine.scan_bytes(data, "blob.txt")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"peak {peak >> 20} MB"

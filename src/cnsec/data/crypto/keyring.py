@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,7 @@ class Keyring:
         master = MasterKey.from_env() if master is None else master
         try:
             raw = path.read_bytes()
+            _warn_if_shared(path)
         except FileNotFoundError:
             if missing_ok:
                 return cls(path, master, {}, master.new_kdf(argon2))
@@ -207,6 +209,9 @@ class Keyring:
              argon2: Mapping[str, int] | None = None) -> Iterator[Keyring]:
         """Lock, open (or start) the keyring, yield it, and save it atomically if the block succeeds."""
         path = default_keyring_path() if path is None else Path(path)
+        # a symlinked keyring (dotfiles, a mounted secret) is written through to its target: renaming
+        # the new file over the link would replace the link and leave the target stale
+        path = Path(os.path.realpath(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except FileExistsError:
@@ -288,6 +293,18 @@ def _parse_keys(plain: bytes, path: Path) -> dict[str, Key]:
         return keys
     except (ValueError, KeyError, TypeError, AttributeError):
         raise KeyringError(f"keyring {path} decrypted but its content is damaged") from None
+
+
+def _warn_if_shared(path: Path) -> None:
+    """Group or others may read the keyring (guess the passphrase offline) or write it (swap keys in):
+    it is used, since the user asked, but never silently."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return
+    if mode & 0o077:
+        print(f"cnsec: warning: keyring {path} is accessible to group or others (mode {mode:04o}); "
+              f"run: chmod 600 {path}", file=sys.stderr)
 
 
 @contextlib.contextmanager

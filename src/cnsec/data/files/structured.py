@@ -41,7 +41,11 @@ from cnsec.model.source import Source
 
 FORMATS = ("yaml", "json", "env")
 META_KEY = "cnsec"
-VALUES_VERSION = 1
+#: 2: in YAML the MAC also covers aliases, anchors, tags, collections and clear values as written
+#: (version 1 covered scalar values only, so swapping ``*prod`` for ``*test`` or adding ``<<: *base``
+#: went unnoticed). Version 1 files still decrypt unless they contain an alias, which 1 cannot vouch for.
+VALUES_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 VALUES_ALG = "AES256_GCM"
 ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),"
                     r"tag:([A-Za-z0-9+/=]+),type:([a-z]+)\]$")
@@ -129,7 +133,14 @@ class _Sealer:
                                     f"from another path", source) from None
 
     def add(self, path: str, sealed: bool, text: str) -> None:
-        for part in (path.encode("utf-8"), b"s" if sealed else b"c", text.encode("utf-8")):
+        self._update(path, b"s" if sealed else b"c", text)
+
+    def add_node(self, node: _YamlNode) -> None:
+        """Format 2: YAML structure that is not a scalar value (an alias, a collection, properties)."""
+        self._update(node.path, b"n" + node.kind.encode("ascii"), node.text)
+
+    def _update(self, path: str, kind: bytes, text: str) -> None:
+        for part in (path.encode("utf-8"), kind, text.encode("utf-8")):
             self.mac.update(struct.pack(">Q", len(part)) + part)
 
 
@@ -166,7 +177,7 @@ def _new_envelope(fmt: str, wrappers: Sequence[KeyWrapper], context: Mapping[str
 def _check_meta(meta: Any, source: Source) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise TamperedHeaderError("the cnsec metadata is malformed", source)
-    if meta.get("version") != VALUES_VERSION or meta.get("alg") != VALUES_ALG:
+    if meta.get("version") not in READABLE_VERSIONS or meta.get("alg") != VALUES_ALG:
         raise UnsupportedFormatError(f"per-value format {meta.get('version')!r}/{meta.get('alg')!r} "
                                      f"is not supported", source)
     for name in ("salt", "context_commitment", "mac"):
@@ -224,8 +235,23 @@ class _YamlScalar:
 
 
 @dataclass
+class _YamlNode:
+    """What format 2's MAC covers besides scalar values: ``*`` an alias (text: its anchor), ``{``/``[``
+    a mapping/sequence, ``&`` a scalar's properties (text: anchor and tag)."""
+
+    path: str
+    kind: str
+    text: str
+
+
+def _properties(event: Any) -> str:
+    return f"{event.anchor or ''}\x00{event.tag or ''}"
+
+
+@dataclass
 class _YamlDoc:
     scalars: list[_YamlScalar]
+    items: list[_YamlScalar | _YamlNode]  # scalars and nodes in document order
     root: str | None  # "map" | "seq" | "scalar" | None (empty)
     root_flow: bool
     meta_start: int | None  # index of the line holding the top-level cnsec key
@@ -233,11 +259,14 @@ class _YamlDoc:
     doc_end: int | None = None  # index of an explicit "..." document end marker
 
 
-def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
+def _yaml_walk(text: str, source_name: str, unique_keys: bool = False) -> _YamlDoc:
+    """The document's scalars and structure. ``unique_keys`` (on encrypt): a key given twice in one
+    mapping is an error, not the silent last-one-wins of YAML loaders."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     scalars: list[_YamlScalar] = []
+    items: list[_YamlScalar | _YamlNode] = []
     stack: list[list[Any]] = []  # [kind, path, expecting_key, key, index, flow]
     root: str | None = None
     root_flow = False
@@ -286,7 +315,9 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
                     path, root, root_flow = "", ("map" if isinstance(ev, yaml.MappingStartEvent)
                                                  else "seq"), flow
                 kind = "map" if isinstance(ev, yaml.MappingStartEvent) else "seq"
-                stack.append([kind, path, True, None, 0, flow])
+                if stack and not in_meta:  # the root is a block mapping, on decrypt the meta's too
+                    items.append(_YamlNode(path, "{" if kind == "map" else "[", _properties(ev)))
+                stack.append([kind, path, True, None, 0, flow, set()])
             elif isinstance(ev, yaml.CollectionEndEvent):
                 stack.pop()
                 if len(stack) == 1 and in_meta:
@@ -299,6 +330,8 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
                 top = stack[-1]
                 if top[0] == "map" and top[2]:
                     top[3], top[2] = ev.value, False
+                    if unique_keys and not in_meta:
+                        _unique(top[6], ev.value, Source(source_name, line(ev.start_mark)))
                     if len(stack) == 1:
                         if ev.value == META_KEY:
                             meta_start = text.rfind("\n", 0, index(ev.start_mark)) + 1
@@ -312,17 +345,24 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
                     advance()
                     continue
                 start = index(ev.start_mark)
-                scalars.append(_YamlScalar(child(top), start, index(ev.end_mark), ev.value, ev.style,
-                                           top[5], line(ev.start_mark) or 0,
-                                           text.startswith(("&", "!"), start)))
+                scalar = _YamlScalar(child(top), start, index(ev.end_mark), ev.value, ev.style, top[5],
+                                     line(ev.start_mark) or 0, text.startswith(("&", "!"), start))
+                scalars.append(scalar)
+                items.append(scalar)
+                if ev.anchor or ev.tag:
+                    items.append(_YamlNode(scalar.path, "&", _properties(ev)))
                 advance()
             elif isinstance(ev, yaml.AliasEvent):
                 top = stack[-1]
                 if top[0] == "map" and top[2]:
                     top[3], top[2] = "*" + str(ev.anchor), False
+                    if unique_keys and not in_meta:
+                        _unique(top[6], top[3], Source(source_name, line(ev.start_mark)))
                     continue
                 if in_meta and len(stack) == 1:
                     in_meta = False
+                elif not in_meta:
+                    items.append(_YamlNode(child(top), "*", str(ev.anchor)))
                 advance()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -337,7 +377,14 @@ def _yaml_walk(text: str, source_name: str) -> _YamlDoc:
         if scalar.style in ("|", ">"):
             raw = text[scalar.start:scalar.end]
             scalar.end = scalar.start + len(raw.rstrip(" \t\r\n"))
-    return _YamlDoc(scalars, root, root_flow, meta_start, meta_last, doc_end)
+    return _YamlDoc(scalars, items, root, root_flow, meta_start, meta_last, doc_end)
+
+
+def _unique(seen: set[str], key: str, source: Source) -> None:
+    if key in seen:
+        raise InputError(f"the key {key[:80]!r} appears twice in one mapping (a loader would keep the "
+                         f"last value and silently drop the first)", source)
+    seen.add(key)
 
 
 def _fix_token_starts(text: str, scalars: list[_YamlScalar], loader: Any) -> None:
@@ -360,7 +407,7 @@ def _yaml_meta_text(meta: Mapping[str, Any]) -> str:
 
 def _yaml_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Sealer,
                   selected: Callable[[str], bool]) -> str:
-    doc = _yaml_walk(text, source_name)
+    doc = _yaml_walk(text, source_name, unique_keys=True)
     if doc.meta_start is not None:
         raise UsageError("already encrypted: it has a top-level 'cnsec' key", Source(source_name))
     if doc.root not in ("map", None) or doc.root_flow:
@@ -368,7 +415,12 @@ def _yaml_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Se
                          Source(source_name, 1))
     out: list[str] = []
     pos = 0
-    for scalar in doc.scalars:
+    version = meta["version"]
+    for scalar in doc.items:
+        if isinstance(scalar, _YamlNode):
+            if version >= 2:
+                sealer.add_node(scalar)
+            continue
         raw = text[scalar.start:scalar.end]
         if ENC_RE.match(scalar.value):
             raise UsageError(f"already encrypted: the value at {scalar.path} is sealed",
@@ -380,7 +432,7 @@ def _yaml_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Se
             pos = scalar.end
             sealer.add(scalar.path, True, raw)
         else:
-            sealer.add(scalar.path, False, scalar.value)
+            sealer.add(scalar.path, False, raw if version >= 2 else scalar.value)  # as written: quotes type it
     end = len(text) if doc.doc_end is None else doc.doc_end
     out.append(text[pos:end])
     body = "".join(out)
@@ -414,9 +466,20 @@ def _yaml_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
                   context: Mapping[str, str] | None) -> str:
     doc, meta, body = _yaml_split(text, source_name)
     _, sealer = _open_envelope(meta, unwrappers, context, Source(source_name))
+    version = meta["version"]
     out: list[str] = []
     pos = 0
-    for scalar in doc.scalars:
+    for scalar in doc.items:
+        if isinstance(scalar, _YamlNode):
+            if version >= 2:
+                sealer.add_node(scalar)
+            elif scalar.kind == "*":
+                raise TamperedDataError(
+                    f"the alias at {scalar.path or '/'} is not covered by the MAC of format 1 (cnsec before "
+                    f"format 2 did not authenticate aliases and merge keys), so the values it pulls in "
+                    f"cannot be trusted: decrypt it with the cnsec that wrote it and re-encrypt",
+                    Source(source_name))
+            continue
         if ENC_RE.match(scalar.value):
             raw = sealer.open(scalar.path, scalar.value, Source(source_name, scalar.line))
             out.append(body[pos:scalar.start])
@@ -424,7 +487,7 @@ def _yaml_decrypt(text: str, source_name: str, unwrappers: Unwrappers,
             pos = scalar.end
             sealer.add(scalar.path, True, raw)
         else:
-            sealer.add(scalar.path, False, scalar.value)
+            sealer.add(scalar.path, False, text[scalar.start:scalar.end] if version >= 2 else scalar.value)
     _verify_mac(meta, sealer, Source(source_name))
     out.append(body[pos:])
     result = "".join(out)
@@ -450,6 +513,13 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         out[key] = value
     return out
+
+
+def _second_key_line(text: str, key: str) -> int | None:
+    """Where a duplicated key is given again (the parser's hook sees values, not positions): the
+    second place it is written as a key; a key escaped differently in the text is not found (None)."""
+    found = [m.start() for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text)]
+    return text.count("\n", 0, found[1]) + 1 if len(found) > 1 else None
 
 
 def _json_depth_ok(data: Any) -> bool:
@@ -487,8 +557,8 @@ def _json_load(text: str, source_name: str) -> Any:
         raise InputError(f"invalid JSON: the number {str(exc)[:40]} is not finite",
                          Source(source_name)) from None
     except _DuplicateKey as exc:
-        raise InputError(f"invalid JSON: the key {str(exc)!r} appears twice in one object",
-                         Source(source_name)) from None
+        raise InputError(f"invalid JSON: the key {str(exc)[:80]!r} appears twice in one object",
+                         Source(source_name, _second_key_line(text, str(exc)))) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", Source(source_name, exc.lineno)) from None
     except RecursionError:
@@ -588,11 +658,13 @@ def _env_meta_line(meta: Mapping[str, Any]) -> str:
 def _env_encrypt(text: str, source_name: str, meta: dict[str, Any], sealer: _Sealer,
                  selected: Callable[[str], bool]) -> str:
     out: list[str] = []
+    seen: set[str] = set()
     for number, line, match in _env_lines(text, source_name):
         if match is None:
             out.append(line)
             continue
         key, value = match.group(2), match.group(4)
+        _unique(seen, key, Source(source_name, number))
         if key == META_KEY:
             raise UsageError("already encrypted: it has a 'cnsec=' line", Source(source_name, number))
         path = "/" + key

@@ -3,16 +3,20 @@
 Output files are written through :func:`cnsec.fsutil.atomic_writer`: a temp file beside the target,
 fsynced and renamed only when everything authenticated; on any failure the temp file is removed, so a
 failed decrypt leaves no plaintext behind and an interrupted rewrap leaves the old or the new file.
-Decrypted files are created ``0600``.
+Decrypted files are created ``0600``. A decrypting process holds a lock on its temp file; a temp file
+of ours that nobody holds (its writer was killed with ``kill -9``, so no cleanup ran) is plaintext
+left behind, and the next decrypt to the same output removes it and says so.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from cnsec.data.crypto.errors import CryptoError
 from cnsec.data.crypto.providers import KeyWrapper, Stanza, Unwrappers
@@ -71,6 +75,45 @@ def encrypt_file(src_path: str, dst_path: str, wrappers: Sequence[KeyWrapper],
             src.close()
 
 
+def hold_temp(handle: IO[Any]) -> None:
+    """Mark a temp file as in use for as long as this process lives (the lock dies with it)."""
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def clean_stale_temps(dst_path: str) -> list[str]:
+    """Remove the temp files an interrupted write to ``dst_path`` left: ours (same owner, the
+    ``atomic_writer`` name beside it), regular files, and held by no live process. Returns them."""
+    target = Path(dst_path)
+    directory = target.parent if str(target.parent) else Path(".")
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(f".{target.name}.") and n.endswith(".tmp")]
+    except OSError:
+        return removed
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live decrypt is writing it
+            os.unlink(path)
+            removed.append(str(path))
+            print(f"cnsec: removed {path}: a temp file left by an interrupted write", file=sys.stderr)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
+
+
 def decrypt_file(src_path: str, dst_path: str, unwrappers: Unwrappers,
                  context: Mapping[str, str] | None = None) -> Header:
     """To ``-`` the plaintext streams as it is verified (a failure exits 2 after partial output)."""
@@ -84,7 +127,9 @@ def decrypt_file(src_path: str, dst_path: str, unwrappers: Unwrappers,
             out.flush()
             return header
         try:
+            clean_stale_temps(dst_path)
             with atomic_writer(dst_path, "wb", perms=0o600) as dst:
+                hold_temp(dst)
                 return open_stream(src, dst, unwrappers, context)  # type: ignore[arg-type]
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror}", Source(dst_path)) from None

@@ -15,8 +15,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cnsec.data.scan import filters
 from cnsec.data.scan.detectors import VALUE_GROUPS, Detector, all_detectors
@@ -26,6 +27,12 @@ from cnsec.model.severity import Severity
 LONG_LINE = 4096
 WINDOW_BEFORE = 256
 WINDOW_AFTER = 1024
+#: How far a generic detector's name is extended to the left of its keyword (``MYSQL_ROOT_PASSWORD``).
+MAX_NAME = 64
+#: Hyperscan hits in one line beyond which the rest of the line is not scanned again (see line_spans).
+DENSE_LINE = 16
+#: The most a long-line window grows to (see Engine._long_line_windows).
+MAX_WINDOW = 8192
 DEFAULT_SALT = b"cnsec-secret-scan/v1"
 _HASH_ITERATIONS = 200
 
@@ -152,29 +159,101 @@ def _byte_escape(literal: str) -> str:
     return "".join(f"\\x{b:02x}" for b in literal.encode("utf-8"))
 
 
+def _re2_options() -> Any:
+    import re2
+
+    options = re2.Options()
+    options.max_mem = 256 << 20  # a DFA that ran out of memory would silently miss lines
+    return options
+
+
+class Marks:
+    """Where keywords and anchors occur, with RE2: the keywords in one DFA, each anchor in its own.
+
+    One DFA for all of them is what a combined pattern gives, and the anchors' counted repeats
+    (``[A-Za-z0-9]{32}-us\\d``, ``sl\\.[A-Za-z0-9_\\-]{130}``) multiply its states: on a long run of
+    base64 it overflows its cache and falls back to 1.4 s per MB. Apart, each stays small and fast.
+    """
+
+    def __init__(self, keywords: Sequence[str], anchors: Sequence[str]) -> None:
+        import re2
+
+        options = _re2_options()
+        self._unanchored = re2._Anchor.UNANCHORED
+        compiled = []
+        if keywords:
+            compiled.append(re2.compile("|".join("(?i:" + re.escape(k) + ")" for k in keywords).encode(),
+                                        options))
+        compiled += [re2.compile(a.encode(), options) for a in anchors]
+        self._match = [c._regexp.Match for c in compiled]  # the C++ matcher: the wrapper costs more
+        self._anchors = [c._regexp.Match for c in compiled[1 if keywords else 0:]]
+        self._keywords = re2.Set.SearchSet(options)
+        for k in keywords:
+            self._keywords.Add(("(?i:" + re.escape(k) + ")").encode())
+        self._keywords.Compile()
+        self._keyword_count = len(keywords)
+        # one set of everything: fastest on ordinary lines, and on a line of at most LONG_LINE bytes
+        # even its slow case is bounded; longer texts take the keyword set and the anchors apart
+        self._all = re2.Set.SearchSet(options)
+        for k in keywords:
+            self._all.Add(("(?i:" + re.escape(k) + ")").encode())
+        for a in anchors:
+            self._all.Add(a.encode())
+        self._all.Compile()
+        self.combined = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
+                                             + ["(?:" + a + ")" for a in anchors]).encode(), options)
+
+    def ids(self, text: bytes) -> list[int]:
+        """Ids of the keywords (0..k-1) and anchors (k..) that occur in ``text``."""
+        if len(text) <= LONG_LINE:
+            return list(self._all._set.Match(text) or ())
+        found = list(self._keywords._set.Match(text) or ())
+        unanchored = self._unanchored
+        n = len(text)
+        for j, match in enumerate(self._anchors):
+            if match(unanchored, text, 0, n)[0][0] >= 0:
+                found.append(self._keyword_count + j)
+        return found
+
+    def cursor(self, data: bytes, end: int) -> Callable[[int], int]:
+        """``next(pos)``: the first mark at or after ``pos`` (before ``end``), or -1. Each pattern's
+        last answer is kept, so a walk through the data searches each pattern about once."""
+        unanchored = self._unanchored
+        matchers = self._match
+        found = [-2] * len(matchers)  # -2 not searched yet; -1 none left; else the position
+        since = [0] * len(matchers)
+
+        def next_mark(pos: int) -> int:
+            best = -1
+            for i, match in enumerate(matchers):
+                hit = found[i]
+                if hit == -2 or since[i] > pos or 0 <= hit < pos:
+                    hit = found[i] = match(unanchored, data, pos, end)[0][0]
+                    since[i] = pos
+                if hit >= 0 and (best < 0 or hit < best):
+                    best = hit
+            return best
+
+        return next_mark
+
+
 class Re2Prefilter(_Prefilter):
-    """Pure fallback: one combined RE2 pattern (linear-time DFA), skipping to the next line per hit."""
+    """Pure fallback: RE2 (linear-time DFAs), skipping to the next line per hit."""
 
     name = "re2"
 
     def __init__(self, keywords: Sequence[str], anchors: Sequence[str]) -> None:
         super().__init__(keywords, anchors)
-        import re2
-
-        parts = ["(?i:" + re.escape(k) + ")" for k in self.keywords]
-        parts += ["(?:" + a + ")" for a in self.anchors]
-        options = re2.Options()
-        options.max_mem = 256 << 20
-        self._regex = re2.compile("|".join(parts).encode(), options)
-        self._unanchored = re2._Anchor.UNANCHORED
+        self._marks = Marks(keywords, anchors)
 
     def line_spans(self, data: bytes) -> list[Span]:
+        """One combined pattern, skipping to the next line per hit: on ordinary text twice as fast as
+        the separate patterns of Marks.cursor (which the long-line windows use)."""
         spans: list[Span] = []
-        # the C++ matcher itself: the Python wrapper's generator costs more than the search on short gaps
-        match = self._regex._regexp.Match
-        unanchored = self._unanchored
-        pos = 0
         n = len(data)
+        match = self._marks.combined._regexp.Match  # the C++ matcher: the wrapper costs more
+        unanchored = self._marks._unanchored
+        pos = 0
         while pos < n:
             hit = match(unanchored, data, pos, n)[0][0]
             if hit < 0:
@@ -205,15 +284,46 @@ class HyperscanPrefilter(_Prefilter):
         self._db.scratch = self._scratch
 
     def line_spans(self, data: bytes) -> list[Span]:
+        """Callbacks are bounded per line: after ``DENSE_LINE`` hits in one line the scan stops and
+        resumes after that line (a line of repeated keywords once cost a callback per byte: a million
+        per MB, 10 GB for a 100 MB line). Such a line's keyword ids are then incomplete, so the engine
+        works out its detectors itself."""
+        import hyperscan
+
+        n = len(data)
+        view = memoryview(data)
         hits: list[tuple[int, int]] = []
         append = hits.append
+        dense: set[int] = set()
+        base = 0
+        line_end = -1
+        per_line = 0
 
-        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            append((end - 1, pid))
+        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> bool | None:
+            nonlocal line_end, per_line
+            pos = base + end - 1
+            if pos < line_end:
+                per_line += 1
+                if per_line > DENSE_LINE:
+                    return True  # stop: the scan resumes after this line
+            else:
+                found = data.find(b"\n", pos)
+                line_end = n if found == -1 else found
+                per_line = 1
+            append((pos, pid))
+            return None
 
-        self._db.scan(data, match_event_handler=on_match)
+        while base < n:
+            try:
+                self._db.scan(view[base:], match_event_handler=on_match)  # type: ignore[type-var]  # a view: no copy
+            except hyperscan.ScanTerminated:
+                dense.add(line_end)
+                base = line_end + 1
+                continue
+            break
         hits.sort()
-        return _spans_from_hits(data, hits)
+        spans = _spans_from_hits(data, hits)
+        return [(s, e, None) if e in dense else (s, e, ids) for s, e, ids in spans] if dense else spans
 
 
 def hyperscan_available() -> bool:
@@ -240,25 +350,14 @@ class Engine:
         self._code_regexes = [d.code_regex for d in self.detectors]
         self._value_groups = [tuple(g for g in VALUE_GROUPS if g in d.regex.groupindex) for d in self.detectors]
         # Stage 2 selection, shared by both backends: which keywords/anchors occur in a candidate line
-        # (one RE2::Set match, all patterns at once) decides which detectors run on it.
-        import re2
-
-        re2_options = re2.Options()
-        re2_options.max_mem = 256 << 20  # a DFA that ran out of memory would silently miss lines
-        self._selector = re2.Set.SearchSet(re2_options)
+        # decides which detectors run on it (Hyperscan reports the ids; otherwise Marks finds them).
         self._selected: list[tuple[int, ...]] = []
         for k in keywords:
-            self._selector.Add(("(?i:" + re.escape(k) + ")").encode())
             self._selected.append(tuple(i for i, d in enumerate(self.detectors) if k in d.keywords))
         for a in anchors:
-            self._selector.Add(a.encode())
             self._selected.append(tuple(i for i, d in enumerate(self.detectors) if d.anchor == a))
-        self._selector.Compile()
-        self._selector_set = self._selector._set  # the C++ set itself: this runs once per candidate line
         self._memo: dict[frozenset[int], tuple[int, ...]] = {}
-        # keyword/anchor positions inside one long line (both backends use this same RE2 pattern)
-        self._marks = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
-                                           + ["(?:" + a + ")" for a in anchors]).encode(), re2_options)
+        self._marks = Marks(keywords, anchors)
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "re2"
         if backend == "hyperscan":
@@ -273,8 +372,8 @@ class Engine:
 
     def _detectors_for(self, line: bytes, ids: Iterable[int] | None = None) -> tuple[int, ...]:
         """Detectors that apply to a line, from the ids of the keywords/anchors that occur in it (given
-        by Hyperscan, or found here with one RE2 set match: the same set either way)."""
-        key = frozenset(self._selector_set.Match(line) or () if ids is None else ids)
+        by Hyperscan, or found here by Marks: the same set either way)."""
+        key = frozenset(self._marks.ids(line) if ids is None else ids)
         dets = self._memo.get(key)
         if dets is None:
             chosen: set[int] = set()
@@ -290,6 +389,7 @@ class Engine:
         if not spans:
             return []
         code = filters.is_code_path(path)
+        doc = filters.is_doc_path(path)
         in_tests = self.options.skip_generic_in_tests and filters.is_test_path(path)
         # a SealedSecret's values are ciphertext for the cluster's key: the encrypted form is meant for git
         in_tests = in_tests or (b"kind: SealedSecret" in data and path.endswith((".yaml", ".yml", ".json")))
@@ -328,7 +428,7 @@ class Engine:
                     regex = regexes[i]
                     if regex.search(text) is None:  # the common case: no match, no further work
                         continue
-                    for hit in self._match(det, regex, groups[i], text, counter, start, path, code, data,
+                    for hit in self._match(det, regex, groups[i], text, counter, start, path, (code, doc), data,
                                            wstart - start):
                         key = (hit[0], hit[1])
                         if key in seen:
@@ -342,16 +442,26 @@ class Engine:
         return hits
 
     def _long_line_windows(self, data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-        """Minified files: look around each keyword or anchor hit of the line, not at the whole line."""
-        marks = [m.start() for m in self._marks.finditer(data, start, end)]
+        """Minified files: look around the keyword and anchor hits of the line, not at the whole line.
+
+        A window opens ``WINDOW_BEFORE`` bytes before a hit and runs ``MAX_WINDOW`` bytes; the next
+        search starts ``WINDOW_AFTER`` bytes before its end, so every hit still has its full context in
+        some window. Windows are bounded (merging overlapping ones once made an 8 MB base64
+        line one 8 MB window for every detector's regex: 32 s and 900 MB), and the search skips the
+        hits inside a window, so a line dense with keywords costs one search per window, not per hit.
+        """
+        next_mark = self._marks.cursor(data, end)
         windows: list[tuple[int, int]] = []
-        for mark in marks:
-            ws = max(start, mark - WINDOW_BEFORE)
-            we = min(end, mark + WINDOW_AFTER)
-            if windows and ws <= windows[-1][1]:
-                windows[-1] = (windows[-1][0], we)
-            else:
-                windows.append((ws, we))
+        pos = start
+        while pos < end:
+            mark = next_mark(pos)
+            if mark < 0:
+                break
+            we = min(end, mark + MAX_WINDOW)
+            windows.append((max(start, mark - WINDOW_BEFORE), we))
+            if we == end:
+                break
+            pos = max(mark + 1, we - WINDOW_AFTER)
         return windows or [(start, min(end, start + LONG_LINE))]
 
     @staticmethod
@@ -368,7 +478,7 @@ class Engine:
         return line + data[end:stop].decode("utf-8", "replace")
 
     def _match(self, det: Detector, regex: re.Pattern[str], groups: tuple[str, ...], text: str,
-               counter: _LineCounter, line_start: int, path: str, code: bool, data: bytes,
+               counter: _LineCounter, line_start: int, path: str, kind: tuple[bool, bool], data: bytes,
                col_offset: int) -> list[tuple[int, str, SecretHit]]:
         out: list[tuple[int, str, SecretHit]] = []
         search = regex.search
@@ -391,11 +501,12 @@ class Engine:
             key = None
             if det.generic and "key" in regex.groupindex:
                 ks = m.start("key")
-                while ks > 0 and (text[ks - 1].isalnum() or text[ks - 1] in "_.-"):
+                stop = max(0, ks - MAX_NAME)  # bounded: a long run of name characters stays linear
+                while ks > stop and (text[ks - 1].isalnum() or text[ks - 1] in "_.-"):
                     ks -= 1
                 key = text[ks:m.end("key")]
             sep = m.group("sep") if "sep" in regex.groupindex else None
-            if not self._accept(det, secret, key, group, code, sep):
+            if not self._accept(det, secret, key, group, kind, sep):
                 continue
             pos = m.start(group) if group else m.start()
             lineno = counter.line_of(line_start)
@@ -413,8 +524,10 @@ class Engine:
         return out
 
     @staticmethod
-    def _accept(det: Detector, secret: str, key: str | None, group: str | None, code: bool,
+    def _accept(det: Detector, secret: str, key: str | None, group: str | None, kind: tuple[bool, bool],
                 sep: str | None) -> bool:
+        """``kind``: (source code, documentation) — how the file's literals are read."""
+        code, doc = kind
         if det.min_entropy and filters.shannon_entropy(secret) < det.min_entropy:
             return False
         if det.validate is not None and not det.validate(secret):
@@ -431,6 +544,10 @@ class Engine:
                 return False
             if key is not None and filters.key_parts(key) == ("key",) and not filters.looks_random(secret):
                 return False  # a bare `key` is a map key far more often than a credential
+            if filters.names_something(secret, key or ""):
+                return False
+            if doc and filters.is_documentation_value(secret):
+                return False
         elif filters.is_fake_token(secret[det.reveal:]):
             return False
         return True

@@ -156,6 +156,8 @@ _PASSWORD_TAILS = ("password", "passwd", "pwd", "pswd", "passphrase", "passwort"
 _NOT_PASSWORD = frozenset({"compass", "bypass", "passive", "passenger", "passengers", "passport",
                            "passthrough", "surpass", "trespass", "encompass", "overpass", "underpass",
                            "passage", "passed", "passes", "passing", "pwdump", "pwr"})
+#: nginx hands a request on with ``proxy_pass upstream:9000;``: an address, not a password.
+_NGINX_PASS = frozenset((p, "pass") for p in ("proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached"))
 _SECRET_WORDS = frozenset({"secret", "secrets", "secretkey", "clientsecret", "appsecret", "secretaccesskey",
                            "awssecretkey", "apisecret", "consumersecret", "sharedsecret"})
 _TOKEN_WORDS = frozenset({"token", "accesstoken", "authtoken", "apitoken", "bearertoken", "refreshtoken",
@@ -192,7 +194,7 @@ def _tail_ok(parts: tuple[str, ...], index: int) -> bool:
 
 def is_password_key(key: str) -> bool:
     parts = key_parts(key)
-    if not parts or _tail_is_reference(parts):
+    if not parts or _tail_is_reference(parts) or parts in _NGINX_PASS:
         return False
     for i, part in enumerate(parts):
         if part in _NOT_PASSWORD:
@@ -257,6 +259,67 @@ _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|spec|specs|testdata|test_da
 
 def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
+
+
+#: Prose and markup: a value in them is an example unless it looks generated.
+DOC_EXTENSIONS = frozenset({"md", "markdown", "rst", "adoc", "asciidoc"})
+
+
+def is_doc_path(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return "." in name and name.rsplit(".", 1)[-1] in DOC_EXTENSIONS
+
+
+_ISSUE_REF = re.compile(r"^#\d+$")  # `secrets (#30802)` in a changelog
+_DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z_-]*(?:\.[A-Za-z_][A-Za-z_-]*)+$")  # a Helm values path, a.b.c
+_TEMPLATE_FIELD = re.compile(r"^\$?\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")  # Go templates: .Values.s3.caCert
+_OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)+$")  # a Kubernetes name or label key
+_PGP_FINGERPRINT = re.compile(r"^(?:0x)?(?:[0-9A-F]{40}|[0-9A-F]{16})$")
+_NAMING_FIELDS = frozenset({"key", "keys", "secret", "secrets", "secretname", "secretkey", "keyref",
+                            "secretkeyref", "configmapkeyref", "name"})
+_PGP_WORDS = frozenset({"gpg", "pgp", "fingerprint", "fingerprints", "keyid", "gnupg"})
+_B64 = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
+_SELF_DESCRIBING = ("password", "passwd", "secret", "token", "apikey", "api_key", "changeit")
+
+
+def names_something(value: str, key: str) -> bool:
+    """The value names a thing rather than being a credential: an issue number, a values path
+    (``hub.config.cookie_secret``), a Kubernetes object or config key under a naming field
+    (``key: s3-secret-access-key`` in a secretKeyRef, ``secret: my-ca``), a public key fingerprint
+    (``GPG_KEY``, ``key='B97B…'`` in official-image Dockerfiles), an escaped newline, a shell default whose fallback is
+    another variable (``${PGPASSWORD:-$POSTGRES_PASSWORD}`` leaves ``-$POSTGRES_PASSWORD``), or
+    base64 of a placeholder (``ZXhhbXBsZS1hcHAtc2VjcmV0`` is ``example-app-secret``)."""
+    if _ISSUE_REF.match(value) or _DOTTED_PATH.match(value) or _TEMPLATE_FIELD.match(value):
+        return True
+    if value.startswith(("\\n", "\\t", "\\r")):  # an escaped line break inside a string
+        return True
+    if value[:1] in "-=?+" and value[1:2] == "$":
+        return True
+    parts = key_parts(key) if key else ()
+    if parts and parts[-1] in _NAMING_FIELDS and not any(p in _KEY_QUALIFIERS for p in parts[:-1]) \
+            and _OBJECT_NAME.match(value) and not any(len(seg) > 12 and any(c.isdigit() for c in seg)
+                                                      for seg in re.split(r"[._/-]", value)):
+        return True
+    if _PGP_FINGERPRINT.match(value) and (not parts or parts[-1] in ("key", "keys")
+                                          or any(p in _PGP_WORDS for p in parts)):
+        return True
+    if _B64.match(value):
+        import base64
+        import binascii
+
+        try:
+            text = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False
+        return text.isprintable() and is_placeholder(text)
+    return False
+
+
+def is_documentation_value(value: str) -> bool:
+    """In README and changelog prose a value is an example unless it looks generated, and one that
+    spells out what it is (``newRootPassword123``) is an example even then."""
+    low = value.lower()
+    return not looks_random(value) or any(word in low for word in _SELF_DESCRIBING)
 
 
 _FAKE_PARTS = ("example", "xxxxx", "*****", "placeholder", "dummy", "sample", "${", "{{", "<", "your")

@@ -223,21 +223,34 @@ def build_report(result: ScanResult, target: str, backend: str, display_root: st
     from cnsec.data.scan.detectors import by_id
 
     detectors = by_id()
-    findings: dict[str, Finding] = {}
+    # Every occurrence is a finding: removing the one line reported would leave the others. The
+    # first occurrence of a secret in a file keeps the id of (detector, file, fingerprint), so
+    # baselines written when only it was reported still match; the n-th adds "#n" (stable while
+    # lines move; counted per commit in history, where the oldest commit's wins as before).
+    counts: dict[tuple[str, str, str, str | None], int] = {}
+    numbered: list[tuple[str, SecretHit, str | None, int]] = []
     for path, hit, commit in result.hits:
-        fid = finding_id(hit.detector, path, hit.fingerprint)
+        group = (path, hit.detector, hit.fingerprint, commit)
+        counts[group] = counts.get(group, 0) + 1
+        numbered.append((path, hit, commit, counts[group]))
+    findings: dict[str, Finding] = {}
+    for path, hit, commit, n in numbered:
+        fid = finding_id(hit.detector, path, hit.fingerprint if n == 1 else f"{hit.fingerprint}#{n}")
         det = detectors.get(hit.detector)
         attrs: dict[str, Any] = {"detector": hit.detector, "fingerprint": hit.fingerprint,
-                                 "preview": hit.preview, "end_line": hit.end_line, "column": hit.column}
+                                 "preview": hit.preview, "end_line": hit.end_line, "column": hit.column,
+                                 "occurrence": n}
         if commit:
             attrs["commit"] = commit
+        of = counts[(path, hit.detector, hit.fingerprint, commit)]
+        title = f"{hit.title}: {hit.preview}" + (f" ({n} of {of} lines)" if of > 1 else "")
         finding = Finding(
-            id=fid, check_id=hit.detector, title=f"{hit.title}: {hit.preview}", severity=hit.severity, asset_id=path,
-            source=Source(_shown(display_root, path), hit.line), message=f"{hit.title}: {hit.preview}",
+            id=fid, check_id=hit.detector, title=title, severity=hit.severity, asset_id=path,
+            source=Source(_shown(display_root, path), hit.line), message=title,
             threat_ids=("secret-access",), remediation=det.remediation if det else "",
             location=hit.key or "", suppressed=hit.suppressed is not None,
             suppression_reason=hit.suppressed, snippet=hit.preview, attrs=attrs)
-        # history: the same secret in the same file is one finding (the oldest commit that added it)
+        # history: the same occurrence in the same file is one finding (the oldest commit that added it)
         findings[fid] = finding
     ordered = sorted(findings.values(), key=lambda f: (f.source.file, f.source.line or 0,
                                                        int(f.attrs["column"]), f.check_id))

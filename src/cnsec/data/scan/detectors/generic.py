@@ -31,14 +31,20 @@ _VALUE = (r"(?:\\?\"(?P<dq>[^\"\\\s]{1,200})\\?\"|\\?'(?P<sq>[^'\\\s]{1,200})\\?
 _QUOTED = r"(?:\\?\"(?P<dq>[^\"\\\s]{1,200})\\?\"|\\?'(?P<sq>[^'\\\s]{1,200})\\?'|`(?P<bq>[^`\s]{1,200})`)"
 
 
+#: The rest of a name after its keyword: bounded and possessive (no separator starts with a name
+#: character, so giving back characters never helps). Unbounded and backtracking, a run of name
+#: characters (``keykeykey…`` in a minified or base64 line) cost each keyword in it the whole run.
+_NAME_REST = r"[\w.\-]{0,64}+"
+
+
 def _assignment(words: str) -> str:
     # The match starts at the keyword (fast: the regex engine skips to its first letters); the engine
     # extends ``key`` to the left over name characters, so ``MYSQL_ROOT_PASSWORD`` is the whole name.
-    return r"(?P<key>(?:" + words + r")[\w.\-]*)" + _TYPE + _SEP + _VALUE
+    return r"(?P<key>(?:" + words + r")" + _NAME_REST + ")" + _TYPE + _SEP + _VALUE
 
 
 def _code_assignment(words: str) -> str:
-    return r"(?P<key>(?:" + words + r")[\w.\-]*)" + _TYPE + _SEP + _QUOTED
+    return r"(?P<key>(?:" + words + r")" + _NAME_REST + ")" + _TYPE + _SEP + _QUOTED
 
 
 _PASSWORD_WORDS = r"pass|pwd|pw|psw|pssw|pasw|paasw|비밀번호|비번|암호|패스워드"  # noqa: S105
