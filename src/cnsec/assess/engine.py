@@ -307,7 +307,11 @@ class _Runner:
                 continue
             self.seen.add(seen_key)
             asset_id = getattr(target, "key", "") or file
-            self.rows.append((chk.id, target, file, tfile, line, hit.message, location, hit.patch, hit.fix,
+            message = hit.message
+            via = getattr(target, "via", ())
+            if via:  # a module's resource: the calls that made it, where the user sets what the check saw
+                message += " (through module call " + " > ".join(f"{f}:{n}" for f, n in via) + ")"
+            self.rows.append((chk.id, target, file, tfile, line, message, location, hit.patch, hit.fix,
                               asset_id, finding_id(chk.id, asset_id, location)))
 
     def run(self, chk: Check, item: Any, file: str, line: int, what: str | None = None) -> None:

@@ -37,6 +37,7 @@ def test_a_public_endpoint_passed_into_a_local_eks_module_is_reported_naming_cal
     assert f.asset_id == "module.eks.aws_eks_cluster.this[0]"
     assert f.source.file.endswith("eks/module/main.tf")
     assert f.source.line == 75  # its vpc_config block, in the module's file
+    assert f.message.endswith(f"(through module call {DATA / 'eks' / 'example' / 'main.tf'}:1)")
 
 
 def test_a_module_resource_records_the_call_that_led_to_it() -> None:
