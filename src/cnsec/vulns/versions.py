@@ -1,0 +1,217 @@
+"""Version order per ecosystem: an advisory's range is only as right as the comparison behind it.
+
+PyPI goes through ``packaging`` (PEP 440, the pip resolver's own rules). SemVer (npm, Go, crates.io),
+Debian's dpkg algorithm, RubyGems' ``Gem::Version`` and a lenient dotted order for the rest are written
+here, each short, and held to the osv-scalibr version-ordering vectors (tests/vulns/test_versions.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+
+class VersionError(ValueError):
+    """A version string the ecosystem's rules cannot read."""
+
+
+class Comparable(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+def _semver_ident(part: str) -> tuple[int, int, str]:
+    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+
+
+_SEMVER = re.compile(r"^[v=\s]*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?"
+                     r"(?:-?([0-9A-Za-z.\-]+?))?(?:\+[0-9A-Za-z.\-]*)?$")
+
+
+def semver_key(version: str) -> tuple[Any, ...]:
+    """SemVer 2.0 precedence; a missing minor/patch is 0 and a leading 'v' is allowed (Go's tags)."""
+    m = _SEMVER.match(version.strip())
+    if m is None:
+        raise VersionError(f"not a semantic version: {version!r}")
+    core = tuple(int(x) if x else 0 for x in m.group(1, 2, 3, 4))
+    pre = m.group(5)
+    if not pre:
+        return (core, (1,))
+    return (core, (0, tuple(_semver_ident(p) for p in pre.split("."))))
+
+
+def _dpkg_order(c: str) -> int:
+    if c == "~":
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _dpkg_part(a: str, b: str) -> int:
+    """dpkg's verrevcmp: alternate non-digit runs (``~`` before everything, letters before the rest)
+    and digit runs compared as numbers."""
+    i = j = 0
+    while i < len(a) or j < len(b):
+        first_diff = 0
+        while (i < len(a) and not a[i].isdigit()) or (j < len(b) and not b[j].isdigit()):
+            ac = _dpkg_order(a[i]) if i < len(a) and not a[i].isdigit() else 0
+            bc = _dpkg_order(b[j]) if j < len(b) and not b[j].isdigit() else 0
+            if ac != bc:
+                return ac - bc
+            i += 1
+            j += 1
+        while i < len(a) and a[i] == "0":
+            i += 1
+        while j < len(b) and b[j] == "0":
+            j += 1
+        while i < len(a) and a[i].isdigit() and j < len(b) and b[j].isdigit():
+            if not first_diff:
+                first_diff = ord(a[i]) - ord(b[j])
+            i += 1
+            j += 1
+        if i < len(a) and a[i].isdigit():
+            return 1
+        if j < len(b) and b[j].isdigit():
+            return -1
+        if first_diff:
+            return first_diff
+    return 0
+
+
+def _dpkg_split(v: str) -> tuple[int, str, str]:
+    v = v.strip()
+    epoch = 0
+    if ":" in v:
+        head, v = v.split(":", 1)
+        if not head.isdigit():
+            raise VersionError(f"not a Debian version (epoch {head!r}): {v!r}")
+        epoch = int(head)
+    upstream, _, revision = v.rpartition("-") if "-" in v else (v, "", "")
+    if not upstream or not upstream[0].isdigit():
+        raise VersionError(f"not a Debian version: {v!r}")
+    return epoch, upstream, revision
+
+
+def dpkg_compare(a: str, b: str) -> int:
+    ea, ua, ra = _dpkg_split(a)
+    eb, ub, rb = _dpkg_split(b)
+    if ea != eb:
+        return ea - eb
+    return _dpkg_part(ua, ub) or _dpkg_part(ra, rb)
+
+
+_GEM_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
+_GEM_VALID = re.compile(r"^\s*[0-9]+[0-9a-zA-Z]*(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z\-.]+)?\s*$")
+
+
+def gem_key(version: str) -> tuple[Any, ...]:
+    """``Gem::Version#<=>``: letters start a prerelease (before any number); trailing zeros of the
+    release and the prerelease part are dropped (canonical segments)."""
+    v = version.strip()
+    if not v:
+        v = "0"
+    if not _GEM_VALID.match(v):
+        raise VersionError(f"not a RubyGems version: {version!r}")
+    v = v.replace("-", ".pre.")
+    segs: list[int | str] = [int(s) if s.isdigit() else s for s in _GEM_SEGMENT.findall(v)]
+    cut = next((n for n, s in enumerate(segs) if isinstance(s, str)), len(segs))
+    release, pre = segs[:cut], segs[cut:]
+    while release and release[-1] == 0:
+        release.pop()
+    while pre and pre[-1] == 0:
+        pre.pop()
+    # a string sorts before every number; a missing segment is 0
+    return tuple((1, s, "") if isinstance(s, int) else (0, 0, s) for s in release + pre)
+
+
+def _cmp_padded(xs: Sequence[Any], ys: Sequence[Any], pad: Any) -> int:
+    """Element by element, the shorter one padded with ``pad`` (a missing segment is zero)."""
+    for n in range(max(len(xs), len(ys))):
+        x = xs[n] if n < len(xs) else pad
+        y = ys[n] if n < len(ys) else pad
+        if x != y:
+            return -1 if x < y else 1
+    return 0
+
+
+def _gem_cmp(a: str, b: str) -> int:
+    return _cmp_padded(gem_key(a), gem_key(b), (1, 0, ""))
+
+
+_LOOSE = re.compile(r"\d+|[a-z]+", re.IGNORECASE)
+_QUALIFIERS = {"dev": -5, "snapshot": -5, "alpha": -4, "a": -4, "beta": -3, "b": -3, "milestone": -2,
+               "m": -2, "rc": -1, "cr": -1, "pre": -1, "": 0, "final": 0, "ga": 0, "release": 0,
+               "stable": 0, "sp": 1, "p": 1, "pl": 1, "patch": 1}
+
+
+def _loose_tokens(v: str) -> tuple[list[int], list[tuple[int, int, str]]]:
+    """The leading dotted numbers, then the rest (qualifiers and their numbers)."""
+    release: list[int] = []
+    rest: list[tuple[int, int, str]] = []
+    for tok in _LOOSE.findall(v.lower().lstrip("v")):
+        if tok.isdigit() and not rest:
+            release.append(int(tok))
+        elif tok.isdigit():
+            rest.append((1, int(tok), ""))
+        else:
+            rest.append((0, _QUALIFIERS.get(tok, -6), tok))
+    return release, rest
+
+
+def loose_compare(a: str, b: str) -> int:
+    """Dotted numbers (missing ones are 0), then qualifiers dev < alpha < beta < RC < (release) <
+    patch: close to Composer's and Maven's orders for the versions advisories name; approximate beyond
+    them (tests/vulns/test_versions.py gives the agreement on the vectors)."""
+    (ra, qa), (rb, qb) = _loose_tokens(a), _loose_tokens(b)
+    return _cmp_padded(ra, rb, 0) or _cmp_padded(qa, qb, (0, 0, ""))
+
+
+def _pep440(version: str) -> Comparable:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version)
+    except InvalidVersion:
+        raise VersionError(f"not a PEP 440 version: {version!r}") from None
+
+
+def _semver(version: str) -> Comparable:
+    return semver_key(version)
+
+
+def _by_cmp(cmp: Callable[[str, str], int], check: Callable[[str], object]) -> Callable[[str], Comparable]:
+    key = functools.cmp_to_key(cmp)
+
+    def parse(version: str) -> Comparable:
+        check(version)  # fail on an unreadable version here, not in the middle of a sort
+        return key(version)  # type: ignore[no-any-return]
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], Comparable]] = {
+    "PyPI": _pep440,
+    "npm": _semver,
+    "Go": _semver,
+    "crates.io": _semver,
+    "Hex": _semver,
+    "Pub": _semver,
+    "Debian": _by_cmp(dpkg_compare, _dpkg_split),
+    "Ubuntu": _by_cmp(dpkg_compare, _dpkg_split),
+    "RubyGems": _by_cmp(_gem_cmp, gem_key),
+}
+_LOOSE_PARSE = _by_cmp(loose_compare, lambda v: None)
+
+#: ecosystems compared by their own rules; the rest (Packagist, Maven, NuGet...) use the lenient order
+EXACT = frozenset(_PARSERS)
+
+
+def parser_for(ecosystem: str) -> Callable[[str], Comparable]:
+    """``Debian:11`` and ``Alpine:v3.18`` use their base ecosystem's rules."""
+    return _PARSERS.get(ecosystem.split(":", 1)[0], _LOOSE_PARSE)
+
+
+def parse(ecosystem: str, version: str) -> Comparable:
+    return parser_for(ecosystem)(version)
