@@ -186,7 +186,7 @@ def _by_cmp(cmp: Callable[[str, str], int], check: Callable[[str], object]) -> C
 
     def parse(version: str) -> Comparable:
         check(version)  # fail on an unreadable version here, not in the middle of a sort
-        return key(version)  # type: ignore[no-any-return]
+        return key(version)  # type: ignore[return-value]
 
     return parse
 
