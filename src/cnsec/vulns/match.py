@@ -30,9 +30,34 @@ _PURL_TYPES = {"PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """One vulnerability of one package: ``advisory`` speaks for the advisories that alias each other."""
+
     package: Package
     advisory: Advisory
     fixed: str | None
+    aliases: tuple[str, ...]
+    severity: Advisory  # the member whose severity is reported (the representative unless it has none)
+
+
+def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]:
+    """Advisories sharing an id or alias (GO-2020-0001 and GHSA-6vm3-..., both naming one CVE) are one
+    finding, reported under the ecosystem's own id (a GHSA or CVE id only when nothing else names it)."""
+    groups: list[tuple[set[str], list[tuple[Advisory, str | None]]]] = []
+    for adv, fixed in hits:
+        ids = {adv.id, *adv.aliases}
+        joined = [g for g in groups if g[0] & ids]
+        for g in joined:
+            groups.remove(g)
+            ids |= g[0]
+        groups.append((ids, [m for g in joined for m in g[1]] + [(adv, fixed)]))
+    out = []
+    for ids, members in groups:
+        members.sort(key=lambda m: (m[0].id.startswith(("GHSA-", "CVE-")), m[0].id))
+        rep, fixed = members[0]
+        rated = next((m[0] for m in members if m[0].severity), rep)
+        fixed = fixed or next((f for _, f in members if f), None)
+        out.append(Match(pkg, rep, fixed, tuple(sorted(ids - {rep.id})), rated))
+    return sorted(out, key=lambda m: m.advisory.id)
 
 
 class Matcher:
@@ -84,9 +109,8 @@ class Matcher:
             return []
         parse = parser_for(pkg.ecosystem)
         installed = parse(pkg.version)
-        found: list[Match] = []
-        seen: set[str] = set()
-        for entry in sorted(entries, key=lambda e: e.vuln_id):
+        hits: list[tuple[Advisory, str | None]] = []
+        for entry in entries:
             hit, fixed = self._affects(entry, pkg.version, installed, parse)
             if not hit:
                 continue
@@ -94,11 +118,8 @@ class Matcher:
             if adv.withdrawn:
                 self.withdrawn_skipped += 1
                 continue
-            if adv.id in seen:
-                continue  # already reported under an alias
-            seen.update((adv.id, *adv.aliases))
-            found.append(Match(pkg, adv, fixed))
-        return found
+            hits.append((adv, fixed))
+        return _group(hits, pkg)
 
 
 def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
@@ -134,15 +155,15 @@ def purl(pkg: Package) -> str:
 
 
 def finding_for(m: Match) -> Finding:
-    pkg, adv = m.package, m.advisory
+    pkg, adv, rated = m.package, m.advisory, m.severity
     asset = purl(pkg)
-    aliases = ", ".join(adv.aliases)
+    aliases = ", ".join(m.aliases)
     fix = f"; fixed in {m.fixed}" if m.fixed else "; no fixed version published"
     return Finding(
         id=finding_id(adv.id, asset, pkg.file),
         check_id=adv.id,
         title=adv.summary or f"{adv.id} in {pkg.name}",
-        severity=to_severity(adv.severity),
+        severity=to_severity(rated.severity),
         asset_id=asset,
         source=Source(pkg.file, pkg.line),
         message=f"{pkg.name} {pkg.version} is affected by {adv.id}" + (f" ({aliases})" if aliases else "") + fix,
@@ -150,8 +171,8 @@ def finding_for(m: Match) -> Finding:
         f"no fixed version of {pkg.name} is published: replace it or accept the risk",
         location=f"{pkg.ecosystem}:{pkg.name}@{pkg.version}",
         attrs={"ecosystem": pkg.ecosystem, "package": pkg.name, "installed_version": pkg.version,
-               "advisory": adv.id, "aliases": list(adv.aliases), "fixed_version": m.fixed,
-               "cvss_score": adv.score, "cvss_vector": adv.vector, "severity_source": adv.severity_source},
+               "advisory": adv.id, "aliases": list(m.aliases), "fixed_version": m.fixed,
+               "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source},
     )
 
 
