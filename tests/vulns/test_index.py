@@ -15,7 +15,7 @@ from tests.vulns.helpers import DEFAULT_RECORDS, build_index, record, write_zip
 def test_an_index_holds_ranges_aliases_scored_severity_and_withdrawn_flags(tmp_path: Path) -> None:
     db = build_index(tmp_path)
     index = Index(db)
-    entries = index.affected("PyPI", "demo.pkg")  # PEP 503: Demo_Pkg, demo-pkg and demo.pkg are one name
+    entries = index.affected("PyPI", "demo.pkg", "1.0")  # PEP 503: Demo_Pkg, demo-pkg and demo.pkg are one name
     assert sorted(e.vuln_id for e in entries) == ["GHSA-aaaa-bbbb-cccc", "PYSEC-2099-1", "PYSEC-2099-3"]
     adv = index.advisory("PYSEC-2099-1")
     assert adv.aliases == ("CVE-2099-0001", "GHSA-aaaa-bbbb-cccc")
@@ -89,5 +89,5 @@ def test_the_real_go_vulndb_archive_indexes_gin_with_its_aliases(tmp_path: Path)
     result = build([corpus() / "advisories/osv-upstream/Go/all.zip"], tmp_path / "v.db")
     assert result.errors == [] and result.records > 4000
     index = Index(tmp_path / "v.db")
-    assert "GO-2020-0001" in {e.vuln_id for e in index.affected("Go", "github.com/gin-gonic/gin")}
+    assert "GO-2020-0001" in {e.vuln_id for e in index.affected("Go", "github.com/gin-gonic/gin", "v1.5.0")}
     assert "GHSA-6vm3-jj99-7229" in index.advisory("GO-2020-0001").aliases

@@ -295,7 +295,7 @@ class AffectedEntry:
     vuln_id: str
     ecosystem: str
     ranges: list[dict[str, Any]]
-    versions: frozenset[str]
+    listed: bool  # the advisory's explicit ``versions`` list names the version asked about
 
 
 class Index:
@@ -323,13 +323,17 @@ class Index:
     def built_at(self) -> datetime:
         return datetime.fromisoformat(self.meta["built_at"])
 
-    def affected(self, ecosystem: str, name: str) -> list[AffectedEntry]:
+    def affected(self, ecosystem: str, name: str, version: str) -> list[AffectedEntry]:
+        """The advisories' entries for the package; whether each lists ``version`` is decided inside
+        SQLite (the JSON text searched for the quoted version), so long version lists never reach Python."""
         import json
 
-        rows = self.conn.execute("SELECT vuln_id, ecosystem, ranges, versions FROM affected "
+        import orjson
+
+        rows = self.conn.execute("SELECT vuln_id, ecosystem, ranges, instr(versions, ?) > 0 FROM affected "
                                  "WHERE ecosystem = ? AND name = ?",
-                                 (ecosystem, normalize_name(ecosystem, name))).fetchall()
-        return [AffectedEntry(r[0], r[1], json.loads(r[2]), frozenset(json.loads(r[3]))) for r in rows]
+                                 (json.dumps(version), ecosystem, normalize_name(ecosystem, name))).fetchall()
+        return [AffectedEntry(r[0], r[1], orjson.loads(r[2]), bool(r[3])) for r in rows]
 
     def advisory(self, vuln_id: str) -> Advisory:
         import json

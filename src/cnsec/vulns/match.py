@@ -42,16 +42,20 @@ class Match:
 def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]:
     """Advisories sharing an id or alias (GO-2020-0001 and GHSA-6vm3-..., both naming one CVE) are one
     finding, reported under the ecosystem's own id (a GHSA or CVE id only when nothing else names it)."""
-    groups: list[tuple[set[str], list[tuple[Advisory, str | None]]]] = []
-    for adv, fixed in hits:
+    owner: dict[str, int] = {}  # id or alias -> its group (a package with 400 advisories: no quadratic scan)
+    groups: dict[int, tuple[set[str], list[tuple[Advisory, str | None]]]] = {}
+    for n, (adv, fixed) in enumerate(hits):
         ids = {adv.id, *adv.aliases}
-        joined = [g for g in groups if g[0] & ids]
-        for g in joined:
-            groups.remove(g)
-            ids |= g[0]
-        groups.append((ids, [m for g in joined for m in g[1]] + [(adv, fixed)]))
+        members = [(adv, fixed)]
+        for g in {owner[i] for i in ids if i in owner}:
+            old_ids, old_members = groups.pop(g)
+            ids |= old_ids
+            members += old_members
+        groups[n] = (ids, members)
+        for i in ids:
+            owner[i] = n
     out = []
-    for ids, members in groups:
+    for ids, members in groups.values():
         members.sort(key=lambda m: (m[0].id.startswith(("GHSA-", "CVE-")), m[0].id))
         rep, fixed = members[0]
         rated = next((m[0] for m in members if m[0].severity), rep)
@@ -83,7 +87,7 @@ class Matcher:
 
     def _affects(self, entry: AffectedEntry, version: str, installed: Comparable,
                  parse: Callable[[str], Comparable]) -> tuple[bool, str | None]:
-        hit = version in entry.versions
+        hit = entry.listed
         fixes: list[tuple[Comparable, str]] = []
         for rng in entry.ranges:
             events = []
@@ -104,7 +108,7 @@ class Matcher:
 
     def match(self, pkg: Package) -> list[Match]:
         """Raises VersionError when the installed version cannot be read by its ecosystem's rules."""
-        entries = self.index.affected(pkg.ecosystem, pkg.name)
+        entries = self.index.affected(pkg.ecosystem, pkg.name, pkg.version)
         if not entries:
             return []
         parse = parser_for(pkg.ecosystem)
@@ -123,15 +127,18 @@ class Matcher:
 
 
 def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
-    """The last event at or below the installed version decides (``None`` is introduced-0)."""
-    inside = False
-    for parsed, kind, _ in sorted(events, key=_event_order):
-        if kind == "introduced":
-            inside = inside or parsed is None or not installed < parsed
-        elif parsed is not None and ((kind == "fixed" and not installed < parsed)
-                                     or (kind == "last_affected" and parsed < installed)):
-            inside = False
-    return inside
+    """Inside when some ``introduced`` at or below the installed version is not closed by a ``fixed``
+    between them (inclusive of the installed version) or a ``last_affected`` below it. The same answer
+    as walking the sorted events, without sorting (``None`` is introduced-0)."""
+    closers = [(p, k) for p, k, _ in events if k != "introduced" and p is not None]
+    for start, kind, _ in events:
+        if kind != "introduced" or (start is not None and installed < start):
+            continue
+        if not any((start is None or not p < start) and
+                   ((k == "fixed" and not installed < p) or (k == "last_affected" and p < installed))
+                   for p, k in closers):
+            return True
+    return False
 
 
 class _Key:
@@ -142,11 +149,6 @@ class _Key:
 
     def __lt__(self, other: _Key) -> bool:
         return bool(self.v < other.v)
-
-
-def _event_order(event: tuple[Comparable | None, str, str]) -> tuple[int, _Key | None]:
-    parsed = event[0]
-    return (0, None) if parsed is None else (1, _Key(parsed))  # introduced 0 first
 
 
 def purl(pkg: Package) -> str:

@@ -7,7 +7,6 @@ here, each short, and held to the osv-scalibr version-ordering vectors (tests/vu
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -95,11 +94,7 @@ def _dpkg_split(v: str) -> tuple[int, str, str]:
 
 
 def dpkg_compare(a: str, b: str) -> int:
-    ea, ua, ra = _dpkg_split(a)
-    eb, ub, rb = _dpkg_split(b)
-    if ea != eb:
-        return ea - eb
-    return _dpkg_part(ua, ub) or _dpkg_part(ra, rb)
+    return _dpkg_cmp_parsed(_dpkg_split(a), _dpkg_split(b))
 
 
 _GEM_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
@@ -136,10 +131,6 @@ def _cmp_padded(xs: Sequence[Any], ys: Sequence[Any], pad: Any) -> int:
     return 0
 
 
-def _gem_cmp(a: str, b: str) -> int:
-    return _cmp_padded(gem_key(a), gem_key(b), (1, 0, ""))
-
-
 _LOOSE = re.compile(r"\d+|[a-z]+", re.IGNORECASE)
 _QUALIFIERS = {"dev": -5, "snapshot": -5, "alpha": -4, "a": -4, "beta": -3, "b": -3, "milestone": -2,
                "m": -2, "rc": -1, "cr": -1, "pre": -1, "": 0, "final": 0, "ga": 0, "release": 0,
@@ -164,8 +155,7 @@ def loose_compare(a: str, b: str) -> int:
     """Dotted numbers (missing ones are 0), then qualifiers dev < alpha < beta < RC < (release) <
     patch: close to Composer's and Maven's orders for the versions advisories name; approximate beyond
     them (tests/vulns/test_versions.py gives the agreement on the vectors)."""
-    (ra, qa), (rb, qb) = _loose_tokens(a), _loose_tokens(b)
-    return _cmp_padded(ra, rb, 0) or _cmp_padded(qa, qb, (0, 0, ""))
+    return _loose_cmp_parsed(_loose_tokens(a), _loose_tokens(b))
 
 
 def _pep440(version: str) -> Comparable:
@@ -181,14 +171,56 @@ def _semver(version: str) -> Comparable:
     return semver_key(version)
 
 
-def _by_cmp(cmp: Callable[[str, str], int], check: Callable[[str], object]) -> Callable[[str], Comparable]:
-    key = functools.cmp_to_key(cmp)
+class _Ordered:
+    """A version with its parsed form computed once; ``cmp`` compares two parsed forms (a sort or a
+    range check compares one version many times: no re-tokenising per comparison)."""
 
-    def parse(version: str) -> Comparable:
-        check(version)  # fail on an unreadable version here, not in the middle of a sort
-        return key(version)  # type: ignore[return-value]
+    __slots__ = ("cmp", "key")
 
-    return parse
+    def __init__(self, key: Any, cmp: Callable[[Any, Any], int]) -> None:
+        self.key = key
+        self.cmp = cmp
+
+    def __lt__(self, other: _Ordered) -> bool:
+        return self.cmp(self.key, other.key) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ordered) and self.cmp(self.key, other.key) == 0
+
+    def __hash__(self) -> int:
+        return 0  # equal versions can have different parsed forms ("1.0" and "1"): one bucket is right
+
+
+_WIDTH = 16  # segments: longer versions (none seen in any advisory) compare as if cut after them
+
+
+def _padded(seq: Sequence[Any], pad: Any) -> tuple[Any, ...]:
+    """``seq`` padded to a fixed width, so that plain tuple order (in C) is the padded order."""
+    return (*seq, *(pad,) * (_WIDTH - len(seq)))
+
+
+def _gem_parse(version: str) -> Comparable:
+    return _padded(gem_key(version), (1, 0, ""))
+
+
+def _loose_parse(version: str) -> Comparable:
+    release, rest = _loose_tokens(version)
+    return (_padded(release, 0), _padded(rest, (0, 0, "")))
+
+
+def _by_key(parse: Callable[[str], Any], cmp: Callable[[Any, Any], int]) -> Callable[[str], Comparable]:
+    def make(version: str) -> Comparable:
+        return _Ordered(parse(version), cmp)
+
+    return make
+
+
+def _dpkg_cmp_parsed(a: tuple[int, str, str], b: tuple[int, str, str]) -> int:
+    return (a[0] - b[0]) or _dpkg_part(a[1], b[1]) or _dpkg_part(a[2], b[2])
+
+
+def _loose_cmp_parsed(a: tuple[list[int], list[Any]], b: tuple[list[int], list[Any]]) -> int:
+    return _cmp_padded(a[0], b[0], 0) or _cmp_padded(a[1], b[1], (0, 0, ""))
 
 
 _PARSERS: dict[str, Callable[[str], Comparable]] = {
@@ -198,11 +230,11 @@ _PARSERS: dict[str, Callable[[str], Comparable]] = {
     "crates.io": _semver,
     "Hex": _semver,
     "Pub": _semver,
-    "Debian": _by_cmp(dpkg_compare, _dpkg_split),
-    "Ubuntu": _by_cmp(dpkg_compare, _dpkg_split),
-    "RubyGems": _by_cmp(_gem_cmp, gem_key),
+    "Debian": _by_key(_dpkg_split, _dpkg_cmp_parsed),
+    "Ubuntu": _by_key(_dpkg_split, _dpkg_cmp_parsed),
+    "RubyGems": _gem_parse,
 }
-_LOOSE_PARSE = _by_cmp(loose_compare, lambda v: None)
+_LOOSE_PARSE = _loose_parse
 
 #: ecosystems compared by their own rules; the rest (Packagist, Maven, NuGet...) use the lenient order
 EXACT = frozenset(_PARSERS)
