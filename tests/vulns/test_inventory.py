@@ -29,7 +29,7 @@ def _error_line(tmp_path: Path, name: str, text: str) -> int | None:
 
 def test_every_lockfile_format_is_found_by_discovery() -> None:
     assert set(formats()) == {"requirements", "poetry", "pipfile", "npm", "yarn", "gomod", "cargo", "gemfile",
-                              "composer"}
+                              "composer", "cyclonedx", "spdx"}
 
 
 def test_two_formats_with_one_id_are_a_discovery_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +138,26 @@ def test_the_real_osv_detector_lockfiles_give_the_packages_it_found() -> None:
         found = {(p.name, p.version) for p in fmt.parse(path, path.read_text())}
         # composer: osv-detector also counts dev- branches; yarn 3: it keeps 4 specs that alias one name
         assert entry["packages_found"] - 5 <= len(found) <= entry["packages_found"], name
+
+
+def test_a_cyclonedx_sbom_gives_its_nested_components_by_purl_and_counts_other_types(tmp_path: Path) -> None:
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.5",
+           "metadata": {"component": {"purl": "pkg:npm/app@1.0.0"}},
+           "components": [{"purl": "pkg:npm/%40babel/core@7.1.0", "components": [
+               {"purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar"}]},
+               {"purl": "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12"}, {"name": "no purl"}]}
+    got = _parse(tmp_path, "app.cdx.json", json.dumps(bom, indent=2))
+    assert got == [("@babel/core", "7.1.0", 11), ("org.apache.logging.log4j:log4j-core", "2.14.1", 14),
+                   ("debian/zlib1g", "", 19)]
+
+
+def test_a_component_purl_without_a_version_is_an_error_with_its_line(tmp_path: Path) -> None:
+    bom = {"bomFormat": "CycloneDX", "components": [{"purl": "pkg:pypi/django"}]}
+    assert _error_line(tmp_path, "bom.json", json.dumps(bom, indent=2)) == 5
+
+
+def test_an_spdx_document_gives_its_purl_references(tmp_path: Path) -> None:
+    doc = {"spdxVersion": "SPDX-2.3", "packages": [
+        {"name": "x", "externalRefs": [{"referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a:x"},
+                                       {"referenceType": "purl", "referenceLocator": "pkg:pypi/Django_X@3.2"}]}]}
+    assert [(n, v) for n, v, _ in _parse(tmp_path, "sbom.spdx.json", json.dumps(doc))] == [("Django-X", "3.2")]

@@ -117,3 +117,26 @@ def test_vulndb_build_reports_a_corrupt_archive_with_exit_2_and_builds_the_rest(
     assert code == 2
     assert "npm/all.zip: not a readable zip archive" in err and "5 advisories" in err
     assert (tmp_path / "v.db").is_file()
+
+
+@pytest.mark.corpus
+def test_real_sboms_are_matched_through_their_purls_and_other_types_are_counted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnsec.vulns.index import build
+    from tests.vulns.conftest import corpus
+
+    adv = corpus() / "advisories"
+    db = tmp_path / "v.db"
+    build([adv / "osv-upstream/crates.io/all.zip", adv / "osv-harvested/Maven/all.zip"], db)
+    sbom = corpus() / "inputs/osv-scalibr/extractor/filesystem/sbom"
+    code = main(["vulns", str(sbom / "cdx/testdata/sbom-with-nested-comps.cdx.json"),
+                 str(sbom / "spdx/testdata/ancestor_of.spdx.json"), str(sbom / "cdx/testdata/sbom.cdx.json"),
+                 "--db", str(db), "-f", "json", "--fail-on", "none"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 0
+    found = {(f["package"], f["advisory"]) for f in report["findings"]}
+    assert ("rustls", "RUSTSEC-2024-0399") in found
+    assert {p for p, _ in found} == {"rustls", "log4j:log4j"}
+    assert report["summary"]["not_matched"] == {"pkg:generic": 2}
+    assert "not matched" in err and "2 pkg:generic" in err

@@ -320,6 +320,9 @@ class Index:
     def close(self) -> None:
         self.conn.close()
 
+    def ecosystems(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self.conn.execute("SELECT DISTINCT ecosystem FROM affected"))
+
     def built_at(self) -> datetime:
         return datetime.fromisoformat(self.meta["built_at"])
 

@@ -212,8 +212,19 @@ def index_status(index: Index, max_age_days: float) -> dict[str, Any]:
 
 
 def match_packages(index: Index, packages: list[Package], report: Report) -> None:
+    """Match every package; those of an ecosystem the index has no advisory for (or an SBOM component of
+    a type not matched yet) are counted in ``not_matched`` by ecosystem, never dropped silently."""
+    from cnsec.vulns.inventory._purl import UNSUPPORTED
+
     matcher = Matcher(index)
+    known = index.ecosystems()
+    not_matched: dict[str, int] = {}
     for pkg in packages:
+        if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
+            label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
+                     else pkg.ecosystem)
+            not_matched[label] = not_matched.get(label, 0) + 1
+            continue
         try:
             matches = matcher.match(pkg)
         except VersionError as exc:
@@ -224,6 +235,12 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
+    report.stats["not_matched"] = dict(sorted(not_matched.items()))
+    if not_matched:
+        import sys
+
+        print("cnsec: not matched (no advisories in the index for these): "
+              + ", ".join(f"{n} {k}" for k, n in sorted(not_matched.items())), file=sys.stderr)
     report.stats["advisory_versions_unreadable"] = matcher.unreadable_advisory_versions
     report.stats["withdrawn_skipped"] = matcher.withdrawn_skipped
 
