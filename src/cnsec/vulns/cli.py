@@ -34,12 +34,14 @@ def register(sub: Any) -> None:
     db.set_defaults(func=show_help)
 
     v = sub.add_parser(
-        "vulns", help="known vulnerabilities in pinned dependencies (lockfiles)",
-        description="Find the lockfiles under each PATH (or read the lockfile given) and match every pinned "
-                    "package against the local index (build it first: 'cnsec vulndb build DIR').",
+        "vulns", help="known vulnerabilities in pinned dependencies (lockfiles, CycloneDX/SPDX JSON SBOMs)",
+        description="Find the lockfiles and SBOMs under each PATH (or read the file given) and match every "
+                    "pinned package against the local index (build it first: 'cnsec vulndb build DIR'). "
+                    "Read: requirements*.txt, poetry.lock, Pipfile.lock, package-lock.json, yarn.lock, go.mod, "
+                    "Cargo.lock, Gemfile.lock, composer.lock, *.cdx.json / bom.json, *.spdx.json.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
                "could not be read (reported with file:line; the rest is still scanned).")
-    v.add_argument("paths", nargs="+", metavar="PATH", help="folders or lockfiles")
+    v.add_argument("paths", nargs="+", metavar="PATH", help="folders, lockfiles or SBOMs")
     add_output_options(v)
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
