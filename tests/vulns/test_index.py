@@ -91,3 +91,14 @@ def test_the_real_go_vulndb_archive_indexes_gin_with_its_aliases(tmp_path: Path)
     index = Index(tmp_path / "v.db")
     assert "GO-2020-0001" in {e.vuln_id for e in index.affected("Go", "github.com/gin-gonic/gin", "v1.5.0")}
     assert "GHSA-6vm3-jj99-7229" in index.advisory("GO-2020-0001").aliases
+
+
+def test_the_index_lives_in_the_data_directory_unless_told_otherwise(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.vulns.index import default_path
+
+    monkeypatch.delenv("CNSEC_VULNDB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_path() == tmp_path / "xdg" / "cnsec" / "vulns.db"
+    monkeypatch.setenv("CNSEC_VULNDB", str(tmp_path / "other.db"))
+    assert default_path() == tmp_path / "other.db"
