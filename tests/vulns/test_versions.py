@@ -38,6 +38,8 @@ def _agreement(fname: str, ecosystem: str) -> tuple[int, int, list[str]]:
     ("pypi-versions-generated.txt", "PyPI"),
     ("rubygems-versions.txt", "RubyGems"),
     ("rubygems-versions-generated.txt", "RubyGems"),
+    ("alpine-versions.txt", "Alpine:v3.18"),
+    ("alpine-versions-generated.txt", "Alpine"),
 ])
 def test_every_ordering_vector_of_an_exactly_supported_ecosystem_holds(fname: str, ecosystem: str) -> None:
     _, total, wrong = _agreement(fname, ecosystem)
@@ -60,6 +62,12 @@ def test_a_tilde_sorts_before_the_release_and_an_epoch_beats_everything_in_dpkg(
     assert dpkg_compare("1.0~rc1-1", "1.0-1") < 0
     assert dpkg_compare("1:0.1", "9.9") > 0
     assert dpkg_compare("1.0-1", "1.0-1") == 0
+
+
+def test_alpine_suffixes_order_before_and_after_the_release_and_the_build_number_counts() -> None:
+    assert parse("Alpine", "1.2.3_rc1-r0") < parse("Alpine", "1.2.3-r0") < parse("Alpine", "1.2.3_p1-r0")
+    assert parse("Alpine", "1.2.3-r9") < parse("Alpine", "1.2.3-r10")
+    assert parse("Alpine", "1.2.3") < parse("Alpine", "1.2.3a")
 
 
 def test_a_go_tag_with_a_v_and_a_prerelease_sorts_by_semver() -> None:

@@ -97,6 +97,59 @@ def dpkg_compare(a: str, b: str) -> int:
     return _dpkg_cmp_parsed(_dpkg_split(a), _dpkg_split(b))
 
 
+_APK_NUMBERS = re.compile(r"^(?:\d+\.?)*")
+_APK_SUFFIX = re.compile(r"^_(alpha|beta|pre|rc|cvs|svn|git|hg|p)(\d*)")
+_APK_SUFFIX_ORDER = {s: n for n, s in enumerate(("alpha", "beta", "pre", "rc", "", "cvs", "svn", "git", "hg", "p"))}
+_APK_BUILD = re.compile(r"^-r(\d*)")
+
+
+def apk_parse(version: str) -> tuple[Any, ...]:
+    """Alpine's ``number{.number}{letter}{_suffix{number}}{~hash}{-r#}``: numbers, letter, suffixes
+    (alpha < beta < pre < rc < none < cvs < svn < git < hg < p), build; a commit hash is ignored and an
+    unreadable tail sorts a version below the same version without it."""
+    rest = version.strip()
+    head = _APK_NUMBERS.match(rest)
+    numbers = [d for d in head.group(0).split(".") if d] if head else []
+    rest = rest[head.end():] if head else rest
+    letter = rest[0] if rest[:1].isalpha() and rest[:1].islower() else ""
+    rest = rest[len(letter):]
+    suffixes = []
+    while m := _APK_SUFFIX.match(rest):
+        suffixes.append((_APK_SUFFIX_ORDER[m.group(1)], int(m.group(2) or 0)))
+        rest = rest[m.end():]
+    if m := re.match(r"^~[0-9a-f]+", rest):
+        rest = rest[m.end():]
+    build, unreadable = 0, False
+    if m := _APK_BUILD.match(rest):
+        build, rest = int(m.group(1) or 0), rest[m.end():]
+    else:
+        unreadable = bool(rest)  # anything but a build number here is not an apk version
+    return version, numbers, letter, suffixes, build, rest, unreadable
+
+
+def _apk_number_cmp(n: int, a: str, b: str) -> int:
+    if n and (a[:1] == "0" or b[:1] == "0"):  # after the first: a leading zero compares as text (fraction)
+        return (a > b) - (a < b)
+    return (int(a) > int(b)) - (int(a) < int(b))
+
+
+def _apk_cmp_parsed(a: tuple[Any, ...], b: tuple[Any, ...]) -> int:
+    if a[6] and b[6]:
+        return int(a[0] > b[0]) - int(a[0] < b[0])  # neither reads as an apk version: text order
+    for n in range(max(len(a[1]), len(b[1]))):
+        x = a[1][n] if n < len(a[1]) else "0"
+        y = b[1][n] if n < len(b[1]) else "0"
+        if diff := _apk_number_cmp(n if n < len(a[1]) and n < len(b[1]) else 0, x, y):
+            return diff
+    if a[2] != b[2]:
+        return -1 if a[2] < b[2] else 1
+    if diff := _cmp_padded(a[3], b[3], (_APK_SUFFIX_ORDER[""], 0)):
+        return diff
+    if a[4] != b[4]:
+        return -1 if a[4] < b[4] else 1
+    return (not a[5]) - (not b[5])
+
+
 _GEM_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
 _GEM_VALID = re.compile(r"^\s*[0-9]+[0-9a-zA-Z]*(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z\-.]+)?\s*$")
 
@@ -233,6 +286,7 @@ _PARSERS: dict[str, Callable[[str], Comparable]] = {
     "Debian": _by_key(_dpkg_split, _dpkg_cmp_parsed),
     "Ubuntu": _by_key(_dpkg_split, _dpkg_cmp_parsed),
     "RubyGems": _gem_parse,
+    "Alpine": _by_key(apk_parse, _apk_cmp_parsed),
 }
 _LOOSE_PARSE = _loose_parse
 
