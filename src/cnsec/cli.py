@@ -22,6 +22,7 @@ PILLAR_CLIS = (
     "cnsec.detect.cli",
     "cnsec.detect.correlate.cli",
     "cnsec.respond.cli",
+    "cnsec.vulns.cli",
 )
 
 

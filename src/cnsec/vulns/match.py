@@ -1,0 +1,268 @@
+"""Matching: each pinned package against the index's ranges and version lists, into findings.
+
+OSV's evaluation: a version listed in ``versions`` is affected; else, per ``ECOSYSTEM``/``SEMVER``
+range, the events sorted by version decide (``introduced`` opens, ``fixed`` closes at that version,
+``last_affected`` closes after it). Withdrawn advisories are not reported (counted). One advisory and
+its aliases (a GO- id and its GHSA) found for one package is one finding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cnsec.errors import CnsecError
+from cnsec.model.finding import Finding, InputProblem, finding_id
+from cnsec.model.report import Report, RuleInfo
+from cnsec.model.source import Source
+from cnsec.vulns.index import Advisory, AffectedEntry, Index
+from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, Package, discover
+from cnsec.vulns.severity import to_severity
+from cnsec.vulns.versions import Comparable, VersionError, parser_for
+
+_PURL_TYPES = {"PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
+               "Packagist": "composer", "Maven": "maven", "NuGet": "nuget"}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One vulnerability of one package: ``advisory`` speaks for the advisories that alias each other."""
+
+    package: Package
+    advisory: Advisory
+    fixed: str | None
+    aliases: tuple[str, ...]
+    severity: Advisory  # the member whose severity is reported (the representative unless it has none)
+
+
+def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]:
+    """Advisories sharing an id or alias (GO-2020-0001 and GHSA-6vm3-..., both naming one CVE) are one
+    finding, reported under the ecosystem's own id (a GHSA or CVE id only when nothing else names it)."""
+    owner: dict[str, int] = {}  # id or alias -> its group (a package with 400 advisories: no quadratic scan)
+    groups: dict[int, tuple[set[str], list[tuple[Advisory, str | None]]]] = {}
+    for n, (adv, fixed) in enumerate(hits):
+        ids = {adv.id, *adv.aliases}
+        members = [(adv, fixed)]
+        for g in {owner[i] for i in ids if i in owner}:
+            old_ids, old_members = groups.pop(g)
+            ids |= old_ids
+            members += old_members
+        groups[n] = (ids, members)
+        for i in ids:
+            owner[i] = n
+    out = []
+    for ids, members in groups.values():
+        members.sort(key=lambda m: (m[0].id.startswith(("GHSA-", "CVE-")), m[0].id))
+        rep, fixed = members[0]
+        rated = next((m[0] for m in members if m[0].severity), rep)
+        fixed = fixed or next((f for _, f in members if f), None)
+        out.append(Match(pkg, rep, fixed, tuple(sorted(ids - {rep.id})), rated))
+    return sorted(out, key=lambda m: m.advisory.id)
+
+
+class Matcher:
+    """Matches packages against one index; parsed advisory versions are remembered per ecosystem."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._parsed: dict[tuple[str, str], Comparable | None] = {}
+        self.unreadable_advisory_versions = 0
+        self.withdrawn_skipped = 0
+
+    def _parse(self, parse: Callable[[str], Comparable], eco: str, version: str) -> Comparable | None:
+        key = (eco, version)
+        if key not in self._parsed:
+            if len(self._parsed) > 200_000:
+                self._parsed.clear()  # bounded: a long scan forgets, it does not grow without end
+            try:
+                self._parsed[key] = parse(version)
+            except VersionError:
+                self.unreadable_advisory_versions += 1
+                self._parsed[key] = None
+        return self._parsed[key]
+
+    def _affects(self, entry: AffectedEntry, version: str, installed: Comparable,
+                 parse: Callable[[str], Comparable]) -> tuple[bool, str | None]:
+        hit = entry.listed
+        fixes: list[tuple[Comparable, str]] = []
+        for rng in entry.ranges:
+            events = []
+            for ev in rng["events"]:
+                kind, value = next(iter(ev.items()))
+                if kind == "limit":
+                    continue
+                parsed = None if value == "0" and kind == "introduced" else self._parse(parse, entry.ecosystem, value)
+                if parsed is None and not (value == "0" and kind == "introduced"):
+                    break  # an unreadable bound makes the whole range unusable (counted)
+                events.append((parsed, kind, value))
+            else:
+                if _inside(events, installed):
+                    hit = True
+                    fixes.extend((p, v) for p, k, v in events if k == "fixed" and p is not None and installed < p)
+        fixed = min(fixes, key=lambda f: _Key(f[0]))[1] if fixes else None
+        return hit, fixed
+
+    def match(self, pkg: Package) -> list[Match]:
+        """Raises VersionError when the installed version cannot be read by its ecosystem's rules."""
+        entries = self.index.affected(pkg.ecosystem, pkg.name, pkg.version)
+        if not entries:
+            return []
+        parse = parser_for(pkg.ecosystem)
+        installed = parse(pkg.version)
+        hits: list[tuple[Advisory, str | None]] = []
+        for entry in entries:
+            hit, fixed = self._affects(entry, pkg.version, installed, parse)
+            if not hit:
+                continue
+            adv = self.index.advisory(entry.vuln_id)
+            if adv.withdrawn:
+                self.withdrawn_skipped += 1
+                continue
+            hits.append((adv, fixed))
+        return _group(hits, pkg)
+
+
+def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
+    """Inside when some ``introduced`` at or below the installed version is not closed by a ``fixed``
+    between them (inclusive of the installed version) or a ``last_affected`` below it. The same answer
+    as walking the sorted events, without sorting (``None`` is introduced-0)."""
+    closers = [(p, k) for p, k, _ in events if k != "introduced" and p is not None]
+    for start, kind, _ in events:
+        if kind != "introduced" or (start is not None and installed < start):
+            continue
+        if not any((start is None or not p < start) and
+                   ((k == "fixed" and not installed < p) or (k == "last_affected" and p < installed))
+                   for p, k in closers):
+            return True
+    return False
+
+
+class _Key:
+    __slots__ = ("v",)
+
+    def __init__(self, v: Comparable) -> None:
+        self.v = v
+
+    def __lt__(self, other: _Key) -> bool:
+        return bool(self.v < other.v)
+
+
+def purl(pkg: Package) -> str:
+    kind = _PURL_TYPES.get(pkg.ecosystem, pkg.ecosystem.lower())
+    return f"pkg:{kind}/{pkg.name}@{pkg.version}"
+
+
+def finding_for(m: Match) -> Finding:
+    pkg, adv, rated = m.package, m.advisory, m.severity
+    asset = purl(pkg)
+    aliases = ", ".join(m.aliases)
+    fix = f"; fixed in {m.fixed}" if m.fixed else "; no fixed version published"
+    return Finding(
+        id=finding_id(adv.id, asset, pkg.file),
+        check_id=adv.id,
+        title=adv.summary or f"{adv.id} in {pkg.name}",
+        severity=to_severity(rated.severity),
+        asset_id=asset,
+        source=Source(pkg.file, pkg.line),
+        message=f"{pkg.name} {pkg.version} is affected by {adv.id}" + (f" ({aliases})" if aliases else "") + fix,
+        remediation=f"upgrade {pkg.name} to {m.fixed} or later" if m.fixed else
+        f"no fixed version of {pkg.name} is published: replace it or accept the risk",
+        location=f"{pkg.ecosystem}:{pkg.name}@{pkg.version}",
+        attrs={"ecosystem": pkg.ecosystem, "package": pkg.name, "installed_version": pkg.version,
+               "advisory": adv.id, "aliases": list(m.aliases), "fixed_version": m.fixed,
+               "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source},
+    )
+
+
+def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
+    from cnsec.errors import InputError
+
+    packages: list[Package] = []
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            errors.append(InputProblem(raw, None, "not found"))
+            continue
+        for path, fmt in discover(root):
+            stats["lockfiles"] += 1
+            try:
+                if path.stat().st_size > MAX_LOCKFILE_BYTES:
+                    raise InputError(f"larger than {MAX_LOCKFILE_BYTES >> 20} MiB; refused", Source(str(path)))
+                text = path.read_text(encoding="utf-8")
+                packages.extend(fmt.parse(path, text))
+            except CnsecError as exc:
+                src = exc.source or Source(str(path))
+                errors.append(InputProblem(src.file, src.line, exc.message))
+            except UnicodeDecodeError as exc:
+                errors.append(InputProblem(str(path), None, f"not UTF-8 text (byte {exc.start})"))
+            except OSError as exc:
+                errors.append(InputProblem(str(path), None, f"cannot read: {exc.strerror}"))
+    return packages
+
+
+def index_status(index: Index, max_age_days: float) -> dict[str, Any]:
+    age = (datetime.now(UTC) - index.built_at()).total_seconds() / 86400
+    return {"path": str(index.path), "built_at": index.meta["built_at"], "age_days": round(age, 2),
+            "max_age_days": max_age_days, "stale": age > max_age_days,
+            "sources": index.meta.get("sources", "[]")}
+
+
+def match_packages(index: Index, packages: list[Package], report: Report) -> None:
+    """Match every package; those of an ecosystem the index has no advisory for (or an SBOM component of
+    a type not matched yet) are counted in ``not_matched`` by ecosystem, never dropped silently."""
+    from cnsec.vulns.inventory._purl import UNSUPPORTED
+
+    matcher = Matcher(index)
+    known = index.ecosystems()
+    not_matched: dict[str, int] = {}
+    for pkg in packages:
+        if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
+            label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
+                     else pkg.ecosystem)
+            not_matched[label] = not_matched.get(label, 0) + 1
+            continue
+        try:
+            matches = matcher.match(pkg)
+        except VersionError as exc:
+            report.errors.append(InputProblem(pkg.file, pkg.line, f"{pkg.name}: {exc}"))
+            continue
+        for m in matches:
+            f = finding_for(m)
+            report.findings.append(f)
+            report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
+                                                          description=f.message.split(" is affected by ")[0]))
+    report.stats["not_matched"] = dict(sorted(not_matched.items()))
+    if not_matched:
+        import sys
+
+        print("cnsec: not matched (no advisories in the index for these): "
+              + ", ".join(f"{n} {k}" for k, n in sorted(not_matched.items())), file=sys.stderr)
+    report.stats["advisory_versions_unreadable"] = matcher.unreadable_advisory_versions
+    report.stats["withdrawn_skipped"] = matcher.withdrawn_skipped
+
+
+def scan(paths: list[str], db: Path, *, max_age_days: float) -> Report:
+    import sys
+
+    index = Index(db)
+    try:
+        report = Report(kind="vulns", target=", ".join(paths))
+        report.stats.update({"lockfiles": 0, "packages": 0})
+        status = index_status(index, max_age_days)
+        report.stats["index"] = status
+        if status["stale"]:
+            print(f"cnsec: warning: the vulnerability index is {status['age_days']:g} days old (built "
+                  f"{status['built_at']}; --max-db-age {max_age_days:g}): rebuild it with 'cnsec vulndb build'",
+                  file=sys.stderr)
+        packages = read_inventory(paths, report.errors, report.stats)
+        report.stats["packages"] = len(packages)
+        match_packages(index, packages, report)
+        if report.stats["lockfiles"] == 0 and os.environ.get("CNSEC_QUIET") is None:
+            print("cnsec: no supported lockfile found", file=sys.stderr)
+    finally:
+        index.close()
+    return report
