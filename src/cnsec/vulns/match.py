@@ -219,11 +219,13 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     matcher = Matcher(index)
     known = index.ecosystems()
     not_matched: dict[str, int] = {}
+    skipped_in: dict[tuple[str, str], int] = {}  # (file, ecosystem) -> packages not matched
     for pkg in packages:
         if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
             label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
                      else pkg.ecosystem)
             not_matched[label] = not_matched.get(label, 0) + 1
+            skipped_in[(pkg.file, label)] = skipped_in.get((pkg.file, label), 0) + 1
             continue
         try:
             matches = matcher.match(pkg)
@@ -236,11 +238,10 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
     report.stats["not_matched"] = dict(sorted(not_matched.items()))
-    if not_matched:
-        import sys
-
-        print("cnsec: not matched (no advisories in the index for these): "
-              + ", ".join(f"{n} {k}" for k, n in sorted(not_matched.items())), file=sys.stderr)
+    # skipped inputs are shown by every format (table, Markdown, SARIF notes, JSON) and on stderr
+    for (file, label), n in sorted(skipped_in.items()):
+        report.skipped.append(InputProblem(file, None, f"{n} {label} package(s) not matched: the index has no "
+                                                       "advisories for that ecosystem"))
     report.stats["advisory_versions_unreadable"] = matcher.unreadable_advisory_versions
     report.stats["withdrawn_skipped"] = matcher.withdrawn_skipped
 
