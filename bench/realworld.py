@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -173,7 +174,7 @@ def terraform_block(address: str) -> str:
     """``type.name`` of a Terraform address: Checkov names a module's resource once per module call
     (``module.eks.module.node_group["x"].aws_launch_template.this``); the file already says which module
     it is, and a finding is about the block the user edits, so calls and instances are folded."""
-    parts = _TF_INSTANCE.sub("", address).split(".")
+    parts = _TF_INSTANCE.sub("", address.partition("@")[0]).split(".")  # cnsec's "@caller" tells calls apart
     return ".".join(parts[-2:])
 
 
@@ -202,6 +203,7 @@ def run_cnsec(root: Path, equivalents: dict[str, list[str]]) -> tuple[Side, dict
         _, res = cnsec_resource_key(f, assets.get(f.get("asset_id")))
         file = str(f.get("source", {}).get("file", ""))
         file = str(Path(file).resolve().relative_to(root.resolve())) if Path(file).is_absolute() else file
+        file = os.path.normpath(file)
         group = tuple((file, ckv, res) for ckv in sorted((f.get("equivalents") or {}).get("checkov", []))
                       if ckv in wanted)
         if group:
@@ -371,7 +373,7 @@ def main() -> None:
         args.unjudged_out.write_text(yaml.safe_dump(unjudged_rows, sort_keys=False, width=200))
     if absent:
         print(f"absent (not measured): {', '.join(absent)}")
-    agree_all = f"{both_total / either_total:.2f}" if either_total else "nan"
+    agree_all = f"{both_total / either_total:.3f}" if either_total else "nan"
     print(f"RESULT agree={agree_all} skipped={skipped_total} errors={errors_total} extras_false={false_extras} "
           f"extras_unjudged={len(unjudged)} "
           f"secrets_fp_per_mb={secrets_fp_per_mb()} stratus_covered={stratus_covered()}")
