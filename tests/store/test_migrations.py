@@ -97,14 +97,18 @@ def test_a_new_store_is_created_at_head_and_a_second_upgrade_applies_nothing(db_
     migrations.require_current(engine, "store")
 
 
-def test_the_models_and_the_migration_head_agree(db_url: str) -> None:
+@pytest.mark.parametrize("legacy_version", [0, 1, 3])
+def test_the_models_and_the_migration_head_agree(db_url: str, legacy_version: int) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     engine = get_engine(db_url)
+    if legacy_version:
+        legacy_store(db_url, legacy_version)
     migrations.upgrade(engine)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": migrations.VERSION_TABLE})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": migrations.compared,
+                                                     "version_table": migrations.VERSION_TABLE})
         assert compare_metadata(ctx, migrations.target_metadata()) == []
 
 

@@ -75,6 +75,12 @@ def target_metadata() -> MetaData:
     return iam_schema.metadata
 
 
+def compared(name: str | None, type_: str, _parent: Any) -> bool:
+    """Alembic ``include_name`` hook: the pre-Alembic runner's table, kept on adopted stores, is not a
+    model and not a difference."""
+    return not (type_ == "table" and name == LEGACY_TABLE)
+
+
 def _scalar_or_none(conn: Connection, sql: str) -> Any:
     """The first column of the first row, or None when the table does not exist (the failed statement
     runs in a savepoint-free transaction of its own, rolled back, so PostgreSQL stays usable)."""
