@@ -1,4 +1,6 @@
-"""The IAM tables (SQLAlchemy Core) and their migrations.
+"""The IAM tables (SQLAlchemy Core): the model that the Alembic history in ``cnsec/store/alembic``
+must produce (a test compares them on SQLite and PostgreSQL). Changing a table here means adding a
+revision there.
 
 Times are UNIX seconds (floats) so that SQLite and PostgreSQL compare them the same way.
 """
@@ -16,13 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy.engine import Connection
 
-from cnsec.store.migrations import Migration
-
-COMPONENT = "iam"
 metadata = MetaData()
 
 users = Table(
@@ -128,41 +125,3 @@ write_lock = Table(
     Column("id", Integer, primary_key=True),
     Column("writes", Integer, nullable=False, default=0),
 )
-
-_V1_TABLES = [users, roles, role_parents, permissions, user_roles, throttle, signing_keys, refresh_tokens,
-              revoked_tokens, audit_log]
-
-
-def _v1_tables(conn: Connection) -> None:
-    metadata.create_all(conn, tables=_V1_TABLES)
-
-
-def _v2_append_only_audit(conn: Connection) -> None:
-    """The database itself refuses UPDATE and DELETE on the audit log, whoever connects."""
-    if conn.dialect.name == "sqlite":
-        for op in ("UPDATE", "DELETE"):
-            conn.execute(text(
-                f"CREATE TRIGGER IF NOT EXISTS iam_audit_log_no_{op.lower()} BEFORE {op} ON iam_audit_log "
-                f"BEGIN SELECT RAISE(ABORT, 'iam_audit_log is append-only'); END"))
-    elif conn.dialect.name == "postgresql":
-        conn.execute(text(
-            "CREATE OR REPLACE FUNCTION iam_audit_log_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION 'iam_audit_log is append-only'; END; $$ LANGUAGE plpgsql"))
-        for op in ("UPDATE", "DELETE"):
-            conn.execute(text(f"DROP TRIGGER IF EXISTS iam_audit_log_no_{op.lower()} ON iam_audit_log"))
-            conn.execute(text(
-                f"CREATE TRIGGER iam_audit_log_no_{op.lower()} BEFORE {op} ON iam_audit_log "
-                f"FOR EACH ROW EXECUTE FUNCTION iam_audit_log_append_only()"))
-
-
-def _v3_write_lock(conn: Connection) -> None:
-    write_lock.create(conn, checkfirst=True)
-    conn.execute(write_lock.insert().values(id=1, writes=0))
-
-
-MIGRATIONS = (
-    Migration(1, "users, roles, permissions, throttling, keys, tokens, audit log", _v1_tables),
-    Migration(2, "append-only audit log triggers", _v2_append_only_audit),
-    Migration(3, "write lock row: IAM writes are serialised", _v3_write_lock),
-)
-LATEST = MIGRATIONS[-1].version

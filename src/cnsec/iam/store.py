@@ -27,7 +27,7 @@ from cnsec.iam import passwords, schema
 from cnsec.iam.authz import ALLOW, DENY, Authorizer, Decision, parse_permission
 from cnsec.model.identity import Permission, Role
 from cnsec.store.engine import driver_message, get_engine, redact, resolve_url
-from cnsec.store.migrations import Migration, current_version, migrate
+from cnsec.store.migrations import Migration, MigrationError, require_current, upgrade
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
 BUILTIN_ROLES: dict[str, tuple[list[str], list[str]]] = {
@@ -141,8 +141,13 @@ class IamStore:
 
     # -- schema ---------------------------------------------------------------------------------------
     def init(self, actor: str = "cli") -> list[Migration]:
-        """Create or upgrade the schema and the built-in roles; idempotent."""
-        applied = migrate(self.engine, schema.COMPONENT, schema.MIGRATIONS)
+        """Create or upgrade the schema (Alembic, serialised against concurrent upgrades; a store from
+        the pre-Alembic runner is adopted with every row kept) and the built-in roles; idempotent."""
+        try:
+            applied = upgrade(self.engine)
+        except DBAPIError as exc:
+            raise NotInitialized(f"cannot open the IAM store at {redact(self.url)}: "
+                                 f"{driver_message(exc)}") from None
         with self.transaction() as conn:
             for name, (allow, deny) in BUILTIN_ROLES.items():
                 if conn.execute(select(schema.roles.c.name).where(schema.roles.c.name == name)).first():
@@ -151,19 +156,21 @@ class IamStore:
             if applied:
                 self._audit(conn, "store-init", actor, redact(self.url), "local", "success",
                             {"migrations": [m.version for m in applied]})
+        self._ready = True
         return applied
 
     def require_ready(self) -> None:
+        """One query per store object: the schema must be at the code's head. Never migrates (that is
+        ``cnsec iam init``, run deliberately), so a login costs no migration machinery."""
         if self._ready:
             return
         try:
-            version = current_version(self.engine, schema.COMPONENT)
+            require_current(self.engine, f"the IAM store at {redact(self.url)}")
+        except MigrationError as exc:
+            raise NotInitialized(str(exc)) from None
         except DBAPIError as exc:
             raise NotInitialized(f"cannot open the IAM store at {redact(self.url)}: "
                                  f"{driver_message(exc)}") from None
-        if version < schema.LATEST:
-            raise NotInitialized(f"the IAM store at {redact(self.url)} is not initialized or out of date "
-                                 f"(schema {version}, need {schema.LATEST}): run `cnsec iam init`")
         self._ready = True  # a schema is not downgraded under a running process
 
     @contextlib.contextmanager

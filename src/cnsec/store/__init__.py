@@ -1,18 +1,19 @@
-"""Persistence shared by the pillars: SQLAlchemy engines from ``CNSEC_DB`` and schema migrations."""
+"""Persistence shared by the pillars: SQLAlchemy engines from ``CNSEC_DB`` and the Alembic schema history."""
 
 from cnsec.store.engine import ENV_VAR, default_url, dispose_all, get_engine, redact, resolve_url, session
-from cnsec.store.migrations import Migration, MigrationError, current_version, migrate
+from cnsec.store.migrations import HEAD, Migration, MigrationError, require_current, upgrade
 
 __all__ = [
     "ENV_VAR",
+    "HEAD",
     "Migration",
     "MigrationError",
-    "current_version",
     "default_url",
     "dispose_all",
     "get_engine",
-    "migrate",
     "redact",
+    "require_current",
     "resolve_url",
     "session",
+    "upgrade",
 ]

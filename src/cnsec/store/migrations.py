@@ -1,92 +1,217 @@
-"""A small versioned schema-migration runner shared by every pillar.
+"""cnsec's one schema history, run by Alembic as a library (no ``alembic.ini``, no ``env.py``).
 
-Each component (``iam``, later ``detect`` …) registers an ordered list of :class:`Migration` steps.
-:func:`migrate` records applied versions in ``cnsec_schema_migrations`` and applies the pending ones,
-each in its own transaction, so a failed step leaves the schema at the previous version. Steps are
-plain functions over a SQLAlchemy connection: they work the same on SQLite and PostgreSQL, and may
-branch on ``conn.dialect.name`` for dialect-specific DDL (triggers).
+Every pillar's tables are revisions of one linear history shipped in ``cnsec/store/alembic/versions``
+(today the IAM tables; assessments, findings, alerts … become later revisions). The applied head is
+recorded in ``cnsec_schema_version``.
+
+Two paths, on purpose:
+
+* :func:`upgrade` (``cnsec iam init``) imports Alembic, takes a lock that serialises concurrent
+  upgrades (a PostgreSQL advisory lock, SQLite's write lock via ``BEGIN IMMEDIATE``), adopts a store
+  made by the pre-Alembic runner (``cnsec_schema_migrations``, versions 1..3) by stamping the matching
+  revision, then applies the pending revisions in that one transaction: two upgrades at once leave
+  one to do the work and the other to find nothing pending.
+* :func:`require_current` (every other command) is one ``SELECT`` compared with :data:`HEAD`; it never
+  imports Alembic and never changes the schema. A store behind the code is refused with a message
+  saying to run ``cnsec iam init``: an operator upgrades deliberately (after a backup), not as a side
+  effect of a login, and a newer schema than the code knows is refused too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cnsec.errors import CnsecError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import MetaData
     from sqlalchemy.engine import Connection, Engine
 
-VERSIONS_TABLE = "cnsec_schema_migrations"
+#: Where Alembic records the applied revision.
+VERSION_TABLE = "cnsec_schema_version"
+#: The head of the history shipped with this cnsec (a test checks it against the scripts).
+HEAD = "0003_iam_write_lock"
+#: The pre-Alembic runner's table and the revision each of its IAM versions corresponds to.
+LEGACY_TABLE = "cnsec_schema_migrations"
+LEGACY_REVISIONS = {1: "0001_iam_tables", 2: "0002_iam_audit_append_only", 3: "0003_iam_write_lock"}
+#: PostgreSQL advisory lock key serialising schema upgrades ("cnsecmig").
+PG_MIGRATION_LOCK = 0x636E_7365_636D_6967
+SCRIPTS = Path(__file__).with_name("alembic")
+
+
+class MigrationError(CnsecError):
+    """The schema is behind or ahead of this cnsec, or an upgrade step failed."""
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    version: int
+    """One applied revision: its id and the first line of its docstring."""
+
+    version: str
     name: str
-    upgrade: Callable[[Connection], None]
 
 
-class MigrationError(CnsecError):
-    """The database schema is newer than this cnsec, or a step failed."""
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """What a database holds: the Alembic revision, else the legacy runner's IAM version, else nothing."""
+
+    revision: str | None
+    legacy_version: int | None
+
+    @property
+    def empty(self) -> bool:
+        return self.revision is None and self.legacy_version is None
 
 
-def _versions_table() -> Table:
-    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
+def target_metadata() -> MetaData:
+    """Every table the models define (the pillars' metadata merged), for autogenerate comparisons."""
+    from cnsec.iam import schema as iam_schema
 
-    md = MetaData()
-    return Table(
-        VERSIONS_TABLE, md,
-        Column("component", String(64), primary_key=True),
-        Column("version", Integer, primary_key=True),
-        Column("name", String(200), nullable=False),
-        Column("applied_at", DateTime(timezone=True), nullable=False),
-    )
+    return iam_schema.metadata
 
 
-def applied_versions(engine: Engine, component: str) -> list[int]:
-    from sqlalchemy import select
+def compared(name: str | None, type_: str, _parent: Any) -> bool:
+    """Alembic ``include_name`` hook: the pre-Alembic runner's table, kept on adopted stores, is not a
+    model and not a difference."""
+    return not (type_ == "table" and name == LEGACY_TABLE)
 
-    table = _versions_table()
-    table.metadata.create_all(engine, checkfirst=True)
+
+def _scalar_or_none(conn: Connection, sql: str) -> Any:
+    """The first column of the first row, or None when the table does not exist (the failed statement
+    runs in a savepoint-free transaction of its own, rolled back, so PostgreSQL stays usable)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with conn.begin():
+            return conn.execute(text(sql)).scalar()
+    except DBAPIError:
+        return None
+
+
+def schema_state(conn: Connection) -> SchemaState:
+    revision = _scalar_or_none(conn, f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 - constant
+    legacy = None
+    if revision is None:
+        legacy = _scalar_or_none(conn, f"SELECT max(version) FROM {LEGACY_TABLE} "  # noqa: S608 - constant
+                                       f"WHERE component = 'iam'")
+    return SchemaState(revision, int(legacy) if legacy is not None else None)
+
+
+def require_current(engine: Engine, what: str) -> None:
+    """Refuse, with the command to run, a store that is not at :data:`HEAD`; one query, no Alembic."""
     with engine.connect() as conn:
-        rows = conn.execute(select(table.c.version).where(table.c.component == component))
-        return sorted(int(r[0]) for r in rows)
+        state = schema_state(conn)
+    if state.revision == HEAD:
+        return
+    if state.empty:
+        raise MigrationError(f"{what} is not initialized: run `cnsec iam init`")
+    if state.legacy_version is not None:
+        raise MigrationError(f"{what} was made by an older cnsec (schema version {state.legacy_version}): "
+                             f"back it up, then run `cnsec iam init` to upgrade it")
+    if not _known(state.revision):
+        raise MigrationError(f"{what} has schema {state.revision}, newer than this cnsec knows ({HEAD}): "
+                             f"upgrade cnsec")
+    raise MigrationError(f"{what} is out of date (schema {state.revision}, need {HEAD}): back it up, "
+                         f"then run `cnsec iam init` to upgrade it")
 
 
-def current_version(engine: Engine, component: str) -> int:
-    versions = applied_versions(engine, component)
-    return versions[-1] if versions else 0
+def _config() -> Config:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    return cfg
 
 
-def migrate(engine: Engine, component: str, steps: Sequence[Migration]) -> list[Migration]:
-    """Apply the pending steps in version order; return those applied (empty when up to date)."""
-    ordered = sorted(steps, key=lambda m: m.version)
-    if len({m.version for m in ordered}) != len(ordered):
-        raise MigrationError(f"{component}: duplicate migration versions")
-    done = set(applied_versions(engine, component))
-    known = {m.version for m in ordered}
-    newer = sorted(done - known)
-    if newer:
-        raise MigrationError(f"the {component} schema is at version {newer[-1]}, newer than this cnsec "
-                             f"knows ({max(known, default=0)}); upgrade cnsec")
-    table = _versions_table()
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config())
+
+
+def _known(revision: str | None) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return revision is not None and _script().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _lock(conn: Connection) -> None:
+    """Begin the upgrade transaction holding the lock every concurrent upgrade waits for."""
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # takes the database's write lock now, not at first write
+    else:
+        conn.begin()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+
+
+def upgrade(engine: Engine) -> list[Migration]:
+    """Bring the schema to :data:`HEAD` in one locked transaction; return the revisions applied
+    (empty when already current). A failed step rolls everything back and raises :class:`MigrationError`."""
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
+
+    cfg, script = _config(), _script()
     applied: list[Migration] = []
-    for step in ordered:
-        if step.version in done:
-            continue
+
+    def record(ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any],
+               run_args: Mapping[str, Any]) -> None:
+        if step.up_revision is not None and step.is_upgrade:
+            doc = str(getattr(step.up_revision, "doc", "") or "").strip().splitlines()
+            applied.append(Migration(step.up_revision.revision, doc[0] if doc else ""))
+
+    with engine.connect() as conn:
         try:
-            with engine.begin() as conn:
-                step.upgrade(conn)
-                conn.execute(table.insert().values(component=component, version=step.version,
-                                                   name=step.name, applied_at=datetime.now(UTC)))
+            _lock(conn)
+            state = schema_state_in(conn)
+            if state.revision is not None and not _known(state.revision):
+                raise MigrationError(f"the schema is at {state.revision}, newer than this cnsec knows "
+                                     f"({HEAD}): upgrade cnsec")
+            with EnvironmentContext(cfg, script, fn=lambda rev, _ctx: script._upgrade_revs("head", rev)) as env:
+                env.configure(connection=conn, target_metadata=target_metadata(), version_table=VERSION_TABLE,
+                              on_version_apply=record)
+                if state.revision is None and state.legacy_version is not None:
+                    legacy = LEGACY_REVISIONS.get(state.legacy_version)
+                    if legacy is None:
+                        raise MigrationError(f"the schema is at legacy version {state.legacy_version}, newer "
+                                             f"than this cnsec knows: upgrade cnsec")
+                    env.get_context().stamp(script, legacy)
+                env.run_migrations()
+            conn.commit()
         except CnsecError:
+            conn.rollback()
             raise
         except Exception as exc:
-            raise MigrationError(f"{component} migration {step.version} ({step.name}) failed: "
-                                 f"{type(exc).__name__}: {exc}") from exc
-        applied.append(step)
+            conn.rollback()
+            raise MigrationError(f"schema upgrade failed, nothing was changed: {type(exc).__name__}: "
+                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
     return applied
+
+
+def schema_state_in(conn: Connection) -> SchemaState:
+    """:func:`schema_state` inside an already-open transaction (the upgrade's): a missing table is
+    detected by inspection, since a failed statement would abort a PostgreSQL transaction."""
+    from sqlalchemy import inspect, text
+
+    names = set(inspect(conn).get_table_names())
+    if VERSION_TABLE in names:
+        revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608
+        if revision is not None:
+            return SchemaState(str(revision), None)
+    if LEGACY_TABLE in names:
+        legacy = conn.execute(text(f"SELECT max(version) FROM {LEGACY_TABLE} "  # noqa: S608 - constant
+                                   f"WHERE component = 'iam'")).scalar()
+        if legacy is not None:
+            return SchemaState(None, int(legacy))
+    return SchemaState(None, None)
