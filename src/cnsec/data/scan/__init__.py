@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the engine is imported on first use: `cnsec --help` must no
     from cnsec.data.scan.detectors import Detector
     from cnsec.data.scan.engine import Engine, SecretHit
 
-__all__ = ["SecretHit", "default_engine", "detector_catalog", "scan_text", "scan_value"]
+__all__ = ["SecretHit", "default_engine", "detector_catalog", "key_parts", "scan_text", "scan_value"]
 
 
 def __getattr__(name: str) -> Any:
@@ -51,6 +51,14 @@ def default_engine() -> Engine:
     from cnsec.data.scan.engine import Engine
 
     return Engine(backend="re2")
+
+
+def key_parts(key: str) -> tuple[str, ...]:
+    """The words of a setting's name (``webhookCaSecret`` → webhook, ca, secret), as the detectors read
+    them: what other pillars use to judge a name the way secret scanning does."""
+    from cnsec.data.scan.filters import key_parts as parts
+
+    return parts(key)
 
 
 def scan_text(text: str, path: str = "<text>") -> list[SecretHit]:
