@@ -22,7 +22,7 @@ import yaml
 from cnsec.assess.config import Config
 from cnsec.assess.engine import assess_inventory
 from cnsec.assess.inventory import Inventory, add_text
-from cnsec.assess.loaders.terraform import parse_terraform_text
+from cnsec.assess.loaders.terraform import parse_terraform
 from cnsec.model.report import Report
 from cnsec.report.output import render
 
@@ -145,8 +145,7 @@ def test_every_format_renders_a_report_on_type_confused_manifests(fmt: str) -> N
 def _tf_resources() -> list[Any]:
     out = []
     for path in sorted(FIXTURES.rglob("*.tf")):
-        resources, _ = parse_terraform_text(path.read_text(), str(path))
-        out.extend(resources)
+        out.extend(parse_terraform(path.read_text(), str(path)).resources)
     return out
 
 

@@ -16,7 +16,7 @@ from hcl2.utils import SerializationOptions
 
 from cnsec.assess.loaders import hcl as fast_hcl
 from cnsec.assess.loaders import terraform
-from cnsec.assess.loaders.terraform import parse_terraform_text
+from cnsec.assess.loaders.terraform import parse_terraform
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "corpora"
@@ -49,14 +49,14 @@ def agrees(text: str) -> bool:
 
 
 def old_parse(text: str, file: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """parse_terraform_text as it was before the fast path: python-hcl2 for every text."""
+    """parse_terraform as it was before the fast path: python-hcl2 for every text."""
 
     def always_unsupported(_text: str) -> dict[str, Any]:
         raise fast_hcl.Unsupported("disabled")
 
     with monkeypatch.context() as m:
         m.setattr(terraform.fast_hcl, "loads", always_unsupported)
-        return parse_terraform_text(text, file)
+        return parse_terraform(text, file)
 
 
 # -- (1) real files ------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_corpus_tf_files_give_the_same_resources_as_before(monkeypatch: pytest.M
     files = LOCAL_TF + (sorted(SHARED.rglob("*.tf")) if SHARED.is_dir() else [])
     for path in files:
         text = path.read_text(errors="replace")
-        assert parse_terraform_text(text, str(path)) == old_parse(text, str(path), monkeypatch), path
+        assert parse_terraform(text, str(path)) == old_parse(text, str(path), monkeypatch), path
 
 
 # -- (2) one construct at a time -----------------------------------------------------------------
@@ -188,7 +188,7 @@ FALLS_BACK = {
 def test_unhandled_syntax_falls_back_to_python_hcl2(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(fast_hcl.Unsupported):
         fast_hcl.loads(text)
-    assert parse_terraform_text(text, "x.tf") == old_parse(text, "x.tf", monkeypatch)
+    assert parse_terraform(text, "x.tf") == old_parse(text, "x.tf", monkeypatch)
 
 
 def test_hostile_nesting_falls_back_instead_of_exhausting_the_stack() -> None:
@@ -218,9 +218,9 @@ INVALID = {
 @pytest.mark.parametrize("text", INVALID.values(), ids=INVALID.keys())
 def test_invalid_hcl_gives_the_same_input_problem_as_before(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast(text) is None
-    resources, problems = parse_terraform_text(text, "main.tf")
-    assert resources == [] and len(problems) == 1 and problems[0].message.startswith("invalid HCL")
-    assert (resources, problems) == old_parse(text, "main.tf", monkeypatch)
+    resources, problems, skipped = parse_terraform(text, "main.tf")
+    assert resources == [] and len(problems) == 1 and problems[0].message.startswith("invalid HCL") and skipped == []
+    assert (resources, problems, skipped) == old_parse(text, "main.tf", monkeypatch)
 
 
 # -- (4) random HCL, valid and not ---------------------------------------------------------------

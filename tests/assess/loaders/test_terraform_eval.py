@@ -13,7 +13,7 @@ import pytest
 from cnsec.assess.config import Config
 from cnsec.assess.engine import assess
 from cnsec.assess.inventory import load_inventory
-from cnsec.assess.loaders.terraform import parse_terraform_text
+from cnsec.assess.loaders.terraform import parse_terraform
 from cnsec.model.finding import Finding
 
 DATA = Path(__file__).parent / "data" / "tf"
@@ -25,9 +25,9 @@ def _findings(target: Path, check_id: str) -> tuple[list[Finding], list[str]]:
 
 
 def _parse(path: Path) -> list[str]:
-    resources, problems = parse_terraform_text(path.read_text(), str(path))
-    assert not problems, problems
-    return [r.address for r in resources]
+    parsed = parse_terraform(path.read_text(), str(path))
+    assert not parsed.problems and not parsed.skipped, parsed
+    return [r.address for r in parsed.resources]
 
 
 def test_a_public_endpoint_passed_into_a_local_eks_module_is_reported_naming_call_and_resource() -> None:
@@ -73,8 +73,8 @@ def test_a_git_module_source_is_reported_without_its_credentials(tmp_path: Path)
 def test_a_module_calling_itself_is_reported_and_not_followed_forever(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('module "again" {\n  source = "./"\n}\n'
                                       'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
-    resources, problems = parse_terraform_text((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
-    assert [r.address for r in resources] == ["aws_s3_bucket.b"]
+    resources, problems, skipped = parse_terraform((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
+    assert [r.address for r in resources] == ["aws_s3_bucket.b"] and skipped == []
     assert [p.message for p in problems] == ['module "again" calls itself; not followed further']
 
 
@@ -162,8 +162,8 @@ def test_modules_fanning_out_stop_at_the_budget_and_say_so(tmp_path: Path, monke
                                    f'module "b" {{\n  source = "../m{level + 1}"\n}}\n' if level < 11 else
                                    'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
     root = tmp_path / "m0" / "main.tf"
-    resources, problems = parse_terraform_text(root.read_text(), str(root))
-    assert len(resources) < 50
+    resources, problems, skipped = parse_terraform(root.read_text(), str(root))
+    assert len(resources) < 50 and skipped == []
     assert [p.line for p in problems] == [1] and "not assessed" in problems[0].message
 
 
@@ -172,8 +172,8 @@ def test_a_long_chain_of_locals_is_unknown_past_its_limit_not_a_crash(tmp_path: 
     (tmp_path / "main.tf").write_text(f'locals {{\n{chain}\n  l3000 = true\n}}\n'
                                       'resource "aws_eks_cluster" "c" {\n  vpc_config {\n'
                                       '    endpoint_public_access = local.l0\n  }\n}\n')
-    resources, problems = parse_terraform_text((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
-    assert problems == []
+    resources, problems, skipped = parse_terraform((tmp_path / "main.tf").read_text(), str(tmp_path / "main.tf"))
+    assert problems == [] and skipped == []
     assert resources[0].blocks("vpc_config")[0]["endpoint_public_access"] == "${local.l0}"
 
 

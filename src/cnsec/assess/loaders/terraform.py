@@ -492,12 +492,6 @@ class TfParsed(NamedTuple):
     skipped: list[InputProblem]  # not assessed on purpose (modules from a registry or git)
 
 
-def parse_terraform_text(text: str, file: str) -> tuple[list[TfResource], list[InputProblem]]:
-    """:func:`parse_terraform`, with what was skipped among the problems."""
-    parsed = parse_terraform(text, file)
-    return parsed.resources, parsed.problems + parsed.skipped
-
-
 def parse_terraform(text: str, file: str) -> TfParsed:
     """The file's resources, evaluated in its module (the ``.tf`` files of its folder, with their
     variable defaults and ``*.tfvars``), followed by the resources of the local modules it calls.
