@@ -5,8 +5,8 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
+from cnsec.assess.checks._values import literal_part
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.dockerfile._shell import literal_part
 from cnsec.assess.loaders.dockerfile import Dockerfile
 from cnsec.model.severity import Severity
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from cnsec.assess.checks._values import literal_part
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.dockerfile._shell import literal_part
 from cnsec.assess.checks.k8s._secret_refs import names_a_secret
 from cnsec.assess.loaders.k8s import K8sResource
 from cnsec.assess.workload import as_workload
