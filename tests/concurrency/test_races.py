@@ -52,6 +52,14 @@ def _problems(store: IamStore, expected_entries: int, before: int) -> list[str]:
     return out
 
 
+def _repeat(c: Clients, name: str, one_run: Callable[[int], str], runs: int = RUNS) -> None:
+    """Run ``one_run(run)`` ``runs`` times (each returns what went wrong, or ""), report the race once
+    (which also verifies the whole audit chain) and fail on any wrong outcome."""
+    wrong = [f"run {run}: {problem}" for run in range(runs) if (problem := one_run(run))]
+    message = report(name, c.admin, wrong, runs)
+    assert not wrong, message
+
+
 def _login(user: str, password: str, source: str, totp: str | None = None) -> Callable[[IamStore], object]:
     return lambda s: s.authenticate(user, password, source=source, totp=totp).username
 
@@ -76,33 +84,31 @@ def _brute_force(c: Clients, calls: list[Callable[[IamStore], object]], key: str
 
 def test_parallel_wrong_passwords_from_many_sources_get_only_the_free_budget(clients) -> None:  # type: ignore[no-untyped-def]
     c: Clients = clients(16)
-    wrong: list[str] = []
-    for run in range(RUNS):
+
+    def one_run(run: int) -> str:
         user = f"mary{run}"
         c.admin.add_user(user, GOOD_PW)
         calls = [_login(user, WRONG, f"10.{run}.0.{i}") for i in range(16)]
-        problem = _brute_force(c, calls, f"user:{user}", store_mod.ACCOUNT_FREE_FAILURES, then_right=user)
-        wrong += [f"run {run}: {problem}"] if problem else []
-    message = report("login (16 wrong + right, many sources)", c.admin, wrong)
-    assert not wrong, message
+        return _brute_force(c, calls, f"user:{user}", store_mod.ACCOUNT_FREE_FAILURES, then_right=user)
+
+    _repeat(c, "login (16 wrong + right, many sources)", one_run)
 
 
 def test_a_burst_from_one_source_counts_and_audits_every_attempt(clients) -> None:  # type: ignore[no-untyped-def]
     c: Clients = clients(12)
-    wrong: list[str] = []
-    for run in range(RUNS):
+
+    def one_run(run: int) -> str:
         source = f"203.0.113.{run}"
         calls = [_login(f"ghost{run}-{i}", WRONG, source) for i in range(12)]
-        problem = _brute_force(c, calls, f"source:{source}", store_mod.SOURCE_FREE_FAILURES)
-        wrong += [f"run {run}: {problem}"] if problem else []
-    message = report("login (12-way burst, one source)", c.admin, wrong)
-    assert not wrong, message
+        return _brute_force(c, calls, f"source:{source}", store_mod.SOURCE_FREE_FAILURES)
+
+    _repeat(c, "login (12-way burst, one source)", one_run)
 
 
 def test_one_totp_code_raced_by_four_logins_wins_once(clients) -> None:  # type: ignore[no-untyped-def]
     c: Clients = clients(4)
-    wrong: list[str] = []
-    for run in range(RUNS):
+
+    def one_run(run: int) -> str:
         user = f"tom{run}"
         c.admin.add_user(user, GOOD_PW)
         totp = pyotp.TOTP(c.admin.mfa_begin(user))
@@ -113,15 +119,16 @@ def test_one_totp_code_raced_by_four_logins_wins_once(clients) -> None:  # type:
         problems = _problems(c.admin, 4, before)
         successes = sum(e.outcome == "success" for e in c.admin.audit_entries(10, user) if e.event == "login")
         if kinds["ok"] != 1 or kinds["error"] or kinds["invalid"] or successes != 1 or problems:
-            wrong.append(f"run {run}: {dict(kinds)}, {successes} successes audited, {problems}")
-    message = report("TOTP replay (4 logins, one code)", c.admin, wrong)
-    assert not wrong, message
+            return f"{dict(kinds)}, {successes} successes audited, {problems}"
+        return ""
+
+    _repeat(c, "TOTP replay (4 logins, one code)", one_run)
 
 
 def test_parallel_administration_keeps_one_audit_chain(clients) -> None:  # type: ignore[no-untyped-def]
     c: Clients = clients(8)
-    wrong: list[str] = []
-    for run in range(RUNS):
+
+    def one_run(run: int) -> str:
         calls: list[Callable[[IamStore], object]] = [
             lambda s, i=i, run=run: s.add_role(f"role{run}-{i}", ["findings:read"]) for i in range(3)]
         calls += [lambda s, i=i: s.can("nobody", "read", f"findings/{i}") for i in range(3)]
@@ -131,9 +138,10 @@ def test_parallel_administration_keeps_one_audit_chain(clients) -> None:  # type
         kinds = _kinds(outs)
         problems = _problems(c.admin, 8, before)
         if kinds != Counter({"ok": 8}) or problems:
-            wrong.append(f"run {run}: {dict(kinds)}, {problems} {[o.text for o in outs if o.kind == 'error']}")
-    message = report("audit append (8 mixed writes)", c.admin, wrong)
-    assert not wrong, message
+            return f"{dict(kinds)}, {problems} {[o.text for o in outs if o.kind == 'error']}"
+        return ""
+
+    _repeat(c, "audit append (8 mixed writes)", one_run)
 
 
 def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_one_record(clients) -> None:  # type: ignore[no-untyped-def]
@@ -141,9 +149,8 @@ def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_o
 
     c: Clients = clients(4)
     c.admin.add_user("kim", GOOD_PW)
-    wrong: list[str] = []
-    runs = max(1, RUNS // 5)  # not one of the issue's races: a lighter check of the same lock
-    for run in range(runs):
+
+    def one_run(run: int) -> str:
         admin = TokenService(c.admin)
         signing = admin.keys()
         for key in signing:  # no active key: the next logins create one
@@ -157,7 +164,8 @@ def test_parallel_first_logins_create_one_signing_key_and_parallel_revocations_o
         with c.admin.engine.connect() as conn:
             rows = conn.execute(text("SELECT count(*) FROM iam_revoked_tokens")).scalar_one()
         if kinds != Counter({"ok": 4}) or len(active) != 1 or revoked["error"] or rows != run + 1:
-            wrong.append(f"run {run}: issue {dict(kinds)}, {len(active)} active keys, revoke {dict(revoked)}, "
-                         f"{rows} revocations")
-    message = report("first key / one revocation (4 clients)", c.admin, wrong, runs)
-    assert not wrong, message
+            return f"issue {dict(kinds)}, {len(active)} active keys, revoke {dict(revoked)}, {rows} revocations"
+        return ""
+
+    # not one of the issue's races: a lighter check of the same lock
+    _repeat(c, "first key / one revocation (4 clients)", one_run, runs=max(1, RUNS // 5))

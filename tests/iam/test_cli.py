@@ -201,6 +201,8 @@ def test_log_verify_prints_the_head_and_expect_head_finds_a_cut_tail(cli, capsys
     capsys.readouterr()
     assert cli("log", "--verify", "--expect-head", head) == 1
     assert "cut off the end" in capsys.readouterr().out
+    assert cli("log", "--expect-head", head) == 1, "--expect-head alone implies --verify (its --help says so)"
+    assert "cut off the end" in capsys.readouterr().out
 
 
 def test_log_verify_on_a_dropped_audit_table_says_so_without_a_traceback(cli, capsys, db_url: str) -> None:  # type: ignore[no-untyped-def]

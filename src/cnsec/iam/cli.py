@@ -568,7 +568,7 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--verify", action="store_true", help="check the hash chain (reports every break and "
                                                          "prints the head hash to keep elsewhere)")
-    p.add_argument("--expect-head", metavar="HASH", help="with --verify: a head printed earlier must still "
+    p.add_argument("--expect-head", metavar="HASH", help="implies --verify: a head printed earlier must still "
                                                          "be in the chain (detects entries cut off the end)")
 
     p = add(s, "can", cmd_can, "can SUBJECT do VERB on RESOURCE? exit 0 yes, 1 no. Without PATH: the cnsec "

@@ -125,7 +125,7 @@ class TokenService:
 
     # -- issuing --------------------------------------------------------------------------------------
     def _access_token(self, username: str, roles: tuple[str, ...], now: float, family: str) -> str:
-        """``fam`` names the refresh-token family issued with it: when reuse revokes the family (a
+        """``family`` (the ``fam`` claim) is the refresh-token family issued with it: when reuse revokes it (a
         stolen refresh token), the access tokens of that family stop verifying too."""
         import jwt
 

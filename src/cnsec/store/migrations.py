@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnsec.errors import CnsecError
+from cnsec.store.engine import driver_message
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -42,6 +43,9 @@ LEGACY_REVISIONS = {1: "0001_iam_tables", 2: "0002_iam_audit_append_only", 3: "0
 #: PostgreSQL advisory lock key serialising schema upgrades ("cnsecmig").
 PG_MIGRATION_LOCK = 0x636E_7365_636D_6967
 SCRIPTS = Path(__file__).with_name("alembic")
+#: The two reads that tell a store's state; shared by :func:`schema_state` and :func:`schema_state_in`.
+_REVISION_SQL = f"SELECT version_num FROM {VERSION_TABLE}"  # noqa: S608 - constant
+_LEGACY_SQL = f"SELECT max(version) FROM {LEGACY_TABLE} WHERE component = 'iam'"  # noqa: S608 - constant
 
 
 class MigrationError(CnsecError):
@@ -95,11 +99,8 @@ def _scalar_or_none(conn: Connection, sql: str) -> Any:
 
 
 def schema_state(conn: Connection) -> SchemaState:
-    revision = _scalar_or_none(conn, f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 - constant
-    legacy = None
-    if revision is None:
-        legacy = _scalar_or_none(conn, f"SELECT max(version) FROM {LEGACY_TABLE} "  # noqa: S608 - constant
-                                       f"WHERE component = 'iam'")
+    revision = _scalar_or_none(conn, _REVISION_SQL)
+    legacy = _scalar_or_none(conn, _LEGACY_SQL) if revision is None else None
     return SchemaState(revision, int(legacy) if legacy is not None else None)
 
 
@@ -195,7 +196,7 @@ def upgrade(engine: Engine) -> list[Migration]:
         except Exception as exc:
             conn.rollback()
             raise MigrationError(f"schema upgrade failed, nothing was changed: {type(exc).__name__}: "
-                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+                                 f"{driver_message(exc)}") from exc
     return applied
 
 
@@ -206,12 +207,11 @@ def schema_state_in(conn: Connection) -> SchemaState:
 
     names = set(inspect(conn).get_table_names())
     if VERSION_TABLE in names:
-        revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608
+        revision = conn.execute(text(_REVISION_SQL)).scalar()
         if revision is not None:
             return SchemaState(str(revision), None)
     if LEGACY_TABLE in names:
-        legacy = conn.execute(text(f"SELECT max(version) FROM {LEGACY_TABLE} "  # noqa: S608 - constant
-                                   f"WHERE component = 'iam'")).scalar()
+        legacy = conn.execute(text(_LEGACY_SQL)).scalar()
         if legacy is not None:
             return SchemaState(None, int(legacy))
     return SchemaState(None, None)
