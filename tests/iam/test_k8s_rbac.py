@@ -95,11 +95,11 @@ def test_pod_creators_reach_a_more_privileged_service_account(shop: RbacModel) -
 
 
 def test_unknown_role_is_reported_not_fatal() -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s_text
+    from cnsec.assess.loaders.k8s import parse_k8s
 
     text = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: x}\n"
             "subjects: [{kind: User, name: u}]\nroleRef: {kind: Role, name: ghost}\n")
-    model = RbacModel.from_resources(parse_k8s_text(text, "b.yaml")[0])
+    model = RbacModel.from_resources(parse_k8s(text, "b.yaml").resources)
     assert audit(model) == [] and "ghost" in model.problems[0]
 
 
@@ -170,22 +170,22 @@ def test_workload_mounting_a_powerful_service_account_is_reported() -> None:
 
 
 def test_workload_without_token_mount_is_not_reported(shop: RbacModel) -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s_text
+    from cnsec.assess.loaders.k8s import parse_k8s
 
     text = SHOP.read_text() + (
         "\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: sync, namespace: shop}\n"
         "spec:\n  serviceAccountName: vault-sync\n  automountServiceAccountToken: false\n"
         "  containers: [{name: c, image: x}]\n")
-    model = RbacModel.from_resources(parse_k8s_text(text, "shop.yaml")[0])
+    model = RbacModel.from_resources(parse_k8s(text, "shop.yaml").resources)
     assert not [g for g in audit(model) if g.entry.id == "CNSEC-RBAC-031"]
 
 
 def test_rolebinding_never_grants_non_resource_urls(shop: RbacModel) -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s_text
+    from cnsec.assess.loaders.k8s import parse_k8s
 
     text = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: metrics}\n"
             "rules: [{nonResourceURLs: ['/metrics'], verbs: [get]}]\n---\n"
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: m, namespace: x}\n"
             "subjects: [{kind: User, name: u}]\nroleRef: {kind: ClusterRole, name: metrics}\n")
-    model = RbacModel.from_resources(parse_k8s_text(text, "m.yaml")[0])
+    model = RbacModel.from_resources(parse_k8s(text, "m.yaml").resources)
     assert model.can("u", parse_request("get", "/metrics")) is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from cnsec.assess.loaders.k8s import parse_k8s_text
+from cnsec.assess.loaders.k8s import parse_k8s
 from cnsec.iam.k8s_rbac import RbacModel, RiskyGrant, audit, load_model, parse_request
 from cnsec.iam.rbac_report import audit_report
 
@@ -22,9 +22,9 @@ def _audit(name: str) -> list[RiskyGrant]:
 
 
 def _model(text: str) -> RbacModel:
-    resources, problems = parse_k8s_text(text, "rbac.yaml")
-    assert not problems
-    return RbacModel.from_resources(resources)
+    parsed = parse_k8s(text, "rbac.yaml")
+    assert not parsed.problems and not parsed.skipped
+    return RbacModel.from_resources(parsed.resources)
 
 
 def test_a_cluster_admin_binding_is_one_finding_per_subject_that_covers_the_rest() -> None:

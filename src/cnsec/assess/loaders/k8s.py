@@ -170,12 +170,6 @@ class Parsed:
                              TEMPLATE_SKIPPED if n == 1 else f"{n} documents: {TEMPLATE_SKIPPED}")]
 
 
-def parse_k8s_text(text: str, file: str) -> tuple[list[K8sResource], list[InputProblem]]:
-    """:func:`parse_k8s`'s resources and problems (skipped templates left out)."""
-    parsed = parse_k8s(text, file)
-    return parsed.resources, parsed.problems
-
-
 def parse_k8s(text: str, file: str) -> Parsed:
     """Parse one file's text. A malformed document becomes a problem (or a skipped template); the
     file's other documents, before and after it, are kept."""
