@@ -102,7 +102,8 @@ def test_an_old_index_gives_a_warning_and_says_so_in_the_report(tmp_path: Path,
     main(["vulns", str(_project(tmp_path)), "--db", str(db), "-f", "json", "--max-db-age", "30"])
     out, err = capsys.readouterr()
     assert "vulnerability index is" in err and "days old" in err
-    assert json.loads(out)["summary"]["index"]["stale"] is True
+    index = json.loads(out)["summary"]["index"]
+    assert index["stale"] is True and isinstance(index["sources"], list) and index["sources"]
 
 
 def test_vulndb_build_reports_a_corrupt_archive_with_exit_2_and_builds_the_rest(

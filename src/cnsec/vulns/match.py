@@ -8,6 +8,7 @@ its aliases (a GO- id and its GHSA) found for one package is one finding.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable, Iterable
@@ -215,7 +216,7 @@ def index_status(index: Index, max_age_days: float) -> dict[str, Any]:
     age = (datetime.now(UTC) - index.built_at()).total_seconds() / 86400
     return {"path": str(index.path), "built_at": index.meta["built_at"], "age_days": round(age, 2),
             "max_age_days": max_age_days, "stale": age > max_age_days,
-            "sources": index.meta.get("sources", "[]")}
+            "sources": json.loads(index.meta.get("sources", "[]"))}  # a list, not JSON text inside JSON
 
 
 def match_packages(index: Index, packages: list[Package], report: Report) -> None:
