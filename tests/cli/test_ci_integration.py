@@ -14,23 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.assess.test_assess_cli import PRIVILEGED_POD  # the one privileged-Pod manifest of the CLI tests
+
 REPO = Path(__file__).resolve().parents[2]
 CNSEC = str(Path(sys.executable).with_name("cnsec"))
 ACTION_RUN = REPO / "scripts" / "action-run.sh"
 
-PRIVILEGED_POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  namespace: ops
-spec:
-  containers:
-    - name: shell
-      image: busybox:1.36
-      securityContext:
-        privileged: true
-"""
 
 
 def run_action(tmp_path: Path, **inputs: str) -> tuple[int, str, dict[str, str]]:

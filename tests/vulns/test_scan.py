@@ -102,7 +102,8 @@ def test_an_old_index_gives_a_warning_and_says_so_in_the_report(tmp_path: Path,
     main(["vulns", str(_project(tmp_path)), "--db", str(db), "-f", "json", "--max-db-age", "30"])
     out, err = capsys.readouterr()
     assert "vulnerability index is" in err and "days old" in err
-    assert json.loads(out)["summary"]["index"]["stale"] is True
+    index = json.loads(out)["summary"]["index"]
+    assert index["stale"] is True and isinstance(index["sources"], list) and index["sources"]
 
 
 def test_vulndb_build_reports_a_corrupt_archive_with_exit_2_and_builds_the_rest(
@@ -141,3 +142,38 @@ def test_real_sboms_are_matched_through_their_purls_and_other_types_are_counted(
     assert report["summary"]["not_matched"] == {"pkg:generic": 2}
     assert err.count("pkg:generic package(s) not matched") == 2  # one per SBOM that has one
     assert [s["message"].split(" package")[0] for s in report["skipped"]] == ["1 pkg:generic", "1 pkg:generic"]
+
+
+def test_a_fifo_named_like_a_lockfile_is_refused_by_name_not_read_forever(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    proj = _project(tmp_path)
+    os.mkfifo(proj / "svc" / "poetry.lock")
+    db = build_index(tmp_path)
+    code = main(["vulns", str(proj), str(proj / "svc" / "poetry.lock"), "--db", str(db), "-f", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert [e["message"] for e in report["errors"]] == ["not a regular file; refused"] * 2
+    assert report["summary"]["packages"] == 4  # the regular lockfiles are still scanned
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_in_silence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    proj = _project(tmp_path)
+    locked, real_scandir = str(proj / "svc"), os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    db = build_index(tmp_path)
+    code = main(["vulns", str(proj), "--db", str(db), "-f", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert [(e["file"], e["message"]) for e in report["errors"]] == [
+        (locked, "cannot read folder: Permission denied; skipped")]

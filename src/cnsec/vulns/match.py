@@ -8,7 +8,9 @@ its aliases (a GO- id and its GHSA) found for one package is one finding.
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,16 +183,22 @@ def finding_for(m: Match) -> Finding:
 def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
     from cnsec.errors import InputError
 
+    def unreadable(exc: OSError) -> None:
+        errors.append(InputProblem(str(exc.filename), None, f"cannot read folder: {exc.strerror or exc}; skipped"))
+
     packages: list[Package] = []
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             errors.append(InputProblem(raw, None, "not found"))
             continue
-        for path, fmt in discover(root):
+        for path, fmt in discover(root, unreadable):
             stats["lockfiles"] += 1
             try:
-                if path.stat().st_size > MAX_LOCKFILE_BYTES:
+                st = path.stat()
+                if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read, a device never end it
+                    raise InputError("not a regular file; refused", Source(str(path)))
+                if st.st_size > MAX_LOCKFILE_BYTES:
                     raise InputError(f"larger than {MAX_LOCKFILE_BYTES >> 20} MiB; refused", Source(str(path)))
                 text = path.read_text(encoding="utf-8")
                 packages.extend(fmt.parse(path, text))
@@ -208,7 +216,7 @@ def index_status(index: Index, max_age_days: float) -> dict[str, Any]:
     age = (datetime.now(UTC) - index.built_at()).total_seconds() / 86400
     return {"path": str(index.path), "built_at": index.meta["built_at"], "age_days": round(age, 2),
             "max_age_days": max_age_days, "stale": age > max_age_days,
-            "sources": index.meta.get("sources", "[]")}
+            "sources": json.loads(index.meta.get("sources", "[]"))}  # a list, not JSON text inside JSON
 
 
 def match_packages(index: Index, packages: list[Package], report: Report) -> None:

@@ -66,14 +66,20 @@ def format_for(path: Path) -> LockfileFormat | None:
     return next((f for f in formats().values() if f.matches(path.name)), None)
 
 
-def discover(root: Path) -> Iterator[tuple[Path, LockfileFormat]]:
-    """Every lockfile under ``root`` (or ``root`` itself), in a stable order."""
-    if root.is_file():
+def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
+             ) -> Iterator[tuple[Path, LockfileFormat]]:
+    """Every lockfile under ``root`` (or ``root`` itself), in a stable order.
+
+    A folder that cannot be listed goes to ``unreadable`` (``os.walk`` would skip it in silence). A root
+    that is not a folder is yielded as a file even if it is a FIFO or device: the reader refuses it
+    with its name instead of walking nothing.
+    """
+    if not root.is_dir():
         fmt = format_for(root)
         if fmt is not None:
             yield root, fmt
         return
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
             fmt = format_for(Path(name))
