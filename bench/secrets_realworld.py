@@ -25,8 +25,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CNSEC = Path(sys.executable).parent / "cnsec"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO as ROOT
+from _common import cnsec_exe
+from realworld import Repo, checkout
+
 MIRRORS = Path(os.environ.get("CNSEC_MIRRORS", "/work/.mirror"))
 REVIEW = ROOT / "bench" / "data" / "secrets_realworld_review.tsv"
 
@@ -53,23 +57,18 @@ def load_review() -> dict[Key, tuple[str, str]]:
     return out
 
 
-def export(repo: str, commit: str, into: Path) -> bool:
-    git_dir = MIRRORS / repo.replace("/", "+") / "repo"
-    if not git_dir.is_dir():
-        print(f"{repo}: mirror {git_dir} is absent (fetch github:{repo}): skipped", file=sys.stderr)
-        return False
-    into.mkdir(parents=True)
-    archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", commit], capture_output=True,
-                             check=False)
-    if archive.returncode != 0:
-        print(f"{repo}: commit {commit} is not in the mirror: skipped", file=sys.stderr)
-        return False
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return True
+def export(repo: str, commit: str, into: Path) -> Path | None:
+    """The repository at ``commit`` under ``into``, through the Checkov bench's mirror checkout (which
+    writes what the mirror holds and names what it lacks), or None (said on stderr) when absent."""
+    name = repo.replace("/", "+")
+    directory = checkout(Repo(name, repo, commit, ["."], ""), MIRRORS, into)
+    if directory is None:
+        print(f"{repo}: commit {commit} is not in {MIRRORS / name} (fetch github:{repo}): skipped", file=sys.stderr)
+    return directory
 
 
 def scan(directory: Path) -> tuple[list[dict[str, object]], int]:
-    proc = subprocess.run([str(CNSEC), "data", "scan", str(directory), "-f", "json", "--fail-on", "critical"],
+    proc = subprocess.run([*cnsec_exe(), "data", "scan", str(directory), "-f", "json", "--fail-on", "critical"],
                           capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"cnsec failed on {directory}: {proc.stderr[-500:]}")
@@ -87,8 +86,8 @@ def main() -> int:
     print(f"{'repository':<28}{'MB':>8}{'findings':>10}{'true':>6}{'false':>7}")
     with tempfile.TemporaryDirectory(prefix="cnsec-realworld-") as tmp:
         for repo, commit in REPOS:
-            directory = Path(tmp) / repo.replace("/", "+")
-            if not export(repo, commit, directory):
+            directory = export(repo, commit, Path(tmp))
+            if directory is None:
                 continue
             findings, scanned = scan(directory)
             good = 0

@@ -296,15 +296,11 @@ def _write_text(path: str | None, text: str, *, secret: bool) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
         return
-    from cnsec.data.files.whole import clean_stale_temps, hold_temp
+    from cnsec.data.files.whole import plaintext_writer
     from cnsec.fsutil import atomic_writer
 
     try:
-        if secret:
-            clean_stale_temps(path)
-        with atomic_writer(path, "w", perms=0o600 if secret else None) as handle:
-            if secret:
-                hold_temp(handle)
+        with plaintext_writer(path, "w") if secret else atomic_writer(path, "w") as handle:
             handle.write(text)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror}", Source(path)) from None

@@ -132,12 +132,17 @@ def test_rewrap_of_a_values_file_that_cannot_be_written_is_one_error_line(
     assert "s.enc.yaml: cannot rewrite: Permission denied" in err and "Traceback" not in err
 
 
+def _sealed_values(keyed: Run, src: Path, *options: str) -> Path:
+    """``src`` encrypted with ``--values`` under the app-data key, beside it as ``NAME.enc.yaml``."""
+    enc = src.with_suffix(".enc.yaml")
+    assert keyed("data", "encrypt", str(src), "--values", "-o", str(enc), "--key", "app-data", *options)[0] == 0
+    return enc
+
+
 def test_values_round_trip_through_the_cli(keyed: Run, tmp_path: Path) -> None:
     src = tmp_path / "secrets.yaml"
     src.write_text("# keep me\napi:\n  token: abc123\n  url: https://x\n")
-    enc = tmp_path / "secrets.enc.yaml"
-    assert keyed("data", "encrypt", str(src), "--values", "-o", str(enc), "--key", "app-data",
-                 "--only", "token")[0] == 0
+    enc = _sealed_values(keyed, src, "--only", "token")
     text = enc.read_text()
     assert "# keep me" in text and "url: https://x" in text and "abc123" not in text
     code, out, _ = keyed("data", "decrypt", str(enc), "--values")
@@ -147,9 +152,7 @@ def test_values_round_trip_through_the_cli(keyed: Run, tmp_path: Path) -> None:
 def test_a_values_file_whose_alias_was_swapped_exits_2_without_plaintext(keyed: Run, tmp_path: Path) -> None:
     src = tmp_path / "values.yaml"
     src.write_text("prod: &prod\n  password: prod-pw-71\ntest: &test\n  password: test-pw-72\napp: *prod\n")
-    enc = tmp_path / "values.enc.yaml"
-    assert keyed("data", "encrypt", str(src), "--values", "-o", str(enc), "--key", "app-data",
-                 "--only", "password")[0] == 0
+    enc = _sealed_values(keyed, src, "--only", "password")
     enc.write_text(enc.read_text().replace("app: *prod", "app: *test"))
     code, out, err = keyed("data", "decrypt", str(enc), "--values")
     assert code == 2 and "MAC does not match" in err

@@ -10,11 +10,12 @@ left behind, and the next decrypt to the same output removes it and says so.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import stat
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -75,7 +76,17 @@ def encrypt_file(src_path: str, dst_path: str, wrappers: Sequence[KeyWrapper],
             src.close()
 
 
-def hold_temp(handle: IO[Any]) -> None:
+@contextlib.contextmanager
+def plaintext_writer(dst_path: str, mode: str) -> Iterator[IO[Any]]:
+    """``atomic_writer`` for plaintext: ``0600``, stale temps of an interrupted write removed first,
+    and its own temp held (locked) while it lives so a concurrent decrypt never removes it."""
+    clean_stale_temps(dst_path)
+    with atomic_writer(dst_path, mode, perms=0o600) as handle:
+        _hold_temp(handle)
+        yield handle
+
+
+def _hold_temp(handle: IO[Any]) -> None:
     """Mark a temp file as in use for as long as this process lives (the lock dies with it)."""
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
@@ -127,9 +138,7 @@ def decrypt_file(src_path: str, dst_path: str, unwrappers: Unwrappers,
             out.flush()
             return header
         try:
-            clean_stale_temps(dst_path)
-            with atomic_writer(dst_path, "wb", perms=0o600) as dst:
-                hold_temp(dst)
+            with plaintext_writer(dst_path, "wb") as dst:
                 return open_stream(src, dst, unwrappers, context)  # type: ignore[arg-type]
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror}", Source(dst_path)) from None

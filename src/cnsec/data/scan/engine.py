@@ -180,28 +180,27 @@ class Marks:
 
         options = _re2_options()
         self._unanchored = re2._Anchor.UNANCHORED
-        compiled = []
-        if keywords:
-            compiled.append(re2.compile("|".join("(?i:" + re.escape(k) + ")" for k in keywords).encode(),
-                                        options))
-        compiled += [re2.compile(a.encode(), options) for a in anchors]
-        self._match = [c._regexp.Match for c in compiled]  # the C++ matcher: the wrapper costs more
-        self._anchors = [c._regexp.Match for c in compiled[1 if keywords else 0:]]
-        self._keywords = re2.Set.SearchSet(options)
-        for k in keywords:
-            self._keywords.Add(("(?i:" + re.escape(k) + ")").encode())
-        self._keywords.Compile()
+        words = ["(?i:" + re.escape(k) + ")" for k in keywords]
+        anchors_c = [re2.compile(a.encode(), options) for a in anchors]
+        self._anchors = [c._regexp.Match for c in anchors_c]  # the C++ matcher: the wrapper costs more
+        self._match = ([re2.compile("|".join(words).encode(), options)._regexp.Match] if words else []) \
+            + self._anchors
+        self._keywords = self._set(words, options)
         self._keyword_count = len(keywords)
         # one set of everything: fastest on ordinary lines, and on a line of at most LONG_LINE bytes
         # even its slow case is bounded; longer texts take the keyword set and the anchors apart
-        self._all = re2.Set.SearchSet(options)
-        for k in keywords:
-            self._all.Add(("(?i:" + re.escape(k) + ")").encode())
-        for a in anchors:
-            self._all.Add(a.encode())
-        self._all.Compile()
-        self.combined = re2.compile("|".join(["(?i:" + re.escape(k) + ")" for k in keywords]
-                                             + ["(?:" + a + ")" for a in anchors]).encode(), options)
+        self._all = self._set(words + list(anchors), options)
+        self.combined = re2.compile("|".join(words + ["(?:" + a + ")" for a in anchors]).encode(), options)
+
+    @staticmethod
+    def _set(patterns: Sequence[str], options: Any) -> Any:
+        import re2
+
+        found = re2.Set.SearchSet(options)
+        for p in patterns:
+            found.Add(p.encode())
+        found.Compile()
+        return found
 
     def ids(self, text: bytes) -> list[int]:
         """Ids of the keywords (0..k-1) and anchors (k..) that occur in ``text``."""
