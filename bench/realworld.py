@@ -42,6 +42,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -111,20 +112,20 @@ def checkout(repo: Repo, mirror: Path | None, into: Path) -> Path | None:
     paths = [] if repo.paths == ["."] else repo.paths
     listing = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "-z", repo.commit, "--", *paths],
                              capture_output=True, check=True).stdout.split(b"\0")
-    blobs = []
+    blobs: list[tuple[str, str]] = []
     for row in listing:
         if not row:
             continue
-        meta, _, path = row.partition(b"\t")
+        meta, _, raw_path = row.partition(b"\t")
         mode, typ, oid = meta.split()
         if typ == b"blob" and mode != b"120000":
-            blobs.append((oid.decode(), path.decode()))
+            blobs.append((oid.decode(), raw_path.decode()))
     # the store's snapshots lack files of 4 MiB and more: write what is there, say what is not
     batch = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
                            input="".join(f"{oid}\n" for oid, _ in blobs).encode(), capture_output=True,
                            check=True).stdout
     pos = 0
-    missing = []
+    missing: list[str] = []
     for _oid, path in blobs:
         end = batch.index(b"\n", pos)
         header = batch[pos:end].split()
@@ -178,9 +179,9 @@ def terraform_block(address: str) -> str:
     return ".".join(parts[-2:])
 
 
-def cnsec_resource_key(finding: dict[str, object], asset: dict[str, object] | None) -> tuple[str, str]:
+def cnsec_resource_key(finding: dict[str, Any], asset: dict[str, Any] | None) -> tuple[str, str]:
     """(framework, resource key) of a cnsec finding, from its asset."""
-    path = str((finding.get("source") or {}).get("file", ""))  # type: ignore[union-attr]
+    path = str((finding.get("source") or {}).get("file", ""))
     name = Path(path).name.lower()
     if name in ("dockerfile", "containerfile") or name.startswith("dockerfile.") or name.endswith(".dockerfile"):
         return "dockerfile", ""
@@ -191,7 +192,7 @@ def cnsec_resource_key(finding: dict[str, object], asset: dict[str, object] | No
     return "kubernetes", f"{kind}/{name_}"
 
 
-def run_cnsec(root: Path, equivalents: dict[str, list[str]]) -> tuple[Side, dict[str, object]]:
+def run_cnsec(root: Path, equivalents: dict[str, list[str]]) -> tuple[Side, dict[str, Any]]:
     m = measure([*cnsec_exe(), "assess", ".", "-f", "json", "--fail-on", "none"], cwd=root)
     report = json.loads(m.stdout or b"{}")
     assets = {a["id"]: a for a in report.get("assets", [])}
