@@ -75,11 +75,8 @@ def alerts_for(engine: Engine, path: Path) -> list[Any]:
     from cnsec.detect.sources import open_binary
 
     book = AlertBook()
-
-    def add(m: Any) -> None:
-        book.add(m)
-    with open_binary(str(path)) as s:
-        engine.scan_stream(s, str(path), None, add)
+    with open_binary(str(path)) as s:  # a missing input raises, not an empty result
+        engine.scan_stream_events(s, str(path), None, book.add_event)
     return book.alerts()
 
 

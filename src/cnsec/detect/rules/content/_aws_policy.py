@@ -66,6 +66,15 @@ def opened_outside(policy: dict[str, Any], account: str) -> bool:
     return False
 
 
+def sets_open_policy(event: dict[str, Any], field: str) -> bool:
+    """Did this (successful) call set a policy, held in request parameter ``field``, that lets in an
+    outsider? The rules check the event name first; this is the common rest of their match."""
+    if event.get("errorCode"):
+        return False
+    params = event.get("requestParameters") or {}
+    return opened_outside(document(params.get(field)), own_account(event))
+
+
 def example(source: str, name: str, params: dict[str, Any], error: str | None = None) -> dict[str, Any]:
     """A CloudTrail record of account 111122223333's user alice, for the rules' own examples."""
     e: dict[str, Any] = {

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnsec.detect.rules.content._aws_policy import document, example, opened_outside, own_account
+from cnsec.detect.rules.content._aws_policy import example, sets_open_policy
 from cnsec.detect.rules.pyrules import PythonRule
 
 
 def _opened(event: dict[str, Any]) -> bool:
-    if event.get("eventName") != "PutBucketPolicy" or event.get("errorCode"):
-        return False
-    params = event.get("requestParameters") or {}
-    return opened_outside(document(params.get("bucketPolicy")), own_account(event))
+    return event.get("eventName") == "PutBucketPolicy" and sets_open_policy(event, "bucketPolicy")
 
 
 def _put(policy: dict[str, Any], error: str | None = None) -> dict[str, Any]:

@@ -8,9 +8,10 @@ policy back does not raise it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from cnsec.detect.rules.content._aws_policy import document, example, opened_outside, own_account
+from cnsec.detect.rules.content._aws_policy import example, sets_open_policy
 from cnsec.detect.rules.pyrules import PythonRule
 
 _FIELD = {"UpdateAssumeRolePolicy": "policyDocument", "CreateRole": "assumeRolePolicyDocument"}
@@ -18,15 +19,10 @@ _FIELD = {"UpdateAssumeRolePolicy": "policyDocument", "CreateRole": "assumeRoleP
 
 def _trusts_outsider(event: dict[str, Any]) -> bool:
     field = _FIELD.get(str(event.get("eventName")))
-    if field is None or event.get("eventSource") != "iam.amazonaws.com" or event.get("errorCode"):
-        return False
-    params = event.get("requestParameters") or {}
-    return opened_outside(document(params.get(field)), own_account(event))
+    return field is not None and event.get("eventSource") == "iam.amazonaws.com" and sets_open_policy(event, field)
 
 
 def _event(name: str, principal: Any) -> dict[str, Any]:
-    import json
-
     policy = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}, indent=2)
     return example("iam.amazonaws.com", name, {"roleName": "app", _FIELD[name]: policy})
