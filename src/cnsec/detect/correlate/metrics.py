@@ -342,30 +342,14 @@ def load_mappings(path: str | None) -> list[ConfiguredMapping]:
     there is one; a broken file is a :class:`~cnsec.errors.ConfigError` (exit 2)."""
     from pathlib import Path
 
-    import yaml
-
-    from cnsec.yamlsafe import error_line, error_message, load_documents, shape_problem
+    from cnsec.assess.config import CONFIG_NAMES, read_document
+    from cnsec.yamlsafe import shape_problem
 
     if path is None:
-        for name in (".cnsec.yaml", ".cnsec.yml"):
-            if Path(name).is_file():
-                path = name
-                break
-        else:
+        path = next((name for name in CONFIG_NAMES if Path(name).is_file()), None)
+        if path is None:
             return []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", Source(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", Source(path)) from None
-    try:
-        docs = list(load_documents(text))
-    except yaml.YAMLError as exc:
-        raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ConfigError(f"invalid YAML: {exc}", Source(path)) from None
-    raw = docs[0][0] if docs else None
+    raw = read_document(path)
     problem = shape_problem(raw)
     if problem is not None:
         raise ConfigError(f"the configuration {problem}", Source(path))
