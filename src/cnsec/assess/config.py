@@ -101,7 +101,16 @@ def _read(path: Path) -> str:
         raise ConfigError(f"cannot read: {exc.strerror}", Source(str(path))) from None
 
 
-def parse_config(text: str, path: str) -> Config:
+def read_document(path: str) -> Any:
+    """The first YAML document of the configuration file ``path`` (``None`` when empty): one
+    ``.cnsec.yaml`` serves every pillar, and each reads its own section of this document."""
+    if not Path(path).is_file():
+        raise ConfigError("configuration file not found", Source(path))
+    return load_document(_read(Path(path)), path)
+
+
+def load_document(text: str, path: str) -> Any:
+    """The first YAML document of ``text`` (``None`` when empty); broken YAML is a ConfigError."""
     import yaml
 
     from cnsec.yamlsafe import error_line, error_message, load_documents
@@ -112,7 +121,11 @@ def parse_config(text: str, path: str) -> Config:
         raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ConfigError(f"invalid YAML: {exc}", Source(path)) from None
-    raw: Any = docs[0][0] if docs else {}
+    return docs[0][0] if docs else None
+
+
+def parse_config(text: str, path: str) -> Config:
+    raw: Any = load_document(text, path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -247,3 +247,14 @@ def test_the_otlp_json_example_of_the_specification_is_read() -> None:
     assert by_name["my.counter"]["my.counter"] == 5.0 and by_name["my.gauge"]["my.gauge"] == 10.0
     assert by_name["my.gauge"]["service"] == "my.service" and by_name["my.gauge"]["my.gauge.attr"] == "some value"
     assert by_name["my.gauge"]["_ts"] == 1544712660.3
+
+
+def test_metrics_not_read_beyond_the_named_fifty_are_still_reported(tmp_path: Path) -> None:
+    expo = [{"name": f"rpc.duration.{i}", "unit": "s", "exponentialHistogram": {
+        "dataPoints": [{"timeUnixNano": str(T * 10**9), "count": "3"}]}} for i in range(60)]
+    p = tmp_path / "otlp.jsonl"
+    p.write_text(_otlp_line(expo))
+    _, stats = _records(p)
+    assert len(stats.unread_metrics) == 50
+    assert [pr.message for pr in stats.problems] == [
+        "more metrics not read than the 50 named (10 further samples or names)"]

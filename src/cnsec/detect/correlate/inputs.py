@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import unquote_plus
 
-from cnsec.detect.correlate.metrics import MAX_SERIES, ConfiguredMapping, MetricReader, Sample
+from cnsec.detect.correlate.metrics import MAX_SERIES, MAX_UNREAD, ConfiguredMapping, MetricReader, Sample
 from cnsec.detect.normalize import parse_time
 from cnsec.detect.sources import MAX_PROBLEMS, Chunk, ReadStats
 from cnsec.model.finding import InputProblem
@@ -610,9 +610,17 @@ def _read(stats: Stats, kind: str, n: int, reader: MetricReader | None = None) -
     if n:
         stats.kinds[kind] = stats.kinds.get(kind, 0) + n
     if reader is not None:
+        more = reader.unread_more
         for metric, why in reader.unread.items():
-            if len(stats.unread_metrics) < 50:
-                stats.unread_metrics.setdefault(metric, why)
+            if metric in stats.unread_metrics:
+                continue
+            if len(stats.unread_metrics) < MAX_UNREAD:
+                stats.unread_metrics[metric] = why
+            else:
+                more += 1
+        if more:
+            stats.problems.append(InputProblem("-", None, f"more metrics not read than the {MAX_UNREAD} named "
+                                                          f"({more} further samples or names)"))
         if reader.series_dropped:
             stats.problems.append(InputProblem("-", None, f"{reader.series_dropped} samples of series beyond "
                                                           f"the first {MAX_SERIES:,} not read"))

@@ -342,30 +342,14 @@ def load_mappings(path: str | None) -> list[ConfiguredMapping]:
     there is one; a broken file is a :class:`~cnsec.errors.ConfigError` (exit 2)."""
     from pathlib import Path
 
-    import yaml
-
-    from cnsec.yamlsafe import error_line, error_message, load_documents, shape_problem
+    from cnsec.assess.config import CONFIG_NAMES, read_document
+    from cnsec.yamlsafe import shape_problem
 
     if path is None:
-        for name in (".cnsec.yaml", ".cnsec.yml"):
-            if Path(name).is_file():
-                path = name
-                break
-        else:
+        path = next((name for name in CONFIG_NAMES if Path(name).is_file()), None)
+        if path is None:
             return []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", Source(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", Source(path)) from None
-    try:
-        docs = list(load_documents(text))
-    except yaml.YAMLError as exc:
-        raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ConfigError(f"invalid YAML: {exc}", Source(path)) from None
-    raw = docs[0][0] if docs else None
+    raw = read_document(path)
     problem = shape_problem(raw)
     if problem is not None:
         raise ConfigError(f"the configuration {problem}", Source(path))
@@ -386,6 +370,10 @@ class _Series:
     ts: float
     values: Any  # a counter's total, or a histogram's cumulative counts by bound
     start: float | None = None
+
+
+#: metric names not read that a report names (per file, and per run)
+MAX_UNREAD = 50
 
 
 @dataclass(slots=True)
@@ -423,6 +411,8 @@ class MetricReader:
     _plain: dict[str, Any] = field(default_factory=dict)
     _scaled: dict[tuple[tuple[float, ...], float], tuple[float, ...]] = field(default_factory=dict)
     series_dropped: int = 0
+    #: samples not read of metrics beyond the first MAX_UNREAD named in ``unread``
+    unread_more: int = 0
 
     def mapping(self, s: Sample) -> Mapping | None:
         key = (s.name, s.unit, s.otel)
@@ -446,8 +436,7 @@ class MetricReader:
         if m is None:
             m = convention(s.name, s.unit, s.otel)
         if isinstance(m, str):
-            if len(self.unread) < 50:
-                self.unread.setdefault(s.name, m)
+            self._unreadable(s.name, m)
             m = None
         elif m is not None and len(self.mapped) < 200:
             self.mapped.setdefault(s.name, m.describe())
@@ -479,9 +468,7 @@ class MetricReader:
         if s.ts != self._group_ts and self._group:
             out = self.flush()
         if s.otel == "exponentialHistogram" or s.otel == "summary":
-            if len(self.unread) < 50:
-                self.unread.setdefault(s.name, f"an OpenTelemetry {s.otel} (not read: export explicit-bucket "
-                                               f"histograms)")
+            self._unreadable(s.name, f"an OpenTelemetry {s.otel} (not read: export explicit-bucket histograms)")
             return out
         m = self.mapping(s)
         if m is not None and m.labels and any(str(s.labels.get(k)) != v for k, v in m.labels):
@@ -594,11 +581,20 @@ class MetricReader:
             st.ts, st.values, st.start = s.ts, v, s.start
         requests.add(s, ls, m.service, 2 if s.name.endswith("_count") else 0, inc, dt)
 
+    def _unreadable(self, name: str, why: str) -> None:
+        """Name a metric that could not be read (the first MAX_UNREAD names; samples of further ones
+        are counted, so the report still says they were there)."""
+        if name in self.unread:
+            return
+        if len(self.unread) < MAX_UNREAD:
+            self.unread[name] = why
+        else:
+            self.unread_more += 1
+
     def _histogram(self, lkey: tuple[Any, ...], s: Sample, m: Mapping, by_le: dict[float, float],
                    out: list[Record], requests: _Requests) -> None:
         if INF not in by_le:
-            if len(self.unread) < 50:
-                self.unread.setdefault(s.name, "a histogram without its +Inf bucket")
+            self._unreadable(s.name, "a histogram without its +Inf bucket")
             return
         bounds = tuple(sorted(by_le))
         cum = [by_le[b] for b in bounds]

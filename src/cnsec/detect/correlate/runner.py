@@ -118,27 +118,22 @@ class Correlator:
         self.now = ts
         kind = rec["_kind"]
         occs: list[Occurrence] | None = None
-        if kind == "metric":
-            for s in self.by_metric.get(rec["__name__"], ()):
-                pred = s.pred
-                if pred is not None and not pred(rec):
-                    continue
-                o = s.add_metric(rec)
-                if o is not None:
-                    (occs := occs or []).append(o)
+        metric = kind == "metric"
+        if metric:
+            groups: Any = ((None, self.by_metric.get(rec["__name__"], ())),)
             matchers = self.metric_matchers
         else:
             groups, matchers = self.plan.get(kind, NO_PLAN)
-            for needs, targets in groups:
-                if needs is not None and needs not in rec:
+        for needs, targets in groups:
+            if needs is not None and needs not in rec:
+                continue
+            for s in targets:
+                pred = s.pred
+                if pred is not None and not pred(rec):
                     continue
-                for s in targets:
-                    pred = s.pred
-                    if pred is not None and not pred(rec):
-                        continue
-                    o = s.add(rec)
-                    if o is not None:
-                        (occs := occs or []).append(o)
+                o = s.add_metric(rec) if metric else s.add(rec)
+                if o is not None:
+                    (occs := occs or []).append(o)
         if kind == "event":
             for e in self.by_rule.get(rec["rule"], ()):
                 (occs := occs or []).append(e.occurrence(rec))
