@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnsec.config_file import CONFIG_NAMES, load_document
+from cnsec.config_file import read_text as _read
 from cnsec.errors import ConfigError
 from cnsec.model.source import Source
 
-CONFIG_NAMES = (".cnsec.yaml", ".cnsec.yml")
 #: Top-level sections of ``.cnsec.yaml`` that belong to other commands (``scan:`` is ``cnsec data scan``'s).
 OTHER_PILLARS = frozenset({"scan", "detect", "iam", "data", "respond"})
 
@@ -90,38 +91,6 @@ def _list_of(mapping: Any, key: str, path: str, prefix: str = "") -> list[Any]:
         raise ConfigError(f"{prefix}{key} must be a list, not {_type_name(value)}",
                           Source(path, _key_line(mapping, key)))
     return value
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", Source(str(path))) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", Source(str(path))) from None
-
-
-def read_document(path: str) -> Any:
-    """The first YAML document of the configuration file ``path`` (``None`` when empty): one
-    ``.cnsec.yaml`` serves every pillar, and each reads its own section of this document."""
-    if not Path(path).is_file():
-        raise ConfigError("configuration file not found", Source(path))
-    return load_document(_read(Path(path)), path)
-
-
-def load_document(text: str, path: str) -> Any:
-    """The first YAML document of ``text`` (``None`` when empty); broken YAML is a ConfigError."""
-    import yaml
-
-    from cnsec.yamlsafe import error_line, error_message, load_documents
-
-    try:
-        docs = list(load_documents(text))
-    except yaml.YAMLError as exc:
-        raise ConfigError(error_message(exc), Source(path, error_line(exc))) from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise ConfigError(f"invalid YAML: {exc}", Source(path)) from None
-    return docs[0][0] if docs else None
 
 
 def parse_config(text: str, path: str) -> Config:

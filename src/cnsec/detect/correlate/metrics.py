@@ -342,7 +342,7 @@ def load_mappings(path: str | None) -> list[ConfiguredMapping]:
     there is one; a broken file is a :class:`~cnsec.errors.ConfigError` (exit 2)."""
     from pathlib import Path
 
-    from cnsec.assess.config import CONFIG_NAMES, read_document
+    from cnsec.config_file import CONFIG_NAMES, read_document
     from cnsec.yamlsafe import shape_problem
 
     if path is None:
