@@ -4,13 +4,66 @@ scan its allowlists), so the file's reading lives here, under the pillars, not i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cnsec.errors import ConfigError
+from cnsec.fsutil import id_base, repository_root
 from cnsec.model.source import Source
 
 CONFIG_NAMES = (".cnsec.yaml", ".cnsec.yml")
+
+
+def _look_up(start: Path, stop: Path | None) -> Path | None:
+    """``.cnsec.yaml`` in ``start`` or a folder above it, up to and including ``stop``.
+
+    ``stop`` is the repository root, or outside a repository the inputs' common folder: a stray
+    ``/tmp/.cnsec.yaml`` must not silently change what an unrelated scan reports.
+    """
+    start = start.resolve()
+    folders = [start]
+    if stop is not None and start.is_relative_to(stop):
+        folders += start.parents[: len(start.parents) - len(stop.parents)]
+    for folder in folders:
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def locate(targets: Sequence[str], explicit: str | None = None) -> Path | None:
+    """The configuration file a run uses, the same for every pillar: ``explicit`` (``--config``) when
+    given, else the first ``.cnsec.yaml`` found from each target upwards to the repository root (to
+    the inputs' common folder outside a repository), else from the current directory upwards to its
+    repository root; ``None`` when there is none.
+
+    Looking upwards is what keeps a project's suppressions when a sub-folder is assessed (``cnsec
+    assess shop/k8s`` and ``cd shop/k8s && cnsec assess .`` read ``shop/.cnsec.yaml``), as ruff,
+    ESLint and SOPS (``.sops.yaml``) do.
+    """
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError("configuration file not found", Source(explicit))
+        return Path(explicit)
+    stop = id_base(targets)
+    for target in targets:
+        if target == "-" or not target or not Path(target).exists():
+            continue
+        base = Path(target)
+        found = _look_up(base if base.is_dir() else base.parent, stop)
+        if found is not None:
+            return found
+    return _look_up(Path.cwd(), repository_root(Path.cwd()))
+
+
+def display(path: Path) -> str:
+    """``path`` as the user would type it: relative to the current directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def read_text(path: Path) -> str:

@@ -63,3 +63,33 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[byte
         else:
             for piece in data:
                 handle.write(piece)
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` (a folder, or a file in a
+    worktree): where a project's configuration and the base of its stable ids are looked for."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def id_base(targets: Iterable[str]) -> Path | None:
+    """The folder that file-derived ids (``Image/<path>``) are made relative to, so they do not
+    depend on where the command was run from or how the inputs were named: the repository root of
+    the inputs, else (outside a repository) the inputs' common folder. ``None`` when there is no
+    file input (stdin only).
+    """
+    folders = []
+    for target in targets:
+        if target == "-" or not target or not os.path.exists(target):
+            continue
+        path = Path(target).resolve()
+        folders.append(path if path.is_dir() else path.parent)
+    if not folders:
+        return None
+    roots = {repository_root(f) for f in folders}
+    if len(roots) == 1 and None not in roots:
+        return roots.pop()
+    return Path(os.path.commonpath(folders))

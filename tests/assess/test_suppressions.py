@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cnsec.assess.config import Config, find_config
 from cnsec.assess.engine import assess
 from tests.assess.conftest import write
@@ -81,15 +83,47 @@ def test_expired_config_suppression_reports_the_finding_again(tmp_path: Path) ->
     assert any("expired" in e.message and e.line == 2 for e in report.errors)
 
 
-def test_config_ignore_without_reason_is_a_config_error(tmp_path: Path) -> None:
-    import pytest
-
-    from cnsec.errors import ConfigError
-
+def test_a_config_suppression_without_a_reason_is_reported_not_applied_and_the_run_goes_on(
+        tmp_path: Path) -> None:
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
     write(tmp_path / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n")
-    with pytest.raises(ConfigError, match="reason") as exc:
-        find_config([str(tmp_path)], None)
-    assert exc.value.source is not None and exc.value.source.line == 2
+    report = assess([str(tmp_path)], find_config([str(tmp_path)], None), only={"CNSEC-K8S-001"})
+    (f,) = _k8s001(report)
+    assert not f.suppressed
+    [problem] = [e for e in report.errors if "no reason" in e.message]
+    assert problem.file.endswith(".cnsec.yaml") and problem.line == 2
+
+
+def test_the_project_config_is_found_from_a_sub_folder_up_to_the_repository_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    write(tmp_path / "repo" / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n    reason: accepted\n")
+    write(tmp_path / "repo" / "shop" / "k8s" / "pod.yaml", POD.format(annotations=""))
+    sub = tmp_path / "repo" / "shop" / "k8s"
+    (f,) = _k8s001(assess([str(sub)], find_config([str(sub)], None), only={"CNSEC-K8S-001"}))
+    assert f.suppressed
+    monkeypatch.chdir(sub)
+    report = assess(["."], find_config(["."], None), only={"CNSEC-K8S-001"})
+    assert report.config is not None and Path(report.config).resolve() == (tmp_path / "repo" / ".cnsec.yaml")
+    assert _k8s001(report)[0].suppressed
+
+
+def test_a_config_above_the_repository_root_is_not_read(tmp_path: Path) -> None:
+    write(tmp_path / ".cnsec.yaml", "ignore:\n  - check: CNSEC-K8S-001\n    reason: someone else's\n")
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    write(tmp_path / "repo" / "pod.yaml", POD.format(annotations=""))
+    assert find_config([str(tmp_path / "repo")], None).path is None
+
+
+def test_the_config_used_is_recorded_in_the_json_report(tmp_path: Path) -> None:
+    import json
+
+    from cnsec.report.json_report import render
+
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / ".cnsec.yaml", "checks:\n  skip: [CNSEC-K8S-032]\n")
+    report = assess([str(tmp_path)], find_config([str(tmp_path)], None), only={"CNSEC-K8S-001"})
+    assert json.loads(render(report))["config"].endswith(".cnsec.yaml")
 
 
 def test_config_sections_of_other_commands_are_left_to_them(tmp_path: Path) -> None:

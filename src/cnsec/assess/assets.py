@@ -241,19 +241,16 @@ def _tf_public(r: Any) -> bool:
 def build_assets(inv: Inventory, config: Config) -> list[Asset]:
     assets = _k8s_assets(inv)
     seen: dict[str, int] = {}
-    import os
-
-    root = inv.root if os.path.isdir(inv.root) else os.path.dirname(inv.root)
     for df in inv.dockerfiles:
-        rel = os.path.relpath(df.file, root) if root and not df.file.startswith("<") else df.file
-        df.key = f"Image/{rel if not rel.startswith('..') else df.file}"
+        df.key = f"Image/{inv.stable_path(df.file)}"
         assets.append(Asset(id=df.key, type=AssetType.IMAGE, kind="Dockerfile", name=df.file,
                             source=Source(df.file, 1), exposure=Exposure.NONE))
     for r in inv.terraform:
-        base = r.address
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        r.key = base if n == 0 else f"{base}@{r.via[0][0] if r.via else r.file}"  # a module resource: its root
+        address = r.address
+        n = seen.get(address, 0)
+        seen[address] = n + 1
+        # a repeated address (a module used twice): told apart by the module's root file
+        r.key = address if n == 0 else f"{address}@{inv.stable_path(r.via[0][0] if r.via else r.file)}"
         atype = _tf_type(r.type)
         public = _tf_public(r)
         crit = Criticality.HIGH if atype in (AssetType.DATA_STORE, AssetType.KEY, AssetType.SECRET,

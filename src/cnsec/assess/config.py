@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from cnsec.config_file import CONFIG_NAMES, load_document
+from cnsec.config_file import display, load_document, locate
 from cnsec.config_file import read_text as _read
 from cnsec.errors import ConfigError
 from cnsec.model.source import Source
@@ -114,9 +113,9 @@ def parse_config(text: str, path: str) -> Config:
         for name in ("check", "reason", "asset", "file"):
             if entry.get(name) is not None and not isinstance(entry[name], str):
                 raise ConfigError(f"ignore {name} must be a string, not {_type_name(entry[name])}", src)
+        # no reason: kept, and reported as not applied when the run applies the configuration —
+        # the run goes on, as it does for an annotation without a reason
         reason = str(entry.get("reason") or "").strip()
-        if not reason:
-            raise ConfigError(f"ignore of {entry['check']} needs a 'reason'", src)
         cfg.ignore.append(IgnoreRule(check=str(entry["check"]), reason=reason,
                                      asset=str(entry.get("asset", "*")), file=str(entry.get("file", "*")),
                                      expires=_date(entry.get("expires"), src), line=src.line))
@@ -152,21 +151,8 @@ def parse_config(text: str, path: str) -> Config:
 
 
 def find_config(targets: list[str], explicit: str | None) -> Config:
-    if explicit:
-        p = Path(explicit)
-        if not p.is_file():
-            raise ConfigError("configuration file not found", Source(explicit))
-        return parse_config(_read(p), explicit)
-    for target in targets:
-        if target == "-":
-            continue
-        base = Path(target)
-        base = base if base.is_dir() else base.parent
-        for name in CONFIG_NAMES:
-            candidate = base / name
-            if candidate.is_file():
-                return parse_config(_read(candidate), str(candidate))
-    for name in CONFIG_NAMES:
-        if Path(name).is_file():
-            return parse_config(_read(Path(name)), name)
-    return Config()
+    """The configuration of a run (see :func:`cnsec.config_file.locate` for where it is looked for)."""
+    path = locate(targets, explicit)
+    if path is None:
+        return Config()
+    return parse_config(_read(path), explicit or display(path))

@@ -538,6 +538,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
         kind="assessment", findings=findings, assets=assets,
         threats=[catalog[t] for t in sorted(used) if t in catalog], risks=risks, plan=plan,
         errors=problems, skipped=list(inv.skipped), rules={c.id: c.info for c in checks}, target=inv.root,
+        config=config.path,
     )
     report.stats.update({
         "files": inv.files_read,

@@ -14,6 +14,7 @@ from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, pars
 from cnsec.assess.loaders.k8s import K8sResource, parse_k8s
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform
 from cnsec.assess.workload import Workload, as_workload
+from cnsec.fsutil import id_base
 from cnsec.model.finding import InputProblem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -27,6 +28,8 @@ TF_SUFFIXES = (".tf",)
 @dataclass
 class Inventory:
     root: str
+    #: the inputs as given (file-derived ids are made relative to :func:`cnsec.fsutil.id_base` of them)
+    targets: list[str] = field(default_factory=list)
     k8s: list[K8sResource] = field(default_factory=list)
     dockerfiles: list[Dockerfile] = field(default_factory=list)
     terraform: list[TfResource] = field(default_factory=list)
@@ -38,6 +41,7 @@ class Inventory:
     templates_skipped: int = 0  # files with documents skipped as templates
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def workloads_by_resource(self) -> list[Workload | None]:
@@ -60,6 +64,18 @@ class Inventory:
                 return []
             lines = self._lines[file] = text.splitlines()
         return lines
+
+    def stable_path(self, file: str) -> str:
+        """``file`` relative to :func:`cnsec.fsutil.id_base` of the inputs: the same id from any
+        directory and any way of naming the inputs, so baselines and suppressions by asset keep
+        matching (``<stdin>`` and paths outside the base as they are)."""
+        if "id_base" not in self._memo:
+            self._memo["id_base"] = id_base(self.targets)
+        base = self._memo["id_base"]
+        if base is None or file.startswith("<"):
+            return file
+        rel = os.path.relpath(os.path.abspath(file), base)
+        return file if rel.startswith("..") else rel.replace(os.sep, "/")
 
     def drop_caches(self) -> None:
         """Forget what is rebuilt on demand (workloads, split lines): a part travels without them."""
@@ -189,17 +205,17 @@ T = TypeVar("T")
 _BESIDE: Callable[[Inventory], Any] | None = None
 
 
-def _load_chunk(chunk: list[tuple[str, str]]) -> Inventory:
-    part = Inventory(root="")
+def _load_chunk(chunk: list[tuple[str, str]], targets: list[str]) -> Inventory:
+    part = Inventory(root="", targets=targets)
     for display, kind in chunk:
         read_file(part, display, kind, display)
     return part
 
 
-def _load_and_work(chunk: list[tuple[str, str]]) -> tuple[Inventory, Any]:
+def _load_and_work(chunk: list[tuple[str, str]], targets: list[str]) -> tuple[Inventory, Any]:
     """Parse a chunk and run the ``beside`` work on it; both travel back in one pickle, so what the
     work's result refers to (resources of the part) arrives as the very same objects."""
-    part = _load_chunk(chunk)
+    part = _load_chunk(chunk, targets)
     result = _BESIDE(part) if _BESIDE is not None else None
     part.drop_caches()
     return part, result
@@ -262,7 +278,7 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
     _BESIDE = beside
     try:
         if n <= 1 or (len(files) < PARALLEL_MIN_FILES and tf < PARALLEL_MIN_TF_FILES):
-            part, result = _load_and_work(files)
+            part, result = _load_and_work(files, inv.targets)
             _merge(inv, part)
             return [result] if beside is not None else []
         import multiprocessing as mp
@@ -271,8 +287,8 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
         groups = _balance(files, n)
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ProcessPoolExecutor(max_workers=n - 1, mp_context=ctx) as pool:
-            futures = [pool.submit(_load_and_work, g) for g in groups[1:]]
-            done = [_load_and_work(groups[0])] + [f.result() for f in futures]
+            futures = [pool.submit(_load_and_work, g, inv.targets) for g in groups[1:]]
+            done = [_load_and_work(groups[0], inv.targets)] + [f.result() for f in futures]
     finally:
         _BESIDE = None
     order = {name: i for i, (name, _) in enumerate(files)}
@@ -319,7 +335,7 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                    workers: int | None = None) -> tuple[Inventory, list[T]]:
     """:func:`load_inventory`, running ``beside`` on every part of the inventory in the process that
     parsed it (while the part is fresh in that process's memory); returns its results too."""
-    inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets))
+    inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets), targets=list(targets))
     files: list[tuple[str, str]] = []
     results: list[T] = []
     for target in targets:

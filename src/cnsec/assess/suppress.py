@@ -84,7 +84,11 @@ def apply_config(findings: list[Finding], config: Config, problems: list[InputPr
     today = today or dt.date.today()
     live = []
     for rule in config.ignore:
-        if rule.expired(today):
+        if not rule.reason:
+            problems.append(InputProblem(config.path or ".cnsec.yaml", rule.line,
+                                         f"suppression of {rule.check} has no reason; not applied "
+                                         f"(add 'reason: …' saying why the finding is accepted)"))
+        elif rule.expired(today):
             problems.append(InputProblem(config.path or ".cnsec.yaml", rule.line,
                                          f"suppression of {rule.check} expired on {rule.expires}; "
                                          f"its findings are reported again"))

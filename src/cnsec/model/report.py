@@ -56,6 +56,8 @@ class Report:
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     target: str = ""
+    #: the ``.cnsec.yaml`` the run read (``None``: none found), so a report says which rules shaped it
+    config: str | None = None
 
     @property
     def schema(self) -> str:

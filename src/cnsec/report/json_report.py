@@ -28,6 +28,7 @@ def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
         from cnsec.report.notices import nothing_assessed
 
         data["summary"]["nothing_assessed"] = nothing_assessed(report)
+        data["config"] = report.config
         data["assets"] = [a.to_dict() for a in report.assets]
         data["threats"] = [t.to_dict() for t in report.threats]
     data["findings"] = [f.to_dict() for f in report.findings] if findings is None else findings

@@ -33,7 +33,8 @@ def register(sub: Any) -> None:
     mode.add_argument("--staged", action="store_true", help="scan only lines added in the git index")
     mode.add_argument("--history", action="store_true", help="scan lines added by git commits")
     p.add_argument("--since", metavar="REV", help="with --history: only commits after REV")
-    p.add_argument("--config", metavar="FILE", help=".cnsec.yaml to use (default: PATH/.cnsec.yaml)")
+    p.add_argument("--config", metavar="FILE",
+                   help=".cnsec.yaml to use (default: the nearest from PATH up to the repository root)")
     p.add_argument("--exclude", metavar="GLOB", action="append", default=[],
                    help="gitignore-style pattern to skip (repeatable)")
     p.add_argument("--max-file-size", metavar="SIZE", help="skip larger files (default 10MB)")
@@ -48,6 +49,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnsec.config_file import locate
     from cnsec.data.scan import scanner, walker
     from cnsec.data.scan.engine import EngineOptions, hyperscan_available
     from cnsec.errors import UsageError
@@ -66,10 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.exists():
         raise UsageError("no such file or directory", Source(args.path))
     base_dir = root if root.is_dir() else root.parent
-    config_path = Path(args.config) if args.config else base_dir / scanner.CONFIG_NAME
-    if args.config and not config_path.is_file():
-        raise UsageError("config file not found", Source(args.config))
-    cfg = scanner.load_config(config_path)
+    cfg = scanner.load_config(locate([args.path], args.config))
     if args.max_file_size:
         cfg.max_file_size = scanner.parse_size(args.max_file_size, Source("--max-file-size"))
     cfg.excludes = (*cfg.excludes, *args.exclude)

@@ -57,23 +57,11 @@ def load_config(path: Path | None, base: ScanConfig | None = None) -> ScanConfig
     cfg = base or ScanConfig()
     if path is None or not path.is_file():
         return cfg
-    import yaml
-
-    from cnsec.yamlsafe import AliasBomb, error_line, load_documents
+    from cnsec.config_file import read_document
 
     src = Source(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", src) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", src) from None
-    try:
-        docs = list(load_documents(text))
-    except yaml.YAMLError as exc:
-        message = str(exc) if isinstance(exc, AliasBomb) else "not valid YAML"
-        raise ConfigError(message, Source(str(path), error_line(exc))) from None
-    data = (docs[0][0] if docs else None) or {}
+    docs = [read_document(str(path))]
+    data = docs[0] or {}
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", src)
     section = data.get("scan") or {}

@@ -145,7 +145,7 @@ def correlate(args: argparse.Namespace) -> int:
     common: dict[str, Any] = dict(state=args.state, lateness=args.lateness, max_keys=args.max_keys,
                                   rules_paths=getattr(args, "rules", None) or None,
                                   default_rules=not getattr(args, "no_default_rules", False),
-                                  mappings=load_mappings(getattr(args, "config", None)))
+                                  mappings=load_mappings(getattr(args, "config", None), args.inputs))
     if getattr(args, "follow", False):
         if len(args.inputs) != 1 or args.inputs[0] == "-":
             raise UsageError("--follow takes exactly one file")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,19 +338,17 @@ def parse_mappings(raw: Any, path: str) -> list[ConfiguredMapping]:
     return out
 
 
-def load_mappings(path: str | None) -> list[ConfiguredMapping]:
-    """The mappings of ``path`` (``--config``), or of ``.cnsec.yaml`` in the current directory if
-    there is one; a broken file is a :class:`~cnsec.errors.ConfigError` (exit 2)."""
-    from pathlib import Path
-
-    from cnsec.config_file import CONFIG_NAMES, read_document
+def load_mappings(path: str | None, targets: Sequence[str] = ()) -> list[ConfiguredMapping]:
+    """The mappings of ``path`` (``--config``), or of the ``.cnsec.yaml`` found from the inputs (or
+    the current directory) upwards; a broken file is a :class:`~cnsec.errors.ConfigError` (exit 2)."""
+    from cnsec.config_file import display, locate, read_document
     from cnsec.yamlsafe import shape_problem
 
-    if path is None:
-        path = next((name for name in CONFIG_NAMES if Path(name).is_file()), None)
-        if path is None:
-            return []
-    raw = read_document(path)
+    found = locate(targets, path)
+    if found is None:
+        return []
+    path = path or display(found)
+    raw = read_document(str(found))
     problem = shape_problem(raw)
     if problem is not None:
         raise ConfigError(f"the configuration {problem}", Source(path))

@@ -37,7 +37,7 @@ def _block_end(text: str, brace: int) -> int:
     return len(text)
 
 
-def provider_blocks(file: str, text: str) -> Iterator[tuple[TfResource, str, int]]:
+def provider_blocks(file: str, text: str, key_file: str | None = None) -> Iterator[tuple[TfResource, str, int]]:
     """(pseudo-resource for the block, block text, offset of the block) for each AWS provider block.
 
     The Terraform loader keeps only resource and data blocks, so provider blocks are found here.
@@ -50,7 +50,7 @@ def provider_blocks(file: str, text: str) -> Iterator[tuple[TfResource, str, int
         name = f"{m.group(1)}.{alias.group(1)}" if alias else m.group(1)
         res = TfResource(type="provider", name=name, attrs={}, file=file, line=line,
                          end_line=line + body.count("\n"), block="provider")
-        res.key = f"provider.{name}@{file}"
+        res.key = f"provider.{name}@{key_file or file}"  # key_file: the path ids are stable by
         yield res, body, m.start()
 
 
@@ -81,7 +81,7 @@ def provider_credentials(inv: object, ctx: object) -> Iterator[Hit]:
                 "access_key" not in raw and "secret_key" not in raw):
             continue
         text = "\n".join(inv.lines(file))  # type: ignore[attr-defined]
-        for res, body, offset in provider_blocks(file, text):
+        for res, body, offset in provider_blocks(file, text, inv.stable_path(file)):  # type: ignore[attr-defined]
             for a in _ATTR.finditer(body):
                 attr, value = a.group(1), a.group(2).strip()
                 if "${" in value:
