@@ -163,3 +163,40 @@ def test_a_newline_in_a_user_name_cannot_forge_a_line_in_the_deny_access_artifac
     lines = capsys.readouterr().out.splitlines()
     assert "disable-user alice\\ndisable-user bob" in lines
     assert not any(line.startswith(("disable-user bob", "FORGED")) for line in lines)
+
+
+def test_playbook_show_prints_the_bundled_playbook(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["respond", "playbook", "show"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert doc["version"] == 1 and doc["rules"]
+
+
+def test_playbook_init_writes_a_playbook_that_respond_then_uses(
+        files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "new").mkdir()
+    monkeypatch.chdir(tmp_path / "new")
+    assert main(["respond", "playbook", "init"]) == 0
+    assert yaml.safe_load((tmp_path / "new" / "playbook.yaml").read_text())["rules"]
+    assert main(["respond", "playbook", "show", "--playbook", "playbook.yaml"]) == 0
+    capsys.readouterr()
+    assert main(["respond", str(files["alerts"]), "--playbook", "playbook.yaml",
+                 "--audit-log", str(tmp_path / "trail.jsonl")]) == 0
+
+
+def test_playbook_init_does_not_overwrite_without_force(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("version: 1\nrules: []\n")
+    assert main(["respond", "playbook", "init", str(mine)]) == 2
+    assert "exists" in capsys.readouterr().err and mine.read_text() == "version: 1\nrules: []\n"
+    assert main(["respond", "playbook", "init", str(mine), "--force"]) == 0
+    assert "rules:" in mine.read_text() and mine.read_text() != "version: 1\nrules: []\n"
+
+
+def test_playbook_show_of_a_broken_playbook_exits_2_with_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules:\n  - name: x\n    do: [nope]\n")
+    assert main(["respond", "playbook", "show", "--playbook", str(bad)]) == 2
+    assert str(bad) in capsys.readouterr().err

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-VERBS = ("verify", "actions")
+VERBS = ("verify", "actions", "playbook")
 
 
 def register(sub: Any) -> None:
@@ -22,13 +22,20 @@ def register(sub: Any) -> None:
         description="Respond to alerts (JSON lines from `cnsec detect -f jsonl`) with the actions a playbook "
                     "maps them to. Without --apply nothing is changed: the exact manifests and commands are "
                     "printed (and written to --out-dir). `cnsec respond verify` checks the audit trail's "
-                    "hash chain; `cnsec respond actions` lists the actions. Exit 0 ok, 1 an action failed "
+                    "hash chain; `cnsec respond actions` lists the actions; `cnsec respond playbook show` "
+                    "prints the bundled default playbook (or --playbook FILE, checked) and `playbook init "
+                    "[FILE]` writes a copy to adapt. Exit 0 ok, 1 an action failed "
                     "or the trail is tampered with, 2 usage/input errors.",
         usage="cnsec respond ALERTS [--playbook FILE] [--apply] [--out-dir DIR] [options]\n"
               "       cnsec respond verify [--audit-log FILE] [--expect-head HASH]\n"
-              "       cnsec respond actions")
+              "       cnsec respond actions\n"
+              "       cnsec respond playbook show [--playbook FILE]\n"
+              "       cnsec respond playbook init [FILE] [--force]")
     parser.add_argument("target", metavar="ALERTS", nargs="?",
-                        help="alerts as JSON lines ('-' for stdin), or 'verify' / 'actions'")
+                        help="alerts as JSON lines ('-' for stdin), or 'verify' / 'actions' / 'playbook'")
+    parser.add_argument("playbook_args", metavar="show|init [FILE]", nargs="*",
+                        help="after 'playbook': show, or init [FILE] (default playbook.yaml)")
+    parser.add_argument("--force", action="store_true", help="playbook init: replace an existing file")
     parser.add_argument("--playbook", metavar="FILE",
                         help="playbook YAML (default: the bundled default playbook)")
     parser.add_argument("--apply", action="store_true",
@@ -56,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         return _verify(args)
     if args.target == "actions":
         return _actions(args)
+    if args.target == "playbook":
+        return _playbook(args)
+    if args.playbook_args:
+        raise UsageError(f"unexpected argument {args.playbook_args[0]!r} (one alerts file, or '-')")
     if args.expect_head:
         raise UsageError("--expect-head only goes with `cnsec respond verify`")
     return _respond(args)
@@ -81,6 +92,32 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"audit trail TAMPERED: {where}: {outcome.problem} "
               f"({outcome.records} record(s) verified before it)")
     return 0 if outcome.ok else 1
+
+
+def _playbook(args: argparse.Namespace) -> int:
+    """``playbook show``: the playbook a run would use, checked (the bundled one unless --playbook);
+    ``playbook init [FILE]``: the bundled playbook copied out to adapt — never over a file unless
+    --force, written atomically."""
+    from cnsec.errors import UsageError
+    from cnsec.respond.playbooks import bundled_playbook_path, load_playbook
+
+    verb, *rest = args.playbook_args or ["show"]
+    if verb == "show" and not rest:
+        path = args.playbook or bundled_playbook_path()
+        load_playbook(path)  # a broken playbook is reported with file:line, not printed as if usable
+        sys.stdout.write(Path(path).read_text(encoding="utf-8"))
+        return 0
+    if verb == "init" and len(rest) <= 1:
+        from cnsec.fsutil import atomic_write_text
+
+        target = Path(rest[0] if rest else "playbook.yaml")
+        if target.exists() and not args.force:
+            raise UsageError(f"{target} exists; give another FILE or --force to replace it")
+        atomic_write_text(target, Path(bundled_playbook_path()).read_text(encoding="utf-8"))
+        print(f"wrote {target}: the bundled playbook; adapt namespaces, selectors and allow lists, then "
+              f"`cnsec respond ALERTS --playbook {target}` (a dry run until --apply)", file=sys.stderr)
+        return 0
+    raise UsageError("usage: cnsec respond playbook show [--playbook FILE] | playbook init [FILE] [--force]")
 
 
 def _actions(args: argparse.Namespace) -> int:
