@@ -57,9 +57,12 @@ def register(dsub: Any) -> None:
                      help="output ('-' for stdout; default FILE.cnsec, never replacing an existing file; "
                           "stdout with --values)")
     enc.add_argument("--key", action="append", default=[], metavar="KEY",
-                     help="keyring key NAME, vault:NAME or awskms:KEY_ID (repeatable)")
+                     help="keyring key NAME, vault:NAME or awskms:KEY_ID (repeatable; default: the "
+                          "data.creation_rules of .cnsec.yaml that match FILE)")
     enc.add_argument("--recipient", "-r", action="append", default=[], metavar="R",
                      help="age1… X25519 recipient, or a file with one or an RSA (>= 3072) PEM public key")
+    enc.add_argument("--config", metavar="FILE",
+                     help=".cnsec.yaml with data.creation_rules (default: the nearest above FILE)")
     _context_option(enc)
     enc.add_argument("--values", action="store_true",
                      help="per-value encryption of YAML/JSON/.env: keys stay readable")
@@ -309,6 +312,17 @@ def _write_text(path: str | None, text: str, *, secret: bool) -> None:
 def _encrypt(args: argparse.Namespace) -> int:
     context = _parse_context(args.context)
     keyring = _lazy_keyring()
+    if not args.key and not args.recipient:
+        from cnsec.data.files.creation_rules import rule_for
+
+        rule = rule_for(args.file, args.config)
+        if rule is None:
+            raise UsageError("give --key NAME (keyring, vault:NAME, awskms:KEY_ID) or --recipient, or a "
+                             "data.creation_rules entry in .cnsec.yaml matching this file (docs/data-security.md)")
+        args.key, args.recipient = list(rule.keys), list(rule.recipients)
+        args.only = args.only or (list(rule.only) or None)
+        print(f"keys from {rule.origin} (path {rule.path!r}): "
+              f"{', '.join((*rule.keys, *rule.recipients))}", file=sys.stderr)
     wrappers = _wrappers(args.key, args.recipient, keyring)
     if args.values:
         from cnsec.data.files.structured import detect_format, encrypt_values

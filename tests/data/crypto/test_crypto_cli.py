@@ -262,3 +262,40 @@ def test_recipient_only_file_is_left_alone_by_rewrap(cli_env: Path, run_cli: Run
     before = sealed.read_bytes()
     code, out, _ = run_cli("data", "rewrap", str(sealed), "-i", str(tmp_path / "id"))
     assert code == 0 and "unchanged" in out and sealed.read_bytes() == before
+
+
+def test_encrypt_values_without_a_key_uses_the_creation_rule_that_matches_the_file(
+        keyed: Run, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cnsec.yaml").write_text(
+        "data:\n  creation_rules:\n    - path: 'deploy/*.yaml'\n      keys: [app-data]\n"
+        "      only: ['**/password']\n")
+    (tmp_path / "deploy").mkdir()
+    src = tmp_path / "deploy" / "secrets.yaml"
+    src.write_text("db:\n  user: shop\n  password: hunter2\n")
+    enc = tmp_path / "deploy" / "secrets.enc.yaml"
+    code, _, err = keyed("data", "encrypt", str(src), "--values", "-o", str(enc))
+    assert code == 0, err
+    assert "app-data" in err and ".cnsec.yaml:3" in err
+    sealed = enc.read_text()
+    assert "hunter2" not in sealed and "user: shop" in sealed  # only the password is sealed
+    code, out, _ = keyed("data", "decrypt", str(enc), "--values")
+    assert code == 0 and "hunter2" in out
+
+
+def test_encrypt_without_a_key_or_a_matching_rule_says_how_to_give_one(keyed: Run, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cnsec.yaml").write_text("data:\n  creation_rules:\n    - path: 'other/*'\n      keys: [x]\n")
+    src = tmp_path / "secrets.yaml"
+    src.write_text("password: hunter2\n")
+    code, _, err = keyed("data", "encrypt", str(src), "--values")
+    assert code == 2 and "creation_rules" in err and "hunter2" not in err
+
+
+def test_a_creation_rule_without_keys_is_a_config_error_at_its_line(keyed: Run, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cnsec.yaml").write_text("data:\n  creation_rules:\n    - path: '*.yaml'\n")
+    src = tmp_path / "secrets.yaml"
+    src.write_text("password: hunter2\n")
+    code, _, err = keyed("data", "encrypt", str(src), "--values")
+    assert code == 2 and ".cnsec.yaml:3" in err and "keys or recipients" in err
