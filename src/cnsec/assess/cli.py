@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
                "or .cnsec.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
     add_output_options(p)
-    p.add_argument("--config", metavar="FILE", help="configuration file (default: PATH/.cnsec.yaml)")
+    p.add_argument("--config", metavar="FILE",
+                   help="configuration file (default: the nearest .cnsec.yaml from PATH up to the repository root)")
     p.add_argument("--checks", metavar="IDS", help="run only these checks (comma-separated, globs)")
     p.add_argument("--skip-checks", metavar="IDS", help="skip these checks (comma-separated, globs)")
     p.set_defaults(func=run_assess)

@@ -19,7 +19,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="live keys kept per sign and rule; the least recently used are evicted (counted)")
     p.add_argument("--config", metavar="FILE",
                    help=".cnsec.yaml whose detect.metrics maps metric names to sign inputs "
-                        "(default: .cnsec.yaml in the current directory, if there is one)")
+                        "(default: the nearest .cnsec.yaml from the inputs, or the current directory, "
+                        "up to the repository root)")
 
 
 def register(sub: Any) -> None:
