@@ -131,3 +131,69 @@ def test_config_sections_of_other_commands_are_left_to_them(tmp_path: Path) -> N
                                     "checks:\n  skip: [CNSEC-K8S-032]\n")
     config = find_config([str(tmp_path)], None)
     assert config.skip_checks == {"CNSEC-K8S-032"}
+
+
+TF_BUCKET_DB = """\
+resource "aws_db_instance" "orders" {
+  # checkov:skip=CKV_AWS_17:reachable only through the VPN endpoint, reviewed 2026-11
+  publicly_accessible = true
+}
+"""
+
+
+def test_a_checkov_skip_comment_suppresses_the_cnsec_check_that_is_its_equivalent(tmp_path: Path) -> None:
+    write(tmp_path / "main.tf", TF_BUCKET_DB)
+    report = assess([str(tmp_path)], Config(), only={"CNSEC-TF-007"})
+    (f,) = [f for f in report.findings if f.check_id == "CNSEC-TF-007"]
+    assert f.suppressed
+    assert "VPN endpoint" in (f.suppression_reason or "") and "checkov:skip=CKV_AWS_17" in (f.suppression_reason or "")
+
+
+def test_a_checkov_skip_without_a_reason_is_reported_and_not_applied(tmp_path: Path) -> None:
+    write(tmp_path / "main.tf", TF_BUCKET_DB.replace(":reachable only through the VPN endpoint, reviewed 2026-11", ""))
+    report = assess([str(tmp_path)], Config(), only={"CNSEC-TF-007"})
+    (f,) = [f for f in report.findings if f.check_id == "CNSEC-TF-007"]
+    assert not f.suppressed
+    assert any("checkov:skip=CKV_AWS_17 has no reason" in e.message and e.line == 2 for e in report.errors)
+
+
+def test_a_checkov_skip_of_another_check_suppresses_nothing(tmp_path: Path) -> None:
+    write(tmp_path / "main.tf", TF_BUCKET_DB.replace("CKV_AWS_17", "CKV_AWS_16"))
+    report = assess([str(tmp_path)], Config(), only={"CNSEC-TF-007"})
+    assert [f.suppressed for f in report.findings if f.check_id == "CNSEC-TF-007"] == [False]
+
+
+def test_a_checkov_skip_annotation_suppresses_through_the_equivalent(tmp_path: Path) -> None:
+    ann = '  annotations:\n    checkov.io/skip1: "CKV_K8S_16=node agent needs the host, reviewed by SRE"\n'
+    path = write(tmp_path / "pod.yaml", POD.format(annotations=ann))
+    report = assess([str(path)], Config(), only={"CNSEC-K8S-001"})
+    (f,) = _k8s001(report)
+    assert f.suppressed and "node agent" in (f.suppression_reason or "")
+
+
+def test_exclude_globs_leave_out_files_and_folders_and_the_report_says_how_many(tmp_path: Path) -> None:
+    from cnsec.report.notices import notes
+
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / "tests" / "fixtures" / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / "charts" / "x" / "bad.yaml", POD.format(annotations=""))
+    config = Config(exclude=("tests", "charts/x"))
+    report = assess([str(tmp_path)], config, only={"CNSEC-K8S-001"})
+    assert [f.source.file for f in _k8s001(report)] == [str(tmp_path / "pod.yaml")]
+    assert report.stats["excluded"] == 2
+    assert "2 input files left out by exclude globs" in notes(report)
+
+
+def test_exclude_and_skip_path_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cnsec.cli import main
+
+    write(tmp_path / "pod.yaml", POD.format(annotations=""))
+    write(tmp_path / "examples" / "pod.yaml", POD.format(annotations=""))
+    main(["assess", str(tmp_path), "--skip-path", "examples", "-f", "json", "--fail-on", "none"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["excluded"] == 1
+    assert {f["source"]["file"] for f in data["findings"]} == {str(tmp_path / "pod.yaml")}
+    main(["assess", str(tmp_path), "--exclude", "*.yaml", "-f", "table", "--fail-on", "none"])
+    assert "2 input files left out by exclude globs" in capsys.readouterr().out

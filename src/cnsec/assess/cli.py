@@ -26,6 +26,10 @@ def register(sub: Any) -> None:
                    help="configuration file (default: the nearest .cnsec.yaml from PATH up to the repository root)")
     p.add_argument("--checks", metavar="IDS", help="run only these checks (comma-separated, globs)")
     p.add_argument("--skip-checks", metavar="IDS", help="skip these checks (comma-separated, globs)")
+    p.add_argument("--exclude", "--skip-path", dest="exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files/folders under PATH matching GLOB (repeatable; a name such as "
+                        "'tests' or '*.tf' matches at any depth, 'a/b' the path from PATH); added to the "
+                        "configuration's exclude list; how many files were left out is reported")
     p.set_defaults(func=run_assess)
 
     c = sub.add_parser("checks", help="the check catalog",
@@ -50,6 +54,7 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.report.safe import one_line
 
     config = find_config(args.paths, args.config)
+    config.exclude = (*config.exclude, *args.exclude)
     fmt = output_format(args)
     with batch_gc():  # one batch from reading to the written report: no collector pass in between
         # JSON: the findings are rendered on the other core while risks are scored; source snippets

@@ -44,6 +44,8 @@ class Config:
     skip_checks: set[str] = field(default_factory=set)
     only_checks: set[str] = field(default_factory=set)
     allowed_registries: tuple[str, ...] = ()
+    #: globs of files/folders under the inputs to leave out (``exclude:`` here, ``--exclude`` on the CLI)
+    exclude: tuple[str, ...] = ()
 
 
 def _date(value: Any, src: Source) -> dt.date | None:
@@ -99,7 +101,7 @@ def parse_config(text: str, path: str) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("the configuration must be a mapping", Source(path, 1))
     cfg = Config(path=path)
-    known = {"ignore", "assets", "checks", "allowed_registries"}
+    known = {"ignore", "assets", "checks", "allowed_registries", "exclude"}
     for key in raw:
         if key in OTHER_PILLARS:
             continue  # one .cnsec.yaml for the whole repo: other pillars read their own sections
@@ -145,6 +147,7 @@ def parse_config(text: str, path: str) -> Config:
                               Source(path, _key_line(checks, key)))
     cfg.skip_checks = {str(x) for x in _list_of(checks, "skip", path, "checks.")}
     cfg.only_checks = {str(x) for x in _list_of(checks, "only", path, "checks.")}
+    cfg.exclude = tuple(str(x) for x in _list_of(raw, "exclude", path))
     regs = _list_of(raw, "allowed_registries", path)
     cfg.allowed_registries = tuple(str(r) for r in regs)
     return cfg

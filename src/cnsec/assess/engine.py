@@ -17,10 +17,13 @@ from cnsec.assess.config import Config
 from cnsec.assess.inventory import Inventory, scan_inventory
 from cnsec.assess.suppress import (
     ANNOTATION,
+    PEER_MARK,
     WAIVER_MARK,
+    PeerMap,
     Waiver,
     apply_config,
     apply_waivers,
+    checkov_annotation_waivers,
     comment_waivers,
     parse_annotation,
 )
@@ -465,9 +468,23 @@ def run_checks(inv: Inventory, config: Config, assets: list[Asset], checks: list
     return findings, problems
 
 
-def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list[Waiver]]:
-    """Per asset: waivers from its annotation and from comments inside its lines."""
+def _peer_map(checks: list[Check]) -> PeerMap:
+    """Checkov id -> the cnsec checks that list it among their equivalents."""
+    peers: dict[str, list[str]] = {}
+    for c in checks:
+        for peer_id in c.info.equivalents.get("checkov", ()):
+            peers.setdefault(peer_id, []).append(c.id)
+    return {k: tuple(v) for k, v in peers.items()}
+
+
+def _waivers_for(inv: Inventory, problems: list[InputProblem], peers: PeerMap) -> dict[str, list[Waiver]]:
+    """Per asset: waivers from its annotations and from comments inside its lines (cnsec's own and
+    Checkov's, through the checks' equivalents)."""
     out: dict[str, list[Waiver]] = {}
+
+    def commented(file: str) -> bool:
+        return inv.mentions(file, WAIVER_MARK) or inv.mentions(file, PEER_MARK)
+
     for res in inv.k8s:
         ws: list[Waiver] = []
         ann = res.annotations.get(ANNOTATION)
@@ -476,17 +493,20 @@ def _waivers_for(inv: Inventory, problems: list[InputProblem]) -> dict[str, list
         elif ann is not None:
             problems.append(InputProblem(res.file, res.line, f"{ANNOTATION} on {res.key} must be a string "
                                                              f"('ID=reason; ID=reason'); it is not applied"))
-        if inv.mentions(res.file, WAIVER_MARK):
-            ws += comment_waivers(inv.lines(res.file), res.line, res.end_line, res.file, problems)
+        if res.annotations:
+            ws += checkov_annotation_waivers(res.annotations, f"annotation on {res.key}", peers, problems,
+                                             res.file, res.line)
+        if commented(res.file):
+            ws += comment_waivers(inv.lines(res.file), res.line, res.end_line, res.file, problems, peers)
         if ws:
             out[res.key] = ws
     for df in inv.dockerfiles:
-        ws = comment_waivers(df.lines, 1, len(df.lines), df.file, problems)
+        ws = comment_waivers(df.lines, 1, len(df.lines), df.file, problems, peers)
         if ws:
             out[df.key] = ws
     for r in inv.terraform:
-        ws = comment_waivers(inv.lines(r.file), r.line, r.end_line, r.file, problems) \
-            if inv.mentions(r.file, WAIVER_MARK) else []
+        ws = comment_waivers(inv.lines(r.file), r.line, r.end_line, r.file, problems, peers) \
+            if commented(r.file) else []
         if ws:
             out[r.key] = ws
     return out
@@ -511,7 +531,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
     # depend on how the inventory was split between processes
     findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
     problems = list(inv.problems) + check_problems
-    waivers = _waivers_for(inv, problems)
+    waivers = _waivers_for(inv, problems, _peer_map(checks))
     if waivers:
         for f in findings:
             ws = waivers.get(f.asset_id)
@@ -545,6 +565,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
         "resources": len(inv.k8s) + len(inv.dockerfiles) + len(inv.terraform),
         "checks": len(checks),
         "templates_skipped": inv.templates_skipped,
+        "excluded": inv.excluded,
         "seconds": round(time.perf_counter() - started, 3),
     })
     return report
@@ -583,7 +604,7 @@ def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
     checks = select_checks(config, only, skip)
     with batch_gc():
         inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
-                                    workers=workers)
+                                    workers=workers, exclude=config.exclude)
         report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings,
                                   snippets=snippets)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)

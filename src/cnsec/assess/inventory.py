@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,6 +39,7 @@ class Inventory:
     #: inputs left out on purpose (templates that do not load): reported in every format, not errors
     skipped: list[InputProblem] = field(default_factory=list)
     files_read: int = 0
+    excluded: int = 0  # input files left out by --exclude / the configuration's exclude globs
     templates_skipped: int = 0  # files with documents skipped as templates
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
@@ -152,6 +154,26 @@ def iter_files(root: Path, problems: list[InputProblem] | None = None) -> Iterat
         subdirs = sorted((d for d in dirs if d.name not in SKIP_DIRS and not d.is_symlink()),
                          key=lambda e: e.name, reverse=True)
         stack.extend(d.path if here else d.name for d in subdirs)
+
+
+def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """Whether ``relative`` (a path below an input folder, ``/``-separated) is excluded by one of the
+    glob ``patterns``: a pattern without ``/`` matches any one folder or file name on the way
+    (``tests``, ``*.tf``), as in .gitignore; one with ``/`` matches the path from the input folder,
+    or a folder above the file (``charts/*/templates``, ``examples/shop``)."""
+    if not patterns:
+        return False
+    parts = relative.split("/")
+    for raw in patterns:
+        pattern = raw.strip().removeprefix("./").rstrip("/")
+        if not pattern:
+            continue
+        if "/" not in pattern:
+            if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                return True
+        elif any(fnmatch.fnmatchcase("/".join(parts[:i]), pattern) for i in range(1, len(parts) + 1)):
+            return True
+    return False
 
 
 def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
@@ -332,9 +354,11 @@ def load_inventory(targets: list[str], *, workers: int | None = None) -> Invento
 
 
 def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, *,
-                   workers: int | None = None) -> tuple[Inventory, list[T]]:
+                   workers: int | None = None, exclude: Sequence[str] = ()) -> tuple[Inventory, list[T]]:
     """:func:`load_inventory`, running ``beside`` on every part of the inventory in the process that
-    parsed it (while the part is fresh in that process's memory); returns its results too."""
+    parsed it (while the part is fresh in that process's memory); returns its results too.
+    ``exclude``: globs of files and folders under the input folders to leave out (:func:`is_excluded`);
+    how many were left out is counted, so the report says so."""
     inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets), targets=list(targets))
     files: list[tuple[str, str]] = []
     results: list[T] = []
@@ -355,6 +379,10 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue
         found = list(iter_files(root, inv.problems))
+        if exclude and root.is_dir():
+            kept = [f for f in found if not is_excluded(os.path.relpath(f[0], root).replace(os.sep, "/"), exclude)]
+            inv.excluded += len(found) - len(kept)
+            found = kept
         if not found and root.is_file():
             inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
                                                            "(.tf) or Dockerfile input by its name; skipped"))

@@ -7,7 +7,7 @@ from collections import Counter
 
 from cnsec.model.finding import Finding
 from cnsec.model.report import Report
-from cnsec.report.notices import nothing_assessed
+from cnsec.report.notices import notes
 from cnsec.report.safe import printable
 
 TOP_ITEMS = 10
@@ -58,9 +58,8 @@ def render(report: Report) -> str:
         lines.append(f"- **Input errors:** {len(report.errors)} (see the end of this report)")
     if report.skipped:
         lines.append(f"- **Skipped inputs:** {len(report.skipped)} (see the end of this report)")
-    empty = nothing_assessed(report)
-    if empty:
-        lines.append(f"- **Nothing assessed:** {_plain(empty)}")
+    for note in notes(report):
+        lines.append(f"- **Note:** {_plain(note)}")
     lines.append("")
 
     by_id = {f.id: f for f in report.findings}

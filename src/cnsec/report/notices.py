@@ -1,5 +1,6 @@
-"""What every format says besides findings, errors and skipped inputs: that a run assessed nothing.
-One place, so that the table, Markdown, SARIF and JSON say the same thing."""
+"""What every format says besides findings, errors and skipped inputs: that a run assessed nothing,
+or that inputs were left out on request. One place, so that the table, Markdown, SARIF and JSON say the
+same thing."""
 
 from __future__ import annotations
 
@@ -24,3 +25,16 @@ def nothing_assessed(report: Report) -> str | None:
     if report.errors:
         extra.append(f"{len(report.errors)} input errors")
     return f"nothing was assessed: {why}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def notes(report: Report) -> list[str]:
+    """Every run-level notice of the report, most important first: :func:`nothing_assessed`, and how
+    many input files ``--exclude``/``exclude:`` globs left out (asked for, but never invisible)."""
+    out = []
+    empty = nothing_assessed(report)
+    if empty:
+        out.append(empty)
+    excluded = report.stats.get("excluded", 0)
+    if excluded:
+        out.append(f"{excluded} input file{'s' if excluded != 1 else ''} left out by exclude globs")
+    return out

@@ -13,7 +13,7 @@ from typing import Any
 from cnsec import __version__
 from cnsec.model.finding import InputProblem
 from cnsec.model.report import Report, RuleInfo
-from cnsec.report.notices import nothing_assessed
+from cnsec.report.notices import notes as run_notes
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -103,9 +103,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     invocation: dict[str, Any] = {"executionSuccessful": True}
     notes = [_notification(e, "error") for e in report.errors]
     notes += [_notification(e, "note") for e in report.skipped]
-    empty = nothing_assessed(report)
-    if empty:
-        notes.append({"level": "warning", "message": {"text": empty}})
+    notes += [{"level": "warning", "message": {"text": note}} for note in run_notes(report)]
     if notes:
         invocation["toolExecutionNotifications"] = notes
     return {

@@ -15,7 +15,7 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
     from rich.console import Console
     from rich.table import Table
 
-    from cnsec.report.notices import nothing_assessed
+    from cnsec.report.notices import notes
     from cnsec.report.safe import one_line, rich_text
 
     buf = io.StringIO()
@@ -55,9 +55,8 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
     extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
     skipped = f", {len(report.skipped)} inputs skipped" if report.skipped else ""
     console.print(f"{sev}{extra}; {len(report.errors)} input errors{skipped}")
-    empty = nothing_assessed(report)
-    if empty:
-        console.print(f"[bold yellow]{rich_text(empty)}[/]")
+    for note in notes(report):
+        console.print(f"[bold yellow]{rich_text(note)}[/]")
     for label, items in (("[red]error[/]", report.errors), ("[yellow]skipped[/]", report.skipped)):
         for e in items[:MAX_NOTES]:
             console.print(f"{label} {rich_text(one_line(e))}")
