@@ -2,8 +2,8 @@
 
 Each module in this package defines ``FORMAT = LockfileFormat(...)``: an id, the ecosystem, the file
 names it reads and a ``parse(path, text)`` returning packages with their lines. Two modules with one id
-is a programming error caught at discovery. OS package databases, images and SBOMs join as more
-modules of the same shape.
+is a programming error caught at discovery. OS package databases (dpkg, apk) are modules of the same
+shape, found by the end of their path inside a root filesystem.
 """
 
 from __future__ import annotations
@@ -37,9 +37,19 @@ class LockfileFormat:
     ecosystem: str
     patterns: tuple[str, ...]  # file-name globs, matched case-sensitively
     parse: Callable[[Path, str], list[Package]]
+    #: globs on the end of the path (``var/lib/dpkg/status``) for files whose name alone says nothing;
+    #: when given, they decide instead of ``patterns``
+    path_patterns: tuple[str, ...] = ()
 
     def matches(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+
+    def matches_path(self, path: Path) -> bool:
+        if not self.path_patterns:
+            return self.matches(path.name)
+        posix = path.as_posix()
+        return any(posix == p or posix.endswith("/" + p) or fnmatch.fnmatchcase(posix, "*/" + p)
+                   for p in self.path_patterns)
 
 
 _FORMATS: dict[str, LockfileFormat] | None = None
@@ -63,7 +73,7 @@ def formats() -> dict[str, LockfileFormat]:
 
 
 def format_for(path: Path) -> LockfileFormat | None:
-    return next((f for f in formats().values() if f.matches(path.name)), None)
+    return next((f for f in formats().values() if f.matches_path(path)), None)
 
 
 def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
@@ -82,7 +92,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
-            fmt = format_for(Path(name))
+            fmt = format_for(Path(dirpath) / name)
             if fmt is not None:
                 yield Path(dirpath) / name, fmt
 

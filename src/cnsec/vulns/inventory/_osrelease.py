@@ -1,0 +1,55 @@
+"""Which distribution and release a root filesystem is, from its ``os-release``: the OSV ecosystem its
+OS packages are matched in (``Debian:12``, ``Ubuntu:22.04:LTS``, ``Alpine:v3.18``).
+
+Advisories for a distribution are per release (a fix in bookworm says nothing of bullseye), so a package
+database whose release cannot be told is not matched at all: it is reported as such, never matched
+against the wrong release.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from cnsec.vulns.inventory._purl import UNSUPPORTED
+
+_LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=(.*)$")
+
+
+def read_os_release(root: Path) -> dict[str, str]:
+    """The fields of ``etc/os-release`` (or ``usr/lib/os-release``) under ``root``; ``{}`` when neither
+    is a readable regular file. A symbolic link is not followed: in an image it points at ``/usr/...``,
+    which on this machine is the host's own file."""
+    for rel in ("etc/os-release", "usr/lib/os-release"):
+        path = root / rel
+        if os.path.islink(path) or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")[:65536]
+        except OSError:
+            continue
+        fields = {}
+        for line in text.splitlines():
+            m = _LINE.match(line.strip())
+            if m:
+                fields[m.group(1)] = m.group(2).strip().strip("\"'")
+        return fields
+    return {}
+
+
+def ecosystem(root: Path, family: str) -> str:
+    """The OSV ecosystem of the OS packages under ``root`` (``family``: ``deb`` or ``apk``, what the
+    package database says), or ``UNSUPPORTED + family`` when the release is unknown."""
+    fields = read_os_release(root)
+    distro = fields.get("ID", "").lower()
+    version = fields.get("VERSION_ID", "")
+    if distro == "debian" and version:
+        return f"Debian:{version.split('.')[0]}"
+    if distro == "ubuntu" and version:
+        lts = "LTS" in fields.get("VERSION", "")
+        return f"Ubuntu:{version}" + (":LTS" if lts else "")
+    if distro == "alpine" and version:
+        major_minor = ".".join(version.split(".")[:2])
+        return f"Alpine:v{major_minor}"
+    return UNSUPPORTED + (f"{family}/{distro}" if distro else family)
