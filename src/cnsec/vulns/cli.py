@@ -34,14 +34,17 @@ def register(sub: Any) -> None:
     db.set_defaults(func=show_help)
 
     v = sub.add_parser(
-        "vulns", help="known vulnerabilities in pinned dependencies (lockfiles, CycloneDX/SPDX JSON SBOMs)",
+        "vulns", help="known vulnerabilities in dependencies, OS packages and images",
         description="Find the lockfiles and SBOMs under each PATH (or read the file given) and match every "
                     "pinned package against the local index (build it first: 'cnsec vulndb build DIR'). "
                     "Read: requirements*.txt, poetry.lock, Pipfile.lock, package-lock.json, yarn.lock, go.mod, "
-                    "Cargo.lock, Gemfile.lock, composer.lock, *.cdx.json / bom.json, *.spdx.json.",
+                    "Cargo.lock, Gemfile.lock, composer.lock, *.cdx.json / bom.json, *.spdx.json; OS packages of "
+                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, release from os-release); "
+                    "container images (docker save tarballs, OCI layouts), layers applied in memory.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
                "could not be read (reported with file:line; the rest is still scanned).")
-    v.add_argument("paths", nargs="+", metavar="PATH", help="folders, lockfiles or SBOMs")
+    v.add_argument("paths", nargs="+", metavar="PATH",
+                   help="folders, lockfiles, SBOMs, root filesystems or images (docker save .tar, OCI layout)")
     add_output_options(v)
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,

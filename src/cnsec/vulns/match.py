@@ -21,13 +21,15 @@ from cnsec.errors import CnsecError
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
+from cnsec.vulns.image import is_image
 from cnsec.vulns.index import Advisory, AffectedEntry, Index
-from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, Package, discover
+from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, discover
 from cnsec.vulns.severity import to_severity
 from cnsec.vulns.versions import Comparable, VersionError, parser_for
 
 _PURL_TYPES = {"PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
-               "Packagist": "composer", "Maven": "maven", "NuGet": "nuget"}
+               "Packagist": "composer", "Maven": "maven", "NuGet": "nuget",
+               "Debian": "deb/debian", "Ubuntu": "deb/ubuntu", "Alpine": "apk/alpine"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +156,10 @@ class _Key:
 
 
 def purl(pkg: Package) -> str:
-    kind = _PURL_TYPES.get(pkg.ecosystem, pkg.ecosystem.lower())
-    return f"pkg:{kind}/{pkg.name}@{pkg.version}"
+    base, _, release = pkg.ecosystem.partition(":")
+    kind = _PURL_TYPES.get(base, base.lower())
+    distro = f"?distro={release.split(':')[0]}" if release and base in ("Debian", "Ubuntu", "Alpine") else ""
+    return f"pkg:{kind}/{pkg.name}@{pkg.version}{distro}"
 
 
 def finding_for(m: Match) -> Finding:
@@ -176,12 +180,12 @@ def finding_for(m: Match) -> Finding:
         location=f"{pkg.ecosystem}:{pkg.name}@{pkg.version}",
         attrs={"ecosystem": pkg.ecosystem, "package": pkg.name, "installed_version": pkg.version,
                "advisory": adv.id, "aliases": list(m.aliases), "fixed_version": m.fixed,
-               "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source},
+               "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source,
+               **({"layer": pkg.layer} if pkg.layer else {})},
     )
 
 
 def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
-    from cnsec.errors import InputError
 
     def unreadable(exc: OSError) -> None:
         errors.append(InputProblem(str(exc.filename), None, f"cannot read folder: {exc.strerror or exc}; skipped"))
@@ -192,16 +196,13 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
         if not root.exists():
             errors.append(InputProblem(raw, None, "not found"))
             continue
+        if is_image(root):
+            packages.extend(_image_packages(root, errors, stats))
+            continue
         for path, fmt in discover(root, unreadable):
             stats["lockfiles"] += 1
             try:
-                st = path.stat()
-                if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read, a device never end it
-                    raise InputError("not a regular file; refused", Source(str(path)))
-                if st.st_size > MAX_LOCKFILE_BYTES:
-                    raise InputError(f"larger than {MAX_LOCKFILE_BYTES >> 20} MiB; refused", Source(str(path)))
-                text = path.read_text(encoding="utf-8")
-                packages.extend(fmt.parse(path, text))
+                packages.extend(_parse_file(path, fmt))
             except CnsecError as exc:
                 src = exc.source or Source(str(path))
                 errors.append(InputProblem(src.file, src.line, exc.message))
@@ -210,6 +211,69 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
             except OSError as exc:
                 errors.append(InputProblem(str(path), None, f"cannot read: {exc.strerror}"))
     return packages
+
+
+def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
+    from cnsec.errors import InputError
+
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read, a device never end it
+        raise InputError("not a regular file; refused", Source(str(path)))
+    if st.st_size > MAX_LOCKFILE_BYTES:
+        raise InputError(f"larger than {MAX_LOCKFILE_BYTES >> 20} MiB; refused", Source(str(path)))
+    return fmt.parse(path, path.read_text(encoding="utf-8"))
+
+
+def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
+    """The packages of a container image: its layers applied in memory (see :mod:`cnsec.vulns.image`),
+    the kept files parsed by the same formats as on disk, each package named by its file in the image
+    (``image.tar:/var/lib/dpkg/status``) and the layer that brought it."""
+    import dataclasses
+    import tempfile
+    from pathlib import PurePosixPath
+
+    from cnsec.vulns.image import OS_RELEASE, package_layers, read_image
+    from cnsec.vulns.inventory import format_for
+
+    def wanted(name: str) -> bool:
+        return name in OS_RELEASE or format_for(PurePosixPath(name)) is not None
+
+    problems: list[str] = []
+    try:
+        kept = read_image(image, wanted, MAX_LOCKFILE_BYTES, problems)
+    except CnsecError as exc:
+        errors.append(InputProblem(str(image), None, exc.message))
+        return []
+    errors.extend(InputProblem(str(image), None, p) for p in problems)
+    out: list[Package] = []
+    with tempfile.TemporaryDirectory(prefix="cnsec-image-") as tmp:
+        root = Path(tmp)
+        for name, k in kept.items():  # names are normalised (no '..', relative): they stay below tmp
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(k.data)
+        for name, k in sorted(kept.items()):
+            fmt = format_for(root / name)
+            if fmt is None:
+                continue
+            stats["lockfiles"] += 1
+            shown = f"{image}:/{name}"
+            path = root / name
+
+            def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path) -> set[tuple[str, str]]:
+                return {(p.name, p.version) for p in fmt.parse(path, data.decode("utf-8", "replace"))}
+
+            try:
+                found = _parse_file(path, fmt)
+                layers = package_layers(k, keys)
+            except CnsecError as exc:
+                errors.append(InputProblem(shown, exc.source.line if exc.source else None, exc.message))
+                continue
+            except UnicodeDecodeError as exc:
+                errors.append(InputProblem(shown, None, f"not UTF-8 text (byte {exc.start})"))
+                continue
+            out += [dataclasses.replace(p, file=shown, layer=layers.get((p.name, p.version), k.layer))
+                    for p in found]
+    return out
 
 
 def index_status(index: Index, max_age_days: float) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 MAX_LOCKFILE_BYTES = 64 << 20  # a larger "lockfile" is refused, not read into memory
 #: folders never walked: installed trees and VCS metadata, not lockfiles of the project
@@ -29,6 +29,7 @@ class Package:
     version: str
     file: str
     line: int | None
+    layer: str | None = None  # in an image: the layer that brought the package
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class LockfileFormat:
     def matches(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
 
-    def matches_path(self, path: Path) -> bool:
+    def matches_path(self, path: PurePath) -> bool:
         if not self.path_patterns:
             return self.matches(path.name)
         posix = path.as_posix()
@@ -72,7 +73,7 @@ def formats() -> dict[str, LockfileFormat]:
     return _FORMATS
 
 
-def format_for(path: Path) -> LockfileFormat | None:
+def format_for(path: PurePath) -> LockfileFormat | None:
     return next((f for f in formats().values() if f.matches_path(path)), None)
 
 

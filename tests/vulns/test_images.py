@@ -1,0 +1,130 @@
+"""Container images (docker save and OCI layouts): layers applied in order with whiteouts, in memory,
+each package named with the layer that brought it; hostile tarballs cannot write outside or explode."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from cnsec.cli import main
+from tests.vulns.helpers import build_index, record
+
+OS_RELEASE = b'ID=debian\nVERSION_ID="11"\n'
+SSL = b"Package: libssl1.1\nStatus: install ok installed\nSource: openssl\nVersion: 1.1.1n-0+deb11u3\n"
+BASH = b"Package: bash\nStatus: install ok installed\nVersion: 5.1-2+deb11u1\n"
+
+
+def _layer(files: dict[str, bytes | None]) -> bytes:
+    """A layer tar; a value of None makes a folder."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tf.addfile(info)
+            else:
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+LAYERS = [
+    _layer({"etc/os-release": OS_RELEASE, "var/lib/dpkg/status": SSL,
+            "srv/old/requirements.txt": b"demo-pkg==1.5\n", "srv/cache/requirements.txt": b"demo-pkg==1.5\n"}),
+    _layer({"var/lib/dpkg/status": SSL + b"\n" + BASH, "srv/old/.wh.requirements.txt": b"",
+            "srv/cache/.wh..wh..opq": b"", "app/requirements.txt": b"demo-pkg==1.5\n",
+            "../../escaped/requirements.txt": b"demo-pkg==1.5\n"}),
+]
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def docker_save(path: Path, layers: list[bytes]) -> Path:
+    with tarfile.open(path, "w") as tf:
+        names = []
+        for i, data in enumerate(layers):
+            name = f"layer{i}/layer.tar"
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+            names.append(name)
+        manifest = json.dumps([{"Config": "config.json", "RepoTags": ["shop/api:1"], "Layers": names}]).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tf.addfile(info, io.BytesIO(manifest))
+    return path
+
+
+def oci_layout(folder: Path, layers: list[bytes]) -> Path:
+    blobs = folder / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> str:
+        digest = _digest(data)
+        (blobs / digest.split(":")[1]).write_bytes(data)
+        return digest
+
+    manifest = json.dumps({"schemaVersion": 2, "layers": [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": put(d), "size": len(d)}
+        for d in layers]}).encode()
+    (folder / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(manifest)}]}))
+    (folder / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return folder
+
+
+def _scan(tmp_path: Path, image: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    db = build_index(tmp_path, [
+        record("DSA-5343-1", "Debian:11", "openssl", [{"introduced": "0"}, {"fixed": "1.1.1n-0+deb11u4"}]),
+        record("DSA-9999-1", "Debian:11", "bash", [{"introduced": "0"}, {"fixed": "5.1-2+deb11u2"}]),
+        record("PYSEC-2099-1", "PyPI", "demo-pkg", [{"introduced": "0"}, {"fixed": "2.0"}])])
+    main(["vulns", str(image), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("kind", ["docker-save", "oci-layout"])
+def test_an_image_is_read_layer_by_layer_with_whiteouts_and_each_package_names_its_layer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    image = (docker_save(tmp_path / "image.tar", LAYERS) if kind == "docker-save"
+             else oci_layout(tmp_path / "image", LAYERS))
+    report = _scan(tmp_path, image, capsys)
+    found = {(f["package"], f["source"]["file"].split(":/", 1)[1], f["layer"])  # type: ignore[index]
+             for f in report["findings"]}  # type: ignore[attr-defined]
+    first, second = (("layer0", "layer1") if kind == "docker-save" else (_digest(LAYERS[0]), _digest(LAYERS[1])))
+    assert found == {("openssl", "var/lib/dpkg/status", first),   # installed by the first layer
+                     ("bash", "var/lib/dpkg/status", second),     # by the second, which rewrote the database
+                     ("demo-pkg", "app/requirements.txt", second),
+                     # ../../escaped is clamped to the image root, as a container runtime unpacks it
+                     ("demo-pkg", "escaped/requirements.txt", second)}
+    # srv/old was whited out and srv/cache made opaque; nothing was written outside
+    assert not (tmp_path.parent / "escaped").exists() and not Path("/escaped").exists()
+    assert all(str(f["source"]["file"]).startswith(str(image) + ":/") for f in report["findings"])  # type: ignore[attr-defined,index]
+
+
+def test_a_layer_that_is_not_a_tar_is_reported_and_the_others_are_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = docker_save(tmp_path / "image.tar", [LAYERS[0], b"\x28\xb5\x2f\xfd not a tar (zstd?)"])
+    report = _scan(tmp_path, image, capsys)
+    assert {f["package"] for f in report["findings"]} == {"openssl", "demo-pkg"}  # type: ignore[attr-defined,index]
+    assert any("layer1: not a readable tar layer" in e["message"] for e in report["errors"])  # type: ignore[attr-defined,index]
+
+
+def test_a_manifest_naming_a_missing_layer_is_an_input_error_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = tmp_path / "image.tar"
+    with tarfile.open(image, "w") as tf:
+        manifest = json.dumps([{"Layers": ["nope/layer.tar"]}]).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tf.addfile(info, io.BytesIO(manifest))
+    report = _scan(tmp_path, image, capsys)
+    assert report["findings"] == []
+    assert any("does not hold" in e["message"] for e in report["errors"])  # type: ignore[attr-defined,index]
