@@ -128,3 +128,42 @@ def test_a_manifest_naming_a_missing_layer_is_an_input_error_not_a_traceback(
     report = _scan(tmp_path, image, capsys)
     assert report["findings"] == []
     assert any("does not hold" in e["message"] for e in report["errors"])  # type: ignore[attr-defined,index]
+
+
+def test_sbom_out_writes_a_valid_cyclonedx_document_of_every_package_and_its_vulnerabilities(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    image = docker_save(tmp_path / "image.tar", LAYERS)
+    db = build_index(tmp_path, [
+        record("DSA-5343-1", "Debian:11", "openssl", [{"introduced": "0"}, {"fixed": "1.1.1n-0+deb11u4"}],
+               aliases=["CVE-2023-0286"])])
+    out = tmp_path / "sbom.cdx.json"
+    main(["vulns", str(image), "--db", str(db), "--sbom-out", str(out), "-f", "json", "--fail-on", "none"])
+    capsys.readouterr()
+    text = out.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    doc = json.loads(text)
+    purls = {c["purl"] for c in doc["components"]}
+    # one component per package: demo-pkg==1.5 pinned in two files of the image is one component
+    assert purls == {"pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u3?distro=11",
+                     "pkg:deb/debian/bash@5.1-2%2Bdeb11u1?distro=11", "pkg:pypi/demo-pkg@1.5"}
+    [vuln] = doc["vulnerabilities"]
+    assert vuln["id"] == "DSA-5343-1" and vuln["references"][0]["id"] == "CVE-2023-0286"
+    layer = {c["name"]: {p["name"]: p["value"] for p in c["properties"]} for c in doc["components"]}
+    assert layer["bash"]["cnsec:layer"] == "layer1"
+
+
+def test_an_sbom_cnsec_wrote_reads_back_as_the_same_packages_and_findings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = docker_save(tmp_path / "image.tar", LAYERS)
+    first = _scan(tmp_path, image, capsys)
+    db = tmp_path / "data" / "vulns.db"
+    out = tmp_path / "image.cdx.json"
+    main(["vulns", str(image), "--db", str(db), "--sbom-out", str(out), "-f", "json", "--fail-on", "none"])
+    capsys.readouterr()
+    main(["vulns", str(out), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    again = json.loads(capsys.readouterr().out)
+    assert {(f["package"], f["advisory"]) for f in again["findings"]} == \
+        {(f["package"], f["advisory"]) for f in first["findings"]}  # type: ignore[attr-defined,index]

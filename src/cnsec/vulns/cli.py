@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
                    help="folders, lockfiles, SBOMs, root filesystems or images (docker save .tar, OCI layout)")
     add_output_options(v)
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
+    v.add_argument("--sbom-out", metavar="FILE",
+                   help="also write what was read, and the vulnerabilities found, as CycloneDX 1.6 JSON")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
                    help=f"warn when the index is older than this (default: {DEFAULT_MAX_AGE_DAYS:g} days)")
     v.set_defaults(func=run_vulns)
@@ -81,6 +83,14 @@ def run_vulns(args: argparse.Namespace) -> int:
     from cnsec.report.output import emit
     from cnsec.vulns.match import scan
 
-    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age)
+    packages: list[Any] = []
+    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    if args.sbom_out:
+        from cnsec.fsutil import atomic_write_text
+        from cnsec.vulns.match import purl
+        from cnsec.vulns.sbom import to_cyclonedx
+
+        atomic_write_text(args.sbom_out, to_cyclonedx(packages, report.findings, purl))
+        print(f"wrote {args.sbom_out}: CycloneDX 1.6, {len(packages)} packages", file=sys.stderr)
     code = emit(report, args)
     return 2 if report.errors else code

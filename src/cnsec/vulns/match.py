@@ -318,7 +318,9 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     report.stats["withdrawn_skipped"] = matcher.withdrawn_skipped
 
 
-def scan(paths: list[str], db: Path, *, max_age_days: float) -> Report:
+def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[Package] | None = None) -> Report:
+    """Read the packages under ``paths`` and match them; ``packages_out`` receives every package read
+    (for ``--sbom-out``)."""
     import sys
 
     index = Index(db)
@@ -333,6 +335,8 @@ def scan(paths: list[str], db: Path, *, max_age_days: float) -> Report:
                   file=sys.stderr)
         packages = read_inventory(paths, report.errors, report.stats)
         report.stats["packages"] = len(packages)
+        if packages_out is not None:
+            packages_out.extend(packages)
         match_packages(index, packages, report)
         if report.stats["lockfiles"] == 0 and os.environ.get("CNSEC_QUIET") is None:
             print("cnsec: no supported lockfile found", file=sys.stderr)
