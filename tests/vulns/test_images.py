@@ -147,8 +147,8 @@ def test_sbom_out_writes_a_valid_cyclonedx_document_of_every_package_and_its_vul
     doc = json.loads(text)
     purls = {c["purl"] for c in doc["components"]}
     # one component per package: demo-pkg==1.5 pinned in two files of the image is one component
-    assert purls == {"pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u3?distro=11",
-                     "pkg:deb/debian/bash@5.1-2%2Bdeb11u1?distro=11", "pkg:pypi/demo-pkg@1.5"}
+    assert purls == {"pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u3?distro=debian-11",
+                     "pkg:deb/debian/bash@5.1-2%2Bdeb11u1?distro=debian-11", "pkg:pypi/demo-pkg@1.5"}
     [vuln] = doc["vulnerabilities"]
     assert vuln["id"] == "DSA-5343-1" and vuln["references"][0]["id"] == "CVE-2023-0286"
     layer = {c["name"]: {p["name"]: p["value"] for p in c["properties"]} for c in doc["components"]}

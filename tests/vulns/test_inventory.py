@@ -148,7 +148,7 @@ def test_a_cyclonedx_sbom_gives_its_nested_components_by_purl_and_counts_other_t
                {"purl": "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12"}, {"name": "no purl"}]}
     got = _parse(tmp_path, "app.cdx.json", json.dumps(bom, indent=2))
     assert got == [("@babel/core", "7.1.0", 11), ("org.apache.logging.log4j:log4j-core", "2.14.1", 14),
-                   ("debian/zlib1g", "", 19)]
+                   ("zlib1g", "1.2.13", 19)]  # a deb purl naming its release is matched (Debian:12)
 
 
 def test_a_component_purl_without_a_version_is_an_error_with_its_line(tmp_path: Path) -> None:
@@ -161,3 +161,18 @@ def test_an_spdx_document_gives_its_purl_references(tmp_path: Path) -> None:
         {"name": "x", "externalRefs": [{"referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a:x"},
                                        {"referenceType": "purl", "referenceLocator": "pkg:pypi/Django_X@3.2"}]}]}
     assert [(n, v) for n, v, _ in _parse(tmp_path, "sbom.spdx.json", json.dumps(doc))] == [("Django-X", "3.2")]
+
+
+@pytest.mark.parametrize(("purl", "expected"), [
+    ("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12",
+     ("Debian:12", "openssl", "3.0.11-1~deb12u2")),
+    ("pkg:deb/debian/openssl@1.1.1n?distro=bullseye", ("Debian:11", "openssl", "1.1.1n")),
+    ("pkg:deb/ubuntu/curl@7.81.0-1ubuntu1.15?distro=ubuntu-22.04", ("Ubuntu:22.04", "curl", "7.81.0-1ubuntu1.15")),
+    ("pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.18.4", ("Alpine:v3.18", "musl", "1.2.4-r2")),
+    ("pkg:deb/debian/openssl@3.0.11", ("unsupported:deb", "openssl", "")),  # no release: never guessed
+])
+def test_os_package_urls_are_matched_under_the_release_their_distro_qualifier_names(
+        purl: str, expected: tuple[str, str, str]) -> None:
+    from cnsec.vulns.inventory._purl import parse
+
+    assert parse(purl) == expected

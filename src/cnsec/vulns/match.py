@@ -158,7 +158,9 @@ class _Key:
 def purl(pkg: Package) -> str:
     base, _, release = pkg.ecosystem.partition(":")
     kind = _PURL_TYPES.get(base, base.lower())
-    distro = f"?distro={release.split(':')[0]}" if release and base in ("Debian", "Ubuntu", "Alpine") else ""
+    # the distro qualifier as Trivy and Syft write it (debian-11, ubuntu-22.04, alpine-3.18)
+    distro = (f"?distro={base.lower()}-{release.split(':')[0].lstrip('v')}"
+              if release and base in ("Debian", "Ubuntu", "Alpine") else "")
     return f"pkg:{kind}/{pkg.name}@{pkg.version}{distro}"
 
 
