@@ -27,6 +27,23 @@ def register(sub: Any) -> None:
                                                 "data directory, $XDG_DATA_HOME/cnsec)")
     b.set_defaults(func=run_build)
 
+    u = dsub.add_parser(
+        "update", help="download OSV's per-ecosystem archives (cached, conditional) and rebuild the index",
+        description="Fetch <URL>/<Ecosystem>/all.zip for each ecosystem into the cache beside the index "
+                    "(If-None-Match: an unchanged archive is not downloaded again; 429/5xx retried with "
+                    "backoff and Retry-After; size capped, MD5 (x-goog-hash) and every zip member's CRC "
+                    "checked before a copy replaces the cached one), then rebuild the index from the cache. "
+                    "Offline or air-gapped: 'cnsec vulndb build DIR' with archives you brought.",
+        epilog="exit codes: 0 updated, 2 an archive could not be fetched (its cached copy, if any, was used "
+               "and the index still rebuilt) or nothing at all is available.")
+    u.add_argument("--ecosystem", action="append", metavar="NAME",
+                   help="an OSV ecosystem (repeatable; default: PyPI npm Go crates.io RubyGems Packagist Maven "
+                        "NuGet Debian Ubuntu Alpine)")
+    u.add_argument("--url", metavar="BASE", help="where the archives are (default: OSV's public bucket, "
+                                                  "or $CNSEC_OSV_URL, e.g. an internal mirror)")
+    u.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
+    u.set_defaults(func=run_update)
+
     def show_help(args: argparse.Namespace) -> int:
         db.print_help()
         return 2
@@ -77,6 +94,33 @@ def run_build(args: argparse.Namespace) -> int:
           f"{stats['withdrawn']} withdrawn, {stats['unscored']} without a severity, "
           f"{stats['errors']} unreadable -> {printable(str(result.path))}", file=sys.stderr)
     return 2 if result.errors else 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    import os
+
+    from cnsec.report.safe import printable
+    from cnsec.vulns.download import DEFAULT_BASE, DEFAULT_ECOSYSTEMS, update
+
+    from cnsec.errors import UsageError
+
+    db = _db_path(args)
+    try:
+        result = update(db, args.ecosystem or DEFAULT_ECOSYSTEMS, args.url or os.environ.get("CNSEC_OSV_URL")
+                        or DEFAULT_BASE)
+    except ValueError as exc:  # a URL that is not http(s)
+        raise UsageError(str(exc)) from None
+    for eco, why in result.failed.items():
+        kept = " (the cached copy is used)" if any(a.parent.name == eco for a in result.archives) else ""
+        print(f"cnsec: {printable(eco)}: not updated: {printable(why)}{kept}", file=sys.stderr)
+    print(f"vulndb update: {len(result.fetched)} downloaded, {len(result.unchanged)} unchanged, "
+          f"{len(result.failed)} failed", file=sys.stderr)
+    if not result.archives:
+        print("cnsec: no archive is available: nothing to build", file=sys.stderr)
+        return 2
+    args.sources = [str(a) for a in result.archives]
+    code = run_build(args)
+    return 2 if result.failed else code
 
 
 def run_vulns(args: argparse.Namespace) -> int:
