@@ -38,7 +38,7 @@ class Bucket(http.server.BaseHTTPRequestHandler):
     throttle: dict[str, int] = {}   # path -> how many 429s before serving
     wrong_md5: set[str] = set()
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         data = self.files.get(self.path)
         if data is None:
             self._reply(404, b"")

@@ -99,10 +99,9 @@ def run_build(args: argparse.Namespace) -> int:
 def run_update(args: argparse.Namespace) -> int:
     import os
 
+    from cnsec.errors import UsageError
     from cnsec.report.safe import printable
     from cnsec.vulns.download import DEFAULT_BASE, DEFAULT_ECOSYSTEMS, update
-
-    from cnsec.errors import UsageError
 
     db = _db_path(args)
     try:
