@@ -363,7 +363,7 @@ def test_a_field_that_must_hold_any_value_is_checked_by_the_index_as_the_rule_ch
 
 
 def test_a_split_finds_branches_by_text_as_the_event_writes_it_and_forgets_past_its_bound() -> None:
-    from cnsec.detect import engine
+    from cnsec.detect.engine import compiler as engine
 
     def pods(d: dict, found: list) -> None:  # type: ignore[type-arg]
         found.append(1)
