@@ -15,8 +15,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect", help="detect threats in audit logs (Kubernetes, CloudTrail, GCP, Falco, JSON)",
         description="Run detection rules (bundled, Sigma, native YAML, Python) over event logs.")
-    p.add_argument("inputs", nargs="*", default=["-"], metavar="FILE",
-                   help="log files, directories or - for stdin (gzip is recognised)")
+    p.add_argument("inputs", nargs="*", metavar="FILE",
+                   help="log files, directories or - for stdin (gzip is recognised; default: stdin, "
+                        "unless it is a terminal)")
     p.add_argument("--rules", action="append", default=[], metavar="PATH",
                    help="add rules from PATH (Sigma, native YAML, Python); repeatable")
     p.add_argument("--no-default-rules", action="store_true", help="do not load the bundled content pack")
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
                    help="correlate signs into threats (a threat catalog or Sigma correlation rules; "
                         "no FILE: the bundled catalog): see `cnsec correlate`")
     add_run_options(p)
-    p.set_defaults(func=_detect)
+    p.set_defaults(func=_detect, usage=p.format_usage)
 
     r = sub.add_parser("rules", help="list, test and check detection rules")
     rs = r.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -91,6 +92,13 @@ def _load(paths: list[str], defaults: bool) -> Any:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    if not args.inputs:
+        if sys.stdin.isatty():  # nobody is going to type audit events: say how to give them
+            sys.stderr.write(args.usage())
+            print("cnsec: detect: no input: give log files or directories, or pipe events on stdin "
+                  "(e.g. kubectl logs … | cnsec detect)", file=sys.stderr)
+            return 2
+        args.inputs = ["-"]
     if args.threats:
         from cnsec.detect.correlate.cli import correlate
 
@@ -195,7 +203,9 @@ def _detect(args: argparse.Namespace) -> int:
     elif fmt == "markdown":
         text = render_markdown(alerts, stats)
     else:
-        text = render_table(alerts, stats)
+        from cnsec.report.console import FILE_WIDTH
+
+        text = render_table(alerts, stats, FILE_WIDTH if args.output else None)
     write_alerts(text, args.output)
     _report_problems(engine)
     return _exit(engine, exit_code(alerts, args.fail_on))

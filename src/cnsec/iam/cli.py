@@ -238,7 +238,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(pair.access_token + "\n")
         sys.stdout.write(f"refresh token: {pair.refresh_token}\n")
-        print(f"access token expires in {pair.expires_in} s", file=sys.stderr)
+        from cnsec.report.console import note
+
+        note(f"access token expires in {pair.expires_in} s")
     return 0
 
 

@@ -21,7 +21,7 @@ __all__ = ["FAIL_ON_CHOICES", "add_output_options", "apply_baseline", "baseline_
            "exit_code", "load_baseline", "output_format", "render"]
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = None) -> str:
     if fmt == "json":
         from cnsec.report import json_report
         return json_report.render(report)
@@ -32,7 +32,7 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
         from cnsec.report import markdown
         return markdown.render(report)
     from cnsec.report import table
-    return table.render(report, color=color)
+    return table.render(report, color=color, width=width)
 
 
 def load_baseline(path: str) -> set[str]:
@@ -147,7 +147,11 @@ def emit(report: Report, args: argparse.Namespace) -> int:
 
         pieces = json_report.render_pieces(report)  # a large report is not joined into one copy
     else:
-        pieces = [render(report, fmt, color=args.output is None and sys.stdout.isatty()).encode()]
+        from cnsec.report import console
+
+        to_window = args.output is None  # a file gets neither colour nor the window's width
+        pieces = [render(report, fmt, color=to_window and console.color(),
+                         width=console.width() if to_window else console.FILE_WIDTH).encode()]
     if args.output:
         try:
             atomic_write_bytes(args.output, pieces)
@@ -160,6 +164,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         for piece in pieces:
             sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
-    for problem in [*report.errors, *report.skipped]:  # one line each: a file name cannot forge lines
+    from cnsec.report.console import note
+
+    for problem in report.errors:  # one line each: a file name cannot forge lines
         print(f"cnsec: {one_line(problem)}", file=sys.stderr)
+    for problem in report.skipped:  # in the report in every format; on stderr unless -q
+        note(one_line(problem))
     return exit_code(report, args.fail_on)

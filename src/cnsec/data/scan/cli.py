@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if args.config and not config_path.is_file():
         raise UsageError("config file not found", Source(args.config))
     cfg = scanner.load_config(config_path)
+    from cnsec.report.console import verbose
+
+    verbose(f"configuration: {config_path if config_path.is_file() else 'none (no .cnsec.yaml found)'}")
     if args.max_file_size:
         cfg.max_file_size = scanner.parse_size(args.max_file_size, Source("--max-file-size"))
     cfg.excludes = (*cfg.excludes, *args.exclude)
