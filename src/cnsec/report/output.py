@@ -31,6 +31,9 @@ def render(report: Report, fmt: str, *, color: bool = False, width: int | None =
     if fmt == "markdown":
         from cnsec.report import markdown
         return markdown.render(report)
+    if fmt == "junit":
+        from cnsec.report import junit
+        return junit.render(report)
     from cnsec.report import table
     return table.render(report, color=color, width=width)
 
@@ -115,7 +118,7 @@ def _widen_pipe(stream: object) -> None:
 
 
 def output_format(args: argparse.Namespace) -> str:
-    """``-f``, else what ``-o``'s name says (.sarif, .md), else a table on a terminal and JSON elsewhere."""
+    """``-f``, else what ``-o``'s name says (.sarif, .md, .xml), else a table on a terminal and JSON elsewhere."""
     fmt: str | None = args.format
     if fmt is None:
         fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
@@ -123,6 +126,8 @@ def output_format(args: argparse.Namespace) -> str:
             fmt = "sarif"
         elif args.output and args.output.endswith(".md"):
             fmt = "markdown"
+        elif args.output and args.output.endswith(".xml"):
+            fmt = "junit"
     return fmt
 
 
