@@ -106,13 +106,7 @@ def _detect(args: argparse.Namespace) -> int:
     from cnsec.detect.alerts import AlertBook
     from cnsec.detect.engine import Engine, Match
     from cnsec.detect.normalize import SOURCES
-    from cnsec.detect.render import (
-        jsonl_line,
-        render_json,
-        render_markdown,
-        render_table,
-        table_row,
-    )
+    from cnsec.detect.render import jsonl_line, table_row
     from cnsec.detect.sources import expand_inputs
     from cnsec.errors import UsageError
     from cnsec.model.finding import InputProblem
@@ -185,6 +179,22 @@ def _detect(args: argparse.Namespace) -> int:
 
     # the rules, their indexes and the evidence of open alerts need no freeing one by one at exit
     skip_teardown(engine, book, loaded)
+    from cnsec.report.console import Progress
+
+    progress = Progress("events")  # on a terminal's stderr only; never with --follow (that never ends)
+    if progress.enabled:
+        engine.on_lines = progress.advance
+    try:
+        return _detect_all(args, engine, book, inputs, loaded, rules, fmt, progress)
+    finally:
+        progress.close()
+
+
+def _detect_all(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any,
+                rules: list[Any], fmt: str, progress: Any) -> int:
+    """Every input scanned to the end, then the alerts written (or streamed, as jsonl)."""
+    from cnsec.detect.render import render_json, render_markdown, render_table
+
     if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
         return _detect_jsonl(args, engine, book, inputs, loaded)
 
@@ -193,6 +203,7 @@ def _detect(args: argparse.Namespace) -> int:
         unreadable = engine.stats.unreadable
         src = engine.scan_file(path, args.source, book.add_event)
         sources[path] = src or ("unreadable" if engine.stats.unreadable > unreadable else "empty")
+    progress.close()  # before the table: the line is not left between rows
     alerts = book.alerts()
     stats: dict[str, Any] = {**engine.stats.to_dict(), "rules": len(rules), "alerts": len(alerts),
                              "hits": book.hits, "inputs": sources,

@@ -128,8 +128,11 @@ class Progress:
         self.close()
 
     def advance(self, n: int = 1, nbytes: int = 0) -> None:
-        self.done += n
-        self.bytes += nbytes
+        self.set(self.done + n, self.bytes + nbytes)
+
+    def set(self, done: int, nbytes: int = 0) -> None:
+        """Work done so far (as counted elsewhere, e.g. by worker processes)."""
+        self.done, self.bytes = done, nbytes
         if not self.enabled:
             return
         now = time.monotonic()
