@@ -91,3 +91,13 @@ def test_an_internal_error_is_one_line_without_debug_and_a_traceback_with_it(
 def test_a_user_mistake_gets_no_traceback_even_with_debug(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["assess", str(tmp_path / "missing"), "--debug", "--config", str(tmp_path / "nope.yaml")]) == 2
     assert "configuration file not found" in capsys.readouterr().err
+
+
+def test_verbose_names_the_iam_store_without_its_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CNSEC_DB", f"sqlite:///{tmp_path / 'iam.db'}")
+    main(["iam", "init", "-v"])
+    assert f"cnsec: store: sqlite:///{tmp_path / 'iam.db'}" in capsys.readouterr().err
+    main(["-v", "iam", "users", "list", "--db", "postgresql://cnsec:hunter2secret@127.0.0.1:1/cnsec"])
+    err = capsys.readouterr().err
+    assert "cnsec: store: postgresql+psycopg://cnsec:***@127.0.0.1:1/cnsec" in err and "hunter2secret" not in err

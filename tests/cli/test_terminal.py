@@ -143,3 +143,10 @@ def test_detect_still_reads_events_piped_on_stdin() -> None:
                             env={"NO_COLOR": "1"})
     assert code == 0, out
     assert "CNSEC-DET-K8S-001" in out
+
+
+def test_the_rule_list_fits_the_terminal_and_keeps_rule_ids_whole() -> None:
+    code, out = in_terminal(["rules", "list"], env={"NO_COLOR": "1"})
+    assert code == 0
+    assert_fits(out)
+    assert "CNSEC-DET-AWS-001 " in out  # the id is what a reader greps for: it is not cut at 80 columns

@@ -326,14 +326,20 @@ def _rules_list(args: argparse.Namespace) -> int:
         print(json.dumps({"rules": [r.to_dict() for r in rules],
                           "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
         return 0
+    from cnsec.report.console import fit, fit_widths, width
     from cnsec.report.safe import one_line
 
-    # rule files are input: their text reaches the terminal escaped, like any other input
-    print(f"{'ID':<38} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<22} TITLE")
+    # rule files are input: their text reaches the terminal escaped, like any other input; the
+    # ATT&CK and title columns shrink to the window (cut with an ellipsis), the id only when the
+    # window is narrower still
+    iw = min(max((len(one_line(r.id)) for r in rules), default=2), 38)
+    aw, tw = fit_widths((22, max((len(one_line(r.title)) for r in rules), default=5)), 8 + 10 + 4 + iw)
+    iw = min(iw, max(4, width() - 8 - 10 - 4 - aw - tw))
+    print(f"{'ID':<{iw}} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<{aw}} TITLE")
     for r in rules:
-        attack = one_line(",".join(r.attack_ids))[:22]
-        print(f"{one_line(r.id):<38} {r.severity.label:<8} {one_line(r.source or '-'):<10} {attack:<22} "
-              f"{one_line(r.title)}")
+        attack = fit(one_line(",".join(r.attack_ids)), aw)
+        print(f"{fit(one_line(r.id), iw):<{iw}} {r.severity.label:<8} {fit(one_line(r.source or '-'), 10):<10} "
+              f"{attack:<{aw}} {fit(one_line(r.title), tw)}".rstrip())
     print(f"\n{len(rules)} rules" + (f", {len(loaded.failures)} not loaded" if loaded.failures else ""))
     return 0
 
