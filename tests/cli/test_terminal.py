@@ -7,10 +7,12 @@ import fcntl
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,14 @@ def in_terminal(args: list[str], *, columns: int = 80, env: dict[str, str] | Non
         proc.stdin.write(stdin)
         proc.stdin.close()
     chunks = []
+    deadline = time.monotonic() + float(os.environ.get("CNSEC_TEST_PTY_TIMEOUT", "120"))
     while True:
+        ready, _, _ = select.select([master], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:  # still running (waiting on the terminal?): a failure, not a hung suite
+            proc.kill()
+            proc.wait()
+            os.close(master)
+            pytest.fail(f"cnsec {' '.join(args)} did not finish in time; it wrote {b''.join(chunks)!r}")
         try:
             data = os.read(master, 65536)
         except OSError:  # EIO: every writer closed the terminal
