@@ -10,9 +10,12 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from cnsec import __version__
+
+_STARTED = time.monotonic()  # as the module is imported: start-up time for -v
 
 #: The pillars that contribute sub-commands, in help order.
 PILLAR_CLIS = (
@@ -26,7 +29,30 @@ PILLAR_CLIS = (
 )
 
 
+#: Options every command takes, before or after its name (``cnsec -q assess .`` = ``cnsec assess . -q``).
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("--no-color",), "no colour in any output (as NO_COLOR set to anything non-empty does)"),
+    (("-q", "--quiet"), "say nothing on stderr but errors: no progress, no notices"),
+    (("-v", "--verbose"), "also say which configuration file was used and how long the run took"),
+    (("--debug",), "-v, and a traceback for an internal error (never for a mistake in the input or "
+                   "the command line)"),
+)
+#: What a run ends with when cnsec itself failed (not the input, not the command line): neither
+#: "findings" (1) nor "usage or input error" (2).
+INTERNAL_ERROR = 3
+
+
 class _Parser(argparse.ArgumentParser):
+    """Every parser, at every depth, takes the global options (argparse gives sub-parsers their
+    parent's class). Below the top they default to SUPPRESS, so a sub-command that was not given
+    ``-q`` does not reset the ``-q`` given before its name."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        group = self.add_argument_group("global options")
+        for flags, text in GLOBAL_OPTIONS:
+            group.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, help=text)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(2, f"cnsec: error: {message}\n")
@@ -40,7 +66,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Cloud-native security: assess, identity & access, data security, detect & respond.",
     )
     parser.add_argument("--version", action="version", version=f"cnsec {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.set_defaults(no_color=False, quiet=False, verbose=False, debug=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in PILLAR_CLIS:
         try:
@@ -77,18 +103,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(next((w for w in words if not w.startswith("-")), None))
     args = parser.parse_args(words)
+    from cnsec.report import console
+
+    console.configure(no_color=args.no_color, quiet=args.quiet, verbose=args.verbose, debug=args.debug)
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
         return 2
     from cnsec.errors import CnsecError
 
+    started = time.monotonic()
     try:
         code = handler(args)
+        console.verbose(f"done in {time.monotonic() - started:.2f} s "
+                        f"(start-up {started - _STARTED:.2f} s)")
         return int(code or 0)
-    except CnsecError as exc:
-        if args.debug:
-            raise
+    except CnsecError as exc:  # the input or the command line: the message says it all
         from cnsec.report.safe import printable
 
         print(f"cnsec: {printable(exc)}", file=sys.stderr)
@@ -101,6 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:  # cnsec's own fault: one line, the traceback with --debug
+        if args.debug:
+            raise
+        from cnsec.report.safe import one_line
+
+        print(f"cnsec: internal error: {type(exc).__name__}: {one_line(exc)} (run again with --debug "
+              f"for the traceback, and please report it)", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 #: Set by a command that leaves a large heap behind (an assessment: millions of small objects) and

@@ -238,3 +238,22 @@ def test_users_list_on_an_unreachable_database_is_a_clear_error(capsys, tmp_path
         assert main(["iam", "users", "list"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("cnsec: ") and "Traceback" not in err and "secret-pw" not in err
+
+
+def test_a_replayed_totp_code_is_refused_saying_it_was_already_used(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import time
+
+    import pyotp
+
+    cli("users", "add", "mary", "--password-stdin", stdin=GOOD_PW + "\n")
+    assert cli("mfa", "enable", "mary") == 0
+    secret = re.search(r"secret=([A-Z2-7]+)", capsys.readouterr().out).group(1)  # type: ignore[union-attr]
+    totp = pyotp.TOTP(secret)
+    assert cli("mfa", "confirm", "mary", totp.at(time.time())) == 0
+    code = totp.at(time.time() + 30)  # the next step: within the drift allowed, not used yet
+    assert cli("login", "mary", "--password-stdin", "--totp", code, stdin=GOOD_PW + "\n") == 0
+    capsys.readouterr()
+    assert cli("login", "mary", "--password-stdin", "--totp", code, stdin=GOOD_PW + "\n") == 1
+    err = capsys.readouterr().err
+    assert "already used" in err and "Traceback" not in err

@@ -49,12 +49,14 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
     from cnsec.assess.engine import assess, batch_gc
     from cnsec.errors import InputError
+    from cnsec.report.console import note, verbose
     from cnsec.report.json_report import prerender_findings
     from cnsec.report.output import emit, output_format
     from cnsec.report.safe import one_line
 
     config = find_config(args.paths, args.config)
     config.exclude = (*config.exclude, *args.exclude)
+    verbose(f"configuration: {config.path or 'none (no .cnsec.yaml found)'}")
     fmt = output_format(args)
     with batch_gc():  # one batch from reading to the written report: no collector pass in between
         # JSON: the findings are rendered on the other core while risks are scored; source snippets
@@ -67,7 +69,7 @@ def run_assess(args: argparse.Namespace) -> int:
                 print(f"cnsec: {one_line(problem)}", file=sys.stderr)
             raise InputError("nothing could be read")
         if report.stats.get("files", 0) == 0:  # the report says why nothing was assessed, in any case
-            print("cnsec: no Kubernetes, Dockerfile or Terraform files found", file=sys.stderr)
+            note("no Kubernetes, Dockerfile or Terraform files found")
         code = emit(report, args)
     from cnsec.cli import skip_teardown
 
@@ -96,8 +98,10 @@ def run_checks_list(args: argparse.Namespace) -> int:
             threats = ", ".join(c.threats)
             print(f"| {c.id} | {c.title} | {c.severity.label} | {c.target} | {threats} | {ck} | {ks} |")
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from cnsec.report.console import color, width
+    from cnsec.report.table import make_console
 
     table = Table(title=f"{len(checks)} checks", title_justify="left")
     for col in ("id", "title", "severity", "threats", "equivalents"):
@@ -105,5 +109,5 @@ def run_checks_list(args: argparse.Namespace) -> int:
     for c in checks:
         peers = "; ".join(f"{k}: {', '.join(v)}" for k, v in c.equivalents.items() if v)
         table.add_row(c.id, c.title, c.severity.label, ", ".join(c.threats), peers)
-    Console().print(table)
+    make_console(color=color(), width=width()).print(table)
     return 0

@@ -227,11 +227,27 @@ T = TypeVar("T")
 _BESIDE: Callable[[Inventory], Any] | None = None
 
 
+#: Files read so far by this process and its forked workers (a shared counter), and the progress
+#: line that shows it, while a run on a terminal shows one; ``None`` otherwise (no cost at all).
+_DONE: Any = None
+_VIEW: Any = None
+
+
 def _load_chunk(chunk: list[tuple[str, str]], targets: list[str]) -> Inventory:
     part = Inventory(root="", targets=targets)
     for display, kind in chunk:
         read_file(part, display, kind, display)
+        if _DONE is not None:
+            _count_file()
     return part
+
+
+def _count_file() -> None:
+    with _DONE.get_lock():
+        _DONE.value += 1
+        done = _DONE.value
+    if _VIEW is not None and _VIEW.pid == os.getpid():  # forked workers count, the parent draws
+        _VIEW.progress.set(done)
 
 
 def _load_and_work(chunk: list[tuple[str, str]], targets: list[str]) -> tuple[Inventory, Any]:
@@ -294,25 +310,38 @@ def _load_files(inv: Inventory, files: list[tuple[str, str]], workers: int | Non
     does not depend on the number of processes. ``beside`` runs on each part where it was parsed
     (the assessment runs its per-resource checks there), its results are returned.
     """
-    global _BESIDE
+    global _BESIDE, _DONE, _VIEW
+    import multiprocessing as mp
+    from types import SimpleNamespace
+
+    from cnsec.report.console import Progress
+
     n = workers if workers is not None else (os.cpu_count() or 1)
     tf = sum(1 for f in files if f[1] == "terraform")
     _BESIDE = beside
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    progress = Progress("files", total=len(files))
+    if progress.enabled:  # shown on a terminal only: otherwise no counter, no lock
+        _DONE = ctx.Value("q", 0)
+        _VIEW = SimpleNamespace(progress=progress, pid=os.getpid())
     try:
         if n <= 1 or (len(files) < PARALLEL_MIN_FILES and tf < PARALLEL_MIN_TF_FILES):
             part, result = _load_and_work(files, inv.targets)
             _merge(inv, part)
             return [result] if beside is not None else []
-        import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import wait as wait_for
 
         groups = _balance(files, n)
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ProcessPoolExecutor(max_workers=n - 1, mp_context=ctx) as pool:
             futures = [pool.submit(_load_and_work, g, inv.targets) for g in groups[1:]]
-            done = [_load_and_work(groups[0], inv.targets)] + [f.result() for f in futures]
+            mine = _load_and_work(groups[0], inv.targets)
+            while _DONE is not None and wait_for(futures, timeout=0.1).not_done:  # the workers' files
+                progress.set(_DONE.value)
+            done = [mine] + [f.result() for f in futures]
     finally:
-        _BESIDE = None
+        _BESIDE = _DONE = _VIEW = None
+        progress.close()
     order = {name: i for i, (name, _) in enumerate(files)}
     merged = Inventory(root="")
     for part, _ in done:

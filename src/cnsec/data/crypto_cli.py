@@ -342,7 +342,9 @@ def _encrypt(args: argparse.Namespace) -> int:
     chunk_size = DEFAULT_CHUNK if args.chunk_size is None else args.chunk_size
     encrypt_file(args.file, output, wrappers, context, chunk_size=chunk_size)
     if output != "-":
-        print(f"encrypted {args.file} -> {output}", file=sys.stderr)
+        from cnsec.report.console import note
+
+        note(f"encrypted {args.file} -> {output}")
     return 0
 
 
@@ -369,7 +371,9 @@ def _decrypt(args: argparse.Namespace) -> int:
         raise UsageError("give -o OUTPUT (the input does not end in .cnsec)")
     decrypt_file(args.file, output, unwrappers, context)
     if output != "-":
-        print(f"decrypted {args.file} -> {output}", file=sys.stderr)
+        from cnsec.report.console import note
+
+        note(f"decrypted {args.file} -> {output}")
     return 0
 
 

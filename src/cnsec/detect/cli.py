@@ -15,8 +15,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect", help="detect threats in audit logs (Kubernetes, CloudTrail, GCP, Falco, JSON)",
         description="Run detection rules (bundled, Sigma, native YAML, Python) over event logs.")
-    p.add_argument("inputs", nargs="*", default=["-"], metavar="FILE",
-                   help="log files, directories or - for stdin (gzip is recognised)")
+    p.add_argument("inputs", nargs="*", metavar="FILE",
+                   help="log files, directories or - for stdin (gzip is recognised; default: stdin, "
+                        "unless it is a terminal)")
     p.add_argument("--rules", action="append", default=[], metavar="PATH",
                    help="add rules from PATH (Sigma, native YAML, Python); repeatable")
     p.add_argument("--no-default-rules", action="store_true", help="do not load the bundled content pack")
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
                    help="correlate signs into threats (a threat catalog or Sigma correlation rules; "
                         "no FILE: the bundled catalog): see `cnsec correlate`")
     add_run_options(p)
-    p.set_defaults(func=_detect)
+    p.set_defaults(func=_detect, usage=p.format_usage)
 
     r = sub.add_parser("rules", help="list, test and check detection rules")
     rs = r.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -91,6 +92,13 @@ def _load(paths: list[str], defaults: bool) -> Any:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    if not args.inputs:
+        if sys.stdin.isatty():  # nobody is going to type audit events: say how to give them
+            sys.stderr.write(args.usage())
+            print("cnsec: detect: no input: give log files or directories, or pipe events on stdin "
+                  "(e.g. kubectl logs … | cnsec detect)", file=sys.stderr)
+            return 2
+        args.inputs = ["-"]
     if args.threats:
         from cnsec.detect.correlate.cli import correlate
 
@@ -98,13 +106,7 @@ def _detect(args: argparse.Namespace) -> int:
     from cnsec.detect.alerts import AlertBook
     from cnsec.detect.engine import Engine, Match
     from cnsec.detect.normalize import SOURCES
-    from cnsec.detect.render import (
-        jsonl_line,
-        render_json,
-        render_markdown,
-        render_table,
-        table_row,
-    )
+    from cnsec.detect.render import jsonl_line, table_row
     from cnsec.detect.sources import expand_inputs
     from cnsec.errors import UsageError
     from cnsec.model.finding import InputProblem
@@ -177,6 +179,22 @@ def _detect(args: argparse.Namespace) -> int:
 
     # the rules, their indexes and the evidence of open alerts need no freeing one by one at exit
     skip_teardown(engine, book, loaded)
+    from cnsec.report.console import Progress
+
+    progress = Progress("events")  # on a terminal's stderr only; never with --follow (that never ends)
+    if progress.enabled:
+        engine.on_lines = progress.advance
+    try:
+        return _detect_all(args, engine, book, inputs, loaded, rules, fmt, progress)
+    finally:
+        progress.close()
+
+
+def _detect_all(args: argparse.Namespace, engine: Any, book: Any, inputs: list[str], loaded: Any,
+                rules: list[Any], fmt: str, progress: Any) -> int:
+    """Every input scanned to the end, then the alerts written (or streamed, as jsonl)."""
+    from cnsec.detect.render import render_json, render_markdown, render_table
+
     if fmt == "jsonl":  # streamed: closed alerts are written as the input's time moves on
         return _detect_jsonl(args, engine, book, inputs, loaded)
 
@@ -185,6 +203,7 @@ def _detect(args: argparse.Namespace) -> int:
         unreadable = engine.stats.unreadable
         src = engine.scan_file(path, args.source, book.add_event)
         sources[path] = src or ("unreadable" if engine.stats.unreadable > unreadable else "empty")
+    progress.close()  # before the table: the line is not left between rows
     alerts = book.alerts()
     stats: dict[str, Any] = {**engine.stats.to_dict(), "rules": len(rules), "alerts": len(alerts),
                              "hits": book.hits, "inputs": sources,
@@ -195,7 +214,9 @@ def _detect(args: argparse.Namespace) -> int:
     elif fmt == "markdown":
         text = render_markdown(alerts, stats)
     else:
-        text = render_table(alerts, stats)
+        from cnsec.report.console import FILE_WIDTH
+
+        text = render_table(alerts, stats, FILE_WIDTH if args.output else None)
     write_alerts(text, args.output)
     _report_problems(engine)
     return _exit(engine, exit_code(alerts, args.fail_on))
@@ -305,14 +326,20 @@ def _rules_list(args: argparse.Namespace) -> int:
         print(json.dumps({"rules": [r.to_dict() for r in rules],
                           "failed": [f.to_dict() for f in loaded.failures]}, indent=2))
         return 0
+    from cnsec.report.console import fit, fit_widths, width
     from cnsec.report.safe import one_line
 
-    # rule files are input: their text reaches the terminal escaped, like any other input
-    print(f"{'ID':<38} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<22} TITLE")
+    # rule files are input: their text reaches the terminal escaped, like any other input; the
+    # ATT&CK and title columns shrink to the window (cut with an ellipsis), the id only when the
+    # window is narrower still
+    iw = min(max((len(one_line(r.id)) for r in rules), default=2), 38)
+    aw, tw = fit_widths((22, max((len(one_line(r.title)) for r in rules), default=5)), 8 + 10 + 4 + iw)
+    iw = min(iw, max(4, width() - 8 - 10 - 4 - aw - tw))
+    print(f"{'ID':<{iw}} {'SEVERITY':<8} {'SOURCE':<10} {'ATT&CK':<{aw}} TITLE")
     for r in rules:
-        attack = one_line(",".join(r.attack_ids))[:22]
-        print(f"{one_line(r.id):<38} {r.severity.label:<8} {one_line(r.source or '-'):<10} {attack:<22} "
-              f"{one_line(r.title)}")
+        attack = fit(one_line(",".join(r.attack_ids)), aw)
+        print(f"{fit(one_line(r.id), iw):<{iw}} {r.severity.label:<8} {fit(one_line(r.source or '-'), 10):<10} "
+              f"{attack:<{aw}} {fit(one_line(r.title), tw)}".rstrip())
     print(f"\n{len(rules)} rules" + (f", {len(loaded.failures)} not loaded" if loaded.failures else ""))
     return 0
 

@@ -46,27 +46,63 @@ def _short_time(d: dict[str, Any], key: str) -> str:
     return str(d[key]).replace("T", " ")[:19]
 
 
-def table_row(alert: Alert) -> str:
+#: Room for the rule, title and key columns at full width; a narrower window shrinks them, cutting
+#: text with an ellipsis: title and key first, the rule id (what a reader greps for) last.
+_WIDE = (20, 48, 40)
+#: severity, the spaces between columns and " x1234": what every row needs besides the time.
+_FIXED = 8 + 1 + 2 + 1 + 1 + 1 + 6
+#: Below this width the first-seen time drops its year (``12-07 04:35:06``).
+_NARROW = 100
+
+
+def _columns(width: int | None) -> tuple[int, int, int, int]:
+    """(time, rule, title, key) widths for a row of ``width`` (default: the window's)."""
+    from cnsec.report.console import fit_widths
+    from cnsec.report.console import width as window
+
+    width = window() if width is None else width
+    clock = 19 if width >= _NARROW else 14
+    room = width - _FIXED - clock
+    if room >= sum(_WIDE):
+        return (clock, *_WIDE)
+    rule = min(_WIDE[0], max(room - 24, 4))
+    title, key = fit_widths(_WIDE[1:], 0, room - rule)
+    return clock, rule, title, key
+
+
+def table_row(alert: Alert, width: int | None = None) -> str:
     """Keys come from the logs (a user name, a path): escapes are shown, never sent to the terminal,
-    and a newline in one cannot start a row of its own."""
+    and a newline in one cannot start a row of its own. Fits ``width`` (default: the window's)."""
+    from cnsec.report.console import fit
+
+    clock, rule, title, key = _columns(width)
     d = alert.to_dict()
-    return (f"{d['severity'].upper():<8} {_short_time(d, 'first_seen')}  {one_line(alert.rule_id):<20} "
-            f"{one_line(alert.title)[:48]:<48} {one_line(alert.key)[:40]:<40} x{alert.count}")
+    return (f"{d['severity']:<8} {_short_time(d, 'first_seen')[-clock:]}  {fit(one_line(alert.rule_id), rule):<{rule}} "
+            f"{fit(one_line(alert.title), title):<{title}} {fit(one_line(alert.key), key):<{key}} "
+            f"x{alert.count}")
 
 
-def render_table(alerts: list[Alert], stats: dict[str, Any]) -> str:
-    lines = [f"{'SEVERITY':<8} {'FIRST SEEN':<19}  {'RULE':<20} {'TITLE':<48} {'KEY':<40} COUNT"]
-    lines += [table_row(a) for a in alerts]
+def render_table(alerts: list[Alert], stats: dict[str, Any], width: int | None = None) -> str:
+    """Severity names lower-case, as in every other cnsec table."""
+    import textwrap
+
+    from cnsec.report.console import width as window
+
+    clock, rule, title, key = _columns(width)
+    lines = [f"{'SEVERITY':<8} {'FIRST SEEN':<{clock}}  {'RULE':<{rule}} {'TITLE':<{title}} {'KEY':<{key}} COUNT"]
+    lines += [table_row(a, width) for a in alerts]
     lines.append("")
-    lines.append(_summary(alerts, stats))
+    lines += textwrap.wrap(_summary(alerts, stats), window() if width is None else width)
     return "\n".join(lines) + "\n"
 
 
 def _summary(alerts: list[Alert], stats: dict[str, Any]) -> str:
-    by: dict[str, int] = {}
+    from cnsec.model.severity import Severity
+
+    by: dict[Severity, int] = {}
     for a in alerts:
-        by[a.severity.label] = by.get(a.severity.label, 0) + 1
-    sev = ", ".join(f"{k}: {v}" for k, v in sorted(by.items(), key=lambda kv: kv[0]))
+        by[a.severity] = by.get(a.severity, 0) + 1
+    sev = ", ".join(f"{k.label}: {v}" for k, v in sorted(by.items(), reverse=True))  # worst first
     unreadable = f", {stats['unreadable']} inputs unreadable" if stats.get("unreadable") else ""
     return (f"{len(alerts)} alerts ({sev or 'none'}) from {stats.get('events', 0)} events, "
             f"{stats.get('rules', 0)} rules; {stats.get('malformed', 0)} malformed lines{unreadable}")

@@ -25,9 +25,12 @@ def _store(args: argparse.Namespace) -> IamStore:
 def _guarded(func: Any) -> Any:
     """A store command whose database is unreachable, or lacks a table, ends with one line and exit 2."""
     def run(args: argparse.Namespace) -> int:
-        from cnsec.store.engine import database_errors, resolve_url
+        from cnsec.report.console import verbose
+        from cnsec.store.engine import database_errors, redact, resolve_url
 
-        with database_errors(resolve_url(getattr(args, "db", None))):
+        url = resolve_url(getattr(args, "db", None))
+        verbose(f"store: {redact(url)}")
+        with database_errors(url):
             return int(func(args) or 0)
     return run
 
@@ -238,7 +241,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(pair.access_token + "\n")
         sys.stdout.write(f"refresh token: {pair.refresh_token}\n")
-        print(f"access token expires in {pair.expires_in} s", file=sys.stderr)
+        from cnsec.report.console import note
+
+        note(f"access token expires in {pair.expires_in} s")
     return 0
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS = ("table", "json", "sarif", "markdown")
+FORMATS = ("table", "json", "sarif", "markdown", "junit")
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, default_fail_on: str = "high") -> None:
     parser.add_argument("-f", "--format", choices=FORMATS, default=None,
-                        help="output format (default: table on a terminal, json otherwise)")
+                        help="output format (default: from -o's extension (.sarif, .md, .xml), else table "
+                             "on a terminal, json otherwise); junit is JUnit XML for CI test views")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default=default_fail_on,

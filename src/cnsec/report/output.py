@@ -21,7 +21,7 @@ __all__ = ["FAIL_ON_CHOICES", "add_output_options", "apply_baseline", "baseline_
            "exit_code", "load_baseline", "output_format", "render"]
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = None) -> str:
     if fmt == "json":
         from cnsec.report import json_report
         return json_report.render(report)
@@ -31,8 +31,11 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     if fmt == "markdown":
         from cnsec.report import markdown
         return markdown.render(report)
+    if fmt == "junit":
+        from cnsec.report import junit
+        return junit.render(report)
     from cnsec.report import table
-    return table.render(report, color=color)
+    return table.render(report, color=color, width=width)
 
 
 def load_baseline(path: str) -> set[str]:
@@ -115,7 +118,7 @@ def _widen_pipe(stream: object) -> None:
 
 
 def output_format(args: argparse.Namespace) -> str:
-    """``-f``, else what ``-o``'s name says (.sarif, .md), else a table on a terminal and JSON elsewhere."""
+    """``-f``, else what ``-o``'s name says (.sarif, .md, .xml), else a table on a terminal and JSON elsewhere."""
     fmt: str | None = args.format
     if fmt is None:
         fmt = "table" if (args.output is None and sys.stdout.isatty()) else "json"
@@ -123,6 +126,8 @@ def output_format(args: argparse.Namespace) -> str:
             fmt = "sarif"
         elif args.output and args.output.endswith(".md"):
             fmt = "markdown"
+        elif args.output and args.output.endswith(".xml"):
+            fmt = "junit"
     return fmt
 
 
@@ -147,7 +152,11 @@ def emit(report: Report, args: argparse.Namespace) -> int:
 
         pieces = json_report.render_pieces(report)  # a large report is not joined into one copy
     else:
-        pieces = [render(report, fmt, color=args.output is None and sys.stdout.isatty()).encode()]
+        from cnsec.report import console
+
+        to_window = args.output is None  # a file gets neither colour nor the window's width
+        pieces = [render(report, fmt, color=to_window and console.color(),
+                         width=console.width() if to_window else console.FILE_WIDTH).encode()]
     if args.output:
         try:
             atomic_write_bytes(args.output, pieces)
@@ -160,6 +169,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         for piece in pieces:
             sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
-    for problem in [*report.errors, *report.skipped]:  # one line each: a file name cannot forge lines
+    from cnsec.report.console import note
+
+    for problem in report.errors:  # one line each: a file name cannot forge lines
         print(f"cnsec: {one_line(problem)}", file=sys.stderr)
+    for problem in report.skipped:  # in the report in every format; on stderr unless -q
+        note(one_line(problem))
     return exit_code(report, args.fail_on)

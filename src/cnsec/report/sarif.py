@@ -17,6 +17,20 @@ from cnsec.report.notices import notes as run_notes
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
+#: ``runs[].automationDetails.id`` per command: code scanning keeps one set of results per category
+#: (the id up to its last ``/``), so the assessment, the secret scan, the RBAC audit and the
+#: vulnerability scan of one commit replace their own earlier upload, never each other's.
+AUTOMATION_IDS = {
+    "assessment": "cnsec/assess/",
+    "secrets": "cnsec/scan/",
+    "rbac-audit": "cnsec/iam-audit/",
+    "vulns": "cnsec/vulns/",
+}
+
+
+def automation_id(report: Report) -> str:
+    return AUTOMATION_IDS.get(report.kind, f"cnsec/{report.kind}/")
+
 
 def _uri(path: str) -> str:
     """A URI reference (RFC 3986): a space, ``#``, ``%`` or non-ASCII in a file name is percent-encoded,
@@ -116,6 +130,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "informationUri": "https://github.com/cnsec/cnsec",
                 "rules": rules,
             }},
+            "automationDetails": {"id": automation_id(report)},
             "invocations": [invocation],
             "results": results,
         }],

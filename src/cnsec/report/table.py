@@ -1,26 +1,39 @@
-"""The terminal view (rich): short, sorted worst first."""
+"""The terminal view (rich): short, sorted worst first, as wide as the window (long cells fold)."""
 
 from __future__ import annotations
 
 import io
+from typing import IO, TYPE_CHECKING
 
 from cnsec.model.report import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 MAX_ROWS = 200
 MAX_NOTES = 20  # input errors and skipped inputs listed; the rest counted
 
 
-def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
+def make_console(file: IO[str] | None = None, *, color: bool, width: int | None) -> Console:
+    """A rich console that writes no escape code at all without ``color`` (rich's own ``no_color``
+    still writes bold and dim) and folds to ``width`` (default :data:`~cnsec.report.console.FILE_WIDTH`)."""
     from rich.console import Console
+
+    from cnsec.report.console import FILE_WIDTH
+
+    return Console(file=file, force_terminal=color, color_system="auto" if color else None,
+                   width=width or FILE_WIDTH, highlight=False)
+
+
+def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
     from rich.table import Table
 
     from cnsec.report.notices import notes
     from cnsec.report.safe import one_line, rich_text
 
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width or 140,
-                      highlight=False)
+    console = make_console(buf, color=color, width=width)
     s = report.summary()
     if report.kind == "assessment" and report.risks:
         console.print("Why a score? -f json or -f markdown explain each one (see docs/risk.md).")

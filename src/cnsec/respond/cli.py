@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
                     "hash chain; `cnsec respond actions` lists the actions; `cnsec respond playbook show` "
                     "prints the bundled default playbook (or --playbook FILE, checked) and `playbook init "
                     "[FILE]` writes a copy to adapt. Exit 0 ok, 1 an action failed "
-                    "or the trail is tampered with, 2 usage/input errors.",
+                    "or the trail is tampered with, 2 usage/input errors. With -q the text output is the "
+                    "decisions only, without the artifacts.",
         usage="cnsec respond ALERTS [--playbook FILE] [--apply] [--out-dir DIR] [options]\n"
               "       cnsec respond verify [--audit-log FILE] [--expect-head HASH]\n"
               "       cnsec respond actions\n"
@@ -48,7 +49,6 @@ def register(sub: Any) -> None:
     parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig (default: the current one)")
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
     parser.add_argument("-f", "--format", choices=("text", "json"), default="text")
-    parser.add_argument("-q", "--quiet", action="store_true", help="text: decisions only, no artifacts")
     parser.add_argument("--expect-head", metavar="HASH",
                         help="verify: the head hash recorded earlier (detects records cut off the end)")
     parser.set_defaults(func=run)

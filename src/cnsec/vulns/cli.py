@@ -89,10 +89,12 @@ def run_build(args: argparse.Namespace) -> int:
     for problem in result.errors:
         print(f"cnsec: {printable(problem)}", file=sys.stderr)
     stats = result.stats()
-    print(f"vulndb: {stats['records']} advisories, {stats['affected']} affected packages, "
+    from cnsec.report.console import note
+
+    note(f"vulndb: {stats['records']} advisories, {stats['affected']} affected packages, "
           f"{stats['git_ranges_ignored']} GIT ranges ignored, {stats['duplicates']} duplicate ids skipped, "
           f"{stats['withdrawn']} withdrawn, {stats['unscored']} without a severity, "
-          f"{stats['errors']} unreadable -> {printable(str(result.path))}", file=sys.stderr)
+         f"{stats['errors']} unreadable -> {printable(str(result.path))}")
     return 2 if result.errors else 0
 
 

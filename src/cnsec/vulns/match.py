@@ -323,7 +323,6 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
 def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[Package] | None = None) -> Report:
     """Read the packages under ``paths`` and match them; ``packages_out`` receives every package read
     (for ``--sbom-out``)."""
-    import sys
 
     index = Index(db)
     try:
@@ -332,16 +331,19 @@ def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[
         status = index_status(index, max_age_days)
         report.stats["index"] = status
         if status["stale"]:
-            print(f"cnsec: warning: the vulnerability index is {status['age_days']:g} days old (built "
-                  f"{status['built_at']}; --max-db-age {max_age_days:g}): rebuild it with 'cnsec vulndb build'",
-                  file=sys.stderr)
+            from cnsec.report.console import note
+
+            note(f"warning: the vulnerability index is {status['age_days']:g} days old (built "
+                 f"{status['built_at']}; --max-db-age {max_age_days:g}): rebuild it with 'cnsec vulndb build'")
         packages = read_inventory(paths, report.errors, report.stats)
         report.stats["packages"] = len(packages)
         if packages_out is not None:
             packages_out.extend(packages)
         match_packages(index, packages, report)
         if report.stats["lockfiles"] == 0 and os.environ.get("CNSEC_QUIET") is None:
-            print("cnsec: no supported lockfile found", file=sys.stderr)
+            from cnsec.report.console import note
+
+            note("no supported lockfile found")
     finally:
         index.close()
     return report

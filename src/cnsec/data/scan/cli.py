@@ -68,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if not root.exists():
         raise UsageError("no such file or directory", Source(args.path))
     base_dir = root if root.is_dir() else root.parent
-    cfg = scanner.load_config(locate([args.path], args.config))
+    config_path = locate([args.path], args.config)
+    cfg = scanner.load_config(config_path)
+    from cnsec.report.console import verbose
+
+    verbose(f"configuration: {config_path or 'none (no .cnsec.yaml found)'}")
     if args.max_file_size:
         cfg.max_file_size = scanner.parse_size(args.max_file_size, Source("--max-file-size"))
     cfg.excludes = (*cfg.excludes, *args.exclude)

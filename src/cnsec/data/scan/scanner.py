@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -165,13 +165,17 @@ def scan_files(files: Sequence[tuple[str, str]], options: EngineOptions, *, back
             total += os.path.getsize(path)
     workers = jobs or os.cpu_count() or 1
     results: Iterable[tuple[list[SecretHit], str | None, int]]
-    if workers > 1 and len(jobs_list) > 1 and total >= PARALLEL_MIN_BYTES:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options, backend))
-        with pool:
-            results = list(pool.map(_scan_file, jobs_list, chunksize=max(1, min(64, len(jobs_list) // (workers * 8)))))
-    else:
-        _init_worker(options, backend)
-        results = [_scan_file(j) for j in jobs_list]
+    from cnsec.report.console import Progress
+
+    with Progress("files", total=len(jobs_list), byte_total=total) as progress:
+        if workers > 1 and len(jobs_list) > 1 and total >= PARALLEL_MIN_BYTES:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(options, backend))
+            with pool:
+                chunk = max(1, min(64, len(jobs_list) // (workers * 8)))
+                results = list(_shown_done(pool.map(_scan_file, jobs_list, chunksize=chunk), progress))
+        else:
+            _init_worker(options, backend)
+            results = list(_shown_done(map(_scan_file, jobs_list), progress))
     hits: list[tuple[str, SecretHit, str | None]] = []
     errors: list[InputProblem] = []
     stats = {"files_scanned": 0, "bytes_scanned": 0, "skipped_binary": 0, "skipped_large": 0}
@@ -187,6 +191,17 @@ def scan_files(files: Sequence[tuple[str, str]], options: EngineOptions, *, back
         stats["bytes_scanned"] += scanned
         hits.extend((rel, h, None) for h in file_hits)
     return ScanResult(hits, errors, stats)
+
+
+def _shown_done(results: Iterable[tuple[list[SecretHit], str | None, int]],
+                progress: Any) -> Iterator[tuple[list[SecretHit], str | None, int]]:
+    """The results as they come, each counted on the progress line (files and bytes scanned)."""
+    if not progress.enabled:
+        yield from results
+        return
+    for result in results:
+        progress.advance(1, result[2])
+        yield result
 
 
 def scan_units(units: Sequence[DiffUnit], options: EngineOptions, *, backend: str = "auto") -> ScanResult:

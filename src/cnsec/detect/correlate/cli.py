@@ -100,17 +100,30 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table_row(a: Any) -> str:
-    """Keys come from the logs (an IP, a user name): escapes are shown, never sent to the terminal."""
+#: threat, rule, key, action and time at full width; a narrower window shrinks them (ellipsis).
+_WIDE = (20, 32, 28, 14, 44)
+_FIXED = 8 + 1 + 1 + 1 + 1 + 1 + 5 + 2  # severity, count and the spaces between
+
+
+def _table_row(a: Any, width: int | None = None) -> str:
+    """Keys come from the logs (an IP, a user name): escapes are shown (one line), never sent to the
+    terminal. Fits ``width`` (default: the window's)."""
     from cnsec.detect.correlate.signs import iso
-    from cnsec.report.safe import printable
+    from cnsec.report.console import fit, fit_widths
+    from cnsec.report.safe import one_line
 
-    return (f"{a.severity.label:<8} {printable(a.threat_id or '-'):<20} {printable(a.rule_id):<32} "
-            f"{printable(a.key):<28} {printable(a.action or '-'):<14} {a.count:>5}  "
-            f"{iso(a.first_seen)} .. {iso(a.last_seen)}")
+    cells = (a.threat_id or "-", a.rule_id, a.key, a.action or "-", f"{iso(a.first_seen)} .. {iso(a.last_seen)}")
+    w = fit_widths(_WIDE, _FIXED, width)
+    text = [f"{fit(one_line(c), n):<{n}}" for c, n in zip(cells, w)]
+    return f"{a.severity.label:<8} {text[0]} {text[1]} {text[2]} {text[3]} {a.count:>5}  {text[4]}".rstrip()
 
 
-TABLE_HEAD = f"{'SEVERITY':<8} {'THREAT':<20} {'RULE':<32} {'KEY':<28} {'ACTION':<14} {'COUNT':>5}  TIME"
+def _table_head(width: int | None = None) -> str:
+    from cnsec.report.console import fit_widths
+
+    w = fit_widths(_WIDE, _FIXED, width)
+    return (f"{'SEVERITY':<8} {'THREAT':<{w[0]}} {'RULE':<{w[1]}} {'KEY':<{w[2]}} {'ACTION':<{w[3]}} "
+            f"{'COUNT':>5}  TIME")
 
 
 def _writable(alert: Any) -> dict[str, Any]:
@@ -171,9 +184,13 @@ def correlate(args: argparse.Namespace) -> int:
                            "inputs_failed": [{"file": f, "reason": r} for f, r in result.failed.items()],
                            "signs_without_input": result.idle_signs}, indent=2) + "\n"
     else:
+        import textwrap
+
+        from cnsec.report.console import FILE_WIDTH, width
         from cnsec.report.safe import printable
 
-        lines = [TABLE_HEAD] + [_table_row(a) for a in alerts]
+        room = FILE_WIDTH if args.output else width()
+        lines = [_table_head(room)] + [_table_row(a, room) for a in alerts]
         s = result.stats
         lines.append(f"\n{len(alerts)} alerts from {s['records']} records ({s['events']} read, "
                      f"{s['malformed']} malformed, {s['late']} late); live keys {s['live_keys']}, "
@@ -182,7 +199,8 @@ def correlate(args: argparse.Namespace) -> int:
         lines += [f"no input for {', '.join(ids)}: {'they read' if len(ids) > 1 else 'it reads'} {what}"
                   for what, ids in _idle_groups(result)]
         lines += [f"metric not read: {printable(m)}: {why}" for m, why in s.get("metrics_not_read", {}).items()]
-        text = "\n".join(lines) + "\n"
+        text = "\n".join(w for line in lines for part in line.split("\n")
+                          for w in (textwrap.wrap(part, room) or [""])) + "\n"
     write_alerts(text, args.output)
     _report(result)
     return _exit(result, args.fail_on)
@@ -205,18 +223,19 @@ def _idle_groups(result: Any) -> list[tuple[str, list[str]]]:
 
 
 def _report(result: Any) -> None:
+    from cnsec.report.console import note
     from cnsec.report.safe import printable
 
     for w in result.warnings:
-        print(f"cnsec: warning: {printable(w)}", file=sys.stderr)
+        note(f"warning: {printable(w)}")
     for p in result.problems:
         print(f"cnsec: {printable(p)}", file=sys.stderr)
     for what, ids in _idle_groups(result):
-        print(f"cnsec: note: no input for sign{'s' if len(ids) > 1 else ''} {', '.join(ids)}: "
-              f"{'they read' if len(ids) > 1 else 'it reads'} {what}", file=sys.stderr)
+        note(f"note: no input for sign{'s' if len(ids) > 1 else ''} {', '.join(ids)}: "
+             f"{'they read' if len(ids) > 1 else 'it reads'} {what}")
     s = result.stats
     for metric, why in s.get("metrics_not_read", {}).items():
-        print(f"cnsec: note: metric {printable(metric)} not read: {why}", file=sys.stderr)
+        note(f"note: metric {printable(metric)} not read: {why}")
     if s.get("malformed"):
         print(f"cnsec: {s['malformed']} malformed lines skipped", file=sys.stderr)
     if s.get("late"):

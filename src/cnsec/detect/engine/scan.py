@@ -66,12 +66,29 @@ def _per_match(on_match: Callable[[Match], None]) -> OnEvent:
     return on_event
 
 
+def _counted(lines: Iterable[tuple[int, bytes]], report: Callable[[int], None],
+             every: int = 4096) -> Iterator[tuple[int, bytes]]:
+    """``lines``, telling ``report`` how many went by every ``every`` lines and at the end."""
+    n = 0
+    for item in lines:
+        yield item
+        n += 1
+        if n == every:
+            report(n)
+            n = 0
+    if n:
+        report(n)
+
+
 class Engine:
     """Streams events through the rules; calls ``on_match`` for every (rule, event) hit."""
 
     def __init__(self, rules: list[Rule], *, prefilter: bool = True) -> None:
         self.rules = rules
         self.use_prefilter = prefilter
+        #: Told how many lines (about one event each) were read, every few thousand, when a
+        #: progress line is shown (``None``: the scan loop is not wrapped at all).
+        self.on_lines: Callable[[int], None] | None = None
         self._indexes: dict[str, RuleIndex] = {}
         self.stats = ReadStats()
 
@@ -131,6 +148,8 @@ class Engine:
 
         was_enabled = gc.isenabled()
         gc.disable()
+        if self.on_lines is not None:
+            lines = _counted(lines, self.on_lines)
         try:
             return self._scan(lines, name, source, on_event)
         finally:

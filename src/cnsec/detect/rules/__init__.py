@@ -146,6 +146,13 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
             result.failures.append(LoadFailure(str(path), f"invalid YAML: document {n} {problem}"))
     if not sound:
         return result
+    falco = falco_rules(sound)
+    if falco:
+        result.failures.append(LoadFailure(str(path), f"Falco rule files are not Sigma: {falco} here; cnsec "
+                                           "loads Sigma, native YAML or Python rules (docs/detection.md). "
+                                           "To use Falco's detections, run Falco and give its alerts to "
+                                           "`cnsec detect --source falco`"))
+        return result
     if all(isinstance(d, dict) and "match" in d for d in sound):
         from cnsec.detect.rules.native import load_native_docs
         loaded = load_native_docs(path, sound)
@@ -154,6 +161,22 @@ def load_file(path: Path, text: str | None = None) -> LoadResult:
         loaded = load_sigma_docs(path, sound)
     loaded.failures[:0] = result.failures
     return loaded
+
+
+FALCO_KINDS = ("rule", "macro", "list")
+
+
+def falco_rules(docs: list[Any]) -> str | None:
+    """What a Falco rules file holds ("48 rules, 45 macros, 18 lists"), or ``None`` when ``docs``
+    is not one: Falco's files are a YAML list of ``- rule:`` / ``- macro:`` / ``- list:`` items (and
+    ``required_engine_version``), a shape no Sigma rule (a mapping) has."""
+    items = [item for d in docs if isinstance(d, list) for item in d]
+    if not items or any(not isinstance(d, list) for d in docs) or not all(isinstance(i, dict) for i in items):
+        return None
+    counts = {kind: sum(1 for i in items if kind in i) for kind in FALCO_KINDS}
+    if not any(counts.values()):
+        return None
+    return ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n)
 
 
 def load_paths(paths: Iterable[str | Path]) -> LoadResult:
