@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cnsec.iam.k8s_rbac import PolicyRule, RbacModel, audit, load_model, parse_request, rule_allows
+from cnsec.iam.rbac_audit import audit, load_model
+from cnsec.k8s.rbac import PolicyRule, RbacModel, parse_request, rule_allows
 from cnsec.model.severity import Severity
 from tests.iam.conftest import CORPORA
 
@@ -95,7 +96,7 @@ def test_pod_creators_reach_a_more_privileged_service_account(shop: RbacModel) -
 
 
 def test_unknown_role_is_reported_not_fatal() -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s
+    from cnsec.k8s.manifests import parse_k8s
 
     text = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: x}\n"
             "subjects: [{kind: User, name: u}]\nroleRef: {kind: Role, name: ghost}\n")
@@ -170,7 +171,7 @@ def test_workload_mounting_a_powerful_service_account_is_reported() -> None:
 
 
 def test_workload_without_token_mount_is_not_reported(shop: RbacModel) -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s
+    from cnsec.k8s.manifests import parse_k8s
 
     text = SHOP.read_text() + (
         "\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: sync, namespace: shop}\n"
@@ -181,7 +182,7 @@ def test_workload_without_token_mount_is_not_reported(shop: RbacModel) -> None:
 
 
 def test_rolebinding_never_grants_non_resource_urls(shop: RbacModel) -> None:
-    from cnsec.assess.loaders.k8s import parse_k8s
+    from cnsec.k8s.manifests import parse_k8s
 
     text = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: metrics}\n"
             "rules: [{nonResourceURLs: ['/metrics'], verbs: [get]}]\n---\n"
