@@ -2,8 +2,8 @@
 
 * **iam** — disable the user and revoke their tokens in the cnsec IAM store. The store belongs to the
   iam pillar; this action only relies on :class:`IdentityDirectory` and finds an implementation lazily
-  through ``cnsec.iam.directory.open_directory(url)``. Without that module the step is skipped (and says
-  so), never faked.
+  through the iam pillar's public face, ``cnsec.iam.open_directory(url)``. Without it the step is
+  skipped (and says so), never faked.
 * **rolebinding** — remove the user from every RoleBinding (and, by default, ClusterRoleBinding) that
   names them; a binding left with no subject is deleted.
 """
@@ -28,7 +28,9 @@ from cnsec.respond.actions.base import (
     to_yaml,
 )
 
-DIRECTORY_MODULE = "cnsec.iam.directory"
+#: The iam pillar's public face, where ``open_directory`` is (another pillar's internals are not ours to
+#: import: tests/test_architecture.py).
+DIRECTORY_MODULE = "cnsec.iam"
 
 
 @runtime_checkable
@@ -44,11 +46,11 @@ def open_directory(url: str | None) -> IdentityDirectory | None:
     """The IAM store's directory, or ``None`` when the iam pillar does not provide one."""
     try:
         module = importlib.import_module(DIRECTORY_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name in (DIRECTORY_MODULE, "cnsec.iam"):
+        opener = getattr(module, "open_directory", None)
+    except ModuleNotFoundError as exc:  # the pillar, or its directory, is not installed
+        if exc.name is not None and (exc.name + ".").startswith(DIRECTORY_MODULE + "."):
             return None
         raise
-    opener = getattr(module, "open_directory", None)
     if opener is None:
         return None
     directory = opener(url)
