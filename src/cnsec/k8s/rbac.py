@@ -210,6 +210,22 @@ class Subject:
     namespace: str | None = None
     index: int = -1  # position in the binding's subjects
 
+    @classmethod
+    def parse(cls, raw: Any, binding_namespace: str | None, index: int = -1) -> Subject | None:
+        """A binding's subject entry as the authorizer reads it: a ServiceAccount without a namespace is
+        the binding's namespace's (``default`` for a ClusterRoleBinding, where the API requires one)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            return None
+        kind = str(raw.get("kind") or "")
+        ns = str(raw.get("namespace") or binding_namespace or "default") if kind == "ServiceAccount" else None
+        return cls(kind, raw["name"], ns, index)
+
+    def denotes(self, user: str) -> bool:
+        """Whether this subject is the user named ``user`` itself: a User of that name, or the
+        ServiceAccount whose username it is (``system:serviceaccount:NS:NAME``); groups are not."""
+        return (self.kind == "User" and self.name == user) or (self.kind == "ServiceAccount"
+                                                                and self.username == user)
+
     @property
     def identity(self) -> Identity:
         return Identity(self.kind, self.name, self.namespace)
@@ -328,13 +344,9 @@ def bindingdef_from_resource(res: K8sResource) -> BindingDef | None:
     subjects: list[Subject] = []
     raw = res.get("subjects")
     for i, s in enumerate(raw if isinstance(raw, list) else []):
-        if not isinstance(s, dict) or not isinstance(s.get("name"), str):
-            continue
-        kind = str(s.get("kind") or "")
-        sns = None
-        if kind == "ServiceAccount":
-            sns = str(s.get("namespace") or ns or "default")
-        subjects.append(Subject(kind, s["name"], sns, i))
+        subject = Subject.parse(s, ns, i)
+        if subject is not None:
+            subjects.append(subject)
     return BindingDef(res.kind, res.name, ns, role_kind, ref["name"], subjects, res)
 
 
@@ -449,8 +461,7 @@ class RbacModel:
         all_groups = set(groups) | implicit_groups(user)
         for g in self.who_can(req):
             s = g.subject
-            if (s.kind == "User" and s.name == user) or (s.kind == "Group" and s.name in all_groups) or \
-                    (s.kind == "ServiceAccount" and s.username == user):
+            if s.denotes(user) or (s.kind == "Group" and s.name in all_groups):
                 return g
         return None
 
