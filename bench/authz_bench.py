@@ -227,7 +227,8 @@ def run_cnsec(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], flo
 
 
 def who_can_bench(n_bindings: int = 5000) -> dict[str, float]:
-    from cnsec.iam.k8s_rbac import load_model, parse_request
+    from cnsec.iam.rbac_audit import load_model
+    from cnsec.k8s.rbac import parse_request
 
     rng = random.Random(7)
     items: list[dict[str, Any]] = []

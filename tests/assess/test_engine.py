@@ -250,7 +250,7 @@ def test_parallel_loading_gives_the_same_inventory_as_one_process(tmp_path: Path
 def test_the_workload_the_engine_shares_between_checks_is_forgotten_after_the_run(tmp_path: Path) -> None:
     from cnsec.assess.engine import assess_inventory
     from cnsec.assess.inventory import load_inventory
-    from cnsec.assess.workload import as_workload
+    from cnsec.k8s.workload import as_workload
 
     write(tmp_path / "pod.yaml", POD)
     inv = load_inventory([str(tmp_path)])

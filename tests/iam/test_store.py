@@ -6,8 +6,8 @@ from sqlalchemy.exc import DBAPIError
 
 from cnsec.errors import InputError, UsageError
 from cnsec.iam import store as store_mod
-from cnsec.iam.schema import audit_log
 from cnsec.iam.store import AuthError, IamStore, NotInitialized
+from cnsec.store.schema import audit_log
 from tests.iam.conftest import GOOD_PW, Clock
 
 

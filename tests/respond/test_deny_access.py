@@ -111,6 +111,19 @@ def test_a_service_account_user_matches_its_subject(playbook: PlaybookFactory, r
     assert ("RoleBinding", "ci", "builder-edit") not in kube.objects
 
 
+def test_a_service_account_subject_without_namespace_is_the_one_of_the_bindings_namespace(
+        playbook: PlaybookFactory, respond: Runner, kube: RecordingKubeApi) -> None:
+    """The RBAC authorizer reads a namespace-less ServiceAccount subject of a RoleBinding as the binding's
+    namespace's: removing the service account's access must remove that subject too."""
+    sa = {"kind": "ServiceAccount", "name": "builder"}
+    kube._store(_binding("RoleBinding", "builder-edit", "ci", sa, BOB))
+    kube._store(_binding("RoleBinding", "builder-view", "default", dict(sa)))
+    respond(playbook(PLAYBOOK.replace("VIA", "rolebinding")),
+            loaded(_alert("system:serviceaccount:ci:builder")), apply=True)
+    assert kube.objects[("RoleBinding", "ci", "builder-edit")]["subjects"] == [BOB]
+    assert kube.objects[("RoleBinding", "default", "builder-view")]["subjects"] == [sa]
+
+
 def test_system_identities_are_never_denied(playbook: PlaybookFactory, respond: Runner) -> None:
     directory = Directory()
     result = respond(playbook(PLAYBOOK.replace("VIA", "iam, rolebinding")),

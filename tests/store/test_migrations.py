@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
 
-from cnsec.iam import passwords, schema
+from cnsec.iam import passwords
 from cnsec.iam.store import IamStore, NotInitialized
-from cnsec.store import migrations
+from cnsec.store import migrations, schema
 from cnsec.store.engine import dispose_all, get_engine, new_engine
 from tests.store import legacy
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from cnsec.assess.config import Config
 from cnsec.assess.inventory import Inventory
-from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
-from cnsec.assess.workload import as_workload
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import WORKLOAD_KINDS, as_workload
 from cnsec.model.asset import Asset, AssetType, Criticality, Exposure
 from cnsec.model.source import Source
 

@@ -27,7 +27,7 @@ from cnsec.assess.suppress import (
     comment_waivers,
     parse_annotation,
 )
-from cnsec.assess.workload import checking
+from cnsec.k8s.workload import checking
 from cnsec.model.asset import Asset
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report
@@ -143,7 +143,7 @@ def _snippet(lines: list[str], line: int | None, masked: frozenset[int] = frozen
     :func:`private_key_lines`) are hidden whole."""
     if not lines or not line:
         return None
-    from cnsec.data.scan import scan_text
+    from cnsec.data import scan_text
 
     lo = max(line - 1 - SNIPPET_CONTEXT, 0)
     hi = min(line + SNIPPET_CONTEXT, len(lines))
@@ -201,7 +201,7 @@ def _secret_values(inv: Inventory, secret_lines: dict[str, set[int]]) -> SecretV
 
 
 def _redact(text: str, values: SecretValues) -> str:
-    from cnsec.data.scan import scan_text
+    from cnsec.data import scan_text
 
     lines = text.split("\n")
     flagged = {h.line - 1 for h in scan_text(text)}

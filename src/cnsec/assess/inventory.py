@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
-from cnsec.assess.loaders.k8s import K8sResource, parse_k8s
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform
-from cnsec.assess.workload import Workload, as_workload
 from cnsec.fsutil import id_base
+from cnsec.k8s.manifests import parse_k8s
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import Workload, as_workload
 from cnsec.model.finding import InputProblem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024

@@ -18,7 +18,7 @@ def patch_yaml(patch: list[dict[str, Any]], kind: str, name: str, namespace: str
     import json
     import shlex
 
-    from cnsec.assess.workload import to_yaml
+    from cnsec.assess.patches import to_yaml
 
     body = to_yaml(patch).rstrip()
     ns = f" -n {shlex.quote(namespace)}" if namespace else ""

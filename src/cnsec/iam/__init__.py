@@ -1,1 +1,22 @@
-"""cnsec iam."""
+"""cnsec iam: cnsec's own users, roles, tokens and MFA, and the offline Kubernetes RBAC audit.
+
+The public face other pillars may import (tests/test_architecture.py): the IAM store seen as an identity
+directory (``open_directory``: disable a user, revoke their tokens), which respond's ``deny_access``
+uses. Loaded on first use (:mod:`cnsec.lazy`), so asking whether the pillar is there costs nothing.
+The Kubernetes RBAC model the audit works on is not iam's but :mod:`cnsec.k8s.rbac`, under the pillars.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cnsec.lazy import exports
+
+_WHERE = {"Directory": "directory", "open_directory": "directory"}
+
+__all__ = ["Directory", "open_directory"]
+
+if TYPE_CHECKING:
+    from cnsec.iam.directory import Directory, open_directory
+
+__getattr__ = exports(__name__, _WHERE)

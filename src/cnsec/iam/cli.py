@@ -427,7 +427,7 @@ def cmd_can(args: argparse.Namespace) -> int:
 
 
 def _k8s_model(args: argparse.Namespace) -> Any:
-    from cnsec.iam.k8s_rbac import load_model
+    from cnsec.iam.rbac_audit import load_model
     from cnsec.report.safe import printable
 
     model, problems = load_model(args.paths)
@@ -441,7 +441,7 @@ def _k8s_model(args: argparse.Namespace) -> Any:
 
 
 def _k8s_can(args: argparse.Namespace) -> int:
-    from cnsec.iam.k8s_rbac import parse_request
+    from cnsec.k8s.rbac import parse_request
 
     model = _k8s_model(args)
     req = parse_request(args.verb, args.resource, args.namespace, args.name or "")
@@ -460,7 +460,7 @@ def _k8s_can(args: argparse.Namespace) -> int:
 
 
 def cmd_who_can(args: argparse.Namespace) -> int:
-    from cnsec.iam.k8s_rbac import parse_request
+    from cnsec.k8s.rbac import parse_request
 
     model = _k8s_model(args)
     req = parse_request(args.verb, args.resource, args.namespace, args.name or "")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from cnsec.iam.k8s_rbac import RbacModel, RiskyGrant, audit, load_model, risk_catalog
+from cnsec.iam.rbac_audit import RiskyGrant, audit, load_model
+from cnsec.k8s.rbac import RbacModel
+from cnsec.k8s.rbac_risks import risk_catalog
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
@@ -22,7 +24,7 @@ def grant_finding(g: RiskyGrant) -> Finding:
         w = g.workload
         ns = w.effective_namespace
         asset_id = f"{w.kind}/{ns}/{w.name}" if ns else f"{w.kind}/{w.name}"
-        from cnsec.assess.loaders.k8s import pod_spec_path
+        from cnsec.k8s.workload import pod_spec_path
 
         spec = pod_spec_path(w)
         file, line = w.file, (w.line_at(*spec, "serviceAccountName") if spec else w.line)

@@ -23,9 +23,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from cnsec.errors import CnsecError, InputError, UsageError
-from cnsec.iam import passwords, schema
+from cnsec.iam import passwords
 from cnsec.iam.authz import ALLOW, DENY, Authorizer, Decision, parse_permission
 from cnsec.model.identity import Permission, Role
+from cnsec.store import schema
 from cnsec.store.engine import driver_message, get_engine, redact, resolve_url
 from cnsec.store.migrations import Migration, MigrationError, require_current, upgrade
 

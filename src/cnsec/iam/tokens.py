@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from cnsec.errors import CnsecError
-from cnsec.iam import schema
 from cnsec.iam.store import IamStore
+from cnsec.store import schema
 
 ISSUER = "cnsec"
 AUDIENCE = "cnsec-api"

@@ -6,8 +6,9 @@ command's argument parser does — does not pay for the rest: the CLI starts fas
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cnsec.lazy import exports
 
 _WHERE = {
     "Asset": "asset", "AssetType": "asset", "Criticality": "asset", "Exposure": "asset",
@@ -57,10 +58,4 @@ if TYPE_CHECKING:
     from cnsec.model.threat import Threat, threat_catalog
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cnsec.model' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"cnsec.model.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _WHERE)

@@ -73,10 +73,10 @@ class SchemaState:
 
 
 def target_metadata() -> MetaData:
-    """Every table the models define (the pillars' metadata merged), for autogenerate comparisons."""
-    from cnsec.iam import schema as iam_schema
+    """Every table of every pillar (:mod:`cnsec.store.schema`), for autogenerate comparisons."""
+    from cnsec.store import schema
 
-    return iam_schema.metadata
+    return schema.metadata
 
 
 def compared(name: str | None, type_: str, _parent: Any) -> bool:

@@ -12,8 +12,9 @@ import yaml
 
 from cnsec.assess.checks.dockerfile._shell import commands
 from cnsec.assess.checks.k8s._control_plane import components, kubelet_info, shell_split
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import Workload, as_workload, pointer, set_patch, to_yaml
+from cnsec.assess.patches import pointer, set_patch, to_yaml
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import Workload, as_workload
 
 DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 

@@ -2,8 +2,8 @@
 
 * **iam** — disable the user and revoke their tokens in the cnsec IAM store. The store belongs to the
   iam pillar; this action only relies on :class:`IdentityDirectory` and finds an implementation lazily
-  through ``cnsec.iam.directory.open_directory(url)``. Without that module the step is skipped (and says
-  so), never faked.
+  through the iam pillar's public face, ``cnsec.iam.open_directory(url)``. Without it the step is
+  skipped (and says so), never faked.
 * **rolebinding** — remove the user from every RoleBinding (and, by default, ClusterRoleBinding) that
   names them; a binding left with no subject is deleted.
 """
@@ -15,6 +15,7 @@ import importlib.util
 from typing import Any, Protocol, runtime_checkable
 
 from cnsec.errors import CnsecError
+from cnsec.k8s.rbac import Subject
 from cnsec.model.event import Alert
 from cnsec.respond.actions.base import (
     Action,
@@ -28,7 +29,9 @@ from cnsec.respond.actions.base import (
     to_yaml,
 )
 
-DIRECTORY_MODULE = "cnsec.iam.directory"
+#: The iam pillar's public face, where ``open_directory`` is (another pillar's internals are not ours to
+#: import: tests/test_architecture.py).
+DIRECTORY_MODULE = "cnsec.iam"
 
 
 @runtime_checkable
@@ -44,11 +47,11 @@ def open_directory(url: str | None) -> IdentityDirectory | None:
     """The IAM store's directory, or ``None`` when the iam pillar does not provide one."""
     try:
         module = importlib.import_module(DIRECTORY_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name in (DIRECTORY_MODULE, "cnsec.iam"):
+        opener = getattr(module, "open_directory", None)
+    except ModuleNotFoundError as exc:  # the pillar, or its directory, is not installed
+        if exc.name is not None and (exc.name + ".").startswith(DIRECTORY_MODULE + "."):
             return None
         raise
-    opener = getattr(module, "open_directory", None)
     if opener is None:
         return None
     directory = opener(url)
@@ -80,14 +83,13 @@ def user_from_key(key: str) -> str | None:
     return text
 
 
-def _subject_matches(subject: dict[str, Any], user: str) -> bool:
-    kind = subject.get("kind")
-    if kind == "User":
-        return bool(subject.get("name") == user)
-    if kind == "ServiceAccount" and user.startswith("system:serviceaccount:"):
-        parts = user.split(":")
-        return len(parts) == 4 and subject.get("namespace") == parts[2] and subject.get("name") == parts[3]
-    return False
+def _subject_matches(subject: Any, binding: dict[str, Any], user: str) -> bool:
+    """Whether this subject entry of ``binding`` is ``user`` itself, read as the RBAC authorizer reads it
+    (:meth:`cnsec.k8s.rbac.Subject.denotes`: a namespace-less ServiceAccount is the binding's namespace's)."""
+    meta = binding.get("metadata")  # a list's items carry no kind: a RoleBinding is the one with a namespace
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    parsed = Subject.parse(subject, str(namespace) if namespace else None)
+    return parsed is not None and parsed.denotes(user)
 
 
 class DenyAccess(Action):
@@ -156,7 +158,7 @@ class DenyAccess(Action):
             namespaces.append(None)
         for ns in namespaces:
             for binding in kube.list_role_bindings(ns):
-                if any(_subject_matches(s, user) for s in binding.get("subjects") or []):
+                if any(_subject_matches(s, binding, user) for s in binding.get("subjects") or []):
                     scope = None if ns is None else binding["metadata"].get("namespace")
                     found.append((scope, binding))
         return found
@@ -185,7 +187,7 @@ class DenyAccess(Action):
         for ns, binding in self._bindings(change, ctx):
             name = binding["metadata"]["name"]
             where = f"clusterrolebinding {name}" if ns is None else f"rolebinding {ns}/{name}"
-            remaining = [s for s in binding.get("subjects") or [] if not _subject_matches(s, user)]
+            remaining = [s for s in binding.get("subjects") or [] if not _subject_matches(s, binding, user)]
             if remaining:
                 binding["subjects"] = remaining
                 kube.replace_role_binding(ns, name, binding)

@@ -25,6 +25,6 @@ def legacy_tls_suites(inv: Any, ctx: Any) -> Iterator[Hit]:
     forward secrecy, so a server key that leaks later decrypts every recorded session. Both are
     legacy, not broken, hence low severity; RC4, DES and 3DES suites are CNSEC-CFG-001. The detection
     is the data-security pillar's (``cnsec.data.crypto.weak``)."""
-    from cnsec.data.crypto.weak import legacy_tls_suites as detect
+    from cnsec.data import legacy_tls_suites as detect
 
     yield from text_hits(inv, detect)

@@ -121,6 +121,6 @@ def weak_crypto(inv: Any, ctx: Any) -> Iterator[Hit]:
     TLS cipher suites that are legacy rather than broken (CBC with HMAC, static RSA) are CNSEC-CFG-002;
     a certificate's SHA-1 thumbprint (which AWS IAM requires for OIDC providers) is an identifier, not
     a signature choice."""
-    from cnsec.data.crypto.weak import weak_crypto_settings
+    from cnsec.data import weak_crypto_settings
 
     yield from text_hits(inv, weak_crypto_settings)

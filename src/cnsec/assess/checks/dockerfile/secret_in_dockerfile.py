@@ -75,7 +75,7 @@ def secret_in_dockerfile(df: Dockerfile, ctx: Any) -> Iterator[Hit]:
     ``key='B97B0AFC…'; gpg --recv-keys "$key"`` are fingerprints of *public* keys, published so that
     anyone can check a signature; they are not reported in a Dockerfile that uses gpg. Of a shell
     expansion ``${VAR:-default}`` only a literal default is judged."""
-    from cnsec.data.scan import scan_text, scan_value
+    from cnsec.data import scan_text, scan_value
 
     openpgp = _openpgp_runs(df)
     for ins in df.instructions:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import Container, Workload, pointer
+from cnsec.assess.patches import pointer
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import Container, Workload
 
 Path = tuple[str | int, ...]
 APISERVER = "kube-apiserver"

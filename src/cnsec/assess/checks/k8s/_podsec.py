@@ -10,8 +10,9 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from cnsec.assess.workload import Container, Path, Workload, set_patch
-from cnsec.assess.workload import pointer as json_pointer
+from cnsec.assess.patches import pointer as json_pointer
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.workload import Container, Path, Workload
 
 
 def as_list(value: Any) -> list[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnsec.assess.workload import Container, Workload
+from cnsec.k8s.workload import Container, Workload
 
 RUN_TO_COMPLETION = {"Job", "CronJob"}
 

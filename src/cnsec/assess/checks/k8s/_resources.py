@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnsec.assess.workload import Container
+from cnsec.k8s.workload import Container
 
 
 def _section(c: Container, name: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from cnsec.data.scan import key_parts
+from cnsec.data import key_parts
 
 #: ``name`` or ``namespace/name``, each a DNS-1123 subdomain (what a Secret's name must be).
 _OBJECT_REF = re.compile(r"^(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?/)?[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")

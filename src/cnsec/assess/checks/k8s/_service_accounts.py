@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import Workload
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import Workload
 
 _CACHE: dict[str, Any] = {"inv": None, "index": {}}
 

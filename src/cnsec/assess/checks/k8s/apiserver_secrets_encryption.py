@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._control_plane import APISERVER, components
-from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
-from cnsec.assess.workload import as_workload
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import WORKLOAD_KINDS, as_workload
 from cnsec.model.severity import Severity
 
 

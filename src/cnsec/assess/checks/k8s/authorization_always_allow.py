@@ -12,8 +12,9 @@ from cnsec.assess.checks.k8s._control_plane import (
     kubelet_info,
     modes,
 )
-from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
-from cnsec.assess.workload import as_workload, set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import WORKLOAD_KINDS, as_workload
 from cnsec.model.severity import Severity
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.workload import Workload
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 DASHBOARD = "kubernetes-dashboard"

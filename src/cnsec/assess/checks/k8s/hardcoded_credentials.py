@@ -6,8 +6,8 @@ from typing import Any
 from cnsec.assess.checks._values import literal_part
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._secret_refs import names_a_secret
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import as_workload
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import as_workload
 from cnsec.model.severity import Severity
 
 #: Annotations that copy the whole manifest (their secrets are reported where they really are).
@@ -78,7 +78,7 @@ def hardcoded_credentials(res: K8sResource, ctx: Any) -> Iterator[Hit]:
     a shell expansion ``${VAR:-default}`` only a literal default is judged."""
     if res.kind in ("Secret", "SealedSecret"):
         return
-    from cnsec.data.scan import scan_value
+    from cnsec.data import scan_value
 
     for path, key, value in _pairs(res):
         if key is not None and _names_an_object(path) and names_a_secret(key, value):

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.workload import Workload, set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._images import looks_templated, parse_image
-from cnsec.assess.workload import Workload, set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 

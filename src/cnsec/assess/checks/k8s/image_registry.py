@@ -6,7 +6,7 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._images import ImageRef, looks_templated, parse_image
-from cnsec.assess.workload import Workload
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 

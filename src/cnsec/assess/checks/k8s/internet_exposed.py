@@ -5,7 +5,7 @@ from typing import Any
 
 from cnsec.assess.assets import ingress_service_names, label_selects
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.workload import Workload
+from cnsec.k8s.workload import Workload
 from cnsec.model.asset import Exposure
 from cnsec.model.severity import Severity
 

@@ -5,8 +5,9 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._control_plane import KUBELET, Component, KubeletView, components, kubelet_info
-from cnsec.assess.loaders.k8s import WORKLOAD_KINDS, K8sResource
-from cnsec.assess.workload import as_workload, set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import WORKLOAD_KINDS, as_workload
 from cnsec.model.severity import Severity
 
 _ANON = ("authentication", "anonymous", "enabled")

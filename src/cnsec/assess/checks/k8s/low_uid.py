@@ -5,7 +5,8 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._podsec import is_windows
-from cnsec.assess.workload import Workload, set_patch
+from cnsec.assess.patches import set_patch
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 MIN_UID = 10000

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import to_yaml
+from cnsec.assess.patches import to_yaml
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 

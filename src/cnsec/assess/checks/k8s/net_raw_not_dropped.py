@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._podsec import add_drop_patch, added_caps, dropped_caps, is_windows
-from cnsec.assess.workload import Workload, remove_patch
+from cnsec.assess.patches import remove_patch
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 

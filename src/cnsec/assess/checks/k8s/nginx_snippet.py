@@ -4,8 +4,8 @@ import re
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
-from cnsec.assess.workload import remove_patch, set_patch
+from cnsec.assess.patches import remove_patch, set_patch
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 DANGEROUS = re.compile(r"\blua_|_lua\b|_lua_|\balias\b|kubernetes\.io|serviceaccount|/var/run/secrets")

@@ -5,7 +5,8 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._podsec import as_dict, is_windows
-from cnsec.assess.workload import Container, Path, Workload, remove_patch, set_patch
+from cnsec.assess.patches import remove_patch, set_patch
+from cnsec.k8s.workload import Container, Path, Workload
 from cnsec.model.severity import Severity
 
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"

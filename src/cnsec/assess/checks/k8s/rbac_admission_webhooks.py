@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -23,6 +23,6 @@ def rbac_admission_webhooks(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """A mutating or validating webhook receives every admitted object, secrets included, and can rewrite
     it: whoever controls the configuration controls the cluster's admissions. Webhook configurations are
     cluster-scoped, so a namespaced Role cannot grant this."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-018",))

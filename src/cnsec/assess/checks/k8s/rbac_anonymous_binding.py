@@ -22,7 +22,7 @@ def rbac_anonymous_binding(inv: object, ctx: object) -> Iterator[Hit]:
     """A binding to system:anonymous or system:unauthenticated gives its role to every request that
     carries no credentials at all. The bootstrap system:public-info-viewer binding (read-only version
     and health endpoints) is the one exception Kubernetes ships and is not reported."""
-    from cnsec.iam.k8s_rbac import bindings_in
+    from cnsec.k8s.rbac import bindings_in
 
     for res, b in bindings_in(getattr(inv, "k8s", [])):
         if b.role_name == "system:public-info-viewer":

@@ -22,7 +22,8 @@ def rbac_cluster_admin_binding(inv: object, ctx: object) -> Iterator[Hit]:
     groups, owns the cluster: its stolen token is a full compromise. Subjects named system:* are the
     control plane's own and are not reported. The role is resolved as the RBAC authorizer does
     (aggregated ClusterRoles included, built-in cluster-admin when the input does not define it)."""
-    from cnsec.iam.k8s_rbac import RbacModel, bindings_in, risk_catalog, role_grants_entry
+    from cnsec.k8s.rbac import RbacModel, bindings_in
+    from cnsec.k8s.rbac_risks import risk_catalog, role_grants_entry
 
     items = list(getattr(inv, "k8s", []))
     model = RbacModel.from_resources(items)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -23,7 +23,7 @@ def rbac_coredns_modify(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Whoever can update or patch the coredns configmap in kube-system rewrites cluster DNS and sends
     service traffic to an address of their choosing. A namespaced Role matters only in kube-system; a
     ClusterRole can be bound there, so it is always reported."""
-    from cnsec.iam.k8s_rbac import PolicyRule, parse_request, rule_allows
+    from cnsec.k8s.rbac import PolicyRule, parse_request, rule_allows
 
     if res.kind == "Role" and res.effective_namespace != "kube-system":
         return

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -22,6 +22,6 @@ from cnsec.model.severity import Severity
 def rbac_csr_approval(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Approving CSRs (update on certificatesigningrequests/approval plus approve on a signer) issues
     client certificates for any user or group, including system:masters."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-017",))

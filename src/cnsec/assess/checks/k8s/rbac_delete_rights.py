@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -22,6 +22,6 @@ from cnsec.model.severity import Severity
 def rbac_delete_rights(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """delete and deletecollection on workloads, secrets, volumes or namespaces destroy services and data
     (outage, ransom); deleting events erases the evidence an investigation needs."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-020", "CNSEC-RBAC-021"))

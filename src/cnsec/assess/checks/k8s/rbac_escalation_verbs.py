@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -25,6 +25,6 @@ def rbac_escalation_verbs(res: K8sResource, ctx: object) -> Iterator[Hit]:
     (like Kubescape C-0191), so Checkov's single-verb checks are not equivalents: CKV_K8S_158 looks
     at escalate only, and CKV_K8S_157 flags 'bind' on rolebindings, which the Kubernetes authorizer
     never uses; Kubescape C-0065 is impersonation only."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-005", "CNSEC-RBAC-006", "CNSEC-RBAC-008"))

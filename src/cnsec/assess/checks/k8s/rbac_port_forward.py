@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -21,6 +21,6 @@ from cnsec.model.severity import Severity
 )
 def rbac_port_forward(res: K8sResource, ctx: object) -> Iterator[Hit]:
     """Port-forwarding opens a tunnel to any pod port in scope, bypassing Services and NetworkPolicies."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-015",))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.loaders.k8s import K8sResource
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.severity import Severity
 
 
@@ -24,6 +24,6 @@ def rbac_secrets_read(res: K8sResource, ctx: object) -> Iterator[Hit]:
     service-account token in scope. Kubescape reports the subjects bound to such a role; we report the
     role itself (bound or not), so an unbound role is flagged too. Unlike Kubescape, pods/* does not
     count: the Kubernetes authorizer matches only */subresource wildcards."""
-    from cnsec.iam.k8s_rbac import role_rule_removal_hits
+    from cnsec.assess.checks.k8s._rbac import role_rule_removal_hits
 
     yield from role_rule_removal_hits(res, ("CNSEC-RBAC-003",))

@@ -5,7 +5,7 @@ from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._podsec import set_fields
-from cnsec.assess.workload import Workload
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 #: The UID a fix proposes: non-root and above the range of host users (see CNSEC-K8S-007).

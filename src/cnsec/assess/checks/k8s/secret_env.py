@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.workload import Container, Path, Workload, remove_patch, set_patch
+from cnsec.assess.patches import remove_patch, set_patch
+from cnsec.k8s.workload import Container, Path, Workload
 from cnsec.model.severity import Severity
 
 MOUNT_ROOT = "/etc/secrets"

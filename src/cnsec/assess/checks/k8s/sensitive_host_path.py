@@ -6,7 +6,7 @@ from typing import Any
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.k8s._podsec import host_path_volumes, is_under, pointer
 from cnsec.assess.checks.k8s.runtime_socket import is_runtime_socket
-from cnsec.assess.workload import Workload
+from cnsec.k8s.workload import Workload
 from cnsec.model.severity import Severity
 
 #: Host directories that hold the node's credentials, configuration, binaries or kernel interfaces.

@@ -59,7 +59,7 @@ def hardcoded_secret(r: TfResource, ctx: Any) -> Iterator[Hit]:
     ``key`` that names a stored object (``aws_s3_object``), a tag, or the key of any name/value pair block
     (``taint { key = "nvidia.com/gpu" effect = … }``, a selector term) is a name, not a key, and a public
     key (``pgp_key = "keybase:…"``, ``public_key``) is published on purpose."""
-    from cnsec.data.scan import scan_value
+    from cnsec.data import scan_value
 
     for top, key, path, value in _strings(r.attrs):
         if value.startswith("${") or ("." in value and value.split(".")[0] in ("var", "local", "data", "module")):

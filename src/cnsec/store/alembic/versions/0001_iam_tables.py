@@ -1,7 +1,7 @@
 """IAM: users, roles, permissions, throttling, signing keys, tokens, audit log.
 
 Frozen copy of the tables as cnsec's first IAM schema created them (legacy version 1): a later change
-to :mod:`cnsec.iam.schema` is a new revision, never an edit here.
+to :mod:`cnsec.store.schema` is a new revision, never an edit here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""The IAM tables (SQLAlchemy Core): the model that the Alembic history in ``cnsec/store/alembic``
-must produce (a test compares them on SQLite and PostgreSQL). Changing a table here means adding a
-revision there.
+"""The tables of the store (SQLAlchemy Core), today the IAM pillar's: the model that the Alembic history
+in ``cnsec/store/alembic`` must produce (a test compares them on SQLite and PostgreSQL). Changing a table
+here means adding a revision there.
+
+The tables live beside their one migration history, on the ground floor, rather than in each pillar:
+the store owns every pillar's schema (docs/store.md), and a ground-floor module never imports a pillar
+(tests/test_architecture.py). The pillars read and write them through :mod:`cnsec.store`.
 
 Times are UNIX seconds (floats) so that SQLite and PostgreSQL compare them the same way.
 """

@@ -13,87 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnsec.k8s.resource import K8sResource
 from cnsec.model.finding import InputProblem
 from cnsec.yamlsafe import LineDict, load_each_document, may_be_deep, shape_problem
-
-WORKLOAD_KINDS = {
-    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
-    "CronJob", "PodTemplate", "DeploymentConfig",
-}
-CLUSTER_SCOPED = {
-    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass",
-    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "PodSecurityPolicy", "PriorityClass", "APIService", "IngressClass", "RuntimeClass",
-    "CertificateSigningRequest", "ClusterIssuer", "ValidatingAdmissionPolicy",
-}
-
-
-@dataclass(slots=True)
-class K8sResource:
-    kind: str
-    api_version: str
-    name: str
-    namespace: str | None
-    doc: dict[str, Any]
-    file: str
-    line: int
-    end_line: int
-    key: str = ""  # asset id, set by the inventory (unique within a run)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        m = self.doc.get("metadata")
-        return m if isinstance(m, dict) else {}
-
-    @property
-    def labels(self) -> dict[str, Any]:
-        v = self.metadata.get("labels")
-        return v if isinstance(v, dict) else {}
-
-    @property
-    def annotations(self) -> dict[str, Any]:
-        v = self.metadata.get("annotations")
-        return v if isinstance(v, dict) else {}
-
-    @property
-    def effective_namespace(self) -> str | None:
-        if self.kind in CLUSTER_SCOPED:
-            return None
-        return self.namespace or "default"
-
-    def get(self, *path: str | int) -> Any:
-        """Walk ``path`` through dicts and lists; ``None`` where it does not exist."""
-        node: Any = self.doc
-        for step in path:
-            if isinstance(step, int):
-                if not isinstance(node, list) or step >= len(node):
-                    return None
-                node = node[step]
-            else:
-                if not isinstance(node, dict):
-                    return None
-                node = node.get(step)
-        return node
-
-    def line_at(self, *path: str | int) -> int:
-        """The line of the deepest key of ``path`` that exists (the resource's line at worst)."""
-        node: Any = self.doc
-        line = self.line
-        for step in path:
-            if isinstance(step, int):
-                if not isinstance(node, list) or step >= len(node):
-                    break
-                node = node[step]
-                if isinstance(node, LineDict) and node.line:
-                    line = node.line
-            else:
-                if not isinstance(node, dict) or step not in node:
-                    break
-                if isinstance(node, LineDict):
-                    line = node.key_lines.get(step, line)
-                node = node[step]
-        return line
 
 
 def _is_k8s(doc: Any) -> bool:
@@ -210,17 +132,3 @@ def parse_k8s(text: str, file: str) -> Parsed:
                     for res in _expand(item):
                         resources.append(_make(res, file, line, end))
     return out
-
-
-def pod_spec_path(res: K8sResource) -> tuple[str, ...] | None:
-    """Where a workload keeps its pod spec, or ``None`` for kinds that have none."""
-    kind = res.kind
-    if kind == "Pod":
-        return ("spec",)
-    if kind == "CronJob":
-        return ("spec", "jobTemplate", "spec", "template", "spec")
-    if kind == "PodTemplate":
-        return ("template", "spec")
-    if kind in WORKLOAD_KINDS:
-        return ("spec", "template", "spec")
-    return None

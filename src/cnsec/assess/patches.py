@@ -1,113 +1,17 @@
-"""A workload seen through its pod spec: what most Kubernetes checks look at."""
+"""Fixes as the mitigation plan shows them: RFC 6902 JSON patches into a resource's document (RFC 6901
+pointers) and YAML snippets.
+
+These are the assess pillar's output format, not Kubernetes knowledge, so they stay here while the
+resources and workloads they point into live in :mod:`cnsec.k8s`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cnsec.assess.loaders.k8s import K8sResource, pod_spec_path
-
-Path = tuple[str | int, ...]
-
-
-@dataclass(slots=True)
-class Container:
-    name: str
-    spec: dict[str, Any]
-    path: Path  # path of this container inside the resource document
-    init: bool
-    ephemeral: bool = False
-
-    @property
-    def security_context(self) -> dict[str, Any]:
-        sc = self.spec.get("securityContext")
-        return sc if isinstance(sc, dict) else {}
-
-    @property
-    def image(self) -> str:
-        v = self.spec.get("image")
-        return v if isinstance(v, str) else ""
-
-    def at(self, *rest: str | int) -> Path:
-        return (*self.path, *rest)
-
-
-@dataclass(slots=True)
-class Workload:
-    res: K8sResource
-    pod: dict[str, Any]
-    pod_path: Path
-    containers: list[Container]
-
-    @property
-    def kind(self) -> str:
-        return self.res.kind
-
-    @property
-    def pod_security_context(self) -> dict[str, Any]:
-        sc = self.pod.get("securityContext")
-        return sc if isinstance(sc, dict) else {}
-
-    def pod_at(self, *rest: str | int) -> Path:
-        return (*self.pod_path, *rest)
-
-    @property
-    def template_metadata(self) -> dict[str, Any]:
-        if self.res.kind == "Pod":
-            return self.res.metadata
-        md = self.res.get(*self.pod_path[:-1], "metadata")
-        return md if isinstance(md, dict) else {}
-
-    @property
-    def pod_labels(self) -> dict[str, Any]:
-        v = self.template_metadata.get("labels")
-        return v if isinstance(v, dict) else {}
-
-    def effective(self, container: Container, key: str) -> Any:
-        """A securityContext field as Kubernetes applies it: the container's, else the pod's."""
-        sc = container.security_context
-        if key in sc and sc[key] is not None:
-            return sc[key]
-        return self.pod_security_context.get(key)
-
-
-#: The resource the engine is checking now and its workload: a dozen checks of one resource ask for
-#: it, and it is the same object for all of them (set by :func:`checking`, so never stale).
-_CHECKING: list[Any] = [None, None]
-
-
-def checking(res: K8sResource | None, workload: Workload | None = None) -> None:
-    """Tell :func:`as_workload` which resource is being checked and its workload (``None``: none)."""
-    _CHECKING[0] = res
-    _CHECKING[1] = workload
-
-
-def as_workload(res: K8sResource) -> Workload | None:
-    if _CHECKING[0] is res:
-        return _CHECKING[1]  # type: ignore[no-any-return]
-    return _as_workload(res)
-
-
-def _as_workload(res: K8sResource) -> Workload | None:
-    path = pod_spec_path(res)
-    if path is None:
-        return None
-    pod = res.get(*path)
-    if not isinstance(pod, dict):
-        return None
-    containers: list[Container] = []
-    for field_name, init, eph in (("initContainers", True, False), ("containers", False, False),
-                                  ("ephemeralContainers", False, True)):
-        items = pod.get(field_name)
-        if not isinstance(items, list):
-            continue
-        for i, spec in enumerate(items):
-            if isinstance(spec, dict):
-                name = str(spec["name"]) if "name" in spec else f"#{i}"
-                containers.append(Container(name, spec, (*path, field_name, i), init, eph))
-    return Workload(res, pod, path, containers)
-
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import Path
 
 #: Pointers of recent paths, with the type of each step: equal tuples may differ in type (1, 1.0
 #: and True are equal keys), and only paths of strings and ints are remembered.

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from cnsec.assess.loaders.k8s import parse_k8s
-from cnsec.iam.k8s_rbac import RbacModel, RiskyGrant, audit, load_model, parse_request
+from cnsec.iam.rbac_audit import RiskyGrant, audit, load_model
 from cnsec.iam.rbac_report import audit_report
+from cnsec.k8s.manifests import parse_k8s
+from cnsec.k8s.rbac import RbacModel, parse_request
 
 REAL = Path(__file__).parent / "fixtures" / "rbac" / "realworld"
 

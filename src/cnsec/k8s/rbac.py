@@ -1,8 +1,9 @@
 """Offline Kubernetes RBAC: resolve roles and bindings to subjects as the API server's RBAC
 authorizer does, answer ``can`` / ``who-can``, and audit risky grants.
 
-Inputs are read by the project's one Kubernetes loader (:func:`cnsec.assess.inventory.load_inventory`),
-so manifests, ``kubectl get … -o json`` dumps (``kind: List``) and stdin all work, with file:line.
+The model is built from :class:`~cnsec.k8s.resource.K8sResource` objects, whoever read them (manifests,
+``kubectl get … -o json`` dumps, a live cluster), so every role, binding and rule keeps its file:line.
+Which grants are risky is :mod:`cnsec.k8s.rbac_risks`; the audit that reports them is the iam pillar's.
 
 Authorizer semantics (k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac):
 
@@ -19,17 +20,12 @@ Authorizer semantics (k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import resources as ires
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
+from cnsec.k8s.resource import K8sResource
+from cnsec.k8s.workload import pod_spec_path
 from cnsec.model.identity import Identity
-from cnsec.model.severity import Severity
-
-if TYPE_CHECKING:
-    from cnsec.assess.checks.base import Hit
-    from cnsec.assess.loaders.k8s import K8sResource
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
@@ -80,7 +76,8 @@ BUILTIN_CLUSTER_ROLES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _strs(value: Any) -> tuple[str, ...]:
+def strs(value: Any) -> tuple[str, ...]:
+    """A rule field as a tuple of strings (a lone string is one; anything else in a list is left out)."""
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list):
@@ -103,8 +100,8 @@ class PolicyRule:
     def parse(cls, raw: Any, index: int, origin: str) -> PolicyRule | None:
         if not isinstance(raw, dict):
             return None
-        return cls(_strs(raw.get("verbs")), _strs(raw.get("apiGroups")), _strs(raw.get("resources")),
-                   _strs(raw.get("resourceNames")), _strs(raw.get("nonResourceURLs")), index, origin)
+        return cls(strs(raw.get("verbs")), strs(raw.get("apiGroups")), strs(raw.get("resources")),
+                   strs(raw.get("resourceNames")), strs(raw.get("nonResourceURLs")), index, origin)
 
     def describe(self) -> str:
         if self.non_resource_urls and not self.resources:
@@ -213,6 +210,22 @@ class Subject:
     namespace: str | None = None
     index: int = -1  # position in the binding's subjects
 
+    @classmethod
+    def parse(cls, raw: Any, binding_namespace: str | None, index: int = -1) -> Subject | None:
+        """A binding's subject entry as the authorizer reads it: a ServiceAccount without a namespace is
+        the binding's namespace's (``default`` for a ClusterRoleBinding, where the API requires one)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            return None
+        kind = str(raw.get("kind") or "")
+        ns = str(raw.get("namespace") or binding_namespace or "default") if kind == "ServiceAccount" else None
+        return cls(kind, raw["name"], ns, index)
+
+    def denotes(self, user: str) -> bool:
+        """Whether this subject is the user named ``user`` itself: a User of that name, or the
+        ServiceAccount whose username it is (``system:serviceaccount:NS:NAME``); groups are not."""
+        return (self.kind == "User" and self.name == user) or (self.kind == "ServiceAccount"
+                                                                and self.username == user)
+
     @property
     def identity(self) -> Identity:
         return Identity(self.kind, self.name, self.namespace)
@@ -295,7 +308,7 @@ def _label_selector_matches(selector: dict[str, Any], labels: dict[str, str]) ->
         for expr in me:
             if not isinstance(expr, dict):
                 return False
-            key, op, values = str(expr.get("key")), expr.get("operator"), _strs(expr.get("values"))
+            key, op, values = str(expr.get("key")), expr.get("operator"), strs(expr.get("values"))
             if op == "In" and labels.get(key) not in values:
                 return False
             if op == "NotIn" and key in labels and labels[key] in values:
@@ -331,13 +344,9 @@ def bindingdef_from_resource(res: K8sResource) -> BindingDef | None:
     subjects: list[Subject] = []
     raw = res.get("subjects")
     for i, s in enumerate(raw if isinstance(raw, list) else []):
-        if not isinstance(s, dict) or not isinstance(s.get("name"), str):
-            continue
-        kind = str(s.get("kind") or "")
-        sns = None
-        if kind == "ServiceAccount":
-            sns = str(s.get("namespace") or ns or "default")
-        subjects.append(Subject(kind, s["name"], sns, i))
+        subject = Subject.parse(s, ns, i)
+        if subject is not None:
+            subjects.append(subject)
     return BindingDef(res.kind, res.name, ns, role_kind, ref["name"], subjects, res)
 
 
@@ -356,8 +365,6 @@ class RbacModel:
 
     @classmethod
     def from_resources(cls, items: Iterable[K8sResource]) -> RbacModel:
-        from cnsec.assess.loaders.k8s import pod_spec_path
-
         model = cls()
         for res in items:
             model.resources += 1
@@ -454,8 +461,7 @@ class RbacModel:
         all_groups = set(groups) | implicit_groups(user)
         for g in self.who_can(req):
             s = g.subject
-            if (s.kind == "User" and s.name == user) or (s.kind == "Group" and s.name in all_groups) or \
-                    (s.kind == "ServiceAccount" and s.username == user):
+            if s.denotes(user) or (s.kind == "Group" and s.name in all_groups):
                 return g
         return None
 
@@ -468,287 +474,6 @@ def implicit_groups(user: str) -> set[str]:
         ns = parts[2] if len(parts) == 4 else ""
         return {"system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"}
     return {"system:authenticated"}
-
-
-def load_model(paths: Sequence[str]) -> tuple[RbacModel, list[Any]]:
-    """Read manifests or cluster dumps with the project's Kubernetes loader."""
-    from cnsec.assess.inventory import load_inventory
-
-    inv = load_inventory(list(paths))
-    return RbacModel.from_resources(inv.k8s), list(inv.problems)
-
-
-# ------------------------------------------------------------------------------------- risk catalog
-@dataclass(frozen=True, slots=True)
-class RiskEntry:
-    id: str
-    title: str
-    severity: Severity
-    threats: tuple[str, ...]
-    why: str
-    any: tuple[Request, ...] = ()
-    all: tuple[tuple[Request, ...], ...] = ()
-    wildcard: tuple[str, ...] = ()
-    wildcard_any: tuple[str, ...] = ()
-    subjects: tuple[str, ...] = ()
-    namespaces: tuple[str, ...] = ()
-    cluster_scoped: bool = False
-    path: str = ""
-
-
-def _expand(spec: Any) -> tuple[Request, ...]:
-    if not isinstance(spec, dict):
-        return ()
-    out = []
-    for v in _strs(spec.get("verbs")):
-        for g in _strs(spec.get("apiGroups")) or ("",):
-            for r in _strs(spec.get("resources")):
-                base, _, sub = r.partition("/")
-                out.append(Request(verb=v, resource=base, subresource=sub, api_group=g, name="\x00any"))
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def risk_catalog() -> dict[str, RiskEntry]:
-    import yaml
-
-    text = ires.files("cnsec.iam").joinpath("data/rbac-risks.yaml").read_text(encoding="utf-8")
-    out: dict[str, RiskEntry] = {}
-    for e in yaml.safe_load(text):
-        out[e["id"]] = RiskEntry(
-            id=e["id"], title=e["title"], severity=Severity.parse(e["severity"]),
-            threats=tuple(e.get("threats", ())), why=e.get("why", ""), any=_expand(e.get("any")),
-            all=tuple(_expand(x) for x in e.get("all", ())), wildcard=tuple(e.get("wildcard", ())),
-            wildcard_any=tuple(e.get("wildcard_any", ())), subjects=tuple(e.get("subjects", ())),
-            namespaces=tuple(e.get("namespaces", ())), cluster_scoped=bool(e.get("cluster_scoped")),
-            path=str(e.get("path", "")))
-    return out
-
-
-_FIELD = {"verbs": "verbs", "resources": "resources", "apiGroups": "api_groups"}
-
-
-def _rule_grants_any(rule: PolicyRule, reqs: Iterable[Request]) -> bool:
-    """A rule grants a catalog permission if it allows it for *some* object name: resourceNames narrow
-    the grant (and lower the severity) but do not remove it."""
-    for req in reqs:
-        if rule.resource_names and req.name == "\x00any":
-            widened = PolicyRule(rule.verbs, rule.api_groups, rule.resources, (), rule.non_resource_urls,
-                                 rule.index, rule.origin)
-            if rule_allows(widened, req):
-                return True
-        elif rule_allows(rule, req):
-            return True
-    return False
-
-
-def rule_matches_entry(rule: PolicyRule, entry: RiskEntry) -> bool:
-    """Whether this one rule grants the entry's primary permission (``all`` is checked per role)."""
-    if entry.wildcard:
-        return all("*" in getattr(rule, _FIELD[f]) for f in entry.wildcard)
-    if entry.wildcard_any:
-        full = all("*" in getattr(rule, _FIELD[f]) for f in ("verbs", "resources", "apiGroups"))
-        return not full and any("*" in getattr(rule, _FIELD[f]) for f in entry.wildcard_any)
-    if entry.any:
-        return _rule_grants_any(rule, entry.any)
-    return False
-
-
-def role_grants_entry(rules: Sequence[PolicyRule], entry: RiskEntry) -> PolicyRule | None:
-    """The first rule that grants ``entry`` when all of the entry's extra requirements hold too."""
-    first = next((r for r in rules if rule_matches_entry(r, entry)), None)
-    if first is None:
-        return None
-    for alternatives in entry.all:
-        if not any(_rule_grants_any(r, alternatives) for r in rules):
-            return None
-    return first
-
-
-def adjusted_severity(entry: RiskEntry, scope: str | None, rule: PolicyRule | None) -> Severity:
-    sev = int(entry.severity)
-    if scope is not None and scope not in PRIVILEGED_NAMESPACES:
-        sev -= 1
-    if rule is not None and rule.resource_names:
-        sev -= 1
-    return Severity(max(sev, int(Severity.LOW)))
-
-
-@dataclass(frozen=True, slots=True)
-class RiskyGrant:
-    entry: RiskEntry
-    subject: Subject
-    binding: BindingDef
-    role: RoleDef
-    rule: PolicyRule | None
-    severity: Severity
-    via: str = ""  # for escalation paths: what the subject reaches
-    workload: K8sResource | None = None  # for CNSEC-RBAC-031: the workload that mounts the token
-    covers: tuple[str, ...] = ()  # for CNSEC-RBAC-001: the other risks its rule grants, not reported apart
-
-    @property
-    def scope(self) -> str:
-        return self.binding.scope or "cluster"
-
-    def message(self) -> str:
-        where = "cluster-wide" if self.binding.scope is None else f"in namespace {self.binding.scope}"
-        rule = f" (rule {self.rule.index}: {self.rule.describe()})" if self.rule else ""
-        head = f"{self.subject} — {self.entry.title.lower()} {where}"
-        via = f"; {self.via}" if self.via else ""
-        covers = f"; this includes {len(self.covers)} other risks of the catalog" if self.covers else ""
-        return f"{head}, via {self.binding.key} → {self.role.key}{rule}{via}{covers}"
-
-
-#: The entry a rule with ``*`` verbs on ``*`` resources in ``*`` API groups is: it grants every other.
-FULL_ADMIN = "CNSEC-RBAC-001"
-
-
-def audit(model: RbacModel) -> list[RiskyGrant]:
-    """Every risky grant, subject by subject, with the binding, role and rule that grant it.
-
-    A role that is cluster-admin in its scope (CNSEC-RBAC-001) gives one finding per subject, not one
-    for each of the risks its wildcard rule also grants (they are listed in ``covers``); nor does its
-    subject "reach a more privileged service account" by creating pods (CNSEC-RBAC-030)."""
-    catalog = risk_catalog()
-    out: list[RiskyGrant] = []
-    by_sa: dict[tuple[str, str], list[RiskyGrant]] = {}
-    pod_creators: list[RiskyGrant] = []
-    admins: dict[tuple[str, str, str | None], list[str | None]] = {}  # who -> scopes it is admin in
-    for b in model.bindings:
-        role = model.role_for(b)
-        if role is None:
-            model.problems.append(f"{b.key}: role {b.role_key} is not in the input (not audited)")
-            continue
-        admin_rule = role_grants_entry(role.rules, catalog[FULL_ADMIN]) if FULL_ADMIN in catalog else None
-        covered: list[str] = []
-        for entry in catalog.values():
-            if entry.path:
-                continue
-            if entry.subjects:
-                matched = [s for s in b.subjects if s.kind in ("User", "Group") and s.name in entry.subjects]
-                if not matched or not role.rules:
-                    continue
-                if entry.id == "CNSEC-RBAC-026" and not any(
-                        role_grants_entry(role.rules, e) for e in catalog.values()
-                        if not e.subjects and not e.path and e.severity >= Severity.HIGH):
-                    continue
-                for s in matched:
-                    out.append(RiskyGrant(entry, s, b, role, None, entry.severity))
-                continue
-            if entry.cluster_scoped and b.scope is not None:
-                continue
-            if entry.namespaces and b.scope is not None and b.scope not in entry.namespaces:
-                continue
-            rule = role_grants_entry(role.rules, entry)
-            if rule is None:
-                continue
-            sev = adjusted_severity(entry, b.scope, rule)
-            if admin_rule is not None and entry.id != FULL_ADMIN:
-                covered.append(entry.id)
-                if entry.id == "CNSEC-RBAC-010":  # pod creation still opens paths beyond the role's scope
-                    pod_creators.extend(RiskyGrant(entry, s, b, role, rule, sev) for s in b.subjects)
-                continue
-            for s in b.subjects:
-                g = RiskyGrant(entry, s, b, role, rule, sev)
-                out.append(g)
-                if s.kind == "ServiceAccount" and s.namespace:
-                    by_sa.setdefault((s.namespace, s.name), []).append(g)
-                if entry.id == "CNSEC-RBAC-010":
-                    pod_creators.append(g)
-                if entry.id == FULL_ADMIN:
-                    admins.setdefault((s.kind, s.name, s.namespace), []).append(b.scope)
-        if covered:
-            out[:] = [replace(g, covers=tuple(covered)) if g.binding is b and g.entry.id == FULL_ADMIN else g
-                      for g in out]
-    path_entry = next((e for e in catalog.values() if e.path == "pod-creation"), None)
-    if path_entry is not None:
-        out.extend(_pod_creation_paths(model, path_entry, pod_creators, by_sa, admins))
-    wl_entry = next((e for e in catalog.values() if e.path == "workload"), None)
-    if wl_entry is not None:
-        out.extend(_workload_tokens(model, wl_entry, by_sa))
-    return out
-
-
-def _workload_tokens(model: RbacModel, entry: RiskEntry,
-                     by_sa: dict[tuple[str, str], list[RiskyGrant]]) -> Iterator[RiskyGrant]:
-    """A workload that mounts a powerful service account's token hands those rights to whoever
-    compromises the workload."""
-    for (ns, sa), workloads in sorted(model.workload_sas.items()):
-        if (ns, sa) in model.no_automount:
-            explicit = [w for w in workloads if _pod_spec_value(w, "automountServiceAccountToken") is True]
-            if not explicit:
-                continue
-            workloads = explicit
-        worst = max(by_sa.get((ns, sa), []), key=lambda g: g.severity, default=None)
-        if worst is None or worst.severity < Severity.HIGH:
-            continue
-        for w in workloads:
-            via = (f"{w.kind} {ns}/{w.name} mounts its token, and it {worst.entry.title.lower()} "
-                   f"({worst.scope})")
-            yield RiskyGrant(entry, worst.subject, worst.binding, worst.role, worst.rule, worst.severity, via,
-                             workload=w)
-
-
-def _pod_spec_value(res: K8sResource, key: str) -> Any:
-    from cnsec.assess.loaders.k8s import pod_spec_path
-
-    path = pod_spec_path(res)
-    return res.get(*path, key) if path is not None else None
-
-
-def _pod_creation_paths(model: RbacModel, entry: RiskEntry, creators: list[RiskyGrant],
-                        by_sa: dict[tuple[str, str], list[RiskyGrant]],
-                        admins: dict[tuple[str, str, str | None], list[str | None]]) -> Iterator[RiskyGrant]:
-    """A subject that can create pods in a namespace can use any service account there, unless it is
-    already admin there (cluster-wide, or in that namespace): no service account has more."""
-    for c in creators:
-        admin_in = admins.get((c.subject.kind, c.subject.name, c.subject.namespace), [])
-        if None in admin_in:
-            continue
-        for (ns, sa), grants in sorted(by_sa.items()):
-            if c.binding.scope is not None and ns != c.binding.scope:
-                continue
-            if ns in admin_in:  # admin of the namespace: only a cluster-wide grant is more
-                grants = [g for g in grants if g.binding.scope is None]
-            if c.subject.kind == "ServiceAccount" and (c.subject.namespace, c.subject.name) == (ns, sa):
-                continue
-            worst = max((g for g in grants if g.entry.id not in ("CNSEC-RBAC-010", "CNSEC-RBAC-011")),
-                        key=lambda g: g.severity, default=None)
-            if worst is None or worst.severity < Severity.HIGH or worst.severity <= c.severity:
-                continue
-            via = (f"it can run a pod as ServiceAccount {ns}/{sa}, which {worst.entry.title.lower()} "
-                   f"({worst.scope}, via {worst.binding.key})")
-            yield RiskyGrant(entry, c.subject, c.binding, c.role, c.rule, worst.severity, via)
-
-
-def role_rule_hits(res: K8sResource, entry_ids: Sequence[str]) -> list[tuple[int, RiskEntry]]:
-    """For the assess checks: (rule index, first matching entry) for each rule of a Role/ClusterRole
-    that grants one of ``entry_ids`` (an entry with ``all`` requirements only if the role meets them).
-    Never raises on odd input (non-list rules, null fields)."""
-    catalog = risk_catalog()
-    rules = roledef_from_resource(res).rules
-    found: dict[int, RiskEntry] = {}
-    for eid in entry_ids:
-        entry = catalog[eid]
-        if res.kind == "Role" and (entry.cluster_scoped or (
-                entry.namespaces and res.effective_namespace not in entry.namespaces)):
-            continue  # a namespaced Role cannot grant cluster-scoped resources or other namespaces
-        if entry.all and role_grants_entry(rules, entry) is None:
-            continue
-        for rule in rules:
-            if rule_matches_entry(rule, entry):
-                found.setdefault(rule.index, entry)
-    return sorted(found.items(), key=lambda kv: kv[0])
-
-
-def role_rule_removal_hits(res: K8sResource, entry_ids: Sequence[str]) -> Iterator[Hit]:
-    """The assess checks' hit for each rule :func:`role_rule_hits` finds: what the rule grants and why
-    it matters, located at the rule, fixed by removing it (one shape for every catalogue-backed check)."""
-    from cnsec.assess.checks.base import Hit
-
-    for index, entry in role_rule_hits(res, entry_ids):
-        yield Hit(f"rule {index} {entry.title[0].lower()}{entry.title[1:]}: {entry.why}",
-                  path=("rules", index), patch=[{"op": "remove", "path": f"/rules/{index}"}])
 
 
 def bindings_in(items: Iterable[K8sResource]) -> Iterator[tuple[K8sResource, BindingDef]]:
