@@ -1,0 +1,1 @@
+"""The Kubernetes layer: objects, manifests and the sources they come from."""
