@@ -95,6 +95,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "kubernetes_horizontal_pod_autoscaler_v2beta2": ("HorizontalPodAutoscaler", "autoscaling/v2beta2"),
     **_both("kubernetes_endpoints", "Endpoints", "v1"),
     "kubernetes_runtime_class_v1": ("RuntimeClass", "node.k8s.io/v1"),
+    "kubernetes_endpoint_slice_v1": ("EndpointSlice", "discovery.k8s.io/v1"),
+    **_both("kubernetes_api_service", "APIService", "apiregistration.k8s.io/v1"),
+    **_both("kubernetes_csi_driver", "CSIDriver", "storage.k8s.io/v1beta1", "storage.k8s.io/v1"),
+    **_both("kubernetes_certificate_signing_request", "CertificateSigningRequest", "certificates.k8s.io/v1beta1",
+            "certificates.k8s.io/v1"),
 }
 
 #: Types that change an object made elsewhere (a label, an env var, a key of a ConfigMap) or ask the
@@ -108,7 +113,7 @@ PATCH_TYPES = frozenset({
 _TF_ONLY = frozenset({
     "timeouts", "wait_for_rollout", "wait_for_load_balancer", "wait_for_completion", "wait_for_default_secret",
     "wait_for_service_account_token", "depends_on", "provider", "lifecycle", "provisioner", "connection",
-    "count", "for_each", "id", "field_manager", "computed_fields", "wait", "wait_for",
+    "count", "for_each", "id", "field_manager", "computed_fields", "wait", "wait_for", "auto_approve",
 })
 
 # -- snake_case blocks → the API's camelCase fields -----------------------------------------------
@@ -131,7 +136,7 @@ _LISTS: dict[str, str] = {
     "allowed_host_paths": "allowedHostPaths", "allowed_flex_volumes": "allowedFlexVolumes",
     "secret": "secrets", "cluster_role_selectors": "clusterRoleSelectors", "limit": "limits",
     "subset": "subsets", "address": "addresses", "not_ready_address": "notReadyAddresses",
-    "sources": "sources", "metric": "metrics", "policy": "policies",
+    "sources": "sources", "metric": "metrics", "policy": "policies", "endpoint": "endpoints",
 }
 #: (parent block, block) pairs where a listed name is a single object in the API.
 _SINGLE_IN = frozenset({
