@@ -324,3 +324,10 @@ def test_a_copied_module_tree_keeps_module_addresses(tmp_path: Path) -> None:
     found = [f for f in _run(tmp_path / "main.tf").findings if f.check_id == "CNSEC-K8S-041"]
     assert {f.asset_id for f in found} == {"module.rbac.kubernetes_cluster_role_binding_v1.example"}
     assert {f.source.file for f in found} == {str(module / "main.tf")}
+
+
+def test_a_secret_in_an_env_var_is_found_though_the_secret_name_is_another_resource_attribute() -> None:
+    """The env var's name and the Secret's name are unknown (a variable without default, another
+    resource's attribute): names do not decide the verdict, so the finding stands."""
+    found = [f for f in _run(DATA / "secret_env_reference" / "pods.tf").findings if f.check_id == "CNSEC-K8S-028"]
+    assert [f.asset_id for f in found] == ["kubernetes_pod_v1.this"]

@@ -197,11 +197,18 @@ class Unknowns:
         return any(p[: len(u)] == u for u in self.paths if u)
 
 
+#: Keys whose unknown value does not taint a check's verdict when read: they name things (an env
+#: var, a Secret's key, a container) for the message. A check that compares a name with a bad one
+#: (``cluster-admin``, ``default``) finds no match in an unknown name, which is the silent side; a
+#: finding *at* an unknown name is still dropped by its path.
+_IDENTIFIERS = frozenset({"name", "key"})
+
+
 class TfDict(LineDict):
     """A mapping of a converted object: the ``.tf`` line of itself and of each key (as the YAML
     loader's :class:`LineDict` gives manifest lines), and which keys hold unknown values; reading one
-    of those counts in the object's :class:`Unknowns`, so that a check's verdict built on an unknown
-    value is recognised and dropped."""
+    of those (but :data:`_IDENTIFIERS`) counts in the object's :class:`Unknowns`, so that a check's
+    verdict built on an unknown value is recognised and dropped."""
 
     __slots__ = ("unknown", "unknowns")
 
@@ -211,12 +218,12 @@ class TfDict(LineDict):
         self.unknown: set[str] = set()
 
     def get(self, key: Any, default: Any = None) -> Any:
-        if key in self.unknown:
+        if key in self.unknown and key not in _IDENTIFIERS:
             self.unknowns.reads += 1
         return dict.get(self, key, default)
 
     def __getitem__(self, key: Any) -> Any:
-        if key in self.unknown:
+        if key in self.unknown and key not in _IDENTIFIERS:
             self.unknowns.reads += 1
         return dict.__getitem__(self, key)
 
@@ -594,11 +601,20 @@ def _name(out: Converted, r: TfBlock) -> None:
     out.namespace = str(ns) if ns else None
 
 
+_YAMLDECODE_FILE = re.compile(
+    r'^\$\{\s*yamldecode\(\s*file\(\s*"(?:\$\{path\.(?:module|root)\}/)?([^"$]+)"\s*\)\s*\)\s*\}$')
+
+
 def _manifest(r: TfBlock, node: _Node) -> Converted | str:
     """``kubernetes_manifest``: its ``manifest`` is the API object already, as an HCL object."""
     value = r.attrs.get("manifest")
+    if isinstance(value, str):
+        m = _YAMLDECODE_FILE.match(value)
+        if m:
+            return (f"its manifest is read from {m.group(1)} (yamldecode of a file): that file is assessed as a "
+                    "manifest where it lies in the assessed paths, not as this resource")
     if not isinstance(value, dict):
-        return "its manifest is an expression Terraform computes (yamldecode, a variable); not assessed"
+        return "its manifest is an expression Terraform computes (a variable, another resource); not assessed"
     kind, api = value.get("kind"), value.get("apiVersion")
     if not isinstance(kind, str) or not isinstance(api, str) or is_unknown(kind) or is_unknown(api):
         return "its manifest has no literal kind and apiVersion; not assessed"
