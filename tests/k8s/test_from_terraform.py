@@ -331,3 +331,19 @@ def test_a_secret_in_an_env_var_is_found_though_the_secret_name_is_another_resou
     resource's attribute): names do not decide the verdict, so the finding stands."""
     found = [f for f in _run(DATA / "secret_env_reference" / "pods.tf").findings if f.check_id == "CNSEC-K8S-028"]
     assert [f.asset_id for f in found] == ["kubernetes_pod_v1.this"]
+
+
+def test_objects_parsed_in_worker_processes_keep_their_lines_and_unknown_values(tmp_path: Path) -> None:
+    """Parts of the inventory travel back from the parsing processes pickled: the objects' lines and
+    unknown values must survive the trip (enough Terraform files to split the work)."""
+    for i in range(8):
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        _with(folder, "host_network_deployment", "host_network = true",
+              "host_network = var.host_network\n        host_pid = true", '\nvariable "host_network" {}\n')
+    one = assess([str(tmp_path)], Config(), workers=1)
+    two = assess([str(tmp_path)], Config(), workers=2)
+    assert sorted((f.id, f.source.file, f.source.line) for f in one.findings) == \
+        sorted((f.id, f.source.file, f.source.line) for f in two.findings)
+    ids = {f.check_id for f in two.findings}
+    assert "CNSEC-K8S-003" in ids and "CNSEC-K8S-005" not in ids

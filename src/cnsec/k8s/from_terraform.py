@@ -692,6 +692,7 @@ def convert(resources: Iterable[Any], lines_of: Any) -> Result:
     providers are handed back untouched in :attr:`Result.rest`.
     """
     result = Result()
+    scanned: dict[tuple[str, int, int], _Node] = {}  # a block's instances (count, for_each) share its text
     for r in resources:
         rtype = r.type
         if not handles(rtype) or getattr(r, "block", "resource") != "resource":
@@ -706,7 +707,10 @@ def convert(resources: Iterable[Any], lines_of: Any) -> Result:
                    else "is not converted to a Kubernetes object yet")
             result.skipped.append((r.file, r.line, f"{r.address}: {rtype} {why}; not assessed"))
             continue
-        node = scan_lines(lines_of(r.file), r.line, r.end_line)
+        where = (r.file, r.line, r.end_line)
+        node = scanned.get(where)
+        if node is None:
+            node = scanned[where] = scan_lines(lines_of(r.file), r.line, r.end_line)
         if known is None:
             made = _manifest(r, node)
             if isinstance(made, str):
