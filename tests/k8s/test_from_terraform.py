@@ -347,3 +347,24 @@ def test_objects_parsed_in_worker_processes_keep_their_lines_and_unknown_values(
         sorted((f.id, f.source.file, f.source.line) for f in two.findings)
     ids = {f.check_id for f in two.findings}
     assert "CNSEC-K8S-003" in ids and "CNSEC-K8S-005" not in ids
+
+
+def test_the_fix_of_a_terraform_declared_object_is_the_change_to_its_block_not_a_kubectl_patch() -> None:
+    [finding] = [f for f in _run(DATA / "privileged_pod" / "main.tf").findings
+                 if f.check_id == "CNSEC-K8S-001" and f.location.startswith("spec.containers[1]")]
+    assert finding.patch is None
+    assert finding.fix == ("# in kubernetes_pod.fail:\n"
+                           "spec {\n"
+                           "  container {  # container block #2\n"
+                           "    security_context {\n"
+                           "      privileged = false\n"
+                           "    }\n"
+                           "  }\n"
+                           "}")
+    limits = [f for f in _run(DATA / "pod_no_limits" / "main.tf").findings if f.check_id == "CNSEC-K8S-020"]
+    assert limits and 'limits = { memory = "256Mi" }' in (limits[0].fix or "")
+
+
+def test_the_fix_of_a_kubernetes_manifest_stays_a_patch_of_the_object_it_spells_out() -> None:
+    assert from_terraform.hcl_fix([{"op": "replace", "path": "/spec/hostPID", "value": False}],
+                                  "module.a.kubernetes_manifest.pod[0]") is None

@@ -25,7 +25,7 @@ from cnsec.assess.suppress import (
     parse_annotation,
 )
 from cnsec.assess.workload import checking
-from cnsec.k8s.from_terraform import Unknowns
+from cnsec.k8s.from_terraform import Unknowns, hcl_fix
 from cnsec.model.asset import Asset
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report
@@ -315,7 +315,12 @@ class _Runner:
             via = getattr(target, "via", ())
             if via:  # a module's resource: the calls that made it, where the user sets what the check saw
                 message += " (through module call " + " > ".join(f"{f}:{n}" for f, n in via) + ")"
-            self.rows.append((chk.id, target, file, tfile, line, message, location, hit.patch, hit.fix,
+            patch, fix = hit.patch, hit.fix
+            if patch and unknowns is not None:  # declared in Terraform: the fix is to its block
+                hcl = hcl_fix(patch, str(target.extra.get("terraform", "")))
+                if hcl is not None:
+                    patch, fix = None, fix or hcl
+            self.rows.append((chk.id, target, file, tfile, line, message, location, patch, fix,
                               asset_id, finding_id(chk.id, asset_id, location)))
 
     def run(self, chk: Check, item: Any, file: str, line: int, what: str | None = None) -> None:

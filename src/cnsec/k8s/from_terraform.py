@@ -722,6 +722,103 @@ def convert(resources: Iterable[Any], lines_of: Any) -> Result:
     return result
 
 
+# -- fixes in HCL ---------------------------------------------------------------------------------
+
+#: API list field → the provider's repeated block (the first block name that maps to it).
+_BLOCKS = {**{api: block for block, api in reversed(list(_LISTS.items()))},
+           "ports": "port", "imagePullSecrets": "image_pull_secrets", "matchExpressions": "match_expressions"}
+_SNAKE = {api: key for key, api in _NAMES.items()}
+#: API fields that are maps in the provider (``limits = { cpu = "500m" }``), not blocks.
+_MAP_FIELDS = frozenset({"labels", "annotations", "limits", "requests", "matchLabels", "nodeSelector", "data",
+                         "stringData", "binaryData", "parameters"})
+
+
+def _snake(api: str) -> str:
+    return _SNAKE.get(api) or re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), api)
+
+
+def _hcl_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_hcl_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_hcl_key(k)} = {_hcl_value(v)}" for k, v in value.items()) + " }"
+    return _hcl_str(str(value))
+
+
+def _hcl_str(text: str) -> str:
+    import json
+
+    return json.dumps(text).replace("${", "$${")
+
+
+def _hcl_key(key: Any) -> str:
+    k = str(key)
+    return k if re.fullmatch(r"[A-Za-z_][\w-]*", k) else _hcl_str(k)
+
+
+def _hcl_set(field: str, value: Any, pad: str) -> list[str]:
+    """``field`` (an API name) set to ``value``, as provider HCL at indentation ``pad``."""
+    if isinstance(value, dict) and field not in _MAP_FIELDS:
+        out = [f"{pad}{_snake(field)} {{"]
+        for k, v in value.items():
+            out += _hcl_set(str(k), v, pad + "  ")
+        return [*out, f"{pad}}}"]
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        block = _BLOCKS.get(field, _snake(field))
+        return [line for v in value for line in _hcl_set(block, v, pad)] if field in _BLOCKS else \
+            [f"{pad}{_snake(field)} = {_hcl_value(value)}"]
+    return [f"{pad}{_snake(field)} = {_hcl_value(value)}"]
+
+
+def hcl_fix(patch: list[dict[str, Any]], address: str) -> str | None:
+    """A JSON patch of the converted object, said as the change to the Terraform resource block (the
+    fix a user applies to the ``.tf`` file, not a ``kubectl patch`` that Terraform would revert).
+    ``None`` for ``kubernetes_manifest``, whose manifest is spelled as the API object (the JSON patch
+    reads as it is)."""
+    if "kubernetes_manifest." in f".{address}":
+        return None
+    out = [f"# in {address}:"]
+    for op in patch:
+        path = [p.replace("~1", "/").replace("~0", "~") for p in str(op.get("path", "")).split("/")[1:]]
+        if not path:
+            return None
+        lines: list[str] = []
+        pad = ""
+        closing: list[str] = []
+        i = 0
+        while i < len(path) - 1:
+            step = path[i]
+            if i + 1 < len(path) - 1 and path[i + 1].isdigit():
+                n = int(path[i + 1])
+                block = _BLOCKS.get(step, _snake(step))
+                lines.append(f"{pad}{block} {{  # {block} block #{n + 1}")
+                i += 2
+            else:
+                lines.append(f"{pad}{_snake(step)} {{")
+                i += 1
+            closing.append(f"{pad}}}")
+            pad += "  "
+        last = path[-1]
+        kind = op.get("op")
+        if kind == "remove":
+            lines.append(f"{pad}# remove {_snake(last)}")
+        elif last == "-" and len(path) >= 2:
+            lines[-1:] = []
+            closing.pop()
+            pad = pad[:-2]
+            lines.append(f"{pad}{_snake(path[-2])} = [..., {_hcl_value(op.get('value'))}]  # add to the list")
+        elif kind in ("add", "replace"):
+            lines += _hcl_set(last, op.get("value"), pad)
+        else:
+            return None
+        out += lines + closing[::-1]
+    return "\n".join(out)
+
+
 def iter_supported() -> Iterator[str]:
     """Every resource type converted to an object (for the docs and ``--help``)."""
     yield from sorted([*KINDS, "kubernetes_manifest"])
