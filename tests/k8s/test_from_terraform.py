@@ -290,7 +290,8 @@ def test_the_schema_mapping_names_fields_as_the_api_does() -> None:
         end_line = 1
         unknown_blocks: frozenset[str] = frozenset()
         address = "kubernetes_service_v1.web"
-        attrs: dict[str, Any] = {"metadata": [{"name": "web"}], "spec": [{
+        attrs: dict[str, Any] = {"depends_on": ["${kubernetes_namespace.x}"], "timeouts": [{"create": "1m"}],
+                                 "wait_for_load_balancer": True, "metadata": [{"name": "web"}], "spec": [{
             "type": "LoadBalancer", "external_ips": ["1.2.3.4"], "load_balancer_source_ranges": ["0.0.0.0/0"],
             "selector": {"app_name": "web"}, "port": [{"port": "80", "target_port": "8080"}]}]}
 
@@ -368,3 +369,12 @@ def test_the_fix_of_a_terraform_declared_object_is_the_change_to_its_block_not_a
 def test_the_fix_of_a_kubernetes_manifest_stays_a_patch_of_the_object_it_spells_out() -> None:
     assert from_terraform.hcl_fix([{"op": "replace", "path": "/spec/hostPID", "value": False}],
                                   "module.a.kubernetes_manifest.pod[0]") is None
+
+
+def test_a_kubernetes_data_source_is_not_an_object_of_this_configuration(tmp_path: Path) -> None:
+    tf = tmp_path / "main.tf"
+    tf.write_text('data "kubernetes_service_v1" "ingress" {\n  metadata {\n    name = "ingress"\n  }\n}\n'
+                  'resource "kubernetes_namespace_v1" "app" {\n  metadata {\n    name = "app"\n  }\n}\n')
+    inv = load_inventory([str(tf)], workers=1)
+    assert [(r.kind, r.extra["terraform"]) for r in inv.k8s] == [("Namespace", "kubernetes_namespace_v1.app")]
+    assert not inv.skipped and not inv.terraform
