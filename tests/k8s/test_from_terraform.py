@@ -211,10 +211,10 @@ variable "db_password" {}
     [release] = inv.helm_releases
     assert release.chart_path == str(chart)
     assert (release.name, release.namespace, release.address) == ("shop", "shop", "helm_release.shop")
-    assert release.values[0] == (str(tmp_path / "values.yaml"), "")
+    assert release.values[0] == (str(tmp_path / "values.yaml"), None)
     assert release.values[1][0] == str(tf) and "tag: \"1.2.3\"" in release.values[1][1]
-    assert [(s.name, s.value, s.sensitive) for s in release.sets] == [
-        ("service.type", "LoadBalancer", False), ("db.password", "${var.db_password}", True)]
+    assert [(s.name, s.value, s.sensitive, s.known) for s in release.sets] == [
+        ("service.type", "LoadBalancer", False, True), ("db.password", "${var.db_password}", True, False)]
     [skipped] = [s for s in inv.skipped if "helm_release" in s.message]
     assert f"helm_release rendering: chart {chart}" in skipped.message
     assert (skipped.file, skipped.line) == (str(tf), 1)
@@ -378,3 +378,10 @@ def test_a_kubernetes_data_source_is_not_an_object_of_this_configuration(tmp_pat
     inv = load_inventory([str(tf)], workers=1)
     assert [(r.kind, r.extra["terraform"]) for r in inv.k8s] == [("Namespace", "kubernetes_namespace_v1.app")]
     assert not inv.skipped and not inv.terraform
+
+
+def test_a_chart_that_is_an_expression_is_reported_as_such(tmp_path: Path) -> None:
+    tf = tmp_path / "main.tf"
+    tf.write_text('resource "helm_release" "app" {\n  name  = "app"\n  chart = var.chart\n}\nvariable "chart" {}\n')
+    [skipped] = load_inventory([str(tf)], workers=1).skipped
+    assert "helm_release rendering: chart ${var.chart} is an expression Terraform computes" in skipped.message

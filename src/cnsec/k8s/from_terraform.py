@@ -385,14 +385,20 @@ class HelmSet:
     type: str | None = None
     sensitive: bool = False
 
+    @property
+    def known(self) -> bool:
+        """False for a value Terraform computes at plan time (left to the chart's default)."""
+        return not is_unknown(self.value)
+
 
 @dataclass(slots=True)
 class HelmRelease:
     """A ``helm_release`` to render with its chart: what ``helm template`` needs.
 
-    ``values`` are YAML documents in the order Helm merges them (later wins), each with the file it
-    came from (the ``.tf`` file for literal YAML); what Terraform computes at plan time (a
-    ``templatefile``, another resource's output) is listed in ``unknown_values`` and left out.
+    ``values`` are the ``values`` entries in the order Helm merges them (later wins): (the file to
+    read, ``None``) for ``file("…")``, (the ``.tf`` file, the YAML) for literal YAML; what Terraform
+    computes at plan time (a ``templatefile``, another resource's output) is listed in
+    ``unknown_values`` and left out.
     """
 
     address: str
@@ -405,7 +411,7 @@ class HelmRelease:
     version: str | None = None
     #: the chart's folder on disk; ``None`` for a chart from a repository (not fetched)
     chart_path: str | None = None
-    values: list[tuple[str, str]] = field(default_factory=list)
+    values: list[tuple[str, str | None]] = field(default_factory=list)
     sets: list[HelmSet] = field(default_factory=list)
     unknown_values: list[str] = field(default_factory=list)
 
@@ -419,6 +425,9 @@ class HelmRelease:
         if self.chart_path is not None:
             return (f"helm_release rendering: chart {self.chart_path} (release {self.name!r}); rendering a "
                     "helm_release is not joined yet, its manifests are not assessed")
+        if not self.chart or is_unknown(self.chart):
+            return (f"helm_release rendering: chart {self.chart or '(none)'} is an expression Terraform computes; "
+                    "not rendered, its manifests are not assessed")
         where = f" from repository {self.repository}" if self.repository else ""
         return (f"helm_release rendering: chart {self.chart}{where} is remote; not fetched, its manifests are "
                 "not assessed")
@@ -671,7 +680,7 @@ def _helm(r: TfBlock) -> HelmRelease:
             continue
         fm = _FILE_CALL.match(raw)
         if fm:
-            release.values.append((os.path.normpath(os.path.join(folder, fm.group(1))), ""))
+            release.values.append((os.path.normpath(os.path.join(folder, fm.group(1))), None))
             continue
         body = _text_of(raw)
         if body is None:
