@@ -385,3 +385,36 @@ def test_a_chart_that_is_an_expression_is_reported_as_such(tmp_path: Path) -> No
     tf.write_text('resource "helm_release" "app" {\n  name  = "app"\n  chart = var.chart\n}\nvariable "chart" {}\n')
     [skipped] = load_inventory([str(tf)], workers=1).skipped
     assert "helm_release rendering: chart ${var.chart} is an expression Terraform computes" in skipped.message
+
+
+def _workload_identity(tmp_path: Path, call: str) -> Path:
+    """Google's workload-identity module (a Kubernetes ServiceAccount through ``count``), called from a
+    root module as a user would, with ``call`` as the module block's arguments."""
+    module = tmp_path / "modules" / "workload-identity"
+    shutil.copytree(DATA / "workload_identity", module)
+    root = tmp_path / "main.tf"
+    root.write_text(f'module "wi" {{\n  source     = "./modules/workload-identity"\n  project_id = "shop"\n{call}}}\n')
+    return root
+
+
+def test_a_community_module_service_account_is_converted_with_the_callers_inputs(tmp_path: Path) -> None:
+    root = _workload_identity(tmp_path, '  name = "default"\n  namespace = "payments"\n'
+                                        '  automount_service_account_token = true\n')
+    inv = load_inventory([str(root)], workers=1)
+    [sa] = [r for r in inv.k8s if r.extra["terraform"].startswith("module.wi.")]
+    assert (sa.kind, sa.name, sa.namespace) == ("ServiceAccount", "default", "payments")
+    assert sa.extra["terraform"] == "module.wi.kubernetes_service_account_v1.main[0]"
+    assert sa.doc["automountServiceAccountToken"] is True
+    found = [f for f in _run(root).findings if f.check_id == "CNSEC-K8S-062"
+             and f.asset_id == "module.wi.kubernetes_service_account_v1.main[0]"]
+    assert [f.source.line for f in found] == [
+        1 + (DATA / "workload_identity" / "main.tf").read_text().splitlines().index(
+            "  automount_service_account_token = var.automount_service_account_token")]
+
+
+def test_the_module_defaults_keep_the_service_account_token_unmounted(tmp_path: Path) -> None:
+    root = _workload_identity(tmp_path, '  name = "default"\n')
+    [sa] = [r for r in load_inventory([str(root)], workers=1).k8s if r.extra["terraform"].startswith("module.wi.")]
+    assert sa.doc["automountServiceAccountToken"] is False and sa.namespace == "default"
+    assert not [f for f in _run(root).findings if f.check_id == "CNSEC-K8S-062"
+                and f.asset_id.startswith("module.wi.")]
