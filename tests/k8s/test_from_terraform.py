@@ -418,3 +418,14 @@ def test_the_module_defaults_keep_the_service_account_token_unmounted(tmp_path: 
     assert sa.doc["automountServiceAccountToken"] is False and sa.namespace == "default"
     assert not [f for f in _run(root).findings if f.check_id == "CNSEC-K8S-062"
                 and f.asset_id.startswith("module.wi.")]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "table"])
+def test_a_secret_value_in_terraform_stays_out_of_every_report(fmt: str, run_cli: Any) -> None:
+    tf = DATA / "generated" / "secret_values.tf"
+    code, out, err = run_cli("assess", str(tf), "-f", fmt, "--fail-on", "none")
+    assert code == 0, err
+    assert "Zq8-generated" not in out + err
+    if fmt == "json":
+        ids = {(f["check_id"], f["source"]["line"]) for f in json.loads(out)["findings"]}
+        assert {("CNSEC-K8S-059", 7), ("CNSEC-K8S-029", 24)} <= ids  # the Secret's value, the env var's
