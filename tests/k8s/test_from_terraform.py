@@ -429,3 +429,31 @@ def test_a_secret_value_in_terraform_stays_out_of_every_report(fmt: str, run_cli
     if fmt == "json":
         ids = {(f["check_id"], f["source"]["line"]) for f in json.loads(out)["findings"]}
         assert {("CNSEC-K8S-059", 7), ("CNSEC-K8S-029", 24)} <= ids  # the Secret's value, the env var's
+
+
+def test_kubernetes_manifest_with_yaml_in_a_heredoc_is_checked_with_the_tf_lines(tmp_path: Path) -> None:
+    tf = tmp_path / "main.tf"
+    tf.write_text('''variable "ns" {}
+resource "kubernetes_manifest" "crb" {
+  manifest = yamldecode(<<-EOT
+    apiVersion: rbac.authorization.k8s.io/v1
+    kind: ClusterRoleBinding
+    metadata:
+      name: ops-admin
+      namespace: ${var.ns}
+    roleRef:
+      apiGroup: rbac.authorization.k8s.io
+      kind: ClusterRole
+      name: cluster-admin
+    subjects:
+      - kind: Group
+        name: ops
+        apiGroup: rbac.authorization.k8s.io
+  EOT
+  )
+}
+''')
+    found = [f for f in _run(tf).findings if f.check_id == "CNSEC-K8S-041"]
+    assert [(f.asset_id, f.location, f.source.line) for f in found] == [("kubernetes_manifest.crb", "subjects[0]", 14)]
+    [obj] = load_inventory([str(tf)], workers=1).k8s
+    assert obj.namespace == "${var.ns}" and obj.extra["unknowns"].paths == [("metadata", "namespace")]

@@ -507,6 +507,25 @@ class _Walk:
         if is_unknown(value if not isinstance(value, dict) else None):
             self.mark(d, key, path)
 
+    def yaml(self, value: Any, path: Path, line: int) -> Any:
+        """A document loaded from YAML written inside the ``.tf`` file (its lines already counted in
+        the ``.tf`` file): mappings become :class:`TfDict`, ``${…}`` strings unknown."""
+        if isinstance(value, dict):
+            d = TfDict(self.out.unknowns)
+            d.line = getattr(value, "line", 0) or line
+            lines = getattr(value, "key_lines", {})
+            for key, v in value.items():
+                at = lines.get(key, d.line)
+                d.key_lines[key] = at
+                d[key] = self.yaml(v, (*path, str(key)), at)
+                if is_unknown(v):
+                    self.mark(d, str(key), (*path, str(key)))
+                self.out.lines[(*path, str(key))] = at
+            return d
+        if isinstance(value, list):
+            return [self.yaml(v, (*path, i), line) for i, v in enumerate(value)]
+        return value
+
     def mapping(self, value: dict[str, Any], node: _Node | None, path: Path, line: int) -> TfDict:
         """A map attribute or an object literal (``kubernetes_manifest``): keys as written."""
         d = TfDict(self.out.unknowns)
@@ -614,9 +633,36 @@ _YAMLDECODE_FILE = re.compile(
     r'^\$\{\s*yamldecode\(\s*file\(\s*"(?:\$\{path\.(?:module|root)\}/)?([^"$]+)"\s*\)\s*\)\s*\}$')
 
 
+def _yamldecode_heredoc(value: str, line: int) -> Any:
+    """``yamldecode(<<-EOT … EOT)``: the YAML document written in the heredoc, its lines counted in
+    the ``.tf`` file (the heredoc's text starts on the line after ``line``); ``None`` otherwise."""
+    head = "${yamldecode("
+    if not (value.startswith(head) and value.endswith(")}")):
+        return None
+    inner = value[len(head):-2].strip()
+    if len(inner) >= 2 and inner[0] == inner[-1] == '"':
+        inner = inner[1:-1]
+    body = _text_of(inner.strip())
+    if body is None or inner.strip() == body:
+        return None
+    from cnsec.yamlsafe import load_documents
+
+    try:
+        for doc, _ in load_documents(body, line_offset=line):
+            return doc if isinstance(doc, dict) else None
+    except Exception:  # PyYAML raises many types; YAML that does not load stays an expression
+        return None
+    return None
+
+
 def _manifest(r: TfBlock, node: _Node) -> Converted | str:
     """``kubernetes_manifest``: its ``manifest`` is the API object already, as an HCL object."""
     value = r.attrs.get("manifest")
+    at = node.attrs.get("manifest", r.line)
+    if isinstance(value, str):
+        loaded = _yamldecode_heredoc(value, at)
+        if loaded is not None:
+            value = loaded
     if isinstance(value, str):
         m = _YAMLDECODE_FILE.match(value)
         if m:
@@ -631,9 +677,13 @@ def _manifest(r: TfBlock, node: _Node) -> Converted | str:
     out = Converted(kind=kind, api_version=api, name="", namespace=None, doc=TfDict(unknowns), file=r.file,
                     line=r.line, end_line=r.end_line, address=r.address, unknowns=unknowns)
     walk = _Walk(out, r.unknown_blocks)
-    at = node.attrs.get("manifest", r.line)
-    child = node.blocks.get("manifest")
-    out.doc = walk.mapping(value, child[0] if child else None, (), at)
+    if isinstance(value, LineDict):  # YAML: its own lines
+        made = walk.yaml(value, (), at)
+        assert isinstance(made, TfDict)
+        out.doc = made
+    else:
+        child = node.blocks.get("manifest")
+        out.doc = walk.mapping(value, child[0] if child else None, (), at)
     _name(out, r)
     return out
 
