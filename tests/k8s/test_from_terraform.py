@@ -33,6 +33,12 @@ def _verdicts(report: Report) -> set[tuple[str, str]]:
     return {(f.check_id, f.location) for f in report.findings}
 
 
+def _tf_resources(tf: Path) -> list[Any]:
+    from cnsec.assess.loaders.terraform import parse_terraform
+
+    return parse_terraform(tf.read_text(), str(tf)).resources
+
+
 def _with(tmp_path: Path, case: str, old: str, new: str, extra: str = "") -> Path:
     """The case's Terraform with one attribute rewritten (and ``extra`` HCL appended)."""
     folder = tmp_path / case
@@ -75,6 +81,11 @@ def test_a_finding_points_at_the_attribute_line_in_the_tf_file_and_names_the_ter
     assert sorted(f.source.line for f in found) == privileged
     assert {f.source.file for f in found} == {str(tf)}
     assert {f.asset_id for f in found} == {"kubernetes_pod.fail"}
+    [obj] = load_inventory([str(tf)], workers=1).k8s
+    assert obj.extra["unknowns"].paths == []
+    lines_map = from_terraform.convert(
+        _tf_resources(tf), lambda f: lines).objects[0].lines
+    assert [lines_map[("spec", "containers", i, "securityContext", "privileged")] for i in (0, 1)] == privileged
     report = _run(tf)
     asset = next(a for a in report.assets if a.id == "kubernetes_pod.fail")
     assert (asset.kind, asset.name) == ("Pod", "terraform-example")

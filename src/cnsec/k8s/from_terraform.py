@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -254,12 +254,8 @@ class _Node:
         self.blocks: dict[str, list[_Node]] = {}
         self.dynamic: dict[str, _Node] = {}
 
-    def children(self, key: str) -> list[_Node]:
-        """The nodes of the blocks named ``key``: the written ones, then the ``content`` of a
-        ``dynamic "key"`` block for every block it makes."""
-        return self.blocks.get(key, [])
-
     def made_by_dynamic(self, key: str) -> _Node | None:
+        """Where the blocks a ``dynamic "key"`` block makes are written: its ``content``."""
         dyn = self.dynamic.get(key)
         if dyn is None:
             return None
@@ -474,7 +470,7 @@ class _Walk:
             if _is_blocks(value):
                 listed = key in _LISTS and (parent, key) not in _SINGLE_IN
                 api = _LISTS[key] if listed else api_name(key)
-                nodes = node.children(key) if node is not None else []
+                nodes = node.blocks.get(key, []) if node is not None else []
                 dyn = node.made_by_dynamic(key) if node is not None else None
                 items: list[Any] = []
                 for i, item in enumerate(value):
@@ -876,8 +872,3 @@ def hcl_fix(patch: list[dict[str, Any]], address: str) -> str | None:
             return None
         out += lines + closing[::-1]
     return "\n".join(out)
-
-
-def iter_supported() -> Iterator[str]:
-    """Every resource type converted to an object (for the docs and ``--help``)."""
-    yield from sorted([*KINDS, "kubernetes_manifest"])
