@@ -468,3 +468,11 @@ resource "kubernetes_manifest" "crb" {
     assert [(f.asset_id, f.location, f.source.line) for f in found] == [("kubernetes_manifest.crb", "subjects[0]", 14)]
     [obj] = load_inventory([str(tf)], workers=1).k8s
     assert obj.namespace == "${var.ns}" and obj.extra["unknowns"].paths == [("metadata", "namespace")]
+
+
+def test_a_waiver_comment_in_the_resource_block_suppresses_its_finding(tmp_path: Path) -> None:
+    tf = _with(tmp_path, "host_network_deployment", "        host_network = true",
+               "        # cnsec:ignore=CNSEC-K8S-005 the ingress controller needs the node's ports\n"
+               "        host_network = true")
+    [finding] = [f for f in _run(tf).findings if f.check_id == "CNSEC-K8S-005"]
+    assert finding.suppressed
