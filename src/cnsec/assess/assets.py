@@ -56,6 +56,9 @@ OPEN_CIDRS = {"0.0.0.0/0", "::/0", "*", "Internet", "Any"}
 
 
 def k8s_asset_id(res: K8sResource) -> str:
+    address = res.extra.get("terraform") if res.extra else None
+    if address:  # declared in Terraform: its address is how the user finds it
+        return str(address)
     ns = res.effective_namespace
     return f"{res.kind}/{ns}/{res.name}" if ns else f"{res.kind}/{res.name}"
 

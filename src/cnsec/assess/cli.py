@@ -13,7 +13,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",
         description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
-                    "with '-'), Dockerfiles and Terraform; find vulnerabilities; score risk per asset "
+                    "with '-'), Dockerfiles and Terraform (its kubernetes_* resources checked as the "
+                    "Kubernetes objects they declare); find vulnerabilities; score risk per asset "
                     "and threat; write a prioritised mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
                "error (only when nothing could be assessed and an input was unreadable or skipped; "

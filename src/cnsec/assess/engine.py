@@ -27,6 +27,7 @@ from cnsec.assess.suppress import (
     comment_waivers,
     parse_annotation,
 )
+from cnsec.k8s.from_terraform import Unknowns, hcl_fix
 from cnsec.k8s.workload import checking
 from cnsec.model.asset import Asset
 from cnsec.model.finding import Finding, InputProblem, finding_id
@@ -308,18 +309,30 @@ class _Runner:
             seen_key = (chk.id, id(target), location)
             if seen_key in self.seen:
                 continue
+            unknowns = _unknowns(target)
+            if unknowns is not None and hit.path and unknowns.under_unknown(hit.path):
+                continue  # about a value Terraform knows only at plan time: not a finding
             self.seen.add(seen_key)
             asset_id = getattr(target, "key", "") or file
             message = hit.message
             via = getattr(target, "via", ())
             if via:  # a module's resource: the calls that made it, where the user sets what the check saw
                 message += " (through module call " + " > ".join(f"{f}:{n}" for f, n in via) + ")"
-            self.rows.append((chk.id, target, file, tfile, line, message, location, hit.patch, hit.fix,
+            patch, fix = hit.patch, hit.fix
+            if patch and unknowns is not None:  # declared in Terraform: the fix is to its block
+                hcl = hcl_fix(patch, str(target.extra.get("terraform", "")))
+                if hcl is not None:
+                    patch, fix = None, fix or hcl
+            self.rows.append((chk.id, target, file, tfile, line, message, location, patch, fix,
                               asset_id, finding_id(chk.id, asset_id, location)))
 
     def run(self, chk: Check, item: Any, file: str, line: int, what: str | None = None) -> None:
+        unknowns = _unknowns(getattr(item, "res", item))
+        reads = unknowns.reads if unknowns is not None else 0
         try:
             hits = list(chk.run(item, self.ctx))
+            if unknowns is not None and unknowns.reads != reads:
+                hits = []  # the verdict rests on a value Terraform knows only at plan time
         except NeedsInventory:
             self.deferred.append((chk.id, item, file, line))
             return
@@ -362,6 +375,12 @@ class _Runner:
                     self.run(c, r, r.file, r.line)
         for c in by_target.get("files", []):
             self.run(c, inv, inv.root, 0, "the inventory")
+
+
+def _unknowns(target: Any) -> Unknowns | None:
+    """The unknown values of an object declared in Terraform (``None`` for any other)."""
+    extra = getattr(target, "extra", None)
+    return extra.get("unknowns") if extra else None
 
 
 def _what(item: Any) -> str:

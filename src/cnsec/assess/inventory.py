@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform
 from cnsec.fsutil import id_base
+from cnsec.k8s import from_terraform
 from cnsec.k8s.manifests import parse_k8s
 from cnsec.k8s.resource import K8sResource
 from cnsec.k8s.workload import Workload, as_workload
@@ -42,6 +43,8 @@ class Inventory:
     files_read: int = 0
     excluded: int = 0  # input files left out by --exclude / the configuration's exclude globs
     templates_skipped: int = 0  # files with documents skipped as templates
+    #: ``helm_release`` blocks of the Terraform read, to render (reported as skipped until they are)
+    helm_releases: list[from_terraform.HelmRelease] = field(default_factory=list)
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -192,9 +195,39 @@ def add_text(inv: Inventory, text: str, file: str, kind: str) -> None:
         inv.problems.extend(problems)
     elif kind == "terraform":
         tf = parse_terraform(text, file)
-        inv.terraform.extend(tf.resources)
+        inv.terraform.extend(_kubernetes_from_terraform(inv, tf.resources, text, file))
         inv.problems.extend(tf.problems)
         inv.skipped.extend(tf.skipped)
+
+
+def _kubernetes_from_terraform(inv: Inventory, resources: list[TfResource], text: str,
+                               file: str) -> list[TfResource]:
+    """``kubernetes_*`` resources become the Kubernetes objects they declare (checked like manifests,
+    named by their Terraform address), ``helm_release`` blocks render requests; the other resources
+    are returned. Unsupported types and unrendered releases are reported as skipped."""
+    if not any(from_terraform.handles(r.type) for r in resources):
+        return resources
+    texts = {file: text.splitlines()}
+
+    def lines_of(path: str) -> list[str]:
+        if path not in texts:  # a local module's file
+            try:
+                with open(path, encoding="utf-8-sig") as handle:
+                    texts[path] = handle.read(MAX_FILE_BYTES).splitlines()
+            except (OSError, UnicodeDecodeError):
+                texts[path] = []
+        return texts[path]
+
+    made = from_terraform.convert(resources, lines_of)
+    for c in made.objects:
+        inv.k8s.append(K8sResource(kind=c.kind, api_version=c.api_version, name=c.name or "(unnamed)",
+                                   namespace=c.namespace, doc=c.doc, file=c.file, line=c.line,
+                                   end_line=c.end_line, extra={"terraform": c.address, "unknowns": c.unknowns}))
+    inv.skipped.extend(InputProblem(f, line, why) for f, line, why in made.skipped)
+    for h in made.helm:
+        inv.helm_releases.append(h)
+        inv.skipped.append(InputProblem(h.file, h.line, f"{h.address}: {h.skip_reason}"))
+    return made.rest
 
 
 def read_file(inv: Inventory, path: str, kind: str, display: str) -> None:
@@ -269,6 +302,7 @@ def _merge(inv: Inventory, part: Inventory) -> None:
     inv.texts.update(part.texts)
     inv.files_read += part.files_read
     inv.templates_skipped += part.templates_skipped
+    inv.helm_releases.extend(part.helm_releases)
 
 
 #: Relative cost per byte of parsing and checking, by kind (measured on the assess corpus: Kubernetes

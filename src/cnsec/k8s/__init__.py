@@ -12,7 +12,9 @@ meaning are one concept in one place, and a finding anywhere points to the same 
 * :mod:`cnsec.k8s.rbac` — the RBAC authorizer's semantics (rules, requests, ``RuleAllows``), role and
   binding resolution with aggregation, ``can`` / ``who-can``;
 * :mod:`cnsec.k8s.rbac_risks` — the catalog of risky RBAC grants, shared by ``iam audit`` and the
-  assess RBAC checks.
+  assess RBAC checks;
+* :mod:`cnsec.k8s.from_terraform` — ``kubernetes_*`` resources of Terraform's Kubernetes provider as the
+  objects they declare (lines in the ``.tf``), and ``helm_release`` blocks as render requests.
 
 This package is part of the ground floor: it imports the model and the helpers (``cnsec.model``,
 ``cnsec.yamlsafe``, ...) and no pillar (tests/test_architecture.py holds it to that). What a pillar
