@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
 from cnsec.assess.loaders.k8s import K8sResource, parse_k8s
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform
 from cnsec.assess.workload import Workload, as_workload
 from cnsec.model.finding import InputProblem
+
+if TYPE_CHECKING:
+    from cnsec.k8s.render.helm import HelmOptions
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__",
@@ -36,6 +39,7 @@ class Inventory:
     skipped: list[InputProblem] = field(default_factory=list)
     files_read: int = 0
     templates_skipped: int = 0  # files with documents skipped as templates
+    rendered: int = 0  # Helm charts and Kustomize overlays rendered (render helper, #14)
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
 
@@ -214,6 +218,7 @@ def _merge(inv: Inventory, part: Inventory) -> None:
     inv.texts.update(part.texts)
     inv.files_read += part.files_read
     inv.templates_skipped += part.templates_skipped
+    inv.rendered += part.rendered
 
 
 #: Relative cost per byte of parsing and checking, by kind (measured on the assess corpus: Kubernetes
@@ -310,15 +315,45 @@ def _read_stdin(inv: Inventory) -> str | None:
         return None
 
 
+def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list[tuple[str, str]],
+                   beside: Callable[[Inventory], T] | None, results: list[T]) -> list[tuple[str, str]]:
+    """Render the charts and overlays under ``target`` into parts of the inventory; return the files
+    of ``found`` that none of them read."""
+    from cnsec.k8s.render.walk import render_tree
+
+    tree = render_tree(target, render, SKIP_DIRS)
+    inv.problems.extend(tree.problems)
+    inv.skipped.extend(tree.skipped)
+    inv.files_read += tree.failed  # their Chart.yaml or kustomization.yaml was read: the report is written
+    for rendered in tree.rendered:
+        part = Inventory(root="")
+        part.k8s.extend(rendered.resources)
+        part.texts.update(rendered.texts)
+        part.problems.extend(rendered.problems)
+        part.files_read = max(len(rendered.texts), 1)
+        part.rendered = 1
+        if beside is not None:
+            results.append(beside(part))
+        part.drop_caches()
+        _merge(inv, part)
+    if not (tree.charts or tree.consumed):
+        return found
+    return [f for f in found if not tree.excludes(f[0])]
+
+
 def load_inventory(targets: list[str], *, workers: int | None = None) -> Inventory:
     """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
     return scan_inventory(targets, None, workers=workers)[0]
 
 
 def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, *,
-                   workers: int | None = None) -> tuple[Inventory, list[T]]:
+                   workers: int | None = None, render: HelmOptions | None = None) -> tuple[Inventory, list[T]]:
     """:func:`load_inventory`, running ``beside`` on every part of the inventory in the process that
-    parsed it (while the part is fresh in that process's memory); returns its results too."""
+    parsed it (while the part is fresh in that process's memory); returns its results too.
+
+    ``render``: Helm charts and Kustomize overlays in folders are rendered (the options are for a
+    chart given as a target), and the files they read are not read again as plain files; ``None``
+    reads every file as it is."""
     inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets))
     files: list[tuple[str, str]] = []
     results: list[T] = []
@@ -339,6 +374,8 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue
         found = list(iter_files(root, inv.problems))
+        if render is not None and root.is_dir():
+            found = _render_folder(inv, target, render, found, beside, results)
         if not found and root.is_file():
             inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
                                                            "(.tf) or Dockerfile input by its name; skipped"))

@@ -1,0 +1,1 @@
+"""The Kubernetes layer under the pillars: resources, renderers, cluster access."""
