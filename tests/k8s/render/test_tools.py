@@ -50,6 +50,15 @@ def test_kubectls_logged_error_becomes_its_message_on_one_line() -> None:
                                    "no such file"
 
 
+def test_helms_error_is_taken_whole_over_its_lines_and_not_the_hint_after_it() -> None:
+    stderr = ('Error: subchart/templates/deployment.yaml:4:11\n  executing "subchart/templates/deployment.yaml" at '
+              '<include "mychart.fullname" .>:\n    error calling include:\ntemplate: no template "mychart.fullname" '
+              'associated with template "gotpl"\n\nUse --debug flag to render out invalid YAML\n')
+    assert tools.reason(stderr) == ('subchart/templates/deployment.yaml:4:11 executing "subchart/templates/'
+                                    'deployment.yaml" at <include "mychart.fullname" .>: error calling include: '
+                                    'template: no template "mychart.fullname" associated with template "gotpl"')
+
+
 def test_a_renderer_message_quoting_a_secret_is_withheld() -> None:
     stderr = "Error: template: x.yaml:3: value AKIAQ3EGRUVNZ4XKWT7P is not valid\n"
     assert "AKIA" not in tools.reason(stderr)

@@ -91,9 +91,14 @@ def reason(stderr: str) -> str:
     m = _KLOG_ERR.search(text)
     if m:
         text = m.group(1).encode().decode("unicode_escape", errors="replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("Error:")]
-    text = " ".join(errors or lines[-3:]).removeprefix("Error: ")
+    raw = [ln.strip() for ln in text.splitlines()]
+    at = next((n for n, ln in enumerate(raw) if ln.startswith("Error:")), None)
+    if at is not None:  # Helm's error goes on over the next lines, up to a blank one
+        end = next((n for n in range(at, len(raw)) if not raw[n]), len(raw))
+        picked = raw[at:end]
+    else:
+        picked = [ln for ln in raw if ln][-3:]
+    text = " ".join(picked).removeprefix("Error: ")
     if scan_text(text):
         return "it failed, and its message is withheld: it contains what looks like a secret"
     return text[:MAX_REASON] + ("…" if len(text) > MAX_REASON else "") if text else "it failed without a message"
