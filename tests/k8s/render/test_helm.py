@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from cnsec.k8s.render.helm import HelmOptions, helm_argv, split_output, template_path
 from tests.k8s.render.conftest import DATA, Run, assess_json, needs_helm
 
@@ -99,3 +101,12 @@ def test_a_values_file_that_does_not_exist_is_a_usage_error_naming_it(run_cli: R
     code, _, err = run_cli("assess", str(CHART), "--values", "nowhere.yaml")
     assert code == 2
     assert "nowhere.yaml: no such values file" in err
+
+
+@needs_helm
+def test_a_chart_found_from_the_current_folder_is_named_as_plain_files_are(
+        run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(CHART, tmp_path / "chart")
+    monkeypatch.chdir(tmp_path)
+    _, report, _ = assess_json(run_cli, ".")
+    assert {f["source"]["file"] for f in report["findings"]} == {"chart/templates/adservice.yaml"}

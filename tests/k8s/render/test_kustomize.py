@@ -102,3 +102,12 @@ def test_helm_charts_of_an_overlay_are_rendered_and_point_to_its_helmcharts_fiel
     assert "Deployment/shop/adservice" in {a["id"] for a in report["assets"]}
     sources = {(f["source"]["file"], f["source"]["line"]) for f in report["findings"]}
     assert sources == {(str(tmp_path / "kustomization.yaml"), 2)}
+
+
+def test_an_overlay_naming_a_remote_base_is_refused_without_reaching_the_network(run_cli: Run, tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n- github.com/kubernetes/ingress-nginx/deploy/static/provider/cloud?ref=main\n")
+    code, report, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "cnsec does not fetch" in report["errors"][0]["message"]
+

@@ -70,6 +70,7 @@ class Layout:
     helm: bool = False  # a helmCharts field somewhere
     chart_homes: set[str] = field(default_factory=set)  # folders helmCharts take charts from
     component: bool = False  # the top one is a Component (only rendered through an overlay using it)
+    remote: list[str] = field(default_factory=list)  # resources or bases named by URL: never fetched
 
 
 def layout(folder: str) -> Layout:
@@ -93,7 +94,10 @@ def layout(folder: str) -> Layout:
             out.component = True
 
         def local(entry: str, here: str = here) -> str | None:
-            return None if _is_remote(entry) else os.path.normpath(os.path.join(here, entry))
+            if _is_remote(entry):
+                out.remote.append(entry)
+                return None
+            return os.path.normpath(os.path.join(here, entry))
 
         for key in ("resources", "bases", "components", "generators", "transformers", "validators"):
             for entry in _strings(doc.get(key)):
@@ -199,6 +203,9 @@ def render_overlay(folder: str, *, kubectl: str | None = None, helm: str | None 
     lay = layout(target)
     if not lay.kustomizations:
         raise RenderError(f"{what}: no kustomization.yaml in it")
+    if lay.remote:  # kustomize would clone or download it: a scan of a repository reaches no network
+        raise RenderError(f"{what}: it names a remote base or resource ({lay.remote[0]}), which cnsec does not "
+                          f"fetch; render it yourself and pipe it in: kubectl kustomize {folder} | cnsec assess -")
     kubectl = kubectl or find_tool("kubectl")
     if kubectl is None:
         raise missing("kubectl", what)

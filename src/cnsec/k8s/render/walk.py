@@ -68,11 +68,12 @@ def discover(top: str, skip_dirs: Iterable[str]) -> tuple[list[str], list[str]]:
         dirs[:] = sorted(d for d in dirs if d not in skip and not os.path.islink(os.path.join(here, d)))
         if here.count(os.sep) - base_depth >= MAX_DEPTH:
             dirs[:] = []
+        shown = os.path.normpath(here)  # 'samples/x', as the plain walk names files, not './samples/x'
         if is_chart(here):
-            charts.append(here)
+            charts.append(shown)
             dirs[:] = []
         elif kustomization_file(here) is not None:
-            overlays.append(here)
+            overlays.append(shown)
     return charts, overlays
 
 
