@@ -370,6 +370,12 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                 _merge(inv, part)
             continue
         root = Path(target)
+        if render is not None and root.is_file():
+            from cnsec.k8s.render.walk import RENDER_FILES
+
+            if root.name in RENDER_FILES:  # it stands for the chart or overlay it makes
+                target = str(root.parent)
+                root = root.parent
         if not root.exists():
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue

@@ -110,3 +110,18 @@ def test_a_chart_found_from_the_current_folder_is_named_as_plain_files_are(
     monkeypatch.chdir(tmp_path)
     _, report, _ = assess_json(run_cli, ".")
     assert {f["source"]["file"] for f in report["findings"]} == {"chart/templates/adservice.yaml"}
+
+
+@needs_helm
+def test_a_suppression_comment_in_a_template_waives_the_finding_it_names(run_cli: Run, tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    template = chart / "templates" / "adservice.yaml"
+    lines = template.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.strip().startswith("image:"))
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines.insert(at, f"{indent}# cnsec:ignore=CNSEC-K8S-025 the tag is pinned by the release pipeline")
+    template.write_text("\n".join(lines) + "\n")
+    _, report, _ = assess_json(run_cli, str(chart))
+    image = [f for f in report["findings"] if f["check_id"] == "CNSEC-K8S-025"]
+    assert image and all(f["suppressed"] for f in image)

@@ -111,3 +111,10 @@ def test_an_overlay_naming_a_remote_base_is_refused_without_reaching_the_network
     assert code == 2
     assert "cnsec does not fetch" in report["errors"][0]["message"]
 
+
+
+@needs_kubectl
+def test_a_kustomization_file_given_as_path_renders_its_overlay(run_cli: Run) -> None:
+    _, report, _ = assess_json(run_cli, str(KUBE_LINTER / "kustomization.yaml"))
+    assert sorted(a["id"] for a in report["assets"]) == ["Deployment/default/kustomize-test-deployment",
+                                                        "Service/default/kustomize-test-service"]

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from cnsec.k8s.render.helm import HelmOptions, is_chart, render_chart
-from cnsec.k8s.render.kustomize import Layout, kustomization_file, layout, render_overlay
+from cnsec.k8s.render.helm import CHART_FILE, HelmOptions, is_chart, render_chart
+from cnsec.k8s.render.kustomize import KUSTOMIZATION_FILES, Layout, kustomization_file, layout, render_overlay
 from cnsec.k8s.render.resource import Rendered
 from cnsec.k8s.render.tools import RenderError
 from cnsec.model.finding import InputProblem
@@ -34,6 +34,8 @@ from cnsec.model.finding import InputProblem
 #: renderers run as separate programs: a few at once keep both cores busy
 RENDER_THREADS = 4
 MAX_DEPTH = 40
+#: a file given as PATH that stands for its folder: the chart or overlay it makes
+RENDER_FILES = frozenset((CHART_FILE, *KUSTOMIZATION_FILES))
 
 
 @dataclass(frozen=True, slots=True)
