@@ -13,11 +13,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",
         description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
-                    "with '-'), Dockerfiles and Terraform; find vulnerabilities; score risk per asset "
-                    "and threat; write a prioritised mitigation plan.",
+                    "with '-'), Helm charts and Kustomize overlays (rendered with helm template and "
+                    "kubectl kustomize), Dockerfiles and Terraform; find vulnerabilities; score risk "
+                    "per asset and threat; write a prioritised mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
                "error (only when nothing could be assessed and an input was unreadable or skipped; "
-               "stdin and each file are read up to 20 MiB). Suppress with the annotation "
+               "stdin and each file are read up to 20 MiB), or a Helm chart or Kustomize overlay that "
+               "could not be rendered (whatever else was found). Suppress with the annotation "
                "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
                "or .cnsec.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
