@@ -315,6 +315,17 @@ def _read_stdin(inv: Inventory) -> str | None:
         return None
 
 
+def _withhold_secrets(problem: InputProblem) -> InputProblem:
+    """A renderer's message can quote a template line or a value (``fail`` with a password in it):
+    one that looks like it holds a secret is not repeated in the report or on stderr."""
+    from cnsec.data.scan import scan_text
+
+    if not scan_text(problem.message):
+        return problem
+    return type(problem)(problem.file, problem.line, "could not be rendered; the renderer's message is withheld: "
+                                                     "it contains what looks like a secret")
+
+
 def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list[tuple[str, str]],
                    beside: Callable[[Inventory], T] | None, results: list[T]) -> list[tuple[str, str]]:
     """Render the charts and overlays under ``target`` into parts of the inventory; return the files
@@ -322,7 +333,7 @@ def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list
     from cnsec.k8s.render.walk import render_tree
 
     tree = render_tree(target, render, SKIP_DIRS)
-    inv.problems.extend(tree.problems)
+    inv.problems.extend(map(_withhold_secrets, tree.problems))
     inv.skipped.extend(tree.skipped)
     inv.files_read += tree.failed  # their Chart.yaml or kustomization.yaml was read: the report is written
     for rendered in tree.rendered:

@@ -125,3 +125,15 @@ def test_a_suppression_comment_in_a_template_waives_the_finding_it_names(run_cli
     _, report, _ = assess_json(run_cli, str(chart))
     image = [f for f in report["findings"] if f["check_id"] == "CNSEC-K8S-025"]
     assert image and all(f["suppressed"] for f in image)
+
+
+@needs_helm
+def test_a_render_error_quoting_a_secret_is_reported_without_it(run_cli: Run, tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: leaky\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text('{{ fail (printf "bad key %s" "AKIAQ3EGRUVNZ4XKWT7P") }}\n')
+    code, out, err = run_cli("assess", str(chart), "-f", "json")
+    assert code == 2
+    assert "AKIA" not in out + err
+    assert "message is withheld" in err

@@ -59,11 +59,6 @@ def test_helms_error_is_taken_whole_over_its_lines_and_not_the_hint_after_it() -
                                     'template: no template "mychart.fullname" associated with template "gotpl"')
 
 
-def test_a_renderer_message_quoting_a_secret_is_withheld() -> None:
-    stderr = "Error: template: x.yaml:3: value AKIAQ3EGRUVNZ4XKWT7P is not valid\n"
-    assert "AKIA" not in tools.reason(stderr)
-
-
 def test_a_failing_renderer_gives_helms_error_line() -> None:
     code = "import sys; sys.stderr.write('walk.go:1 noise\\nError: chart requires kubeVersion\\n'); sys.exit(1)"
     with pytest.raises(tools.RenderError, match=r"^helm template c: chart requires kubeVersion$"):
