@@ -137,3 +137,9 @@ def test_a_render_error_quoting_a_secret_is_reported_without_it(run_cli: Run, tm
     assert code == 2
     assert "AKIA" not in out + err
     assert "message is withheld" in err
+
+
+def test_helm_options_with_no_render_are_a_usage_error(run_cli: Run) -> None:
+    code, _, err = run_cli("assess", str(CHART), "--no-render", "--release", "api")
+    assert code == 2
+    assert "cannot go with --no-render" in err

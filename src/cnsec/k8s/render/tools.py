@@ -26,7 +26,8 @@ from pathlib import Path
 
 ENV_VARS = {"helm": "CNSEC_HELM", "kubectl": "CNSEC_KUBECTL"}
 TIMEOUT_S = 120.0
-MAX_OUTPUT = 64 << 20
+#: what a render may print: the same bound as one input file (``MAX_FILE_BYTES`` of the inventory)
+MAX_OUTPUT = 20 << 20
 MAX_REASON = 600
 
 
