@@ -5,9 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
+from cnsec.k8s.render import tools
 from cnsec.k8s.render.kustomize import layout, render_overlay, wrapper_text
 from tests.k8s.render.conftest import DATA, Run, assess_json, needs_helm, needs_kubectl, needs_kustomize_with_helm4
 
+KUBECTL = tools.find_tool("kubectl")
 SHOP = DATA / "shop"
 KUBE_LINTER = DATA / "kube-linter-kustomize"
 
@@ -118,3 +122,15 @@ def test_a_kustomization_file_given_as_path_renders_its_overlay(run_cli: Run) ->
     _, report, _ = assess_json(run_cli, str(KUBE_LINTER / "kustomization.yaml"))
     assert sorted(a["id"] for a in report["assets"]) == ["Deployment/default/kustomize-test-deployment",
                                                         "Service/default/kustomize-test-service"]
+
+
+@needs_kubectl
+def test_an_overlay_with_helm_charts_and_no_helm_is_an_input_error_naming_helm(
+        run_cli: Run, tmp_path: Path, no_renderers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNSEC_KUBECTL", str(KUBECTL))
+    shutil.copytree(DATA / "onlineboutique-chart", tmp_path / "charts" / "onlineboutique")
+    (tmp_path / "kustomization.yaml").write_text("helmCharts:\n- name: onlineboutique\n  releaseName: web\n")
+    code, report, _ = assess_json(run_cli, str(tmp_path))
+    assert code == 2
+    assert "(its helmCharts) needs helm" in report["errors"][0]["message"]
+    assert report["assets"] == []  # the chart under the overlay's chart home is not rendered on its own
