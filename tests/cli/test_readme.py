@@ -31,6 +31,9 @@ EXPECTED: dict[str, int] = {
     "cnsec assess examples/shop --write-baseline baseline.json --fail-on none": 0,
     "cnsec assess examples/shop --baseline baseline.json": 0,
     "cnsec checks list": 0,
+    "cnsec assess examples/render/onlineboutique --values examples/render/prod-values.yaml --set images.tag=v0.10.3 "
+    "--release boutique -n shop": 0,
+    "cnsec assess examples/render/shop/overlays/prod": 1,
     "cnsec iam init": 0,
     "cnsec iam users add mary --role admin": 0,
     "cnsec iam roles add auditor --allow 'findings:read' --allow 'reports:*' --deny 'keys:*'": 0,

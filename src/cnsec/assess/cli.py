@@ -13,12 +13,14 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",
         description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
-                    "with '-'), Dockerfiles and Terraform (its kubernetes_* resources checked as the "
+                    "with '-'), Helm charts and Kustomize overlays (rendered with helm template and "
+                    "kubectl kustomize), Dockerfiles and Terraform (its kubernetes_* resources checked as the "
                     "Kubernetes objects they declare); find vulnerabilities; score risk per asset "
                     "and threat; write a prioritised mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
                "error (only when nothing could be assessed and an input was unreadable or skipped; "
-               "stdin and each file are read up to 20 MiB). Suppress with the annotation "
+               "stdin and each file are read up to 20 MiB), or a Helm chart or Kustomize overlay that "
+               "could not be rendered (whatever else was found). Suppress with the annotation "
                "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
                "or .cnsec.yaml.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
@@ -31,6 +33,16 @@ def register(sub: Any) -> None:
                    help="leave out files/folders under PATH matching GLOB (repeatable; a name such as "
                         "'tests' or '*.tf' matches at any depth, 'a/b' the path from PATH); added to the "
                         "configuration's exclude list; how many files were left out is reported")
+    # Helm charts and Kustomize overlays (render helper, #14; docs/charts.md)
+    p.add_argument("--values", action="append", default=[], metavar="FILE",
+                   help="Helm values file for the chart given as PATH (repeatable, later wins)")
+    p.add_argument("--set", action="append", default=[], dest="set_values", metavar="KEY=VALUE",
+                   help="Helm value for the chart given as PATH, as helm --set (repeatable)")
+    p.add_argument("--release", metavar="NAME", help="Helm release name (default: release-name, as helm template)")
+    p.add_argument("-n", "--namespace", metavar="NS", help="namespace the chart given as PATH is installed in")
+    p.add_argument("--no-render", action="store_true",
+                   help="read Helm charts and Kustomize overlays as plain files instead of rendering them "
+                        "(helm template, kubectl kustomize)")
     p.set_defaults(func=run_assess)
 
     c = sub.add_parser("checks", help="the check catalog",
@@ -46,6 +58,31 @@ def _ids(value: str | None) -> set[str]:
     return {x.strip() for x in value.split(",") if x.strip()} if value else set()
 
 
+def _render_options(args: argparse.Namespace) -> Any:
+    """The Helm options, checked: they need a chart among the PATHs (a chart found deeper in a
+    folder renders with its own values), and rendering."""
+    import os
+
+    from cnsec.errors import UsageError
+    from cnsec.k8s.render.helm import HelmOptions, is_chart
+    from cnsec.model.source import Source
+
+    opts = HelmOptions(values=tuple(args.values), set=tuple(args.set_values), release=args.release,
+                       namespace=args.namespace)
+    if args.no_render:
+        if opts.given() or opts.namespace:
+            raise UsageError("--values, --set, --release and --namespace render a Helm chart; "
+                             "they cannot go with --no-render")
+        return None
+    if (opts.given() or opts.namespace) and not any(os.path.isdir(p) and is_chart(p) for p in args.paths):
+        raise UsageError("--values, --set, --release and --namespace are for a Helm chart given as PATH "
+                         "(a folder with Chart.yaml); none of the PATHs is one")
+    for v in opts.values:
+        if not os.path.isfile(v):
+            raise UsageError("no such values file", Source(v))
+    return opts
+
+
 def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
     from cnsec.assess.engine import assess, batch_gc
@@ -58,13 +95,14 @@ def run_assess(args: argparse.Namespace) -> int:
     config = find_config(args.paths, args.config)
     config.exclude = (*config.exclude, *args.exclude)
     verbose(f"configuration: {config.path or 'none (no .cnsec.yaml found)'}")
+    render = _render_options(args)
     fmt = output_format(args)
     with batch_gc():  # one batch from reading to the written report: no collector pass in between
         # JSON: the findings are rendered on the other core while risks are scored; source snippets
         # are only shown by the Markdown report
         report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
                         on_findings=prerender_findings if fmt == "json" else None,
-                        snippets=fmt == "markdown")
+                        snippets=fmt == "markdown", render=render)
         if report.stats.get("files", 0) == 0 and report.errors:
             for problem in report.errors:
                 print(f"cnsec: {one_line(problem)}", file=sys.stderr)
@@ -75,6 +113,10 @@ def run_assess(args: argparse.Namespace) -> int:
     from cnsec.cli import skip_teardown
 
     skip_teardown(report)  # the report is written: nothing left to do but free it
+    from cnsec.k8s.render.walk import RenderProblem
+
+    if any(isinstance(e, RenderProblem) for e in report.errors):
+        return 2  # a chart or overlay that was not rendered is never a pass, whatever else was found
     nothing = report.stats.get("resources", 0) == 0
     return 2 if nothing and (report.errors or report.skipped) else code
 

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnsec.assess.assets import build_assets
 from cnsec.assess.checks.base import Check, Hit, registry
@@ -34,6 +34,9 @@ from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report
 from cnsec.model.source import Source
 from cnsec.model.threat import threat_catalog
+
+if TYPE_CHECKING:
+    from cnsec.k8s.render.helm import HelmOptions
 
 SNIPPET_CONTEXT = 2
 
@@ -301,6 +304,8 @@ class _Runner:
             tfile = getattr(target, "file", file)
             if hit.line is not None:
                 line = hit.line
+            elif hit.path and hasattr(target, "source_at"):  # rendered: the template, base or patch
+                tfile, line = target.source_at(*hit.path)
             elif hit.path and hasattr(target, "line_at"):
                 line = target.line_at(*hit.path)
             else:
@@ -585,6 +590,7 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
         "checks": len(checks),
         "templates_skipped": inv.templates_skipped,
         "excluded": inv.excluded,
+        **({"rendered": inv.rendered} if inv.rendered else {}),
         "seconds": round(time.perf_counter() - started, 3),
     })
     return report
@@ -615,15 +621,17 @@ def batch_gc() -> Iterator[None]:
 
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
            skip: set[str] | None = None, workers: int | None = None,
-           on_findings: Callable[[list[Finding]], None] | None = None, snippets: bool = True) -> Report:
+           on_findings: Callable[[list[Finding]], None] | None = None, snippets: bool = True,
+           render: HelmOptions | None = None) -> Report:
     """Load and assess ``targets``. The per-resource checks run on each part of the inventory in the
     process that parsed it, while it is fresh there (no second fork, and only the findings travel);
-    checks that need the whole inventory run afterwards on it."""
+    checks that need the whole inventory run afterwards on it. ``render``: render the Helm charts
+    and Kustomize overlays in folders (see :func:`~cnsec.assess.inventory.scan_inventory`)."""
     started = time.perf_counter()
     checks = select_checks(config, only, skip)
     with batch_gc():
         inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
-                                    workers=workers, exclude=config.exclude)
+                                    workers=workers, exclude=config.exclude, render=render)
         report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings,
                                   snippets=snippets)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)

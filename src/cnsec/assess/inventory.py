@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnsec.assess.loaders.dockerfile import Dockerfile, is_dockerfile_name, parse_dockerfile
 from cnsec.assess.loaders.terraform import TfResource, parse_terraform
@@ -19,6 +19,9 @@ from cnsec.k8s.manifests import parse_k8s
 from cnsec.k8s.resource import K8sResource
 from cnsec.k8s.workload import Workload, as_workload
 from cnsec.model.finding import InputProblem
+
+if TYPE_CHECKING:
+    from cnsec.k8s.render.helm import HelmOptions
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__",
@@ -45,6 +48,7 @@ class Inventory:
     templates_skipped: int = 0  # files with documents skipped as templates
     #: ``helm_release`` blocks of the Terraform read, to render (reported as skipped until they are)
     helm_releases: list[from_terraform.HelmRelease] = field(default_factory=list)
+    rendered: int = 0  # Helm charts and Kustomize overlays rendered (render helper, #14)
     _lines: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     _mentions: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -303,6 +307,7 @@ def _merge(inv: Inventory, part: Inventory) -> None:
     inv.files_read += part.files_read
     inv.templates_skipped += part.templates_skipped
     inv.helm_releases.extend(part.helm_releases)
+    inv.rendered += part.rendered
 
 
 #: Relative cost per byte of parsing and checking, by kind (measured on the assess corpus: Kubernetes
@@ -412,17 +417,58 @@ def _read_stdin(inv: Inventory) -> str | None:
         return None
 
 
+def _withhold_secrets(problem: InputProblem) -> InputProblem:
+    """A renderer's message can quote a template line or a value (``fail`` with a password in it):
+    one that looks like it holds a secret is not repeated in the report or on stderr."""
+    from cnsec.data import scan_text
+
+    if not scan_text(problem.message):
+        return problem
+    return type(problem)(problem.file, problem.line, "could not be rendered; the renderer's message is withheld: "
+                                                     "it contains what looks like a secret")
+
+
+def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list[tuple[str, str]],
+                   beside: Callable[[Inventory], T] | None, results: list[T]) -> list[tuple[str, str]]:
+    """Render the charts and overlays under ``target`` into parts of the inventory; return the files
+    of ``found`` that none of them read."""
+    from cnsec.k8s.render.walk import render_tree
+
+    tree = render_tree(target, render, SKIP_DIRS)
+    inv.problems.extend(map(_withhold_secrets, tree.problems))
+    inv.skipped.extend(tree.skipped)
+    inv.files_read += tree.failed  # their Chart.yaml or kustomization.yaml was read: the report is written
+    for rendered in tree.rendered:
+        part = Inventory(root="")
+        part.k8s.extend(rendered.resources)
+        part.texts.update(rendered.texts)
+        part.problems.extend(rendered.problems)
+        part.files_read = max(len(rendered.texts), 1)
+        part.rendered = 1
+        if beside is not None:
+            results.append(beside(part))
+        part.drop_caches()
+        _merge(inv, part)
+    if not (tree.charts or tree.consumed):
+        return found
+    return [f for f in found if not tree.excludes(f[0])]
+
+
 def load_inventory(targets: list[str], *, workers: int | None = None) -> Inventory:
     """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
     return scan_inventory(targets, None, workers=workers)[0]
 
 
 def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, *,
-                   workers: int | None = None, exclude: Sequence[str] = ()) -> tuple[Inventory, list[T]]:
+                   workers: int | None = None, exclude: Sequence[str] = (),
+                   render: HelmOptions | None = None) -> tuple[Inventory, list[T]]:
     """:func:`load_inventory`, running ``beside`` on every part of the inventory in the process that
     parsed it (while the part is fresh in that process's memory); returns its results too.
+
     ``exclude``: globs of files and folders under the input folders to leave out (:func:`is_excluded`);
-    how many were left out is counted, so the report says so."""
+    how many were left out is counted, so the report says so. ``render``: Helm charts and Kustomize
+    overlays in folders are rendered (the options are for a chart given as a target), and the files
+    they read are not read again as plain files; ``None`` reads every file as it is."""
     inv = Inventory(root=targets[0] if len(targets) == 1 else ", ".join(targets), targets=list(targets))
     files: list[tuple[str, str]] = []
     results: list[T] = []
@@ -439,6 +485,12 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                 _merge(inv, part)
             continue
         root = Path(target)
+        if render is not None and root.is_file():
+            from cnsec.k8s.render.walk import RENDER_FILES
+
+            if root.name in RENDER_FILES:  # it stands for the chart or overlay it makes
+                target = str(root.parent)
+                root = root.parent
         if not root.exists():
             inv.problems.append(InputProblem(target, None, "no such file or directory"))
             continue
@@ -447,6 +499,8 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
             kept = [f for f in found if not is_excluded(os.path.relpath(f[0], root).replace(os.sep, "/"), exclude)]
             inv.excluded += len(found) - len(kept)
             found = kept
+        if render is not None and root.is_dir():
+            found = _render_folder(inv, target, render, found, beside, results)
         if not found and root.is_file():
             inv.problems.append(InputProblem(target, None, "not a Kubernetes (.yaml, .yml, .json), Terraform "
                                                            "(.tf) or Dockerfile input by its name; skipped"))

@@ -14,7 +14,10 @@ meaning are one concept in one place, and a finding anywhere points to the same 
 * :mod:`cnsec.k8s.rbac_risks` — the catalog of risky RBAC grants, shared by ``iam audit`` and the
   assess RBAC checks;
 * :mod:`cnsec.k8s.from_terraform` — ``kubernetes_*`` resources of Terraform's Kubernetes provider as the
-  objects they declare (lines in the ``.tf``), and ``helm_release`` blocks as render requests.
+  objects they declare (lines in the ``.tf``), and ``helm_release`` blocks as render requests;
+* :mod:`cnsec.k8s.render` — Helm charts (``helm template``) and Kustomize overlays (``kubectl
+  kustomize``) rendered to resources whose findings point to the template, base or patch line;
+* :mod:`cnsec.k8s.live` — the read-only reader of a live cluster (secrets as metadata only).
 
 This package is part of the ground floor: it imports the model and the helpers (``cnsec.model``,
 ``cnsec.yamlsafe``, ...) and no pillar (tests/test_architecture.py holds it to that). What a pillar
