@@ -20,8 +20,9 @@ def register(sub: Any) -> None:
                "stdin and each file are read up to 20 MiB). Suppress with the annotation "
                "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
                "or .cnsec.yaml.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to assess ('-' for stdin)")
     add_output_options(p)
+    add_cluster_options(p)
     p.add_argument("--config", metavar="FILE", help="configuration file (default: PATH/.cnsec.yaml)")
     p.add_argument("--checks", metavar="IDS", help="run only these checks (comma-separated, globs)")
     p.add_argument("--skip-checks", metavar="IDS", help="skip these checks (comma-separated, globs)")
@@ -36,6 +37,33 @@ def register(sub: Any) -> None:
     c.set_defaults(func=run_checks_list, format=None)
 
 
+def add_cluster_options(p: argparse.ArgumentParser, *, compare: bool = True) -> None:
+    """--cluster and its options (helper live, issue #14); shared with ``cnsec iam``."""
+    g = p.add_argument_group("live cluster (read-only; see docs/cluster.md)")
+    g.add_argument("--cluster", action="store_true",
+                   help="read the live cluster of the kubeconfig's current context (or in-cluster config)")
+    g.add_argument("--context", metavar="NAME", help="kubeconfig context to read (default: the current one)")
+    g.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    if compare:
+        g.add_argument("-n", "--namespace", metavar="NS", help="with --cluster: only this namespace "
+                                                                "(default: all namespaces)")
+        g.add_argument("--compare", metavar="DIR", help="with --cluster: drift against these manifests "
+                                                         "(live-only, manifest-only, changed security fields)")
+    g.add_argument("--request-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="with --cluster: give up on one API request after this long (default: 60)")
+
+
+def read_live(args: argparse.Namespace) -> Any:
+    """The cluster named by --context/--kubeconfig, read once; progress and problems on stderr."""
+    from cnsec.k8s.live import connect, read_cluster
+
+    api, context = connect(args.context, args.kubeconfig)
+    try:
+        return read_cluster(api, context, getattr(args, "namespace", None), timeout=args.request_timeout)
+    finally:
+        api.close()
+
+
 def _ids(value: str | None) -> set[str]:
     return {x.strip() for x in value.split(",") if x.strip()} if value else set()
 
@@ -43,11 +71,21 @@ def _ids(value: str | None) -> set[str]:
 def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
     from cnsec.assess.engine import assess, batch_gc
-    from cnsec.errors import InputError
+    from cnsec.errors import InputError, UsageError
     from cnsec.report.json_report import prerender_findings
     from cnsec.report.output import emit, output_format
     from cnsec.report.safe import one_line
 
+    if args.cluster and args.paths:
+        raise UsageError("give PATH or --cluster, not both (compare with --cluster --compare DIR)")
+    if not args.cluster:
+        for flag in ("context", "kubeconfig", "namespace", "compare"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag} needs --cluster")
+        if not args.paths:
+            raise UsageError("give files or folders to assess ('-' for stdin), or --cluster")
+    else:
+        return _run_cluster(args)
     config = find_config(args.paths, args.config)
     fmt = output_format(args)
     with batch_gc():  # one batch from reading to the written report: no collector pass in between
@@ -68,6 +106,31 @@ def run_assess(args: argparse.Namespace) -> int:
     skip_teardown(report)  # the report is written: nothing left to do but free it
     nothing = report.stats.get("resources", 0) == 0
     return 2 if nothing and (report.errors or report.skipped) else code
+
+
+def _run_cluster(args: argparse.Namespace) -> int:
+    from cnsec.assess.cluster import assess_cluster
+    from cnsec.assess.config import find_config
+    from cnsec.assess.engine import batch_gc
+    from cnsec.report.json_report import prerender_findings
+    from cnsec.report.output import emit, output_format
+    from cnsec.report.safe import one_line
+
+    config = find_config([args.compare] if args.compare else ["."], args.config)
+    fmt = output_format(args)
+    with batch_gc():
+        read = read_live(args)
+        for problem in read.problems:
+            print(f"cnsec: {one_line(problem)}", file=sys.stderr)
+        report = assess_cluster(read, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
+                                on_findings=prerender_findings if fmt == "json" and not args.compare else None)
+        if args.compare:
+            from cnsec.assess.drift import add_drift
+
+            add_drift(report, read, args.compare)
+        code = emit(report, args)
+    nothing = report.stats.get("resources", 0) == 0
+    return 2 if nothing and report.errors else code
 
 
 def run_checks_list(args: argparse.Namespace) -> int:

@@ -1,0 +1,37 @@
+"""A recorded cluster served on loopback, read through the real ``kubernetes`` client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.k8s.live.apiserver import ApiServer, RecordedCluster, from_manifests
+
+DATA = Path(__file__).parent / "data"
+SHOP = DATA / "shop.yaml"
+#: the made-up value of the fixture's Secret: it must never leave the recorded cluster
+SECRET_VALUE = "Zr8-not-real-but-secret-Qx41"
+
+
+@pytest.fixture
+def shop() -> RecordedCluster:
+    return from_manifests([SHOP])
+
+
+Serve = Callable[..., Any]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Serve:
+    """``with serve(cluster, forbidden=…, slow=…) as (server, kubeconfig):``"""
+
+    @contextmanager
+    def run(cluster: RecordedCluster, **options: Any) -> Iterator[tuple[ApiServer, Path]]:
+        with ApiServer(cluster, **options) as server:
+            yield server, server.kubeconfig(tmp_path / "kubeconfig", context="shop-prod")
+
+    return run
