@@ -8,6 +8,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
+    from cnsec.k8s.live.options import add_cluster_options
     from cnsec.report.options import add_output_options
 
     p = sub.add_parser(
@@ -35,33 +36,6 @@ def register(sub: Any) -> None:
     lst.add_argument("-f", "--format", choices=("table", "json", "markdown"), default=None)
     lst.set_defaults(func=run_checks_list)
     c.set_defaults(func=run_checks_list, format=None)
-
-
-def add_cluster_options(p: argparse.ArgumentParser, *, compare: bool = True) -> None:
-    """--cluster and its options (helper live, issue #14); shared with ``cnsec iam``."""
-    g = p.add_argument_group("live cluster (read-only; see docs/cluster.md)")
-    g.add_argument("--cluster", action="store_true",
-                   help="read the live cluster of the kubeconfig's current context (or in-cluster config)")
-    g.add_argument("--context", metavar="NAME", help="kubeconfig context to read (default: the current one)")
-    g.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    if compare:
-        g.add_argument("-n", "--namespace", metavar="NS", help="with --cluster: only this namespace "
-                                                                "(default: all namespaces)")
-        g.add_argument("--compare", metavar="DIR", help="with --cluster: drift against these manifests "
-                                                         "(live-only, manifest-only, changed security fields)")
-    g.add_argument("--request-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="with --cluster: give up on one API request after this long (default: 60)")
-
-
-def read_live(args: argparse.Namespace) -> Any:
-    """The cluster named by --context/--kubeconfig, read once; progress and problems on stderr."""
-    from cnsec.k8s.live import connect, read_cluster
-
-    api, context = connect(args.context, args.kubeconfig)
-    try:
-        return read_cluster(api, context, getattr(args, "namespace", None), timeout=args.request_timeout)
-    finally:
-        api.close()
 
 
 def _ids(value: str | None) -> set[str]:
@@ -114,14 +88,13 @@ def _run_cluster(args: argparse.Namespace) -> int:
     from cnsec.assess.engine import batch_gc
     from cnsec.report.json_report import prerender_findings
     from cnsec.report.output import emit, output_format
-    from cnsec.report.safe import one_line
 
     config = find_config([args.compare] if args.compare else ["."], args.config)
     fmt = output_format(args)
     with batch_gc():
-        read = read_live(args)
-        for problem in read.problems:
-            print(f"cnsec: {one_line(problem)}", file=sys.stderr)
+        from cnsec.k8s.live.options import read_live
+
+        read = read_live(args, args.namespace)
         report = assess_cluster(read, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
                                 on_findings=prerender_findings if fmt == "json" and not args.compare else None)
         if args.compare:

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 
 from cnsec.assess.config import Config
 from cnsec.assess.inventory import Inventory
+from cnsec.k8s.live.options import LIVE, unline
 from cnsec.model.finding import Finding
 from cnsec.model.source import Source
 
 if TYPE_CHECKING:
     from cnsec.k8s.live.reader import ClusterRead
     from cnsec.model.report import Report
-
-LIVE = "cluster://"
 
 
 def cluster_inventory(read: ClusterRead) -> Inventory:
@@ -32,20 +31,13 @@ def cluster_inventory(read: ClusterRead) -> Inventory:
     return inv
 
 
-def _unlined(findings: list[Finding]) -> None:
-    """A live object has no lines: its findings say where by field path (``location``) only."""
-    for f in findings:
-        if f.source.file.startswith(LIVE):
-            f.source = Source(f.source.file, None)
-
-
 def assess_cluster(read: ClusterRead, config: Config, *, only: set[str] | None = None,
                    skip: set[str] | None = None,
                    on_findings: Callable[[list[Finding]], None] | None = None) -> Report:
     from cnsec.assess.engine import assess_inventory
 
     def final(findings: list[Finding]) -> None:
-        _unlined(findings)
+        unline(findings)
         if on_findings is not None:
             on_findings(findings)
 

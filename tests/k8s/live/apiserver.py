@@ -164,8 +164,8 @@ class RecordedCluster:
             rs = self.add(_child("ReplicaSet", "apps/v1", f"{meta['name']}-{digest}", obj,
                                  {"replicas": spec.get("replicas", 1), "selector": spec.get("selector"),
                                   "template": template}), source=False)
-            self._pods(rs, template, int(spec.get("replicas", 1) or 0), lambda i: f"{rs['metadata']['name']}-"
-                                                                                   f"{_suffix(rs, i)}")
+            self._pods(rs, template, int(spec.get("replicas", 1) or 0),
+                       lambda i: f"{rs['metadata']['name']}-{_suffix(rs, i)}", {"pod-template-hash": digest})
         elif kind == "StatefulSet":
             self._pods(obj, spec.get("template") or {}, int(spec.get("replicas", 1) or 0),
                        lambda i: f"{meta['name']}-{i}")
@@ -179,12 +179,13 @@ class RecordedCluster:
         elif kind == "Job":
             self._pods(obj, spec.get("template") or {}, 1, lambda i: f"{meta['name']}-{_suffix(obj, i)}")
 
-    def _pods(self, owner: dict[str, Any], template: dict[str, Any], n: int, name: Any) -> None:
+    def _pods(self, owner: dict[str, Any], template: dict[str, Any], n: int, name: Any,
+              labels: dict[str, str] | None = None) -> None:
         for i in range(n):
             pod_spec = copy.deepcopy(template.get("spec") or {})
             pod_spec["nodeName"] = f"node-{i % 3}"
             pod = _child("Pod", "v1", name(i), owner, pod_spec)
-            pod["metadata"]["labels"] = dict((template.get("metadata") or {}).get("labels") or {})
+            pod["metadata"]["labels"] = {**((template.get("metadata") or {}).get("labels") or {}), **(labels or {})}
             pod["status"] = {"phase": "Running", "podIP": f"10.0.{i // 250}.{i % 250 + 1}"}
             self.add(pod, source=False)
 

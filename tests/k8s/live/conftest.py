@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,3 +36,14 @@ def serve(tmp_path: Path) -> Serve:
             yield server, server.kubeconfig(tmp_path / "kubeconfig", context="shop-prod")
 
     return run
+
+
+def unreachable_kubeconfig(tmp_path: Path) -> Path:
+    """A kubeconfig whose server is a closed loopback port (9: discard)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}]}))
+    return kubeconfig

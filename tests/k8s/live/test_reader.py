@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cnsec.k8s.live import connect, read_cluster
 from cnsec.k8s.live.kinds import PARTIAL_METADATA_ACCEPT
-from cnsec.k8s.live.reader import ClusterError, ClusterRead, cluster_uri
+from cnsec.k8s.live.reader import ClusterError, ClusterRead, cluster_uri, connect, read_cluster
 from tests.k8s.live.apiserver import RecordedCluster
-from tests.k8s.live.conftest import SECRET_VALUE, Serve
+from tests.k8s.live.conftest import SECRET_VALUE, Serve, unreachable_kubeconfig
 
 
 def _read(kubeconfig: Path, **options: object) -> ClusterRead:
@@ -140,16 +139,19 @@ def test_namespace_scope_reads_that_namespace_and_says_what_it_left_out(serve: S
 
 
 def test_an_unreachable_cluster_is_one_clear_error(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
-        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}]}))
-    with pytest.raises(ClusterError, match="cannot reach the Kubernetes API at http://127.0.0.1:9"):
+    kubeconfig = unreachable_kubeconfig(tmp_path)
+    with pytest.raises(ClusterError, match=r"cannot reach the Kubernetes API at http://127\.0\.0\.1:9"):
         _read(kubeconfig)
 
 
 def test_an_unknown_context_is_named_with_the_ones_that_exist(shop: RecordedCluster, serve: Serve) -> None:
-    with serve(shop) as (_, kubeconfig), pytest.raises(ClusterError, match="no context 'prod'.*shop-prod"):
+    with serve(shop) as (_, kubeconfig), pytest.raises(ClusterError, match=r"no context 'prod'.*shop-prod"):
         connect("prod", str(kubeconfig))
+
+
+def test_pods_fold_into_their_deployment_when_replicasets_are_forbidden(shop: RecordedCluster,
+                                                                       serve: Serve) -> None:
+    with serve(shop, forbidden={"replicasets.apps"}) as (_, kubeconfig):
+        read = _read(kubeconfig)
+    assert [r.name for r in read.resources if r.kind == "Pod"] == ["debug"]
+    assert next(r for r in read.resources if r.name == "api" and r.kind == "Deployment").extra["pods"] == 3

@@ -302,6 +302,26 @@ def _controller(res: K8sResource) -> str | None:
     return None
 
 
+def _owner(pod: K8sResource, owners: dict[str, K8sResource],
+           deployments: dict[tuple[str | None, str], K8sResource]) -> K8sResource | None:
+    """The asset a pod folds into: its controller's, by uid; or, when its ReplicaSet could not be
+    read (a forbidden list), the Deployment that ReplicaSet is named after (``<deployment>-<hash>``,
+    the hash being the pod's ``pod-template-hash`` label), as the deployment controller names it."""
+    owner = owners.get(_controller(pod) or "")
+    if owner is not None:
+        return owner
+    refs = pod.metadata.get("ownerReferences")
+    ref = next((o for o in refs if isinstance(o, dict) and o.get("controller")), None) \
+        if isinstance(refs, list) else None
+    digest = pod.labels.get("pod-template-hash")
+    if ref is None or ref.get("kind") != "ReplicaSet" or not isinstance(digest, str):
+        return None
+    name = str(ref.get("name") or "")
+    if not name.endswith(f"-{digest}"):
+        return None
+    return deployments.get((pod.namespace, name[: -len(digest) - 1]))
+
+
 def _uid(res: K8sResource) -> str | None:
     uid = res.metadata.get("uid")
     return str(uid) if uid else None
@@ -348,7 +368,7 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
                         res = reader.to_resource(item, ar)
                         if res is None:
                             continue
-                        owner = owners.get(_controller(res) or "") if owners else None
+                        owner = _owner(res, owners, by_name) if owners is not None else None
                         if owner is None:
                             got.append(res)
                             continue
@@ -385,6 +405,7 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
         wait(firsts)
         collect(firsts)
         owners = _fold_controllers(results)
+        by_name = {(r.namespace, r.name): r for ar, got in results if ar.kind == "Deployment" for r in got}
         lates = {pool.submit(list_one, ar, owners): ar for ar in late}  # pods: their owners are known now
         wait(others)
         collect(others)
