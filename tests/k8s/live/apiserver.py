@@ -33,7 +33,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -230,11 +230,14 @@ class Request:
 
 class ApiServer:
     """The loopback server. ``forbidden``: resources (``"replicasets.apps"``, ``"pods"``) that answer
-    403; ``slow``: resource → seconds to wait before answering each page."""
+    403; ``slow``: resource → seconds to wait before answering each page; ``authorize``: an RBAC
+    decision per list request (403 when it says no)."""
 
     def __init__(self, cluster: RecordedCluster, *, forbidden: Iterable[str] = (),
-                 slow: dict[str, float] | None = None) -> None:
+                 slow: dict[str, float] | None = None,
+                 authorize: Callable[[str, str, str | None], bool] | None = None) -> None:
         self.cluster = cluster
+        self.authorize = authorize  # (group, resource, namespace) → may the caller list it?
         self.forbidden = set(forbidden)
         self.slow = dict(slow or {})
         self.requests: list[Request] = []
@@ -367,7 +370,8 @@ class ApiServer:
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         res, namespace = routed
         name = f"{res.resource}.{res.group}" if res.group else res.resource
-        if name in self.forbidden:
+        if name in self.forbidden or (self.authorize is not None and
+                                      not self.authorize(res.group, res.resource, namespace)):
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             return 403, _status(403, "Forbidden",
                                 f'{name} is forbidden: User "system:serviceaccount:cnsec:cnsec-reader" cannot '

@@ -387,13 +387,23 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
     results: list[tuple[ApiResource, list[K8sResource]]] = []
     received = 0
 
+    unreadable_custom: list[str] = []
+
     def collect(futs: dict[Future[tuple[list[K8sResource], int]], ApiResource]) -> None:
         nonlocal received
         for fut, ar in futs.items():
             try:
                 got, n = fut.result()
             except _Failure as exc:
-                out.problems.append(reader._problem(reader.describe_failure(ar, exc)))
+                if exc.status == 403 and ar.metadata_only:  # the recommended reader role, on purpose
+                    out.skipped.append(reader._problem(
+                        f"{ar.kind} objects are not listed: the reader may not 'list' {ar.display} (the role in "
+                        f"deploy/cnsec-reader.yaml grants no access to them on purpose; docs/cluster.md says "
+                        f"what granting it costs)"))
+                elif exc.status == 403 and ar.custom:
+                    unreadable_custom.append(ar.display)
+                else:
+                    out.problems.append(reader._problem(reader.describe_failure(ar, exc)))
                 continue
             received += n
             results.append((ar, got))
@@ -411,6 +421,10 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
         collect(others)
         wait(lates)
         collect(lates)
+    if unreadable_custom:  # one line, not one per CRD: a cluster can have hundreds
+        out.skipped.append(reader._problem(
+            f"custom resources not listed (forbidden: the reader may not 'list' them; they are not assessed): "
+            f"{', '.join(sorted(unreadable_custom))}"))
     folded = 0
     for ar, got in results:
         for res in got:
