@@ -1,0 +1,282 @@
+"""Read and assess a live cluster of 5,000 workloads, end to end (issue #14).
+
+A recorded cluster is served on loopback by the test API server (tests/k8s/live/apiserver.py,
+imported by path: the same server the reader's tests use), in a process of its own so that the
+measured process is cnsec alone. The cluster, generated with a fixed seed:
+
+  * 5,000 workloads in 50 namespaces: 3,500 Deployments (a quarter with 2 replicas), 500
+    StatefulSets, 500 CronJobs, 250 DaemonSets (2 nodes), 250 Jobs, with the ReplicaSets, Jobs and
+    pods their controllers create (pod specs taken in turn from the corpus manifests of the tests,
+    microservices-demo and Kubernetes Goat, or from the tests' shop fixture when the corpus is absent);
+  * 2,000 Services, 2,000 RBAC bindings (1,800 RoleBindings, 200 ClusterRoleBindings), 400 Roles,
+    50 ClusterRoles, 300 ServiceAccounts, 50 ConfigMaps, 25 NetworkPolicies, 50 Namespaces;
+  * about 20,000 objects in all (printed).
+
+Each run is ``cnsec`` in a fresh process (``connect`` → ``read_cluster`` → ``assess_cluster`` → the
+JSON report), timed phase by phase; peak RSS is that process's ``ru_maxrss``. The median of
+``--runs`` runs is reported. For scale, one run also measures two lower bounds:
+
+  * ``transfer_s``: fetching the same list pages with bare urllib3, no parsing (the network part
+    of reading, which no reader can beat);
+  * ``files_s``: ``cnsec assess`` of the objects the reader kept, written as one YAML file (the same
+    assessment from files: what assessing costs without the cluster).
+
+Targets: cluster_s < 30 s, peak RSS < 1 GiB.
+
+Last line: ``RESULT cluster_s=<median read+assess> objects=<served> peak_rss_mb=<max> read_s=<median>``
+
+Run:  .venv/bin/python bench/cluster_bench.py [--runs 3] [--workloads 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import multiprocessing as mp
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = ROOT / "tests" / "k8s" / "live" / "apiserver.py"
+CORPUS = ROOT.parent / "shared" / "corpora" / "assess"
+SHOP = ROOT / "tests" / "k8s" / "live" / "data" / "shop.yaml"
+
+
+def _server_module() -> Any:
+    spec = importlib.util.spec_from_file_location("cnsec_bench_apiserver", SERVER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _templates() -> list[dict[str, Any]]:
+    """Pod templates (metadata + spec) from real manifests."""
+    from cnsec.assess.inventory import load_inventory
+    from cnsec.assess.loaders.k8s import pod_spec_path
+
+    paths = [SHOP]
+    if CORPUS.is_dir():
+        demo = CORPUS / "microservices-demo" / "release"
+        paths = [demo / "kubernetes-manifests.yaml",
+                 *sorted((CORPUS / "kubernetes-goat" / "scenarios").glob("*/*.yaml")), SHOP]
+    out = []
+    for res in load_inventory([str(p) for p in paths], workers=1).k8s:
+        path = pod_spec_path(res)
+        spec = res.get(*path) if path else None
+        if isinstance(spec, dict):
+            out.append(json.loads(json.dumps({"spec": spec}, default=str)))
+    return out
+
+
+def build(server: Any, workloads: int, seed: int = 7) -> Any:
+    rng = random.Random(seed)
+    cluster = server.RecordedCluster()
+    templates = _templates()
+    namespaces = [f"team-{i:02d}" for i in range(50)]
+    for i, ns in enumerate(namespaces):
+        level = ("restricted", "baseline", "privileged")[i % 3]
+        cluster.add({"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": {"name": ns, "labels": {"pod-security.kubernetes.io/enforce": level}}})
+    for i in range(workloads):
+        ns = namespaces[i % len(namespaces)]
+        name = f"app-{i:05d}"
+        labels = {"app": name, "tier": rng.choice(("web", "api", "worker", "data"))}
+        template = {"metadata": {"labels": labels}, **json.loads(json.dumps(templates[i % len(templates)]))}
+        meta = {"name": name, "namespace": ns, "labels": labels}
+        slot = i % 10
+        if slot < 7:
+            doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+                   "spec": {"replicas": 2 if i % 4 == 0 else 1, "selector": {"matchLabels": labels},
+                            "template": template}}
+        elif slot == 7:
+            doc = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta,
+                   "spec": {"replicas": 1, "serviceName": name, "selector": {"matchLabels": labels},
+                            "template": template}}
+        elif slot == 8:
+            template["spec"]["restartPolicy"] = "OnFailure"
+            doc = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta,
+                   "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}}}
+        elif i % 20 == 9:
+            doc = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta,
+                   "spec": {"selector": {"matchLabels": labels}, "template": template}}
+        else:
+            template["spec"]["restartPolicy"] = "Never"
+            doc = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": {"template": template}}
+        cluster.add_children(cluster.add(doc))
+        if i < 2000:
+            cluster.add({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+                         "spec": {"type": "LoadBalancer" if i % 50 == 0 else "ClusterIP", "selector": labels,
+                                  "ports": [{"port": 80, "targetPort": 8080}]}})
+    verbs = (["get", "list"], ["get", "list", "watch"], ["*"], ["create", "delete"], ["get"])
+    resources = (["pods"], ["secrets"], ["configmaps"], ["deployments"], ["pods/exec"], ["*"])
+    for i in range(50):
+        cluster.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                     "metadata": {"name": f"platform-{i:02d}"},
+                     "rules": [{"apiGroups": ["", "apps"], "resources": rng.choice(resources),
+                                "verbs": rng.choice(verbs)}]})
+    for i in range(400):
+        cluster.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                     "metadata": {"name": f"role-{i:03d}", "namespace": namespaces[i % 50]},
+                     "rules": [{"apiGroups": [""], "resources": rng.choice(resources), "verbs": rng.choice(verbs)}]})
+    for i in range(300):
+        cluster.add({"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": f"sa-{i:03d}", "namespace": namespaces[i % 50]}})
+    for i in range(2000):
+        ns = namespaces[i % 50]
+        subject = ({"kind": "ServiceAccount", "name": f"sa-{i % 300:03d}", "namespace": namespaces[(i % 300) % 50]}
+                   if i % 3 else {"kind": "User", "name": f"dev{i}@example.com",
+                                  "apiGroup": "rbac.authorization.k8s.io"})
+        if i < 200:
+            cluster.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                         "metadata": {"name": f"crb-{i:03d}"}, "subjects": [subject],
+                         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                     "name": f"platform-{i % 50:02d}"}})
+        else:
+            role = ({"kind": "Role", "name": f"role-{(i % 8) * 50 + i % 50:03d}"} if i % 2 else
+                    {"kind": "ClusterRole", "name": f"platform-{i % 50:02d}"})
+            cluster.add({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                         "metadata": {"name": f"rb-{i:04d}", "namespace": ns}, "subjects": [subject],
+                         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", **role}})
+    for i in range(50):
+        cluster.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace":
+                                                                            namespaces[i]},
+                     "data": {"LOG_LEVEL": "info"}})
+    for i in range(25):
+        cluster.add({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": {"name": "default-deny", "namespace": namespaces[i * 2]},
+                     "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
+    return cluster
+
+
+def _serve(workloads: int, kubeconfig: str, ready: Any, stop: Any) -> None:
+    server = _server_module()
+    cluster = build(server, workloads)
+    with server.ApiServer(cluster) as api:
+        api.kubeconfig(Path(kubeconfig), context="bench")
+        ready.put(cluster.count())
+        stop.wait()
+
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from cnsec.assess.cluster import assess_cluster
+from cnsec.assess.config import Config
+from cnsec.assess.engine import batch_gc
+from cnsec.k8s.live.reader import connect, read_cluster
+from cnsec.report.json_report import render
+with batch_gc():
+    api, ctx = connect(kubeconfig=sys.argv[1])
+    t1 = time.perf_counter()
+    read = read_cluster(api, ctx)
+    t2 = time.perf_counter()
+    report = assess_cluster(read, Config())
+    t3 = time.perf_counter()
+    text = render(report)
+    t4 = time.perf_counter()
+if len(sys.argv) > 2:
+    import yaml
+    with open(sys.argv[2], "w") as fh:
+        yaml.safe_dump_all([r.doc for r in read.resources], fh, sort_keys=False)
+print(json.dumps({"start_s": t1 - t0, "read_s": t2 - t1, "assess_s": t3 - t2, "render_s": t4 - t3,
+                  "total_s": t4 - t1, "kept": len(read.resources), "received": read.stats["objects_received"],
+                  "findings": len(report.findings), "problems": len(read.problems),
+                  "requests": read.stats["requests"], "report_mb": len(text) / 2**20,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(kubeconfig: str, dump: str | None = None) -> dict[str, Any]:
+    args = [sys.executable, "-c", CHILD, kubeconfig, *([dump] if dump else [])]
+    done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _transfer(kubeconfig: str) -> float:
+    """Every list page the reader asks for, fetched with bare urllib3 (no parsing, one at a time)."""
+    import urllib3
+
+    cfg = json.loads(Path(kubeconfig).read_text())
+    base = cfg["clusters"][0]["cluster"]["server"]
+    headers = {"Authorization": f"Bearer {cfg['users'][0]['user']['token']}"}
+    http = urllib3.PoolManager()
+    paths = ["/api/v1/pods", "/api/v1/services", "/api/v1/namespaces", "/api/v1/serviceaccounts",
+             "/api/v1/configmaps", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets",
+             "/apis/apps/v1/daemonsets", "/apis/apps/v1/replicasets", "/apis/batch/v1/jobs",
+             "/apis/batch/v1/cronjobs", "/apis/networking.k8s.io/v1/networkpolicies",
+             "/apis/rbac.authorization.k8s.io/v1/roles", "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+             "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"]
+    started = time.perf_counter()
+    for path in paths:
+        token = ""
+        while True:
+            url = f"{base}{path}?limit=500" + (f"&continue={token}" if token else "")
+            body = http.request("GET", url, headers=headers).data
+            meta = json.loads(body).get("metadata") or {}  # only to follow the pages
+            token = meta.get("continue") or ""
+            if not token:
+                break
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workloads", type=int, default=5000)
+    opts = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    with tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = str(Path(tmp) / "kubeconfig")
+        ctx = mp.get_context("fork")
+        ready, stop = ctx.Queue(), ctx.Event()
+        proc = ctx.Process(target=_serve, args=(opts.workloads, kubeconfig, ready, stop), daemon=True)
+        started = time.perf_counter()
+        proc.start()
+        objects = ready.get(timeout=600)
+        print(f"recorded cluster: {objects} objects, {opts.workloads} workloads (built and served in "
+              f"{time.perf_counter() - started:.1f} s)")
+        try:
+            dump = str(Path(tmp) / "cluster.yaml")
+            runs = []
+            for n in range(opts.runs):
+                r = _child(kubeconfig, dump if n == 0 else None)
+                runs.append(r)
+                print(f"run {n + 1}: read {r['read_s']:.2f} s + assess {r['assess_s']:.2f} s + JSON "
+                      f"{r['render_s']:.2f} s = {r['total_s']:.2f} s; {r['received']} objects received, "
+                      f"{r['kept']} kept, {r['requests']} requests, {r['findings']} findings, "
+                      f"peak RSS {r['peak_rss_mb']:.0f} MB")
+            transfer = _transfer(kubeconfig)
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "cnsec", "assess", dump, "-f", "json", "-o",
+                                   str(Path(tmp) / "files.json"), "--fail-on", "none"],
+                                  cwd=ROOT, capture_output=True, check=False,
+                                  env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+            files_s = time.perf_counter() - t
+        finally:
+            stop.set()
+            proc.join(timeout=10)
+    med = {k: statistics.median(r[k] for r in runs) for k in ("read_s", "assess_s", "render_s", "total_s")}
+    peak = max(r["peak_rss_mb"] for r in runs)
+    share = med["read_s"] / med["total_s"] if med["total_s"] else 0
+    print(f"median of {len(runs)}: read {med['read_s']:.2f} s ({share:.0%}), assess {med['assess_s']:.2f} s, "
+          f"JSON {med['render_s']:.2f} s, total {med['total_s']:.2f} s; peak RSS {peak:.0f} MB")
+    print(f"lower bounds, same run: bare transfer of the list pages {transfer:.2f} s; `cnsec assess` of the kept "
+          f"objects as one YAML file {files_s:.2f} s (exit {done.returncode}, start-up included)")
+    print(f"targets: cluster_s < 30 s: {'met' if med['total_s'] < 30 else 'MISSED'}; "
+          f"peak < 1024 MB: {'met' if peak < 1024 else 'MISSED'}")
+    print(f"RESULT cluster_s={med['total_s']:.2f} objects={objects} peak_rss_mb={peak:.0f} read_s={med['read_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
