@@ -235,8 +235,10 @@ class ApiServer:
 
     def __init__(self, cluster: RecordedCluster, *, forbidden: Iterable[str] = (),
                  slow: dict[str, float] | None = None,
-                 authorize: Callable[[str, str, str | None], bool] | None = None) -> None:
+                 authorize: Callable[[str, str, str | None], bool] | None = None,
+                 expire_once: Iterable[str] = ()) -> None:
         self.cluster = cluster
+        self.expire_once = set(expire_once)  # resources whose first continue token has expired (410)
         self.authorize = authorize  # (group, resource, namespace) → may the caller list it?
         self.forbidden = set(forbidden)
         self.slow = dict(slow or {})
@@ -379,6 +381,12 @@ class ApiServer:
                                 {"group": res.group, "kind": res.resource})
         if name in self.slow:
             time.sleep(self.slow[name])
+        if "continue" in query and name in self.expire_once:
+            with self._lock:
+                self.expire_once.discard(name)
+            return 410, _status(410, "Expired", "The provided continue parameter is too old to display a "
+                                                "consistent list result. You can start a new list without "
+                                                "the continue parameter.")
         partial = "as=PartialObjectMetadataList" in accept
         return self._list(res, namespace, query, partial)
 

@@ -155,3 +155,13 @@ def test_pods_fold_into_their_deployment_when_replicasets_are_forbidden(shop: Re
         read = _read(kubeconfig)
     assert [r.name for r in read.resources if r.kind == "Pod"] == ["debug"]
     assert next(r for r in read.resources if r.name == "api" and r.kind == "Deployment").extra["pods"] == 3
+
+
+def test_a_list_whose_continue_token_expired_is_read_again_from_the_start(shop: RecordedCluster,
+                                                                         serve: Serve) -> None:
+    with serve(shop, expire_once={"pods"}) as (server, kubeconfig):
+        read = _read(kubeconfig, page_size=2)
+    assert not read.problems
+    assert read.stats["folded_pods"] == 6  # each pod counted once, not once per attempt
+    firsts = [r for r in server.requests if r.path == "/api/v1/pods" and "continue" not in r.query]
+    assert len(firsts) == 2

@@ -360,6 +360,7 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
         extra = [("fieldSelector", f"metadata.name={namespace}")] if namespace and ar.kind == "Namespace" else None
         for _ in range(2):
             got: list[K8sResource] = []
+            into: dict[int, tuple[K8sResource, int]] = {}  # folded per owner; counted once the list is whole
             n = 0
             try:
                 for items in reader.pages(ar, extra):
@@ -371,15 +372,17 @@ def read_cluster(api: Any, context: str, namespace: str | None = None, *, page_s
                         owner = _owner(res, owners, by_name) if owners is not None else None
                         if owner is None:
                             got.append(res)
-                            continue
-                        with reader.lock:
-                            owner.extra["pods"] = owner.extra.get("pods", 0) + 1
-                            folded_pods += 1
+                        else:
+                            into[id(owner)] = (owner, into.get(id(owner), (owner, 0))[1] + 1)
                     if on_progress is not None:
                         on_progress(ar.kind, n)
-                return got, n
             except _Restart:
                 continue
+            with reader.lock:
+                for owner, count in into.values():
+                    owner.extra["pods"] = owner.extra.get("pods", 0) + count
+                    folded_pods += count
+            return got, n
         raise _Failure(410, "the list changed too much while it was read (its continue token expired twice)")
 
     early = [ar for ar in resources if (ar.group, ar.resource) not in LATE]
