@@ -14,8 +14,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "assess", help="assess manifests, Dockerfiles and Terraform: assets, threats, findings, risks, plan",
         description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
-                    "with '-'), Dockerfiles and Terraform; find vulnerabilities; score risk per asset "
-                    "and threat; write a prioritised mitigation plan.",
+                    "with '-'), Dockerfiles and Terraform, or in a live cluster (--cluster, read-only); "
+                    "find vulnerabilities; score risk per asset and threat; write a prioritised "
+                    "mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
                "error (only when nothing could be assessed and an input was unreadable or skipped; "
                "stdin and each file are read up to 20 MiB). Suppress with the annotation "
