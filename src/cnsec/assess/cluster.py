@@ -91,7 +91,11 @@ def assess_cluster(read: ClusterRead, config: Config, *, only: set[str] | None =
                    workers: int | None = None) -> Report:
     """Assess what was read. The per-object checks run on ``workers`` processes for large clusters
     (as the file loader's parts do); the result does not depend on the split."""
+    import time
+
     from cnsec.assess.engine import assess_inventory, select_checks
+
+    started = time.perf_counter()
 
     def final(findings: list[Finding]) -> None:
         unline(findings)
@@ -108,6 +112,7 @@ def assess_cluster(read: ClusterRead, config: Config, *, only: set[str] | None =
             asset.source = Source(asset.source.file, None)
         if asset.id in pods:  # the replicas folded into this controller
             asset.attrs["pods"] = pods[asset.id]
+    report.stats["seconds"] = round(time.perf_counter() - started, 3)  # the checks run in parts included
     report.stats["files"] = 0
     report.stats["cluster"] = {k: v for k, v in read.stats.items() if k != "kinds"}
     report.stats["cluster"]["kinds"] = read.stats.get("kinds", {})

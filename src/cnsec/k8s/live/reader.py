@@ -229,25 +229,24 @@ class _Reader:
     # -- lists --------------------------------------------------------------------------------------
     def pages(self, ar: ApiResource, extra: list[tuple[str, str]] | None = None) -> Iterator[list[Any]]:
         """The items of a list, one page at a time. An expired ``continue`` token (HTTP 410: the list
-        changed too much while being read) starts the list again, once."""
+        changed too much while being read) raises :class:`_Restart`: the caller reads it again."""
         accept = PARTIAL_METADATA_ACCEPT if ar.metadata_only else JSON
         path = ar.path(self.namespace)
-        for attempt in range(2):
-            token = ""
-            try:
-                while True:
-                    query = [("limit", str(self.page_size)), *(extra or ())]
-                    if token:
-                        query.append(("continue", token))
-                    page = self.get(path, query, accept)
-                    yield list(page.get("items") or ())
-                    token = str((page.get("metadata") or {}).get("continue") or "")
-                    if not token:
-                        return
-            except _Failure as exc:
-                if exc.status == 410 and token and attempt == 0:
-                    raise _Restart from None
-                raise
+        token = ""
+        try:
+            while True:
+                query = [("limit", str(self.page_size)), *(extra or ())]
+                if token:
+                    query.append(("continue", token))
+                page = self.get(path, query, accept)
+                yield list(page.get("items") or ())
+                token = str((page.get("metadata") or {}).get("continue") or "")
+                if not token:
+                    return
+        except _Failure as exc:
+            if exc.status == 410 and token:
+                raise _Restart from None
+            raise
 
     def describe_failure(self, ar: ApiResource, exc: _Failure) -> str:
         scope = f"in namespace {self.namespace!r}" if self.namespace and ar.namespaced else "at the cluster scope"
