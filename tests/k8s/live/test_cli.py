@@ -102,3 +102,12 @@ def test_an_unreachable_cluster_exits_2_with_one_line(tmp_path: Path, run_cli: R
 def test_cluster_options_used_wrongly_are_usage_errors(args: tuple[str, ...], run_cli: Run) -> None:
     code, _, err = run_cli(*args)
     assert code == 2 and err.startswith("cnsec: ")
+
+
+def test_sarif_locates_a_live_finding_at_its_cluster_uri(shop: RecordedCluster, serve: Serve, run_cli: Run) -> None:
+    with serve(shop) as (_, kubeconfig):
+        _, out, _ = run_cli("assess", "--cluster", "--kubeconfig", str(kubeconfig), "-f", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert "cluster://shop-prod/shop/Deployment/api" in uris
+    assert all(u.startswith("cluster://shop-prod/") for u in uris)
