@@ -111,3 +111,17 @@ def test_sarif_locates_a_live_finding_at_its_cluster_uri(shop: RecordedCluster, 
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
     assert "cluster://shop-prod/shop/Deployment/api" in uris
     assert all(u.startswith("cluster://shop-prod/") for u in uris)
+
+
+def test_assess_one_namespace_of_the_cluster(shop: RecordedCluster, serve: Serve, run_cli: Run) -> None:
+    shop.add({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray", "namespace": "other"},
+              "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": True}}]}})
+    with serve(shop) as (server, kubeconfig):
+        _, out, _ = run_cli("assess", "--cluster", "--kubeconfig", str(kubeconfig), "-n", "shop", "-f", "json")
+    report = json.loads(out)
+    assert report["target"] == "cluster://shop-prod/shop"
+    assets = {a["id"] for a in report["assets"]}
+    assert "Deployment/shop/api" in assets and "Pod/other/stray" not in assets
+    assert "ClusterRoleBinding/ops-admin" not in assets  # cluster-scoped: not read, and said so
+    assert any("namespace scope (-n shop)" in s["message"] for s in report["skipped"])
+    assert all("/namespaces/shop/" in r.path for r in server.requests if r.path.endswith("/pods"))
