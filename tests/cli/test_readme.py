@@ -66,6 +66,13 @@ EXPECTED: dict[str, int] = {
 NOT_RUN: dict[str, str] = {
     "make demo": "the Makefile's own target; CI runs it separately",
     "make test": "this very suite",
+    # a live cluster: the same command lines run against a loopback API server serving a recorded
+    # cluster in tests/k8s/live/ (test_cli.py, test_same_findings.py)
+    "cnsec assess --cluster": "needs a cluster (tests/k8s/live runs it against a loopback API server)",
+    "cnsec assess --cluster --context prod -n payments -f markdown -o prod.md": "needs a cluster (tests/k8s/live)",
+    "cnsec assess --cluster --compare examples/shop/k8s": "needs a cluster (tests/k8s/live)",
+    "cnsec iam audit --cluster ; cnsec iam who-can create pods/exec --cluster": "needs a cluster (tests/k8s/live)",
+    "kubectl apply -f deploy/cnsec-reader.yaml": "needs a cluster; the role itself is tested in tests/k8s/live",
 }
 
 #: what a person types at the prompt; the test gives it on stdin with --password-stdin (the terminal

@@ -8,6 +8,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
+    from cnsec.k8s.live.options import add_cluster_options
     from cnsec.report.options import add_output_options
 
     p = sub.add_parser(
@@ -15,16 +16,17 @@ def register(sub: Any) -> None:
         description="Inventory the assets in Kubernetes manifests (YAML/JSON, or a cluster dump on stdin "
                     "with '-'), Helm charts and Kustomize overlays (rendered with helm template and "
                     "kubectl kustomize), Dockerfiles and Terraform (its kubernetes_* resources checked as the "
-                    "Kubernetes objects they declare); find vulnerabilities; score risk per asset "
-                    "and threat; write a prioritised mitigation plan.",
+                    "Kubernetes objects they declare), or in a live cluster (--cluster, read-only); find "
+                    "vulnerabilities; score risk per asset and threat; write a prioritised mitigation plan.",
         epilog="exit codes: 0 nothing unsuppressed at/above --fail-on, 1 there is, 2 usage or input "
                "error (only when nothing could be assessed and an input was unreadable or skipped; "
                "stdin and each file are read up to 20 MiB), or a Helm chart or Kustomize overlay that "
                "could not be rendered (whatever else was found). Suppress with the annotation "
                "cnsec.io/ignore: 'CNSEC-K8S-001=reason', a comment '# cnsec:ignore=CNSEC-K8S-001 reason', "
                "or .cnsec.yaml.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to assess ('-' for stdin)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to assess ('-' for stdin)")
     add_output_options(p)
+    add_cluster_options(p, namespace=False)  # -n is defined below, for --cluster and charts
     p.add_argument("--config", metavar="FILE",
                    help="configuration file (default: the nearest .cnsec.yaml from PATH up to the repository root)")
     p.add_argument("--checks", metavar="IDS", help="run only these checks (comma-separated, globs)")
@@ -39,7 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--set", action="append", default=[], dest="set_values", metavar="KEY=VALUE",
                    help="Helm value for the chart given as PATH, as helm --set (repeatable)")
     p.add_argument("--release", metavar="NAME", help="Helm release name (default: release-name, as helm template)")
-    p.add_argument("-n", "--namespace", metavar="NS", help="namespace the chart given as PATH is installed in")
+    p.add_argument("-n", "--namespace", metavar="NS",
+                   help="with --cluster: only this namespace (default: all); with a Helm chart as PATH: the "
+                        "namespace it is installed in")
     p.add_argument("--no-render", action="store_true",
                    help="read Helm charts and Kustomize overlays as plain files instead of rendering them "
                         "(helm template, kubectl kustomize)")
@@ -86,12 +90,22 @@ def _render_options(args: argparse.Namespace) -> Any:
 def run_assess(args: argparse.Namespace) -> int:
     from cnsec.assess.config import find_config
     from cnsec.assess.engine import assess, batch_gc
-    from cnsec.errors import InputError
+    from cnsec.errors import InputError, UsageError
     from cnsec.report.console import note, verbose
     from cnsec.report.json_report import prerender_findings
     from cnsec.report.output import emit, output_format
     from cnsec.report.safe import one_line
 
+    if args.cluster and args.paths:
+        raise UsageError("give PATH or --cluster, not both (compare with --cluster --compare DIR)")
+    if not args.cluster:
+        for flag in ("context", "kubeconfig", "compare"):  # -n also names a chart's namespace
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag} needs --cluster")
+        if not args.paths:
+            raise UsageError("give files or folders to assess ('-' for stdin), or --cluster")
+    else:
+        return _run_cluster(args)
     config = find_config(args.paths, args.config)
     config.exclude = (*config.exclude, *args.exclude)
     verbose(f"configuration: {config.path or 'none (no .cnsec.yaml found)'}")
@@ -119,6 +133,30 @@ def run_assess(args: argparse.Namespace) -> int:
         return 2  # a chart or overlay that was not rendered is never a pass, whatever else was found
     nothing = report.stats.get("resources", 0) == 0
     return 2 if nothing and (report.errors or report.skipped) else code
+
+
+def _run_cluster(args: argparse.Namespace) -> int:
+    from cnsec.assess.cluster import assess_cluster
+    from cnsec.assess.config import find_config
+    from cnsec.assess.engine import batch_gc
+    from cnsec.report.json_report import prerender_findings
+    from cnsec.report.output import emit, output_format
+
+    config = find_config([args.compare] if args.compare else ["."], args.config)
+    fmt = output_format(args)
+    with batch_gc():
+        from cnsec.k8s.live.options import read_live
+
+        read = read_live(args, args.namespace)
+        report = assess_cluster(read, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
+                                on_findings=prerender_findings if fmt == "json" and not args.compare else None)
+        if args.compare:
+            from cnsec.assess.drift import add_drift
+
+            add_drift(report, read, args.compare)
+        code = emit(report, args)
+    nothing = report.stats.get("resources", 0) == 0
+    return 2 if nothing and report.errors else code
 
 
 def run_checks_list(args: argparse.Namespace) -> int:

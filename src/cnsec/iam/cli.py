@@ -13,6 +13,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cnsec.iam.store import IamStore
 
 
@@ -389,22 +391,31 @@ def _can_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="Kubernetes: the object name (for resourceNames)")
 
 
-def _split_remainder(args: argparse.Namespace) -> None:
+def _who_can_options(p: argparse.ArgumentParser) -> None:
+    from cnsec.k8s.live.options import add_cluster_options
+
+    p.add_argument("-n", "--namespace", help="only this namespace (default: any)")
+    p.add_argument("--name", help="the object name (for resourceNames)")
+    add_cluster_options(p, compare=False)
+
+
+def _split_remainder(args: argparse.Namespace, command: str = "can",
+                     options: Callable[[argparse.ArgumentParser], None] = _can_options) -> None:
     """Options may come after the paths (``can SUBJ VERB RES ./deploy -n shop``): parse them here."""
     from cnsec.errors import UsageError
 
     rest = list(args.paths or [])
     if not any(a.startswith("-") and a != "-" for a in rest):
         return
-    extra = argparse.ArgumentParser(prog="cnsec iam can", add_help=False, exit_on_error=False)
-    _can_options(extra)
+    extra = argparse.ArgumentParser(prog=f"cnsec iam {command}", add_help=False, exit_on_error=False)
+    options(extra)
     extra.add_argument("-f", "--format", choices=("text", "json"))
     extra.add_argument("--db")
     extra.add_argument("paths", nargs="*")
     try:
         parsed = extra.parse_intermixed_args(rest)
     except (argparse.ArgumentError, SystemExit) as exc:
-        raise UsageError(f"iam can: {exc}") from None
+        raise UsageError(f"iam {command}: {exc}") from None
     for key, value in vars(parsed).items():
         if value not in (None, False, []):
             setattr(args, key, value)
@@ -426,10 +437,33 @@ def cmd_can(args: argparse.Namespace) -> int:
     return 0 if decision.allowed else 1
 
 
+def _live_model(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``--cluster`` (helper live, #14): the RBAC model of the live cluster, and what was read."""
+    from cnsec.errors import UsageError
+    from cnsec.k8s.live.options import read_live
+    from cnsec.k8s.rbac import RbacModel
+
+    if args.paths:
+        raise UsageError("give PATH or --cluster, not both")
+    read = read_live(args)
+    return RbacModel.from_resources(read.resources), read
+
+
 def _k8s_model(args: argparse.Namespace) -> Any:
     from cnsec.iam.rbac_audit import load_model
     from cnsec.report.safe import printable
 
+    if getattr(args, "cluster", False):
+        model, read = _live_model(args)
+        if read.problems and not model.resources:
+            from cnsec.errors import InputError
+
+            raise InputError("nothing could be read from the cluster")
+        return model
+    if not args.paths:
+        from cnsec.errors import UsageError
+
+        raise UsageError("give manifests, folders or a cluster dump, or --cluster")
     model, problems = load_model(args.paths)
     for p in problems:
         print(f"cnsec: {printable(p)}", file=sys.stderr)
@@ -462,6 +496,7 @@ def _k8s_can(args: argparse.Namespace) -> int:
 def cmd_who_can(args: argparse.Namespace) -> int:
     from cnsec.k8s.rbac import parse_request
 
+    _split_remainder(args, "who-can", _who_can_options)
     model = _k8s_model(args)
     req = parse_request(args.verb, args.resource, args.namespace, args.name or "")
     grants = model.who_can(req)
@@ -474,10 +509,21 @@ def cmd_who_can(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from cnsec.iam.rbac_report import audit_report
+    from cnsec.iam.rbac_report import audit_report, model_report
     from cnsec.report.output import emit
 
-    report = audit_report(args.paths)
+    if args.cluster:
+        from cnsec.k8s.live.options import unline
+
+        model, read = _live_model(args)
+        report = model_report(model, read.root, read.problems)
+        unline(report.findings)
+    elif not args.paths:
+        from cnsec.errors import UsageError
+
+        raise UsageError("give manifests, folders or a cluster dump, or --cluster")
+    else:
+        report = audit_report(args.paths)
     code = emit(report, args)
     # as assess: the report (with its errors) is written, and nothing read is an input error
     return 2 if report.errors and not report.stats.get("resources") else code
@@ -585,18 +631,20 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs=argparse.REMAINDER, metavar="PATH",
                    help="manifests, folders or a cluster dump (options may follow)")
 
-    p = add(s, "who-can", cmd_who_can, "which subjects may VERB RESOURCE in the manifests (Kubernetes RBAC)")
+    p = add(s, "who-can", cmd_who_can, "which subjects may VERB RESOURCE in the manifests or the live cluster "
+                                       "(Kubernetes RBAC)")
     p.add_argument("verb")
     p.add_argument("resource")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("-n", "--namespace", help="only this namespace (default: any)")
-    p.add_argument("--name", help="the object name (for resourceNames)")
-
+    _who_can_options(p)
+    p.add_argument("paths", nargs=argparse.REMAINDER, metavar="PATH",
+                   help="manifests, folders or a cluster dump (options may follow); or --cluster")
+    from cnsec.k8s.live.options import add_cluster_options
     from cnsec.report.output import add_output_options
 
-    p = s.add_parser("audit", help="risky Kubernetes RBAC grants in manifests or a cluster dump",
+    p = s.add_parser("audit", help="risky Kubernetes RBAC grants in manifests, a cluster dump or the live cluster",
                      description="Risky grants per subject, with severity, why, and the binding, role and "
                                  "rule that grant them.")
     p.set_defaults(func=cmd_audit)
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     add_output_options(p)
+    add_cluster_options(p, compare=False)

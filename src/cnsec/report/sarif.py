@@ -37,6 +37,8 @@ def _uri(path: str) -> str:
     or code scanning would cut the path at ``#`` or reject it."""
     from urllib.parse import quote
 
+    if path.startswith("cluster://"):  # a live object (helper live, #14): already a URI; Path would eat a '/'
+        return quote(path, safe="/:%")
     p = Path(path)
     if p.is_absolute():
         try:
