@@ -1,0 +1,103 @@
+"""Helpers shared by the GCP Terraform checks (``gcp_*.py``): nested blocks, metadata, SQL flags, IAM.
+
+Like every Terraform check they follow one rule: a value that is an expression (``"${…}"``) is
+unknown, and an unknown value is never reported. A block that a ``dynamic`` block with an unknown
+``for_each`` makes (``TfResource.unknown_blocks``) may exist, so it is never reported as missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnsec.assess.checks.terraform._tf import as_list, is_expr, truth
+from cnsec.assess.loaders.terraform import TfResource
+
+#: Subnet purposes whose subnets carry no VMs and accept neither flow logs nor private Google access.
+PROXY_PURPOSES = frozenset({"INTERNAL_HTTPS_LOAD_BALANCER", "REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY",
+                            "PRIVATE_SERVICE_CONNECT", "PRIVATE_NAT"})
+#: The basic (primitive) roles: each grants every permission of a whole class over the project.
+BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+#: Members anyone can be.
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+
+
+def sub(block: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """The first nested ``name { … }`` block of a block body (python-hcl2 gives a list of dicts)."""
+    if not isinstance(block, dict):
+        return None
+    value = block.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, dict) else None
+
+
+def first(r: TfResource, name: str) -> dict[str, Any] | None:
+    found = r.blocks(name)
+    return found[0] if found else None
+
+
+def may_have(r: TfResource, name: str) -> bool:
+    """Whether block ``name`` is present or made by a ``dynamic`` block of unknown count."""
+    return bool(r.blocks(name)) or name in r.unknown_blocks
+
+
+def known(value: Any) -> bool:
+    """A literal (not an expression, nor a list or map holding one)."""
+    if isinstance(value, list):
+        return all(known(v) for v in value)
+    if isinstance(value, dict):
+        return all(known(v) for v in value.values())
+    return not is_expr(value)
+
+
+def is_false(value: Any) -> bool:
+    return truth(value) is False
+
+
+def is_true(value: Any) -> bool:
+    return truth(value) is True
+
+
+def from_template(r: TfResource, *needed: str) -> bool:
+    """A ``google_compute_instance_from_template`` that leaves ``needed`` to its template: unknown here."""
+    return "source_instance_template" in r.attrs and not any(n in r.attrs for n in needed)
+
+
+def metadata(r: TfResource) -> dict[str, Any] | None:
+    """An instance's ``metadata`` map; None when it is an expression (unknown)."""
+    value = r.attrs.get("metadata")
+    if value is None:
+        return {}
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, dict) else None
+
+
+def members_of(r: TfResource) -> list[str]:
+    return [str(m) for m in as_list(r.get("member")) + as_list(r.get("members"))]
+
+
+def database_flags(r: TfResource) -> dict[str, Any] | None:
+    """A Cloud SQL instance's ``settings.database_flags`` by name; None when one of them is unknown."""
+    settings = first(r, "settings")
+    if settings is None:
+        return {}
+    flags: dict[str, Any] = {}
+    for flag in as_list(settings.get("database_flags")):
+        if not isinstance(flag, dict):
+            return None
+        name = flag.get("name")
+        if not isinstance(name, str) or is_expr(name):
+            return None
+        flags[name] = flag.get("value")
+    if "database_flags" in r.unknown_blocks:
+        return None
+    return flags
+
+
+def engine(r: TfResource) -> str | None:
+    """``MYSQL``, ``POSTGRES`` or ``SQLSERVER`` from ``database_version``; None when unknown."""
+    version = r.get("database_version")
+    if not isinstance(version, str) or is_expr(version):
+        return None
+    return version.split("_", 1)[0].upper()
