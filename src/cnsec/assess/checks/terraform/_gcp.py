@@ -7,6 +7,7 @@ unknown, and an unknown value is never reported. A block that a ``dynamic`` bloc
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cnsec.assess.checks.terraform._tf import as_list, is_expr, truth
@@ -17,6 +18,27 @@ PROXY_PURPOSES = frozenset({"INTERNAL_HTTPS_LOAD_BALANCER", "REGIONAL_MANAGED_PR
                             "PRIVATE_SERVICE_CONNECT", "PRIVATE_NAT"})
 #: The basic (primitive) roles: each grants every permission of a whole class over the project.
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+#: Roles that act as (or manage) every service account where they are granted.
+IMPERSONATION_ROLES = frozenset({
+    "roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/iam.serviceAccountAdmin",
+    "roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.workloadIdentityUser", "roles/dataflow.developer", "roles/serverless.serviceAgent",
+    "roles/dataproc.serviceAgent", "roles/deploymentmanager.editor", "roles/cloudbuild.builds.editor",
+    "roles/iam.serviceAccountOpenIdTokenCreator", "roles/backupdr.computeEngineOperator", "roles/assuredoss.admin",
+    "roles/securitycenter.admin", "roles/cloudbuild.builds.builder", "roles/composer.worker", "roles/dataflow.admin",
+    "roles/run.sourceDeveloper", "roles/dataproc.hubAgent",
+})
+#: Google-managed service agents: the members service-agent roles are made for.
+SERVICE_AGENT = re.compile(r"^serviceAccount:(?:service-\d+@|\d+@cloudservices\.|\d+@cloudbuild\.)"
+                           r"|@(?:gcp-sa-[\w-]+|container-engine-robot|compute-system|dataproc-accounts)\.iam\.gserviceaccount\.com$")
+
+
+def impersonates(role: str) -> bool:
+    """Whether a role acts as service accounts: the list above and every ``*.serviceAgent`` role."""
+    return role in IMPERSONATION_ROLES or role.endswith(".serviceAgent")
+#: IAM grants on the resource hierarchy (project, folder, organization).
+IAM_GRANTS = ("google_project_iam_member", "google_project_iam_binding", "google_folder_iam_member",
+              "google_folder_iam_binding", "google_organization_iam_member", "google_organization_iam_binding")
 #: Members anyone can be.
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
