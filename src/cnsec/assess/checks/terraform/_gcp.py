@@ -7,6 +7,7 @@ unknown, and an unknown value is never reported. A block that a ``dynamic`` bloc
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -123,3 +124,28 @@ def engine(r: TfResource) -> str | None:
     if not isinstance(version, str) or is_expr(version):
         return None
     return version.split("_", 1)[0].upper()
+
+
+# -- GKE ------------------------------------------------------------------------------------------
+
+def autopilot(r: TfResource) -> bool:
+    """An Autopilot cluster: Google runs and hardens its nodes (shielded, secure boot, GKE metadata
+    server, Dataplane V2), so the node settings of a standard cluster do not apply."""
+    return is_true(r.get("enable_autopilot"))
+
+
+def node_config(r: TfResource) -> dict[str, Any] | None:
+    """The node settings that take effect: a node pool's ``node_config``; a cluster's only while it keeps
+    its default node pool (None for Autopilot and for ``remove_default_node_pool = true``)."""
+    if r.type == "google_container_cluster" and (autopilot(r) or is_true(r.get("remove_default_node_pool"))):
+        return None
+    return first(r, "node_config") or {}
+
+
+def sibling_clusters(r: TfResource, ctx: object) -> list[TfResource]:
+    """The clusters of the node pool's own module instance (the pool's ``cluster`` is usually one)."""
+    from cnsec.assess.checks.terraform._tf import others
+
+    here = os.path.dirname(r.file)
+    return [c for c in others(ctx, "google_container_cluster")
+            if os.path.dirname(c.file) == here and c.module == r.module]
