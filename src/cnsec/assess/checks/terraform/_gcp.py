@@ -134,12 +134,19 @@ def autopilot(r: TfResource) -> bool:
     return is_true(r.get("enable_autopilot"))
 
 
-def node_config(r: TfResource) -> dict[str, Any] | None:
-    """The node settings that take effect: a node pool's ``node_config``; a cluster's only while it keeps
-    its default node pool (None for Autopilot and for ``remove_default_node_pool = true``)."""
-    if r.type == "google_container_cluster" and (autopilot(r) or is_true(r.get("remove_default_node_pool"))):
-        return None
-    return first(r, "node_config") or {}
+def node_configs(r: TfResource) -> list[dict[str, Any]]:
+    """The node settings that take effect: a node pool's ``node_config``; for a cluster its own
+    ``node_config`` (the default pool's) and those of its inline ``node_pool`` blocks. None for
+    Autopilot, and the default pool's none for ``remove_default_node_pool = true``. A missing
+    ``node_config`` is an empty one (GKE's defaults)."""
+    if r.type != "google_container_cluster":
+        return [first(r, "node_config") or {}]
+    if autopilot(r):
+        return []
+    pools = [sub(p, "node_config") or {} for p in r.blocks("node_pool")]
+    if pools or is_true(r.get("remove_default_node_pool")):
+        return pools
+    return [first(r, "node_config") or {}]
 
 
 def sibling_clusters(r: TfResource, ctx: object) -> list[TfResource]:

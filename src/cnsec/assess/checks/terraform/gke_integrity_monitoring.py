@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._gcp import is_false, node_config, sub
+from cnsec.assess.checks.terraform._gcp import is_false, node_configs, sub
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -26,9 +26,9 @@ def gke_integrity_monitoring(r: TfResource, ctx: object) -> Iterator[Hit]:
     Integrity monitoring is on unless set to false, so only ``false`` fails (Checkov also fails a
     ``shielded_instance_config`` that leaves it out).
     """
-    cfg = node_config(r)
-    value = (sub(cfg, "shielded_instance_config") or {}).get("enable_integrity_monitoring") if cfg else None
-    if is_false(value):
-        yield Hit(f"{r.address} turns integrity monitoring off on its nodes", line=r.line_of("node_config"),
-                  location="node_config.shielded_instance_config.enable_integrity_monitoring",
-                  fix="enable_integrity_monitoring = true")
+    for cfg in node_configs(r):
+        if is_false((sub(cfg, "shielded_instance_config") or {}).get("enable_integrity_monitoring")):
+            yield Hit(f"{r.address} turns integrity monitoring off on its nodes", line=r.line_of("node_config"),
+                      location="node_config.shielded_instance_config.enable_integrity_monitoring",
+                      fix="enable_integrity_monitoring = true")
+            return

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._gcp import is_true, known, node_config, sub
+from cnsec.assess.checks.terraform._gcp import is_true, known, node_configs, sub
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -25,13 +25,12 @@ def gke_secure_boot(r: TfResource, ctx: object) -> Iterator[Hit]:
 
     Autopilot clusters (always on) and clusters without their default node pool pass.
     """
-    cfg = node_config(r)
-    if cfg is None:
+    for cfg in node_configs(r):
+        value = (sub(cfg, "shielded_instance_config") or {}).get("enable_secure_boot")
+        if is_true(value) or (value is not None and not known(value)):
+            continue
+        yield Hit(f"{r.address} does not enable secure boot on its nodes", line=r.line_of("node_config"),
+                  location="node_config.shielded_instance_config.enable_secure_boot",
+                  fix="node_config {\n  shielded_instance_config {\n    enable_secure_boot          = true\n"
+                      "    enable_integrity_monitoring = true\n  }\n}")
         return
-    value = (sub(cfg, "shielded_instance_config") or {}).get("enable_secure_boot")
-    if is_true(value) or (value is not None and not known(value)):
-        return
-    yield Hit(f"{r.address} does not enable secure boot on its nodes", line=r.line_of("node_config"),
-              location="node_config.shielded_instance_config.enable_secure_boot",
-              fix="node_config {\n  shielded_instance_config {\n    enable_secure_boot          = true\n"
-                  "    enable_integrity_monitoring = true\n  }\n}")
