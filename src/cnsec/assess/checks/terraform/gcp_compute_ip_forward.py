@@ -22,7 +22,10 @@ from cnsec.model.severity import Severity
 )
 def gcp_compute_ip_forward(r: TfResource, ctx: object) -> Iterator[Hit]:
     """A VM that forwards packets for other addresses can route around firewall rules and
-    spoof sources once compromised; only routers and NAT appliances need it."""
+    spoof sources once compromised; only routers, NAT appliances and GKE nodes need it."""
+    name = r.get("name")
+    if isinstance(name, str) and name.startswith("gke-"):
+        return  # GKE's own nodes route pod traffic and must forward
     if is_true(r.get("can_ip_forward")):
         yield Hit(f"{r.address} sets can_ip_forward = true", line=r.line_of("can_ip_forward"),
                   location="can_ip_forward", fix="can_ip_forward = false")

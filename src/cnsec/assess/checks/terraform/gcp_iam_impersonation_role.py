@@ -18,7 +18,7 @@ from cnsec.model.severity import Severity
     control="CTRL-IAM-LEAST-PRIVILEGE",
     remediation=("Grant roles/iam.serviceAccountUser or TokenCreator on the one service account needed "
                  "(google_service_account_iam_member), not on the whole project, folder or organization."),
-    equivalents={"checkov": ("CKV_GCP_41", "CKV_GCP_44", "CKV_GCP_45", "CKV_GCP_49")},
+    equivalents={"checkov": ("CKV_GCP_44", "CKV_GCP_45", "CKV_GCP_49")},
 )
 def gcp_iam_impersonation_role(r: TfResource, ctx: object) -> Iterator[Hit]:
     """Acting as a service account (serviceAccountUser, TokenCreator, key admin, owner/editor and the

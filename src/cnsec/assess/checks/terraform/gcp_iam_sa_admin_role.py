@@ -8,7 +8,7 @@ from cnsec.assess.checks.terraform._gcp import members_of
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
-_USER_MANAGED_SA = re.compile(r"^serviceAccount:[^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com$")
+_USER_MANAGED_SA = re.compile(r"@[^@\s]+\.iam\.gserviceaccount\.com$")
 _ADMIN = re.compile(r"(?:Admin|admin|^roles/editor$|^roles/owner$)")
 
 
@@ -29,7 +29,7 @@ def gcp_iam_sa_admin_role(r: TfResource, ctx: object) -> Iterator[Hit]:
     role = r.get("role")
     if not isinstance(role, str) or not _ADMIN.search(role):
         return
-    sas = [m for m in members_of(r) if _USER_MANAGED_SA.match(m)]
+    sas = [m for m in members_of(r) if _USER_MANAGED_SA.search(m)]
     if sas:
         yield Hit(f"{r.address} grants {role} to {sas[0]}", line=r.line_of("role"), location="role",
                   fix='role = "roles/<the narrow role the workload uses>"')

@@ -26,7 +26,7 @@ def gke_binary_authorization(r: TfResource, ctx: object) -> Iterator[Hit]:
     mode = (block or {}).get("evaluation_mode")
     legacy = r.get("enable_binary_authorization")
     if is_true(legacy) or is_true((block or {}).get("enabled")) or (
-            mode is not None and (not known(mode) or mode not in ("DISABLED", "EVALUATION_MODE_UNSPECIFIED"))):
+            mode is not None and (not known(mode) or mode not in (False, "false", "DISABLED", "EVALUATION_MODE_UNSPECIFIED"))):
         return
     if block is None and may_have(r, "binary_authorization"):
         return
