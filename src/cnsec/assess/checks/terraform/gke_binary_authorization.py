@@ -7,6 +7,8 @@ from cnsec.assess.checks.terraform._gcp import first, is_true, known, may_have
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
+_OFF = (False, "false", "DISABLED", "EVALUATION_MODE_UNSPECIFIED")
+
 
 @check(
     id="CNSEC-TF-322",
@@ -25,8 +27,8 @@ def gke_binary_authorization(r: TfResource, ctx: object) -> Iterator[Hit]:
     block = first(r, "binary_authorization")
     mode = (block or {}).get("evaluation_mode")
     legacy = r.get("enable_binary_authorization")
-    if is_true(legacy) or is_true((block or {}).get("enabled")) or (
-            mode is not None and (not known(mode) or mode not in (False, "false", "DISABLED", "EVALUATION_MODE_UNSPECIFIED"))):
+    enforcing = mode is not None and (not known(mode) or mode not in _OFF)
+    if is_true(legacy) or is_true((block or {}).get("enabled")) or enforcing:
         return
     if block is None and may_have(r, "binary_authorization"):
         return

@@ -77,7 +77,7 @@ def module_source_pinned(inv: object, ctx: object) -> Iterator[Hit]:
             line = raw.count("\n", 0, m.start()) + 1
             res = TfResource(type="module", name=m.group(1), attrs={}, file=str(file), line=line,
                              end_line=line + body.count("\n"), block="module")
-            res.key = f"module.{m.group(1)}"
+            res.key = f"module.{m.group(1)}@{file}"  # call names repeat across files
             where = "version" if version else "source"
             fix = (f'version = "{_example(version.group(1))}"  # one exact release' if version
                    else 'source = "git::https://github.com/org/repo.git?ref=<40-hex commit sha>"')
