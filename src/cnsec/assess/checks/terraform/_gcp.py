@@ -118,12 +118,38 @@ def database_flags(r: TfResource) -> dict[str, Any] | None:
     return flags
 
 
+_ENGINES = ("MYSQL", "POSTGRES", "SQLSERVER")
+
+
 def engine(r: TfResource) -> str | None:
-    """``MYSQL``, ``POSTGRES`` or ``SQLSERVER`` from ``database_version``; None when unknown."""
+    """``MYSQL``, ``POSTGRES`` or ``SQLSERVER`` from ``database_version``; None when unknown.
+
+    An expression that builds the version around one engine's literal name (the sql-db modules'
+    ``format("POSTGRES_%s", var.database_version)``) is that engine.
+    """
     version = r.get("database_version")
-    if not isinstance(version, str) or is_expr(version):
+    if not isinstance(version, str):
         return None
+    if is_expr(version):
+        named = [e for e in _ENGINES if e in version]
+        return named[0] if len(named) == 1 else None
     return version.split("_", 1)[0].upper()
+
+
+def postgres_flag_problem(r: TfResource, name: str, values: tuple[str, ...]) -> str | None:
+    """Why a PostgreSQL instance does not set flag ``name`` to one of ``values`` (lower case); None when it
+    does, when it is no PostgreSQL instance, or when its flags are unknown."""
+    if engine(r) != "POSTGRES":
+        return None
+    flags = database_flags(r)
+    if flags is None:
+        return None
+    value = flags.get(name)
+    if value is None:
+        return f"does not set the {name} flag"
+    if not known(value) or str(value).lower() in values:
+        return None
+    return f"sets {name} = {value!r}"
 
 
 # -- GKE ------------------------------------------------------------------------------------------
