@@ -177,14 +177,3 @@ resource "aws_eks_node_group" "gpu" {{
     found = _findings(tmp_path, text, "CNSEC-TF-031")
     assert len(found) == 1 and token not in found[0].message
 
-
-def test_module_calls_of_the_same_name_in_two_files_are_two_findings(tmp_path: Path) -> None:
-    """Examples repeat call names (``module "gke"``); the asset is the call in its file, so one
-    example's finding does not swallow another's."""
-    for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "main.tf").write_text('module "gke" {\n  source  = "terraform-google-modules/'
-                                                 'kubernetes-engine/google"\n  version = "~> 44.0"\n}\n')
-    report = assess([str(tmp_path)], Config(), only={"CNSEC-TF-300"})
-    found = sorted(f.source.file for f in report.findings if f.check_id == "CNSEC-TF-300")
-    assert found == [str(tmp_path / "a" / "main.tf"), str(tmp_path / "b" / "main.tf")]
