@@ -17,6 +17,9 @@ from cnsec.assess.loaders.terraform import TfResource
 #: Subnet purposes whose subnets carry no VMs and accept neither flow logs nor private Google access.
 PROXY_PURPOSES = frozenset({"INTERNAL_HTTPS_LOAD_BALANCER", "REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY",
                             "PRIVATE_SERVICE_CONNECT", "PRIVATE_NAT"})
+#: Compute Engine VMs and the templates VMs are made from.
+INSTANCES = ("google_compute_instance", "google_compute_instance_template", "google_compute_instance_from_template",
+             "google_compute_region_instance_template")
 #: The basic (primitive) roles: each grants every permission of a whole class over the project.
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 #: Roles that act as (or manage) every service account where they are granted.

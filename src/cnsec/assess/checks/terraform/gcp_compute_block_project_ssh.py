@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._gcp import from_template, is_true, known, metadata
+from cnsec.assess.checks.terraform._gcp import INSTANCES, from_template, is_true, known, metadata
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -13,8 +13,7 @@ from cnsec.model.severity import Severity
     title="Compute instance accepts project-wide SSH keys",
     severity=Severity.MEDIUM,
     target="terraform",
-    resource_types=("google_compute_instance", "google_compute_instance_template",
-                    "google_compute_instance_from_template", "google_compute_region_instance_template"),
+    resource_types=INSTANCES,
     threats=("lateral-movement", "credential-abuse"),
     control="CTRL-HOST-HARDENING",
     remediation=("Set metadata \"block-project-ssh-keys\" = true (or use OS Login, enable-oslogin = TRUE) so "

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._gcp import from_template
+from cnsec.assess.checks.terraform._gcp import INSTANCES, from_template
 from cnsec.assess.checks.terraform._tf import nth_block_line
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
@@ -14,8 +14,7 @@ from cnsec.model.severity import Severity
     title="Compute instance with a public IP address",
     severity=Severity.MEDIUM,
     target="terraform",
-    resource_types=("google_compute_instance", "google_compute_instance_template",
-                    "google_compute_instance_from_template", "google_compute_region_instance_template"),
+    resource_types=INSTANCES,
     threats=("exposed-interface",),
     control="CTRL-PUBLIC-ACCESS",
     remediation=("Remove the access_config block: reach the VM through IAP TCP forwarding or a bastion, and the "

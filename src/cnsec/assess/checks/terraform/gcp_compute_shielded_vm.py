@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._gcp import first, from_template, is_false, may_have
+from cnsec.assess.checks.terraform._gcp import INSTANCES, first, from_template, is_false, may_have
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -16,8 +16,7 @@ FIX = ("shielded_instance_config {\n  enable_secure_boot          = true\n  enab
     title="Compute instance without Shielded VM (vTPM and integrity monitoring)",
     severity=Severity.MEDIUM,
     target="terraform",
-    resource_types=("google_compute_instance", "google_compute_instance_template",
-                    "google_compute_instance_from_template", "google_compute_region_instance_template"),
+    resource_types=INSTANCES,
     threats=("backdoor-persistence", "defense-evasion"),
     control="CTRL-HOST-HARDENING",
     remediation="Add shielded_instance_config with enable_secure_boot, enable_vtpm and enable_integrity_monitoring.",
