@@ -227,3 +227,15 @@ def test_for_expressions_are_evaluated_over_known_collections(expr: str, value: 
     result = tfeval.evaluate("${" + expr + "}", scope)
     unknown = not tfeval.is_known(result) or (isinstance(result, str) and result.startswith("${"))
     assert (None if unknown else result) == value
+
+
+
+def test_nested_for_expressions_over_big_lists_stop_at_their_budget_as_unknown() -> None:
+    """Nested loops multiply: 5,000 x 5,000 would be 25 million evaluations from two short lines."""
+    from cnsec.assess.loaders import tfeval
+
+    nested = "${[for a in var.xs : [for b in var.xs : a + b]]}"
+    big = tfeval.evaluate(nested, tfeval.Scope({"xs": list(range(5000))}, {}))
+    assert not tfeval.is_known(big)
+    small = tfeval.evaluate(nested, tfeval.Scope({"xs": [1, 2]}, {}))
+    assert small == [[2, 3], [3, 4]]

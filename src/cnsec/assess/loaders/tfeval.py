@@ -23,6 +23,8 @@ _INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][
 _MAX_VALUE = 10_000
 #: Locals defined through other locals are followed this deep (each level costs a few stack frames).
 MAX_LOCAL_CHAIN = 32  # items in one evaluated collection: a hostile range() or repeat stays bounded
+#: For-expression iterations one module instance may evaluate (nested loops multiply): past it, unknown.
+MAX_FOR_WORK = 20_000
 
 
 class Unknown:
@@ -40,7 +42,7 @@ class Unknown:
 class Scope:
     """What names mean inside one module instance: its variables and locals, plus iterators."""
 
-    __slots__ = ("_busy", "_locals", "_values", "for_vars", "iters", "variables")
+    __slots__ = ("_busy", "_locals", "_values", "_work", "for_vars", "iters", "variables")
 
     def __init__(self, variables: dict[str, Any], local_exprs: dict[str, Any],
                  iters: dict[str, dict[str, Any]] | None = None) -> None:
@@ -51,6 +53,8 @@ class Scope:
         self.iters: dict[str, dict[str, Any]] = iters or {}
         #: the variables of the for-expressions being evaluated (``np`` in ``[for np in …]``)
         self.for_vars: dict[str, Any] = {}
+        #: for-expression iterations left to this module instance (nested loops over big lists stop)
+        self._work = [MAX_FOR_WORK]
 
     def with_iter(self, name: str, key: Any, value: Any) -> Scope:
         """The same module instance with one more iterator (``each``, ``count``, a dynamic block's)."""
@@ -59,6 +63,7 @@ class Scope:
         child._locals = self._locals
         child._values = self._values  # locals cannot see iterators: the cache is shared
         child._busy = self._busy
+        child._work = self._work
         child.iters = {**self.iters, name: {"key": key, "value": value, "index": key}}
         child.for_vars = self.for_vars
         return child
@@ -311,14 +316,10 @@ def _for(node: fast_hcl.Node, scope: Scope) -> Any:
     """``[for k, v in coll : expr if cond]`` and ``{for … : key => value…}`` over a known collection."""
     _, opener, key_name, value_name, coll_node, key_node, value_node, cond_node, grouping = node
     coll = _eval(coll_node, scope)
-    if isinstance(coll, list):
-        pairs: list[tuple[Any, Any]] = list(enumerate(coll))
-    elif isinstance(coll, dict):
-        pairs = list(coll.items())
-    else:
+    if not isinstance(coll, (list, dict)) or len(coll) > _MAX_VALUE or len(coll) > scope._work[0]:
         return Unknown("for")
-    if len(pairs) > _MAX_VALUE:
-        return Unknown("for")
+    scope._work[0] -= len(coll)
+    pairs: list[tuple[Any, Any]] = list(enumerate(coll)) if isinstance(coll, list) else list(coll.items())
     items: list[Any] = []
     mapping: dict[str, Any] = {}
     for k, v in pairs:
