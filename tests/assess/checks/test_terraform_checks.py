@@ -176,4 +176,3 @@ resource "aws_eks_node_group" "gpu" {{
 '''
     found = _findings(tmp_path, text, "CNSEC-TF-031")
     assert len(found) == 1 and token not in found[0].message
-
