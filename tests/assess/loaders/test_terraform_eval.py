@@ -199,3 +199,43 @@ def test_an_encryption_config_whose_resources_are_unknown_is_not_reported(tmp_pa
                                                           "aws_kms_key.this.tags"))
     found, _ = _findings(tmp_path, "CNSEC-TF-014")
     assert found == []
+
+
+def test_node_pools_made_by_a_for_expression_over_a_variable_default_are_known_instances() -> None:
+    """The GKE modules key their node pools with ``{ for np in var.node_pools : np.name => np }``; a
+    for-expression was unknown, so every pool was one anonymous instance with unknown settings."""
+    inv = load_inventory([str(DATA / "gke_pools")], workers=1)
+    [pool] = inv.terraform
+    assert pool.address == 'google_container_node_pool.pools["default-node-pool"]'
+    shielded = pool.blocks("node_config")[0]["shielded_instance_config"][0]
+    assert shielded == {"enable_secure_boot": False, "enable_integrity_monitoring": True}
+
+
+@pytest.mark.parametrize(("expr", "value"), [
+    ("[for np in var.pools : np.name]", ["a", "b"]),
+    ("{for np in var.pools : np.name => lookup(np, \"image\", \"COS\")}", {"a": "COS", "b": "UBUNTU"}),
+    ("[for i, np in var.pools : i if np.name != \"a\"]", [1]),
+    ("{for np in var.pools : np.image => np.name...}", None),  # b has no… a has no image: unknown
+    ("{for np in var.pools : \"k\" => np.name}", None),  # a duplicate key is Terraform's error: unknown
+    ("zipmap([for np in var.pools : np.name], [1, 2])", {"a": 1, "b": 2}),
+    ("[for np in data.x.pools : np.name]", None),  # an unknown collection
+])
+def test_for_expressions_are_evaluated_over_known_collections(expr: str, value: object) -> None:
+    from cnsec.assess.loaders import tfeval
+
+    scope = tfeval.Scope({"pools": [{"name": "a"}, {"name": "b", "image": "UBUNTU"}]}, {})
+    result = tfeval.evaluate("${" + expr + "}", scope)
+    unknown = not tfeval.is_known(result) or (isinstance(result, str) and result.startswith("${"))
+    assert (None if unknown else result) == value
+
+
+
+def test_nested_for_expressions_over_big_lists_stop_at_their_budget_as_unknown() -> None:
+    """Nested loops multiply: 5,000 x 5,000 would be 25 million evaluations from two short lines."""
+    from cnsec.assess.loaders import tfeval
+
+    nested = "${[for a in var.xs : [for b in var.xs : a + b]]}"
+    big = tfeval.evaluate(nested, tfeval.Scope({"xs": list(range(5000))}, {}))
+    assert not tfeval.is_known(big)
+    small = tfeval.evaluate(nested, tfeval.Scope({"xs": [1, 2]}, {}))
+    assert small == [[2, 3], [3, 4]]

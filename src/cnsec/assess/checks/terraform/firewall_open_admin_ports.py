@@ -23,11 +23,17 @@ def _ranges(ports: Any) -> list[tuple[str, str]]:
     return out
 
 
+#: GCP firewall protocols that carry ports (by name or IANA number); "all" includes them.
+_PORTED = frozenset({"tcp", "udp", "sctp", "all", "6", "17", "132"})
+
+
 def _gcp(r: TfResource) -> Iterator[tuple[str, int]]:
     if str(r.get("direction") or "INGRESS").upper() != "INGRESS" or not open_cidr(r.get("source_ranges")):
         return
     for n, allow in enumerate(r.blocks("allow")):
         proto = str(allow.get("protocol", "")).lower()
+        if proto not in _PORTED:
+            continue  # ICMP (ping), ESP, AH, …: no port, no service listening behind it
         ports = _ranges(allow.get("ports")) or [("0", "65535")]
         for lo, hi in ports:
             what = exposed(lo, hi, "-1" if proto == "all" else proto)
