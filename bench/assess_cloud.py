@@ -149,7 +149,11 @@ def cnsec_findings(root: Path, runs: int) -> tuple[list[tuple[Key, tuple[Key, ..
     for _ in range(max(runs, 1)):
         m = measure([*cnsec_exe(), "assess", ".", "-f", "json", "--fail-on", "none"], cwd=root)
         times.append(m.seconds)
-        report = json.loads(m.stdout or b"{}")
+        try:
+            report = json.loads(m.stdout or b"")
+        except json.JSONDecodeError:
+            raise SystemExit(f"cnsec gave no JSON report on {root} (exit {m.returncode}): run "
+                             f"`cnsec assess {root}` to see why") from None
     found = []
     for f in report.get("findings", []):
         file = str((f.get("source") or {}).get("file", ""))

@@ -1,0 +1,75 @@
+"""Reading one setting of an AWS resource for the checks CNSEC-TF-100..199.
+
+A setting is one of three things: **known** (a literal, or an expression the loader evaluated from
+variable defaults and locals), **unset** (absent or ``null``: the provider's default applies) or
+**unknown** (an expression that could not be evaluated, or inside a ``dynamic`` block whose number
+is unknown). A check fails a known bad value or an unset setting whose default is bad, and never an
+unknown one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnsec.assess.checks.terraform._tf import is_expr, truth
+from cnsec.assess.loaders.terraform import TfResource
+
+
+class Unknown:
+    """The value of a setting that cannot be known here."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+
+UNKNOWN = Unknown()
+
+
+def setting(r: TfResource, *path: str) -> Any:
+    """The value at ``path`` (blocks by name, then the attribute): None when unset, :data:`UNKNOWN`
+    when it cannot be known. A nested block counts by its first instance, as the provider reads
+    single blocks."""
+    node: Any = r.attrs
+    for n, step in enumerate(path):
+        if n < len(path) - 1 and step in r.unknown_blocks and node is r.attrs:
+            return UNKNOWN
+        if isinstance(node, list):
+            node = node[0] if node else None
+        if node is None:
+            return None
+        if is_expr(node):
+            return UNKNOWN
+        if not isinstance(node, dict):
+            return None
+        node = node.get(step)
+    if is_expr(node) or (isinstance(node, list) and any(is_expr(x) for x in node)):
+        return UNKNOWN
+    return node
+
+
+def is_on(value: Any) -> bool | None:
+    """True or False for a known boolean (unset is False), None when unknown."""
+    if value is UNKNOWN:
+        return None
+    if value is None:
+        return False
+    t = truth(value)
+    return t if t is not None else None
+
+
+def off(r: TfResource, *path: str) -> bool:
+    """Whether the boolean at ``path`` is known to be off: literally false, or unset."""
+    return is_on(setting(r, *path)) is False
+
+
+def unset(r: TfResource, *path: str) -> bool:
+    """Whether the setting is absent, null or empty (and not possibly made by an unknown block)."""
+    value = setting(r, *path)
+    return value is None or value == "" or value == [] or value == {}
+
+
+def where(r: TfResource, *path: str) -> int:
+    """The line to point at: the setting's block or attribute when written, else the resource."""
+    return r.line_of(path[0]) if path else r.line
