@@ -9,8 +9,10 @@ unknown one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from cnsec.assess.checks.base import Hit
 from cnsec.assess.checks.terraform._tf import is_expr, truth
 from cnsec.assess.loaders.terraform import TfResource
 
@@ -73,3 +75,22 @@ def unset(r: TfResource, *path: str) -> bool:
 def where(r: TfResource, *path: str) -> int:
     """The line to point at: the setting's block or attribute when written, else the resource."""
     return r.line_of(path[0]) if path else r.line
+
+
+def require_on(r: TfResource, path: tuple[str, ...], what: str, fix: str) -> Iterator[Hit]:
+    """One hit when the boolean at ``path`` is known to be off (false or unset)."""
+    if off(r, *path):
+        yield Hit(f"{r.address} {what}", line=where(r, *path), location=".".join(path), fix=fix)
+
+
+def require_set(r: TfResource, path: tuple[str, ...], what: str, fix: str) -> Iterator[Hit]:
+    """One hit when the setting at ``path`` is known to be unset or empty."""
+    if unset(r, *path):
+        yield Hit(f"{r.address} {what}", line=where(r, *path), location=".".join(path), fix=fix)
+
+
+def forbid_false(r: TfResource, path: tuple[str, ...], what: str, fix: str) -> Iterator[Hit]:
+    """One hit when the boolean at ``path`` is literally false (unset takes the provider's good default)."""
+    value = setting(r, *path)
+    if value is not None and is_on(value) is False:
+        yield Hit(f"{r.address} {what}", line=where(r, *path), location=".".join(path), fix=fix)
