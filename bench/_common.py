@@ -66,6 +66,9 @@ class Measured:
     peak_mb: float
     returncode: int
     stdout: bytes
+    #: user + system CPU seconds of the command and its waited-for children: on a shared, loaded
+    #: machine the fairer figure to compare two tools by
+    cpu_seconds: float = 0.0
 
 
 TIME = "/usr/bin/time"
@@ -112,7 +115,7 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
             pass
         finally:
             os.unlink(rss_file)
-    return Measured(seconds, peak_kb / 1024, proc.returncode, out)
+    return Measured(seconds, peak_kb / 1024, proc.returncode, out, usage.ru_utime + usage.ru_stime)
 
 
 def checkout_paths(repo: str, commit: str, paths: list[str], mirror: Path | None, dest: Path) -> Path | None:
@@ -169,7 +172,8 @@ def checkout_paths(repo: str, commit: str, paths: list[str], mirror: Path | None
 
 
 def checkov_output(venv_dir: Path, root: Path, frameworks: str, cache: Path, reuse: bool) -> tuple[float, bytes]:
-    """Seconds Checkov took on ``root`` and its JSON output (``--framework frameworks``).
+    """Seconds Checkov took on ``root`` and its JSON output (``--framework frameworks``); the CPU
+    seconds are kept in the cache too (:func:`checkov_cpu_seconds`).
 
     Its output depends on the checkout alone (repository, commit, Checkov version), so it is kept in
     ``cache`` with the seconds it took, and read back when ``reuse`` is asked: Checkov takes minutes.
@@ -181,8 +185,17 @@ def checkov_output(venv_dir: Path, root: Path, frameworks: str, cache: Path, reu
                  "--quiet", "--compact", "--skip-download", "--skip-results-upload"], cwd=root,
                 env={"BC_SKIP_MAPPING": "TRUE"})
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"seconds": m.seconds, "output": m.stdout.decode(errors="replace")}))
+    cache.write_text(json.dumps({"seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                                 "output": m.stdout.decode(errors="replace")}))
     return m.seconds, m.stdout
+
+
+def checkov_cpu_seconds(cache: Path) -> float | None:
+    """The CPU seconds of the Checkov run kept in ``cache``, None for a cache made before they were kept."""
+    if not cache.exists():
+        return None
+    value = json.loads(cache.read_text()).get("cpu_seconds")
+    return float(value) if value is not None else None
 
 
 _TF_INSTANCE = re.compile(r"\[[^\]]*\]")
