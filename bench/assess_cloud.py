@@ -129,7 +129,7 @@ def relative(file: str, root: Path) -> str:
     return os.path.normpath(file.lstrip("/"))
 
 
-def checkov_failures(out: bytes, root: Path) -> tuple[dict[Key, str], bool]:
+def checkov_failures(out: bytes) -> tuple[dict[Key, str], bool]:
     """Checkov's Terraform failures as key -> check name; False when its output was not JSON."""
     try:
         data = json.loads(out or b"[]")
@@ -140,8 +140,11 @@ def checkov_failures(out: bytes, root: Path) -> tuple[dict[Key, str], bool]:
         if block.get("check_type") != "terraform":
             continue
         for c in block.get("results", {}).get("failed_checks", []):
-            key = (relative(str(c.get("file_path", "")), root), str(c["check_id"]),
-                   terraform_block(str(c.get("resource", ""))))
+            # Checkov names files from the scanned folder with a leading "/" ("/main.tf")
+            resource = terraform_block(str(c.get("resource", "")))
+            if str(c["check_id"]).startswith("CKV_TF_"):  # module checks name the call alone ("vpc")
+                resource = f"module.{resource}"
+            key = (os.path.normpath(str(c.get("file_path", "")).lstrip("/")), str(c["check_id"]), resource)
             failed[key] = str(c.get("check_name") or "")
     return failed, True
 
@@ -197,7 +200,7 @@ def measure_cloud(cloud: str, sources: list[Source], args: argparse.Namespace, v
         digest = hashlib.sha256(" ".join(src.paths).encode()).hexdigest()[:8]
         cache = REPO / "bench" / "out" / "cloud-checkov" / f"{src.slug}-{src.commit[:12]}-{digest}.json"
         ck_s, out = checkov_output(venv_dir, root, "terraform", cache, args.checkov_cache)
-        failed, ok = checkov_failures(out, root)
+        failed, ok = checkov_failures(out)
         if not ok:
             print(f"{src.repo:52} Checkov gave no JSON output; its side not measured")
         found, cn_s, cn_cpu, report = cnsec_findings(root, args.runs)

@@ -9,11 +9,12 @@ unknown one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from cnsec.assess.checks.base import Hit
-from cnsec.assess.checks.terraform._tf import is_expr, truth
+from cnsec.assess.checks.terraform._tf import is_expr, others, refers_to, truth
 from cnsec.assess.loaders.terraform import TfResource
 
 
@@ -94,3 +95,19 @@ def forbid_false(r: TfResource, path: tuple[str, ...], what: str, fix: str) -> I
     value = setting(r, *path)
     if value is not None and is_on(value) is False:
         yield Hit(f"{r.address} {what}", line=where(r, *path), location=".".join(path), fix=fix)
+
+
+def linked(ctx: object, r: TfResource, types: tuple[str, ...], *attrs: str) -> list[TfResource]:
+    """Resources of ``types`` in the same module instance as ``r`` whose ``attrs`` (any of them; every
+    attribute when none is named) refer to ``r``: the lifecycle configuration of a bucket, the flow
+    log of a VPC. Another instance of the same module, with its own ``aws_s3_bucket.this``, is not
+    taken for this one's."""
+    out = []
+    home = (os.path.dirname(r.file), r.module, r.via)
+    for other in others(ctx, *types):
+        if (os.path.dirname(other.file), other.module, other.via) != home:
+            continue
+        values = [other.attrs.get(a) for a in attrs] if attrs else list(other.attrs.values())
+        if any(refers_to(v, r) for v in values if v is not None):
+            out.append(other)
+    return out
