@@ -192,6 +192,8 @@ def measure_cloud(cloud: str, sources: list[Source], args: argparse.Namespace, v
     print(f"\n== {cloud} ==")
     print(f"{'repository':52} {'ckv fail':>8} {'covered':>7} {'wrong':>5} {'extra':>5} {'cnsec s':>8} {'ckv s':>7}")
     for src in sources:
+        if args.only and args.only not in src.repo:
+            continue
         root = checkout_paths(src.repo, src.commit, src.paths, args.mirror,
                               REPO / "bench" / "out" / "cloud" / cloud / src.slug)
         if root is None:
@@ -221,9 +223,11 @@ def measure_cloud(cloud: str, sources: list[Source], args: argparse.Namespace, v
                 tally.uncovered[key[1]] += 1
                 tally.sample.setdefault(key[1], key_text(src.repo, key))
         extras = 0
+        judged: set[Key] = set()
         for own, group, said in found:
-            if any(k in failed for k in group):
+            if any(k in failed for k in group) or own in judged:
                 continue
+            judged.add(own)  # module calls fold into one key: judged once
             extras += 1
             verdict = verdicts.get(key_text(src.repo, own))
             if verdict is None:
@@ -273,12 +277,16 @@ def main() -> None:
                     help="folder of <cloud>.yaml and review-<cloud>.yaml (default bench/cloud)")
     ap.add_argument("--checkov-cache", action="store_true",
                     help="reuse Checkov's output and time from an earlier run on the same commit and paths")
+    ap.add_argument("--only", help="measure only the repositories whose owner/name contains this")
     ap.add_argument("--runs", type=int, default=3, help="cnsec runs per repository (the median is taken)")
     ap.add_argument("--todo-dir", type=Path, help="write cloud-todo-<cloud>.txt here (uncovered Checkov ids)")
     ap.add_argument("--unjudged-out", type=Path, help="write the unjudged cnsec-only findings here, as YAML rows")
     ap.add_argument("--show", type=int, default=25, help="how many uncovered ids and unjudged findings to print")
     args = ap.parse_args()
 
+    # cnsec runs in each checkout: a relative PYTHONPATH ("src") would find another tree's cnsec there
+    os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in
+                                               os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     compile_sources()
     venv_dir = peer_venv("checkov", [CHECKOV])
     tallies: dict[str, Tally] = {}
