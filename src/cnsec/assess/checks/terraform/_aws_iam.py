@@ -120,3 +120,70 @@ def without_constraints(stmts: list[Statement], level: str) -> list[str]:
     (Cloudsplaining's ``write_actions_without_constraints`` and kin)."""
     return sorted({a.name for s in stmts if s.allow and s.unconstrained for a in s.actions
                    if a.restrictable and a.level == level})
+
+
+def unrestrictable(stmts: list[Statement]) -> list[str]:
+    """Actions that cannot be scoped to ARNs, allowed without a condition on any resource, less the
+    denied ones (Cloudsplaining's ``all_allowed_unrestrictable_actions``)."""
+    allowed = {a.name for s in stmts if s.allow and not s.condition for a in s.actions if not a.restrictable}
+    denied = {a.name for s in stmts if not s.allow for a in s.actions}
+    return sorted(allowed - denied)
+
+
+def allowed_freely(stmts: list[Statement], wanted: frozenset[str]) -> list[str]:
+    """Which of ``wanted`` (lower-case names) the policy allows without resource constraints."""
+    return sorted(a for a in unrestricted(stmts) + unrestrictable(stmts) if a.lower() in wanted)
+
+
+#: Actions whose response carries credentials (Cloudsplaining's list, after Kinnaird McQuade's).
+RETURN_CREDENTIALS = frozenset("""
+airflow:createclitoken airflow:createweblogintoken appsync:createapikey chime:createapikey
+cloud9:createenvironmenttoken codeartifact:getauthorizationtoken codepipeline:pollforjobs
+cognito-identity:getopenidtoken cognito-identity:getopenidtokenfordeveloperidentity
+cognito-identity:getcredentialsforidentity cognito-idp:getsigningcertificate connect:getfederationtoken
+connect:getfederationtokens ec2:getpassworddata ecr:getauthorizationtoken ecr-public:getauthorizationtoken
+emr-containers:getmanagedendpointsessioncredentials finspace-api:getprogrammaticaccesscredentials
+gamelift:requestuploadcredentials gamelift:getinstanceaccess gamelist:getcomputeaccess
+gamelist:getcomputeauthtoken grafana:createworkspaceapikey iam:createaccesskey iam:createloginprofile
+iam:createservicespecificcredential iam:resetservicespecificcredential iam:updateaccesskey
+license-manager:getaccesstoken lightsail:getinstanceaccessdetails lightsail:downloaddefaultkeypair
+lightsail:createbucketaccesskey lightsail:getrelationaldatabasemasteruserpassword
+mediapackage:rotatechannelcredentials mediapackage:rotateingestendpointcredentials rds-db:connect
+redshift:getclustercredentials redshift:getclustercredentialswithiam redshift-serverless:getcredentials
+sso:getrolecredentials sts:assumerole sts:assumerolewithsaml sts:assumerolewithwebidentity
+sts:getfederationtoken sts:getsessiontoken
+""".split())  # noqa: SIM905 (one list, 45 names: readable as text)
+
+#: Read actions that hand out data or secrets wholesale (Cloudsplaining's data-exfiltration list).
+EXFILTRATION = frozenset(a.lower() for a in ("s3:GetObject", "ssm:GetParameter", "ssm:GetParameters",
+                                             "ssm:GetParametersByPath", "secretsmanager:GetSecretValue"))
+
+#: Privilege-escalation methods published by Rhino Security Labs: every action of one method together.
+ESCALATIONS: dict[str, tuple[str, ...]] = {
+    "CreateAccessKey": ("iam:createaccesskey",), "CreateLoginProfile": ("iam:createloginprofile",),
+    "UpdateLoginProfile": ("iam:updateloginprofile",), "AddUserToGroup": ("iam:addusertogroup",),
+    "CreateNewPolicyVersion": ("iam:createpolicyversion",),
+    "SetExistingDefaultPolicyVersion": ("iam:setdefaultpolicyversion",),
+    "AttachUserPolicy": ("iam:attachuserpolicy",), "AttachGroupPolicy": ("iam:attachgrouppolicy",),
+    "AttachRolePolicy": ("iam:attachrolepolicy", "sts:assumerole"), "PutUserPolicy": ("iam:putuserpolicy",),
+    "PutGroupPolicy": ("iam:putgrouppolicy",), "PutRolePolicy": ("iam:putrolepolicy", "sts:assumerole"),
+    "UpdateRolePolicyToAssumeIt": ("iam:updateassumerolepolicy", "sts:assumerole"),
+    "CreateEC2WithExistingIP": ("iam:passrole", "ec2:runinstances"),
+    "PassExistingRoleToNewLambdaThenInvoke": ("iam:passrole", "lambda:createfunction", "lambda:invokefunction"),
+    "PassExistingRoleToNewLambdaThenTriggerWithNewDynamo": (
+        "iam:passrole", "lambda:createfunction", "lambda:createeventsourcemapping", "dynamodb:createtable",
+        "dynamodb:putitem"),
+    "PassExistingRoleToNewLambdaThenTriggerWithExistingDynamo": (
+        "iam:passrole", "lambda:createfunction", "lambda:createeventsourcemapping"),
+    "PassExistingRoleToNewGlueDevEndpoint": ("iam:passrole", "glue:createdevendpoint"),
+    "PassExistingRoleToCloudFormation": ("iam:passrole", "cloudformation:createstack"),
+    "PassExistingRoleToNewDataPipeline": ("iam:passrole", "datapipeline:createpipeline"),
+    "UpdateExistingGlueDevEndpoint": ("glue:updatedevendpoint",),
+    "EditExistingLambdaFunctionWithRole": ("lambda:updatefunctioncode",),
+}
+
+
+def escalations(stmts: list[Statement]) -> list[str]:
+    """The escalation methods all of whose actions the policy allows without resource constraints."""
+    free = {a.lower() for a in unrestricted(stmts) + unrestrictable(stmts)}
+    return [name for name, actions in ESCALATIONS.items() if set(actions) <= free]
