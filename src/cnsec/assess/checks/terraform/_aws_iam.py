@@ -24,7 +24,9 @@ from cnsec.assess.checks.terraform._tf import as_list, is_expr, policy_document,
 from cnsec.assess.loaders.terraform import TfResource
 
 #: Resources whose ``policy`` is an identity policy (Checkov's CKV_AWS_355 family)...
-POLICY_RESOURCES = ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy")
+POLICY_RESOURCES = ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy",
+                    "aws_ssoadmin_permission_set_inline_policy")
+_TRAILING_COMMA = re.compile(r",(\s*[\]}])")
 #: ... and the data source that renders one (its CKV_AWS_356 family).
 POLICY_DOCUMENT = "aws_iam_policy_document"
 
@@ -94,7 +96,12 @@ def policy_statements(r: TfResource) -> list[Statement]:
         raw = [{"Effect": b.get("effect", "Allow"), "Action": b.get("actions"), "Resource": b.get("resources"),
                 "Condition": b.get("condition")} for b in r.blocks("statement")]
     else:
-        raw = statements(policy_document(r.get("policy")))
+        text = r.get("inline_policy" if r.type == "aws_ssoadmin_permission_set_inline_policy" else "policy")
+        doc = policy_document(text)
+        if doc is None and isinstance(text, str) and "${" not in text:
+            # IAM accepts what JSON does not (trailing commas), and so do the peers: read it too
+            doc = policy_document(_TRAILING_COMMA.sub(r"\1", text))
+        raw = statements(doc)
     out = []
     for st in raw:
         effect = st.get("Effect", "Allow")
@@ -135,13 +142,15 @@ def allowed_freely(stmts: list[Statement], wanted: frozenset[str]) -> list[str]:
     return sorted(a for a in unrestricted(stmts) + unrestrictable(stmts) if a.lower() in wanted)
 
 
-#: Actions whose response carries credentials (Cloudsplaining's list, after Kinnaird McQuade's).
+#: Actions whose response carries credentials (Cloudsplaining's list, after Kinnaird McQuade's), less
+#: ecr:GetAuthorizationToken: every node that pulls images needs it on "*" (it cannot be scoped), and
+#: the token only allows the pulls the role's repository permissions allow (Checkov excludes it too).
 RETURN_CREDENTIALS = frozenset("""
 airflow:createclitoken airflow:createweblogintoken appsync:createapikey chime:createapikey
 cloud9:createenvironmenttoken codeartifact:getauthorizationtoken codepipeline:pollforjobs
 cognito-identity:getopenidtoken cognito-identity:getopenidtokenfordeveloperidentity
 cognito-identity:getcredentialsforidentity cognito-idp:getsigningcertificate connect:getfederationtoken
-connect:getfederationtokens ec2:getpassworddata ecr:getauthorizationtoken ecr-public:getauthorizationtoken
+connect:getfederationtokens ec2:getpassworddata ecr-public:getauthorizationtoken
 emr-containers:getmanagedendpointsessioncredentials finspace-api:getprogrammaticaccesscredentials
 gamelift:requestuploadcredentials gamelift:getinstanceaccess gamelist:getcomputeaccess
 gamelist:getcomputeauthtoken grafana:createworkspaceapikey iam:createaccesskey iam:createloginprofile

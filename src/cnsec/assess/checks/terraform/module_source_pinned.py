@@ -38,7 +38,7 @@ def module_blocks(file: str, text: str) -> Iterator[tuple[TfResource, str]]:
     control="CTRL-IMAGE-PINNING",
     remediation=("Pin remote modules to an immutable revision: a git source with ?ref=<40-hex commit> "
                  "(e.g. git::https://github.com/org/mod.git?ref=<sha>), or vendor the module locally."),
-    equivalents={"checkov": ("CKV_TF_1", "CKV_TF_2")},
+    equivalents={"checkov": ("CKV_TF_1",)},
 )
 def module_source_pinned(inv: object, ctx: object) -> Iterator[Hit]:
     """A registry version or git tag is a name the module's publisher (or whoever takes over their
