@@ -201,6 +201,9 @@ def measure_cloud(cloud: str, sources: list[Source], args: argparse.Namespace, v
             continue
         digest = hashlib.sha256(" ".join(src.paths).encode()).hexdigest()[:8]
         cache = REPO / "bench" / "out" / "cloud-checkov" / f"{src.slug}-{src.commit[:12]}-{digest}.json"
+        if args.cached_only and not cache.exists():
+            print(f"{src.repo:52} no cached Checkov output yet (--cached-only): not measured")
+            continue
         ck_s, out = checkov_output(venv_dir, root, "terraform", cache, args.checkov_cache)
         failed, ok = checkov_failures(out)
         if not ok:
@@ -277,6 +280,8 @@ def main() -> None:
                     help="folder of <cloud>.yaml and review-<cloud>.yaml (default bench/cloud)")
     ap.add_argument("--checkov-cache", action="store_true",
                     help="reuse Checkov's output and time from an earlier run on the same commit and paths")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="measure only repositories whose Checkov output is cached (a quick partial look)")
     ap.add_argument("--only", help="measure only the repositories whose owner/name contains this")
     ap.add_argument("--runs", type=int, default=3, help="cnsec runs per repository (the median is taken)")
     ap.add_argument("--todo-dir", type=Path, help="write cloud-todo-<cloud>.txt here (uncovered Checkov ids)")

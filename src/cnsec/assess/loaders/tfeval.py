@@ -19,7 +19,8 @@ from typing import Any
 from cnsec.assess.loaders import hcl as fast_hcl
 
 #: References whose value may be known: without one, an expression keeps python-hcl2's string.
-_INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][\w-]*\.(?:key|value)\b")
+_INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][\w-]*\.(?:key|value)\b"
+                     r"|[\[{]\s*for\s")
 _MAX_VALUE = 10_000
 #: Locals defined through other locals are followed this deep (each level costs a few stack frames).
 MAX_LOCAL_CHAIN = 32  # items in one evaluated collection: a hostile range() or repeat stays bounded
@@ -35,6 +36,9 @@ class Unknown:
 
     def __repr__(self) -> str:
         return f"Unknown({self.text!r})"
+
+
+_BOUND = "\0bound"  # iterator entry of a name a for-expression binds (no HCL key can be this)
 
 
 class Scope:
@@ -58,6 +62,12 @@ class Scope:
         child._values = self._values  # locals cannot see iterators: the cache is shared
         child._busy = self._busy
         child.iters = {**self.iters, name: {"key": key, "value": value, "index": key}}
+        return child
+
+    def with_names(self, bound: dict[str, Any]) -> Scope:
+        """The same module instance with a for-expression's names (``k``, ``v``) bound to values."""
+        child = self.with_iter("", None, None)
+        child.iters = {**self.iters, **{name: {_BOUND: value} for name, value in bound.items()}}
         return child
 
     def local(self, name: str) -> Any:
@@ -206,16 +216,64 @@ def _eval(node: fast_hcl.Node, scope: Scope) -> Any:
         return Unknown(_text(node))
     if tag == _T._CALL:
         return _call(node, scope)
-    return Unknown(_text(node))  # bare names, heredocs
+    if tag == _T._FOR:
+        return _for(node, scope)
+    if tag == _T._IDENT and _BOUND in scope.iters.get(node[1], {}):
+        return scope.iters[node[1]][_BOUND]
+    return Unknown(_text(node))  # other bare names, heredocs
+
+
+def _for(node: fast_hcl.Node, scope: Scope) -> Any:
+    """``[for k, v in coll : value if cond]`` and ``{for ... : key => value... if cond}`` over a known
+    list or map; anything unknown on the way makes the whole result unknown."""
+    _, closing, names, coll, key_node, value_node, ellipsis, cond = node
+    items = _eval(coll, scope)
+    if isinstance(items, list):
+        pairs: list[tuple[Any, Any]] = list(enumerate(items))
+    elif isinstance(items, dict):
+        pairs = list(items.items())
+    else:
+        return Unknown(_text(node))
+    if _bounded(pairs) is None:
+        return Unknown(_text(node))
+    out_list: list[Any] = []
+    out_map: dict[str, Any] = {}
+    for k, v in pairs:
+        inner = scope.with_names({names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v})
+        if cond is not None:
+            keep = _eval(cond, inner)
+            if not isinstance(keep, bool):
+                return Unknown(_text(node))
+            if not keep:
+                continue
+        value = _eval(value_node, inner)
+        if closing == "]":
+            out_list.append(value)
+            continue
+        key = _eval(key_node, inner)
+        if isinstance(key, bool) or not isinstance(key, (str, int, float)):
+            return Unknown(_text(node))
+        key = str(key)
+        if ellipsis:
+            out_map.setdefault(key, []).append(value)
+        elif key in out_map:
+            return Unknown(_text(node))  # Terraform rejects a duplicate key without "..."
+        else:
+            out_map[key] = value
+    return out_list if closing == "]" else out_map
 
 
 def _postfix(node: fast_hcl.Node, scope: Scope) -> Any:
     base, suffixes = node[1], node[2]
-    if base[0] != _T._IDENT or not suffixes or not isinstance(suffixes[0], str):
+    bound = base[0] == _T._IDENT and _BOUND in scope.iters.get(base[1], {})
+    if base[0] != _T._IDENT or not suffixes or not (bound or isinstance(suffixes[0], str)):
         return Unknown(_text(node))
-    root, first = base[1], suffixes[0][1:]
+    root, first = base[1], suffixes[0][1:] if isinstance(suffixes[0], str) else ""
     value: Any
-    if root == "var":
+    if bound:  # a for-expression's name: every suffix steps into it
+        value = scope.iters[root][_BOUND]
+        suffixes = [None, *suffixes]
+    elif root == "var":
         value = scope.variables.get(first, Unknown(f"var.{first}"))
     elif root == "local":
         value = scope.local(first)
