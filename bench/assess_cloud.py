@@ -142,8 +142,8 @@ def checkov_failures(out: bytes) -> tuple[dict[Key, str], bool]:
         for c in block.get("results", {}).get("failed_checks", []):
             # Checkov names files from the scanned folder with a leading "/" ("/main.tf")
             resource = terraform_block(str(c.get("resource", "")))
-            if str(c["check_id"]).startswith("CKV_TF_"):  # module checks name the call alone ("vpc")
-                resource = f"module.{resource}"
+            if str(c["check_id"]).startswith("CKV_TF_"):  # module checks name the call ("vpc", "outer.vpc")
+                resource = f"module.{resource.rsplit('.', 1)[-1]}"
             key = (os.path.normpath(str(c.get("file_path", "")).lstrip("/")), str(c["check_id"]), resource)
             failed[key] = str(c.get("check_name") or "")
     return failed, True
