@@ -99,9 +99,9 @@ def forbid_false(r: TfResource, path: tuple[str, ...], what: str, fix: str) -> I
 
 def linked(ctx: object, r: TfResource, types: tuple[str, ...], *attrs: str) -> list[TfResource]:
     """Resources of ``types`` (any type when empty) in the same module instance as ``r`` whose
-    ``attrs`` (any of them; every attribute when none is named) refer to ``r``: the lifecycle configuration of a bucket, the flow
-    log of a VPC. Another instance of the same module, with its own ``aws_s3_bucket.this``, is not
-    taken for this one's."""
+    ``attrs`` (any of them; every attribute when none is named) refer to ``r``: the lifecycle
+    configuration of a bucket, the flow log of a VPC. Another instance of the same module, with its
+    own ``aws_s3_bucket.this``, is not taken for this one's."""
     out = []
     home = (os.path.dirname(r.file), r.module, r.via)
     inv = getattr(ctx, "inventory", None)
