@@ -89,12 +89,14 @@ def _words(value: Any) -> list[str]:
 
 
 def policy_statements(r: TfResource) -> list[Statement]:
-    """The statements of a policy resource or ``aws_iam_policy_document`` (NotAction ones left out:
-    CNSEC-TF-011 reports those)."""
+    """The identity-policy statements of a policy resource or ``aws_iam_policy_document`` (NotAction
+    ones left out: CNSEC-TF-011 reports those; resource-policy statements, which name principals,
+    left out too)."""
     raw: list[dict[str, Any]]
     if r.type == POLICY_DOCUMENT:
         raw = [{"Effect": b.get("effect", "Allow"), "Action": b.get("actions"), "Resource": b.get("resources"),
-                "Condition": b.get("condition")} for b in r.blocks("statement")]
+                "Condition": b.get("condition"), "Principal": b.get("principals") or b.get("not_principals")}
+               for b in r.blocks("statement")]
     else:
         text = r.get("inline_policy" if r.type == "aws_ssoadmin_permission_set_inline_policy" else "policy")
         doc = policy_document(text)
@@ -105,7 +107,9 @@ def policy_statements(r: TfResource) -> list[Statement]:
     out = []
     for st in raw:
         effect = st.get("Effect", "Allow")
-        if is_expr(effect):
+        if is_expr(effect) or st.get("Principal") or st.get("NotPrincipal"):
+            # a statement naming principals belongs to a resource policy (a key, bucket or queue
+            # policy), where "Resource": "*" means the resource it is attached to, not every resource
             continue
         actions = [a for pattern in _words(st.get("Action")) for a in expand(pattern)]
         out.append(Statement(str(effect).strip() == "Allow", actions, _words(st.get("Resource")),
