@@ -97,6 +97,7 @@ class Tally:
     unjudged: list[dict[str, str]] = field(default_factory=list)
     uncovered: Counter[str] = field(default_factory=Counter)
     sample: dict[str, str] = field(default_factory=dict)  # Checkov id -> one uncovered key
+    missed: list[dict[str, str]] = field(default_factory=list)  # every uncovered failure, to judge
     names: dict[str, str] = field(default_factory=dict)  # Checkov id -> its name
 
 
@@ -225,6 +226,7 @@ def measure_cloud(cloud: str, sources: list[Source], args: argparse.Namespace, v
             else:
                 tally.uncovered[key[1]] += 1
                 tally.sample.setdefault(key[1], key_text(src.repo, key))
+                tally.missed.append({"key": key_text(src.repo, key), "name": name})
         extras = 0
         judged: set[Key] = set()
         for own, group, said in found:
@@ -286,6 +288,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="cnsec runs per repository (the median is taken)")
     ap.add_argument("--todo-dir", type=Path, help="write cloud-todo-<cloud>.txt here (uncovered Checkov ids)")
     ap.add_argument("--unjudged-out", type=Path, help="write the unjudged cnsec-only findings here, as YAML rows")
+    ap.add_argument("--misses-out", type=Path,
+                    help="write every uncovered Checkov failure here, as YAML rows (for checkov_wrong judgements)")
     ap.add_argument("--show", type=int, default=25, help="how many uncovered ids and unjudged findings to print")
     args = ap.parse_args()
 
@@ -306,6 +310,9 @@ def main() -> None:
     for cloud, t in tallies.items():
         write_todo(cloud, t, args.todo_dir, args.show)
         unjudged += t.unjudged
+    if args.misses_out is not None:
+        args.misses_out.write_text(yaml.safe_dump([m for t in tallies.values() for m in t.missed], sort_keys=False,
+                                                  width=200))
     if args.unjudged_out is not None:
         args.unjudged_out.write_text(yaml.safe_dump(unjudged, sort_keys=False, width=200))
     total = Tally()
