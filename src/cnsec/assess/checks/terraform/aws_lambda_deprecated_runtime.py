@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._aws import UNKNOWN, setting
+from cnsec.assess.checks.terraform._aws import setting
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -29,7 +29,7 @@ DEPRECATED = frozenset({
 def aws_lambda_deprecated_runtime(r: TfResource, ctx: object) -> Iterator[Hit]:
     """A deprecated runtime gets no more security patches of its language or OS layer."""
     runtime = setting(r, "runtime")
-    if runtime is UNKNOWN or runtime not in DEPRECATED:
+    if not isinstance(runtime, str) or runtime not in DEPRECATED:
         return
     yield Hit(f"{r.address} runs on the deprecated runtime {runtime}", line=r.line_of("runtime"),
               location="runtime", fix='runtime = "python3.12"')
