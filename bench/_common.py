@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +66,9 @@ class Measured:
     peak_mb: float
     returncode: int
     stdout: bytes
+    #: user + system CPU seconds of the command and its waited-for children: on a shared, loaded
+    #: machine the fairer figure to compare two tools by
+    cpu_seconds: float = 0.0
 
 
 TIME = "/usr/bin/time"
@@ -109,4 +115,95 @@ def measure(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
             pass
         finally:
             os.unlink(rss_file)
-    return Measured(seconds, peak_kb / 1024, proc.returncode, out)
+    return Measured(seconds, peak_kb / 1024, proc.returncode, out, usage.ru_utime + usage.ru_stime)
+
+
+def checkout_paths(repo: str, commit: str, paths: list[str], mirror: Path | None, dest: Path) -> Path | None:
+    """``paths`` of GitHub repository ``repo`` (owner/name) at ``commit``, as files under ``dest``.
+
+    Taken from the bare mirror ``mirror/<owner>+<name>/repo`` the fetch tool makes, once: a stamp in
+    ``dest`` names the commit and paths, and a later run with the same ones reuses the files. Without a
+    mirror an existing ``dest`` is used as it is; None when there is neither.
+    """
+    stamp = dest / ".cnsec-bench-commit"
+    if stamp.exists() and stamp.read_text() == f"{commit} {' '.join(paths)}":
+        return dest
+    if mirror is None:
+        return dest if dest.is_dir() else None
+    git_dir = mirror / repo.replace("/", "+") / "repo"
+    if not git_dir.is_dir():
+        return None
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    wanted = [] if paths == ["."] else paths
+    listing = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "-z", commit, "--", *wanted],
+                             capture_output=True, check=True).stdout.split(b"\0")
+    blobs: list[tuple[str, str]] = []
+    for row in listing:
+        if not row:
+            continue
+        meta, _, raw_path = row.partition(b"\t")
+        mode, typ, oid = meta.split()
+        if typ == b"blob" and mode != b"120000":
+            blobs.append((oid.decode(), raw_path.decode()))
+    # the store's snapshots lack files of 4 MiB and more: write what is there, say what is not
+    batch = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+                           input="".join(f"{oid}\n" for oid, _ in blobs).encode(), capture_output=True,
+                           check=True).stdout
+    pos = 0
+    missing: list[str] = []
+    for _oid, path in blobs:
+        end = batch.index(b"\n", pos)
+        header = batch[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            missing.append(path)
+            continue
+        size = int(header[2])
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(batch[pos:pos + size])
+        pos += size + 1
+    if missing:
+        print(f"{repo}: {len(missing)} file(s) absent from the mirror, not measured: {', '.join(missing[:5])}")
+    stamp.write_text(f"{commit} {' '.join(paths)}")
+    return dest
+
+
+def checkov_output(venv_dir: Path, root: Path, frameworks: str, cache: Path, reuse: bool) -> tuple[float, bytes]:
+    """Seconds Checkov took on ``root`` and its JSON output (``--framework frameworks``); the CPU
+    seconds are kept in the cache too (:func:`checkov_cpu_seconds`).
+
+    Its output depends on the checkout alone (repository, commit, Checkov version), so it is kept in
+    ``cache`` with the seconds it took, and read back when ``reuse`` is asked: Checkov takes minutes.
+    """
+    if reuse and cache.exists():
+        saved = json.loads(cache.read_text())
+        return float(saved["seconds"]), str(saved["output"]).encode()
+    m = measure([str(venv_dir / "bin" / "checkov"), "-d", ".", "--framework", frameworks, "-o", "json",
+                 "--quiet", "--compact", "--skip-download", "--skip-results-upload"], cwd=root,
+                env={"BC_SKIP_MAPPING": "TRUE"})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                                 "output": m.stdout.decode(errors="replace")}))
+    return m.seconds, m.stdout
+
+
+def checkov_cpu_seconds(cache: Path) -> float | None:
+    """The CPU seconds of the Checkov run kept in ``cache``, None for a cache made before they were kept."""
+    if not cache.exists():
+        return None
+    value = json.loads(cache.read_text()).get("cpu_seconds")
+    return float(value) if value is not None else None
+
+
+_TF_INSTANCE = re.compile(r"\[[^\]]*\]")
+
+
+def terraform_block(address: str) -> str:
+    """``type.name`` of a Terraform address: Checkov names a module's resource once per module call
+    (``module.eks.module.node_group["x"].aws_launch_template.this``); the file already says which module
+    it is, and a finding is about the block the user edits, so calls and instances are folded."""
+    parts = _TF_INSTANCE.sub("", address.partition("@")[0]).split(".")  # cnsec's "@caller" tells calls apart
+    return ".".join(parts[-2:])

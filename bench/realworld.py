@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, cnsec_exe, measure, peer_venv
+from _common import REPO, checkout_paths, checkov_output, cnsec_exe, measure, peer_venv, terraform_block
 
 CHECKOV = "checkov==3.3.30"
 HERE = REPO / "bench" / "realworld"
@@ -97,51 +96,7 @@ def load_repos() -> list[Repo]:
 
 def checkout(repo: Repo, mirror: Path | None, into: Path) -> Path | None:
     """The repository's chosen paths at the chosen commit, as files under ``into/<name>``."""
-    dest = into / repo.name
-    stamp = dest / ".cnsec-bench-commit"
-    if stamp.exists() and stamp.read_text() == f"{repo.commit} {' '.join(repo.paths)}":
-        return dest
-    if mirror is None:
-        return dest if dest.is_dir() else None
-    git_dir = mirror / repo.repo.replace("/", "+") / "repo"
-    if not git_dir.is_dir():
-        return None
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    paths = [] if repo.paths == ["."] else repo.paths
-    listing = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "-z", repo.commit, "--", *paths],
-                             capture_output=True, check=True).stdout.split(b"\0")
-    blobs: list[tuple[str, str]] = []
-    for row in listing:
-        if not row:
-            continue
-        meta, _, raw_path = row.partition(b"\t")
-        mode, typ, oid = meta.split()
-        if typ == b"blob" and mode != b"120000":
-            blobs.append((oid.decode(), raw_path.decode()))
-    # the store's snapshots lack files of 4 MiB and more: write what is there, say what is not
-    batch = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
-                           input="".join(f"{oid}\n" for oid, _ in blobs).encode(), capture_output=True,
-                           check=True).stdout
-    pos = 0
-    missing: list[str] = []
-    for _oid, path in blobs:
-        end = batch.index(b"\n", pos)
-        header = batch[pos:end].split()
-        pos = end + 1
-        if header[-1] == b"missing":
-            missing.append(path)
-            continue
-        size = int(header[2])
-        target = dest / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(batch[pos:pos + size])
-        pos += size + 1
-    if missing:
-        print(f"{repo.name}: {len(missing)} file(s) absent from the mirror, not measured: {', '.join(missing[:5])}")
-    stamp.write_text(f"{repo.commit} {' '.join(repo.paths)}")
-    return dest
+    return checkout_paths(repo.repo, repo.commit, repo.paths, mirror, into / repo.name)
 
 
 def checkov_ids_of_cnsec() -> dict[str, list[str]]:
@@ -166,17 +121,6 @@ def resource_key(framework: str, resource: str) -> str:
         m = _K8S_RES.match(resource)
         return f"{m['kind'].lower()}/{m['name']}" if m else resource.lower()
     return terraform_block(resource)
-
-
-_TF_INSTANCE = re.compile(r"\[[^\]]*\]")
-
-
-def terraform_block(address: str) -> str:
-    """``type.name`` of a Terraform address: Checkov names a module's resource once per module call
-    (``module.eks.module.node_group["x"].aws_launch_template.this``); the file already says which module
-    it is, and a finding is about the block the user edits, so calls and instances are folded."""
-    parts = _TF_INSTANCE.sub("", address.partition("@")[0]).split(".")  # cnsec's "@caller" tells calls apart
-    return ".".join(parts[-2:])
 
 
 def cnsec_resource_key(finding: dict[str, Any], asset: dict[str, Any] | None) -> tuple[str, str]:
@@ -220,16 +164,7 @@ def run_checkov(venv_dir: Path, root: Path, equivalents: dict[str, list[str]], c
     """Checkov's failed checks on the equivalent ids. Its output depends on the checkout alone (repository,
     commit, Checkov version), so it is kept in ``cache`` and read back when asked (``--checkov-cache``):
     Checkov takes minutes a repository, and the seconds it took are kept with it."""
-    if reuse and cache.exists():
-        saved = json.loads(cache.read_text())
-        seconds, out = float(saved["seconds"]), saved["output"].encode()
-    else:
-        m = measure([str(venv_dir / "bin" / "checkov"), "-d", ".", "--framework",
-                     "kubernetes,dockerfile,terraform", "-o", "json", "--quiet", "--compact",
-                     "--skip-download", "--skip-results-upload"], cwd=root, env={"BC_SKIP_MAPPING": "TRUE"})
-        seconds, out = m.seconds, m.stdout
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"seconds": seconds, "output": out.decode(errors="replace")}))
+    seconds, out = checkov_output(venv_dir, root, "kubernetes,dockerfile,terraform", cache, reuse)
     side = Side(seconds=seconds)
     try:
         data = json.loads(out or b"[]")

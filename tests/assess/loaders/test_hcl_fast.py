@@ -149,6 +149,12 @@ CONSTRUCTS = {
         "    content {\n      port = egress.value\n    }\n  }\n}\n"
     ),
     "keyword names": "for_each = var.m\nin = 1\nif = 2\ntrue = 3\n",
+    "for expressions": (
+        "a = [for s in var.l : upper(s)]\nb = {for k, v in var.m : k => v}\n"
+        "c = { for k, v in var.policies : k => v if var.create }\nd = {for k,v in local.m: k=>v...}\n"
+        "e = flatten([for x in var.y: [for z in x: z.id]])\n"
+        'f = [for p in ["user/x", "y"] :\n  "arn:${p}"\n]\ng = length([for x in var.l : x if x != ""]) > 0\n'
+    ),
     "attribute replaces blocks": "a {}\na = 1\n",
     "duplicate attributes": "a = 1\nb = 2\na = 3\n",
     "comments everywhere": (
@@ -166,8 +172,6 @@ def test_construct_parses_exactly_like_python_hcl2(text: str) -> None:
 
 
 FALLS_BACK = {
-    "for expression": "a = [for s in var.l : upper(s)]\n",
-    "for object expression": "a = {for k, v in var.m : k => v}\n",
     "template directive": 'a = "%{ if var.x }yes%{ endif }"\n',
     "line end before a block's brace": 'resource "a" "b"\n{\n  x = 1\n}\n',
     "provider function": "a = provider::aws::arn_parse(var.arn)\n",

@@ -239,3 +239,23 @@ def test_nested_for_expressions_over_big_lists_stop_at_their_budget_as_unknown()
     assert not tfeval.is_known(big)
     small = tfeval.evaluate(nested, tfeval.Scope({"xs": [1, 2]}, {}))
     assert small == [[2, 3], [3, 4]]
+def test_for_expressions_over_known_values_make_the_instances_and_values_terraform_would(tmp_path: Path) -> None:
+    # the shape of Checkov's example_EC2PublicIP (a for_each built by a for-expression) and of the
+    # terraform-aws-modules listeners ("{ for k, v in var.listeners : k => v if local.create }")
+    tf = tmp_path / "main.tf"
+    tf.write_text(
+        'variable "loop" {\n  default = [{ name = "a", public = true }, { name = "b", public = false }]\n}\n'
+        'locals {\n  create = true\n  tags = [for k, v in { x = 1, y = 2 } : "${k}=${v}" if v > 1]\n'
+        '  groups = { for s in ["a", "b", "a"] : s => s... }\n}\n'
+        'resource "aws_instance" "web" {\n'
+        '  for_each                    = { for v in var.loop : v.name => v.public if local.create }\n'
+        "  associate_public_ip_address = each.value\n  tags = local.tags\n  groups = local.groups\n"
+        "  later = [for s in var.unknown : s]\n}\n")
+    parsed = parse_terraform(tf.read_text(), str(tf))
+    got = {r.address: r.attrs for r in parsed.resources}
+    assert set(got) == {'aws_instance.web["a"]', 'aws_instance.web["b"]'}
+    assert got['aws_instance.web["a"]']["associate_public_ip_address"] is True
+    assert got['aws_instance.web["b"]']["associate_public_ip_address"] is False
+    assert got['aws_instance.web["a"]']["tags"] == ["y=2"]
+    assert got['aws_instance.web["a"]']["groups"] == {"a": ["a", "a"], "b": ["b"]}
+    assert got['aws_instance.web["a"]']["later"] == "${[for s in var.unknown : s]}"  # unknown, never guessed

@@ -48,7 +48,10 @@ _CONTINUING = frozenset({"==", "!=", "<", ">", "<=", ">=", "*", "/", "%", "&&", 
 
 # Expression nodes are tuples whose first item is one of these tags.
 _IDENT, _INT, _FLOAT, _LIT, _STR, _HEREDOC, _TUPLE, _OBJECT = range(8)
-_PAREN, _POSTFIX, _CALL, _UNARY, _BINARY, _COND = range(8, 14)
+_PAREN, _POSTFIX, _CALL, _UNARY, _BINARY, _COND, _FOR = range(8, 15)
+_FOR_WORD = re.compile(r"for[ \t]")
+_IN_WORD = re.compile(r"in[ \t\n]")
+_IF_WORD = re.compile(r"if[ \t\n]")
 
 Node = tuple[Any, ...]
 
@@ -133,6 +136,13 @@ def _ser(node: Node, inside: bool) -> Any:
         result = _ser(node[1], True)
         for op, operand in node[2]:
             result = f"{result} {op} {_ser(operand, True)}"
+    elif tag == _FOR:  # (_FOR, closing, names, collection, key or None, value, ellipsis, condition or None)
+        _, closing, names, coll, key, value, ellipsis, cond = node
+        result = f"for {', '.join(names)} in {_ser(coll, True)} : "
+        result += f"{_ser(key, True)} => {_ser(value, True)}" if key is not None else f"{_ser(value, True)}"
+        result += "..." if ellipsis else ""
+        result += f" if {_ser(cond, True)}" if cond is not None else ""
+        result = f"[{result}]" if closing == "]" else f"{{{result}}}"
     else:  # _COND
         result = f"{_ser(node[1], True)} ? {_ser(node[2], True)} : {_ser(node[3], True)}"
     return result if inside else _dollar(result)
@@ -487,6 +497,8 @@ class _Parser:
         self.enter()
         items: list[Node] = []
         self.skip_nls()
+        if _FOR_WORD.match(text, self.pos):
+            return self.for_expression("]")
         while text[self.pos] != "]":
             items.append(self.expression())
             self.skip_nls()
@@ -505,6 +517,8 @@ class _Parser:
         self.enter()
         elements: list[tuple[Node, Node]] = []
         self.skip_nls()
+        if _FOR_WORD.match(text, self.pos):
+            return self.for_expression("}")
         while text[self.pos] != "}":
             key = self.expression()
             if key[0] in (_INT, _FLOAT, _HEREDOC):
@@ -529,6 +543,57 @@ class _Parser:
         self.pos += 1
         self.depth -= 1
         return (_OBJECT, elements)
+
+    def for_expression(self, closing: str) -> Node:
+        """``[for a, b in coll : value if cond]`` or ``{for k, v in coll : key => value... if cond}``,
+        after the opening bracket (whose depth it closes)."""
+        text = self.text
+        self.pos += 3
+        names = []
+        while True:
+            self.ws()
+            m = _NAME.match(text, self.pos)
+            if m is None or m.group() in _KEYWORDS:
+                raise Unsupported("for: iterator name")
+            names.append(m.group())
+            self.pos = m.end()
+            self.ws()
+            if text[self.pos] != ",":
+                break
+            self.pos += 1
+        if len(names) > 2 or not _IN_WORD.match(text, self.pos):
+            raise Unsupported("for: expected 'in'")
+        self.pos += 2
+        coll = self.expression()
+        self.ws()
+        if text[self.pos] != ":" or text[self.pos + 1] == ":":
+            raise Unsupported("for: expected ':'")
+        self.pos += 1
+        self.skip_nls()
+        key: Node | None = None
+        value = self.expression()
+        if closing == "}":
+            self.ws()
+            if not text.startswith("=>", self.pos):
+                raise Unsupported("for: expected '=>'")
+            self.pos += 2
+            self.skip_nls()
+            key, value = value, self.expression()
+        self.ws()
+        ellipsis = closing == "}" and text.startswith("...", self.pos)
+        if ellipsis:
+            self.pos += 3
+        self.skip_nls()
+        cond: Node | None = None
+        if _IF_WORD.match(text, self.pos):
+            self.pos += 2
+            cond = self.expression()
+        self.skip_nls()
+        if text[self.pos] != closing:
+            raise Unsupported("for: expected the closing bracket")
+        self.pos += 1
+        self.depth -= 1
+        return (_FOR, closing, names, coll, key, value, ellipsis, cond)
 
     def string(self) -> Node:
         text = self.text

@@ -19,12 +19,13 @@ from typing import Any
 from cnsec.assess.loaders import hcl as fast_hcl
 
 #: References whose value may be known: without one, an expression keeps python-hcl2's string.
-_INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][\w-]*\.(?:key|value)\b")
+_INPUTS = re.compile(r"(?<![\w.])(?:var|local|each|count)\.|(?<![\w.])[A-Za-z_][\w-]*\.(?:key|value)\b"
+                     r"|[\[{]\s*for\s")
 _MAX_VALUE = 10_000
-#: Locals defined through other locals are followed this deep (each level costs a few stack frames).
-MAX_LOCAL_CHAIN = 32  # items in one evaluated collection: a hostile range() or repeat stays bounded
 #: For-expression iterations one module instance may evaluate (nested loops multiply): past it, unknown.
 MAX_FOR_WORK = 20_000
+#: Locals defined through other locals are followed this deep (each level costs a few stack frames).
+MAX_LOCAL_CHAIN = 32  # items in one evaluated collection: a hostile range() or repeat stays bounded
 
 
 class Unknown:
@@ -39,10 +40,13 @@ class Unknown:
         return f"Unknown({self.text!r})"
 
 
+_BOUND = "\0bound"  # iterator entry of a name a for-expression binds (no HCL key can be this)
+
+
 class Scope:
     """What names mean inside one module instance: its variables and locals, plus iterators."""
 
-    __slots__ = ("_busy", "_locals", "_values", "_work", "for_vars", "iters", "variables")
+    __slots__ = ("_busy", "_locals", "_values", "_work", "iters", "variables")
 
     def __init__(self, variables: dict[str, Any], local_exprs: dict[str, Any],
                  iters: dict[str, dict[str, Any]] | None = None) -> None:
@@ -50,11 +54,9 @@ class Scope:
         self._locals = local_exprs
         self._values: dict[str, Any] = {}
         self._busy: set[str] = set()
-        self.iters: dict[str, dict[str, Any]] = iters or {}
-        #: the variables of the for-expressions being evaluated (``np`` in ``[for np in …]``)
-        self.for_vars: dict[str, Any] = {}
         #: for-expression iterations left to this module instance (nested loops over big lists stop)
         self._work = [MAX_FOR_WORK]
+        self.iters: dict[str, dict[str, Any]] = iters or {}
 
     def with_iter(self, name: str, key: Any, value: Any) -> Scope:
         """The same module instance with one more iterator (``each``, ``count``, a dynamic block's)."""
@@ -65,14 +67,12 @@ class Scope:
         child._busy = self._busy
         child._work = self._work
         child.iters = {**self.iters, name: {"key": key, "value": value, "index": key}}
-        child.for_vars = self.for_vars
         return child
 
-    def with_for(self, names: dict[str, Any]) -> Scope:
-        """The same scope inside a for-expression, its variables bound."""
+    def with_names(self, bound: dict[str, Any]) -> Scope:
+        """The same module instance with a for-expression's names (``k``, ``v``) bound to values."""
         child = self.with_iter("", None, None)
-        child.iters = self.iters
-        child.for_vars = {**self.for_vars, **names}
+        child.iters = {**self.iters, **{name: {_BOUND: value} for name, value in bound.items()}}
         return child
 
     def local(self, name: str) -> Any:
@@ -81,12 +81,12 @@ class Scope:
         if name not in self._locals or name in self._busy or len(self._busy) >= MAX_LOCAL_CHAIN:
             return Unknown(f"local.{name}")  # undeclared, a cycle, or a chain too long to follow
         self._busy.add(name)
-        outer, outer_for = self.iters, self.for_vars
-        self.iters, self.for_vars = {}, {}  # a local sees no iterator
+        outer = self.iters
+        self.iters = {}  # a local sees no iterator
         try:
             value = evaluate(self._locals[name], self)
         finally:
-            self.iters, self.for_vars = outer, outer_for
+            self.iters = outer
             self._busy.discard(name)
         self._values[name] = value
         return value
@@ -138,90 +138,6 @@ def evaluate(raw: Any, scope: Scope) -> Any:
     return raw
 
 
-#: A for-expression, a node of this module's own (python-hcl2's documents never hold one parsed):
-#: (_FOR, "[" or "{", key name or None, value name, collection, key expr or None, value expr, condition
-#: or None, grouping "...").
-_FOR = 100
-
-
-class _ExprParser(fast_hcl._Parser):
-    """The fast parser plus ``[for …]`` and ``{for …}`` expressions, which modules use to build the
-    maps their ``for_each`` and ``dynamic`` blocks iterate (``{for np in var.node_pools : np.name => np}``)."""
-
-    def _for_ahead(self) -> bool:
-        save = self.pos
-        self.pos += 1
-        self.skip_nls()
-        ahead = self.text.startswith("for", self.pos) and not self.text[self.pos + 3:self.pos + 4].isalnum() \
-            and self.text[self.pos + 3:self.pos + 4] not in ("_", "-")
-        self.pos = save
-        return ahead
-
-    def _name(self) -> str:
-        self.skip_nls()
-        m = fast_hcl._NAME.match(self.text, self.pos)
-        if m is None:
-            raise fast_hcl.Unsupported("expected a name")
-        self.pos = m.end()
-        return m.group()
-
-    def _word(self, word: str) -> bool:
-        self.skip_nls()
-        end = self.pos + len(word)
-        if self.text.startswith(word, self.pos) and not fast_hcl._WORD_CHAR.match(self.text, end):
-            self.pos = end
-            return True
-        return False
-
-    def _for(self, close: str) -> fast_hcl.Node:
-        opener = self.text[self.pos]
-        self.pos += 1
-        self.enter()
-        self._word("for")
-        first = self._name()
-        second = None
-        self.skip_nls()
-        if self.text[self.pos] == ",":
-            self.pos += 1
-            second = self._name()
-        if not self._word("in"):
-            raise fast_hcl.Unsupported("expected 'in'")
-        self.skip_nls()
-        collection = self.expression()
-        self.skip_nls()
-        self.expect(":")
-        self.skip_nls()
-        key = None
-        value = self.expression()
-        grouping = False
-        self.skip_nls()
-        if opener == "{":
-            if not self.text.startswith("=>", self.pos):
-                raise fast_hcl.Unsupported("expected '=>'")
-            self.pos += 2
-            self.skip_nls()
-            key, value = value, self.expression()
-            self.skip_nls()
-            if self.text.startswith("...", self.pos):
-                self.pos += 3
-                grouping = True
-        cond = None
-        if self._word("if"):
-            self.skip_nls()
-            cond = self.expression()
-        self.skip_nls()
-        self.expect(close)
-        self.depth -= 1
-        names = (first, second) if second is not None else (None, first)
-        return (_FOR, opener, names[0], names[1], collection, key, value, cond, grouping)
-
-    def tuple(self) -> fast_hcl.Node:
-        return self._for("]") if self._for_ahead() else super().tuple()
-
-    def object(self) -> fast_hcl.Node:
-        return self._for("}") if self._for_ahead() else super().object()
-
-
 def _node(raw: str) -> fast_hcl.Node | None:
     """The expression behind one of python-hcl2's strings (``${expr}`` or a quoted template)."""
     if raw.startswith("${") and raw.endswith("}"):
@@ -230,7 +146,7 @@ def _node(raw: str) -> fast_hcl.Node | None:
         source, string = raw, True
     else:
         return None
-    parser = _ExprParser(source + "\n")
+    parser = fast_hcl._Parser(source + "\n")
     try:
         node = parser.string() if string else parser.expression()
         parser.skip_nls()
@@ -305,69 +221,75 @@ def _eval(node: fast_hcl.Node, scope: Scope) -> Any:
         return Unknown(_text(node))
     if tag == _T._CALL:
         return _call(node, scope)
-    if tag == _FOR:
+    if tag == _T._FOR:
         return _for(node, scope)
-    if tag == _T._IDENT and node[1] in scope.for_vars:
-        return scope.for_vars[node[1]]
-    return Unknown(_text(node))  # bare names, heredocs
+    if tag == _T._IDENT and _BOUND in scope.iters.get(node[1], {}):
+        return scope.iters[node[1]][_BOUND]
+    return Unknown(_text(node))  # other bare names, heredocs
 
 
 def _for(node: fast_hcl.Node, scope: Scope) -> Any:
-    """``[for k, v in coll : expr if cond]`` and ``{for … : key => value…}`` over a known collection."""
-    _, opener, key_name, value_name, coll_node, key_node, value_node, cond_node, grouping = node
-    coll = _eval(coll_node, scope)
-    if not isinstance(coll, (list, dict)) or len(coll) > _MAX_VALUE or len(coll) > scope._work[0]:
-        return Unknown("for")
-    scope._work[0] -= len(coll)
-    pairs: list[tuple[Any, Any]] = list(enumerate(coll)) if isinstance(coll, list) else list(coll.items())
-    items: list[Any] = []
-    mapping: dict[str, Any] = {}
+    """``[for k, v in coll : value if cond]`` and ``{for ... : key => value... if cond}`` over a known
+    list or map; anything unknown on the way makes the whole result unknown."""
+    _, closing, names, coll, key_node, value_node, ellipsis, cond = node
+    items = _eval(coll, scope)
+    if isinstance(items, list):
+        pairs: list[tuple[Any, Any]] = list(enumerate(items))
+    elif isinstance(items, dict):
+        pairs = list(items.items())
+    else:
+        return Unknown(_text(node))
+    if _bounded(pairs) is None or len(pairs) > scope._work[0]:
+        return Unknown(_text(node))
+    scope._work[0] -= len(pairs)
+    out_list: list[Any] = []
+    out_map: dict[str, Any] = {}
     for k, v in pairs:
-        inner = scope.with_for({value_name: v, **({key_name: k} if key_name is not None else {})})
-        if cond_node is not None:
-            cond = _eval(cond_node, inner)
-            if not isinstance(cond, bool):
-                return Unknown("for")
-            if not cond:
+        inner = scope.with_names({names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v})
+        if cond is not None:
+            keep = _eval(cond, inner)
+            if not isinstance(keep, bool):
+                return Unknown(_text(node))
+            if not keep:
                 continue
         value = _eval(value_node, inner)
-        if opener == "[":
-            items.append(value)
+        if closing == "]":
+            out_list.append(value)
             continue
         key = _eval(key_node, inner)
-        if not isinstance(key, str):
-            return Unknown("for")
-        if grouping:
-            mapping.setdefault(key, []).append(value)
-        elif key in mapping:
-            return Unknown("for")  # Terraform's error: duplicate key
+        if isinstance(key, bool) or not isinstance(key, (str, int, float)):
+            return Unknown(_text(node))
+        key = str(key)
+        if ellipsis:
+            out_map.setdefault(key, []).append(value)
+        elif key in out_map:
+            return Unknown(_text(node))  # Terraform rejects a duplicate key without "..."
         else:
-            mapping[key] = value
-    return items if opener == "[" else mapping
+            out_map[key] = value
+    return out_list if closing == "]" else out_map
 
 
 def _postfix(node: fast_hcl.Node, scope: Scope) -> Any:
     base, suffixes = node[1], node[2]
-    value: Any
-    if base[0] == _T._IDENT and base[1] in scope.for_vars:
-        value = scope.for_vars[base[1]]  # every suffix is a step into the for-expression's variable
-        steps = suffixes
-    elif base[0] != _T._IDENT or not suffixes or not isinstance(suffixes[0], str):
+    bound = base[0] == _T._IDENT and _BOUND in scope.iters.get(base[1], {})
+    if base[0] != _T._IDENT or not suffixes or not (bound or isinstance(suffixes[0], str)):
         return Unknown(_text(node))
+    root, first = base[1], suffixes[0][1:] if isinstance(suffixes[0], str) else ""
+    value: Any
+    if bound:  # a for-expression's name: every suffix steps into it
+        value = scope.iters[root][_BOUND]
+        suffixes = [None, *suffixes]
+    elif root == "var":
+        value = scope.variables.get(first, Unknown(f"var.{first}"))
+    elif root == "local":
+        value = scope.local(first)
+    elif root in scope.iters and first in ("key", "value", "index"):
+        if (root == "count") != (first == "index"):
+            return Unknown(_text(node))
+        value = scope.iters[root][first]
     else:
-        root, first = base[1], suffixes[0][1:]
-        if root == "var":
-            value = scope.variables.get(first, Unknown(f"var.{first}"))
-        elif root == "local":
-            value = scope.local(first)
-        elif root in scope.iters and first in ("key", "value", "index"):
-            if (root == "count") != (first == "index"):
-                return Unknown(_text(node))
-            value = scope.iters[root][first]
-        else:
-            return Unknown(_text(node))  # resources, data sources, modules, path.*, terraform.*
-        steps = suffixes[1:]
-    for suffix in steps:
+        return Unknown(_text(node))  # resources, data sources, modules, path.*, terraform.*
+    for suffix in suffixes[1:]:
         if isinstance(value, Unknown):
             return Unknown(_text(node))
         if isinstance(suffix, str):
@@ -492,9 +414,15 @@ def _tobool(a: list[Any]) -> Any:
     return {"true": True, "false": False}.get(v, Unknown("tobool")) if isinstance(v, str) else Unknown("tobool")
 
 
+def _bounded(items: list[Any]) -> list[Any] | None:
+    return items if len(items) <= _MAX_VALUE else None
+
+
 def _toset(a: list[Any]) -> Any:
     """A set as a list: strings (and numbers) in Terraform's order; objects only when there is at most one
     (Terraform orders a set of objects by hash, an order cnsec cannot reproduce)."""
+    if len(a) != 1:
+        return None
     [v] = a
     if not isinstance(v, list) or not is_known(v):
         return None
@@ -513,10 +441,6 @@ def _flatten(items: list[Any]) -> list[Any]:
     return out
 
 
-def _bounded(items: list[Any]) -> list[Any] | None:
-    return items if len(items) <= _MAX_VALUE else None
-
-
 _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "length": _length,
     "lookup": _lookup,
@@ -529,8 +453,8 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "tolist": lambda a: a[0] if isinstance(a[0], list) else None,
     "toset": _toset,
     "zipmap": _known_args(lambda a: dict(zip(a[0], a[1], strict=True))
-                          if isinstance(a[0], list) and isinstance(a[1], list) and all(isinstance(k, str) for k in a[0])
-                          else None),
+                          if isinstance(a[0], list) and isinstance(a[1], list) and len(a[0]) == len(a[1])
+                          and all(isinstance(k, str) for k in a[0]) else None),
     "flatten": _known_args(lambda a: _bounded(_flatten(a[0])) if isinstance(a[0], list) else None),
     "distinct": _known_args(lambda a: [v for i, v in enumerate(a[0]) if v not in a[0][:i]]
                             if isinstance(a[0], list) and len(a[0]) <= 1000 else None),
