@@ -43,7 +43,7 @@ def setting(r: TfResource, *path: str) -> tuple[State, Any]:
         return "absent", None
     if is_expr(node):
         return "unknown", None
-    if isinstance(node, list) and len(node) == 1 and not isinstance(node[0], dict):
+    if isinstance(node, list) and len(node) == 1:  # one value, or one nested block
         node = node[0]
         if is_expr(node):
             return "unknown", None
@@ -103,7 +103,7 @@ def expect(r: TfResource, *path: str, good: Judge, default: Any, want: str, fix:
                   fix=fix)
 
 
-def linked(ctx: object, target: TfResource, types: tuple[str, ...], *attrs: str) -> bool | None:
+def linked(ctx: object, target: TfResource, types: tuple[str, ...], *attrs: str | tuple[str, ...]) -> bool | None:
     """Whether another resource of ``types`` points at ``target`` through one of ``attrs``.
 
     None when some such resource's pointer is an expression we cannot resolve to a resource (it may
@@ -114,7 +114,7 @@ def linked(ctx: object, target: TfResource, types: tuple[str, ...], *attrs: str)
     unsure = False
     for other in others(ctx, *types):
         for attr in attrs:
-            value = other.attrs.get(attr)
+            value = other.get(*attr) if isinstance(attr, tuple) else other.attrs.get(attr)
             if value is None:
                 continue
             if refers_to(value, target):

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cnsec.assess.checks.base import Hit, check
+from cnsec.assess.checks.terraform._azure import setting
+from cnsec.assess.loaders.terraform import TfResource
+from cnsec.model.severity import Severity
+
+
+@check(
+    id="CNSEC-TF-225",
+    title="Key Vault is reachable from any public network",
+    severity=Severity.MEDIUM,
+    target="terraform",
+    resource_types=("azurerm_key_vault",),
+    threats=("secret-access", "exposed-interface"),
+    control="CTRL-PUBLIC-ACCESS",
+    remediation=("Set public_network_access_enabled = false (private endpoint), or restrict network_acls to "
+                 "ip_rules/subnets."),
+    equivalents={"checkov": ("CKV_AZURE_189",)},
+)
+def azure_key_vault_public_network(r: TfResource, ctx: object) -> Iterator[Hit]:
+    """Secrets and keys served on a public endpoint with no IP or subnet rules can be requested from
+    anywhere with a stolen token. Public access off, or rules naming the allowed networks, pass.
+    """
+    state, public = setting(r, "public_network_access_enabled")
+    if state == "unknown" or (state == "set" and str(public).lower() == "false"):
+        return
+    for attr in ("ip_rules", "virtual_network_subnet_ids"):
+        rules, _ = setting(r, "network_acls", attr)
+        if rules != "absent":
+            return
+    if setting(r, "network_acls")[0] == "unknown":
+        return
+    yield Hit(f"{r.address} serves its public endpoint with no network rules",
+              line=r.line_of("public_network_access_enabled"), location="public_network_access_enabled",
+              fix="public_network_access_enabled = false")
