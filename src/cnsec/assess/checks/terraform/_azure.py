@@ -130,3 +130,42 @@ def _names_a_resource(text: str) -> bool:
     import re
 
     return re.search(r"(?<![\w.])(azurerm|azapi)_[\w-]+\.[\w-]+", text) is not None
+
+
+#: Source prefixes that mean "the whole internet" in an NSG rule.
+INTERNET = frozenset({"*", "0.0.0.0", "0.0.0.0/0", "::/0", "/0", "internet", "any"})  # noqa: S104
+
+
+def _port_in(spec: Any, port: int) -> bool:
+    text = str(spec).strip()
+    if text == "*" or text == str(port):
+        return True
+    lo, sep, hi = text.partition("-")
+    return bool(sep) and lo.strip().isdigit() and hi.strip().isdigit() and int(lo) <= port <= int(hi)
+
+
+def open_inbound_rules(r: TfResource, port: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, rule) of the NSG rules in ``r`` that allow TCP ``port`` inbound from the internet.
+
+    ``r`` is an ``azurerm_network_security_rule`` or an ``azurerm_network_security_group`` with inline
+    ``security_rule`` blocks; a rule whose fields are expressions is unknown and not yielded.
+    """
+    if r.type == "azurerm_network_security_group":
+        if "security_rule" in r.unknown_blocks:
+            return
+        rules = r.blocks("security_rule")
+    else:
+        rules = [r.attrs]
+    for n, rule in enumerate(rules):
+        fields = [rule.get(k) for k in ("access", "direction", "protocol")]
+        if any(not isinstance(f, str) or is_expr(f) for f in fields):
+            continue
+        access, direction, protocol = (str(f).lower() for f in fields)
+        if access != "allow" or direction != "inbound" or protocol not in ("tcp", "*"):
+            continue
+        ports = [rule.get("destination_port_range"), *(rule.get("destination_port_ranges") or [])]
+        sources = [rule.get("source_address_prefix"), *(rule.get("source_address_prefixes") or [])]
+        if not any(p is not None and not is_expr(p) and _port_in(p, port) for p in ports):
+            continue
+        if any(isinstance(s, str) and not is_expr(s) and s.strip().lower() in INTERNET for s in sources):
+            yield n, rule
