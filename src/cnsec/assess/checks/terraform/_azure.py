@@ -7,11 +7,12 @@ judged, an expression we cannot evaluate is unknown and never a finding. This is
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from cnsec.assess.checks.base import Hit
-from cnsec.assess.checks.terraform._tf import is_expr, refers_to, truth
+from cnsec.assess.checks.terraform._tf import is_expr, others, refers_to, truth
 from cnsec.assess.loaders.terraform import TfResource
 
 State = Literal["set", "absent", "unknown"]
@@ -103,16 +104,26 @@ def expect(r: TfResource, *path: str, good: Judge, default: Any, want: str, fix:
                   fix=fix)
 
 
+def neighbours(ctx: object, r: TfResource, *types: str) -> Iterator[TfResource]:
+    """Resources of ``types`` in the same module instance as ``r`` (same folder, same module path).
+
+    A reference such as ``azurerm_subnet.example.id`` means the block of that name in the same module;
+    one of the same name in a sibling folder (another example, another module) is a different resource.
+    """
+    folder = os.path.dirname(r.file)
+    for other in others(ctx, *types):
+        if other.module == r.module and os.path.dirname(other.file) == folder:
+            yield other
+
+
 def linked(ctx: object, target: TfResource, types: tuple[str, ...], *attrs: str | tuple[str, ...]) -> bool | None:
     """Whether another resource of ``types`` points at ``target`` through one of ``attrs``.
 
     None when some such resource's pointer is an expression we cannot resolve to a resource (it may
     be the one): a missing link must then not be reported.
     """
-    from cnsec.assess.checks.terraform._tf import others
-
     unsure = False
-    for other in others(ctx, *types):
+    for other in neighbours(ctx, target, *types):
         for attr in attrs:
             value = other.get(*attr) if isinstance(attr, tuple) else other.attrs.get(attr)
             if value is None:

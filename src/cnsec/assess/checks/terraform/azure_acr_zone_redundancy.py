@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
 from cnsec.assess.checks.terraform._azure import expect, is_true
+from cnsec.assess.checks.terraform._tf import nth_block_line
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -22,6 +23,13 @@ from cnsec.model.severity import Severity
 def azure_acr_zone_redundancy(r: TfResource, ctx: object) -> Iterator[Hit]:
     """A registry in one zone stops every image pull (scale-out, node replacement) when the zone fails.
     """
+    for n, replica in enumerate(r.blocks("georeplications")):
+        value = replica.get("zone_redundancy_enabled")
+        if value is None or is_true(value) is False:
+            yield Hit(f"{r.address} georeplication {replica.get('location', n)!r} is not zone redundant",
+                      line=nth_block_line(r, ctx, "georeplications", n), location=f"georeplications[{n}]",
+                      fix="zone_redundancy_enabled = true")
+            return
     yield from expect(r, "zone_redundancy_enabled", good=is_true, default=False,
                       want="the registry fails with its zone",
                       fix="zone_redundancy_enabled = true")

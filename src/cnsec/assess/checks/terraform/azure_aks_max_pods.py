@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._azure import setting
-from cnsec.assess.checks.terraform._tf import others, refers_to, to_int
+from cnsec.assess.checks.terraform._azure import neighbours, setting
+from cnsec.assess.checks.terraform._tf import refers_to, to_int
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -57,7 +57,7 @@ def azure_aks_max_pods(r: TfResource, ctx: object) -> Iterator[Hit]:
     if r.type == "azurerm_kubernetes_cluster":
         clusters = [r]
     else:
-        clusters = [c for c in others(ctx, "azurerm_kubernetes_cluster")
+        clusters = [c for c in neighbours(ctx, r, "azurerm_kubernetes_cluster")
                     if refers_to(r.attrs.get("kubernetes_cluster_id"), c)]
     if len(clusters) != 1:
         return

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._azure import setting
-from cnsec.assess.checks.terraform._tf import others, refers_to
+from cnsec.assess.checks.terraform._azure import neighbours, setting
+from cnsec.assess.checks.terraform._tf import refers_to
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -25,7 +25,7 @@ def azure_mssql_alert_policy(r: TfResource, ctx: object) -> Iterator[Hit]:
     places; without an enabled alert policy these go unnoticed.
     """
     unsure = False
-    for p in others(ctx, "azurerm_mssql_server_security_alert_policy"):
+    for p in neighbours(ctx, r, "azurerm_mssql_server_security_alert_policy"):
         target = str(p.attrs.get("server_name", "")) + str(p.attrs.get("server_id", ""))
         if not refers_to(target, r):
             if "${var." in target or "${module." in target:

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cnsec.assess.checks.base import Hit, check
-from cnsec.assess.checks.terraform._azure import setting
-from cnsec.assess.checks.terraform._tf import others, refers_to, to_int
+from cnsec.assess.checks.terraform._azure import neighbours, setting
+from cnsec.assess.checks.terraform._tf import refers_to, to_int
 from cnsec.assess.loaders.terraform import TfResource
 from cnsec.model.severity import Severity
 
@@ -34,7 +34,7 @@ def azure_mssql_audit_retention(r: TfResource, ctx: object) -> Iterator[Hit]:
         return
     if state == "set":
         policies.append((inline, r.line_of("extended_auditing_policy")))
-    for p in others(ctx, "azurerm_mssql_server_extended_auditing_policy"):
+    for p in neighbours(ctx, r, "azurerm_mssql_server_extended_auditing_policy"):
         if refers_to(p.attrs.get("server_id"), r):
             policies.append((p.attrs, p.line_of("retention_in_days")))
     for policy, line in policies:
