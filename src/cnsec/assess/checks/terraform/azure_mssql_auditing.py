@@ -20,11 +20,12 @@ AUDIT_TYPES = ("azurerm_mssql_server_extended_auditing_policy",)
     control="CTRL-LOGGING",
     remediation=("Add an azurerm_mssql_server_extended_auditing_policy for the server (to Log Analytics or a "
                  "storage account), with retention_in_days >= 90."),
-    equivalents={"checkov": ("CKV_AZURE_23",)},
+    equivalents={"checkov": ("CKV_AZURE_23", "CKV_AZURE_24")},
 )
 def azure_mssql_auditing(r: TfResource, ctx: object) -> Iterator[Hit]:
     """Without server auditing nobody can tell which logins ran which queries: a data theft through
-    stolen SQL credentials or an injection leaves no trace in the database's own logs.
+    stolen SQL credentials or an injection leaves no trace in the database's own logs. It answers
+    Checkov's retention check too: a server without auditing keeps no records at all.
     """
     if setting(r, "extended_auditing_policy")[0] != "absent":
         return
