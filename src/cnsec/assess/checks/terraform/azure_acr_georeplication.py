@@ -21,13 +21,13 @@ from cnsec.model.severity import Severity
 )
 def azure_acr_georeplication(r: TfResource, ctx: object) -> Iterator[Hit]:
     """A registry in one region stops every image pull (scale-out, node replacement, recovery) in every
-    region when its own region fails.
+    region when its own region fails. Only the Premium SKU can replicate, so any other SKU fails.
     """
     sku_state, sku = setting(r, "sku")
     rep_state, _ = setting(r, "georeplications")
-    if "unknown" in (sku_state, rep_state) or "georeplications" in r.unknown_blocks:
+    if sku_state != "set":
         return
-    if sku == "Premium" and rep_state == "set":
-        return
+    if sku == "Premium" and (rep_state != "absent" or "georeplications" in r.unknown_blocks):
+        return  # replicas present, or made by a dynamic block we cannot count
     yield Hit(f"{r.address} has no geo-replica (sku {sku!r})", line=r.line_of("sku"), location="georeplications",
               fix='sku = "Premium"\ngeoreplications {\n  location = "northeurope"\n}')
