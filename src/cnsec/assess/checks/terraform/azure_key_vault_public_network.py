@@ -22,7 +22,8 @@ from cnsec.model.severity import Severity
 )
 def azure_key_vault_public_network(r: TfResource, ctx: object) -> Iterator[Hit]:
     """Secrets and keys served on a public endpoint with no IP or subnet rules can be requested from
-    anywhere with a stolen token. Public access off, or rules naming the allowed networks, pass.
+    anywhere with a stolen token. Public access off, rules naming the allowed networks, or a
+    default-deny firewall pass (Checkov fails the last when it lists no rules; nothing public gets in).
     """
     state, public = setting(r, "public_network_access_enabled")
     if state == "unknown" or (state == "set" and str(public).lower() == "false"):
@@ -31,8 +32,12 @@ def azure_key_vault_public_network(r: TfResource, ctx: object) -> Iterator[Hit]:
         rules, _ = setting(r, "network_acls", attr)
         if rules != "absent":
             return
-    if setting(r, "network_acls")[0] == "unknown":
-        return
+    acls = setting(r, "network_acls")[0]
+    action_state, action = setting(r, "network_acls", "default_action")
+    if acls == "unknown" or action_state == "unknown" or (acls == "set" and action_state == "absent"):
+        return  # default_action is required in the block: absent means we could not evaluate it
+    if str(action).lower() == "deny":
+        return  # a default-deny firewall with no allow rules lets no public network in
     yield Hit(f"{r.address} serves its public endpoint with no network rules",
               line=r.line_of("public_network_access_enabled"), location="public_network_access_enabled",
               fix="public_network_access_enabled = false")
