@@ -21,12 +21,14 @@ from cnsec.model.severity import Severity
 )
 def azure_storage_sas_expiry(r: TfResource, ctx: object) -> Iterator[Hit]:
     """A SAS token can be signed to last for years; a SAS expiration policy flags (and logs) tokens that
-    outlive the period. An account that refuses shared keys has no SAS to bound and passes.
+    outlive the period. An account that refuses shared keys has no SAS to bound and passes; an empty
+    period bounds nothing.
     """
     keys, enabled = setting(r, "shared_access_key_enabled")
     if keys == "unknown" or (keys == "set" and str(enabled).lower() == "false"):
         return
-    if setting(r, "sas_policy", "expiration_period")[0] != "absent":
+    state, period = setting(r, "sas_policy", "expiration_period")
+    if state == "unknown" or (state == "set" and str(period).strip()):
         return
     yield Hit(f"{r.address} accepts SAS tokens with no expiration policy", line=r.line_of("sas_policy"),
               location="sas_policy", fix='sas_policy {\n  expiration_period = "1.00:00:00"\n}')
