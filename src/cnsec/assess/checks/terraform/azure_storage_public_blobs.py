@@ -18,7 +18,7 @@ from cnsec.model.severity import Severity
     control="CTRL-PUBLIC-ACCESS",
     remediation=("Set allow_nested_items_to_be_public = false on the account (allow_blob_public_access in "
                  "azurerm < 3) and container_access_type = \"private\" on containers."),
-    equivalents={"checkov": ("CKV_AZURE_190",)},
+    equivalents={"checkov": ("CKV_AZURE_190", "CKV2_AZURE_47", "CKV_AZURE_34")},
 )
 def azure_storage_public_blobs(r: TfResource, ctx: object) -> Iterator[Hit]:
     """An account that allows public containers is one ``container_access_type = "blob"`` away from
