@@ -53,8 +53,14 @@ def test_only_exact_pins_of_a_requirements_file_are_packages_with_their_lines(tm
         ("Django", "3.2.1", 3), ("flask", "2.0.0", 5), ("urllib3", "1.26.4", 6)]
 
 
-def test_a_requirement_that_does_not_parse_names_its_line(tmp_path: Path) -> None:
-    assert _error_line(tmp_path, "requirements.txt", "a==1\nb ==== 2\n") == 2
+def test_a_requirement_that_does_not_parse_names_its_line_and_the_other_lines_are_kept(tmp_path: Path) -> None:
+    from cnsec.vulns.inventory import PartlyRead
+
+    path = tmp_path / "requirements.txt"
+    with pytest.raises(PartlyRead) as exc:
+        format_for(path).parse(path, "a==1\nb ==== 2\nc==3\n")  # type: ignore[union-attr]
+    assert [(p.name, p.line) for p in exc.value.packages] == [("a", 1), ("c", 3)]
+    assert [line for line, _ in exc.value.problems] == [2]
 
 
 def test_package_lock_v1_nested_and_v3_flat_give_every_installed_copy(tmp_path: Path) -> None:

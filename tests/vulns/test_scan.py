@@ -177,3 +177,15 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_skipped_in_silence(
     assert code == 2
     assert [(e["file"], e["message"]) for e in report["errors"]] == [
         (locked, "cannot read folder: Permission denied; skipped")]
+
+
+def test_one_bad_line_of_a_requirements_file_costs_that_line_not_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = build_index(tmp_path)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "requirements.txt").write_text("demo-pkg==1.5\nbroken ===\n")
+    code = main(["vulns", str(tmp_path / "p"), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 2 and "requirements.txt:2: not a requirement" in err
+    assert report["summary"]["packages"] == 1 and [f["package"] for f in report["findings"]] == ["demo-pkg"]

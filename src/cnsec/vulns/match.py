@@ -23,7 +23,7 @@ from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
 from cnsec.vulns.image import is_image
 from cnsec.vulns.index import Advisory, AffectedEntry, Index
-from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, discover
+from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, PartlyRead, discover
 from cnsec.vulns.severity import to_severity
 from cnsec.vulns.versions import Comparable, VersionError, parser_for
 
@@ -205,6 +205,9 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
             stats["lockfiles"] += 1
             try:
                 packages.extend(_parse_file(path, fmt))
+            except PartlyRead as partial:  # one bad line costs that line: the others are matched
+                packages.extend(partial.packages)
+                errors.extend(InputProblem(str(path), line, message) for line, message in partial.problems)
             except CnsecError as exc:
                 src = exc.source or Source(str(path))
                 errors.append(InputProblem(src.file, src.line, exc.message))
@@ -262,10 +265,20 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
             path = root / name
 
             def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path) -> set[tuple[str, str]]:
-                return {(p.name, p.version) for p in fmt.parse(path, data.decode("utf-8", "replace"))}
+                try:
+                    found = fmt.parse(path, data.decode("utf-8", "replace"))
+                except PartlyRead as partial:
+                    found = partial.packages
+                except CnsecError:
+                    found = []  # an older layer's copy that does not read: it brought nothing we can name
+                return {(p.name, p.version) for p in found}
 
             try:
-                found = _parse_file(path, fmt)
+                try:
+                    found = _parse_file(path, fmt)
+                except PartlyRead as partial:
+                    found = partial.packages
+                    errors.extend(InputProblem(shown, line, message) for line, message in partial.problems)
                 layers = package_layers(k, keys)
             except CnsecError as exc:
                 errors.append(InputProblem(shown, exc.source.line if exc.source else None, exc.message))

@@ -166,6 +166,17 @@ def toml_package_lines(text: str) -> dict[tuple[str, str], int]:
     return out
 
 
+class PartlyRead(Exception):
+    """Some lines of a lockfile could not be read: the packages of the others, and each bad line's
+    problem (line, message). Raised instead of a plain input error by formats that read line by line,
+    so one bad line costs that line, not the file (the rest is still matched and the line reported)."""
+
+    def __init__(self, packages: list[Package], problems: list[tuple[int | None, str]]) -> None:
+        super().__init__(f"{len(problems)} unreadable line(s)")
+        self.packages = packages
+        self.problems = problems
+
+
 def bad(path: Path, line: int | None, message: str) -> Exception:
     from cnsec.errors import InputError
     from cnsec.model.source import Source

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnsec.vulns.inventory import LockfileFormat, Package, bad
+from cnsec.vulns.inventory import LockfileFormat, Package, PartlyRead
 
 
 def parse(path: Path, text: str) -> list[Package]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     out: list[Package] = []
+    problems: list[tuple[int | None, str]] = []
     pending = ""
     start = 0
     for n, raw in enumerate(text.splitlines(), 1):
@@ -26,10 +27,13 @@ def parse(path: Path, text: str) -> list[Package]:
         try:
             req = Requirement(line.split(" --", 1)[0])
         except InvalidRequirement as exc:
-            raise bad(path, start, f"not a requirement: {exc}") from None
+            problems.append((start, f"not a requirement: {exc}"))
+            continue
         pins = [s.version for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
         if pins:
             out.append(Package("PyPI", req.name, pins[0], str(path), start))
+    if problems:
+        raise PartlyRead(out, problems)
     return out
 
 
