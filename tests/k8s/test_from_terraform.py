@@ -227,7 +227,7 @@ variable "db_password" {}
     assert [(s.name, s.value, s.sensitive, s.known) for s in release.sets] == [
         ("service.type", "LoadBalancer", False, True), ("db.password", "${var.db_password}", True, False)]
     [skipped] = [s for s in inv.skipped if "helm_release" in s.message]
-    assert f"helm_release rendering: chart {chart}" in skipped.message
+    assert f"helm_release of chart {chart}: not rendered: rendering is off here" in skipped.message
     assert (skipped.file, skipped.line) == (str(tf), 1)
     assert not inv.terraform  # not also a Terraform asset
 
@@ -476,3 +476,84 @@ def test_a_waiver_comment_in_the_resource_block_suppresses_its_finding(tmp_path:
                "        host_network = true")
     [finding] = [f for f in _run(tf).findings if f.check_id == "CNSEC-K8S-005"]
     assert finding.suppressed
+
+
+CHART_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+        - name: api
+          image: "shop/api:{{ .Values.image.tag }}"
+          env:
+            - name: DB_PASSWORD_SET
+              value: {{ ternary "yes" "no" (not (empty .Values.db.password)) | quote }}
+          securityContext:
+            privileged: {{ .Values.debug.privileged }}
+"""
+
+
+def _release_tf(tmp_path: Path, password: str) -> Path:
+    chart = tmp_path / "charts" / "shop"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: shop\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("image:\n  tag: latest\ndebug:\n  privileged: false\ndb:\n  password: ''\n")
+    (chart / "templates" / "deployment.yaml").write_text(CHART_DEPLOYMENT)
+    (tmp_path / "prod.yaml").write_text("image:\n  tag: '1.2.3'\n")
+    tf = tmp_path / "main.tf"
+    tf.write_text(f'''resource "helm_release" "shop" {{
+  name      = "shop"
+  namespace = "shop"
+  chart     = "./charts/shop"
+  values    = [file("${{path.module}}/prod.yaml")]
+  set {{
+    name  = "debug.privileged"
+    value = "true"
+  }}
+  set_sensitive {{
+    name  = "db.password"
+    value = {password}
+  }}
+}}
+variable "db_password" {{}}
+''')
+    return tf
+
+
+def test_a_local_helm_release_is_rendered_with_its_values_and_sets_and_its_secret_stays_out(
+        tmp_path: Path, run_cli: Any) -> None:
+    from cnsec.k8s.render import tools
+
+    if tools.find_tool("helm") is None:
+        pytest.skip("helm is not installed (scripts/install-test-deps.sh installs it)")
+    secret = "Zq8-example-only-Lw2pX9rT4v"
+    tf = _release_tf(tmp_path, f'"{secret}"')
+    code, out, err = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
+    assert code == 0, err
+    report = json.loads(out)
+    [priv] = [f for f in report["findings"] if f["check_id"] == "CNSEC-K8S-001"]
+    assert priv["asset_id"] == "Deployment/shop/shop-api"  # release name and namespace from the release
+    assert priv["source"]["file"].endswith("charts/shop/templates/deployment.yaml")
+    assert priv["source"]["line"] == 19  # the privileged key in the template: the set reached the chart
+    assert not any("helm_release" in s["message"] for s in report["skipped"])
+    # the chart itself (found by the walk, its defaults: not privileged) and the release's render
+    assert report["summary"]["rendered"] == 2
+    assert secret not in out and secret not in err and tf.is_file()
+
+
+def test_a_helm_release_with_a_value_terraform_computes_is_not_rendered_with_a_guess(
+        tmp_path: Path, run_cli: Any) -> None:
+    _release_tf(tmp_path, "var.db_password")
+    _, out, _ = run_cli("assess", str(tmp_path), "-f", "json", "--fail-on", "none")
+    report = json.loads(out)
+    assert not [f for f in report["findings"] if f["check_id"] == "CNSEC-K8S-001"]
+    [skipped] = [s for s in report["skipped"] if "helm_release" in s["message"]]
+    assert "values Terraform computes at plan time (db.password)" in skipped["message"]

@@ -230,7 +230,8 @@ def _kubernetes_from_terraform(inv: Inventory, resources: list[TfResource], text
     inv.skipped.extend(InputProblem(f, line, why) for f, line, why in made.skipped)
     for h in made.helm:
         inv.helm_releases.append(h)
-        inv.skipped.append(InputProblem(h.file, h.line, f"{h.address}: {h.skip_reason}"))
+        if not h.local:  # a local chart is rendered after the walk (or said why not): _render_releases
+            inv.skipped.append(InputProblem(h.file, h.line, f"{h.address}: {h.skip_reason}"))
     return made.rest
 
 
@@ -454,6 +455,85 @@ def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list
     return [f for f in found if not tree.excludes(f[0])]
 
 
+def _helm_values(h: from_terraform.HelmRelease, folder: str) -> list[str]:
+    """The ``--values`` files of a ``helm_release`` in Helm's order: its ``file()`` values as they are,
+    literal YAML and the ``set`` blocks written below ``folder`` (a private temporary folder: a
+    ``set_sensitive`` value never reaches a command line, a log or the report)."""
+    import yaml
+
+    files: list[str] = []
+    for i, (where, body) in enumerate(h.values):
+        if body is None:
+            files.append(where)
+            continue
+        path = os.path.join(folder, f"values-{i}.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(body)
+        files.append(path)
+    if h.sets:
+        tree: dict[str, Any] = {}
+        for s in h.sets:  # a.b.c = v, with Helm's escaped dots; list indexes are not expanded
+            keys = [k.replace("\0", ".") for k in s.name.replace("\\.", "\0").split(".")]
+            node = tree
+            for k in keys[:-1]:
+                child = node.get(k)
+                node = node.setdefault(k, {}) if not isinstance(child, dict) else child
+            value = s.value
+            if s.type != "string" and isinstance(value, str):
+                value = yaml.safe_load(value) if value.strip() else value  # as helm --set reads it
+            node[keys[-1]] = value
+        path = os.path.join(folder, "set.yaml")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(tree, handle)
+        files.append(path)
+    return files
+
+
+def _render_releases(inv: Inventory, render: HelmOptions | None, beside: Callable[[Inventory], T] | None,
+                     results: list[T]) -> None:
+    """Render the local charts of the ``helm_release`` blocks read, with each release's name,
+    namespace, values and sets, into parts of the inventory (findings point to the chart's templates).
+    A release whose values Terraform computes at plan time is not rendered with guessed values: it is
+    reported skipped, as is every release with ``--no-render``; a render that fails is an input error."""
+    import tempfile
+
+    from cnsec.k8s.render.helm import HelmOptions as Options
+    from cnsec.k8s.render.helm import render_chart
+    from cnsec.k8s.render.tools import RenderError
+    from cnsec.k8s.render.walk import RenderProblem
+
+    for h in inv.helm_releases:
+        if not h.local or h.chart_path is None:
+            continue
+        unknown = list(h.unknown_values) + [s.name for s in h.sets if not s.known]
+        if render is None or unknown:
+            why = ("not rendered: rendering is off here (--no-render)" if render is None else
+                   f"values Terraform computes at plan time ({', '.join(unknown)[:200]}): not rendered with "
+                   "guessed values")
+            inv.skipped.append(InputProblem(h.file, h.line, f"{h.address}: helm_release of chart "
+                                                            f"{h.chart_path}: {why}"))
+            continue
+        with tempfile.TemporaryDirectory(prefix="cnsec-helm-release-") as folder:
+            try:
+                rendered = render_chart(h.chart_path, Options(values=tuple(_helm_values(h, folder)),
+                                                              release=h.name, namespace=h.namespace))
+            except RenderError as exc:
+                inv.problems.append(_withhold_secrets(RenderProblem(h.file, h.line,
+                                                                    f"{h.address}: {exc}")))
+                continue
+        part = Inventory(root="", targets=inv.targets)
+        part.k8s.extend(rendered.resources)
+        part.texts.update(rendered.texts)
+        part.problems.extend(rendered.problems)
+        part.skipped.extend(rendered.skipped)
+        part.rendered = 1
+        if beside is not None:
+            results.append(beside(part))
+        part.drop_caches()
+        _merge(inv, part)
+
+
 def load_inventory(targets: list[str], *, workers: int | None = None) -> Inventory:
     """Load every target (a folder, a file, or ``-`` for stdin). Problems are collected, not raised."""
     return scan_inventory(targets, None, workers=workers)[0]
@@ -506,4 +586,6 @@ def scan_inventory(targets: list[str], beside: Callable[[Inventory], T] | None, 
                                                            "(.tf) or Dockerfile input by its name; skipped"))
         files.extend(found)
     results += _load_files(inv, files, workers, beside)
+    if inv.helm_releases:
+        _render_releases(inv, render, beside, results)
     return inv, results

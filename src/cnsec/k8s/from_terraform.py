@@ -419,8 +419,8 @@ class HelmRelease:
     def skip_reason(self) -> str:
         """Why its manifests are not assessed (reported as skipped in every output format)."""
         if self.chart_path is not None:
-            return (f"helm_release rendering: chart {self.chart_path} (release {self.name!r}); rendering a "
-                    "helm_release is not joined yet, its manifests are not assessed")
+            return (f"helm_release rendering: chart {self.chart_path} (release {self.name!r}) is rendered by "
+                    "assess with the release's values (cnsec.assess inventory)")
         if not self.chart or is_unknown(self.chart):
             return (f"helm_release rendering: chart {self.chart or '(none)'} is an expression Terraform computes; "
                     "not rendered, its manifests are not assessed")
