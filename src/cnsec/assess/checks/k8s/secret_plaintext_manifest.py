@@ -38,8 +38,9 @@ def secret_plaintext_manifest(res: K8sResource, ctx: object) -> Iterator[Hit]:
     This check is about where the Secret lives (a manifest in the repository); whether a value looks
     like a real credential is the secret-scanning check's job. Secrets without values, service-account
     token Secrets (filled in by the cluster) and the documented settings of Argo CD's repository and
-    cluster Secrets (their URL and type are not credentials; their password, key or token are) pass. A cluster dump fails too: it has
-    the same values in the same form. Values are never shown: report snippets mask their lines.
+    cluster Secrets (their URL and type are not credentials; their password, key or token are) pass.
+    A cluster dump fails too: it has the same values in the same form. Values are never shown: report
+    snippets mask their lines.
     """
     stype = res.get("type")
     if isinstance(stype, str) and stype in _CLUSTER_FILLED:
