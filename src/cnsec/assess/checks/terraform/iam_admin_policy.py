@@ -13,13 +13,15 @@ POLICY_TYPES = ("aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", 
 
 
 def policy_statements(r: TfResource) -> list[dict[str, Any]]:
-    """Statements as ``{"Effect", "Action", "NotAction", "Resource"}`` from either the JSON ``policy``
-    attribute or a ``data "aws_iam_policy_document"`` with ``statement`` blocks."""
+    """Statements as ``{"Effect", "Action", "NotAction", "Resource", "Principal"}`` from either the JSON
+    ``policy`` attribute or a ``data "aws_iam_policy_document"`` with ``statement`` blocks (a statement
+    that names principals belongs to a resource policy: a bucket's, a key's)."""
     if r.type == "aws_iam_policy_document":
         out = []
         for b in r.blocks("statement"):
             out.append({"Effect": b.get("effect", "Allow"), "Action": b.get("actions"),
-                        "NotAction": b.get("not_actions"), "Resource": b.get("resources")})
+                        "NotAction": b.get("not_actions"), "Resource": b.get("resources"),
+                        "Principal": b.get("principals") or None})
         return out
     return statements(policy_document(r.get("policy")))
 

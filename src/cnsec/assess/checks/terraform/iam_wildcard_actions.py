@@ -27,7 +27,8 @@ def iam_wildcard_actions(r: TfResource, ctx: object) -> Iterator[Hit]:
 
     Wider than Checkov's CKV_AWS_63, which only fails a bare "*" action: we also fail service-wide
     wildcards ("s3:*") on Resource "*", and NotAction allows. Full-admin statements are reported by
-    CNSEC-TF-010 instead.
+    CNSEC-TF-010 instead. A KMS key policy's ``kms:*`` for named principals is not one: in a key policy
+    Resource "*" means the key itself (it is AWS's default key policy).
     """
     for n, st in enumerate(policy_statements(r)):
         if not allows(st) or is_admin(st):
@@ -35,6 +36,8 @@ def iam_wildcard_actions(r: TfResource, ctx: object) -> Iterator[Hit]:
         actions = [str(a).strip() for a in as_list(st.get("Action"))]
         resources = [str(x).strip() for x in as_list(st.get("Resource"))]
         star = [a for a in actions if a == "*" or (a.endswith(":*") and "*" in resources)]
+        if star and st.get("Principal") and all(a.lower().startswith("kms:") for a in star):
+            continue  # a key policy: its Resource "*" is the key itself (AWS's own default key policy)
         attr = "statement" if r.type == "aws_iam_policy_document" else "policy"
         if star:
             yield Hit(f"{r.address} statement {n} allows wildcard actions {', '.join(star[:5])}"
