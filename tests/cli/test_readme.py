@@ -64,7 +64,7 @@ EXPECTED: dict[str, int] = {
 
 #: commands printed for people to type that a test machine cannot run as printed, and why
 NOT_RUN: dict[str, str] = {
-    "make demo": "the Makefile's own target; CI runs it separately",
+    "make demo": "builds the project's venv; .ci/run runs it on a fresh clone before make test",
     "make test": "this very suite",
     # a live cluster: the same command lines run against a loopback API server serving a recorded
     # cluster in tests/k8s/live/ (test_cli.py, test_same_findings.py)

@@ -544,8 +544,9 @@ def test_a_local_helm_release_is_rendered_with_its_values_and_sets_and_its_secre
     assert priv["source"]["file"].endswith("charts/shop/templates/deployment.yaml")
     assert priv["source"]["line"] == 19  # the privileged key in the template: the set reached the chart
     assert not any("helm_release" in s["message"] for s in report["skipped"])
-    # the chart itself (found by the walk, its defaults: not privileged) and the release's render
-    assert report["summary"]["rendered"] == 2
+    # rendered once, as the release installs it: not a second time with the chart's defaults
+    assert report["summary"]["rendered"] == 1
+    assert {a["id"] for a in report["assets"] if a["kind"] == "Deployment"} == {"Deployment/shop/shop-api"}
     assert secret not in out and secret not in err and tf.is_file()
 
 
@@ -557,3 +558,13 @@ def test_a_helm_release_with_a_value_terraform_computes_is_not_rendered_with_a_g
     assert not [f for f in report["findings"] if f["check_id"] == "CNSEC-K8S-001"]
     [skipped] = [s for s in report["skipped"] if "helm_release" in s["message"]]
     assert "values Terraform computes at plan time (db.password)" in skipped["message"]
+
+
+def test_the_charts_helm_releases_install_are_found_in_the_text_before_parsing(tmp_path: Path) -> None:
+    from cnsec.k8s.from_terraform import released_charts
+
+    (tmp_path / "charts" / "a").mkdir(parents=True)
+    text = ('resource "helm_release" "a" {\n  chart = "${path.module}/charts/a"\n}\n'
+            'resource "helm_release" "b" {\n  repository = "https://x"\n  chart = "b"\n}\n'
+            'resource "helm_release" "c" {\n  chart = var.chart\n}\n')
+    assert released_charts(text, str(tmp_path / "main.tf")) == {str(tmp_path / "charts" / "a")}

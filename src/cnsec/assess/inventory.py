@@ -435,7 +435,17 @@ def _render_folder(inv: Inventory, target: str, render: HelmOptions, found: list
     of ``found`` that none of them read."""
     from cnsec.k8s.render.walk import render_tree
 
-    tree = render_tree(target, render, SKIP_DIRS)
+    released: set[str] = set()
+    for path, kind in found:
+        if kind == "terraform":
+            try:
+                with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                    text = handle.read(MAX_FILE_BYTES)
+            except OSError:
+                continue  # the plain reading reports it
+            if "helm_release" in text:
+                released |= from_terraform.released_charts(text, path)
+    tree = render_tree(target, render, SKIP_DIRS, released)
     inv.problems.extend(map(_withhold_secrets, tree.problems))
     inv.skipped.extend(tree.skipped)
     inv.files_read += tree.failed  # their Chart.yaml or kustomization.yaml was read: the report is written

@@ -701,6 +701,39 @@ _FILE_CALL = re.compile(r'^\$\{\s*file\(\s*"(?:\$\{path\.(?:module|root)\}/)?([^
 _PATH_MODULE = re.compile(r'^(?:\$\{path\.(?:module|root)\}/)(.+)$')
 
 
+def local_chart_path(chart: str, repository: str | None, tf_file: str) -> str | None:
+    """The chart folder a ``helm_release``'s ``chart`` names on disk (``./charts/app``,
+    ``${path.module}/charts/app``), or ``None`` for a chart from a repository or an expression."""
+    local = _PATH_MODULE.match(chart)
+    candidate = local.group(1) if local else (chart if "${" not in chart else "")
+    if not candidate or repository or candidate.startswith(("oci://", "http://", "https://")):
+        return None
+    path = os.path.normpath(os.path.join(os.path.dirname(tf_file), candidate))
+    return path if os.path.isdir(path) or candidate.startswith(("./", "../", "/")) else None
+
+
+_HELM_RELEASE = re.compile(r'^resource\s+"helm_release"\s+"[^"]*"\s*\{(.*?)(?=^resource\s|^data\s|^module\s|\Z)',
+                           re.MULTILINE | re.DOTALL)
+_CHART_ATTR = re.compile(r'^\s*chart\s*=\s*"([^"]+)"', re.MULTILINE)
+_REPOSITORY_ATTR = re.compile(r'^\s*repository\s*=', re.MULTILINE)
+
+
+def released_charts(text: str, tf_file: str) -> set[str]:
+    """The local chart folders the ``helm_release`` blocks of one ``.tf`` text install (absolute), read
+    from the text before the Terraform is parsed: so that a chart a release installs is rendered with the
+    release's values only, not a second time with its defaults. A release this misses is rendered twice
+    (never missed out)."""
+    out = set()
+    for block in _HELM_RELEASE.finditer(text):
+        body = block.group(1)
+        chart = _CHART_ATTR.search(body)
+        if chart and not _REPOSITORY_ATTR.search(body):
+            path = local_chart_path(chart.group(1), None, tf_file)
+            if path is not None:
+                out.add(os.path.abspath(path))
+    return out
+
+
 def _helm(r: TfBlock) -> HelmRelease:
     a = r.attrs
     folder = os.path.dirname(r.file)
@@ -715,12 +748,7 @@ def _helm(r: TfBlock) -> HelmRelease:
     release = HelmRelease(address=r.address, file=r.file, line=r.line, name=name, chart=chart_s,
                                 namespace=text("namespace"), repository=text("repository"),
                                 version=text("version"))
-    local = _PATH_MODULE.match(chart_s)
-    candidate = local.group(1) if local else (chart_s if "${" not in chart_s else "")
-    if candidate and not release.repository and not candidate.startswith(("oci://", "http://", "https://")):
-        path = os.path.normpath(os.path.join(folder, candidate))
-        if os.path.isdir(path) or candidate.startswith(("./", "../", "/")):
-            release.chart_path = path
+    release.chart_path = local_chart_path(chart_s, release.repository, r.file)
     for raw in a.get("values") or []:
         if not isinstance(raw, str):
             continue

@@ -83,9 +83,13 @@ def _inside(path: str, folders: Iterable[str]) -> bool:
     return any(path == f or path.startswith(f + os.sep) for f in folders)
 
 
-def render_tree(top: str, explicit: HelmOptions, skip_dirs: Iterable[str]) -> Tree:
+def render_tree(top: str, explicit: HelmOptions, skip_dirs: Iterable[str],
+                released: Iterable[str] = ()) -> Tree:
     """Render every chart and top overlay under ``top`` (a folder as displayed); ``explicit`` are
-    the options for ``top`` itself when it is a chart."""
+    the options for ``top`` itself when it is a chart. ``released``: absolute chart folders a Terraform
+    ``helm_release`` installs — rendered with the release's values by assess, not here with defaults
+    (their files are still not read as plain files)."""
+    released = frozenset(released)
     tree = Tree()
     charts, overlays = discover(top, skip_dirs)
     layouts: dict[str, Layout] = {o: layout(o) for o in overlays}
@@ -110,8 +114,8 @@ def render_tree(top: str, explicit: HelmOptions, skip_dirs: Iterable[str]) -> Tr
     for c in charts:
         absolute = os.path.abspath(c)
         tree.charts.append(absolute)
-        if _inside(absolute, chart_homes):
-            continue  # an overlay's helmCharts renders it, with the overlay's values
+        if _inside(absolute, chart_homes) or absolute in released:
+            continue  # an overlay's helmCharts, or a helm_release, renders it with its own values
         same = absolute == os.path.abspath(top)
         jobs.append(("chart", c, explicit if same else HelmOptions()))
     for kind, path, result in _run(jobs):
