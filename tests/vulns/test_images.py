@@ -39,7 +39,8 @@ LAYERS = [
             "srv/old/requirements.txt": b"demo-pkg==1.5\n", "srv/cache/requirements.txt": b"demo-pkg==1.5\n"}),
     _layer({"var/lib/dpkg/status": SSL + b"\n" + BASH, "srv/old/.wh.requirements.txt": b"",
             "srv/cache/.wh..wh..opq": b"", "app/requirements.txt": b"demo-pkg==1.5\n",
-            "../../escaped/requirements.txt": b"demo-pkg==1.5\n"}),
+            "../../escaped/requirements.txt": b"demo-pkg==1.5\n",
+            "usr/lib/python3/dist-packages/demo_pkg-1.5.dist-info/METADATA": b"Name: demo_pkg\nVersion: 1.5\n\n"}),
 ]
 
 
@@ -102,6 +103,7 @@ def test_an_image_is_read_layer_by_layer_with_whiteouts_and_each_package_names_i
     assert found == {("openssl", "var/lib/dpkg/status", first),   # installed by the first layer
                      ("bash", "var/lib/dpkg/status", second),     # by the second, which rewrote the database
                      ("demo-pkg", "app/requirements.txt", second),
+                     ("demo-pkg", "usr/lib/python3/dist-packages/demo_pkg-1.5.dist-info/METADATA", second),
                      # ../../escaped is clamped to the image root, as a container runtime unpacks it
                      ("demo-pkg", "escaped/requirements.txt", second)}
     # srv/old was whited out and srv/cache made opaque; nothing was written outside

@@ -152,3 +152,35 @@ def test_the_real_debian_12_dpkg_database_is_read_whole_and_reported_unmatched_w
     main(["vulns", str(root), "--db", str(db), "-f", "json", "--fail-on", "none"])
     report = json.loads(capsys.readouterr().out)
     assert any("710 Debian:12 package(s) not matched" in s["message"] for s in report["skipped"])
+
+
+def test_the_python_packages_installed_in_an_environment_are_read_as_pip_sees_them() -> None:
+    """The test environment's own site-packages is a real installed tree: what cnsec reads from its
+    METADATA files is what importlib.metadata (pip's view) lists, name and version."""
+    import importlib.metadata
+    import sysconfig
+
+    from cnsec.vulns.inventory import discover
+
+    site = Path(sysconfig.get_paths()["purelib"])
+    import re
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    found = {(norm(p.name), p.version) for path, fmt in discover(site) if fmt.id == "python-installed"
+             for p in fmt.parse(path, path.read_text(encoding="utf-8", errors="replace"))}
+    expected = {(norm(str(d.metadata["Name"])), d.version)
+                for d in importlib.metadata.distributions(path=[str(site)]) if d.metadata["Name"]}
+    assert len(found) > 20 and found == expected
+
+
+def test_an_installed_python_package_in_a_rootfs_is_matched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    meta = tmp_path / "rootfs/usr/local/lib/python3.11/site-packages/urllib3-1.24.1.dist-info/METADATA"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("Metadata-Version: 2.1\nName: urllib3\nVersion: 1.24.1\nSummary: HTTP library\n\n"
+                    "Name: not-a-header-any-more\n")
+    db = build_index(tmp_path, [record("PYSEC-2019-133", "PyPI", "urllib3", [{"introduced": "0"}, {"fixed": "1.24.2"}])])
+    main(["vulns", str(tmp_path / "rootfs"), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert (finding["package"], finding["installed_version"], finding["source"]["line"]) == ("urllib3", "1.24.1", 2)
