@@ -180,7 +180,8 @@ def test_an_installed_python_package_in_a_rootfs_is_matched(tmp_path: Path, caps
     meta.parent.mkdir(parents=True)
     meta.write_text("Metadata-Version: 2.1\nName: urllib3\nVersion: 1.24.1\nSummary: HTTP library\n\n"
                     "Name: not-a-header-any-more\n")
-    db = build_index(tmp_path, [record("PYSEC-2019-133", "PyPI", "urllib3", [{"introduced": "0"}, {"fixed": "1.24.2"}])])
+    db = build_index(tmp_path, [record("PYSEC-2019-133", "PyPI", "urllib3",
+                                       [{"introduced": "0"}, {"fixed": "1.24.2"}])])
     main(["vulns", str(tmp_path / "rootfs"), "--db", str(db), "-f", "json", "--fail-on", "none"])
     [finding] = json.loads(capsys.readouterr().out)["findings"]
     assert (finding["package"], finding["installed_version"], finding["source"]["line"]) == ("urllib3", "1.24.1", 2)

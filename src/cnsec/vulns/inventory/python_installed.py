@@ -18,17 +18,17 @@ from cnsec.vulns.inventory import LockfileFormat, Package
 
 def parse(path: Path, text: str) -> list[Package]:
     fields: dict[str, tuple[str, int]] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for n, header in enumerate(text.splitlines(), 1):
+        if not header.strip():
             break  # the headers end here; the description follows
-        key, sep, value = line.partition(":")
+        key, sep, value = header.partition(":")
         if sep and key in ("Name", "Version") and key not in fields:
             fields[key] = (value.strip(), n)
     if "Name" not in fields or "Version" not in fields:
         return []
-    name, line = fields["Name"]
+    name, where = fields["Name"]
     # PEP 503's separators, as requirement files and purls write the name (demo_pkg is demo-pkg)
-    return [Package("PyPI", re.sub(r"[-_.]+", "-", name), fields["Version"][0], str(path), line)]
+    return [Package("PyPI", re.sub(r"[-_.]+", "-", name), fields["Version"][0], str(path), where)]
 
 
 FORMAT = LockfileFormat("python-installed", "PyPI", (), parse, path_patterns=(
