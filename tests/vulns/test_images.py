@@ -169,3 +169,28 @@ def test_an_sbom_cnsec_wrote_reads_back_as_the_same_packages_and_findings(
     again = json.loads(capsys.readouterr().out)
     assert {(f["package"], f["advisory"]) for f in again["findings"]} == \
         {(f["package"], f["advisory"]) for f in first["findings"]}  # type: ignore[attr-defined,index]
+
+
+def test_a_tarball_of_several_images_says_only_the_first_is_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = docker_save(tmp_path / "image.tar", LAYERS)
+    with tarfile.open(image) as tf:
+        members = {m.name: tf.extractfile(m).read() for m in tf.getmembers()}  # type: ignore[union-attr]
+    manifest = json.loads(members["manifest.json"])
+    members["manifest.json"] = json.dumps(manifest + manifest).encode()
+    with tarfile.open(image, "w") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    report = _scan(tmp_path, image, capsys)
+    assert any("2 images (docker save of several) in this image; only the first is read" in e["message"]
+               for e in report["errors"])  # type: ignore[attr-defined,index]
+
+
+def test_an_oci_index_entry_without_a_digest_is_an_input_error_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = oci_layout(tmp_path / "image", LAYERS)
+    (folder / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{"mediaType": "x"}]}))
+    report = _scan(tmp_path, folder, capsys)
+    assert any("has no digest" in e["message"] for e in report["errors"])  # type: ignore[attr-defined,index]

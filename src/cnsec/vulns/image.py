@@ -120,25 +120,41 @@ def _blob(digest: str) -> str:
     return f"blobs/{algo}/{hexdigest}"
 
 
-def _layers(src: _Source) -> list[tuple[str, str]]:
-    """(layer digest or name, blob name) of the image's first manifest, bottom layer first."""
+def _first(items: list[object], what: str, problems: list[str]) -> object:
+    """The first of ``items``; the others are said to be left out (never silent)."""
+    if len(items) > 1:
+        problems.append(f"{len(items)} {what} in this image; only the first is read")
+    return items[0]
+
+
+def _digest(desc: object, src: _Source) -> str:
+    digest = desc.get("digest") if isinstance(desc, dict) else None
+    if not isinstance(digest, str) or ":" not in digest:
+        raise InputError("a manifest entry has no digest", Source(str(src.path)))
+    return digest
+
+
+def _layers(src: _Source, problems: list[str]) -> list[tuple[str, str]]:
+    """(layer digest or name, blob name) of the image's first manifest, bottom layer first; more images
+    (a ``docker save`` of several, a multi-platform index) are said in ``problems``."""
     if src.tar is not None and "manifest.json" in src._names:
         manifest = src.json("manifest.json")
         if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
             raise InputError("manifest.json: expected a list of images", Source(str(src.path)))
-        layers = manifest[0].get("Layers") or []
-        return [(_layer_label(str(name)), str(name)) for name in layers]
+        first = _first(manifest, "images (docker save of several)", problems)
+        layers = first.get("Layers") if isinstance(first, dict) else None
+        return [(_layer_label(str(name)), str(name)) for name in layers or []]
     index = src.json("index.json")
     manifests = index.get("manifests") if isinstance(index, dict) else None
-    if not manifests:
+    if not isinstance(manifests, list) or not manifests:
         raise InputError("index.json lists no manifest", Source(str(src.path)))
-    desc = manifests[0]
-    doc = src.json(_blob(desc["digest"]))
-    if isinstance(doc, dict) and doc.get("manifests"):  # an image index (multi-platform): its first image
-        doc = src.json(_blob(doc["manifests"][0]["digest"]))
+    doc = src.json(_blob(_digest(_first(manifests, "manifests in index.json", problems), src)))
+    if isinstance(doc, dict) and isinstance(doc.get("manifests"), list) and doc["manifests"]:
+        # an image index (multi-platform): its first image
+        doc = src.json(_blob(_digest(_first(doc["manifests"], "platform images", problems), src)))
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
         raise InputError("the OCI manifest lists no layers", Source(str(src.path)))
-    return [(str(layer["digest"]), _blob(str(layer["digest"]))) for layer in doc["layers"]]
+    return [(d, _blob(d)) for d in (_digest(layer, src) for layer in doc["layers"])]
 
 
 def read_image(path: Path, wanted: Callable[[str], bool], max_bytes: int,
@@ -150,7 +166,7 @@ def read_image(path: Path, wanted: Callable[[str], bool], max_bytes: int,
     files: dict[str, Kept] = {}
     seen = 0
     try:
-        layers = _layers(src)
+        layers = _layers(src, problems)
         if len(layers) > MAX_LAYERS:
             raise InputError(f"{len(layers)} layers (more than {MAX_LAYERS}); refused", Source(str(path)))
         for digest, blob in layers:

@@ -22,7 +22,6 @@ from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
 
-CONFIG_NAME = ".cnsec.yaml"
 #: Below this many bytes a pool costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
