@@ -26,6 +26,7 @@ PILLAR_CLIS = (
     "cnsec.detect.correlate.cli",
     "cnsec.respond.cli",
     "cnsec.vulns.cli",
+    "cnsec.serve.cli",
 )
 
 

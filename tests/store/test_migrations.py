@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
 
 from cnsec.iam import passwords
-from cnsec.iam.store import IamStore, NotInitialized
+from cnsec.iam.store import BUILTIN_ROLES, IamStore, NotInitialized
 from cnsec.store import migrations, schema
 from cnsec.store.engine import dispose_all, get_engine, new_engine
 from tests.store import legacy
@@ -69,6 +69,12 @@ def check_kept(url: str, before: dict[str, list[Any]], inits: int = 1) -> None:
         if name == "iam_audit_log":
             assert after[name][:len(before[name])] == before[name]
             assert [r[2] for r in after[name][len(before[name]):]] == ["store-init"] * inits
+        elif name in ("iam_roles", "iam_permissions"):
+            # every row kept; the built-in roles this cnsec adds (and their permissions) come after them
+            assert after[name][:len(before[name])] == before[name] or set(before[name]) <= set(after[name]), name
+            kept_roles = {r[0] for r in before["iam_roles"]}
+            new_roles = {r[0] for r in after["iam_roles"]} - kept_roles
+            assert new_roles <= set(BUILTIN_ROLES), new_roles
         else:
             assert after[name] == before[name], name
     assert sum(len(v) for v in before.values()) > 30  # the fixture really holds data
@@ -91,7 +97,8 @@ def test_every_legacy_version_maps_to_a_shipped_revision() -> None:
 def test_a_new_store_is_created_at_head_and_a_second_upgrade_applies_nothing(db_url: str) -> None:
     engine = get_engine(db_url)
     applied = migrations.upgrade(engine)
-    assert [m.version for m in applied] == ["0001_iam_tables", "0002_iam_audit_append_only", "0003_iam_write_lock"]
+    assert [m.version for m in applied] == ["0001_iam_tables", "0002_iam_audit_append_only", "0003_iam_write_lock",
+                                            "0004_serve_tables"]
     assert applied[0].name.startswith("IAM: users, roles")
     assert migrations.upgrade(engine) == []
     migrations.require_current(engine, "store")
@@ -135,7 +142,8 @@ def test_a_pre_alembic_store_is_upgraded_keeping_every_row_and_the_audit_chain(d
     with pytest.raises(NotInitialized, match=f"older cnsec \\(schema version {version}\\).*cnsec iam init"):
         store.require_ready()
     applied = store.init()
-    assert [m.version for m in applied] == list(migrations.LEGACY_REVISIONS.values())[version:]
+    # the legacy revisions not yet applied, then every revision after them (serve's tables)
+    assert [m.version for m in applied] == [*list(migrations.LEGACY_REVISIONS.values())[version:], "0004_serve_tables"]
     check_kept(db_url, before, inits=1 if applied else 0)
     assert store.verify_audit_chain().intact
     # the triggers of legacy version 2 hold after the upgrade
@@ -232,7 +240,7 @@ def test_two_upgrades_at_once_both_succeed_and_one_does_the_work(db_url: str) ->
         stores = [IamStore(db_url, engine=new_engine(db_url)) for _ in range(3)]
         out = _init_at_once(stores)
         assert all(isinstance(o, list) for o in out), out
-        assert sorted(len(o) for o in out) == [0, 0, 1]
+        assert sorted(len(o) for o in out) == [0, 0, 2]  # legacy 2 -> 0003, then 0004
         assert stores[0].verify_audit_chain().intact
         for s in stores:
             s.engine.dispose()
@@ -242,8 +250,8 @@ def test_two_inits_of_a_new_store_at_once_both_succeed(db_url: str) -> None:
     stores = [IamStore(db_url, engine=new_engine(db_url)) for _ in range(3)]
     out = _init_at_once(stores)
     assert all(isinstance(o, list) for o in out), out
-    assert sorted(len(o) for o in out) == [0, 0, 3]
-    assert sorted(stores[0].roles()) == ["admin", "viewer"]
+    assert sorted(len(o) for o in out) == [0, 0, 4]
+    assert sorted(stores[0].roles()) == sorted(BUILTIN_ROLES)
     for s in stores:
         s.engine.dispose()
 

@@ -31,9 +31,19 @@ from cnsec.store.engine import driver_message, get_engine, redact, resolve_url
 from cnsec.store.migrations import Migration, MigrationError, require_current, upgrade
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
+#: The roles every store has (created by ``init``, never changed by it afterwards). The permissions are
+#: ``resource:action``; ``cnsec serve`` declares one on every route (docs/serve.md has the table).
+#: ``viewer`` reads everything but the user list and the audit log; ``analyst`` triages findings and
+#: alerts and runs assessments; ``responder`` plans, approves and applies responses; ``ingest`` is the
+#: role of the service account an audit webhook or falcosidekick posts with, and can do nothing else.
 BUILTIN_ROLES: dict[str, tuple[list[str], list[str]]] = {
     "admin": (["*:*"], []),
-    "viewer": (["*:read", "*:list"], []),
+    "viewer": (["*:read", "*:list"], ["users:read", "audit:read"]),
+    "analyst": (["*:read", "*:list", "findings:triage", "alerts:ack", "assessments:create", "responses:plan"],
+                ["users:read", "audit:read"]),
+    "responder": (["*:read", "*:list", "alerts:ack", "responses:plan", "responses:approve", "responses:apply"],
+                  ["users:read", "audit:read"]),
+    "ingest": (["ingest:write"], []),
 }
 
 #: Brute-force policy. Account: 3 free failures, then 1 s, 2 s, 4 s … (max 15 min) between attempts,

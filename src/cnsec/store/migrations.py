@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 #: Where Alembic records the applied revision.
 VERSION_TABLE = "cnsec_schema_version"
 #: The head of the history shipped with this cnsec (a test checks it against the scripts).
-HEAD = "0003_iam_write_lock"
+HEAD = "0004_serve_tables"
 #: The pre-Alembic runner's table and the revision each of its IAM versions corresponds to.
 LEGACY_TABLE = "cnsec_schema_migrations"
 LEGACY_REVISIONS = {1: "0001_iam_tables", 2: "0002_iam_audit_append_only", 3: "0003_iam_write_lock"}

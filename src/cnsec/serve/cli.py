@@ -1,0 +1,122 @@
+"""``cnsec serve``: the platform server; ``cnsec serve keys``: API keys for machines that post to it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve", help="the cnsec platform: API, dashboard, audit-webhook ingest, history in a database",
+        description="Run the cnsec server (FastAPI + uvicorn) over the store in CNSEC_DB (default: a SQLite "
+                    "file in the data directory). An empty store is created; there is no default user: "
+                    "make the first with `cnsec iam users add admin --role admin`. See docs/serve.md.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: 8443)")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store (default: $CNSEC_DB or the SQLite "
+                                               "file in the data directory)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) file")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    p.add_argument("--migrate", action="store_true",
+                   help="upgrade a store made by an older cnsec before serving (take a backup first)")
+    p.set_defaults(func=_serve)
+    s = p.add_subparsers(dest="serve_command", metavar="COMMAND")
+    keys = s.add_parser("keys", help="API keys for machines (audit webhook, falcosidekick, CI)",
+                        description="API keys are bearer credentials tied to a user, acting with that "
+                                    "user's roles (give a webhook's user only the 'ingest' role).")
+    keys.set_defaults(func=lambda a: (keys.print_help(sys.stderr), 2)[1])
+    ks = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    k = ks.add_parser("add", help="make a key (printed once, never stored)")
+    k.add_argument("--user", required=True, help="the user the key acts as")
+    k.add_argument("--name", required=True, help="what the key is for (shown in lists)")
+    k.add_argument("--expires", metavar="DURATION", help="lifetime such as 90d or 12h (default: no expiry)")
+    k.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store")
+    k.set_defaults(func=_keys_add)
+    k = ks.add_parser("list", help="the keys: id, user, name, expiry, last use (never the key)")
+    k.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store")
+    k.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    k.set_defaults(func=_keys_list)
+    k = ks.add_parser("revoke", help="revoke a key by its id")
+    k.add_argument("id")
+    k.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store")
+    k.set_defaults(func=_keys_revoke)
+
+
+def parse_duration(text: str) -> float:
+    from cnsec.errors import UsageError
+
+    text = text.strip()
+    try:
+        value = float(text[:-1]) * DURATION_UNITS[text[-1]] if text and text[-1] in DURATION_UNITS else float(text)
+    except ValueError:
+        raise UsageError(f"--expires {text!r}: give a number with s, m, h or d (90d)") from None
+    if value <= 0:
+        raise UsageError(f"--expires {text!r}: must be positive")
+    return value
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from cnsec.errors import UsageError
+    from cnsec.serve.settings import DEFAULT_PORT, Settings
+
+    if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
+        raise UsageError("--tls-cert and --tls-key go together")
+    return Settings(db_url=args.db, host=getattr(args, "host", "127.0.0.1"),
+                    port=getattr(args, "port", None) or DEFAULT_PORT,
+                    tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None))
+
+
+def _open(args: argparse.Namespace, *, migrate: bool = False) -> Any:
+    from cnsec.serve.context import ServeContext
+    from cnsec.serve.startup import prepare
+
+    ctx = ServeContext.open(_settings(args))
+    prepare(ctx, migrate=migrate)
+    return ctx
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cnsec.serve.startup import run
+
+    ctx = _open(args, migrate=args.migrate)
+    return run(ctx)
+
+
+def _keys_add(args: argparse.Namespace) -> int:
+    from cnsec.serve.auth import add_key
+
+    ctx = _open(args)
+    key, rec = add_key(ctx, args.user, args.name, parse_duration(args.expires) if args.expires else None)
+    print(key)
+    print(f"key {rec.id} for {rec.username} ({rec.name}): shown once, keep it in a secret store", file=sys.stderr)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    import json
+
+    from cnsec.serve.auth import list_keys
+
+    keys = list_keys(_open(args))
+    if args.format == "json":
+        print(json.dumps([k.to_dict() for k in keys], indent=2))
+        return 0
+    for k in keys:
+        state = "revoked" if k.revoked_at else "active"
+        print(f"{k.id}  {k.username:<16} {k.name:<24} {state}")
+    if not keys:
+        print("no API keys", file=sys.stderr)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from cnsec.errors import UsageError
+    from cnsec.serve.auth import revoke_key
+
+    if not revoke_key(_open(args), args.id):
+        raise UsageError(f"no active API key {args.id!r}")
+    return 0

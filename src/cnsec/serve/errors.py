@@ -1,0 +1,86 @@
+"""One error shape for every API answer that is not a success.
+
+``{"error": {"status": 404, "code": "not_found", "message": "no finding with that id"}}`` — for our own
+:class:`ApiError`, for FastAPI's validation errors (422, with the fields at fault in ``detail``), for
+Starlette's own 404/405, and for a bug (500, with a request id to find the logged traceback; never
+the exception's text, which may hold input or a secret).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("cnsec.serve")
+
+_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+          422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere in a route; ``headers`` go with it (Retry-After)."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 headers: dict[str, str] | None = None, detail: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "error")
+        self.headers = headers or {}
+        self.detail = detail
+
+
+def body(status: int, message: str, code: str | None = None, detail: Any = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
+    if detail is not None:
+        err["detail"] = detail
+    return {"error": err}
+
+
+def response(status: int, message: str, code: str | None = None, *, headers: dict[str, str] | None = None,
+             detail: Any = None) -> JSONResponse:
+    return JSONResponse(body(status, message, code, detail), status_code=status, headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and what, without echoing the input (``input`` may hold a password)."""
+    out = []
+    for e in exc.errors():
+        out.append({"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                    "type": str(e.get("type", ""))})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the one shape."""
+
+    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return response(exc.status, exc.message, exc.code, headers=exc.headers, detail=exc.detail)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else _CODES.get(exc.status_code, "error")
+        return response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return response(422, "the request does not match the API", detail=_validation_detail(exc))
+
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        ref = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", ref, request.method, request.url.path,
+                  exc_info=(type(exc), exc, exc.__traceback__))
+        return response(500, f"internal error (reference {ref})")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, bug)

@@ -1,0 +1,42 @@
+"""What ``cnsec serve`` is told at start: where the database is, where to listen, and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The default port: 8443 whether or not TLS is configured, so that turning TLS on changes no URL
+#: but its scheme.
+DEFAULT_PORT = 8443
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One server's settings. ``db_url`` None means ``CNSEC_DB``, else the SQLite file in the data dir."""
+
+    db_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    #: largest request body read, in bytes; larger ones get 413 before they are read whole
+    max_body: int = 16 << 20
+    #: larger limits for the routes that take archives (path prefix -> bytes)
+    max_body_by_prefix: dict[str, int] = field(default_factory=lambda: {"/v1/assessments": 256 << 20})
+    #: a browser session lasts this long after login (seconds), whatever its activity
+    session_ttl: float = 8 * 3600.0
+    #: requests allowed from one client to the login route per minute, before 429
+    login_per_minute: int = 30
+    #: ingest queue: batches waiting for detection before new posts get 503 + Retry-After
+    queue_max_batches: int = 5000
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
+
+    def body_limit(self, path: str) -> int:
+        """The body limit for a request path: the longest configured prefix wins."""
+        best, limit = -1, self.max_body
+        for prefix, size in self.max_body_by_prefix.items():
+            if path.startswith(prefix) and len(prefix) > best:
+                best, limit = len(prefix), size
+        return limit
