@@ -28,6 +28,11 @@ class Settings:
     login_per_minute: int = 30
     #: ingest queue: batches waiting for detection before new posts get 503 + Retry-After
     queue_max_batches: int = 5000
+    # -- ingest (serve/ingest): the rules events run through, as `cnsec detect --rules … [--no-default-rules]`
+    rules: tuple[str, ...] = ()
+    default_rules: bool = True
+    #: the detector's state is checkpointed (and the queue rows it covers deleted) this often (seconds)
+    checkpoint_every: float = 2.0
 
     @property
     def tls(self) -> bool:
