@@ -33,6 +33,9 @@ class Settings:
     default_rules: bool = True
     #: the detector's state is checkpointed (and the queue rows it covers deleted) this often (seconds)
     checkpoint_every: float = 2.0
+    #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"
+    #: (in the server process), "none" (events are queued, nothing takes them: tests)
+    ingest_worker: str = "process"
 
     @property
     def tls(self) -> bool:

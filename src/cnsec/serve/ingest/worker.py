@@ -91,7 +91,7 @@ class Worker:
         self.events_checkpointed = 0
         self.last_checkpoint = 0.0
         self.problems_seen = 0
-        self._stop = threading.Event()
+        self._stop: Any = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0
 
@@ -107,13 +107,17 @@ class Worker:
         if row is not None:
             seq, events = int(row.seq), int(row.events)
             if row.rules == self.digest:
-                det.restore(bytes(row.snapshot))
+                try:
+                    det.restore(bytes(row.snapshot))
+                except Exception as exc:  # a snapshot of another cnsec version: start clean, say so
+                    log.warning("ingest: the stored detector state cannot be restored (%s): detection restarts "
+                                "with empty windows from queue seq %d", exc, seq)
+                    det = self.factory()
             else:
                 log.warning("the rules changed since the last checkpoint: detection restarts with empty windows "
                             "from queue seq %d", seq)
         self.detector, self.seq, self.checkpointed = det, seq, seq
         self.events = self.events_checkpointed = events
-        self.problems_seen = len(getattr(det, "problems", []))
 
     def _checkpoint(self, conn: Connection, now: float) -> int:
         t = schema.serve_detector_state
@@ -127,9 +131,12 @@ class Worker:
     # -- one pass ---------------------------------------------------------------------------------------
     def step(self, *, force_checkpoint: bool = False) -> int:
         """Feed the next rows and store what they changed; the number of rows fed (0: nothing waiting)."""
-        if self.detector is None:
-            self.restore()
         q = schema.serve_ingest_queue
+        if self.detector is None:
+            with self.engine.connect() as conn:  # the rules are loaded once there is something to feed
+                if conn.execute(select(q.c.seq).limit(1)).first() is None:
+                    return 0
+            self.restore()
         with self.engine.connect() as conn:
             rows = conn.execute(select(q.c.seq, q.c.kind, q.c.payload).where(q.c.seq > self.seq)
                                 .order_by(q.c.seq).limit(ROWS_PER_PASS)).all()
@@ -143,10 +150,11 @@ class Worker:
         for row in rows:
             lines = bytes(row.payload).split(b"\n")
             events += len(lines)
-            for alert in self.detector.feed(lines, source=SOURCE.get(row.kind), name=f"ingest:{row.seq}"):
+            # one stream per kind (not per row: the detector keeps each stream's reading state)
+            for alert in self.detector.feed(lines, source=SOURCE.get(row.kind), name=f"ingest-{row.kind}"):
                 updates[alert.id] = alert
+            self._report_problems(int(row.seq))
             last = int(row.seq)
-        self._report_problems()
         try:
             with self.engine.begin() as conn:
                 if updates:
@@ -165,11 +173,11 @@ class Worker:
             self.on_stored(events, len(updates))
         return len(rows)
 
-    def _report_problems(self) -> None:
-        problems = getattr(self.detector, "problems", [])
-        for p in problems[self.problems_seen:]:
-            log.warning("ingest: event skipped: %s", p)
-        self.problems_seen = len(problems)
+    def _report_problems(self, seq: int) -> None:
+        """The last feed's problems (an unreadable line, a rule that raised): logged, never fatal."""
+        for p in getattr(self.detector, "problems", []):
+            self.problems_seen += 1
+            log.warning("ingest: queue row %d: %s", seq, p)
 
     def drain(self) -> None:
         """Feed everything waiting and checkpoint (tests, shutdown)."""
@@ -177,10 +185,15 @@ class Worker:
             pass
         self.step(force_checkpoint=True)
 
-    # -- the thread -------------------------------------------------------------------------------------
-    def _run(self) -> None:
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run_until(self, stop: Any, alive: Any = None) -> None:
+        """Feed until ``stop`` is set (an Event), or ``alive()`` says the server is gone."""
+        self._stop = stop
+        self._run(alive)
+
+    def _run(self, alive: Any = None) -> None:
         backoff = 0.1
-        while not self._stop.is_set():
+        while not self._stop.is_set() and (alive is None or alive()):
             try:
                 fed = self.step()
                 backoff, self.failures = 0.1, 0

@@ -11,7 +11,7 @@ from cnsec.serve.app import on_startup
 from cnsec.serve.auth import require
 from cnsec.serve.context import ServeContext, context
 from cnsec.serve.ingest.parse import PARSERS
-from cnsec.serve.ingest.part import ingest_of
+from cnsec.serve.ingest.part import ingest_of, start_worker
 
 router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
 
@@ -53,11 +53,4 @@ async def events(request: Request, ctx: ServeContext = Depends(context), _p: Any
 def mount(app: FastAPI) -> None:
     ctx: ServeContext = app.state.cnsec
 
-    def start() -> Any:
-        queue, worker = ingest_of(ctx)
-        queue.load_depth()
-        worker.restore()
-        worker.start()
-        return worker.stop
-
-    on_startup(app, start)
+    on_startup(app, lambda: start_worker(ctx))
