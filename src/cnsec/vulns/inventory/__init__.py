@@ -49,7 +49,7 @@ class LockfileFormat:
         if not self.path_patterns:
             return self.matches(path.name)
         posix = path.as_posix()
-        return any(posix == p or posix.endswith("/" + p) or fnmatch.fnmatchcase(posix, "*/" + p)
+        return any(fnmatch.fnmatchcase(posix, p) or fnmatch.fnmatchcase(posix, "*/" + p)
                    for p in self.path_patterns)
 
 
@@ -169,12 +169,27 @@ def toml_package_lines(text: str) -> dict[tuple[str, str], int]:
 class PartlyRead(Exception):
     """Some lines of a lockfile could not be read: the packages of the others, and each bad line's
     problem (line, message). Raised instead of a plain input error by formats that read line by line,
-    so one bad line costs that line, not the file (the rest is still matched and the line reported)."""
+    so one bad line costs that line, not the file (the rest is still matched and the line reported).
 
-    def __init__(self, packages: list[Package], problems: list[tuple[int | None, str]]) -> None:
-        super().__init__(f"{len(problems)} unreadable line(s)")
+    ``skipped``: entries that are not errors but name no version to match (a pom.xml dependency whose
+    version comes from a parent POM that is not here): reported as skipped in every output format, not
+    an exit 2. A format raises this with ``problems`` empty when it only has such entries.
+    """
+
+    def __init__(self, packages: list[Package], problems: list[tuple[int | None, str]],
+                 skipped: list[tuple[int | None, str]] | None = None) -> None:
+        super().__init__(f"{len(problems)} unreadable line(s), {len(skipped or ())} skipped")
         self.packages = packages
         self.problems = problems
+        self.skipped = skipped or []
+
+
+def partly(packages: list[Package], problems: list[tuple[int | None, str]],
+           skipped: list[tuple[int | None, str]] | None = None) -> list[Package]:
+    """``packages``, or :class:`PartlyRead` when some entries were unreadable or skipped."""
+    if problems or skipped:
+        raise PartlyRead(packages, problems, skipped)
+    return packages
 
 
 def bad(path: Path, line: int | None, message: str) -> Exception:
