@@ -142,7 +142,11 @@ def test_the_real_osv_detector_lockfiles_give_the_packages_it_found() -> None:
         fmt = format_for(Path(name.split("-", 1)[1]))
         assert fmt is not None, name
         path = corpus() / entry["input"]
-        found = {(p.name, p.version) for p in fmt.parse(path, path.read_text())}
+        try:
+            found = {(p.name, p.version) for p in fmt.parse(path, path.read_text())}
+        except inventory.PartlyRead as partial:  # a go 1.16 go.mod without its go.sum: said, not an error
+            assert partial.problems == [], name
+            found = {(p.name, p.version) for p in partial.packages}
         # composer: osv-detector also counts dev- branches; yarn 3: it keeps 4 specs that alias one name
         assert entry["packages_found"] - 5 <= len(found) <= entry["packages_found"], name
 

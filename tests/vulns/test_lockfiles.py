@@ -103,6 +103,18 @@ def test_a_pnpm_key_that_names_no_package_costs_its_line_not_the_file(tmp_path: 
     assert partial is not None and partial.problems == [(5, "not a pnpm package key: 'invalidpath'")]
 
 
+def test_a_key_of_another_lockfile_version_is_reported_not_read_as_if_it_fitted(tmp_path: Path) -> None:
+    # osv-detector's invalid-package-path.yaml: `axios@1.2.5` (9.0's shape) among 5.4 keys
+    v5 = "lockfileVersion: 5.4\npackages:\n  /stream/0.0.2:\n    dev: false\n  axios@1.2.5:\n    dev: false\n"
+    packages, partial = _read(_write(tmp_path, "pnpm-lock.yaml", v5))
+    assert [(p.name, p.version) for p in packages] == [("stream", "0.0.2")]
+    assert partial is not None and partial.problems == [(5, "not a pnpm package key: 'axios@1.2.5'")]
+    v9 = "lockfileVersion: '9.0'\npackages:\n  /stream/0.0.2:\n    resolution: {}\n  axios@1.2.5:\n    resolution: {}\n"
+    packages, partial = _read(_write(tmp_path, "pnpm-lock.yaml", v9))
+    assert [(p.name, p.version) for p in packages] == [("axios", "1.2.5")]
+    assert partial is not None and [line for line, _ in partial.problems] == [3]
+
+
 def test_a_pnpm_lock_that_is_not_yaml_names_its_line(tmp_path: Path) -> None:
     err = _error(tmp_path, "pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {\n")
     assert err.source is not None and err.source.line == 4 and "invalid YAML" in err.message
@@ -295,3 +307,32 @@ def test_a_scan_reports_each_new_format_a_broken_pnpm_lock_by_line_and_pom_skips
         "GHSA-g-1", "GHSA-j-1", "GHSA-n-1", "GHSA-p-1", "GHSA-u-1"]
     skipped = [s for s in report["skipped"] if s["file"].endswith("pom.xml")]
     assert [s["line"] for s in skipped] == [15, 16, 17]
+
+
+# --- go.mod before Go 1.17: the indirect dependencies are in go.sum ----------------------------------------
+
+def test_a_go_1_15_module_reads_its_go_sum_for_the_indirect_modules_at_the_built_version(tmp_path: Path) -> None:
+    # the shape of Trivy's fixtures/repo/gomod/submod2, whose golden expects docker/distribution from go.sum
+    (tmp_path / "go.mod").write_text("module x\n\ngo 1.15\n\nrequire github.com/davecgh/go-spew v1.1.0\n"
+                                     "replace example.com/old => example.com/new v1.0.1\n")
+    (tmp_path / "go.sum").write_text(
+        "github.com/davecgh/go-spew v1.1.0 h1:aaa=\n"
+        "github.com/docker/distribution v0.0.0-20190905152932-14b96e55d84c/go.mod h1:bbb=\n"
+        "github.com/docker/distribution v2.7.1+incompatible h1:ccc=\n"
+        "github.com/docker/distribution v2.7.1+incompatible/go.mod h1:ddd=\n"
+        "github.com/only/gomod v9.0.0/go.mod h1:eee=\n"
+        "example.com/old v1.0.0 h1:fff=\n")
+    assert sorted(_rows(tmp_path / "go.mod")) == [
+        ("example.com/new", "v1.0.1", 6), ("github.com/davecgh/go-spew", "v1.1.0", 5),
+        ("github.com/docker/distribution", "v2.7.1+incompatible", 3)]
+    packages, _ = _read(tmp_path / "go.mod")
+    assert {Path(p.file).name for p in packages if p.name != "github.com/davecgh/go-spew"} == {"go.sum"}
+
+
+def test_a_go_1_16_module_without_its_go_sum_says_its_indirect_modules_are_unknown(tmp_path: Path) -> None:
+    packages, partial = _read(_write(tmp_path, "go.mod", "module x\n\ngo 1.16\n\nrequire a.example/b v1.0.0\n"))
+    assert [p.name for p in packages] == ["a.example/b"]
+    assert partial is not None and partial.problems == [] and [line for line, _ in partial.skipped] == [3]
+    newer = tmp_path / "new"
+    newer.mkdir()
+    assert _read(_write(newer, "go.mod", "module x\n\ngo 1.21\n\nrequire a.example/b v1.0.0\n"))[1] is None
