@@ -157,9 +157,13 @@ def test_a_cyclonedx_sbom_gives_its_nested_components_by_purl_and_counts_other_t
            "components": [{"purl": "pkg:npm/%40babel/core@7.1.0", "components": [
                {"purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar"}]},
                {"purl": "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12"}, {"name": "no purl"}]}
-    got = _parse(tmp_path, "app.cdx.json", json.dumps(bom, indent=2))
+    with pytest.raises(inventory.PartlyRead) as exc:  # the component without a purl is said, not dropped
+        _parse(tmp_path, "app.cdx.json", json.dumps(bom, indent=2))
+    got = [(p.name, p.version, p.line) for p in exc.value.packages]
     assert got == [("@babel/core", "7.1.0", 11), ("org.apache.logging.log4j:log4j-core", "2.14.1", 14),
                    ("zlib1g", "1.2.13", 19)]  # a deb purl naming its release is matched (Debian:12)
+    assert exc.value.problems == [] and exc.value.skipped == [
+        (None, "1 component(s) without a package URL (purl), so without an ecosystem to be matched in: no purl")]
 
 
 def test_a_component_purl_without_a_version_is_an_error_with_its_line(tmp_path: Path) -> None:

@@ -336,3 +336,31 @@ def test_a_go_1_16_module_without_its_go_sum_says_its_indirect_modules_are_unkno
     newer = tmp_path / "new"
     newer.mkdir()
     assert _read(_write(newer, "go.mod", "module x\n\ngo 1.21\n\nrequire a.example/b v1.0.0\n"))[1] is None
+
+
+def test_a_maven_package_in_the_sbom_out_names_its_group_as_the_purl_namespace_and_reads_back(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnsec.cli import main
+    from tests.vulns.helpers import build_index, record
+
+    db = build_index(tmp_path, [record("GHSA-g-1", "Maven", "org.a:b", [{"introduced": "0"}, {"fixed": "1.1"}])])
+    lock = _write(tmp_path, "gradle.lockfile", "org.a:b:1.0=compileClasspath\n")
+    sbom = tmp_path / "out.cdx.json"
+    assert main(["vulns", str(lock), "--db", str(db), "-f", "json", "--fail-on", "none", "--sbom-out", str(sbom)]) == 0
+    capsys.readouterr()
+    components = json.loads(sbom.read_text())["components"]
+    assert [c["purl"] for c in components] == ["pkg:maven/org.a/b@1.0"]  # not pkg:maven/org.a:b@1.0
+    assert _rows(sbom) == [("org.a:b", "1.0", 12)]
+
+
+@pytest.mark.corpus
+def test_spdx_packages_without_a_purl_are_said_not_dropped() -> None:
+    from tests.vulns.conftest import corpus
+
+    # spdx/spdx-examples example8: a Maven project's SBOM whose six packages carry no purl
+    path = corpus() / "inputs/spdx-examples/software/example8/spdx2.3/examplemaven-0.0.1.spdx.json"
+    packages, partial = _read(path)
+    assert packages == [] and partial is not None and partial.problems == []
+    assert partial.skipped == [(None, "6 SPDX package(s) without a package URL (purl), so without an ecosystem "
+                                      "to be matched in: JUnit 3.8.1, Apache Log4j SLF4J Binding, SLF4J API "
+                                      "Module, Apache Log4j API, Apache Log4j Core and 1 more")]

@@ -161,7 +161,9 @@ def purl(pkg: Package) -> str:
     # the distro qualifier as Trivy and Syft write it (debian-11, ubuntu-22.04, alpine-3.18)
     distro = (f"?distro={base.lower()}-{release.split(':')[0].lstrip('v')}"
               if release and base in ("Debian", "Ubuntu", "Alpine") else "")
-    return f"pkg:{kind}/{pkg.name}@{pkg.version}{distro}"
+    # OSV's Maven name is group:artifact; a purl puts the group in the namespace (pkg:maven/group/artifact)
+    name = pkg.name.replace(":", "/", 1) if base == "Maven" else pkg.name
+    return f"pkg:{kind}/{name}@{pkg.version}{distro}"
 
 
 def finding_for(m: Match) -> Finding:
