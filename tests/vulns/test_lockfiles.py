@@ -364,3 +364,21 @@ def test_spdx_packages_without_a_purl_are_said_not_dropped() -> None:
     assert partial.skipped == [(None, "6 SPDX package(s) without a package URL (purl), so without an ecosystem "
                                       "to be matched in: JUnit 3.8.1, Apache Log4j SLF4J Binding, SLF4J API "
                                       "Module, Apache Log4j API, Apache Log4j Core and 1 more")]
+
+
+@pytest.mark.corpus
+def test_an_sbom_named_on_the_command_line_is_told_by_its_content_when_its_name_says_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnsec.cli import main
+    from cnsec.vulns.inventory import discover
+    from tests.vulns.conftest import corpus
+    from tests.vulns.helpers import build_index
+
+    sboms = corpus() / "inputs/trivy/integration/testdata/fixtures/sbom"
+    assert [fmt.id for _, fmt in discover(sboms / "centos-7-cyclonedx.json")] == ["cyclonedx"]
+    assert [fmt.id for _, fmt in discover(sboms / "centos-7-spdx.json")] == ["spdx"]
+    assert list(discover(Path(__file__))) == []  # not JSON: not sniffed
+    assert [p.name for p, _ in discover(sboms)] == []  # a folder walk goes by names only
+    code = main(["vulns", str(sboms / "fluentd-multiple-lockfiles-cyclonedx.json"), "--db",
+                 str(build_index(tmp_path)), "-f", "json", "--fail-on", "none"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["summary"]["packages"] == 3

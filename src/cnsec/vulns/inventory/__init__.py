@@ -86,7 +86,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
     with its name instead of walking nothing.
     """
     if not root.is_dir():
-        fmt = format_for(root)
+        fmt = format_for(root) or _sniff(root)
         if fmt is not None:
             yield root, fmt
         return
@@ -96,6 +96,26 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
             fmt = format_for(Path(dirpath) / name)
             if fmt is not None:
                 yield Path(dirpath) / name, fmt
+
+
+_SBOM_MARKS = ((re.compile(rb'"bomFormat"\s*:\s*"CycloneDX"'), "cyclonedx"),
+                (re.compile(rb'"spdxVersion"\s*:\s*"SPDX-2'), "spdx"))
+
+
+def _sniff(path: Path) -> LockfileFormat | None:
+    """The format of a JSON SBOM named on the command line under a name of its own choosing
+    (``centos-7-cyclonedx.json``): told by its first 64 KiB. Only for a path the user named — a folder
+    walk goes by file names — and only for a regular file (a FIFO would block the read)."""
+    import stat
+
+    try:
+        if path.suffix.lower() != ".json" or not stat.S_ISREG(path.stat().st_mode):
+            return None
+        with path.open("rb") as f:
+            head = f.read(64 << 10)
+    except OSError:
+        return None
+    return next((formats()[fmt] for mark, fmt in _SBOM_MARKS if mark.search(head)), None)
 
 
 _JSON_OBJECT_KEY = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:\s*\{', re.MULTILINE)
