@@ -382,3 +382,15 @@ def test_an_sbom_named_on_the_command_line_is_told_by_its_content_when_its_name_
     code = main(["vulns", str(sboms / "fluentd-multiple-lockfiles-cyclonedx.json"), "--db",
                  str(build_index(tmp_path)), "-f", "json", "--fail-on", "none"])
     assert code == 0 and json.loads(capsys.readouterr().out)["summary"]["packages"] == 3
+
+
+def test_a_pom_property_that_expands_past_any_version_length_is_skipped_not_built(tmp_path: Path) -> None:
+    # entity expansion through properties: p6 would be 10^6 copies of p0; DTD rules do not catch it
+    props = "<p0>1234567890</p0>" + "".join(f"<p{i}>{f'${{p{i - 1}}}' * 10}</p{i}>" for i in range(1, 7))
+    text = (f"<project><properties>{props}</properties><dependencies><dependency><groupId>g</groupId>"
+            "<artifactId>a</artifactId><version>${p6}</version></dependency></dependencies></project>\n")
+    start = time.monotonic()
+    packages, partial = _read(_write(tmp_path, "pom.xml", text))
+    assert time.monotonic() - start < 2
+    assert packages == [] and partial is not None
+    assert [msg for _, msg in partial.skipped] == ["g:a: version ${p6} expands past 256 characters: not matched"]

@@ -23,6 +23,7 @@ from cnsec.vulns.inventory import LockfileFormat, Package, bad, partly
 
 _PROPERTY = re.compile(r"\$\{([^}]*)\}")
 _MAX_ROUNDS = 16  # property chains deeper than this (or cycles) are left unresolved
+_MAX_LENGTH = 256  # no real version, group or artifact id comes near; a longer expansion is refused
 
 
 @dataclass(slots=True)
@@ -110,16 +111,25 @@ def _properties(project: _Node) -> dict[str, str]:
 
 
 def _resolve(value: str, props: dict[str, str]) -> tuple[str, str | None]:
-    """``value`` with its ``${...}`` replaced, and the first property that could not be (or None)."""
+    """``value`` with its ``${...}`` replaced, or why it cannot be: a property this file does not define,
+    a cycle, or an expansion past ``_MAX_LENGTH`` (properties can nest like XML entities: ten copies of ten
+    copies… — the length is checked while building, so nothing large is ever built)."""
     for _ in range(_MAX_ROUNDS):
-        m = _PROPERTY.search(value)
-        if m is None:
+        if _PROPERTY.search(value) is None:
             return value, None
-        if m.group(1) not in props:
-            return value, m.group(1)
-        value = _PROPERTY.sub(lambda m: props.get(m.group(1), m.group(0)), value)
+        parts: list[str] = []
+        size = pos = 0
+        for m in _PROPERTY.finditer(value):
+            if m.group(1) not in props:
+                return value, f"uses the property ${{{m.group(1)}}}, not defined in this file"
+            parts += [value[pos:m.start()], props[m.group(1)]]
+            size += m.start() - pos + len(props[m.group(1)])
+            pos = m.end()
+            if size > _MAX_LENGTH:
+                return value, f"expands past {_MAX_LENGTH} characters"
+        value = "".join(parts) + value[pos:]
     m = _PROPERTY.search(value)
-    return value, m.group(1) if m else None  # a cycle: ${a} -> ${b} -> ${a}
+    return value, f"uses the property ${{{m.group(1) if m else ''}}}, which refers to itself"
 
 
 def _version(spec: str) -> str | None:
@@ -161,10 +171,9 @@ def parse(path: Path, text: str) -> list[Package]:
             skipped.append((dep.line, f"{name}: no version declared in this file (it comes from a parent POM "
                                       "or an imported BOM, which are not read): not matched"))
             continue
-        value, missing = _resolve(raw, props)
-        if missing is not None:
-            skipped.append((dep.line, f"{name}: version {raw} uses the property ${{{missing}}}, not defined "
-                                      "in this file: not matched"))
+        value, why = _resolve(raw, props)
+        if why is not None:
+            skipped.append((dep.line, f"{name}: version {raw} {why}: not matched"))
             continue
         version = _version(value)
         if version is None:
