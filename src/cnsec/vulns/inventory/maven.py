@@ -128,8 +128,8 @@ def _resolve(value: str, props: dict[str, str]) -> tuple[str, str | None]:
             if size > _MAX_LENGTH:
                 return value, f"expands past {_MAX_LENGTH} characters"
         value = "".join(parts) + value[pos:]
-    m = _PROPERTY.search(value)
-    return value, f"uses the property ${{{m.group(1) if m else ''}}}, which refers to itself"
+    left = _PROPERTY.search(value)
+    return value, f"uses the property ${{{left.group(1) if left else ''}}}, which refers to itself"
 
 
 def _version(spec: str) -> str | None:
