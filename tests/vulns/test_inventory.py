@@ -51,8 +51,9 @@ def test_two_formats_with_one_id_are_a_discovery_error(monkeypatch: pytest.Monke
 def test_only_exact_pins_of_a_requirements_file_are_packages_with_their_lines(tmp_path: Path) -> None:
     text = ("# comment\n-r other.txt\nDjango==3.2.1  # pinned\nrequests>=2\nflask[async]==2.0.0 ; "
             "python_version > '3'\nurllib3==1.26.4 \\\n    --hash=sha256:abc\n-e ./local\n")
+    (tmp_path / "other.txt").write_text("six==1.16.0\n")  # an include is read, its pins name it
     assert _parse(tmp_path, "requirements-dev.txt", text) == [
-        ("Django", "3.2.1", 3), ("flask", "2.0.0", 5), ("urllib3", "1.26.4", 6)]
+        ("six", "1.16.0", 1), ("Django", "3.2.1", 3), ("flask", "2.0.0", 5), ("urllib3", "1.26.4", 6)]
 
 
 def test_a_requirement_that_does_not_parse_names_its_line_and_the_other_lines_are_kept(tmp_path: Path) -> None:

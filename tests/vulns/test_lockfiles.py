@@ -394,3 +394,48 @@ def test_a_pom_property_that_expands_past_any_version_length_is_skipped_not_buil
     assert time.monotonic() - start < 2
     assert packages == [] and partial is not None
     assert [msg for _, msg in partial.skipped] == ["g:a: version ${p6} expands past 256 characters: not matched"]
+
+
+# --- defects osv-detector's parser tests found in the older readers ------------------------------------------
+
+def test_npm_and_yarn_aliases_are_read_as_the_package_they_install(tmp_path: Path) -> None:
+    # osv-detector's with-aliases fixtures: `"ansi-regex-cjs": {"version": "npm:ansi-regex@5.0.1"}` installs
+    # ansi-regex 5.0.1 (its advisories apply), and a version "npm:…" is no SemVer (it made the scan exit 2)
+    v1 = {"lockfileVersion": 1, "dependencies": {
+        "ansi-regex": {"version": "6.0.1"}, "ansi-regex-cjs": {"version": "npm:ansi-regex@5.0.1"},
+        "babel-hvi": {"version": "npm:@babel/helper-validator-identifier@7.22.20"}}}
+    assert _rows(_write(tmp_path, "package-lock.json", json.dumps(v1, indent=2))) == [
+        ("ansi-regex", "6.0.1", 4), ("ansi-regex", "5.0.1", 7), ("@babel/helper-validator-identifier", "7.22.20", 10)]
+    classic = ('"ansi-regex-cjs@npm:ansi-regex@^5.0.0":\n  version "5.0.1"\n\nansi-regex@^6.0.0:\n  version "6.0.1"\n\n'
+               '"babel-hvi@npm:@babel/helper-validator-identifier@^7.0.0":\n  version "7.22.20"\n')
+    assert _rows(_write(tmp_path, "yarn.lock", classic)) == [
+        ("ansi-regex", "5.0.1", 1), ("ansi-regex", "6.0.1", 4), ("@babel/helper-validator-identifier", "7.22.20", 7)]
+    berry = ('__metadata:\n  version: 8\n\n"ansi-regex-cjs@npm:ansi-regex@^5.0.0":\n  version: 5.0.1\n'
+             '  resolution: "ansi-regex@npm:5.0.1"\n\n"ansi-regex@npm:^6.0.0":\n  version: 6.0.1\n')
+    (tmp_path / "b").mkdir()
+    assert _rows(_write(tmp_path / "b", "yarn.lock", berry)) == [("ansi-regex", "5.0.1", 4), ("ansi-regex", "6.0.1", 8)]
+
+
+def test_a_yarn_lock_with_quoted_keys_gives_its_versions(tmp_path: Path) -> None:
+    # osv-detector's with-quotes fixtures: `"version" "0.0.1"` (classic) and `"version": 2.0.0` (berry)
+    classic = 'concat-map@0.0.1:\n  "version" "0.0.1"\n  "resolved" "https://x"\n'
+    assert _rows(_write(tmp_path, "yarn.lock", classic)) == [("concat-map", "0.0.1", 1)]
+    berry = '__metadata:\n  version: 5\n\n"compare-func@npm:^2.0.0":\n  "version": 2.0.0\n  "resolution": "x"\n'
+    (tmp_path / "b").mkdir()
+    assert _rows(_write(tmp_path / "b", "yarn.lock", berry)) == [("compare-func", "2.0.0", 4)]
+
+
+def test_requirements_lines_join_as_pip_joins_them_and_includes_are_followed_once(tmp_path: Path) -> None:
+    # osv-detector's line-continuation.txt, read as pip reads it: comments go after the lines are joined,
+    # a continuation at the end of the file still counts, the backslashes are dropped without a space
+    text = ("foo==\\\n\\\n \\\n  \\\n1.2.3\n\nbar == 4.5\\\\\n.6\n\nbaz == 7.8.9 # \\\nbaz == 1.2.3\n\n"
+            "-r base.txt\n--requirement=missing.txt\nqux == 10.11.12\\")
+    (tmp_path / "base.txt").write_text("-r requirements.txt\nsix==1.16.0\n")  # a cycle back: read once
+    packages, partial = _read(_write(tmp_path, "requirements.txt", text))
+    assert [(p.name, p.version, p.line, Path(p.file).name) for p in packages] == [
+        ("foo", "1.2.3", 1, "requirements.txt"), ("bar", "4.5.6", 7, "requirements.txt"),
+        ("baz", "7.8.9", 10, "requirements.txt"), ("six", "1.16.0", 2, "base.txt"),
+        ("qux", "10.11.12", 15, "requirements.txt")]
+    assert partial is not None and partial.problems == []
+    assert partial.skipped == [
+        (14, "-r missing.txt: cannot be read (No such file or directory); its pins are not read")]
