@@ -439,3 +439,19 @@ def test_requirements_lines_join_as_pip_joins_them_and_includes_are_followed_onc
     assert partial is not None and partial.problems == []
     assert partial.skipped == [
         (14, "-r missing.txt: cannot be read (No such file or directory); its pins are not read")]
+
+
+def test_a_requirements_file_both_included_and_found_in_the_folder_is_one_finding_not_two(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cnsec.cli import main
+    from tests.vulns.helpers import build_index
+
+    db = build_index(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "requirements.txt").write_text("-r requirements-dev.txt\n")
+    (proj / "requirements-dev.txt").write_text("demo-pkg==1.5\n")
+    assert main(["vulns", str(proj), "--db", str(db), "-f", "json", "--fail-on", "none"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["package"], f["source"]["file"]) for f in report["findings"]] == [
+        ("demo-pkg", str(proj / "requirements-dev.txt"))]

@@ -222,7 +222,9 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
                 errors.append(InputProblem(str(path), None, f"not UTF-8 text (byte {exc.start})"))
             except OSError as exc:
                 errors.append(InputProblem(str(path), None, f"cannot read: {exc.strerror}"))
-    return packages
+    # one file read twice (a requirements file that another includes, and the folder walk found too)
+    # gives the same packages, file and line: one each
+    return list(dict.fromkeys(packages))
 
 
 def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
