@@ -455,3 +455,11 @@ def test_a_requirements_file_both_included_and_found_in_the_folder_is_one_findin
     report = json.loads(capsys.readouterr().out)
     assert [(f["package"], f["source"]["file"]) for f in report["findings"]] == [
         ("demo-pkg", str(proj / "requirements-dev.txt"))]
+
+
+def test_a_go_mod_line_that_is_no_directive_is_reported_not_passed_over(tmp_path: Path) -> None:
+    # osv-detector's not-go-mod.txt ("This is not a go.mod file!") read as 0 packages without a word
+    text = "module x\n\ngo 1.21\n\nrequre a.example/b v1.0.0\nrequire(\n\tc.example/d v2.0.0\n)\n"
+    packages, partial = _read(_write(tmp_path, "go.mod", text))
+    assert [(p.name, p.line) for p in packages] == [("c.example/d", 7)]
+    assert partial is not None and partial.problems == [(5, "not a go.mod directive: 'requre'")]

@@ -16,6 +16,9 @@ from cnsec.vulns.inventory import LockfileFormat, Package, bad, partly
 
 _REQ = re.compile(r"^(\S+)\s+(v\S+)$")
 _GO = re.compile(r"^go\s+(\d+)\.(\d+)")
+#: every directive of the go.mod reference; another word is a typo or not a go.mod (said, not skipped)
+_DIRECTIVES = frozenset({"module", "go", "toolchain", "godebug", "require", "replace", "exclude", "retract",
+                         "tool", "ignore"})
 _SUM = re.compile(r"^(\S+)\s+(v\S+)\s+h1:")  # a module's own hash: its source was needed
 _REPLACE = re.compile(r"^(\S+)(?:\s+(v\S+))?\s+=>\s+(\S+)(?:\s+(v\S+))?$")
 
@@ -24,6 +27,7 @@ def parse(path: Path, text: str) -> list[Package]:
     reqs: list[tuple[str, str, int]] = []
     replaces: dict[tuple[str, str | None], tuple[str, str | None]] = {}
     block: str | None = None
+    problems: list[tuple[int | None, str]] = []
     go: tuple[int, int, int] | None = None  # (major, minor, line) of the `go` directive
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.split("//", 1)[0].strip()
@@ -37,8 +41,11 @@ def parse(path: Path, text: str) -> list[Package]:
                 continue
             body = line
         else:
-            verb, _, body = line.partition(" ")
-            body = body.strip()
+            verb, _, body = line.removesuffix("(").partition(" ") if line.endswith("(") else line.partition(" ")
+            body = "(" if line.endswith("(") else body.strip()
+            if verb not in _DIRECTIVES:
+                problems.append((n, f"not a go.mod directive: {verb!r}"))
+                continue
             if body == "(":
                 block = verb
                 continue
@@ -68,7 +75,7 @@ def parse(path: Path, text: str) -> list[Package]:
                 continue  # replaced by a local directory: no published version to match
             pkg = Package("Go", new[0], new[1], pkg.file, pkg.line)
         built.append(pkg)
-    return partly(built, [], skipped)
+    return partly(built, problems, skipped)
 
 
 def _go_sum(path: Path) -> list[Package]:
