@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from cnsec import __version__
 from cnsec.serve import errors
 from cnsec.serve.context import ServeContext
-from cnsec.serve.middleware import BodyLimit, SecurityHeaders
+from cnsec.serve.middleware import BodyLimit, Observe, SecurityHeaders
 from cnsec.serve.settings import Settings
 
 #: The packages whose modules are the server's parts, in inclusion order.
@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None, *, context: ServeContext | None
         mount = getattr(module, "mount", None)
         if callable(mount):
             mount(app)
+    # outermost last: headers on every answer (a 413 and a 500 too), then the log line and metrics
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Observe, ctx=ctx)
     app.add_middleware(SecurityHeaders, settings=settings)
     return app
 

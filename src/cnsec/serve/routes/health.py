@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from cnsec.serve.auth import public
 from cnsec.serve.context import ServeContext, context
-from cnsec.serve.errors import ApiError
+from cnsec.serve.errors import log, unavailable
+from cnsec.serve.metrics import DB_UP
+from cnsec.store.engine import driver_message
 
 router = APIRouter(tags=["health"])
 
@@ -28,11 +30,16 @@ def _ping(ctx: ServeContext) -> None:
 
 @router.get("/readyz", dependencies=[public()])
 async def readyz(ctx: ServeContext = Depends(context)) -> dict[str, Any]:
-    """Ready when the database answers; 503 otherwise (the server keeps trying on every probe)."""
+    """Ready when the database answers; 503 otherwise (the server keeps trying on every probe, and is
+    ready again as soon as the database answers: nothing to restart)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    up = DB_UP.of(ctx)
     try:
         await run_in_threadpool(_ping, ctx)
-    except SQLAlchemyError:
-        raise ApiError(503, "the database is unreachable", headers={"Retry-After": "5"}) from None
+    except SQLAlchemyError as exc:
+        up.set(0)
+        log.warning("not ready: the database is unreachable: %s", driver_message(exc))
+        raise unavailable() from None
+    up.set(1)
     return {"status": "ready"}
