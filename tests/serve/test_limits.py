@@ -80,7 +80,8 @@ def test_a_route_prefix_can_have_its_own_larger_limit(serve_ctx: ServeContext) -
     larger = create_app(context=limited(serve_ctx, max_body=LIMIT, max_body_by_prefix={"/v1/session": 4 * LIMIT}))
     body = CountingBody(20)  # 1.25 MiB: over the default, under the route's limit
     status, answer = call(larger, "/v1/session", [], body)
-    assert status == 422 and answer["error"]["code"] == "invalid" and body.pulled == 20  # read whole, then found not to be a login
+    # read whole, then found not to be a login
+    assert status == 422 and answer["error"]["code"] == "invalid" and body.pulled == 20
     other = create_app(context=limited(serve_ctx, max_body=LIMIT, max_body_by_prefix={"/v1/other": 4 * LIMIT}))
     assert call(other, "/v1/session", [], CountingBody(20))[0] == 413
 
