@@ -7,7 +7,7 @@ server cannot reach is one clear line and exit 2, never a traceback.
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import Any
 
 from cnsec.errors import CnsecError
@@ -69,10 +69,10 @@ def run(ctx: ServeContext) -> int:
     app = create_app(context=ctx)
     scheme = "https" if s.tls else "http"
     users = len(ctx.iam.list_users())
-    print(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)})", file=sys.stderr)
+    log = logging.getLogger("cnsec.serve")
+    log.info(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)})")
     if not users:
-        print("cnsec serve: no users yet: create the first with `cnsec iam users add admin --role admin`",
-              file=sys.stderr)
+        log.warning("cnsec serve: no users yet: create the first with `cnsec iam users add admin --role admin`")
     try:
         uvicorn.Server(uvicorn_config(s, app)).run()
     except ssl.SSLError as exc:  # before OSError: it is one
