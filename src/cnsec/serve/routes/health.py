@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
+from sqlalchemy import column, select, table
 from starlette.concurrency import run_in_threadpool
 
 from cnsec.serve.auth import public
@@ -13,6 +13,7 @@ from cnsec.serve.context import ServeContext, context
 from cnsec.serve.errors import log, unavailable
 from cnsec.serve.metrics import DB_UP
 from cnsec.store.engine import driver_message
+from cnsec.store.migrations import VERSION_TABLE
 
 router = APIRouter(tags=["health"])
 
@@ -24,8 +25,10 @@ def healthz() -> dict[str, str]:
 
 
 def _ping(ctx: ServeContext) -> None:
+    """Read the store's schema version: a row of the database itself (``SELECT 1`` is answered by a
+    SQLite library that cannot read its file), and a store whose schema is gone is not ready either."""
     with ctx.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+        conn.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).first()
 
 
 @router.get("/readyz", dependencies=[public()])
