@@ -52,6 +52,18 @@ def test_a_database_unreachable_at_start_is_one_clear_line_and_exit_2(
     assert "pw-not-to-print" not in out.stderr
 
 
+def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        out = subprocess.run([sys.executable, "-m", "cnsec", "serve", "--db", f"sqlite:///{tmp_path / 's.db'}",
+                              "--port", str(port)], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"cnsec: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
 def _garbage(tmp: Path) -> Path:
     path = tmp / "garbage.db"
     path.write_bytes(bytes(range(256)) * 20)

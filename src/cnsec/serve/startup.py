@@ -8,6 +8,7 @@ server cannot reach is one clear line and exit 2, never a traceback.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from cnsec.errors import CnsecError
@@ -56,15 +57,37 @@ def uvicorn_config(settings: Settings, app: Any) -> Any:
     return uvicorn.Config(app, **kwargs)
 
 
-def run(ctx: ServeContext) -> int:
+def check_tls(settings: Settings) -> None:
+    """The certificate and key load together, or one line saying which file is wrong and how."""
     import ssl
+    from pathlib import Path
 
+    if not settings.tls:
+        return
+    for flag, name in (("--tls-cert", settings.tls_cert), ("--tls-key", settings.tls_key)):
+        path = Path(str(name))
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise StartupError(f"cannot read {flag} {path}: {exc.strerror or exc}") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(settings.tls_cert), str(settings.tls_key))
+    except ssl.SSLError as exc:
+        raise StartupError(f"cannot use --tls-cert {settings.tls_cert} with --tls-key {settings.tls_key}: "
+                           f"they must be a PEM certificate (chain) and its PEM private key, unencrypted "
+                           f"({exc.reason or exc})") from None
+
+
+def run(ctx: ServeContext) -> int:
     import uvicorn
 
     from cnsec.serve.app import create_app
     from cnsec.serve.logs import configure
 
     s = ctx.settings
+    check_tls(s)
+    sock = listen(s)
     configure()
     app = create_app(context=ctx)
     scheme = "https" if s.tls else "http"
@@ -74,13 +97,25 @@ def run(ctx: ServeContext) -> int:
     if not users:
         log.warning("cnsec serve: no users yet: create the first with `cnsec iam users add admin --role admin`")
     try:
-        uvicorn.Server(uvicorn_config(s, app)).run()
-    except ssl.SSLError as exc:  # before OSError: it is one
-        raise StartupError(f"cannot use --tls-cert {s.tls_cert} with --tls-key {s.tls_key}: "
-                           f"{exc.reason or exc}") from None
-    except OSError as exc:  # port taken, TLS files unreadable
-        raise StartupError(f"cannot serve on {s.host}:{s.port}: {exc.strerror or exc}") from None
+        uvicorn.Server(uvicorn_config(s, app)).run(sockets=[sock])
+    except SystemExit as exc:  # uvicorn's own way out of a failed start (it has logged why)
+        if exc.code:
+            raise StartupError("the server could not start (the log above says why)") from None
     return 0
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket, bound before anything starts: a port in use is one clear line, exit 2."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _where(ctx: ServeContext) -> str:
