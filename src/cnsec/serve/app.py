@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from cnsec import __version__
 from cnsec.serve import errors
@@ -81,6 +82,19 @@ def create_app(settings: Settings | None = None, *, context: ServeContext | None
     app.add_middleware(Observe, ctx=ctx)
     app.add_middleware(SecurityHeaders, settings=settings)
     return app
+
+
+def all_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app with its full path and dependencies, those of included routers too.
+
+    FastAPI (0.16x) keeps an included router as one ``_IncludedRouter`` entry of ``app.routes``, not
+    as its routes: a walk over ``app.routes`` alone sees none of the parts' routes (and a test that
+    checks each one passes having checked nothing)."""
+    try:
+        from fastapi.routing import _iter_included_route_candidates
+    except ImportError:  # a FastAPI that lists included routes in app.routes itself
+        return list(app.routes)
+    return list(_iter_included_route_candidates(app.routes))
 
 
 def on_startup(app: FastAPI, start: Any) -> None:
