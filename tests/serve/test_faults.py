@@ -52,6 +52,18 @@ def test_a_database_unreachable_at_start_is_one_clear_line_and_exit_2(
     assert "pw-not-to-print" not in out.stderr
 
 
+def test_the_store_url_can_come_from_a_mounted_secret_file(tmp_path: Path) -> None:
+    url_file = tmp_path / "url"
+    url_file.write_text(f"postgresql://cnsec:pw-not-to-print@127.0.0.1:{_closed_port()}/cnsec\n")
+    out = _serve("--db-file", str(url_file))
+    assert out.returncode == 2 and "Connection refused" in out.stderr and "pw-not-to-print" not in out.stderr
+    url_file.write_text("\n")
+    out = _serve("--db-file", str(url_file))
+    assert out.returncode == 2 and "the file is empty" in out.stderr
+    out = _serve("--db-file", str(url_file), "--db", "sqlite://")
+    assert out.returncode == 2 and "give one" in out.stderr
+
+
 def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
