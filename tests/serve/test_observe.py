@@ -48,6 +48,15 @@ def with_probe_route(app: FastAPI) -> FastAPI:
     def bug() -> None:
         raise RuntimeError("boom with a secret " + "s3" + "cr3t")  # made at run time: not on a source line
 
+    @app.get("/v1/db-bug", dependencies=[public()])
+    def db_bug() -> None:
+        from sqlalchemy import text
+
+        with app.state.cnsec.engine.begin() as conn:  # a constraint broken: a bug, not an outage
+            conn.execute(text("CREATE TEMP TABLE t (v TEXT UNIQUE)"))
+            for _ in range(2):
+                conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "tok-" + "in-the-" + "parameters"})
+
     return app
 
 
@@ -106,6 +115,17 @@ def test_a_bug_is_a_json_500_with_the_request_id_and_the_log_has_no_exception_te
     assert "s3cr3t" not in "\n".join(lines)
     access = [json.loads(line) for line in lines if '"msg":"request"' in line]
     assert access[-1]["status"] == 500 and access[-1]["route"] == "/v1/bug"
+
+
+def test_a_database_bug_is_500_and_its_log_line_has_the_drivers_message_but_not_the_parameters(
+        serve_ctx: ServeContext, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="cnsec"), \
+            TestClient(with_probe_route(create_app(context=serve_ctx)), raise_server_exceptions=False) as c:
+        r = c.get("/v1/db-bug")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal"
+    text = "\n".join(JsonFormatter().format(rec) for rec in caplog.records)
+    assert "IntegrityError" in text and "UNIQUE constraint failed" in text
+    assert "tok-in-the-parameters" not in text
 
 
 def _free_port() -> int:
