@@ -38,6 +38,8 @@ class Settings:
     #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"
     #: (in the server process), "none" (events are queued, nothing takes them: tests)
     ingest_worker: str = "process"
+    #: SQLite only: write-ahead logging (serve/ingest/part.py says why); off leaves the file's mode as is
+    sqlite_wal: bool = True
 
     @property
     def tls(self) -> bool:
