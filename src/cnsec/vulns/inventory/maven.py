@@ -224,9 +224,8 @@ def parse(path: Path, text: str) -> list[Package]:
             direct_names.add(name)
         raw = dep.text("version") or (managed.get(name) if is_direct else None)
         if not raw:
-            skipped.append((line, f"{where}{name}: no version declared here or in a parent POM beside this "
-                                  "file (it comes from a parent POM or an imported BOM in a repository, which "
-                                  "are not read): not matched"))
+            skipped.append((line, f"{where}{name}: version set by a parent POM or BOM that is not beside "
+                                  "this file (not read): not matched"))
             continue
         value, why = _resolve(raw, props)
         if why is not None:
