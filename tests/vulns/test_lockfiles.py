@@ -133,8 +133,8 @@ def test_a_pnpm_lock_yaml_bomb_is_refused_quickly(tmp_path: Path) -> None:
 def test_a_real_uv_lock_skips_the_project_and_its_editable_workspace_members() -> None:
     rows = _rows(DATA / "uv-beet" / "uv.lock")
     names = [n for n, _, _ in rows]
-    assert rows[0] == ("annotated-types", "0.7.0", 14)  # the line of its [[package]] header
-    assert ("certifi", "2025.11.12", 101) in rows
+    assert rows[0] == ("annotated-types", "0.7.0", 15)  # the line of its name, as for poetry.lock
+    assert ("certifi", "2025.11.12", 102) in rows
     assert len(rows) == 8 and not {"beet", "bolt", "lectern", "mecha"} & set(names)  # source = { editable }
 
 
@@ -144,7 +144,7 @@ def test_uv_git_packages_are_read_and_virtual_ones_are_not(tmp_path: Path) -> No
             'source = { git = "https://github.com/astral-sh/ruff?rev=0.8.1#0.8.1" }\n\n'
             '[[package]]\nname = "broken"\nsource = { registry = "https://pypi.org/simple" }\n')
     packages, partial = _read(_write(tmp_path, "uv.lock", text))
-    assert [(p.name, p.version, p.line) for p in packages] == [("ruff", "0.8.1", 8)]
+    assert [(p.name, p.version, p.line) for p in packages] == [("ruff", "0.8.1", 9)]
     assert partial is not None and partial.problems == [(13, "a [[package]] without a name and version")]
 
 
@@ -519,3 +519,13 @@ def test_osv_scanners_maven_fixture_with_a_local_parent_gives_the_packages_it_fo
     path = base / "registry.xml"
     assert sorted((p.name, p.version) for p in fmt.parse(path, path.read_text())) == [
         ("com.google.android.gms:play-services", "10.0.0"), ("org.apache.logging.log4j:log4j-web", "2.14.1")]
+
+
+def test_an_imported_bom_in_dependency_management_is_not_a_package(tmp_path: Path) -> None:
+    # osv-scalibr's with-parent.xml: a `<scope>import</scope>` pom in dependencyManagement is a list of
+    # versions (a BOM), never on the classpath: matching it would report the BOM artifact's advisories
+    text = ("<project><dependencyManagement><dependencies>\n<dependency><groupId>org.import</groupId>"
+            "<artifactId>import</artifactId><version>1.2.3</version><type>pom</type><scope>import</scope>"
+            "</dependency>\n<dependency><groupId>org.chuck</groupId><artifactId>chuck</artifactId>"
+            "<version>3.0.0</version></dependency>\n</dependencies></dependencyManagement></project>\n")
+    assert _rows(_write(tmp_path, "pom.xml", text)) == [("org.chuck:chuck", "3.0.0", 3)]

@@ -201,7 +201,8 @@ def parse(path: Path, text: str) -> list[Package]:
     direct_nodes: list[tuple[Path, _Node]] = []
     for at, pom in chain:
         scopes = [pom, *pom.find("profiles", "profile")]
-        managed_nodes += [(at, d) for s in scopes for d in s.find("dependencyManagement", "dependencies", "dependency")]
+        managed_nodes += [(at, d) for s in scopes for d in s.find("dependencyManagement", "dependencies", "dependency")
+                          if d.text("scope") != "import"]  # an imported BOM: versions for others, not a library
         direct_nodes += [(at, d) for s in scopes for d in s.find("dependencies", "dependency")]
     managed: dict[str, str] = {}
     for _, dep in managed_nodes:
