@@ -59,6 +59,9 @@ EXPECTED: dict[str, int] = {
     "cnsec vulndb build examples/vulns/osv/": 0,
     "cnsec vulns examples/vulns/app": 1,
     "cnsec vulns examples/vulns/app -f sarif -o v.sarif --fail-on high": 1,
+    "python3 examples/vulns/make_images.py images": 0,
+    "cnsec assess examples/vulns/deploy --images images --kev examples/vulns/kev.json --epss examples/vulns/epss.csv "
+    "-f markdown -o shop.md": 1,
     "source <(cnsec completion bash)": 0,
 }
 

@@ -348,3 +348,16 @@ class Index:
             adv = Advisory(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5], r[6], r[7])
             self._advisories[vuln_id] = adv
         return adv
+
+    def rated_alias(self, ids: set[str]) -> Advisory | None:
+        """The best-scored advisory the index holds under one of ``ids`` or aliasing one of them, for a
+        finding whose own advisories carry no severity (Go's vulndb never does; its GHSA alias may be
+        held for another package). ``None`` when none is rated: the severity stays unknown."""
+        if not ids:
+            return None
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id FROM vulns WHERE severity IS NOT NULL AND withdrawn IS NULL AND (id IN ({marks}) OR id IN "  # noqa: S608 - placeholders only
+            f"(SELECT vuln_id FROM aliases WHERE alias IN ({marks}))) ORDER BY score IS NULL, score DESC, id",
+            [*sorted(ids), *sorted(ids)]).fetchall()
+        return self.advisory(rows[0][0]) if rows else None
