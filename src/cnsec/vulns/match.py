@@ -326,6 +326,7 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     known = index.ecosystems()
     not_matched: dict[str, int] = {}
     skipped_in: dict[tuple[str, str], int] = {}  # (file, ecosystem) -> packages not matched
+    seen: set[str] = set()
     for pkg in packages:
         if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
             label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
@@ -340,6 +341,9 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             continue
         for m in matches:
             f = finding_for(m)
+            if f.id in seen:  # redis-server and redis-tools: both the source package redis, one finding
+                continue
+            seen.add(f.id)
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))

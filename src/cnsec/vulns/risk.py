@@ -234,12 +234,10 @@ class ImageJoin:
                           source=Source(str(path)),
                           attrs={"refs": refs, "digest": digest, "packages": len(packages),
                                  "package_files": stats["lockfiles"]})
-            unique: dict[str, Finding] = {}
-            for f in found.findings:  # redis-server and redis-tools are both the source package redis:
-                f.attrs["purl"] = f.asset_id  # one vulnerability of the image, not two
+            for f in found.findings:
+                f.attrs["purl"] = f.asset_id
                 f.attrs["image_refs"] = refs
-                unique.setdefault(f.id, f)
-            images.append(Image(path, refs, digest, asset, list(unique.values())))
+            images.append(Image(path, refs, digest, asset, found.findings))
         return images
 
     def _join(self, inv: Inventory, assets: list[Asset], findings: list[Finding],
