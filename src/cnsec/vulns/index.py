@@ -349,15 +349,17 @@ class Index:
             self._advisories[vuln_id] = adv
         return adv
 
-    def rated_alias(self, ids: set[str]) -> Advisory | None:
-        """The best-scored advisory the index holds under one of ``ids`` or aliasing one of them, for a
-        finding whose own advisories carry no severity (Go's vulndb never does; its GHSA alias may be
-        held for another package). ``None`` when none is rated: the severity stays unknown."""
-        if not ids:
-            return None
-        marks = ",".join("?" * len(ids))
+    def rated_names(self) -> dict[str, tuple[float, str]]:
+        """Every id and alias that a rated, not withdrawn record holds -> (its best score, -1 for a bare
+        label; the record's id): one pass over the index, asked once per scan, so that findings whose own
+        advisories carry no severity (Go's vulndb never does) can take an alias's — GO-2024-2687's
+        GHSA-4v7x-pqxf-cx7m, filed for net/http — without a query per finding."""
+        out: dict[str, tuple[float, str]] = {}
         rows = self.conn.execute(
-            f"SELECT id FROM vulns WHERE severity IS NOT NULL AND withdrawn IS NULL AND (id IN ({marks}) OR id IN "  # noqa: S608 - placeholders only
-            f"(SELECT vuln_id FROM aliases WHERE alias IN ({marks}))) ORDER BY score IS NULL, score DESC, id",
-            [*sorted(ids), *sorted(ids)]).fetchall()
-        return self.advisory(rows[0][0]) if rows else None
+            "SELECT v.id, COALESCE(v.score, -1), a.alias FROM vulns v LEFT JOIN aliases a ON a.vuln_id = v.id "
+            "WHERE v.severity IS NOT NULL AND v.withdrawn IS NULL")
+        for vid, score, alias in rows:
+            for name in (vid, alias):
+                if name is not None and (name not in out or (-score, vid) < (-out[name][0], out[name][1])):
+                    out[name] = (score, vid)
+        return out

@@ -78,7 +78,7 @@ class Matcher:
         self._parsed: dict[tuple[str, str], Comparable | None] = {}
         self.unreadable_advisory_versions = 0
         self.withdrawn_skipped = 0
-        self._alias_rated: dict[tuple[str, tuple[str, ...]], Advisory | None] = {}
+        self._rated_names: dict[str, tuple[float, str]] | None = None  # loaded on the first unrated match
 
     def _parse(self, parse: Callable[[str], Comparable], eco: str, version: str) -> Comparable | None:
         key = (eco, version)
@@ -137,12 +137,11 @@ class Matcher:
         holds (GO-2024-2687's GHSA-4v7x-pqxf-cx7m, filed for net/http); without one it stays unknown."""
         if m.severity.severity is not None:
             return m
-        key = (m.advisory.id, m.aliases)
-        if key not in self._alias_rated:
-            if len(self._alias_rated) > 100_000:
-                self._alias_rated.clear()  # bounded, as the parsed versions
-            self._alias_rated[key] = self.index.rated_alias({m.advisory.id, *m.aliases})
-        alias = self._alias_rated[key]
+        if self._rated_names is None:
+            self._rated_names = self.index.rated_names()
+        best = min((self._rated_names[i] for i in (m.advisory.id, *m.aliases) if i in self._rated_names),
+                   key=lambda r: (-r[0], r[1]), default=None)
+        alias = self.index.advisory(best[1]) if best is not None else None
         return m if alias is None else dataclasses.replace(m, severity=alias, severity_via=alias.id)
 
 
