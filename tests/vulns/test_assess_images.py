@@ -291,3 +291,44 @@ def test_a_workload_that_names_its_image_by_digest_runs_the_oci_image_with_that_
     cache.write_text(cache.read_text().replace("image: shop/cache:6.0", f"image: registry.local/cache@{digest}"))
     _, report = _assess(site, capsys)
     assert ("Deployment/shop/cache", "DSA-5081-1") in _vulns(report)
+
+
+def test_a_workload_mounting_a_cluster_admin_service_account_token_counts_that_as_a_privilege(
+        site: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    (site["deploy"] / "rbac.yaml").write_text("""apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ops, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: ops, namespace: shop}]
+""")
+    web = site["deploy"] / "web.yaml"
+    text = web.read_text()
+    web.write_text(text.replace("      containers:\n", "      serviceAccountName: ops\n      containers:\n", 1))
+    _, report = _assess(site, capsys)
+    on_web = _vulns(report)[("Deployment/shop/web", "DSA-4982-1")]
+    assert "powerful service-account token" in on_web["privileges"]
+
+
+def _finding(severity: str, **attrs: Any) -> Any:
+    from cnsec.model.finding import Finding
+    from cnsec.model.severity import Severity
+    from cnsec.model.source import Source
+
+    return Finding("x", "DSA-1", "t", Severity.parse(severity), "a", Source("f"), "m", attrs=attrs)
+
+
+def test_exploitability_rises_with_a_published_fix_known_exploitation_epss_and_each_privilege() -> None:
+    from cnsec.vulns.risk import exploitability
+
+    no_fix, _ = exploitability(_finding("high"), [])
+    fixed, _ = exploitability(_finding("high", fixed_version="2"), [])
+    kev, _ = exploitability(_finding("high", fixed_version="2", kev={"cve": "CVE-1"}), [])
+    epss, _ = exploitability(_finding("high", fixed_version="2", epss={"score": 0.5}), [])
+    root, why = exploitability(_finding("high", fixed_version="2"), ["runs as root"])
+    both, _ = exploitability(_finding("high", fixed_version="2"), ["runs as root", "host mounts"])
+    assert (no_fix, fixed, kev, epss, root, both) == (0.56, 0.7, 0.95, 0.85, 0.775, 0.831)
+    assert why == "high 0.70 + runs as root = 0.775"
