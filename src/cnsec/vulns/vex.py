@@ -17,7 +17,8 @@ purl has one (an epoch ``N:`` is ignored on both sides, as purl writes it as a q
 ``pkg:docker``) only matches findings of that image (``cnsec assess --images``). A CycloneDX ``affects``
 reference is resolved through the document's components (or a BOM-link ``urn:cdx:…#ref``) to their purl.
 A statement whose products cannot be resolved to any purl is reported in the skipped inputs, never
-applied by guess.
+applied by guess. An advisory that fixes several CVEs (a DSA) is suppressed only when statements cover
+each of them: "not affected by CVE-2021-34798" says nothing about the three other CVEs of DSA-4982-1.
 """
 
 from __future__ import annotations
