@@ -111,10 +111,15 @@ def image_refs(path: Path) -> tuple[list[str], str | None]:
             digest = from_index(json.loads((path / "index.json").read_text("utf-8")))
         else:
             with tarfile.open(path) as tf:
-                names = {m.name.lstrip("./"): m for m in tf.getmembers()[:4096]}
+                names: dict[str, tarfile.TarInfo] = {}
+                for n, member in enumerate(tf):  # the top-level files come first: never the whole index
+                    if n >= 4096 or len(names) == 2:
+                        break
+                    if member.name.removeprefix("./") in ("manifest.json", "index.json"):
+                        names[member.name.removeprefix("./")] = member
                 for name in ("manifest.json", "index.json"):
-                    member = names.get(name)
-                    stream = tf.extractfile(member) if member is not None else None
+                    found = names.get(name)
+                    stream = tf.extractfile(found) if found is not None else None
                     if stream is None:
                         continue
                     doc = json.loads(stream.read(16 << 20))
