@@ -86,6 +86,8 @@ def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
 
 _MISS = {sev: 1.0 - p for sev, p in EXPLOITABILITY.items()}
 _TERM = {sev: f"(1-{p:.2f})" for sev, p in EXPLOITABILITY.items()}
+_EXPOSURE_TEXT = {e: f"exposure {e} {p:.2f}" for e, p in EXPOSURE.items()}
+_IMPACT_TEXTS: dict[tuple[Criticality, float, str, float], str] = {}
 
 
 def _term(f: Finding) -> str:
@@ -93,9 +95,6 @@ def _term(f: Finding) -> str:
     carries one (an image vulnerability: severity, fix, KEV/EPSS and the workload's privileges)."""
     own = f.attrs.get("exploitability")
     return _TERM[f.severity] if own is None else f"(1-{own:.2f})"
-_EXPOSURE_TEXT = {e: f"exposure {e} {p:.2f}" for e, p in EXPOSURE.items()}
-_IMPACT_TEXTS: dict[tuple[Criticality, float, str, float], str] = {}
-
 
 def _impact_text(asset: Asset, bonus: float, tsev: str, tfactor: float) -> str:
     """The impact part of an explanation: a handful of distinct texts over a whole register."""
