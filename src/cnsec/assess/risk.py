@@ -96,6 +96,7 @@ def _term(f: Finding) -> str:
     own = f.attrs.get("exploitability")
     return _TERM[f.severity] if own is None else f"(1-{own:.2f})"
 
+
 def _impact_text(asset: Asset, bonus: float, tsev: str, tfactor: float) -> str:
     """The impact part of an explanation: a handful of distinct texts over a whole register."""
     key = (asset.criticality, bonus, tsev, tfactor)
