@@ -332,3 +332,24 @@ def test_exploitability_rises_with_a_published_fix_known_exploitation_epss_and_e
     both, _ = exploitability(_finding("high", fixed_version="2"), ["runs as root", "host mounts"])
     assert (no_fix, fixed, kev, epss, root, both) == (0.56, 0.7, 0.95, 0.85, 0.775, 0.831)
     assert why == "high 0.70 + runs as root = 0.775"
+
+
+def test_assess_cluster_with_images_joins_them_to_the_live_workloads(
+        site: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The same join against a live cluster: the recorded cluster of the deploy manifests, served on
+    loopback and read through the real kubernetes client."""
+    pytest.importorskip("kubernetes")
+    from tests.k8s.live.apiserver import ApiServer, from_manifests
+
+    cluster = from_manifests(sorted(site["deploy"].glob("*.yaml")))
+    with ApiServer(cluster) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig", context="shop-prod")
+        code = main(["assess", "--cluster", "--kubeconfig", str(kubeconfig), "--images", str(site["images"]),
+                     "--db", str(site["db"]), "-f", "json", "--fail-on", "none"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    on_web = _vulns(report)[("Deployment/shop/web", "DSA-4982-1")]
+    assert on_web["source"] == {"file": "cluster://shop-prod/shop/Deployment/web", "line": None}
+    assert {a for a, _ in _vulns(report)} >= {"Deployment/shop/web", "Deployment/shop/web-admin",
+                                              "Deployment/shop/cache", "Image/shop/web:1.0"}
+    assert any(p["title"] == "upgrade apache2 to 2.4.51-1~deb11u1 in image shop/web:1.0" for p in report["plan"])

@@ -115,8 +115,6 @@ def run_assess(args: argparse.Namespace) -> int:
         if not args.paths:
             raise UsageError("give files or folders to assess ('-' for stdin), or --cluster")
     else:
-        if args.images:
-            raise UsageError("--images is for manifests given as PATH; with --cluster it is not supported yet")
         return _run_cluster(args)
     config = find_config(args.paths, args.config)
     config.exclude = (*config.exclude, *args.exclude)
@@ -130,10 +128,7 @@ def run_assess(args: argparse.Namespace) -> int:
         report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
                         on_findings=prerender_findings if fmt == "json" and join is None else None,
                         snippets=fmt == "markdown", render=render, extend=join)
-        if join is not None:
-            report.stats["images"] = join.stats
-            for rid, info in join.rules.items():
-                report.rules.setdefault(rid, info)
+        _add_image_stats(report, join)
         if report.stats.get("files", 0) == 0 and report.errors:
             for problem in report.errors:
                 print(f"cnsec: {one_line(problem)}", file=sys.stderr)
@@ -169,6 +164,13 @@ def _image_join(args: argparse.Namespace) -> Any:
     return ImageJoin(args.images, args.db, vex=args.vex, kev=args.kev, epss=args.epss)
 
 
+def _add_image_stats(report: Any, join: Any) -> None:
+    if join is not None:
+        report.stats["images"] = join.stats
+        for rid, info in join.rules.items():
+            report.rules.setdefault(rid, info)
+
+
 def _run_cluster(args: argparse.Namespace) -> int:
     from cnsec.assess.cluster import assess_cluster
     from cnsec.assess.config import find_config
@@ -178,12 +180,15 @@ def _run_cluster(args: argparse.Namespace) -> int:
 
     config = find_config([args.compare] if args.compare else ["."], args.config)
     fmt = output_format(args)
+    join = _image_join(args)
     with batch_gc():
         from cnsec.k8s.live.options import read_live
 
         read = read_live(args, args.namespace)
         report = assess_cluster(read, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
-                                on_findings=prerender_findings if fmt == "json" and not args.compare else None)
+                                on_findings=prerender_findings if fmt == "json" and not args.compare
+                                and join is None else None, extend=join)
+        _add_image_stats(report, join)
         if args.compare:
             from cnsec.assess.drift import add_drift
 
