@@ -353,3 +353,23 @@ def test_assess_cluster_with_images_joins_them_to_the_live_workloads(
     assert {a for a, _ in _vulns(report)} >= {"Deployment/shop/web", "Deployment/shop/web-admin",
                                               "Deployment/shop/cache", "Image/shop/web:1.0"}
     assert any(p["title"] == "upgrade apache2 to 2.4.51-1~deb11u1 in image shop/web:1.0" for p in report["plan"])
+
+
+def test_a_workload_image_given_by_a_digest_no_image_has_says_which_image_of_that_repository_was_given(
+        site: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    web = site["deploy"] / "web.yaml"
+    web.write_text(web.read_text().replace("image: shop/web:1.0", "image: shop/web@sha256:" + "ab" * 32))
+    _, report = _assess(site, capsys)
+    [hint] = [s["message"] for s in report["skipped"] if s["message"].startswith("Deployment/shop/web:")]
+    assert "an image of docker.io/shop/web was given, but not with this digest" in hint
+    assert ("Deployment/shop/web", "DSA-4982-1") not in _vulns(report)
+
+
+def test_a_damaged_image_is_reported_and_the_others_are_still_joined(
+        site: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    good = (site["images"] / "web.tar").read_bytes()
+    (site["images"] / "broken.tar").write_bytes(good[: len(good) // 3])
+    _, report = _assess(site, capsys)
+    assert [e["message"] for e in report["errors"] if e["file"].endswith("broken.tar")] == [
+        "not a readable image (no manifest.json or oci-layout in it: damaged or truncated?); not read"]
+    assert ("Deployment/shop/web", "DSA-4982-1") in _vulns(report)

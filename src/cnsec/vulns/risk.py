@@ -219,8 +219,12 @@ class ImageJoin:
         used_ids: set[str] = set()
         for path in sorted(self.folder.iterdir()):
             if not is_image(path):
-                skipped.append(InputProblem(str(path), None, "not a container image (docker save tarball or "
-                                                             "OCI layout); not read"))
+                if path.name.endswith((".tar", ".tar.gz", ".tgz")):  # meant to be one: an input error
+                    problems.append(InputProblem(str(path), None, "not a readable image (no manifest.json or "
+                                                                  "oci-layout in it: damaged or truncated?); not read"))
+                else:
+                    skipped.append(InputProblem(str(path), None, "not a container image (docker save tarball "
+                                                                 "or OCI layout); not read"))
                 continue
             refs, digest = image_refs(path)
             label = display(refs[0]) if refs else path.name
@@ -289,9 +293,13 @@ class ImageJoin:
                     runs = by_ref.get((repo, tag))
                 if runs is None:
                     missing += 1
+                    hint = ""
+                    if digest and any(k[0] == repo for k in by_ref):
+                        hint = (f" (an image of {repo} was given, but not with this digest: a docker save "
+                                "tarball before Docker 25 carries no manifest digest; save it as an OCI layout)")
                     skipped.append(InputProblem(a.source.file, a.source.line,
                                                 f"{a.id}: image {ref} is not among --images; its "
-                                                "vulnerabilities are not known"))
+                                                f"vulnerabilities are not known{hint}"))
                     continue
                 if a.id not in runs.workloads:
                     runs.workloads.append(a.id)
