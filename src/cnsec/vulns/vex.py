@@ -229,13 +229,18 @@ def apply(findings: Iterable[Finding], statements: list[Statement]) -> dict[str,
     counts = {"statements": len(statements), "suppressed": 0, "kept": 0}
     if not statements:
         return counts
+    by_id: dict[str, list[int]] = {}  # vulnerability id -> its statements: never statements × findings
+    for i, st in enumerate(statements):
+        for v in st.vulns:
+            by_id.setdefault(v, []).append(i)
     used: set[int] = set()
     for f in findings:
         pkg = _package_of(f)
+        ids = {str(f.attrs.get("advisory") or f.check_id), *map(str, f.attrs.get("aliases") or ())}
         hits = []
-        for i, st in enumerate(statements):
-            if _matches(st, f, pkg):
-                hits.append(st)
+        for i in sorted({i for v in ids for i in by_id.get(v, ())}):
+            if _matches(statements[i], f, pkg):
+                hits.append(statements[i])
                 used.add(i)
         if not hits:
             continue
