@@ -88,10 +88,26 @@ def apply_exploitation(report: Any, args: argparse.Namespace) -> None:
 
     statements = vex.load_all(args.vex, report.errors, report.skipped)
     if args.vex:
+        _name_images(report.findings, args.paths)
         report.stats["vex"] = vex.apply(report.findings, statements)
     signals = kev.load(args.kev, args.epss, report.findings, report.errors)
     if signals is not None:
         report.stats["exploitation"] = {**signals.stats(), "known_exploited": kev.annotate(report.findings, signals)}
+
+
+def _name_images(findings: list[Any], paths: list[str]) -> None:
+    """The repository tags of the images scanned, on their findings (``image_refs``), so that a VEX
+    statement about an image (``pkg:oci/…``) applies to that image's packages only."""
+    from pathlib import Path
+
+    from cnsec.vulns.image import is_image
+    from cnsec.vulns.risk import image_refs
+
+    refs = {p: image_refs(Path(p))[0] for p in paths if is_image(Path(p))}
+    for f in findings:
+        image = next((p for p in refs if f.source.file.startswith(f"{p}:/")), None)
+        if image is not None:
+            f.attrs["image_refs"] = refs[image]
 
 
 def run_build(args: argparse.Namespace) -> int:
