@@ -72,15 +72,46 @@ def register(sub: Any) -> None:
                    help="also write what was read, and the vulnerabilities found, as CycloneDX 1.6 JSON")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
                    help=f"warn when the index is older than this (default: {DEFAULT_MAX_AGE_DAYS:g} days)")
+    from cnsec.vulns.options import add_exploitation_options
+
+    add_exploitation_options(v)
     v.set_defaults(func=run_vulns)
 
 
-def _db_path(args: argparse.Namespace) -> Any:
+def db_path(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
     from cnsec.vulns.index import default_path
 
     return Path(args.db) if args.db else default_path()
+
+
+def apply_exploitation(report: Any, args: argparse.Namespace) -> None:
+    """VEX statements, then KEV and EPSS, onto the report's findings; the counts go to its summary."""
+    from cnsec.vulns import kev, vex
+
+    statements = vex.load_all(args.vex, report.errors, report.skipped)
+    if args.vex:
+        _name_images(report.findings, args.paths)
+        report.stats["vex"] = vex.apply(report.findings, statements)
+    signals = kev.load(args.kev, args.epss, report.findings, report.errors)
+    if signals is not None:
+        report.stats["exploitation"] = {**signals.stats(), "known_exploited": kev.annotate(report.findings, signals)}
+
+
+def _name_images(findings: list[Any], paths: list[str]) -> None:
+    """The repository tags of the images scanned, on their findings (``image_refs``), so that a VEX
+    statement about an image (``pkg:oci/…``) applies to that image's packages only."""
+    from pathlib import Path
+
+    from cnsec.vulns.image import is_image
+    from cnsec.vulns.risk import image_refs
+
+    refs = {p: image_refs(Path(p))[0] for p in paths if is_image(Path(p))}
+    for f in findings:
+        image = next((p for p in refs if f.source.file.startswith(f"{p}:/")), None)
+        if image is not None:
+            f.attrs["image_refs"] = refs[image]
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -89,7 +120,7 @@ def run_build(args: argparse.Namespace) -> int:
     from cnsec.report.safe import printable
     from cnsec.vulns.index import build
 
-    result = build([Path(s) for s in args.sources], _db_path(args))
+    result = build([Path(s) for s in args.sources], db_path(args))
     for problem in result.errors:
         print(f"cnsec: {printable(problem)}", file=sys.stderr)
     stats = result.stats()
@@ -109,7 +140,7 @@ def run_update(args: argparse.Namespace) -> int:
     from cnsec.report.safe import printable
     from cnsec.vulns.download import DEFAULT_BASE, DEFAULT_ECOSYSTEMS, update
 
-    db = _db_path(args)
+    db = db_path(args)
     try:
         result = update(db, args.ecosystem or DEFAULT_ECOSYSTEMS, args.url or os.environ.get("CNSEC_OSV_URL")
                         or DEFAULT_BASE)
@@ -133,7 +164,8 @@ def run_vulns(args: argparse.Namespace) -> int:
     from cnsec.vulns.match import scan
 
     packages: list[Any] = []
-    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    report = scan(args.paths, db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    apply_exploitation(report, args)
     if args.sbom_out:
         from cnsec.fsutil import atomic_write_text
         from cnsec.vulns.match import purl

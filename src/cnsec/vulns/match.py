@@ -8,6 +8,7 @@ its aliases (a GO- id and its GHSA) found for one package is one finding.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -41,6 +42,7 @@ class Match:
     fixed: str | None
     aliases: tuple[str, ...]
     severity: Advisory  # the member whose severity is reported (the representative unless it has none)
+    severity_via: str | None = None  # an alias's record the index holds, when no member had a severity
 
 
 def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]:
@@ -76,6 +78,7 @@ class Matcher:
         self._parsed: dict[tuple[str, str], Comparable | None] = {}
         self.unreadable_advisory_versions = 0
         self.withdrawn_skipped = 0
+        self._rated_names: dict[str, tuple[float, str]] | None = None  # loaded on the first unrated match
 
     def _parse(self, parse: Callable[[str], Comparable], eco: str, version: str) -> Comparable | None:
         key = (eco, version)
@@ -127,7 +130,19 @@ class Matcher:
                 self.withdrawn_skipped += 1
                 continue
             hits.append((adv, fixed))
-        return _group(hits, pkg)
+        return [self._rated(m) for m in _group(hits, pkg)]
+
+    def _rated(self, m: Match) -> Match:
+        """A match none of whose advisories is rated takes the severity of an alias record the index
+        holds (GO-2024-2687's GHSA-4v7x-pqxf-cx7m, filed for net/http); without one it stays unknown."""
+        if m.severity.severity is not None:
+            return m
+        if self._rated_names is None:
+            self._rated_names = self.index.rated_names()
+        best = min((self._rated_names[i] for i in (m.advisory.id, *m.aliases) if i in self._rated_names),
+                   key=lambda r: (-r[0], r[1]), default=None)
+        alias = self.index.advisory(best[1]) if best is not None else None
+        return m if alias is None else dataclasses.replace(m, severity=alias, severity_via=alias.id)
 
 
 def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
@@ -171,6 +186,8 @@ def finding_for(m: Match) -> Finding:
     asset = purl(pkg)
     aliases = ", ".join(m.aliases)
     fix = f"; fixed in {m.fixed}" if m.fixed else "; no fixed version published"
+    if rated.severity is None:  # never invented: reported as medium, and said to be unknown
+        fix += "; severity unknown (neither the advisory nor an alias the index holds rates it)"
     return Finding(
         id=finding_id(adv.id, asset, pkg.file),
         check_id=adv.id,
@@ -185,6 +202,7 @@ def finding_for(m: Match) -> Finding:
         attrs={"ecosystem": pkg.ecosystem, "package": pkg.name, "installed_version": pkg.version,
                "advisory": adv.id, "aliases": list(m.aliases), "fixed_version": m.fixed,
                "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source,
+               **({"severity_from": m.severity_via} if m.severity_via else {}),
                **({"layer": pkg.layer} if pkg.layer else {})},
     )
 
@@ -318,6 +336,7 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     known = index.ecosystems()
     not_matched: dict[str, int] = {}
     skipped_in: dict[tuple[str, str], int] = {}  # (file, ecosystem) -> packages not matched
+    seen: set[str] = set()
     for pkg in packages:
         if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
             label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
@@ -332,6 +351,9 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             continue
         for m in matches:
             f = finding_for(m)
+            if f.id in seen:  # redis-server and redis-tools: both the source package redis, one finding
+                continue
+            seen.add(f.id)
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
