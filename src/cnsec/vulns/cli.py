@@ -56,8 +56,11 @@ def register(sub: Any) -> None:
                     "pinned package against the local index (build it first: 'cnsec vulndb build DIR'). "
                     "Read: requirements*.txt, poetry.lock, Pipfile.lock, package-lock.json, yarn.lock, go.mod, "
                     "Cargo.lock, Gemfile.lock, composer.lock, *.cdx.json / bom.json, *.spdx.json; OS packages of "
-                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, release from os-release); "
-                    "container images (docker save tarballs, OCI layouts), layers applied in memory.",
+                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, the sqlite rpmdb, release "
+                    "from os-release) and what is installed in it (Python site-packages, node_modules/*/package.json, "
+                    "jars/wars/ears, Go build info in executables); container images (docker save tarballs, OCI "
+                    "layouts), layers applied in memory. A folder is a root filesystem when it has etc/os-release "
+                    "or usr/lib/os-release; a jar or Go binary named as PATH is read too.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
                "could not be read (reported with file:line; the rest is still scanned).")
     v.add_argument("paths", nargs="+", metavar="PATH",
@@ -66,6 +69,8 @@ def register(sub: Any) -> None:
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
     v.add_argument("--sbom-out", metavar="FILE",
                    help="also write what was read, and the vulnerabilities found, as CycloneDX 1.6 JSON")
+    v.add_argument("--skip-dir", action="append", default=[], metavar="DIR",
+                   help="a folder not walked (repeatable), e.g. 'cnsec vulns / --skip-dir /home'")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
                    help=f"warn when the index is older than this (default: {DEFAULT_MAX_AGE_DAYS:g} days)")
     v.set_defaults(func=run_vulns)
@@ -129,7 +134,8 @@ def run_vulns(args: argparse.Namespace) -> int:
     from cnsec.vulns.match import scan
 
     packages: list[Any] = []
-    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age, packages_out=packages,
+                  skip_dirs=args.skip_dir)
     if args.sbom_out:
         from cnsec.fsutil import atomic_write_text
         from cnsec.vulns.match import purl
