@@ -403,3 +403,22 @@ def test_copying_the_real_nats_server_binary_reads_as_its_committed_buildinfo_sl
     shutil.copyfile(real, tmp_path / "nats-server")
     assert _go(tmp_path / "nats-server", (tmp_path / "nats-server").read_bytes()) == \
         _go(tmp_path / "slice", elf(NATS_BUILDINFO))
+
+
+def test_the_fast_name_lookup_picks_what_trying_every_format_in_order_picks() -> None:
+    """format_for narrows the formats by file and folder name before their globs decide (a root
+    filesystem has 100,000+ files); on every file of the corpus inputs and these paths it must pick
+    exactly what trying each format in discovery order picks."""
+    from cnsec.vulns.inventory import formats
+    from tests.vulns.conftest import corpus
+
+    paths = [p.relative_to(corpus()) for p in corpus().rglob("*") if p.is_file()]
+    paths += [Path(p) for p in ("var/lib/dpkg/status.d/libc6", "var/lib/rpm/Packages", "a/requirements-dev.txt",
+                                "x/site-packages/y-1.dist-info/METADATA", "app/node_modules/@a/b/package.json",
+                                "lib/foo.war", "usr/lib/sysimage/rpm/rpmdb.sqlite", "bom.json", "x.cdx.json")]
+    assert len(paths) > 1000
+    for installed in (True, False):
+        for path in paths:
+            slow = next((f for f in formats().values() if (installed or not f.installed) and f.matches_path(path)),
+                        None)
+            assert format_for(path, installed) is slow, path

@@ -162,3 +162,22 @@ def test_berkeley_db_and_ndb_rpmdbs_are_reported_as_not_read_in_every_output(
     assert skipped["file"] == str(root / target) and f"rpm database in {kind} format: not read" in skipped["message"]
     main(["vulns", str(root), "--db", str(db), "--fail-on", "none"])
     assert f"rpm database in {kind} format" in capsys.readouterr().out  # the table says it too
+
+
+def test_an_sbom_of_an_rpm_rootfs_is_valid_cyclonedx_and_reads_back_as_the_same_findings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    root = _rootfs(tmp_path, ROCKY_9)
+    db = build_index(tmp_path, [
+        record("RLSA-2099:1", "Rocky Linux:9", "curl", [{"introduced": "0"}, {"fixed": "0:7.76.0-10.cm2"}]),
+        record("RLSA-2099:5", "Rocky Linux:9", "ca-certificates-tools", [{"introduced": "0"},
+                                                                         {"fixed": "1:2.0.0-2.cm2"}])])
+    out = tmp_path / "rocky.cdx.json"
+    main(["vulns", str(root), "--db", str(db), "--sbom-out", str(out), "-f", "json", "--fail-on", "none"])
+    first = {(f["package"], f["advisory"]) for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert first == {("curl", "RLSA-2099:1"), ("ca-certificates-tools", "RLSA-2099:5")}  # epoch 1 kept
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(out.read_text()) is None
+    main(["vulns", str(out), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    assert {(f["package"], f["advisory"]) for f in json.loads(capsys.readouterr().out)["findings"]} == first

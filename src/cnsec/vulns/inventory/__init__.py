@@ -61,7 +61,8 @@ class LockfileFormat:
     #: installed software, read only in root filesystems, images and files named on the command line
     installed: bool = False
     #: a predicate on the POSIX path, deciding instead of the globs (``node_modules/NAME/package.json``
-    #: at any depth, but not a ``package.json`` deeper inside a package)
+    #: at any depth, but not a ``package.json`` deeper inside a package); ``patterns`` then still name
+    #: the files it can accept, so that other files are not offered to it
     path_match: Callable[[str], bool] | None = None
     #: found by content: an executable regular file whose first bytes are these (ELF) is offered
     magic: bytes | None = None
@@ -104,10 +105,50 @@ def formats() -> dict[str, LockfileFormat]:
     return _FORMATS
 
 
+class _Lookup:
+    """The formats that could read a file, from its name and its folder's name: a root filesystem has
+    100,000 files or more, and trying every format's globs on each is most of a scan's time. Each glob
+    keys the last path component it needs (``status.d/*`` keys the folder); what this finds is then
+    decided by :meth:`LockfileFormat.matches_path` as before, in discovery order."""
+
+    def __init__(self, found: dict[str, LockfileFormat]) -> None:
+        self.source = found
+        self.order = {f.id: n for n, f in enumerate(found.values())}
+        self.names: dict[str, list[LockfileFormat]] = {}
+        self.folders: dict[str, list[LockfileFormat]] = {}
+        globs: list[tuple[str, LockfileFormat]] = []
+        for fmt in found.values():
+            for pattern in fmt.patterns + fmt.path_patterns:
+                *folders, last = pattern.split("/")
+                if last == "*" and folders and not _GLOB.search(folders[-1]):
+                    self.folders.setdefault(folders[-1], []).append(fmt)
+                elif _GLOB.search(last):
+                    globs.append((last, fmt))
+                else:
+                    self.names.setdefault(last, []).append(fmt)
+        self.globs = [(re.compile(fnmatch.translate(g)), fmt) for g, fmt in globs]
+        self.any_glob = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g, _ in globs) or r"(?!)")
+
+    def candidates(self, path: PurePath) -> list[LockfileFormat]:
+        name = path.name
+        found = [*self.names.get(name, ()), *self.folders.get(path.parent.name, ())]
+        if self.any_glob.match(name):
+            found += [fmt for rx, fmt in self.globs if rx.match(name)]
+        return sorted(set(found), key=lambda f: self.order[f.id]) if len(found) > 1 else found
+
+
+_GLOB = re.compile(r"[*?\[]")
+_LOOKUP: _Lookup | None = None
+
+
 def format_for(path: PurePath, installed: bool = True) -> LockfileFormat | None:
     """The format reading ``path`` by its name; ``installed=False`` leaves out installed software
     (a project scan)."""
-    return next((f for f in formats().values() if (installed or not f.installed) and f.matches_path(path)), None)
+    global _LOOKUP
+    if _LOOKUP is None or _LOOKUP.source is not formats():
+        _LOOKUP = _Lookup(formats())
+    return next((f for f in _LOOKUP.candidates(path) if (installed or not f.installed) and f.matches_path(path)),
+                None)
 
 
 def format_by_content(head: bytes) -> LockfileFormat | None:

@@ -46,7 +46,7 @@ RPM_VENDORS = {"rhel": "redhat", "centos": "centos", "fedora": "fedora", "almali
                "sles": "suse", "amzn": "amazon", "ol": "oracle", "mariner": "mariner", "azurelinux": "azurelinux"}
 
 
-def _rpm(distro: str, version: str) -> str | None:
+def rpm_ecosystem(distro: str, version: str) -> str | None:
     """The OSV ecosystem of an rpm distribution. Red Hat's own OSV ecosystems name the repository
     (``Red Hat:enterprise_linux:9::appstream``), which an rpmdb does not record, and Fedora, Amazon
     Linux, CentOS and Oracle Linux publish no OSV advisories: those are unsupported (counted, not guessed)."""
@@ -73,6 +73,6 @@ def ecosystem(root: Path, family: str) -> str:
     if distro == "alpine" and version:
         major_minor = ".".join(version.split(".")[:2])
         return f"Alpine:v{major_minor}"
-    if family == "rpm" and (rpm := _rpm(distro, version)):
+    if family == "rpm" and (rpm := rpm_ecosystem(distro, version)):
         return rpm
     return UNSUPPORTED + (f"{family}/{distro}" if distro else family)
