@@ -129,9 +129,9 @@ class _Lookup:
         self.globs = [(re.compile(fnmatch.translate(g)), fmt) for g, fmt in globs]
         self.any_glob = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g, _ in globs) or r"(?!)")
 
-    def candidates(self, path: PurePath) -> list[LockfileFormat]:
-        name = path.name
-        found = [*self.names.get(name, ()), *self.folders.get(path.parent.name, ())]
+    def candidates(self, name: str, folder: str) -> list[LockfileFormat]:
+        """The formats that could read a file called ``name`` in a folder called ``folder``."""
+        found = [*self.names.get(name, ()), *self.folders.get(folder, ())]
         if self.any_glob.match(name):
             found += [fmt for rx, fmt in self.globs if rx.match(name)]
         return sorted(set(found), key=lambda f: self.order[f.id]) if len(found) > 1 else found
@@ -141,14 +141,21 @@ _GLOB = re.compile(r"[*?\[]")
 _LOOKUP: _Lookup | None = None
 
 
-def format_for(path: PurePath, installed: bool = True) -> LockfileFormat | None:
-    """The format reading ``path`` by its name; ``installed=False`` leaves out installed software
-    (a project scan)."""
+def _lookup() -> _Lookup:
     global _LOOKUP
     if _LOOKUP is None or _LOOKUP.source is not formats():
         _LOOKUP = _Lookup(formats())
-    return next((f for f in _LOOKUP.candidates(path) if (installed or not f.installed) and f.matches_path(path)),
-                None)
+    return _LOOKUP
+
+
+def _decide(candidates: list[LockfileFormat], path: PurePath, installed: bool) -> LockfileFormat | None:
+    return next((f for f in candidates if (installed or not f.installed) and f.matches_path(path)), None)
+
+
+def format_for(path: PurePath, installed: bool = True) -> LockfileFormat | None:
+    """The format reading ``path`` by its name; ``installed=False`` leaves out installed software
+    (a project scan)."""
+    return _decide(_lookup().candidates(path.name, path.parent.name), path, installed)
 
 
 def format_by_content(head: bytes) -> LockfileFormat | None:
@@ -161,7 +168,7 @@ def is_rootfs(root: Path) -> bool:
     return root.is_dir() and any(os.path.lexists(root / m) for m in ROOTFS_MARKERS)
 
 
-def _executable(path: Path) -> LockfileFormat | None:
+def _executable(path: str | Path) -> LockfileFormat | None:
     """The format of an executable regular file found by its content, never following a link."""
     import stat
 
@@ -192,18 +199,19 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
         return
     rootfs = is_rootfs(root)
     skip_dirs = ROOTFS_SKIP_DIRS if rootfs else SKIP_DIRS
+    lookup = _lookup()
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         here = Path(dirpath)
         top = rootfs and here == root
         dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not (top and d in LIVE_DIRS)
                              and not (skip and here / d in skip))
-        for name in sorted(filenames):
-            path = here / name
-            fmt = format_for(path, installed=rootfs)
+        for name in sorted(filenames):  # names first: a Path is made only for a file something may read
+            candidates = lookup.candidates(name, here.name)
+            fmt = _decide(candidates, here / name, rootfs) if candidates else None
             if fmt is None and rootfs:
-                fmt = _executable(path)
+                fmt = _executable(os.path.join(dirpath, name))
             if fmt is not None:
-                yield path, fmt
+                yield here / name, fmt
 
 
 _JSON_OBJECT_KEY = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:\s*\{', re.MULTILINE)
