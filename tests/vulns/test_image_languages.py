@@ -422,3 +422,14 @@ def test_the_fast_name_lookup_picks_what_trying_every_format_in_order_picks() ->
             slow = next((f for f in formats().values() if (installed or not f.installed) and f.matches_path(path)),
                         None)
             assert format_for(path, installed) is slow, path
+
+
+def test_a_link_in_a_rootfs_is_not_followed_out_to_the_hosts_files(tmp_path: Path) -> None:
+    root = _rootfs(tmp_path)
+    outside = tmp_path / "host-only.jar"
+    outside.write_bytes(JACKSON)
+    (root / "opt/escape.jar").symlink_to(outside)  # absolute: inside an image this names the host's file
+    (root / "opt/same.jar").symlink_to("log4j-core-2.14.1.jar")  # its target is read under its own name
+    found = [path.relative_to(root).as_posix() for path, _ in discover(root)]
+    assert "opt/escape.jar" not in found and "opt/same.jar" not in found
+    assert "opt/log4j-core-2.14.1.jar" in found

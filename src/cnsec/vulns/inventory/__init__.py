@@ -186,7 +186,8 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
              skip: frozenset[Path] = frozenset()) -> Iterator[tuple[Path, LockfileFormat]]:
     """Every lockfile under ``root`` (or ``root`` itself), in a stable order; in a root filesystem
     (:func:`is_rootfs`) also what is installed (``node_modules``, jars, Go executables), and the
-    kernel's ``proc``, ``sys`` and ``dev`` at its top are not entered. Folders in ``skip`` are not walked.
+    kernel's ``proc``, ``sys`` and ``dev`` at its top are not entered, and symbolic links are not followed
+    (an absolute one would read the host's file). Folders in ``skip`` are not walked.
 
     A folder that cannot be listed goes to ``unreadable`` (``os.walk`` would skip it in silence). A root
     that is not a folder is yielded as a file even if it is a FIFO or device: the reader refuses it
@@ -208,6 +209,9 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
         for name in sorted(filenames):  # names first: a Path is made only for a file something may read
             candidates = lookup.candidates(name, here.name)
             fmt = _decide(candidates, here / name, rootfs) if candidates else None
+            if fmt is not None and rootfs and os.path.islink(os.path.join(dirpath, name)):
+                continue  # in a root filesystem a link points into the host's tree (/usr/...): its target,
+                # when it is inside, is read under its own name
             if fmt is None and rootfs:
                 fmt = _executable(os.path.join(dirpath, name))
             if fmt is not None:
