@@ -4,8 +4,10 @@
 The ELF section ``.go.buildinfo`` holds a 32-byte header (``\\xff Go buildinf:``, pointer size, flags);
 since Go 1.18 the version and module strings follow it inline, each prefixed by its varint length, and
 before that the header holds two pointers to Go string headers, resolved through the program headers.
-A stripped binary without section headers is searched for the header in its first writable segment,
-16-byte aligned, as Go's own ``debug/buildinfo`` does. Every offset is checked against the file and
+A binary without section headers (``sstrip``, packers) is searched for the header in its first writable
+segment, 16-byte aligned, as Go's own ``debug/buildinfo`` does; one with a section table but no
+``.go.buildinfo`` is not a Go program (the Go linker always names it, and ``strip`` keeps the table), so
+a large C program's data is never searched. Every offset is checked against the file and
 every read is bounded: a truncated or hostile ELF costs that file, not the scan.
 
 Packages: each ``dep`` (its ``=>`` replacement when there is one) as a Go module, the main module when it
@@ -78,10 +80,15 @@ class _Elf:
                 out.append((vaddr, offset, filesz, flags))
         return out
 
+    @property
+    def has_sections(self) -> bool:
+        want = 64 if self.is64 else 40
+        return bool(self.shoff) and self.shentsize >= want and 0 < self.shnum <= MAX_SECTIONS \
+            and self.shstrndx < self.shnum
+
     def section(self, wanted: bytes) -> tuple[int, int] | None:
         """(file offset, size) of the section named ``wanted``, or None."""
-        want = 64 if self.is64 else 40
-        if not self.shoff or self.shentsize < want or not 0 < self.shnum <= MAX_SECTIONS or self.shstrndx >= self.shnum:
+        if not self.has_sections:
             return None
         table = self.at(self.shoff, self.shentsize * self.shnum)
         if len(table) < self.shentsize * self.shnum:
@@ -132,7 +139,9 @@ def _header_at(elf: _Elf) -> tuple[int, bytes]:
         data = elf.at(found[0], min(found[1], SEARCH_BYTES))
         if data.startswith(MAGIC):
             return found[0], data
-    # no section table (stripped with sstrip) or a moved header: search the first writable segment
+    elif elf.has_sections:
+        raise NotGo  # the Go linker always names the section; strip keeps section tables: a C program
+    # no section table (sstrip, upx) or a moved header: search the first writable segment
     for _, offset, filesz, flags in elf.segments():
         if flags & 2:  # PF_W
             data = elf.at(offset, min(filesz, SEARCH_BYTES))
