@@ -433,3 +433,23 @@ def test_a_link_in_a_rootfs_is_not_followed_out_to_the_hosts_files(tmp_path: Pat
     found = [path.relative_to(root).as_posix() for path, _ in discover(root)]
     assert "opt/escape.jar" not in found and "opt/same.jar" not in found
     assert "opt/log4j-core-2.14.1.jar" in found
+
+
+def test_a_jar_over_the_size_bound_in_an_image_is_reported_not_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from cnsec.vulns import inventory
+    from cnsec.vulns.inventory import formats
+
+    monkeypatch.setattr(inventory, "_LOOKUP", None)  # built again from the patched formats
+    big = _zip({**dict([_pom("org.apache.logging.log4j", "log4j-core", "2.14.1")]), "pad": bytes(range(256)) * 64},
+               zipfile.ZIP_STORED)
+    monkeypatch.setitem(formats(), "java-archive", dataclasses.replace(java.FORMAT, max_bytes=len(JACKSON)))
+    image = docker_save(tmp_path / "image.tar", [_layer({"app/big.jar": big, "app/small.jar": JACKSON})])
+    code = main(["vulns", str(image), "--db", str(build_index(tmp_path, ADVISORIES)), "-f", "json",
+                 "--fail-on", "none"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2
+    [error] = report["errors"]
+    assert error["file"] == f"{image}:/app/big.jar" and "not read" in error["message"]
