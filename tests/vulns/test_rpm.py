@@ -68,7 +68,7 @@ def test_the_rpmdb_of_rpm_4_16_under_usr_lib_sysimage_is_found_and_rocky_9_is_it
     ('ID="almalinux"\nVERSION_ID="8.9"\n', "AlmaLinux:8"),
     ('ID="opensuse-leap"\nVERSION_ID="15.5"\n', "openSUSE:Leap 15.5"),
     ('ID="opensuse-tumbleweed"\nVERSION_ID="20240101"\n', "openSUSE:Tumbleweed"),
-    ('ID="rhel"\nVERSION_ID="9.3"\n', "unsupported:rpm/rhel"),
+    ('ID="rhel"\nVERSION_ID="9.3"\n', "Red Hat:enterprise_linux:9"),
     ('ID=fedora\nVERSION_ID=39\n', "unsupported:rpm/fedora"),
     ('ID="amzn"\nVERSION_ID="2023"\n', "unsupported:rpm/amzn"),
 ])
@@ -93,6 +93,25 @@ def test_a_rocky_rootfs_is_matched_by_rpm_version_order_with_epochs(
     report = json.loads(capsys.readouterr().out)
     assert {(f["package"], f["advisory"]) for f in report["findings"]} == {("curl", "RLSA-2099:1")}
     assert rpm_compare("1:2.0.0-1.cm2", "0:2023.2.60-1.el9") > 0
+
+
+def test_a_rhel_package_is_matched_in_whichever_repository_of_its_release_names_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _rootfs(tmp_path, 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.3"\n')
+    db = build_index(tmp_path, [
+        # Red Hat's OSV records name the repository; the rpmdb does not say which one curl came from
+        record("RHSA-2099:1", "Red Hat:enterprise_linux:9::baseos", "curl",
+               [{"introduced": "0"}, {"fixed": "0:7.76.0-10.cm2"}]),
+        record("RHSA-2099:2", "Red Hat:enterprise_linux:9::appstream", "zlib",
+               [{"introduced": "0"}, {"fixed": "0:1.2.11-6.cm2"}]),
+        record("RHSA-2099:3", "Red Hat:enterprise_linux:8::baseos", "curl",  # another release
+               [{"introduced": "0"}, {"fixed": "0:7.76.0-99"}]),
+        record("RHSA-2099:4", "Red Hat:rhel_eus:9.2::baseos", "curl",  # a stream this system is not on
+               [{"introduced": "0"}, {"fixed": "0:7.76.0-99"}])])
+    main(["vulns", str(root), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    report = json.loads(capsys.readouterr().out)
+    assert {(f["package"], f["advisory"]) for f in report["findings"]} == {("curl", "RHSA-2099:1"),
+                                                                           ("zlib", "RHSA-2099:2")}
 
 
 def _blob(entries: list[tuple[int, int, int, int]], data: bytes) -> bytes:

@@ -77,6 +77,13 @@ class Matcher:
         self._parsed: dict[tuple[str, str], Comparable | None] = {}
         self.unreadable_advisory_versions = 0
         self.withdrawn_skipped = 0
+        #: ``Red Hat:enterprise_linux:9`` -> its repositories' ecosystems in the index (``…::appstream``,
+        #: ``…::baseos``): an rpmdb does not record which repository a package came from
+        self.families: dict[str, list[str]] = {}
+        for eco in sorted(index.ecosystems()):
+            family, sep, _ = eco.partition("::")
+            if sep:
+                self.families.setdefault(family, []).append(eco)
 
     def _parse(self, parse: Callable[[str], Comparable], eco: str, version: str) -> Comparable | None:
         key = (eco, version)
@@ -113,7 +120,8 @@ class Matcher:
 
     def match(self, pkg: Package) -> list[Match]:
         """Raises VersionError when the installed version cannot be read by its ecosystem's rules."""
-        entries = self.index.affected(pkg.ecosystem, pkg.name, pkg.version)
+        entries = [e for eco in self.families.get(pkg.ecosystem, [pkg.ecosystem])
+                   for e in self.index.affected(eco, pkg.name, pkg.version)]
         if not entries:
             return []
         parse = parser_for(pkg.ecosystem)
@@ -400,7 +408,8 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     not_matched: dict[str, int] = {}
     skipped_in: dict[tuple[str, str], int] = {}  # (file, ecosystem) -> packages not matched
     for pkg in packages:
-        if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
+        if pkg.ecosystem.startswith(UNSUPPORTED) or (pkg.ecosystem not in known and
+                                                     pkg.ecosystem not in matcher.families):
             label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
                      else pkg.ecosystem)
             not_matched[label] = not_matched.get(label, 0) + 1

@@ -48,10 +48,14 @@ RPM_VENDORS = {"rhel": "redhat", "centos": "centos", "fedora": "fedora", "almali
 
 def rpm_ecosystem(distro: str, version: str) -> str | None:
     """The OSV ecosystem of an rpm distribution. Red Hat's own OSV ecosystems name the repository
-    (``Red Hat:enterprise_linux:9::appstream``), which an rpmdb does not record, and Fedora, Amazon
-    Linux, CentOS and Oracle Linux publish no OSV advisories: those are unsupported (counted, not guessed)."""
+    too (``Red Hat:enterprise_linux:9::appstream``), which an rpmdb does not record: RHEL packages get
+    the family ``Red Hat:enterprise_linux:9``, matched against each of its repositories (a package name
+    lives in one). Fedora, Amazon Linux, CentOS, Oracle Linux and SLES have no OSV ecosystem an rpmdb
+    maps to: unsupported (counted, not guessed)."""
     if distro in _RPM_MAJOR and version:
         return f"{_RPM_MAJOR[distro]}:{version.split('.')[0]}"
+    if distro == "rhel" and version:
+        return f"Red Hat:enterprise_linux:{version.split('.')[0]}"
     if distro == "opensuse-leap" and version:
         return f"openSUSE:Leap {version}"
     if distro == "opensuse-tumbleweed":
