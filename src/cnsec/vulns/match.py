@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cnsec.errors import CnsecError
 from cnsec.model.finding import Finding, InputProblem, finding_id
@@ -257,7 +258,7 @@ def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
     return fmt.parse(path, path.read_text(encoding="utf-8"))
 
 
-def _reduce(name: str, member: Any, stream: Any) -> bytes | None:
+def _reduce(name: str, member: tarfile.TarInfo, stream: IO[bytes]) -> bytes | None:
     """What an image keeps of a Go binary or a jar as its layer streams by: the packages read from it
     (spooled to a temporary file beyond 16 MiB, never held whole) and its problems, as JSON; ``None``
     for every other file (left to the ordinary path)."""
@@ -287,7 +288,7 @@ def _reduce(name: str, member: Any, stream: Any) -> bytes | None:
             shutil.copyfileobj(stream, spool)
             spool.seek(0)
             try:
-                found = fmt.read(Path(name), spool)  # type: ignore[arg-type]
+                found = fmt.read(Path(name), spool)
             except PartlyRead as partial:
                 found, problems = partial.packages, partial.problems
             except CnsecError as exc:

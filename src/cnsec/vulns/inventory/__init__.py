@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import BinaryIO
+from typing import IO
 
 MAX_LOCKFILE_BYTES = 64 << 20  # a larger "lockfile" is refused, not read into memory
 #: folders never walked: installed trees and VCS metadata, not lockfiles of the project
@@ -57,7 +57,7 @@ class LockfileFormat:
     #: when given, they decide instead of ``patterns``
     path_patterns: tuple[str, ...] = ()
     #: a binary reader (a seekable handle; it bounds its own reading): used instead of ``parse``
-    read: Callable[[Path, BinaryIO], list[Package]] | None = None
+    read: Callable[[Path, IO[bytes]], list[Package]] | None = None
     #: installed software, read only in root filesystems, images and files named on the command line
     installed: bool = False
     #: a predicate on the POSIX path, deciding instead of the globs (``node_modules/NAME/package.json``

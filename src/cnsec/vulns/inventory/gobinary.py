@@ -21,7 +21,7 @@ import os
 import re
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from cnsec.vulns.inventory import LockfileFormat, Package, bad, binary_only
 
@@ -39,7 +39,7 @@ class NotGo(Exception):
 
 
 class _Elf:
-    def __init__(self, path: Path, fh: BinaryIO) -> None:
+    def __init__(self, path: Path, fh: IO[bytes]) -> None:
         self.path, self.fh = path, fh
         self.size = _size(fh)
         ident = self.at(0, 64)
@@ -115,7 +115,7 @@ class _Elf:
         return b""
 
 
-def _size(fh: BinaryIO) -> int:
+def _size(fh: IO[bytes]) -> int:
     fh.seek(0, os.SEEK_END)
     return fh.tell()
 
@@ -224,7 +224,7 @@ def modules(modinfo: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def read(path: Path, handle: BinaryIO) -> list[Package]:
+def read(path: Path, handle: IO[bytes]) -> list[Package]:
     """The modules of the Go executable ``handle``; ``[]`` for an ELF file that is not a Go program."""
     elf = _Elf(path, handle)
     try:

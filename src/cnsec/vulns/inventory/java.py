@@ -21,7 +21,7 @@ import struct
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 from urllib.parse import quote
 
 from cnsec.vulns.inventory import LockfileFormat, Package, PartlyRead, bad, binary_only
@@ -168,7 +168,7 @@ def _from_manifest(zf: zipfile.ZipFile, shown: str, named: list[Package] | None,
                        purl=f"pkg:generic/{quote(name)}" + (f"@{quote(version)}" if version else "")))
 
 
-def read(path: Path, handle: BinaryIO) -> list[Package]:
+def read(path: Path, handle: IO[bytes]) -> list[Package]:
     out: list[Package] = []
     problems: list[tuple[int | None, str]] = []
     try:

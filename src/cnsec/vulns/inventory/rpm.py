@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import quote
 
 from cnsec.vulns.inventory import LockfileFormat, Package, PartlyRead, bad, binary_only
@@ -86,7 +86,7 @@ def evr(fields: dict[int, str | int]) -> str:
     return f"{epoch}:" * (epoch is not None) + f"{fields[VERSION]}-{fields[RELEASE]}"
 
 
-def read(path: Path, handle: BinaryIO) -> list[Package]:
+def read(path: Path, handle: IO[bytes]) -> list[Package]:
     """The packages of the rpmdb at ``path`` (opened by sqlite itself: ``handle`` is not read)."""
     root = _root(path)
     eco = ecosystem(root, "rpm")

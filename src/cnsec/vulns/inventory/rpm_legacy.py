@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from cnsec.vulns.inventory import LockfileFormat, Package, Unsupported, binary_only
 
@@ -23,7 +23,7 @@ def kind(head: bytes) -> str:
     return "an unrecognised"
 
 
-def read(path: Path, handle: BinaryIO) -> list[Package]:
+def read(path: Path, handle: IO[bytes]) -> list[Package]:
     if (path.parent / "rpmdb.sqlite").is_file():
         return []
     raise Unsupported(f"rpm database in {kind(handle.read(16))} format: not read (only the sqlite rpmdb of "
