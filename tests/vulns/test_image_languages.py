@@ -453,3 +453,15 @@ def test_a_jar_over_the_size_bound_in_an_image_is_reported_not_read(
     assert code == 2
     [error] = report["errors"]
     assert error["file"] == f"{image}:/app/big.jar" and "not read" in error["message"]
+
+
+def test_skip_dir_given_relative_leaves_the_folder_out_and_file_names_stay_as_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.vulns.match import read_inventory
+
+    _rootfs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    stats = {"lockfiles": 0}
+    packages = read_inventory(["rootfs"], [], stats, [], ["rootfs/opt"])
+    assert {p.file for p in packages} == {"rootfs/srv/app/node_modules/lodash/package.json",
+                                          "rootfs/usr/local/bin/nats-server"}

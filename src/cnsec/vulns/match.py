@@ -222,7 +222,7 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
         if is_image(root):
             packages.extend(_image_packages(root, errors, stats, left_out))
             continue
-        for path, fmt in discover(root.absolute() if skip else root, unreadable, skip):
+        for path, fmt in discover(root, unreadable, skip):
             try:
                 found = _parse_file(path, fmt)
                 if found or fmt.magic is None:  # an executable that is no Go program is not a source

@@ -187,7 +187,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
     """Every lockfile under ``root`` (or ``root`` itself), in a stable order; in a root filesystem
     (:func:`is_rootfs`) also what is installed (``node_modules``, jars, Go executables), and the
     kernel's ``proc``, ``sys`` and ``dev`` at its top are not entered, and symbolic links are not followed
-    (an absolute one would read the host's file). Folders in ``skip`` are not walked.
+    (an absolute one would read the host's file). Folders in ``skip`` (absolute paths) are not walked.
 
     A folder that cannot be listed goes to ``unreadable`` (``os.walk`` would skip it in silence). A root
     that is not a folder is yielded as a file even if it is a FIFO or device: the reader refuses it
@@ -205,7 +205,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
         here = Path(dirpath)
         top = rootfs and here == root
         dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not (top and d in LIVE_DIRS)
-                             and not (skip and here / d in skip))
+                             and not (skip and Path(os.path.abspath(os.path.join(dirpath, d))) in skip))
         for name in sorted(filenames):  # names first: a Path is made only for a file something may read
             candidates = lookup.candidates(name, here.name)
             fmt = _decide(candidates, here / name, rootfs) if candidates else None
