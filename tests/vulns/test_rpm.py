@@ -200,3 +200,26 @@ def test_an_sbom_of_an_rpm_rootfs_is_valid_cyclonedx_and_reads_back_as_the_same_
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(out.read_text()) is None
     main(["vulns", str(out), "--db", str(db), "-f", "json", "--fail-on", "none"])
     assert {(f["package"], f["advisory"]) for f in json.loads(capsys.readouterr().out)["findings"]} == first
+
+
+def test_in_an_image_each_rpm_keeps_the_layer_that_installed_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.vulns.test_images import _layer, docker_save
+
+    before = tmp_path / "before.sqlite"
+    shutil.copyfile(DATA / "mariner-2.0-rpmdb.sqlite", before)
+    conn = sqlite3.connect(before)
+    conn.execute("DELETE FROM Packages WHERE hnum = 48")  # curl is installed by the second layer
+    conn.commit()
+    conn.close()
+    release = ROCKY_9.encode()
+    image = docker_save(tmp_path / "image.tar", [
+        _layer({"etc/os-release": release, "var/lib/rpm/rpmdb.sqlite": before.read_bytes()}),
+        _layer({"var/lib/rpm/rpmdb.sqlite": (DATA / "mariner-2.0-rpmdb.sqlite").read_bytes()})])
+    db = build_index(tmp_path, [
+        record("RLSA-2099:1", "Rocky Linux:9", "curl", [{"introduced": "0"}, {"fixed": "0:7.76.0-10.cm2"}]),
+        record("RLSA-2099:6", "Rocky Linux:9", "zlib", [{"introduced": "0"}, {"fixed": "0:1.2.12-1.el9"}])])
+    main(["vulns", str(image), "--db", str(db), "-f", "json", "--fail-on", "none"])
+    report = json.loads(capsys.readouterr().out)
+    assert {(f["package"], f["layer"]) for f in report["findings"]} == {("curl", "layer1"), ("zlib", "layer0")}
+    assert report["errors"] == []

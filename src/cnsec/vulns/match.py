@@ -22,7 +22,7 @@ from cnsec.errors import CnsecError
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
-from cnsec.vulns.image import is_image
+from cnsec.vulns.image import Kept, is_image
 from cnsec.vulns.index import Advisory, AffectedEntry, Index
 from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, PartlyRead, Unsupported, discover
 from cnsec.vulns.severity import to_severity
@@ -301,7 +301,7 @@ def _reduce(name: str, member: tarfile.TarInfo, stream: IO[bytes]) -> bytes | No
                                     for p in found], "problems": problems}).encode()
 
 
-def _reduced_packages(k: Any, shown: str, errors: list[InputProblem]) -> list[Package]:
+def _reduced_packages(k: Kept, shown: str, errors: list[InputProblem]) -> list[Package]:
     data = json.loads(k.data)
     errors.extend(InputProblem(shown, line, message) for line, message in data["problems"])
     return [Package(eco, name, version, shown + suffix, line, k.layer, purl)
@@ -349,9 +349,10 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
             stats["lockfiles"] += 1
             path = root / name
 
-            def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path) -> set[tuple[str, str]]:
+            def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path,
+                     older: Path = root / ".cnsec-older" / name) -> set[tuple[str, str]]:
                 try:
-                    found = _parse_bytes(fmt, path, data)
+                    found = _parse_bytes(fmt, path, older, data)
                 except PartlyRead as partial:
                     found = partial.packages
                 except CnsecError:
@@ -379,11 +380,13 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
     return out
 
 
-def _parse_bytes(fmt: LockfileFormat, path: Path, data: bytes) -> list[Package]:
-    """An older layer's copy of a database: a binary one (the rpmdb) is read from a file beside it."""
+def _parse_bytes(fmt: LockfileFormat, path: Path, older: Path, data: bytes) -> list[Package]:
+    """An older layer's copy of the database at ``path``: a binary one (the rpmdb) is written to
+    ``older`` (the same path below a folder of its own, so no os-release of anyone else is read) and
+    read from there."""
     if fmt.read is None:
         return fmt.parse(path, data.decode("utf-8", "replace"))
-    older = path.with_name(path.name + ".cnsec-older")
+    older.parent.mkdir(parents=True, exist_ok=True)
     older.write_bytes(data)
     try:
         with older.open("rb") as fh:
