@@ -195,7 +195,7 @@ def test_a_jar_without_pom_properties_is_named_by_its_manifest() -> None:
                 b"Implementation-Vendor-Id: org.apache.commons\r\n\r\nName: org/\r\nImplementation-Title: x\r\n")
     with zipfile.ZipFile(io.BytesIO(_zip({"META-INF/MANIFEST.MF": manifest}))) as zf:
         out: list[java.Package] = []
-        java._from_manifest(zf, "commons-text-1.9.jar", None, [], out)
+        java._from_manifest(zf, "commons-text-1.9.jar", None, [], out, java._Budget())
     assert [(p.ecosystem, p.name, p.version) for p in out] == [("Maven", "org.apache.commons:commons-text", "1.9")]
 
 
@@ -220,6 +220,17 @@ def test_a_zip_bomb_inside_a_jar_is_refused_by_its_inflated_size(tmp_path: Path,
     with pytest.raises(PartlyRead) as exc, path.open("rb") as fh:
         java.read(path, fh)
     assert any("bomb.jar" in m and "inflated" in m for _, m in exc.value.problems)
+
+
+def test_many_entries_of_one_archive_cannot_inflate_past_its_budget(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(java, "MAX_INFLATED", 3 * len(LOG4J))
+    path = tmp_path / "many.war"
+    path.write_bytes(_zip({f"WEB-INF/lib/copy{n}.jar": LOG4J for n in range(10)}, zipfile.ZIP_STORED))
+    with pytest.raises(PartlyRead) as exc, path.open("rb") as fh:
+        java.read(path, fh)
+    assert len(exc.value.packages) == 3  # the first three copies, then the budget is spent
+    assert any("inflates past" in m and "in all" in m for _, m in exc.value.problems)
 
 
 def test_a_central_directory_claiming_too_many_entries_is_refused_before_it_is_loaded(tmp_path: Path) -> None:

@@ -32,6 +32,9 @@ MAX_ENTRIES = 200_000
 MAX_DIRECTORY = 64 << 20
 MAX_META = 1 << 20
 MAX_NESTED = 512 << 20
+#: all the bytes inflated for one archive and everything nested in it: entries that overlap (one deflated
+#: stream named by thousands of directory entries) cannot multiply the work past this
+MAX_INFLATED = 2 << 30
 ARCHIVES = (".jar", ".war", ".ear")
 _POM = re.compile(r"^META-INF/maven/([^/]+)/([^/]+)/pom\.properties$")
 
@@ -84,21 +87,33 @@ def _manifest(text: str) -> dict[str, str]:
     return out
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, out: IO[bytes]) -> None:
-    """Inflate ``info`` into ``out``, refusing a declared or actual size over ``cap``."""
+class _Budget:
+    """What one top-level archive may still inflate, nested archives included."""
+
+    def __init__(self) -> None:
+        self.left = MAX_INFLATED
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, out: IO[bytes], budget: _Budget) -> None:
+    """Inflate ``info`` into ``out``, refusing a declared or actual size over ``cap`` or over what the
+    archive has left to inflate."""
     if info.file_size > cap:
         raise ValueError(f"{info.filename}: {info.file_size} bytes inflated (over {cap >> 20} MiB); not read")
     with zf.open(info) as src:
         copied = 0
         while chunk := src.read(1 << 16):
             copied += len(chunk)
+            budget.left -= len(chunk)
             if copied > cap:
                 raise ValueError(f"{info.filename}: inflates past {cap >> 20} MiB; not read")
+            if budget.left < 0:
+                raise ValueError(f"{info.filename}: the archive inflates past {MAX_INFLATED >> 20} MiB in all; "
+                                 "not read")
             out.write(chunk)
 
 
 def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
-             problems: list[tuple[int | None, str]]) -> None:
+             problems: list[tuple[int | None, str]], budget: _Budget) -> None:
     entries, directory = _directory_size(fh)
     if entries > MAX_ENTRIES or directory > MAX_DIRECTORY:
         raise ValueError(f"{entries} entries in a {directory >> 20} MiB central directory; refused")
@@ -112,7 +127,7 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
                 continue
             buf = io.BytesIO()
             try:
-                _read_member(zf, info, MAX_META, buf)
+                _read_member(zf, info, MAX_META, buf, budget)
             except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
                 problems.append((None, f"{shown}: {exc}"))
                 continue
@@ -123,7 +138,7 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
         out += found
         if not any(p.name.rpartition(":")[2] in stem for p in found):
             # no pom.properties of its own (none, or only those of what it shaded): the manifest names it
-            _from_manifest(zf, shown, out if found else None, problems, out)
+            _from_manifest(zf, shown, out if found else None, problems, out, budget)
         for info in infos:
             if not info.filename.lower().endswith(ARCHIVES) or info.is_dir():
                 continue
@@ -133,27 +148,28 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
                 continue
             with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
                 try:
-                    _read_member(zf, info, MAX_NESTED, spool)
+                    _read_member(zf, info, MAX_NESTED, spool, budget)
                     spool.seek(0)
-                    _archive(spool, inner, depth + 1, out, problems)
+                    _archive(spool, inner, depth + 1, out, problems, budget)
                 except (ValueError, zipfile.BadZipFile, OSError, EOFError, struct.error) as exc:
                     problems.append((None, f"{inner}: not a readable archive ({exc})"))
 
 
 def _from_manifest(zf: zipfile.ZipFile, shown: str, named: list[Package] | None,
-                   problems: list[tuple[int | None, str]], out: list[Package]) -> None:
+                   problems: list[tuple[int | None, str]], out: list[Package], budget: _Budget) -> None:
     """The archive named by its manifest, unless a pom.properties in it already named it (``named``).
     An archive that names nothing at all (no pom.properties, no title or version) is still listed, as a
     package of an unsupported ecosystem, so it is counted as not matched instead of vanishing; so is
     one without a group for the Maven ecosystem."""
     fields: dict[str, str] = {}
-    if "META-INF/MANIFEST.MF" in zf.NameToInfo:
-        buf = io.BytesIO()
-        try:
-            _read_member(zf, zf.getinfo("META-INF/MANIFEST.MF"), MAX_META, buf)
-            fields = _manifest(buf.getvalue().decode("utf-8", "replace"))
-        except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
-            problems.append((None, f"{shown}: {exc}"))
+    buf = io.BytesIO()
+    try:
+        _read_member(zf, zf.getinfo("META-INF/MANIFEST.MF"), MAX_META, buf, budget)
+        fields = _manifest(buf.getvalue().decode("utf-8", "replace"))
+    except KeyError:
+        pass  # no manifest
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        problems.append((None, f"{shown}: {exc}"))
     title = fields.get("Implementation-Title") or fields.get("Bundle-Name", "")
     version = fields.get("Implementation-Version") or fields.get("Bundle-Version", "")
     group = fields.get("Implementation-Vendor-Id", "")
@@ -172,7 +188,7 @@ def read(path: Path, handle: IO[bytes]) -> list[Package]:
     out: list[Package] = []
     problems: list[tuple[int | None, str]] = []
     try:
-        _archive(handle, str(path), 1, out, problems)
+        _archive(handle, str(path), 1, out, problems, _Budget())
     except (ValueError, zipfile.BadZipFile, OSError, EOFError, struct.error) as exc:
         raise bad(path, None, f"not a readable Java archive ({exc})") from None
     if problems:
