@@ -476,3 +476,39 @@ def test_skip_dir_given_relative_leaves_the_folder_out_and_file_names_stay_as_gi
     packages = read_inventory(["rootfs"], [], stats, [], ["rootfs/opt"])
     assert {p.file for p in packages} == {"rootfs/srv/app/node_modules/lodash/package.json",
                                           "rootfs/usr/local/bin/nats-server"}
+
+
+@pytest.mark.corpus
+def test_installed_packages_of_a_rootfs_are_matched_against_the_corpus_real_advisories(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.vulns.conftest import corpus
+
+    wanted = {"npm": {"lodash"}, "Maven": {"com.fasterxml.jackson.core:jackson-databind"},
+              "Go": {"stdlib", "github.com/nats-io/nats-server/v2", "github.com/klauspost/compress"}}
+    records = []
+    for archive in sorted((corpus() / "advisories").glob("osv-*/*/all.zip")):
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                rec = json.loads(zf.read(name))
+                if any(a["package"]["name"] in wanted.get(a["package"]["ecosystem"], ())
+                       for a in rec.get("affected", [])):
+                    records.append(rec)
+    root = _rootfs(tmp_path)
+    (root / "opt/jackson-databind-2.9.10.1.jar").write_bytes(JACKSON)
+    helm = VENV_BIN / "helm"
+    if helm.is_file():
+        shutil.copyfile(helm, root / "usr/local/bin/helm")
+        (root / "usr/local/bin/helm").chmod(0o755)
+    main(["vulns", str(root), "--db", str(build_index(tmp_path, records)), "-f", "json", "--fail-on", "none"])
+    report = json.loads(capsys.readouterr().out)
+    found = {(f["package"], f["advisory"], f["source"]["file"].rsplit("/", 1)[1]) for f in report["findings"]}
+    # lodash 4.17.15: NSWG-ECO-516 (introduced 4.17.15, fixed 4.17.19), not the older ones fixed before it
+    assert {a for p, a, _ in found if p == "lodash"} == {"NSWG-ECO-516"}
+    # jackson-databind 2.9.10.1: inside GHSA-27xj-rqx5-2255's 2.9.0 – 2.9.10.4 range
+    assert ("com.fasterxml.jackson.core:jackson-databind", "GHSA-27xj-rqx5-2255", "jackson-databind-2.9.10.1.jar") \
+        in found
+    # nats-server 2.15.1 built with Go 1.27.2: every nats-server and stdlib advisory of the corpus is fixed
+    # before those versions (the corpus's Go data ends in August 2026)
+    assert not {f for f in found if f[2] == "nats-server"}
+    if helm.is_file():  # helm v4.1.4 is built with Go 1.25.9: stdlib advisories fixed in 1.25.13 apply
+        assert ("stdlib", "GO-2026-6090", "helm") in found
