@@ -400,7 +400,7 @@ def test_a_jar_or_binary_named_on_the_command_line_is_read(tmp_path: Path, capsy
     jar.write_bytes(LOG4J)
     binary = tmp_path / "nats-server"
     binary.write_bytes(elf(NATS_BUILDINFO))
-    binary.chmod(0o755)
+    binary.chmod(0o644)  # copied out of an image without its mode: named, it is read all the same
     db = build_index(tmp_path, ADVISORIES)
     main(["vulns", str(jar), str(binary), "--db", str(db), "-f", "json", "--fail-on", "none"])
     report = json.loads(capsys.readouterr().out)

@@ -168,13 +168,14 @@ def is_rootfs(root: Path) -> bool:
     return root.is_dir() and any(os.path.lexists(root / m) for m in ROOTFS_MARKERS)
 
 
-def _executable(path: str | Path) -> LockfileFormat | None:
-    """The format of an executable regular file found by its content, never following a link."""
+def _executable(path: str | Path, named: bool = False) -> LockfileFormat | None:
+    """The format of an executable regular file found by its content, never following a link; a file
+    ``named`` on the command line need not be executable (a binary copied out of an image often is not)."""
     import stat
 
     try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111 or st.st_size < 64:
+        st = os.stat(path) if named else os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or not (named or st.st_mode & 0o111) or st.st_size < 64:
             return None
         with open(path, "rb") as fh:
             return format_by_content(fh.read(16))
@@ -194,7 +195,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
     with its name instead of walking nothing.
     """
     if not root.is_dir():
-        fmt = format_for(root) or _executable(root)
+        fmt = format_for(root) or _executable(root, named=True)
         if fmt is not None:
             yield root, fmt
         return
