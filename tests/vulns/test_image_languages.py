@@ -231,6 +231,22 @@ def test_many_entries_of_one_archive_cannot_inflate_past_its_budget(tmp_path: Pa
         java.read(path, fh)
     assert len(exc.value.packages) == 3  # the first three copies, then the budget is spent
     assert any("inflates past" in m and "in all" in m for _, m in exc.value.problems)
+    # what is left is said once, not once per archive
+    [rest] = [m for _, m in exc.value.problems if "nested archives not read" in m]
+    assert rest.startswith(f"{path}: ") and "inflation budget is spent" in rest
+
+
+@pytest.mark.parametrize("method", [9, 99])  # Deflate64, which zipfile cannot inflate, and no method at all
+def test_a_jar_with_an_entry_zipfile_cannot_inflate_is_reported_not_a_traceback(tmp_path: Path, method: int) -> None:
+    data = bytearray(_zip(dict([_pom("g", "a", "1.0")]), zipfile.ZIP_STORED))
+    for sig, at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # the method in both headers
+        pos = data.find(sig)
+        struct.pack_into("<H", data, pos + at, method)
+    path = tmp_path / "odd.jar"
+    path.write_bytes(bytes(data))
+    with pytest.raises(PartlyRead) as exc, path.open("rb") as fh:
+        java.read(path, fh)
+    assert exc.value.problems and str(path) in exc.value.problems[0][1]
 
 
 def test_a_central_directory_claiming_too_many_entries_is_refused_before_it_is_loaded(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import re
 import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote
@@ -36,6 +37,9 @@ MAX_NESTED = 512 << 20
 #: stream named by thousands of directory entries) cannot multiply the work past this
 MAX_INFLATED = 2 << 30
 ARCHIVES = (".jar", ".war", ".ear")
+#: what a damaged, encrypted or exotic (Deflate64) zip raises from zipfile and zlib
+_ZIP_ERRORS = (ValueError, zipfile.BadZipFile, OSError, EOFError, struct.error, NotImplementedError,
+               RuntimeError, zlib.error)
 _POM = re.compile(r"^META-INF/maven/([^/]+)/([^/]+)/pom\.properties$")
 
 
@@ -128,7 +132,7 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
             buf = io.BytesIO()
             try:
                 _read_member(zf, info, MAX_META, buf, budget)
-            except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            except _ZIP_ERRORS as exc:
                 problems.append((None, f"{shown}: {exc}"))
                 continue
             props = _properties(buf.getvalue().decode("latin-1"))
@@ -138,10 +142,13 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
         out += found
         if not any(p.name.rpartition(":")[2] in stem for p in found):
             # no pom.properties of its own (none, or only those of what it shaded): the manifest names it
-            _from_manifest(zf, shown, out if found else None, problems, out, budget)
-        for info in infos:
-            if not info.filename.lower().endswith(ARCHIVES) or info.is_dir():
-                continue
+            _from_manifest(zf, shown, found or None, problems, out, budget)
+        nested = [info for info in infos if info.filename.lower().endswith(ARCHIVES) and not info.is_dir()]
+        for n, info in enumerate(nested):
+            if budget.left <= 0:  # one line for what is left, not one per archive
+                problems.append((None, f"{shown}: {len(nested) - n} nested archives not read (the "
+                                       f"{MAX_INFLATED >> 20} MiB inflation budget is spent)"))
+                break
             inner = f"{shown}!/{info.filename}"
             if depth >= MAX_DEPTH:
                 problems.append((None, f"{inner}: nested deeper than {MAX_DEPTH} archives; not read"))
@@ -151,7 +158,7 @@ def _archive(fh: IO[bytes], shown: str, depth: int, out: list[Package],
                     _read_member(zf, info, MAX_NESTED, spool, budget)
                     spool.seek(0)
                     _archive(spool, inner, depth + 1, out, problems, budget)
-                except (ValueError, zipfile.BadZipFile, OSError, EOFError, struct.error) as exc:
+                except _ZIP_ERRORS as exc:
                     problems.append((None, f"{inner}: not a readable archive ({exc})"))
 
 
@@ -168,7 +175,7 @@ def _from_manifest(zf: zipfile.ZipFile, shown: str, named: list[Package] | None,
         fields = _manifest(buf.getvalue().decode("utf-8", "replace"))
     except KeyError:
         pass  # no manifest
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         problems.append((None, f"{shown}: {exc}"))
     title = fields.get("Implementation-Title") or fields.get("Bundle-Name", "")
     version = fields.get("Implementation-Version") or fields.get("Bundle-Version", "")
@@ -189,7 +196,7 @@ def read(path: Path, handle: IO[bytes]) -> list[Package]:
     problems: list[tuple[int | None, str]] = []
     try:
         _archive(handle, str(path), 1, out, problems, _Budget())
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError, struct.error) as exc:
+    except _ZIP_ERRORS as exc:
         raise bad(path, None, f"not a readable Java archive ({exc})") from None
     if problems:
         raise PartlyRead(out, problems)
