@@ -5,6 +5,7 @@ the layer that brought it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -100,7 +101,7 @@ def test_a_replaced_dependency_is_read_as_its_replacement_and_a_local_one_is_dro
                                                                             "1.20.3", None]
 
 
-@pytest.mark.parametrize("cut", [10, 100, 0x1000 + 20, 0x1000 + 600])
+@pytest.mark.parametrize("cut", [10, 60, 100, 0x1000 + 20, 0x1000 + 600])
 def test_a_truncated_go_binary_is_an_input_error_naming_the_file(tmp_path: Path, cut: int) -> None:
     path = tmp_path / "app"
     path.write_bytes(elf(NATS_BUILDINFO)[:cut])
@@ -528,3 +529,24 @@ def test_installed_packages_of_a_rootfs_are_matched_against_the_corpus_real_advi
     assert not {f for f in found if f[2] == "nats-server"}
     if helm.is_file():  # helm v4.1.4 is built with Go 1.25.9: stdlib advisories fixed in 1.25.13 apply
         assert ("stdlib", "GO-2026-6090", "helm") in found
+
+
+def test_corrupted_go_binaries_and_wars_give_packages_or_an_input_error_never_another_exception() -> None:
+    """Bytes flipped in the headers, the build info and anywhere, and truncations, seeded: each read
+    ends in packages, an InputError naming the file, or PartlyRead — never a traceback."""
+    import random
+
+    rng = random.Random(18)
+    war = _zip({"WEB-INF/lib/a.jar": LOG4J, "WEB-INF/lib/b.jar": JACKSON,
+                "META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nImplementation-Title: x\r\n"})
+    for reader, base, hot in ((gobinary.read, elf(NATS_BUILDINFO), (0, 120, 0x1000, 0x1000 + 64)),
+                              (java.read, war, (0, len(war)))):
+        for _ in range(400):
+            data = bytearray(base)
+            for _ in range(rng.randint(1, 8)):
+                start, end = rng.choice([hot[i:i + 2] for i in range(0, len(hot), 2)] + [(0, len(data))])
+                data[rng.randrange(start, min(end, len(data)))] = rng.randrange(256)
+            if rng.random() < 0.3:
+                data = data[:rng.randrange(len(data))]
+            with contextlib.suppress(InputError, PartlyRead):
+                reader(Path("x"), io.BytesIO(bytes(data)))

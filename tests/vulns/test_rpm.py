@@ -4,6 +4,7 @@ reported as not read, never as empty."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -223,3 +224,19 @@ def test_in_an_image_each_rpm_keeps_the_layer_that_installed_it(
     report = json.loads(capsys.readouterr().out)
     assert {(f["package"], f["layer"]) for f in report["findings"]} == {("curl", "layer1"), ("zlib", "layer0")}
     assert report["errors"] == []
+
+
+def test_corrupted_real_header_blobs_give_fields_or_a_header_error_never_another_exception() -> None:
+    import random
+
+    rng = random.Random(18)
+    blobs = [b for (b,) in sqlite3.connect(DATA / "mariner-2.0-rpmdb.sqlite").execute("SELECT blob FROM Packages")]
+    for _ in range(1000):
+        data = bytearray(rng.choice(blobs))
+        for _ in range(rng.randint(1, 6)):  # the counts, the index entries, anywhere
+            at = rng.choice([rng.randrange(0, 8), rng.randrange(8, 8 + 16 * 40), rng.randrange(len(data))])
+            data[at] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[:rng.randrange(len(data))]
+        with contextlib.suppress(rpm.HeaderError):
+            rpm.header(bytes(data))

@@ -43,9 +43,9 @@ class _Elf:
         self.path, self.fh = path, fh
         self.size = _size(fh)
         ident = self.at(0, 64)
-        if len(ident) < 52 or ident[:4] != ELF_MAGIC:
+        self.is64 = ident[4:5] == b"\x02"
+        if len(ident) < (64 if self.is64 else 52) or ident[:4] != ELF_MAGIC:
             raise bad(path, None, "truncated ELF header")
-        self.is64 = ident[4] == 2
         if ident[4] not in (1, 2) or ident[5] not in (1, 2):
             raise bad(path, None, f"ELF class {ident[4]} / data encoding {ident[5]} is not a valid ELF")
         self.end = "<" if ident[5] == 1 else ">"
