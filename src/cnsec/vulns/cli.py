@@ -58,8 +58,11 @@ def register(sub: Any) -> None:
                     "pnpm-lock.yaml, go.mod (and go.sum before Go 1.17), Cargo.lock, Gemfile.lock, composer.lock, "
                     "gradle.lockfile, pom.xml (declared versions), packages.lock.json (NuGet), *.cdx.json / "
                     "bom.json, *.spdx.json (a JSON SBOM named otherwise when given as PATH); OS packages of "
-                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, release from os-release); "
-                    "container images (docker save tarballs, OCI layouts), layers applied in memory.",
+                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, the sqlite rpmdb, release "
+                    "from os-release) and what is installed in it (Python site-packages, node_modules/*/package.json, "
+                    "jars/wars/ears, Go build info in executables); container images (docker save tarballs, OCI "
+                    "layouts), layers applied in memory. A folder is a root filesystem when it has etc/os-release "
+                    "or usr/lib/os-release; a jar or Go binary named as PATH is read too.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
                "could not be read (reported with file:line; the rest is still scanned). An entry that names no "
                "version to match (a pom.xml dependency whose version comes from a parent POM, an SBOM entry "
@@ -70,6 +73,8 @@ def register(sub: Any) -> None:
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
     v.add_argument("--sbom-out", metavar="FILE",
                    help="also write what was read, and the vulnerabilities found, as CycloneDX 1.6 JSON")
+    v.add_argument("--skip-dir", action="append", default=[], metavar="DIR",
+                   help="a folder not walked (repeatable), e.g. 'cnsec vulns / --skip-dir /home'")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
                    help=f"warn when the index is older than this (default: {DEFAULT_MAX_AGE_DAYS:g} days)")
     from cnsec.vulns.options import add_exploitation_options
@@ -164,7 +169,8 @@ def run_vulns(args: argparse.Namespace) -> int:
     from cnsec.vulns.match import scan
 
     packages: list[Any] = []
-    report = scan(args.paths, db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    report = scan(args.paths, db_path(args), max_age_days=args.max_db_age, packages_out=packages,
+                  skip_dirs=args.skip_dir)
     apply_exploitation(report, args)
     if args.sbom_out:
         from cnsec.fsutil import atomic_write_text
