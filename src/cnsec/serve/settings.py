@@ -28,6 +28,11 @@ class Settings:
     login_per_minute: int = 30
     #: ingest queue: batches waiting for detection before new posts get 503 + Retry-After
     queue_max_batches: int = 5000
+    #: server-side folders a JSON ``{"target", "path"}`` assessment may read under; empty: none may
+    assess_roots: tuple[str, ...] = ()
+    #: the respond engine's own hash-chained trail (its memory for idempotency and the rate limit);
+    #: ``None`` is the one ``cnsec respond`` uses ($CNSEC_AUDIT_LOG, else the XDG state dir)
+    respond_audit_log: str | None = None
 
     @property
     def tls(self) -> bool:

@@ -203,8 +203,11 @@ serve_finding_states = Table(
     "serve_finding_states", metadata,
     Column("target", String(512), primary_key=True),
     Column("fingerprint", String(64), primary_key=True),
+    #: the finding's id in the API: opaque, stable per (target, fingerprint) (serve/services/findings.py)
+    Column("fid", String(32), nullable=False, unique=True),
     Column("check_id", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
+    Column("rank", Integer, nullable=False),  # the severity as a number, for sorting (critical = 4)
     Column("title", Text, nullable=False),
     Column("asset", String(512), nullable=False),
     Column("location", String(1024), nullable=False, default=""),
@@ -216,7 +219,9 @@ serve_finding_states = Table(
     Column("suppressed_until", Float),
     Column("suppress_reason", Text),
     Column("assignee", String(128)),
-    Index("ix_serve_finding_states_list", "status", "severity", "last_seen"),
+    # the findings page: keyset pagination in severity order, over every target or one
+    Index("ix_serve_finding_states_page", "rank", "fid"),
+    Index("ix_serve_finding_states_target_page", "target", "rank", "fid"),
 )
 
 serve_comments = Table(

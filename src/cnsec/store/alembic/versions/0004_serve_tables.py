@@ -82,8 +82,10 @@ def upgrade() -> None:
         "serve_finding_states",
         sa.Column("target", sa.String(512), primary_key=True),
         sa.Column("fingerprint", sa.String(64), primary_key=True),
+        sa.Column("fid", sa.String(32), nullable=False, unique=True),
         sa.Column("check_id", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("rank", sa.Integer, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("asset", sa.String(512), nullable=False),
         sa.Column("location", sa.String(1024), nullable=False),
@@ -96,8 +98,9 @@ def upgrade() -> None:
         sa.Column("suppress_reason", sa.Text, nullable=True),
         sa.Column("assignee", sa.String(128), nullable=True),
     )
+    op.create_index("ix_serve_finding_states_page", "serve_finding_states", ["rank", "fid"])
     op.create_index(
-        "ix_serve_finding_states_list", "serve_finding_states", ["status", "severity", "last_seen"]
+        "ix_serve_finding_states_target_page", "serve_finding_states", ["target", "rank", "fid"]
     )
     op.create_table(
         "serve_comments",
