@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -132,3 +133,23 @@ def test_the_stored_report_is_compressed(serve_ctx: ServeContext) -> None:
     assessments.store(serve_ctx, aid, "t", doc)
     stored = assessments.report_gz(serve_ctx, aid)
     assert len(stored) < 2000 and json.loads(gzip.decompress(stored))["padding"] == doc["padding"]
+
+
+def test_two_imports_of_one_target_at_once_are_serialised_by_the_database(serve_ctx: ServeContext) -> None:
+    """Not only by the server's own lock: two processes (here two threads calling the store directly,
+    each on its own connection) importing the same target must see each other's states."""
+    items = [{"id": f"CHK-1:{i:016x}", "check_id": "CHK-1", "title": "t", "severity": "high",
+              "asset_id": f"Pod/ns/p{i}", "location": ""} for i in range(2000)]
+    ids = [assessments.create(serve_ctx, "same", "upload", "test") for _ in range(2)]
+    results: dict[int, dict[str, object]] = {}
+
+    def one(aid: int) -> None:
+        results[aid] = assessments.store(serve_ctx, aid, "same", {"findings": items, "summary": {}})
+
+    threads = [threading.Thread(target=one, args=(aid,)) for aid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    changes = sorted((r["changes"]["new"], r["changes"]["unchanged"]) for r in results.values())  # type: ignore[index]
+    assert changes == [(0, 2000), (2000, 0)]

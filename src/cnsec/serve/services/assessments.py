@@ -121,16 +121,17 @@ def store(ctx: ServeContext, aid: int, target: str, doc: dict[str, Any], *, base
 
     if base:
         doc = _relative(doc, base, target)
-    raw = orjson.dumps(doc)
+    packed = gzip.compress(orjson.dumps(doc), GZIP_LEVEL, mtime=0)
     now = ctx.iam.clock()
     summary: dict[str, Any] = dict(doc.get("summary") or {})
     with ctx.engine.begin() as conn:
+        # a write first: on SQLite it takes the database's write lock before the target's states are read
+        conn.execute(update(A).where(A.c.id == aid).values(report=packed))
         imported = findings.import_findings(conn, aid, target, doc.get("findings") or [], now)
         summary.update(changes=imported.to_dict(), errors=len(doc.get("errors") or []),
                        skipped=len(doc.get("skipped") or []))
         conn.execute(update(A).where(A.c.id == aid).values(
-            status="done", finished_at=ctx.iam.clock(), summary=orjson.dumps(summary).decode(),
-            report=gzip.compress(raw, GZIP_LEVEL, mtime=0)))
+            status="done", finished_at=ctx.iam.clock(), summary=orjson.dumps(summary).decode()))
     return summary
 
 

@@ -29,7 +29,8 @@ DEFAULT_LIMIT = 50
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """One sort: ``column`` then the unique ``tiebreak`` (always ascending), ``descending`` or not."""
+    """One sort: ``column`` then the unique ``tiebreak``, both ``descending`` or both not — so one
+    index on (column, tiebreak), read forwards or backwards, gives the page without sorting anything."""
 
     name: str
     column: Column[Any]
@@ -37,15 +38,18 @@ class Order:
     descending: bool
 
     def clauses(self) -> list[ColumnElement[Any]]:
-        return [self.column.desc() if self.descending else self.column.asc(), self.tiebreak.asc()]
+        if self.descending:
+            return [self.column.desc(), self.tiebreak.desc()]
+        return [self.column.asc(), self.tiebreak.asc()]
 
     def after(self, cursor: str | None) -> ColumnElement[bool] | None:
         """The condition "comes after the row the cursor names", or None for the first page."""
         if cursor is None:
             return None
         value, last = decode(cursor, self.name)  # the sorted columns are never NULL: no NULL ordering
-        beyond = self.column < value if self.descending else self.column > value
-        return or_(beyond, and_(self.column == value, self.tiebreak > last))
+        if self.descending:
+            return or_(self.column < value, and_(self.column == value, self.tiebreak < last))
+        return or_(self.column > value, and_(self.column == value, self.tiebreak > last))
 
 
 def encode(sort: str, value: Any, last: Any) -> str:

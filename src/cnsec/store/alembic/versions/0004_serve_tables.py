@@ -80,9 +80,9 @@ def upgrade() -> None:
     op.create_index("ix_serve_findings_assessment", "serve_findings", ["assessment_id", "severity"])
     op.create_table(
         "serve_finding_states",
-        sa.Column("target", sa.String(512), primary_key=True),
-        sa.Column("fingerprint", sa.String(64), primary_key=True),
-        sa.Column("fid", sa.String(32), nullable=False, unique=True),
+        sa.Column("fid", sa.String(32), primary_key=True),
+        sa.Column("target", sa.String(512), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("check_id", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("rank", sa.Integer, nullable=False),
@@ -102,6 +102,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_serve_finding_states_target_page", "serve_finding_states", ["target", "rank", "fid"]
     )
+    op.create_index("ix_serve_finding_states_first_seen", "serve_finding_states", ["first_seen", "fid"])
+    op.create_index("ix_serve_finding_states_asset", "serve_finding_states", ["asset", "fid"])
+    op.create_index("ix_serve_finding_states_check", "serve_finding_states", ["check_id", "fid"])
     op.create_table(
         "serve_comments",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
