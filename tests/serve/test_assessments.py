@@ -153,3 +153,12 @@ def test_two_imports_of_one_target_at_once_are_serialised_by_the_database(serve_
         t.join()
     changes = sorted((r["changes"]["new"], r["changes"]["unchanged"]) for r in results.values())  # type: ignore[index]
     assert changes == [(0, 2000), (2000, 0)]
+
+
+def test_cnsec_serve_takes_the_folders_it_may_assess_from_assess_root() -> None:
+    from cnsec.cli import build_parser
+    from cnsec.serve.cli import _settings
+
+    args = build_parser("serve").parse_args(["serve", "--assess-root", "/srv/repos", "--assess-root", "/srv/charts"])
+    assert _settings(args).assess_roots == ("/srv/repos", "/srv/charts")
+    assert _settings(build_parser("serve").parse_args(["serve"])).assess_roots == ()
