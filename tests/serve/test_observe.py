@@ -175,6 +175,7 @@ def test_the_server_logs_one_json_line_a_request_and_never_a_password_token_key_
             assert c.post("/v1/session", json={"username": "alice", "password": password + "-wrong"}
                           ).status_code == 401
             assert c.get(f"/v1/findings/{key}").status_code == 404  # a credential in the path
+            assert c.get(f"/v1/no-such-thing/{key}").status_code == 404  # and in a path no route has
             assert c.get("/healthz", headers={"X-Api-Key": key, "Authorization": f"Basic {key}"}).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)

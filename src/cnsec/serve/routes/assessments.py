@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from cnsec.serve.auth import Principal, require
 from cnsec.serve.context import ServeContext, context
 from cnsec.serve.errors import ApiError
+from cnsec.serve.params import RowId
 from cnsec.serve.services import assessments as svc
 from cnsec.serve.services import pages, uploads
 
@@ -67,13 +68,13 @@ def list_assessments(ctx: ServeContext = Depends(context), target: str | None = 
 
 
 @router.get("/{aid}", dependencies=[require("assessments:read")])
-def get_assessment(aid: int, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
+def get_assessment(aid: RowId, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return svc.get(ctx, aid)
 
 
 @router.get("/{aid}/report", dependencies=[require("assessments:read")], response_class=Response,
             responses={200: {"content": {"application/json": {}}}})
-def get_report(aid: int, request: Request, ctx: ServeContext = Depends(context)) -> Response:
+def get_report(aid: RowId, request: Request, ctx: ServeContext = Depends(context)) -> Response:
     """The JSON report as ``cnsec assess -f json`` wrote it (sent gzip-encoded when the client accepts it)."""
     import gzip
 
@@ -85,12 +86,12 @@ def get_report(aid: int, request: Request, ctx: ServeContext = Depends(context))
 
 
 @router.get("/{aid}/risks", dependencies=[require("assessments:read")])
-def get_risks(aid: int, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
+def get_risks(aid: RowId, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return {"items": svc.section(ctx, aid, "risks"), "next": None}
 
 
 @router.get("/{aid}/plan", dependencies=[require("assessments:read")])
-def get_plan(aid: int, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
+def get_plan(aid: RowId, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return {"items": svc.section(ctx, aid, "plan"), "next": None}
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from cnsec.serve.auth import Principal, client_address, require
 from cnsec.serve.context import ServeContext, context
+from cnsec.serve.params import RowId
 from cnsec.serve.services import pages
 from cnsec.serve.services import responses as svc
 
@@ -45,7 +46,7 @@ def list_actions() -> dict[str, Any]:
 
 
 @router.get("/{rid}", dependencies=[require("responses:read")])
-def get_response(rid: int, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
+def get_response(rid: RowId, ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return svc.get(ctx, rid)
 
 
@@ -58,20 +59,20 @@ def plan(body: Plan, request: Request, principal: Principal = require("responses
 
 
 @router.post("/{rid}/approve")
-def approve(rid: int, request: Request, body: Decision | None = None,
+def approve(rid: RowId, request: Request, body: Decision | None = None,
             principal: Principal = require("responses:approve"),
             ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return svc.decide(ctx, rid, True, principal.username, client_address(request), body.reason if body else None)
 
 
 @router.post("/{rid}/reject")
-def reject(rid: int, request: Request, body: Decision | None = None,
+def reject(rid: RowId, request: Request, body: Decision | None = None,
            principal: Principal = require("responses:approve"), ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     return svc.decide(ctx, rid, False, principal.username, client_address(request), body.reason if body else None)
 
 
 @router.post("/{rid}/apply")
-def apply(rid: int, request: Request, principal: Principal = require("responses:apply"),
+def apply(rid: RowId, request: Request, principal: Principal = require("responses:apply"),
           ctx: ServeContext = Depends(context)) -> dict[str, Any]:
     """Act on an approved plan (409 for any other state); the outcome is stored and audited."""
     return svc.apply(ctx, rid, principal.username, client_address(request))
