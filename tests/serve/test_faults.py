@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import exc as sa
 
+from cnsec.serve.app import create_app
 from cnsec.serve.context import ServeContext
 from cnsec.serve.errors import database_unreachable
 from tests.serve.conftest import bearer
+from tests.serve.live import serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,47 +84,69 @@ def _garbage(tmp: Path) -> Path:
     return path
 
 
+#: Another process holding the SQLite database: in WAL mode (what the server sets) every lock of the
+#: wal-index (write, checkpoint, recovery and the five read marks: 8 bytes at offset 120 of the -shm
+#: file, SQLite's unix VFS layout), so no reader or writer gets in; in rollback-journal mode an
+#: exclusive transaction. It prints "held" once it holds them and lets go when its stdin closes.
+HOLDER = r"""
+import fcntl, os, sqlite3, sys, time
+path = sys.argv[1]
+mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+if mode == "wal":
+    fd = os.open(path + "-shm", os.O_RDWR)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120)
+            break
+        except OSError:  # a reader or writer of the server is in a transaction: wait for its end
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+else:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("BEGIN EXCLUSIVE")
+print("held", mode, flush=True)
+sys.stdin.read()
+"""
+
+
 @contextmanager
-def database_held(path: str) -> Iterator[None]:
-    """Another process's exclusive lock on the SQLite file (a backup tool, a stuck migration): the
-    server can neither read nor write it until the lock goes."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
+def database_held(path: str) -> Iterator[str]:
+    """The database held by another process (a stuck writer, a backup tool, a shell left in a
+    transaction) until the block ends; the journal mode it found."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout is not None and holder.stdin is not None
     try:
-        yield
+        line = holder.stdout.readline().split()
+        assert line[:1] == ["held"], "the lock holder did not get the locks"
+        yield line[1]
     finally:
-        other.execute("ROLLBACK")
-        other.close()
+        holder.stdin.close()
+        holder.wait(timeout=30)
 
 
 def test_a_database_lost_while_serving_gives_503_with_retry_after_and_the_server_recovers_by_itself(
         serve_ctx: ServeContext, role_users: dict[str, str]) -> None:
     if serve_ctx.engine.dialect.name != "sqlite":
-        pytest.skip("the fault is made with SQLite's file lock")
-    # the fault is another process's exclusive lock, which only the rollback journal honours for
-    # readers (under WAL, readers go on while a writer holds the file): the server without WAL
-    from dataclasses import replace
-
-    from cnsec.serve.app import create_app
-
-    ctx = ServeContext(replace(serve_ctx.settings, sqlite_wal=False), serve_ctx.engine, serve_ctx.iam,
-                       serve_ctx.tokens)
-    with TestClient(create_app(context=ctx)) as client:
-        _lose_and_recover(client, serve_ctx, role_users)
-
-
-def _lose_and_recover(client: TestClient, serve_ctx: ServeContext, role_users: dict[str, str]) -> None:
+        pytest.skip("the fault is made with SQLite's file locks")
     admin = bearer(role_users["admin"])
-    assert client.get("/readyz").status_code == 200
-    assert client.get("/v1/session", headers=admin).status_code == 200
-    with database_held(str(serve_ctx.engine.url.database)):
-        for r in (client.get("/readyz"), client.get("/v1/session", headers=admin)):
-            assert r.status_code == 503, (r.status_code, r.text)
+    with serving(create_app(context=serve_ctx), serve_ctx.settings) as base, httpx.Client(base_url=base) as c:
+        assert c.get("/readyz").status_code == 200
+        assert c.get("/v1/session", headers=admin).status_code == 200
+        with database_held(str(serve_ctx.engine.url.database)) as mode, ThreadPoolExecutor(2) as pool:
+            # both at once: each waits out SQLite's own retries (5 to 10 s) before giving up
+            answers = list(pool.map(lambda args: httpx.get(base + args[0], headers=args[1], timeout=60),
+                                    [("/readyz", {}), ("/v1/session", admin)]))
+            alive = c.get("/healthz").status_code
+        for r in answers:
+            assert r.status_code == 503, (mode, r.status_code, r.text)
             assert r.headers["retry-after"] == "5" and r.json()["error"]["code"] == "unavailable"
             assert r.headers["x-frame-options"] == "DENY"
-        assert client.get("/healthz").status_code == 200  # alive: a restart would not help
-    assert client.get("/readyz").status_code == 200
-    assert client.get("/v1/session", headers=admin).json()["username"] == "admin"
+        assert alive == 200  # the process is alive: a restart would not help
+        assert c.get("/readyz").status_code == 200
+        assert c.get("/v1/session", headers=admin).json()["username"] == "admin"
 
 
 @pytest.mark.parametrize(("error", "unreachable"), [

@@ -7,9 +7,13 @@ the second registration. A part counts with ``.of(ctx)``::
 
     from cnsec.serve.metrics import ALERTS_STORED, INGEST_EVENTS, QUEUE_DEPTH
 
-    INGEST_EVENTS.of(ctx).labels(source="k8s-audit").inc(len(events))
-    QUEUE_DEPTH.of(ctx).set(waiting)                  # or .set_function(lambda: queue.depth())
-    ALERTS_STORED.of(ctx).labels(severity=alert.severity).inc()
+    INGEST_EVENTS.of(ctx).inc(len(events))
+    QUEUE_DEPTH.of(ctx).set(waiting)
+    ALERTS_STORED.of(ctx).inc(written)
+
+The ingest part is read rather than told (:func:`follow_ingest`): its worker reports each commit
+through ``ctx.parts["on_ingest_stored"]`` (the worker thread) or shared counters (the worker
+process), and its queue keeps the depth; the scrape takes them as they are.
 
 ``GET /metrics`` (permission ``metrics:read``) renders the server's registry in the Prometheus text
 format (:func:`render`).
@@ -43,11 +47,10 @@ class Metric(Generic[M]):
         return registry_of(ctx).instance(self)
 
 
-INGEST_EVENTS = Metric(Counter, "cnsec_ingest_events", "Events accepted by the ingest routes (queued durably).",
-                       ("source",))
+INGEST_EVENTS = Metric(Counter, "cnsec_ingest_events", "Ingested events run through detection and committed.")
 QUEUE_DEPTH = Metric(Gauge, "cnsec_ingest_queue_depth", "Ingest batches queued and not yet through detection.")
-ALERTS_STORED = Metric(Counter, "cnsec_alerts_stored", "Alert updates stored (new alerts and grown counts).",
-                       ("severity",))
+ALERTS_STORED = Metric(Counter, "cnsec_alerts_stored", "Alert updates stored (new alerts and grown counts).")
+INGEST_RESTARTS = Metric(Gauge, "cnsec_ingest_worker_restarts", "Times the detection worker process was restarted.")
 REQUESTS = Metric(Counter, "cnsec_http_requests", "HTTP requests answered, by route template and status.",
                   ("method", "route", "status"))
 LATENCY = Metric(Histogram, "cnsec_http_request_duration_seconds",
@@ -56,7 +59,8 @@ LATENCY = Metric(Histogram, "cnsec_http_request_duration_seconds",
 DB_UP = Metric(Gauge, "cnsec_database_up", "1 when the last readiness probe reached the database, else 0.")
 
 #: Every declared metric: created (at zero) with the registry, so a scrape shows them from the start.
-ALL: tuple[Metric[Any], ...] = (INGEST_EVENTS, QUEUE_DEPTH, ALERTS_STORED, REQUESTS, LATENCY, DB_UP)
+ALL: tuple[Metric[Any], ...] = (INGEST_EVENTS, QUEUE_DEPTH, ALERTS_STORED, INGEST_RESTARTS, REQUESTS, LATENCY,
+                                 DB_UP)
 
 
 class Registry:
@@ -66,6 +70,9 @@ class Registry:
         self.registry = CollectorRegistry(auto_describe=True)
         self._made: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: the worker process's cumulative counts already added (metric name -> total)
+        self.seen: dict[str, int] = {}
+        self.sync_lock = threading.Lock()
         for metric in ALL:
             self.instance(metric)
 
@@ -95,6 +102,41 @@ def registry_of(ctx: ServeContext) -> Registry:
     return reg
 
 
+def follow_ingest(ctx: ServeContext) -> None:
+    """Count what the ingest worker thread stores (set before the worker is made: at mount)."""
+    events, alerts = INGEST_EVENTS.of(ctx), ALERTS_STORED.of(ctx)
+
+    def on_stored(fed: int, written: int) -> None:
+        events.inc(fed)
+        alerts.inc(written)
+
+    ctx.parts.setdefault("on_ingest_stored", on_stored)
+
+
+def _sync_ingest(ctx: ServeContext) -> None:
+    """Bring the ingest figures up to date: the queue's depth, and what the worker process counted
+    since the last scrape (its counters are shared memory, cumulative)."""
+    ingest = ctx.parts.get("ingest")
+    if ingest is not None:
+        QUEUE_DEPTH.of(ctx).set(getattr(ingest[0], "depth", 0))
+    proc = ctx.parts.get("ingest_process")
+    if proc is None:
+        return
+    reg = registry_of(ctx)
+    with reg.sync_lock:
+        for metric, counter in ((INGEST_EVENTS, "fed"), (ALERTS_STORED, "stored")):
+            shared = getattr(proc, counter, None)
+            if shared is None:
+                continue
+            total = int(shared.value)
+            seen = reg.seen.get(metric.name, 0)
+            if total > seen:
+                metric.of(ctx).inc(total - seen)
+                reg.seen[metric.name] = total
+    INGEST_RESTARTS.of(ctx).set(getattr(proc, "restarts", 0))
+
+
 def render(ctx: ServeContext) -> tuple[bytes, str]:
     """The scrape: the text exposition and its content type."""
+    _sync_ingest(ctx)
     return generate_latest(registry_of(ctx).registry), CONTENT_TYPE_LATEST

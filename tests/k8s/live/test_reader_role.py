@@ -54,7 +54,7 @@ def test_the_reader_role_grants_only_list_and_only_what_the_reader_lists() -> No
 
 
 def test_cnsec_finds_nothing_to_fix_in_the_reader_role(run_cli: Run) -> None:
-    code, out, err = run_cli("assess", str(ROLE.parent), "-f", "json", "--fail-on", "low")
+    code, out, err = run_cli("assess", str(ROLE), "-f", "json", "--fail-on", "low")  # the role, not deploy/serve
     assert code == 0, err
     assert json.loads(out)["summary"]["findings"] == 0
     code, out, _ = run_cli("iam", "audit", str(ROLE.parent), "-f", "json", "--fail-on", "low")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 
 from cnsec.serve import metrics
 from cnsec.serve.auth import require
@@ -17,3 +17,7 @@ router = APIRouter(tags=["metrics"])
 def scrape(ctx: ServeContext = Depends(context)) -> Response:
     data, content_type = metrics.render(ctx)
     return Response(data, media_type=content_type)
+
+
+def mount(app: FastAPI) -> None:
+    metrics.follow_ingest(app.state.cnsec)
