@@ -306,3 +306,31 @@ def test_cnsec_detect_reports_a_rule_that_raises_and_reads_the_rest(
     assert doc["errors"] == [{"file": str(log), "line": 2, "message":
                               "rule TEST-RAISES raised ZeroDivisionError on this event (counted as not matching)"}]
     assert "rule TEST-RAISES raised ZeroDivisionError" in captured.err
+
+
+def test_an_event_nested_as_deep_as_the_parser_allows_is_kept_whole_through_a_snapshot() -> None:
+    from cnsec.detect.render import jsonl_bytes
+
+    deep = '"bottom"'
+    for i in range(1000):  # written as text: JSON writers stop far sooner
+        deep = f'{{"k": {deep}, "n": {i}}}' if i % 2 else f'[{deep}, "d", "l"]'
+    line = (json.dumps(EXEC)[:-1] + f', "requestObject": {deep}}}').encode()
+    one = Detector.load()
+    whole = one.feed([line]) + one.flush()
+    first = Detector.load()
+    first.feed([line])
+    second = Detector.load()
+    second.restore(first.snapshot())
+    restored = second.flush()
+    assert len(whole) == 2 and [jsonl_bytes(a) for a in restored] == [jsonl_bytes(whole[-1])]
+
+
+def test_a_snapshot_that_would_expand_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnsec.detect import SnapshotError
+
+    det = Detector.load()
+    det.feed([json.dumps(EXEC).encode()])
+    blob = det.snapshot()
+    monkeypatch.setattr("cnsec.detect.snapshot.MAX_STATE", 100)
+    with pytest.raises(SnapshotError, match="larger than"):
+        Detector.load().restore(blob)

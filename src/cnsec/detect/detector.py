@@ -38,7 +38,8 @@ seconds (``cnsec detect --threats`` merges whole files, which a stream without e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cnsec.detect.alerts import AlertBook
@@ -73,8 +74,15 @@ class _Book(AlertBook):
         keys = self._keys
         open_ = self.open
         touched = self.touched
+        last: Any = None
+        key = ""
         for rule in rules:  # the key readers exist now: the book made them for these hits
-            alert = open_.get((rule.id, keys[rule.id](data)))
+            rule_id = rule.id
+            reader = keys[rule_id]
+            if reader is not last:  # most rules of a source share its key fields (as in the book)
+                key = reader(data)
+                last = reader
+            alert = open_.get((rule_id, key))
             if alert is not None:  # (None: closed meanwhile by the every-N-hits callback, noted there)
                 touched[id(alert)] = alert
         return opened
@@ -118,14 +126,16 @@ class _Correlation:
         self.lateness = lateness
         #: the hits of the line being scanned: (line, raw, [(event, source, rule ids)])
         self.line = -1
-        self.raw = b""
+        #: the lines of the batch being fed and the number of its first: a hit's raw line is its tiebreak
+        self.batch: Sequence[bytes] = ()
+        self.first = 1
         self.hits: list[tuple[dict[str, Any], str, list[str]]] = []
         self.threat_ids = frozenset(r.id for r in catalog.rules)
         self.getters: dict[str, list[tuple[str, Any]]] = {}
 
     def end_line(self, name: str, problems: list[InputProblem]) -> None:
-        """The hits of the line just scanned become records, as the bridge makes them (one tiebreak per
-        line; a line's records in time order), and enter the reorder buffer."""
+        """The hits of the line just scanned become records, as the bridge makes them (its raw text the
+        tiebreak; a line's records in time order), and enter the reorder buffer."""
         from cnsec.detect.correlate.runner import Record
         from cnsec.detect.fields import first_text, make_getter
         from cnsec.detect.normalize import SOURCES, event_time, split_key_field
@@ -154,7 +164,8 @@ class _Correlation:
                     t = first_text(d, get)
                     if t:
                         rec[label] = t
-            tb = self.raw if len(found) == 1 else self.raw + b"\0" + str(i).encode()
+            raw = self.batch[line - self.first]
+            tb = raw if len(found) == 1 else raw + b"\0" + str(i).encode()
             batch.append((tb + b"\0" + rid.encode(), rec))
         if len(batch) > 1:
             batch.sort(key=lambda pair: pair[1]["_ts"])
@@ -278,10 +289,13 @@ class Detector:
             state = self._streams[name] = StreamState(source, source is not None)
         elif source is not None and source != state.source:
             state.source, state.forced, state.checked = source, True, False
-        numbered: Iterable[tuple[int, bytes]] = self._numbered(lines, state.line)
         corr = self._correlation
-        if corr is not None:
-            numbered = self._lines_seen(numbered, corr, name)
+        if corr is not None:  # the raw lines are wanted again (tiebreaks): held for the call
+            batch = lines if isinstance(lines, list | tuple) else list(lines)
+            if state.line == 0 and batch and batch[0].startswith(_BOM):
+                batch = [batch[0][3:], *batch[1:]]
+            corr.batch, corr.first, lines = batch, state.line + 1, batch
+        numbered = self._numbered(lines, state.line)
         stats = self._engine.stats
         stats.problems = []
         extra: list[InputProblem] = []
@@ -289,6 +303,7 @@ class Detector:
         self._engine._run(numbered, name, state, self._on_event)
         if corr is not None:
             corr.end_line(name, extra)
+            corr.batch = ()
             late = corr.reorder.take_late()
             if late:
                 extra.append(InputProblem(name, None, f"{late} records more than {corr.lateness:g} s out of "
@@ -297,22 +312,15 @@ class Detector:
         return self._updates()
 
     @staticmethod
-    def _numbered(lines: Iterable[bytes], last: int) -> Iterator[tuple[int, bytes]]:
+    def _numbered(lines: Iterable[bytes], last: int) -> Iterable[tuple[int, bytes]]:
+        """``lines`` numbered on from ``last`` (no Python frame per line: the scan's own loop is the
+        only one); a stream's first line loses a byte-order mark, as files are read."""
+        if last:
+            return enumerate(lines, last + 1)
         it = iter(lines)
-        if last == 0:  # a stream's first line: a byte-order mark is dropped, as files are read
-            for raw in it:
-                yield 1, raw[3:] if raw.startswith(_BOM) else raw
-                last = 1
-                break
-        yield from enumerate(it, last + 1)
-
-    @staticmethod
-    def _lines_seen(numbered: Iterable[tuple[int, bytes]], corr: _Correlation,
-                    name: str) -> Iterator[tuple[int, bytes]]:
-        """The raw line of each hit, for correlation's tiebreak (only when correlating)."""
-        for n, raw in numbered:
-            corr.raw = raw
-            yield n, raw
+        for raw in it:
+            return itertools.chain(((1, raw[3:] if raw.startswith(_BOM) else raw),), enumerate(it, 2))
+        return ()
 
     def _on_event(self, hits: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
         corr = self._correlation
