@@ -3,12 +3,15 @@ the same alerts, ids that survive splits, restarts and redelivery, and poison li
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cnsec.cli import main
 from cnsec.detect import Detector
@@ -144,11 +147,12 @@ def test_a_stream_split_anywhere_and_restored_from_a_snapshot_ends_with_the_aler
     monkeypatch.setattr("cnsec.detect.detector.CLOSE_EVERY", close_every)
     lines = stream_file.read_bytes().splitlines(keepends=True)
     name = str(stream_file)
-    det = Detector.load(rules=[str(SIGMA)])
+    det = Detector.load()
     whole = _rows(_fold(_run(det, _batches(lines, len(lines), name))))
+    assert len(whole) > 40
     step = max(1, len(lines) // 15)
     for at in [0, 1, 2, *range(3, len(lines), step), len(lines) - 1, len(lines)]:
-        assert _rows(_fold(_split_run(lines, at, name, rules=[str(SIGMA)]))) == whole, at
+        assert _rows(_fold(_split_run(lines, at, name))) == whole, at
 
 
 def test_feeding_events_again_after_restoring_a_snapshot_taken_before_them_gives_the_same_alert_ids(
@@ -227,7 +231,7 @@ def test_correlation_split_anywhere_and_restored_ends_with_the_threat_alerts_of_
     whole = _run(det, _batches(lines, len(lines), "<stream>"))
     threats = _rows(_fold([a for a in whole if det.is_threat(a)]))
     assert threats
-    step = max(1, len(lines) // 25)
+    step = max(1, len(lines) // 12)
     for at in [1, *range(2, len(lines), step), len(lines)]:
         split = _split_run(lines, at, "<stream>", correlate=True)
         assert _rows(_fold(split)) == _rows(_fold(whole)), at
@@ -334,3 +338,53 @@ def test_a_snapshot_that_would_expand_past_the_limit_is_refused(monkeypatch: pyt
     monkeypatch.setattr("cnsec.detect.snapshot.MAX_STATE", 100)
     with pytest.raises(SnapshotError, match="larger than"):
         Detector.load().restore(blob)
+
+
+def test_a_snapshot_restores_in_a_detector_that_loaded_the_same_rules_from_another_directory(
+        tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "raises.py").write_text(RAISING_RULE)
+    det = Detector.load(rules=[str(tmp_path / "a")])
+    det.feed([json.dumps(EXEC).encode()])
+    other = Detector.load(rules=[str(tmp_path / "b")])
+    other.restore(det.snapshot())
+    assert [a.id for a in other.flush()] == [a.id for a in det.flush()]
+
+
+def test_feeding_a_flushed_detector_is_a_usage_error() -> None:
+    from cnsec.errors import UsageError
+
+    det = Detector.load()
+    det.flush()
+    with pytest.raises(UsageError, match="flushed"):
+        det.feed([json.dumps(EXEC).encode()])
+
+
+@pytest.fixture(scope="module")
+def stream_lines(stream_file: Path) -> list[bytes]:
+    return stream_file.read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture(scope="module")
+def one_pass(stream_lines: list[bytes]) -> list[dict[str, Any]]:
+    det = Detector.load(correlate=True)
+    return _rows(_fold(_run(det, _batches(stream_lines, len(stream_lines), "<stream>"))))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
+       restart=st.lists(st.booleans(), min_size=7, max_size=7))
+def test_any_batches_with_restarts_from_snapshots_between_any_of_them_end_as_one_pass(
+        stream_lines: list[bytes], one_pass: list[dict[str, Any]], cuts: list[int], restart: list[bool]) -> None:
+    points = sorted({c % (len(stream_lines) + 1) for c in cuts} | {0, len(stream_lines)})
+    det = Detector.load(correlate=True)
+    updates: list[Alert] = []
+    for i, (start, end) in enumerate(itertools.pairwise(points)):
+        if restart[i]:
+            blob = det.snapshot()
+            det = Detector.load(correlate=True)
+            det.restore(blob)
+        updates += det.feed(stream_lines[start:end])
+    assert _rows(_fold(updates + det.flush())) == one_pass

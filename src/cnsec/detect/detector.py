@@ -269,7 +269,10 @@ class Detector:
         if keys < 1:
             raise UsageError("max_keys must be at least 1")
         correlation = _Correlation(threats, paths, default_rules, lateness, keys) if correlate else None
-        config = [sorted((r.id, r.origin) for r in chosen), window, max(1, max_evidence)]
+        # what the state means: the rules (by what they are, not where their files lie: workers on
+        # other machines restore it) and the settings that shape alerts and windows
+        config = [sorted(orjson.dumps({**r.to_dict(), "origin": None}).decode() for r in chosen), window,
+                  max(1, max_evidence)]
         if correlation is not None:
             config += [sorted(r.id for r in correlation.rules), sorted(correlation.threat_ids),
                        sorted(correlation.catalog.signs), lateness, keys]
@@ -284,6 +287,10 @@ class Detector:
         """Scan ``lines`` (one JSON value each) of the stream ``name``; returns the alerts they opened
         or grew, as they stand now. ``source`` (k8s-audit, cloudtrail, gcp-audit, falco, json) is
         sniffed from the stream's first event when not given."""
+        if self._flushed:
+            from cnsec.errors import UsageError
+
+            raise UsageError("the detector was flushed (end of input): load a new one to read more")
         state = self._streams.get(name)
         if state is None:
             state = self._streams[name] = StreamState(source, source is not None)
