@@ -120,13 +120,31 @@ def test_batches_of_any_size_give_the_alerts_of_cnsec_detect_on_one_stream(
         assert _rows(_fold(_run(det, _batches(lines, size, str(stream_file))))) == want, size
 
 
-def test_an_alert_id_depends_on_rule_key_and_window_start_only() -> None:
-    a = Alert("R", "t", 0, None, "user=a", 10.0, 20.0, opened=10.0)  # type: ignore[arg-type]
-    b = Alert("R", "other title", 3, "x", "user=a", 5.0, 99.0, count=7, opened=10.0)  # type: ignore[arg-type]
-    assert a.id == b.id and len(a.id) == 32
-    assert Alert("R", "t", 0, None, "user=b", 10.0, 20.0, opened=10.0).id != a.id  # type: ignore[arg-type]
-    assert Alert("S", "t", 0, None, "user=a", 10.0, 20.0, opened=10.0).id != a.id  # type: ignore[arg-type]
-    assert Alert("R", "t", 0, None, "user=a", 10.0, 20.0, opened=11.0).id != a.id  # type: ignore[arg-type]
+def test_an_alert_id_depends_on_rule_key_window_start_and_opening_event_only() -> None:
+    ev = [{"origin": "a.log:1", "time": "t", "source": "k8s-audit", "event": {"auditID": "1"}}]
+    moved = [dict(ev[0], origin="b.log:7"), {"origin": "a.log:2", "event": {"auditID": "2"}}]
+    a = Alert("R", "t", 0, None, "user=a", 10.0, 20.0, ev, opened=10.0)  # type: ignore[arg-type]
+    b = Alert("R", "other title", 3, "x", "user=a", 5.0, 99.0, moved, count=7, opened=10.0)  # type: ignore[arg-type]
+    assert a.id == b.id and len(a.id) == 32  # where the event was read is not part of it
+    assert Alert("R", "t", 0, None, "user=b", 10.0, 20.0, ev, opened=10.0).id != a.id  # type: ignore[arg-type]
+    assert Alert("S", "t", 0, None, "user=a", 10.0, 20.0, ev, opened=10.0).id != a.id  # type: ignore[arg-type]
+    assert Alert("R", "t", 0, None, "user=a", 10.0, 20.0, ev, opened=11.0).id != a.id  # type: ignore[arg-type]
+    other = [{"origin": "a.log:1", "time": "t", "source": "k8s-audit", "event": {"auditID": "2"}}]
+    assert Alert("R", "t", 0, None, "user=a", 10.0, 20.0, other, opened=10.0).id != a.id  # type: ignore[arg-type]
+
+
+def test_two_alerts_opened_at_one_time_for_one_rule_and_key_have_two_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of order by more than the window: an alert is closed (every N hits, as -f jsonl closes them)
+    and a late event with the opening time of the first opens a second. Both are cnsec detect's."""
+    monkeypatch.setattr("cnsec.detect.detector.CLOSE_EVERY", 1)
+    early = dict(EXEC, stageTimestamp="2026-01-05T10:00:00Z")
+    late = dict(EXEC, stageTimestamp="2026-01-05T12:00:00Z", user={"username": "bob"})  # time moves on
+    again = dict(early, auditID="2")
+    det = Detector.load()
+    updates = det.feed([json.dumps(e).encode() for e in (early, late, again)]) + det.flush()
+    alerts = _fold(updates)
+    assert sorted((a.key, a.count) for a in alerts.values() if a.rule_id == "CNSEC-DET-K8S-009") == [
+        ("user=alice", 1), ("user=alice", 1), ("user=bob", 1)]
 
 
 def _split_run(lines: list[bytes], at: int, name: str, **load: Any) -> list[Alert]:
@@ -388,3 +406,18 @@ def test_any_batches_with_restarts_from_snapshots_between_any_of_them_end_as_one
             det.restore(blob)
         updates += det.feed(stream_lines[start:end])
     assert _rows(_fold(updates + det.flush())) == one_pass
+
+
+def test_an_alert_record_is_the_jsonl_alert_with_its_id_first(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    from cnsec.detect import alert_record
+
+    log = tmp_path / "audit.log"
+    log.write_text(json.dumps(EXEC) + "\n")
+    det = Detector.load()
+    (update,) = [a for a in det.feed(log.read_bytes().splitlines(), name=str(log))
+                 if a.rule_id == "CNSEC-DET-K8S-009"]
+    record = alert_record(update)
+    assert next(iter(record)) == "id" and record["id"] == update.id
+    printed = [r for r in _cli([str(log), "-f", "jsonl"], capsys) if r["rule_id"] == "CNSEC-DET-K8S-009"]
+    assert [{k: v for k, v in record.items() if k != "id"}] == printed

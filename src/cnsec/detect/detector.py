@@ -44,7 +44,7 @@ from typing import Any
 
 from cnsec.detect.alerts import AlertBook
 from cnsec.detect.correlate.runner import AlertBook as ThreatBook
-from cnsec.detect.engine import Engine, StreamState
+from cnsec.detect.engine import Engine, OnEvent, StreamState
 from cnsec.detect.rules import LoadFailure, Rule
 from cnsec.model.event import Alert
 from cnsec.model.finding import InputProblem
@@ -58,34 +58,18 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _copy(a: Alert) -> Alert:
-    """The alert as it stands (the book keeps changing its own)."""
+    """The alert as it stands (the book keeps changing its own), with its id worked out once (and kept
+    on the book's alert for its next updates)."""
     return Alert(a.rule_id, a.title, a.severity, a.threat_id, a.key, a.first_seen, a.last_seen,
-                 list(a.evidence), a.count, a.action, a.attack_ids, a.opened)
+                 list(a.evidence), a.count, a.action, a.attack_ids, a.opened, a.id)
 
 
-class _Book(AlertBook):
-    """The alert book, noting every alert a hit opened or grew (``touched``, by identity)."""
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """An alert update as a JSON-able dict: ``id`` first, then exactly what ``cnsec detect -f jsonl``
+    writes for the alert (:func:`~cnsec.detect.alerts.alert_dict`). What a bus or a store keeps."""
+    from cnsec.detect.alerts import alert_dict
 
-    touched: dict[int, Alert]
-
-    def add_event(self, rules: Sequence[Rule], data: dict[str, Any], name: str, line: int | None,
-                  source: str) -> Alert | None:
-        opened = super().add_event(rules, data, name, line, source)
-        keys = self._keys
-        open_ = self.open
-        touched = self.touched
-        last: Any = None
-        key = ""
-        for rule in rules:  # the key readers exist now: the book made them for these hits
-            rule_id = rule.id
-            reader = keys[rule_id]
-            if reader is not last:  # most rules of a source share its key fields (as in the book)
-                key = reader(data)
-                last = reader
-            alert = open_.get((rule_id, key))
-            if alert is not None:  # (None: closed meanwhile by the every-N-hits callback, noted there)
-                touched[id(alert)] = alert
-        return opened
+    return {"id": alert.id, **alert_dict(alert)}
 
 
 class _ThreatBook(ThreatBook):
@@ -226,8 +210,10 @@ class Detector:
         self._correlation = correlation
         extra = [r for r in correlation.rules if r.id not in {x.id for x in rules}] if correlation else []
         self._engine = Engine(rules + extra, prefilter=prefilter)
-        self._book = _Book(window=window, max_evidence=max(1, max_evidence))
-        self._book.touched = {}
+        self._touched: dict[int, Alert] = {}
+        self._book = AlertBook(window=window, max_evidence=max(1, max_evidence), touched=self._touched)
+        # each event's hits go to the alert book straight from the scan, unless correlation wants them too
+        self._on_event: OnEvent = self._book.add_event if correlation is None else self._both
         self._book.every(CLOSE_EVERY, self._close_expired)
         self._detect_ids = frozenset(r.id for r in rules)
         self._streams: dict[str, StreamState] = {}
@@ -329,11 +315,11 @@ class Detector:
             return itertools.chain(((1, raw[3:] if raw.startswith(_BOM) else raw),), enumerate(it, 2))
         return ()
 
-    def _on_event(self, hits: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
+    def _both(self, hits: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
+        """An event's hits: those of the detection rules to the alert book, those of the rules signs
+        name to correlation."""
         corr = self._correlation
-        if corr is None:
-            self._book.add_event(hits, d, name, line, source)
-            return
+        assert corr is not None
         ids = self._detect_ids
         mine = [r for r in hits if r.id in ids]
         if mine:
@@ -353,8 +339,8 @@ class Detector:
         book.take_closed()
 
     def _updates(self) -> list[Alert]:
-        out = [_copy(a) for a in self._book.touched.values()]
-        self._book.touched.clear()
+        out = [_copy(a) for a in self._touched.values()]
+        self._touched.clear()
         corr = self._correlation
         if corr is not None:
             out += [_copy(a) for a in corr.book.touched.values()]
@@ -370,7 +356,7 @@ class Detector:
         out = [_copy(a) for a in self._book.open.values()]
         self._book.open.clear()
         self._book.closed.clear()
-        self._book.touched.clear()
+        self._touched.clear()
         corr = self._correlation
         if corr is not None and not self._flushed:
             corr.finish()
