@@ -421,3 +421,18 @@ def test_an_alert_record_is_the_jsonl_alert_with_its_id_first(capsys: pytest.Cap
     assert next(iter(record)) == "id" and record["id"] == update.id
     printed = [r for r in _cli([str(log), "-f", "jsonl"], capsys) if r["rule_id"] == "CNSEC-DET-K8S-009"]
     assert [{k: v for k, v in record.items() if k != "id"}] == printed
+
+
+def test_a_snapshot_of_another_version_is_refused_with_its_version_named() -> None:
+    import zlib
+
+    import orjson
+
+    from cnsec.detect import SnapshotError
+    from cnsec.detect.snapshot import MAGIC
+
+    blob = Detector.load().snapshot()
+    doc = orjson.loads(zlib.decompress(blob[len(MAGIC):]))
+    doc["version"] = 1  # the milestone's format: alerts without their id
+    with pytest.raises(SnapshotError, match="version 1"):
+        Detector.load().restore(MAGIC + zlib.compress(orjson.dumps(doc)))

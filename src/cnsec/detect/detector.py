@@ -13,6 +13,9 @@ batches, forever, and must survive restarts and redeliveries. :class:`Detector` 
     for alert in det.flush():                             # end of input
         store(alert.id, alert)
 
+(``alert_record(alert)`` is an update as JSON. A process running a detector should ``gc.freeze()``
+after loading it: see docs/detection.md.)
+
 Semantics, held by tests/detect/test_detector*.py:
 
 * ``feed`` returns the alerts these events changed (opened, or count grown), each a copy taken at the end
@@ -20,8 +23,9 @@ Semantics, held by tests/detect/test_detector*.py:
   exactly the alerts ``cnsec detect -f jsonl`` writes for the same input (and ``-f json``: they
   differ only on input out of time order by more than the window), and, with ``correlate=True``, the
   threat alerts ``cnsec detect --threats`` writes for it (one input stream; see below).
-* Alert ids depend on the rule, the key and the event time of the hit that opened the alert's window,
-  nothing else: equal in every process and every run that saw the same events in the same order.
+* Alert ids depend on the rule, the key, the event time of the hit that opened the alert's window and
+  that hit's event (not where it was read), nothing else: equal in every process and every run that
+  saw the same events in the same order (:func:`cnsec.model.event.alert_id`).
 * ``snapshot`` is canonical bytes (:mod:`cnsec.detect.snapshot`); ``Detector.load(same
   arguments).restore(blob)`` resumes exactly where it was taken, so feeding the rest gives what one pass
   gives, and feeding again events fed after the snapshot gives the same ids (redelivery).
@@ -49,8 +53,9 @@ from cnsec.detect.rules import LoadFailure, Rule
 from cnsec.model.event import Alert
 from cnsec.model.finding import InputProblem
 
-#: the snapshot format; a snapshot of another version is refused (:class:`~.snapshot.SnapshotError`)
-STATE_VERSION = 1
+#: the snapshot format; a snapshot of another version is refused (:class:`~.snapshot.SnapshotError`).
+#: 2: alerts keep their id (:attr:`Alert.ident`), made with the opening event
+STATE_VERSION = 2
 #: alerts whose window has passed are closed and forgotten every this many hits (``cnsec detect -f
 #: jsonl`` writes them out at the same points): memory follows open alerts, not the input
 CLOSE_EVERY = 2000
