@@ -170,6 +170,11 @@ class _Correlation:
             self.corr.feed(item[3])
         self.corr.finish()
 
+    def take_late(self) -> int:
+        """Records that came too late for the reorder buffer since the last call."""
+        n, self.reorder.late = self.reorder.late, 0
+        return n
+
     def state(self) -> dict[str, Any]:
         c = self.corr
         r = self.reorder
@@ -179,7 +184,7 @@ class _Correlation:
             "event": {s.id: s.fired for s in c.event_signs},
             "rules": {x.id: x.state for x in c.catalog.rules},
             "alerts": self.book.alerts,
-            "reorder": [r.buf, r.high, r.last_out, r.seq],
+            "reorder": r.state(),
         }
 
     def restore(self, st: dict[str, Any]) -> None:
@@ -194,8 +199,7 @@ class _Correlation:
         for x in c.catalog.rules:
             x.state = st["rules"][x.id]
         self.book.alerts = st["alerts"]
-        r = self.reorder
-        r.buf, r.high, r.last_out, r.seq = st["reorder"]
+        self.reorder.restore(st["reorder"])
 
 
 #: what a window sign learns and holds between records (the rest is its definition)
@@ -302,7 +306,7 @@ class Detector:
         if corr is not None:
             corr.end_line(name, extra)
             corr.batch = ()
-            late = corr.reorder.take_late()
+            late = corr.take_late()
             if late:
                 extra.append(InputProblem(name, None, f"{late} records more than {corr.lateness:g} s out of "
                                                       f"time order skipped (not correlated)"))
@@ -365,7 +369,7 @@ class Detector:
         corr = self._correlation
         if corr is not None and not self._flushed:
             corr.finish()
-            late = corr.reorder.take_late()
+            late = corr.take_late()
             if late:
                 self.problems.append(InputProblem("-", None, f"{late} records out of time order skipped"))
             out += [_copy(a) for a in corr.book.alerts.values()]

@@ -756,42 +756,18 @@ def _json_records(every: Iterable[tuple[int, bytes]], name: str, stats: Stats, j
 
 def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats,
             name: str) -> Iterator[Item]:
-    """Put one file in event-time order with a reorder buffer of ``lateness`` seconds.
-
-    Mostly-sorted input is the common case: in-order records are appended, the rare out-of-order one
-    is inserted in place; records leave once event time is ``lateness`` past them. A record older than
-    one already released cannot be placed any more: it is counted as late and skipped.
-    """
-    buf: list[Item] = []
-    head = 0
-    high = float("-inf")
-    last_out = float("-inf")
-    seq = _seq
-    insort = bisect.insort
-    late = 0
+    """Put one file in event-time order with a reorder buffer of ``lateness`` seconds (:class:`Reorder`);
+    records that came too late are counted in ``stats`` and reported."""
+    reorder = Reorder(lateness, _seq)
+    push = reorder.push
+    out: list[Item] = []
     for tb, rec in pairs:
-        ts = rec["_ts"]
-        if ts < last_out:
-            late += 1
-            continue
-        item = (ts, tb, next(seq), rec)
-        if ts > high:
-            buf.append(item)
-            high = ts
-            limit = ts - lateness
-            n = len(buf)
-            while head < n and buf[head][0] <= limit:
-                out = buf[head]
-                head += 1
-                last_out = out[0]
-                yield out
-            if head > 4096:
-                del buf[:head]
-                head = 0
-        else:
-            insort(buf, item, lo=head)
-    for i in range(head, len(buf)):
-        yield buf[i]
+        push(tb, rec, out)
+        if out:
+            yield from out
+            out.clear()
+    yield from reorder.drain()
+    late = reorder.late
     if late:
         stats.late[name] = stats.late.get(name, 0) + late
         if len(stats.problems) < MAX_PROBLEMS:
@@ -800,52 +776,71 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
 
 
 class Reorder:
-    """:func:`ordered` for records pushed one at a time (a stream fed in batches): the same buffer and
-    rule, kept as plain attributes between calls so a detector's snapshot can hold it. Ties of time and
-    tiebreak go by arrival (a counter of its own: a restored buffer numbers on from where it stood)."""
+    """A reorder buffer of ``lateness`` seconds, records pushed one at a time: what :func:`ordered` runs
+    over one file, and what a detector fed in batches keeps between calls (its state is the plain
+    attributes, see :meth:`state`).
 
-    def __init__(self, lateness: float) -> None:
+    Mostly-sorted input is the common case: in-order records are appended, the rare out-of-order one
+    is inserted in place; records leave once event time is ``lateness`` past them (the buffer's head
+    moves on, and the released part is dropped in bulk). A record older than one already released
+    cannot be placed any more: it is counted in :attr:`late` and skipped. Ties of time and tiebreak go
+    by arrival: ``counter`` numbers records (``ordered`` shares one across files), else a count of its
+    own that a restored buffer takes up where it stood."""
+
+    def __init__(self, lateness: float, counter: Iterator[int] | None = None) -> None:
         self.lateness = lateness
         self.buf: list[Item] = []
+        self.head = 0
         self.high = float("-inf")
         self.last_out = float("-inf")
         self.seq = 0
-        #: records that came too late, since :meth:`take_late` last asked
         self.late = 0
+        self._counter = counter
 
     def push(self, tb: bytes, rec: Record, out: list[Item]) -> None:
-        """Add one record; those it releases (event time ``lateness`` past them) are appended to ``out``."""
+        """Add one record; those it releases are appended to ``out``, in order."""
         ts = rec["_ts"]
         if ts < self.last_out:
             self.late += 1
             return
-        self.seq += 1
-        item = (ts, tb, self.seq, rec)
+        if self._counter is None:
+            self.seq += 1
+            seq = self.seq
+        else:
+            seq = next(self._counter)
+        item = (ts, tb, seq, rec)
         buf = self.buf
         if ts > self.high:
             buf.append(item)
             self.high = ts
             limit = ts - self.lateness
-            n = 0
-            while n < len(buf) and buf[n][0] <= limit:
-                n += 1
-            if n:
-                self.last_out = buf[n - 1][0]
-                out.extend(buf[:n])
-                del buf[:n]
+            head = start = self.head
+            n = len(buf)
+            while head < n and buf[head][0] <= limit:
+                head += 1
+            if head > start:
+                out.extend(buf[start:head])
+                self.last_out = buf[head - 1][0]
+            if head > 4096:
+                del buf[:head]
+                head = 0
+            self.head = head
         else:
-            bisect.insort(buf, item)
+            bisect.insort(buf, item, lo=self.head)
 
     def drain(self) -> list[Item]:
         """The end of input: every record still held, in order."""
-        out, self.buf = self.buf, []
-        if out:
-            self.last_out = out[-1][0]
+        out = self.buf[self.head:]
+        self.buf, self.head = [], 0
         return out
 
-    def take_late(self) -> int:
-        n, self.late = self.late, 0
-        return n
+    def state(self) -> list[Any]:
+        """What a snapshot keeps: the records held, the highest time seen, the last released, the count."""
+        return [self.buf[self.head:], self.high, self.last_out, self.seq]
+
+    def restore(self, state: list[Any]) -> None:
+        self.buf, self.high, self.last_out, self.seq = state
+        self.head = 0
 
 
 def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None, lateness: float,
