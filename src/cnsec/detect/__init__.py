@@ -2,7 +2,8 @@
 
 The public face other parts may import (the bus worker, ``cnsec serve``'s ingest): :class:`Detector`,
 the engine as a library (events in, alert updates out, state snapshot and restore; see
-:mod:`cnsec.detect.detector`). Loaded on first use: ``import cnsec.detect.cli`` stays cheap.
+:mod:`cnsec.detect.detector`), :func:`alert_record` (an update as JSON, with its id) and
+:class:`SnapshotError`. Loaded on first use: ``import cnsec.detect.cli`` stays cheap.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from cnsec.lazy import exports
 
-_WHERE = {"Detector": "detector", "SnapshotError": "snapshot"}
+_WHERE = {"Detector": "detector", "SnapshotError": "snapshot", "alert_record": "detector"}
 
-__all__ = ["Detector", "SnapshotError"]
+__all__ = ["Detector", "SnapshotError", "alert_record"]
 
 if TYPE_CHECKING:
-    from cnsec.detect.detector import Detector
+    from cnsec.detect.detector import Detector, alert_record
     from cnsec.detect.snapshot import SnapshotError
 
 __getattr__ = exports(__name__, _WHERE)

@@ -190,6 +190,9 @@ class AlertBook:
     _due: int | None = None
     _every: int = 0
     _on_every: Callable[[], object] | None = None
+    #: when a dict: every alert a hit opened or grew, by identity (``Detector.feed`` hands them out as
+    #: updates); None (``cnsec detect``): not kept
+    touched: dict[int, Alert] | None = None
 
     def every(self, hits: int, callback: Callable[[], object]) -> None:
         """Call ``callback`` after every ``hits`` hits, right after the hit that completes them
@@ -234,6 +237,7 @@ class AlertBook:
         opened: Alert | None = None
         last_keys: Any = None
         key = ""
+        touched = self.touched
         for rule in rules:
             rule_id = rule.id
             keys = readers.get(rule_id)
@@ -256,6 +260,8 @@ class AlertBook:
                     evidence = current.evidence
                     if len(evidence) < max_evidence:
                         evidence.append(_evidence(name, line, source, data, ts))
+                    if touched is not None:
+                        touched[id(current)] = current
                     continue
                 self.closed.append(current)
             # positional, in Alert's field order (a test holds it): a third of the time of keywords
@@ -263,6 +269,8 @@ class AlertBook:
                 rule_id, rule.title, rule.severity, rule.threat_id, key, ts, ts,
                 [_evidence(name, line, source, data, ts)], 1, rule.action, rule.attack_ids, ts,
             )
+            if touched is not None:
+                touched[id(opened)] = opened
         return opened
 
     def _add_each(self, rules: Sequence[Rule], data: dict[str, Any], name: str, line: int | None,

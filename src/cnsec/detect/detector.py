@@ -13,6 +13,9 @@ batches, forever, and must survive restarts and redeliveries. :class:`Detector` 
     for alert in det.flush():                             # end of input
         store(alert.id, alert)
 
+(``alert_record(alert)`` is an update as JSON. A process running a detector should ``gc.freeze()``
+after loading it: see docs/detection.md.)
+
 Semantics, held by tests/detect/test_detector*.py:
 
 * ``feed`` returns the alerts these events changed (opened, or count grown), each a copy taken at the end
@@ -20,8 +23,9 @@ Semantics, held by tests/detect/test_detector*.py:
   exactly the alerts ``cnsec detect -f jsonl`` writes for the same input (and ``-f json``: they
   differ only on input out of time order by more than the window), and, with ``correlate=True``, the
   threat alerts ``cnsec detect --threats`` writes for it (one input stream; see below).
-* Alert ids depend on the rule, the key and the event time of the hit that opened the alert's window,
-  nothing else: equal in every process and every run that saw the same events in the same order.
+* Alert ids depend on the rule, the key, the event time of the hit that opened the alert's window and
+  that hit's event (not where it was read), nothing else: equal in every process and every run that
+  saw the same events in the same order (:func:`cnsec.model.event.alert_id`).
 * ``snapshot`` is canonical bytes (:mod:`cnsec.detect.snapshot`); ``Detector.load(same
   arguments).restore(blob)`` resumes exactly where it was taken, so feeding the rest gives what one pass
   gives, and feeding again events fed after the snapshot gives the same ids (redelivery).
@@ -38,18 +42,20 @@ seconds (``cnsec detect --threats`` merges whole files, which a stream without e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cnsec.detect.alerts import AlertBook
 from cnsec.detect.correlate.runner import AlertBook as ThreatBook
-from cnsec.detect.engine import Engine, StreamState
+from cnsec.detect.engine import Engine, OnEvent, StreamState
 from cnsec.detect.rules import LoadFailure, Rule
 from cnsec.model.event import Alert
 from cnsec.model.finding import InputProblem
 
-#: the snapshot format; a snapshot of another version is refused (:class:`~.snapshot.SnapshotError`)
-STATE_VERSION = 1
+#: the snapshot format; a snapshot of another version is refused (:class:`~.snapshot.SnapshotError`).
+#: 2: alerts keep their id (:attr:`Alert.ident`), made with the opening event
+STATE_VERSION = 2
 #: alerts whose window has passed are closed and forgotten every this many hits (``cnsec detect -f
 #: jsonl`` writes them out at the same points): memory follows open alerts, not the input
 CLOSE_EVERY = 2000
@@ -57,27 +63,18 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _copy(a: Alert) -> Alert:
-    """The alert as it stands (the book keeps changing its own)."""
+    """The alert as it stands (the book keeps changing its own), with its id worked out once (and kept
+    on the book's alert for its next updates)."""
     return Alert(a.rule_id, a.title, a.severity, a.threat_id, a.key, a.first_seen, a.last_seen,
-                 list(a.evidence), a.count, a.action, a.attack_ids, a.opened)
+                 list(a.evidence), a.count, a.action, a.attack_ids, a.opened, a.id)
 
 
-class _Book(AlertBook):
-    """The alert book, noting every alert a hit opened or grew (``touched``, by identity)."""
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """An alert update as a JSON-able dict: ``id`` first, then exactly what ``cnsec detect -f jsonl``
+    writes for the alert (:func:`~cnsec.detect.alerts.alert_dict`). What a bus or a store keeps."""
+    from cnsec.detect.alerts import alert_dict
 
-    touched: dict[int, Alert]
-
-    def add_event(self, rules: Sequence[Rule], data: dict[str, Any], name: str, line: int | None,
-                  source: str) -> Alert | None:
-        opened = super().add_event(rules, data, name, line, source)
-        keys = self._keys
-        open_ = self.open
-        touched = self.touched
-        for rule in rules:  # the key readers exist now: the book made them for these hits
-            alert = open_.get((rule.id, keys[rule.id](data)))
-            if alert is not None:  # (None: closed meanwhile by the every-N-hits callback, noted there)
-                touched[id(alert)] = alert
-        return opened
+    return {"id": alert.id, **alert_dict(alert)}
 
 
 class _ThreatBook(ThreatBook):
@@ -118,14 +115,16 @@ class _Correlation:
         self.lateness = lateness
         #: the hits of the line being scanned: (line, raw, [(event, source, rule ids)])
         self.line = -1
-        self.raw = b""
+        #: the lines of the batch being fed and the number of its first: a hit's raw line is its tiebreak
+        self.batch: Sequence[bytes] = ()
+        self.first = 1
         self.hits: list[tuple[dict[str, Any], str, list[str]]] = []
         self.threat_ids = frozenset(r.id for r in catalog.rules)
         self.getters: dict[str, list[tuple[str, Any]]] = {}
 
     def end_line(self, name: str, problems: list[InputProblem]) -> None:
-        """The hits of the line just scanned become records, as the bridge makes them (one tiebreak per
-        line; a line's records in time order), and enter the reorder buffer."""
+        """The hits of the line just scanned become records, as the bridge makes them (its raw text the
+        tiebreak; a line's records in time order), and enter the reorder buffer."""
         from cnsec.detect.correlate.runner import Record
         from cnsec.detect.fields import first_text, make_getter
         from cnsec.detect.normalize import SOURCES, event_time, split_key_field
@@ -154,7 +153,8 @@ class _Correlation:
                     t = first_text(d, get)
                     if t:
                         rec[label] = t
-            tb = self.raw if len(found) == 1 else self.raw + b"\0" + str(i).encode()
+            raw = self.batch[line - self.first]
+            tb = raw if len(found) == 1 else raw + b"\0" + str(i).encode()
             batch.append((tb + b"\0" + rid.encode(), rec))
         if len(batch) > 1:
             batch.sort(key=lambda pair: pair[1]["_ts"])
@@ -170,6 +170,11 @@ class _Correlation:
             self.corr.feed(item[3])
         self.corr.finish()
 
+    def take_late(self) -> int:
+        """Records that came too late for the reorder buffer since the last call."""
+        n, self.reorder.late = self.reorder.late, 0
+        return n
+
     def state(self) -> dict[str, Any]:
         c = self.corr
         r = self.reorder
@@ -179,7 +184,7 @@ class _Correlation:
             "event": {s.id: s.fired for s in c.event_signs},
             "rules": {x.id: x.state for x in c.catalog.rules},
             "alerts": self.book.alerts,
-            "reorder": [r.buf, r.high, r.last_out, r.seq],
+            "reorder": r.state(),
         }
 
     def restore(self, st: dict[str, Any]) -> None:
@@ -194,8 +199,7 @@ class _Correlation:
         for x in c.catalog.rules:
             x.state = st["rules"][x.id]
         self.book.alerts = st["alerts"]
-        r = self.reorder
-        r.buf, r.high, r.last_out, r.seq = st["reorder"]
+        self.reorder.restore(st["reorder"])
 
 
 #: what a window sign learns and holds between records (the rest is its definition)
@@ -215,8 +219,10 @@ class Detector:
         self._correlation = correlation
         extra = [r for r in correlation.rules if r.id not in {x.id for x in rules}] if correlation else []
         self._engine = Engine(rules + extra, prefilter=prefilter)
-        self._book = _Book(window=window, max_evidence=max(1, max_evidence))
-        self._book.touched = {}
+        self._touched: dict[int, Alert] = {}
+        self._book = AlertBook(window=window, max_evidence=max(1, max_evidence), touched=self._touched)
+        # each event's hits go to the alert book straight from the scan, unless correlation wants them too
+        self._on_event: OnEvent = self._book.add_event if correlation is None else self._both
         self._book.every(CLOSE_EVERY, self._close_expired)
         self._detect_ids = frozenset(r.id for r in rules)
         self._streams: dict[str, StreamState] = {}
@@ -258,7 +264,10 @@ class Detector:
         if keys < 1:
             raise UsageError("max_keys must be at least 1")
         correlation = _Correlation(threats, paths, default_rules, lateness, keys) if correlate else None
-        config = [sorted((r.id, r.origin) for r in chosen), window, max(1, max_evidence)]
+        # what the state means: the rules (by what they are, not where their files lie: workers on
+        # other machines restore it) and the settings that shape alerts and windows
+        config = [sorted(orjson.dumps({**r.to_dict(), "origin": None}).decode() for r in chosen), window,
+                  max(1, max_evidence)]
         if correlation is not None:
             config += [sorted(r.id for r in correlation.rules), sorted(correlation.threat_ids),
                        sorted(correlation.catalog.signs), lateness, keys]
@@ -273,15 +282,22 @@ class Detector:
         """Scan ``lines`` (one JSON value each) of the stream ``name``; returns the alerts they opened
         or grew, as they stand now. ``source`` (k8s-audit, cloudtrail, gcp-audit, falco, json) is
         sniffed from the stream's first event when not given."""
+        if self._flushed:
+            from cnsec.errors import UsageError
+
+            raise UsageError("the detector was flushed (end of input): load a new one to read more")
         state = self._streams.get(name)
         if state is None:
             state = self._streams[name] = StreamState(source, source is not None)
         elif source is not None and source != state.source:
             state.source, state.forced, state.checked = source, True, False
-        numbered: Iterable[tuple[int, bytes]] = self._numbered(lines, state.line)
         corr = self._correlation
-        if corr is not None:
-            numbered = self._lines_seen(numbered, corr, name)
+        if corr is not None:  # the raw lines are wanted again (tiebreaks): held for the call
+            batch = lines if isinstance(lines, list | tuple) else list(lines)
+            if state.line == 0 and batch and batch[0].startswith(_BOM):
+                batch = [batch[0][3:], *batch[1:]]
+            corr.batch, corr.first, lines = batch, state.line + 1, batch
+        numbered = self._numbered(lines, state.line)
         stats = self._engine.stats
         stats.problems = []
         extra: list[InputProblem] = []
@@ -289,7 +305,8 @@ class Detector:
         self._engine._run(numbered, name, state, self._on_event)
         if corr is not None:
             corr.end_line(name, extra)
-            late = corr.reorder.take_late()
+            corr.batch = ()
+            late = corr.take_late()
             if late:
                 extra.append(InputProblem(name, None, f"{late} records more than {corr.lateness:g} s out of "
                                                       f"time order skipped (not correlated)"))
@@ -297,28 +314,21 @@ class Detector:
         return self._updates()
 
     @staticmethod
-    def _numbered(lines: Iterable[bytes], last: int) -> Iterator[tuple[int, bytes]]:
+    def _numbered(lines: Iterable[bytes], last: int) -> Iterable[tuple[int, bytes]]:
+        """``lines`` numbered on from ``last`` (no Python frame per line: the scan's own loop is the
+        only one); a stream's first line loses a byte-order mark, as files are read."""
+        if last:
+            return enumerate(lines, last + 1)
         it = iter(lines)
-        if last == 0:  # a stream's first line: a byte-order mark is dropped, as files are read
-            for raw in it:
-                yield 1, raw[3:] if raw.startswith(_BOM) else raw
-                last = 1
-                break
-        yield from enumerate(it, last + 1)
+        for raw in it:
+            return itertools.chain(((1, raw[3:] if raw.startswith(_BOM) else raw),), enumerate(it, 2))
+        return ()
 
-    @staticmethod
-    def _lines_seen(numbered: Iterable[tuple[int, bytes]], corr: _Correlation,
-                    name: str) -> Iterator[tuple[int, bytes]]:
-        """The raw line of each hit, for correlation's tiebreak (only when correlating)."""
-        for n, raw in numbered:
-            corr.raw = raw
-            yield n, raw
-
-    def _on_event(self, hits: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
+    def _both(self, hits: list[Rule], d: dict[str, Any], name: str, line: int, source: str) -> None:
+        """An event's hits: those of the detection rules to the alert book, those of the rules signs
+        name to correlation."""
         corr = self._correlation
-        if corr is None:
-            self._book.add_event(hits, d, name, line, source)
-            return
+        assert corr is not None
         ids = self._detect_ids
         mine = [r for r in hits if r.id in ids]
         if mine:
@@ -338,8 +348,8 @@ class Detector:
         book.take_closed()
 
     def _updates(self) -> list[Alert]:
-        out = [_copy(a) for a in self._book.touched.values()]
-        self._book.touched.clear()
+        out = [_copy(a) for a in self._touched.values()]
+        self._touched.clear()
         corr = self._correlation
         if corr is not None:
             out += [_copy(a) for a in corr.book.touched.values()]
@@ -355,11 +365,11 @@ class Detector:
         out = [_copy(a) for a in self._book.open.values()]
         self._book.open.clear()
         self._book.closed.clear()
-        self._book.touched.clear()
+        self._touched.clear()
         corr = self._correlation
         if corr is not None and not self._flushed:
             corr.finish()
-            late = corr.reorder.take_late()
+            late = corr.take_late()
             if late:
                 self.problems.append(InputProblem("-", None, f"{late} records out of time order skipped"))
             out += [_copy(a) for a in corr.book.alerts.values()]

@@ -71,10 +71,72 @@ def _sort_key(item: Any) -> bytes:
     return orjson.dumps(item)
 
 
-def encode(value: Any) -> Any:
+#: below this many levels, JSON data is written as a flat token list (``flat``): events may nest as
+#: deep as the parser allows (1024), past what JSON writers and Python's recursion go
+FLAT_BELOW = 100
+
+
+def _flat(value: Any) -> list[Any]:
+    """Plain JSON data as tokens in one list, walked with a stack of its own: a dict is ``"d", n`` then
+    its keys (strings) each followed by its value; a list ``"l", n`` then its values; any other value
+    ``[encoded]`` (a list of one: it cannot be taken for a marker)."""
+    out: list[Any] = []
+    stack: list[tuple[Any, bool]] = [(value, False)]  # (item, is a key)
+    while stack:
+        v, is_key = stack.pop()
+        cls = v.__class__
+        if is_key:
+            out.append(v)
+        elif cls is dict:
+            out += ("d", len(v))
+            for k, item in reversed(v.items()):
+                if k.__class__ is not str:
+                    raise TypeError("a deeply nested dict with keys that are not strings")
+                stack += ((item, False), (k, True))  # popped as the key, then its value
+        elif cls is list:
+            out += ("l", len(v))
+            stack.extend((item, False) for item in reversed(v))
+        else:
+            out.append([encode(v)])
+    return out
+
+
+def _unflat(tokens: list[Any]) -> Any:
+    """The value :func:`_flat` made ``tokens`` from."""
+    it = iter(tokens)
+    root: list[Any] = []
+    #: [container, values still to read, is a dict]
+    stack: list[list[Any]] = [[root, 1, False]]
+    for tok in it:
+        top = stack[-1]
+        key = None
+        if top[2]:
+            key, tok = tok, next(it)
+        if tok == "d" or tok == "l":
+            value: Any = {} if tok == "d" else []
+            n = next(it)
+        else:
+            value = decode(tok[0])
+            n = 0
+        if key is not None:
+            top[0][key] = value
+        else:
+            top[0].append(value)
+        top[1] -= 1
+        if n:
+            stack.append([value, n, tok == "d"])
+        while stack and stack[-1][1] == 0:
+            stack.pop()
+    return root[0]
+
+
+def encode(value: Any, depth: int = 0) -> Any:
     """``value`` as a JSON-able tree (see the module's docstring); raises :class:`TypeError` for an
     object of a class not listed."""
     cls = value.__class__
+    if depth > FLAT_BELOW and (cls is dict or cls is list):
+        return {_TAG: "flat", "v": _flat(value)}
+    depth += 1
     if cls is str or value is None or cls is bool:
         return value
     if cls is int:
@@ -82,29 +144,29 @@ def encode(value: Any) -> Any:
     if cls is float:
         return value if math.isfinite(value) else {_TAG: "float", "v": repr(value)}
     if cls is list:
-        return [encode(v) for v in value]
+        return [encode(v, depth) for v in value]
     if cls is dict:
         if _TAG not in value and all(k.__class__ is str for k in value):
-            return {k: encode(v) for k, v in value.items()}
-        return {_TAG: "dict", "i": [[encode(k), encode(v)] for k, v in value.items()]}
+            return {k: encode(v, depth) for k, v in value.items()}
+        return {_TAG: "dict", "i": [[encode(k, depth), encode(v, depth)] for k, v in value.items()]}
     if cls is tuple:
-        return {_TAG: "tuple", "i": [encode(v) for v in value]}
+        return {_TAG: "tuple", "i": [encode(v, depth) for v in value]}
     if cls is set or cls is frozenset:
-        return {_TAG: cls.__name__, "i": sorted((encode(v) for v in value), key=_sort_key)}
+        return {_TAG: cls.__name__, "i": sorted((encode(v, depth) for v in value), key=_sort_key)}
     if cls is bytes:
         return {_TAG: "bytes", "v": value.decode("latin-1")}
     if cls is deque:
-        return {_TAG: "deque", "i": [encode(v) for v in value], "m": value.maxlen}
+        return {_TAG: "deque", "i": [encode(v, depth) for v in value], "m": value.maxlen}
     name = f"{cls.__module__}.{cls.__qualname__}"
     if classes().get(name) is not cls:  # (``cls`` is a listed class from here on)
         raise TypeError(f"a {name} cannot be part of a detector snapshot")
     if isinstance(value, Enum):
-        return {_TAG: "enum", "c": name, "v": encode(value.value)}
-    attrs = {n: encode(getattr(value, n)) for n in _slots(value.__class__) if hasattr(value, n)}
-    attrs.update((k, encode(v)) for k, v in getattr(value, "__dict__", {}).items())
+        return {_TAG: "enum", "c": name, "v": encode(value.value, depth)}
+    attrs = {n: encode(getattr(value, n), depth) for n in _slots(value.__class__) if hasattr(value, n)}
+    attrs.update((k, encode(v, depth)) for k, v in getattr(value, "__dict__", {}).items())
     out: dict[str, Any] = {_TAG: "obj", "c": name, "a": attrs}
     if isinstance(value, dict):
-        out["i"] = [[encode(k), encode(v)] for k, v in value.items()]
+        out["i"] = [[encode(k, depth), encode(v, depth)] for k, v in value.items()]
     return out
 
 
@@ -123,6 +185,8 @@ def decode(tree: Any) -> Any:
             return float(tree["v"])
         if tag == "int":
             return int(tree["v"])
+        if tag == "flat":
+            return _unflat(tree["v"])
         if tag == "bytes":
             return tree["v"].encode("latin-1")
         if tag == "tuple":
@@ -159,6 +223,8 @@ def _build(tag: str, tree: dict[str, Any]) -> Any:
 
 
 MAGIC = b"cnsec-detector-state\n"
+#: the most state a snapshot may expand to when read (a hostile blob cannot take more memory)
+MAX_STATE = 1 << 30
 
 
 def pack(version: int, fingerprint: str, state: Any) -> bytes:
@@ -176,7 +242,13 @@ def unpack(blob: bytes, version: int, fingerprint: str) -> Any:
     if not blob.startswith(MAGIC):
         raise SnapshotError("not a detector snapshot")
     try:
-        doc = orjson.loads(zlib.decompress(blob[len(MAGIC):]))
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(blob[len(MAGIC):], MAX_STATE)
+        if inflate.unconsumed_tail:
+            raise SnapshotError(f"snapshot state larger than {MAX_STATE >> 20} MiB (not restored)")
+        if not inflate.eof:
+            raise SnapshotError("damaged snapshot: truncated")
+        doc = orjson.loads(text)
     except (zlib.error, orjson.JSONDecodeError) as exc:
         raise SnapshotError(f"damaged snapshot: {exc}") from None
     if not isinstance(doc, dict) or doc.get("version") != version:
@@ -184,4 +256,7 @@ def unpack(blob: bytes, version: int, fingerprint: str) -> Any:
         raise SnapshotError(f"snapshot of version {got!r}, this detector reads version {version}")
     if doc.get("fingerprint") != fingerprint:
         raise SnapshotError("snapshot taken by a detector loaded with other rules or settings")
-    return decode(doc.get("state"))
+    try:
+        return decode(doc.get("state"))
+    except RecursionError:
+        raise SnapshotError("damaged snapshot: nested too deeply") from None

@@ -28,13 +28,44 @@ class Sign:
     metric: str | None = None
 
 
-def alert_id(rule_id: str, key: str, opened: float) -> str:
+def _walk(value: Any) -> bytes:
+    """``value`` (JSON data) as bytes, walked with a stack of its own: for events nested past what
+    orjson writes (255 levels). Containers say their length, so the bytes tell structures apart."""
+    out: list[bytes] = []
+    stack: list[Any] = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            out.append(b"{%d" % len(v))
+            for k, item in reversed(list(v.items())):
+                stack += (item, repr(k))
+        elif isinstance(v, list | tuple):
+            out.append(b"[%d" % len(v))
+            stack.extend(reversed(v))
+        else:
+            out.append(repr(v).encode("utf-8", "backslashreplace") + b"\0")
+    return b"".join(out)
+
+
+def alert_id(rule_id: str, key: str, opened: float, opening: dict[str, Any] | None = None) -> str:
     """The deterministic id of the alert ``rule_id`` raised for ``key`` in the window its hit at
-    ``opened`` (event time) opened: equal in every process and run that saw the same events, so a
-    redelivered event updates the alert it already made instead of making a second one."""
+    ``opened`` (event time) opened, on the evidence ``opening`` (that hit's event; where it was read
+    is left out). Equal in every process and run that saw the same events, however the input was split
+    into streams, so a redelivered event updates the alert it made instead of making a second one. The
+    opening event tells apart two alerts that open at the same time for the same rule and key (an
+    alert closed early, then a late event: input out of time order by more than the window)."""
     from hashlib import blake2b
 
-    return blake2b(f"{rule_id}\x1f{key}\x1f{opened!r}".encode(), digest_size=16).hexdigest()
+    import orjson
+
+    h = blake2b(f"{rule_id}\x1f{key}\x1f{opened!r}\x1f".encode(), digest_size=16)
+    if opening is not None:
+        what = {k: v for k, v in opening.items() if k != "origin"}
+        try:
+            h.update(orjson.dumps(what))
+        except TypeError:  # nested deeper than orjson writes, or keys that are not strings
+            h.update(b"\x1e" + _walk(what))
+    return h.hexdigest()
 
 
 @dataclass(slots=True)
@@ -55,12 +86,17 @@ class Alert:
     action: str | None = None
     attack_ids: tuple[str, ...] = ()
     opened: float | None = None
+    #: :attr:`id` once worked out (what it is made of never changes after the alert opens)
+    ident: str | None = None
 
     @property
     def id(self) -> str:
-        """:func:`alert_id` of the window this alert opened (``first_seen`` for an alert made elsewhere,
-        e.g. read back from jsonl)."""
-        return alert_id(self.rule_id, self.key, self.first_seen if self.opened is None else self.opened)
+        """:func:`alert_id` of the window this alert opened and its first evidence (``first_seen`` for
+        an alert made elsewhere, e.g. read back from jsonl)."""
+        if self.ident is None:
+            self.ident = alert_id(self.rule_id, self.key, self.first_seen if self.opened is None else self.opened,
+                                  self.evidence[0] if self.evidence else None)
+        return self.ident
 
     def to_dict(self) -> dict[str, Any]:
         from datetime import UTC, datetime
