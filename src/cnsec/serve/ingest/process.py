@@ -84,9 +84,13 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
     engine = new_engine(db_url)
 
     def factory() -> Any:
+        import gc
+
         from cnsec.detect import Detector
 
-        return Detector.load(rules=list(rules), default_rules=default_rules, correlate=True)
+        det = Detector.load(rules=list(rules), default_rules=default_rules, correlate=True)
+        gc.freeze()  # the loaded rules are never garbage: the collector stops walking them (docs/detection.md)
+        return det
 
     def on_stored(events: int, alerts: int) -> None:  # this process is the only writer of both
         fed.value += events
