@@ -49,14 +49,14 @@ class NatsServer:
             time.sleep(0.05)
         raise RuntimeError("nats-server did not start")
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             self.proc.wait(10)
         self.proc = None
 
-    def restart(self, pause: float = 0.5) -> None:
-        self.stop()
+    def restart(self, pause: float = 0.5, sig: int = signal.SIGTERM) -> None:
+        self.stop(sig)
         time.sleep(pause)
         self.start()
 
@@ -112,11 +112,12 @@ def cnsec(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
 
 
 def one_process(*args: str, cwd: Path | None = None) -> list[dict[str, Any]]:
-    """What ``cnsec detect ARGS -f jsonl`` prints, one dict per alert."""
-    proc = cnsec("detect", *args, "-f", "jsonl", "--fail-on", "none", stdout=subprocess.PIPE,
+    """The alerts ``cnsec detect ARGS -f json`` prints (the whole run's alerts; -f jsonl closes alerts
+    as the time of all inputs together moves on, which a partition cannot know)."""
+    proc = cnsec("detect", *args, "-f", "json", "--fail-on", "none", stdout=subprocess.PIPE,
                  stderr=subprocess.DEVNULL, cwd=cwd)
     out, _ = proc.communicate(timeout=300)
-    return [orjson.loads(x) for x in out.splitlines()]
+    return list(orjson.loads(out)["alerts"])
 
 
 async def _read_stream(url: str, stream: str) -> list[bytes]:

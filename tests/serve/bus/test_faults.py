@@ -107,13 +107,14 @@ def test_a_nats_server_restarted_mid_stream_loses_nothing(nats_server: NatsServe
     w = _worker(url)
     try:
         def restart(i: int) -> None:
+            # killed (no graceful shutdown) with batches still queued behind the reader, the worker
+            # mid-stream; the rest of the events are read and published after it is back
             if i == 1:
-                nats_server.restart(pause=1.0)
-        resent = _publish_with(url, events, 4, restart)
+                nats_server.restart(pause=1.0, sig=signal.SIGKILL)
+        _publish_with(url, events, 4, restart)
         wait_until_worked(url, timeout=180)
     finally:
         _stop(w)
-    assert resent > 0  # the restart cut messages in flight: they were sent again
     got, doubled = folded(url)
     assert doubled == 0
     assert canon(got) == canon(one_process(str(events)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,15 @@ class BusConfig:
     #: it, every process reads it from there); more than workers, so they can share them out
     partitions: int = 16
     #: a lease not renewed for this long expires: a dead worker's partitions move after at most this
-    lease_ttl: float = 6.0
+    #: (renewed every fifth of it: a worker busy feeding still answers in time)
+    lease_ttl: float = 15.0
     #: a partition's state is checkpointed after this many seconds or messages, whichever comes first
-    checkpoint_seconds: float = 2.0
-    checkpoint_messages: int = 200
+    #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
+    checkpoint_seconds: float = 10.0
+    checkpoint_messages: int = 2000
+    #: alert updates are coalesced (the latest version of each alert) and sent this often (seconds):
+    #: a busy alert's hits in one interval make one update, a new alert waits at most this long
+    alert_flush: float = 0.1
     #: deliveries of one event to the detector before it is parked in the dead-letter subject
     max_deliver: int = 3
     #: how long the streams keep events (seconds; 0: for ever); replays read what is kept
@@ -66,9 +72,9 @@ async def connect(cfg: BusConfig, **callbacks: Any) -> Any:
     async def quiet(exc: Exception) -> None:  # reconnection is the normal answer; never a traceback
         return None
 
-    try:
-        return await nats.connect(cfg.url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
-                                  connect_timeout=5, error_cb=quiet, **callbacks)
+    try:  # the first connection is bounded (nats retries it for ever too, with these settings)
+        return await asyncio.wait_for(nats.connect(cfg.url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+                                                   connect_timeout=5, error_cb=quiet, **callbacks), 10.0)
     except Exception as exc:  # OSError, time-outs, nats' own NoServersError
         raise BusError(f"cannot connect to the bus at {cfg.url}: {type(exc).__name__}: {exc}") from None
 

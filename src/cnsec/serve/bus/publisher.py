@@ -151,9 +151,8 @@ class Publisher:
         sizes = self._sizes
         max_events = self.cfg.batch_events
         max_bytes = self.cfg.batch_bytes
-        crc = zlib.crc32
         for r in records:
-            p = crc(r.key.encode("utf-8", "surrogatepass")) % parts
+            p = partition_of(r.key, parts)
             buf = bufs[p]
             if not buf:
                 self._since[p] = time.monotonic()

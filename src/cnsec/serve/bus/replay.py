@@ -42,6 +42,9 @@ async def retained(cfg: BusConfig, since: datetime | None, consume: Callable[[li
                     if seq > last:
                         done = True
                         break
+                    stored = msg.metadata.timestamp
+                    if since is not None and stored is not None and stored < since:
+                        continue  # the server starts at the beginning when ``since`` is past the end
                     try:
                         groups = decode(msg.data)
                     except BadMessage as exc:

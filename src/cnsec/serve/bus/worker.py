@@ -53,6 +53,9 @@ from cnsec.serve.bus.processor import AlertUpdate, Processor
 from cnsec.serve.bus.publisher import Outbox
 
 CHECKPOINT_VERSION = 1
+#: checkpoint objects are written in chunks this big (one round trip each; under the default 1 MiB
+#: maximum message size)
+CHUNK = 512 * 1024
 Log = Callable[[str], None]
 
 
@@ -89,6 +92,8 @@ class Partition:
         self.dead = 0
         self.resyncs = 0
         self._checkpoint_at = time.monotonic()
+        self.pending_alerts: dict[str, AlertUpdate] = {}
+        self._flushed_at = time.monotonic()
 
     # ---------------------------------------------------------------- the loop
     async def run(self) -> None:
@@ -105,6 +110,11 @@ class Partition:
                     msgs = []
                 for msg in msgs:
                     await self._handle(msg)
+                    await asyncio.sleep(0)  # feeding is CPU work: leases are renewed meanwhile
+                    if time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
+                        await self._flush_alerts()
+                if self.pending_alerts and time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
+                    await self._flush_alerts()
                 if self.since_checkpoint and (
                         len(self.since_checkpoint) >= self.cfg.checkpoint_messages
                         or time.monotonic() - self._checkpoint_at >= self.cfg.checkpoint_seconds):
@@ -166,12 +176,18 @@ class Partition:
         self.seq = ss
         self.last_msg = msg
         self.since_checkpoint.append((ss, fed))
-        for u in updates.values():
-            await self.outbox.send(alerts_subject(self.number), orjson.dumps(u.to_dict()), f"{u.id}:{u.count}")
+        self.pending_alerts.update(updates)
         for doc in dead:
             self.dead += 1
             await self.outbox.send(dead_subject(self.number), orjson.dumps(doc),
                                    f"dead:{self.number}:{ss}:{doc['origin']}")
+
+    async def _flush_alerts(self) -> None:
+        """Send the latest version of each alert updated since the last flush."""
+        pending, self.pending_alerts = self.pending_alerts, {}
+        self._flushed_at = time.monotonic()
+        for u in pending.values():
+            await self.outbox.send(alerts_subject(self.number), orjson.dumps(u.to_dict()), f"{u.id}:{u.count}")
 
     # ---------------------------------------------------------------- feeding, poison
     def _feed(self, ss: int, groups: list[Group],
@@ -271,13 +287,17 @@ class Partition:
 
     async def checkpoint(self) -> None:
         """Alerts and dead letters stored, then the snapshot with its sequence, then the ack."""
+        await self._flush_alerts()
         await self.outbox.drain()
         blob = self.proc.snapshot()
         if not await self.worker.leases.renew(self.number):
             raise _LostLease
         head = orjson.dumps({"v": CHECKPOINT_VERSION, "partition": self.number, "seq": self.seq,
                              "worker": self.worker.id, "time": time.time()})
-        await self.worker.checkpoints.put(f"p{self.number}", head + b"\n" + blob)
+        from nats.js.api import ObjectMeta, ObjectMetaOptions
+
+        meta = ObjectMeta(name=f"p{self.number}", options=ObjectMetaOptions(max_chunk_size=CHUNK))
+        await self.worker.checkpoints.put(meta.name or "", head + b"\n" + blob, meta=meta)
         self.checkpoint_blob = blob
         self.since_checkpoint.clear()
         self._checkpoint_at = time.monotonic()
@@ -332,7 +352,7 @@ class Worker:
                 except Exception as exc:
                     self.log(f"worker {self.id}: {type(exc).__name__}: {exc}; retrying")
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.cfg.lease_ttl / 3)
+                    await asyncio.wait_for(self._stop.wait(), self.cfg.lease_ttl / 5)
             for number in list(self.running):
                 await self._let_go(number, save=True)
             with contextlib.suppress(Exception):
@@ -346,11 +366,13 @@ class Worker:
 
     async def _balance(self) -> None:
         """Renew what we hold, take free partitions up to our share, hand back what is beyond it."""
-        workers = await self.leases.heartbeat()
-        for number in list(self.running):
-            if not await self.leases.renew(number):
+        held = list(self.running)
+        kept = await asyncio.gather(*(self.leases.renew(n) for n in held))  # first, and all at once
+        for number, ok in zip(held, kept):
+            if not ok:
                 self.log(f"partition {number}: lease lost, let go")
                 await self._let_go(number, save=False)
+        workers = await self.leases.heartbeat()
         for number, (_part, task) in list(self.running.items()):
             if task.done():  # ended on its own (lease lost inside): forget it
                 self.running.pop(number, None)
