@@ -162,36 +162,14 @@ def publish(url: str, paths: list[Path]) -> float:
     return float(m.group(3).replace(",", ""))
 
 
-async def _progress(url: str) -> tuple[int, int]:
-    import nats
-    from nats.js.errors import NotFoundError
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        obs = await js.object_store("cnsec_checkpoints")
-        behind = parts = 0
-        for p in range(PARTITIONS):
-            try:
-                last = (await js.get_last_msg("CNSEC_EVENTS", f"cnsec.events.{p}")).seq
-            except NotFoundError:
-                continue
-            parts += 1
-            try:
-                seq = orjson.loads(((await obs.get(f"p{p}")).data or b"").partition(b"\n")[0])["seq"]
-            except NotFoundError:
-                seq = 0
-            behind += seq < last
-        return behind, parts
-    finally:
-        await nc.close()
-
-
 def drain(url: str, timeout: float = 1800.0) -> float:
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.status import lag
+
     start = time.perf_counter()
     while True:
-        behind, parts = asyncio.run(_progress(url))
-        if parts and not behind:
+        parts = asyncio.run(lag(BusConfig(url=url)))
+        if parts and all(seq >= last for seq, last in parts.values()):
             return time.perf_counter() - start
         if time.perf_counter() - start > timeout:
             raise SystemExit("workers did not drain the stream")
@@ -214,31 +192,12 @@ def workers(url: str, rules: Path, n: int) -> tuple[list[tuple[float, int]], flo
     return out, wall
 
 
-async def _alerts(url: str) -> list[dict[str, Any]]:
-    import nats
-    from nats.js.api import AckPolicy, ConsumerConfig
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        total = (await js.stream_info("CNSEC_ALERTS")).state.messages
-        if not total:
-            return []
-        sub = await js.pull_subscribe("cnsec.alerts.*", stream="CNSEC_ALERTS",
-                                      config=ConsumerConfig(ack_policy=AckPolicy.NONE))
-        out: list[dict[str, Any]] = []
-        while len(out) < total:
-            out += [orjson.loads(m.data) for m in await sub.fetch(1024, timeout=10)]
-        return out
-    finally:
-        await nc.close()
-
-
 def compare(url: str, expected: list[bytes]) -> tuple[int, int]:
     """(lost, doubled) of the bus's folded alerts against the one-process run."""
-    from cnsec.serve.bus.worker import fold_updates
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.status import alert_updates, fold_updates
 
-    updates = asyncio.run(_alerts(url))
+    updates = asyncio.run(alert_updates(BusConfig(url=url)))
     versions = [(u["id"], u["count"]) for u in updates]
     twice = len(versions) - len(set(versions))
     got = []
@@ -367,7 +326,8 @@ def main() -> None:
                     rate1 = a.events / wall
                 for cpu, worked in per:
                     eff = worked / cpu / one_eps
-                    effs.append(eff)
+                    if worked:  # a worker that got no partition (the other took them all first) is left out
+                        effs.append(eff)
                     print(f"{n} worker(s): one worked {worked:,} events in {cpu:.1f} s CPU: "
                           f"{worked / cpu:,.0f} events/s, efficiency {eff:.2f}")
                 print(f"{n} worker(s): drained in {wall:.1f} s wall ({a.events / wall:,.0f} events/s together)")

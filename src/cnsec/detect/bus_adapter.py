@@ -292,6 +292,13 @@ def run_bus(args: Any) -> int:
         raise BusError(f"the bus at {args.bus}: {exc}") from None
 
 
+def key_mismatches(rules: list[Rule]) -> list[str]:
+    """Rules whose alerts are keyed otherwise than their source's correlation key (the partition key):
+    said at start, never silent (docs/scale.md)."""
+    return sorted(r.id for r in rules if r.key_fields and r.source in SOURCES
+                  and tuple(r.key_fields) != SOURCES[r.source].key_fields)
+
+
 def _factory(args: Any) -> Callable[[], EngineProcessor]:
     import sys
 
@@ -306,6 +313,12 @@ def _factory(args: Any) -> Callable[[], EngineProcessor]:
         raise UsageError("no rules loaded" + (f" from --rules {' '.join(args.rules)}" if args.rules else ""))
     min_sev = Severity.parse(args.min_severity)
     rules = [r for r in loaded.rules if r.severity >= min_sev]
+    own = key_mismatches(rules)
+    if own:
+        print(f"cnsec: bus: {len(own)} rule(s) key their alerts by other fields than their source's correlation "
+              f"key, which the bus partitions by: an alert of theirs can split where an event lacks the "
+              f"first key field and the two keys differ ({', '.join(own[:3])}{', …' if len(own) > 3 else ''})",
+              file=sys.stderr)
     return processor_factory(rules, window=args.window, max_evidence=max(1, args.max_evidence),
                              prefilter=not args.no_prefilter)
 

@@ -120,77 +120,51 @@ def one_process(*args: str, cwd: Path | None = None) -> list[dict[str, Any]]:
     return list(orjson.loads(out)["alerts"])
 
 
-async def _read_stream(url: str, stream: str) -> list[bytes]:
+def read_stream(url: str, stream: str) -> list[dict[str, Any]]:
     import nats
     from nats.js.api import AckPolicy, ConsumerConfig
 
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(stream)
-        if not info.state.messages:
-            return []
-        sub = await js.pull_subscribe(info.config.subjects[0], stream=stream,
-                                      config=ConsumerConfig(ack_policy=AckPolicy.NONE))
-        out: list[bytes] = []
-        while len(out) < info.state.messages:
-            out += [m.data for m in await sub.fetch(512, timeout=5)]
-        return out
-    finally:
-        await nc.close()
-
-
-def read_stream(url: str, stream: str) -> list[dict[str, Any]]:
-    return [orjson.loads(x) for x in asyncio.run(_read_stream(url, stream))]
-
-
-async def _progress(url: str) -> tuple[int, int]:
-    """(partitions whose checkpoint is behind their last event, partitions with events)."""
-    import nats
-    from nats.js.errors import NotFoundError
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        obs = await js.object_store("cnsec_checkpoints")
-        settings = await js.key_value("cnsec_bus")
-        parts = int((await settings.get("partitions")).value or b"0")
-        behind = with_events = 0
-        for p in range(parts):
-            try:
-                last = (await js.get_last_msg("CNSEC_EVENTS", f"cnsec.events.{p}")).seq
-            except NotFoundError:
-                continue
-            with_events += 1
-            try:
-                head = (await obs.get(f"p{p}")).data or b""
-                seq = orjson.loads(head.partition(b"\n")[0])["seq"]
-            except NotFoundError:
-                seq = 0
-            behind += seq < last
-        return behind, with_events
-    finally:
-        await nc.close()
+    async def run() -> list[bytes]:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(stream)
+            if not info.state.messages:
+                return []
+            sub = await js.pull_subscribe(info.config.subjects[0], stream=stream,
+                                          config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+            out: list[bytes] = []
+            while len(out) < info.state.messages:
+                out += [m.data for m in await sub.fetch(512, timeout=5)]
+            return out
+        finally:
+            await nc.close()
+    return [orjson.loads(x) for x in asyncio.run(run())]
 
 
 def wait_until_worked(url: str, timeout: float = 120.0) -> None:
     """Until every partition's checkpoint reflects its last event (then every alert is stored)."""
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.status import lag
+
     deadline = time.monotonic() + timeout
     while True:
-        behind, parts = asyncio.run(_progress(url))
+        parts = asyncio.run(lag(BusConfig(url=url)))
+        behind = sum(seq < last for seq, last in parts.values())
         if parts and not behind:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"{behind} of {parts} partitions not worked to their end in {timeout} s")
+            raise AssertionError(f"{behind} of {len(parts)} partitions not worked to their end in {timeout} s")
         time.sleep(0.5)
 
 
 def folded(url: str) -> tuple[list[dict[str, Any]], int]:
     """The alerts stream folded by id (highest count), without the id: the alerts a one-process run
     prints; and how many stored updates repeat an (id, count) already stored (doubled)."""
-    from cnsec.serve.bus.worker import fold_updates
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.status import alert_updates, fold_updates
 
-    updates = read_stream(url, "CNSEC_ALERTS")
+    updates = asyncio.run(alert_updates(BusConfig(url=url)))
     versions = [(u["id"], u["count"]) for u in updates]
     doubled = len(versions) - len(set(versions))
     alerts = []

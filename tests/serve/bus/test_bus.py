@@ -118,6 +118,11 @@ def test_a_bus_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path: Path) -> 
     f.write_text('{"verb": "get"}\n')
     proc = cnsec("detect", "--bus", f"nats://127.0.0.1:{_free_port()}", "--publish", str(f),
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # it hung: the test fails, the process does not outlive it
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 2
     assert b"cannot connect to the bus at nats://127.0.0.1:" in err and b"Traceback" not in err

@@ -30,7 +30,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -415,13 +415,3 @@ async def run_worker(cfg: BusConfig, make_processor: Callable[[], Processor], *,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, worker.stop)
     await worker.run()
-
-
-def fold_updates(updates: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Alert updates folded by id (the highest count wins): the alerts a one-process run prints."""
-    out: dict[str, dict[str, Any]] = {}
-    for u in updates:
-        cur = out.get(u["id"])
-        if cur is None or u["count"] >= cur["count"]:
-            out[u["id"]] = u
-    return out
