@@ -22,7 +22,7 @@ import orjson
 
 from cnsec.detect.alerts import AlertBook, alert_dict
 from cnsec.detect.engine import Engine
-from cnsec.detect.normalize import SOURCES, event_key
+from cnsec.detect.normalize import SOURCES
 from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
 from cnsec.model.finding import InputProblem
@@ -59,6 +59,7 @@ class EngineProcessor:
         self.book = AlertBook(window=window, max_evidence=max_evidence)
         self.problems: list[InputProblem] = []
         self._touched: dict[tuple[str, str], None] = {}
+        self._keys: dict[str, Callable[[dict[str, Any]], str]] = {}
 
     def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> list[AlertUpdate]:
         """Match ``lines`` ((line number, one JSON event)) of input ``name``; returns the alert updates
@@ -68,15 +69,14 @@ class EngineProcessor:
         book = self.book
         touched = self._touched
         add = book.add_event
-        keys: dict[str, Callable[[dict[str, Any]], str]] = {}
+        keys = self._keys
 
         def on_event(rules: list[Rule], data: dict[str, Any], nm: str, line: int, src: str) -> None:
             add(rules, data, nm, line, src)
             for rule in rules:
-                fields = rule.key_fields or SOURCES[src].key_fields
                 key = keys.get(rule.id)
-                if key is None:
-                    key = keys[rule.id] = _key_fn(fields)
+                if key is None:  # the book's own reader of the rule's key, as add_event reads it
+                    key = keys[rule.id] = book._key_reader(rule.key_fields or SOURCES[src].key_fields)
                 touched[(rule.id, key(data))] = None
 
         stats = self.engine.stats
@@ -120,18 +120,6 @@ class EngineProcessor:
         for rid, title, sev, threat, key, first, last, evidence, count, action, attack in doc["open"]:
             book.open[(rid, key)] = Alert(rid, title, Severity.parse(sev), threat, key, float(first),
                                           float(last), evidence, int(count), action, tuple(attack))
-
-
-def _key_fn(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
-    return lambda d: event_key(fields, d)
-
-
-@dataclass
-class Loaded:
-    """Rules loaded as ``cnsec detect`` loads them, and what failed to load."""
-
-    rules: list[Rule]
-    failures: list[str]
 
 
 def processor_factory(rules: list[Rule], *, window: float = 300.0, max_evidence: int = 5,
@@ -281,8 +269,15 @@ def run_bus(args: Any) -> int:
             return asyncio.run(_publish(args, cfg))
         factory = _factory(args)
         if args.worker:
+            import gc
+
             from cnsec.serve import run_worker
 
+            # the rules and, as the run goes on, every alert of the worker's partitions stay alive: the
+            # cyclic collector would scan them over and over between messages (one process pauses it
+            # for the whole scan); what is loaded is frozen out of its view, and it runs more rarely
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 100)
             asyncio.run(run_worker(cfg, factory))
             return 0
         return asyncio.run(_replay(args, cfg, factory))
