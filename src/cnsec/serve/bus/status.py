@@ -27,7 +27,7 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
             except NotFoundError:
                 continue
             try:
-                seq = int(orjson.loads(((await obs.get(f"p{p}")).data or b"").partition(b"\n")[0])["seq"])
+                seq = int(orjson.loads((await obs.get_info(f"p{p}")).description or "{}").get("seq", 0))
             except NotFoundError:
                 seq = 0
             out[p] = (seq, last)

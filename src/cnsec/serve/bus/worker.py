@@ -296,7 +296,10 @@ class Partition:
                              "worker": self.worker.id, "time": time.time()})
         from nats.js.api import ObjectMeta, ObjectMetaOptions
 
-        meta = ObjectMeta(name=f"p{self.number}", options=ObjectMetaOptions(max_chunk_size=CHUNK))
+        # the header again as the object's description: how far a partition is can be read without
+        # fetching its snapshot (status.lag)
+        meta = ObjectMeta(name=f"p{self.number}", description=head.decode(),
+                          options=ObjectMetaOptions(max_chunk_size=CHUNK))
         await self.worker.checkpoints.put(meta.name or "", head + b"\n" + blob, meta=meta)
         self.checkpoint_blob = blob
         self.since_checkpoint.clear()
