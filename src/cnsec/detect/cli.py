@@ -46,6 +46,16 @@ def register(sub: Any) -> None:
                    help="correlate signs into threats (a threat catalog or Sigma correlation rules; "
                         "no FILE: the bundled catalog): see `cnsec correlate`")
     add_run_options(p)
+    b = p.add_argument_group("the bus (NATS JetStream: detection spread over workers; docs/scale.md)")
+    b.add_argument("--bus", metavar="URL", help="the NATS server with JetStream (nats://host:4222)")
+    b.add_argument("--worker", action="store_true", help="with --bus: work partitions of the bus until stopped")
+    b.add_argument("--publish", action="store_true", help="with --bus: publish FILE... to the bus")
+    b.add_argument("--replay", action="store_true",
+                   help="with --bus: run the rules over the events the bus keeps; alerts as without --bus")
+    b.add_argument("--since", metavar="DATE",
+                   help="with --replay: only events stored at or after DATE (RFC 3339 or YYYY-MM-DD, UTC)")
+    b.add_argument("--partitions", type=int, default=16, metavar="N",
+                   help="partitions of a bus created now (default 16; an existing bus keeps its own)")
     p.set_defaults(func=_detect, usage=p.format_usage)
 
     r = sub.add_parser("rules", help="list, test and check detection rules")
@@ -92,6 +102,10 @@ def _load(paths: list[str], defaults: bool) -> Any:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    if args.bus or args.worker or args.publish or args.replay or args.since:
+        from cnsec.detect.bus_adapter import run_bus
+
+        return run_bus(args)
     if not args.inputs:
         if sys.stdin.isatty():  # nobody is going to type audit events: say how to give them
             sys.stderr.write(args.usage())

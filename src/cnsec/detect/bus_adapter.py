@@ -1,0 +1,386 @@
+"""The detection engine as the bus sees it (``cnsec.serve`` bus, issue 17): events in, alert updates out,
+state snapshot/restore; and the publisher's side, files split into events with their correlation key.
+
+It lives in the detect pillar because it reaches into the engine's modules (the bus, a transport in
+``cnsec.serve``, may import only this pillar's public face): ``cnsec detect --bus`` hands these objects
+to the bus. :class:`EngineProcessor` adapts today's :class:`~cnsec.detect.engine.Engine` and
+:class:`~cnsec.detect.alerts.AlertBook`; when the library ``Detector`` (issue 17's engine half) lands,
+:func:`processor_factory` is the one place that changes.
+
+Alert ids are deterministic: sha256 of (rule id, key, the time of the hit that opened the alert), the
+same in every process and for every way the events were cut into messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from cnsec.detect.alerts import AlertBook, alert_dict
+from cnsec.detect.engine import Engine
+from cnsec.detect.normalize import SOURCES
+from cnsec.detect.rules import Rule
+from cnsec.model.event import Alert
+from cnsec.model.finding import InputProblem
+from cnsec.model.severity import Severity
+
+SNAPSHOT_VERSION = 1
+
+
+def alert_id(alert: Alert) -> str:
+    """(rule id, key, window start): the window's start is the time of its first evidence, which the
+    opening hit wrote and nothing changes later (``first_seen`` may move back with a late event)."""
+    start = alert.evidence[0]["time"] if alert.evidence else repr(alert.first_seen)
+    return hashlib.sha256("\x1f".join((alert.rule_id, alert.key, start)).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """One version of an alert: a new alert, or one whose count grew."""
+
+    id: str
+    count: int
+    alert: Alert
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, **alert_dict(self.alert)}
+
+
+class EngineProcessor:
+    """One partition's detection state over a shared :class:`Engine` (matching is stateless; the
+    alert book is the state). Not thread-safe: one partition is fed by one task."""
+
+    def __init__(self, engine: Engine, window: float, max_evidence: int) -> None:
+        self.engine = engine
+        self.book = AlertBook(window=window, max_evidence=max_evidence)
+        self.problems: list[InputProblem] = []
+        self._touched: dict[tuple[str, str], None] = {}
+        self._keys: dict[str, Callable[[dict[str, Any]], str]] = {}
+
+    def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> list[AlertUpdate]:
+        """Match ``lines`` ((line number, one JSON event)) of input ``name``; returns the alert updates
+        they caused. Every alert stays in the state, as in a one-process run (``-f json``): an event
+        late by any amount still folds into the alert it belongs to. (Bounding that by an event-time
+        horizon is the library ``Detector``'s to decide; docs/scale.md.)"""
+        book = self.book
+        touched = self._touched
+        add = book.add_event
+        keys = self._keys
+
+        def on_event(rules: list[Rule], data: dict[str, Any], nm: str, line: int, src: str) -> None:
+            add(rules, data, nm, line, src)
+            for rule in rules:
+                key = keys.get(rule.id)
+                if key is None:  # the book's own reader of the rule's key, as add_event reads it
+                    key = keys[rule.id] = book._key_reader(rule.key_fields or SOURCES[src].key_fields)
+                touched[(rule.id, key(data))] = None
+
+        stats = self.engine.stats
+        try:
+            self.engine._run(iter(lines), name, source, on_event)
+        finally:
+            self.problems.extend(stats.problems)
+            stats.problems.clear()  # the engine keeps a bounded list: a worker runs for ever
+        out = [AlertUpdate(alert_id(a), a.count, a) for a in book.take_closed()]
+        for slot in touched:
+            alert = book.open.get(slot)
+            if alert is not None:
+                out.append(AlertUpdate(alert_id(alert), alert.count, alert))
+        touched.clear()
+        return out
+
+    def flush(self) -> list[AlertUpdate]:
+        """End of input: every open alert, final."""
+        self.book.close_expired(float("inf"))
+        return [AlertUpdate(alert_id(a), a.count, a) for a in self.book.take_closed()]
+
+    def snapshot(self) -> bytes:
+        """The open alerts and the book's clock, as versioned JSON (never pickle: a checkpoint is read
+        back from the bus, which other parties can write)."""
+        book = self.book
+        return orjson.dumps({
+            "v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
+            "open": [[a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
+                      a.evidence, a.count, a.action, list(a.attack_ids)] for a in book.open.values()],
+        })
+
+    def restore(self, blob: bytes) -> None:
+        doc = orjson.loads(blob)
+        if not isinstance(doc, dict) or doc.get("v") != SNAPSHOT_VERSION:
+            raise ValueError(f"not a version {SNAPSHOT_VERSION} detector snapshot")
+        book = self.book
+        book.open.clear()
+        book.closed.clear()
+        book.last_time = float(doc["last_time"])
+        book.hits = int(doc["hits"])
+        for rid, title, sev, threat, key, first, last, evidence, count, action, attack in doc["open"]:
+            book.open[(rid, key)] = Alert(rid, title, Severity.parse(sev), threat, key, float(first),
+                                          float(last), evidence, int(count), action, tuple(attack))
+
+
+def processor_factory(rules: list[Rule], *, window: float = 300.0, max_evidence: int = 5,
+                      prefilter: bool = True) -> Callable[[], EngineProcessor]:
+    """A maker of per-partition processors sharing one engine (its rule indexes are built once)."""
+    engine = Engine(rules, prefilter=prefilter)
+    return lambda: EngineProcessor(engine, window, max_evidence)
+
+
+# ------------------------------------------------------------------------------ the publisher's side
+def _catch_all() -> list[Rule]:
+    """One rule per source that every event meets: the engine's own reader (envelopes, CloudTrail
+    ``Records``, source sniffing, line numbers, malformed-line reports) hands us each event."""
+    return [Rule(id=f"bus:{s}", title="", severity=Severity.INFO, source=s, match=lambda d: True)
+            for s in SOURCES]
+
+
+@dataclass(slots=True)
+class Record:
+    """One event as the bus carries it: where it came from, its source and correlation key."""
+
+    source: str
+    name: str
+    line: int
+    key: str
+    raw: bytes
+
+
+class EventReader:
+    """Files → :class:`Record` s, read exactly as ``cnsec detect`` reads them."""
+
+    def __init__(self, source: str | None = None) -> None:
+        self.engine = Engine(_catch_all(), prefilter=False)
+        self.source = source
+
+    @property
+    def problems(self) -> list[InputProblem]:
+        return self.engine.stats.problems
+
+    @property
+    def unreadable(self) -> int:
+        return self.engine.stats.unreadable
+
+    def read(self, path: str, sink: Callable[[list[Record]], object], every: int = 2048) -> None:
+        """Hand the records of ``path`` to ``sink`` in order, ``every`` at a time (the caller's
+        back-pressure is ``sink`` blocking).
+
+        A line holding one plain event (the engine's own fast path: a JSON object that is no batch,
+        in a file whose first object is no envelope) is passed on as it was read, its key read from
+        it; every other line (batches, envelopes, malformed lines, whole documents) goes through the
+        engine's reader, which expands it and reports what it cannot read."""
+        from cnsec.detect.alerts import _key_reader
+        from cnsec.detect.sources import READ_ERRORS, InputTooLarge, iter_lines, open_binary
+        from cnsec.detect.sources.managed import is_envelope
+        from cnsec.errors import InputError
+
+        out: list[Record] = []
+        dumps = orjson.dumps
+        keys = {s: _key_reader(k.key_fields) for s, k in SOURCES.items()}
+        engine = self.engine
+        stats = engine.stats
+
+        def emit() -> None:
+            if len(out) >= every:
+                sink(out[:])
+                out.clear()
+
+        def on_event(rules: list[Rule], data: dict[str, Any], name: str, line: int, src: str) -> None:
+            out.append(Record(src, name, line, keys[src](data), dumps(data)))
+
+        try:
+            stream = open_binary(path)
+        except InputError as exc:
+            stats.cannot_open(path, exc.message)
+            return
+        with stream:
+            try:
+                lines = iter_lines(stream)
+            except InputTooLarge as exc:
+                stats.problem(path, 1, f"cannot read: {exc}")
+                return
+            except READ_ERRORS as exc:
+                stats.problem(path, None, f"cannot read: {exc}")
+                return
+            source = self.source
+            fast = False
+            first = True
+            loads = orjson.loads
+            key = keys["json"]
+            n = 0
+            try:
+                for n, raw in lines:
+                    if fast:
+                        try:
+                            obj = loads(raw)
+                        except orjson.JSONDecodeError:
+                            obj = None
+                        if obj.__class__ is dict and "Records" not in obj and "items" not in obj \
+                                and "data" not in obj:
+                            assert source is not None
+                            body = raw[:-1] if raw[-1:] == b"\n" else raw
+                            out.append(Record(source, path, n, key(obj), body))
+                            emit()
+                            continue
+                    found = engine._run(iter(((n, raw),)), path, source if fast else self.source, on_event)
+                    emit()
+                    if first and found is not None:
+                        first = False
+                        source = found
+                        key = keys[found]
+                        try:
+                            head = loads(raw)
+                        except orjson.JSONDecodeError:
+                            head = None
+                        fast = head.__class__ is dict and not (
+                            "protoPayload" in head or isinstance(head.get("data"), dict) or is_envelope(head))
+            except InputTooLarge as exc:
+                stats.problem(path, n + 1, f"cannot read further: {exc}")
+            except READ_ERRORS as exc:
+                stats.problem(path, None, f"cannot read further: {exc}")
+        if out:
+            sink(out)
+
+
+# ------------------------------------------------------------------------------ cnsec detect --bus
+def run_bus(args: Any) -> int:
+    """``cnsec detect --bus URL`` with ``--worker``, ``--publish FILE...`` or ``--replay``."""
+    import asyncio
+
+    from cnsec.errors import UsageError
+    from cnsec.serve import BusConfig, BusError
+
+    modes = [m for m in ("worker", "publish", "replay") if getattr(args, m)]
+    if not args.bus:
+        raise UsageError(f"--{modes[0] if modes else 'since'} needs --bus URL")
+    if len(modes) != 1:
+        raise UsageError("--bus takes one of --worker, --publish FILE..., --replay")
+    if args.since and not args.replay:
+        raise UsageError("--since goes with --replay")
+    if args.threats or args.follow:
+        raise UsageError("--threats and --follow do not run on the bus (yet): run them without --bus")
+    if args.partitions < 1:
+        raise UsageError("--partitions must be at least 1")
+    cfg = BusConfig(url=args.bus, partitions=args.partitions)
+    try:
+        if args.publish:
+            return asyncio.run(_publish(args, cfg))
+        factory = _factory(args)
+        if args.worker:
+            import gc
+
+            from cnsec.serve import run_worker
+
+            # the rules and, as the run goes on, every alert of the worker's partitions stay alive: the
+            # cyclic collector would scan them over and over between messages (one process pauses it
+            # for the whole scan); what is loaded is frozen out of its view, and it runs more rarely
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 100)
+            asyncio.run(run_worker(cfg, factory))
+            return 0
+        return asyncio.run(_replay(args, cfg, factory))
+    except BusError:
+        raise
+    except OSError as exc:
+        raise BusError(f"the bus at {args.bus}: {exc}") from None
+
+
+def key_mismatches(rules: list[Rule]) -> list[str]:
+    """Rules whose alerts are keyed otherwise than their source's correlation key (the partition key):
+    said at start, never silent (docs/scale.md)."""
+    return sorted(r.id for r in rules if r.key_fields and r.source in SOURCES
+                  and tuple(r.key_fields) != SOURCES[r.source].key_fields)
+
+
+def _factory(args: Any) -> Callable[[], EngineProcessor]:
+    import sys
+
+    from cnsec.detect.cli import _load
+    from cnsec.errors import UsageError
+    from cnsec.report.safe import one_line
+
+    loaded = _load(args.rules, not args.no_default_rules)
+    for f in loaded.failures:
+        print(f"cnsec: rule not loaded: {one_line(f.path)}: {one_line(f.reason)}", file=sys.stderr)
+    if not loaded.rules or (args.rules and not loaded.user_rules):
+        raise UsageError("no rules loaded" + (f" from --rules {' '.join(args.rules)}" if args.rules else ""))
+    min_sev = Severity.parse(args.min_severity)
+    rules = [r for r in loaded.rules if r.severity >= min_sev]
+    own = key_mismatches(rules)
+    if own:
+        print(f"cnsec: bus: {len(own)} rule(s) key their alerts by other fields than their source's correlation "
+              f"key, which the bus partitions by: an alert of theirs can split where an event lacks the "
+              f"first key field and the two keys differ ({', '.join(own[:3])}{', …' if len(own) > 3 else ''})",
+              file=sys.stderr)
+    return processor_factory(rules, window=args.window, max_evidence=max(1, args.max_evidence),
+                             prefilter=not args.no_prefilter)
+
+
+async def _publish(args: Any, cfg: Any) -> int:
+    import sys
+
+    from cnsec.detect.sources import expand_inputs
+    from cnsec.errors import UsageError
+    from cnsec.report.safe import one_line
+    from cnsec.serve import publish_records
+
+    if not args.inputs or "-" in args.inputs:
+        raise UsageError("--publish takes files or directories (not stdin)")
+    skipped: list[InputProblem] = []
+    inputs = expand_inputs(args.inputs, skipped)
+    reader = EventReader(args.source)
+
+    def produce(sink: Callable[[list[Record]], object]) -> None:
+        for path in inputs:
+            reader.read(path, sink)
+
+    stats = await publish_records(cfg, produce)
+    for p in [*skipped, *reader.problems]:
+        print(f"cnsec: {one_line(str(p))}", file=sys.stderr)
+    eps = stats.events / stats.seconds if stats.seconds else 0.0
+    print(f"cnsec: published {stats.events} events in {stats.messages} messages ({eps:,.0f} events/s, "
+          f"{stats.retries} re-sent)", file=sys.stderr)
+    return 2 if reader.unreadable else 0
+
+
+async def _replay(args: Any, cfg: Any, factory: Callable[[], EngineProcessor]) -> int:
+    import sys
+    from datetime import UTC, datetime
+
+    from cnsec.detect.cli import exit_code, write_alerts
+    from cnsec.detect.render import jsonl_line
+    from cnsec.errors import UsageError
+    from cnsec.report.safe import one_line
+    from cnsec.serve import retained
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since expects a date (YYYY-MM-DD) or RFC 3339 time, got {args.since!r}") from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+    proc = factory()
+    final: dict[str, AlertUpdate] = {}
+
+    def consume(groups: list[tuple[str, str, list[tuple[int, bytes]]]]) -> None:
+        for source, name, lines in groups:
+            for u in proc.feed(lines, source, name):
+                final[u.id] = u
+
+    def bad(seq: int, why: str) -> None:
+        print(f"cnsec: bus message {seq}: {one_line(why)} (skipped)", file=sys.stderr)
+
+    events = await retained(cfg, since, consume, bad)
+    for u in proc.flush():
+        final[u.id] = u
+    alerts = sorted((u.alert for u in final.values()),
+                    key=lambda a: (a.first_seen, -int(a.severity), a.rule_id, a.key))
+    write_alerts("".join(map(jsonl_line, alerts)), args.output)
+    for p in proc.problems:
+        print(f"cnsec: {one_line(str(p))}", file=sys.stderr)
+    print(f"cnsec: replayed {events} events from the bus: {len(alerts)} alerts", file=sys.stderr)
+    return exit_code(alerts, args.fail_on)

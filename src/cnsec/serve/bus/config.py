@@ -1,0 +1,112 @@
+"""The bus's names and settings, and the JetStream objects behind them (created on first use)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from cnsec.errors import CnsecError
+
+EVENTS = "CNSEC_EVENTS"
+ALERTS = "CNSEC_ALERTS"
+DEAD = "CNSEC_DEAD"
+SETTINGS = "cnsec_bus"
+LEASES = "cnsec_leases"
+CHECKPOINTS = "cnsec_checkpoints"
+
+
+def events_subject(partition: int) -> str:
+    return f"cnsec.events.{partition}"
+
+
+def alerts_subject(partition: int) -> str:
+    return f"cnsec.alerts.{partition}"
+
+
+def dead_subject(partition: int) -> str:
+    return f"cnsec.dead.{partition}"
+
+
+class BusError(CnsecError):
+    """The bus cannot be reached or used (exit 2, one line)."""
+
+
+@dataclass
+class BusConfig:
+    url: str = "nats://127.0.0.1:4222"
+    #: partitions of the event stream, fixed when the bus is first created (the bus's settings hold
+    #: it, every process reads it from there); more than workers, so they can share them out
+    partitions: int = 16
+    #: a lease not renewed for this long expires: a dead worker's partitions move after at most this
+    #: (renewed every fifth of it: a worker busy feeding still answers in time)
+    lease_ttl: float = 15.0
+    #: a partition's state is checkpointed after this many seconds or messages, whichever comes first
+    #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
+    checkpoint_seconds: float = 10.0
+    checkpoint_messages: int = 2000
+    #: alert updates are coalesced (the latest version of each alert) and sent this often (seconds):
+    #: a busy alert's hits in one interval make one update, a new alert waits at most this long
+    alert_flush: float = 0.1
+    #: deliveries of one event to the detector before it is parked in the dead-letter subject
+    max_deliver: int = 3
+    #: how long the streams keep events (seconds; 0: for ever); replays read what is kept
+    retention: float = 7 * 24 * 3600.0
+    #: JetStream's de-duplication window for alert updates and event batches (seconds)
+    dedup_window: float = 600.0
+    #: events per message and bytes per message the publisher batches
+    batch_events: int = 400
+    batch_bytes: int = 512 * 1024
+    #: messages sent and not yet acknowledged by the stream: the publisher waits beyond it
+    max_inflight: int = 64
+    #: a partly filled batch is sent after this long (seconds): the latency bound of a trickle
+    linger: float = 0.02
+    fetch_batch: int = 32
+
+
+async def connect(cfg: BusConfig, **callbacks: Any) -> Any:
+    """A NATS connection that reconnects for ever (a restarted server is waited for)."""
+    import nats
+
+    async def quiet(exc: Exception) -> None:  # reconnection is the normal answer; never a traceback
+        return None
+
+    try:  # the first connection is bounded (nats retries it for ever too, with these settings)
+        return await asyncio.wait_for(nats.connect(cfg.url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+                                                   connect_timeout=5, error_cb=quiet, **callbacks), 10.0)
+    except Exception as exc:  # OSError, time-outs, nats' own NoServersError
+        raise BusError(f"cannot connect to the bus at {cfg.url}: {type(exc).__name__}: {exc}") from None
+
+
+async def ensure_bus(js: Any, cfg: BusConfig) -> int:
+    """Create the streams and buckets if missing; returns the bus's partition count (the first
+    process to create the bus sets it; later ones read it, whatever they were given)."""
+    from nats.js.api import KeyValueConfig, ObjectStoreConfig, StorageType, StreamConfig
+    from nats.js.errors import BadRequestError, KeyWrongLastSequenceError
+
+    age = cfg.retention or None
+    for name, subjects, max_age in ((EVENTS, ["cnsec.events.*"], age), (ALERTS, ["cnsec.alerts.*"], age),
+                                    (DEAD, ["cnsec.dead.*"], None)):
+        conf = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE, max_age=max_age,
+                            duplicate_window=cfg.dedup_window)
+        with contextlib.suppress(BadRequestError):  # exists with other limits: the running bus's stand
+            await js.add_stream(conf)
+    settings = await _bucket(js, KeyValueConfig(bucket=SETTINGS, storage=StorageType.FILE))
+    await _bucket(js, KeyValueConfig(bucket=LEASES, ttl=cfg.lease_ttl, storage=StorageType.FILE))
+    with contextlib.suppress(BadRequestError):
+        await js.create_object_store(CHECKPOINTS, ObjectStoreConfig(storage=StorageType.FILE))
+    with contextlib.suppress(KeyWrongLastSequenceError):
+        await settings.create("partitions", str(cfg.partitions).encode())
+    entry = await settings.get("partitions")
+    return int(entry.value or b"0")
+
+
+async def _bucket(js: Any, conf: Any) -> Any:
+    """A KV bucket, created if missing; one made by another process with other settings is used."""
+    from nats.js.errors import BadRequestError
+
+    try:
+        return await js.create_key_value(conf)
+    except BadRequestError:
+        return await js.key_value(conf.bucket)

@@ -1,0 +1,128 @@
+"""The bus's parts against a real nats-server: the message format, partitioning, leases, publishing and
+replaying real corpus files, and the command line's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cnsec.detect.bus_adapter import Record
+from cnsec.serve.bus.codec import BadMessage, decode, encode
+from cnsec.serve.bus.publisher import partition_of
+from tests.serve.bus.conftest import LOGS, NatsServer, canon, cnsec, one_process
+
+
+def test_a_batch_keeps_each_events_input_line_and_bytes_and_a_newline_cannot_cut_the_framing() -> None:
+    records = [Record("k8s-audit", "a.log", 3, "user=x", b'{"verb":"get"}'),
+               Record("k8s-audit", "a.log", 9, "user=y", b'{"verb":"list"}'),
+               Record("cloudtrail", "b log\twith tab", 1, "ip=1", b'{"eventName":"X",\n"n":1}'),
+               Record("k8s-audit", "a.log", 10, "user=x", b"not json at all")]
+    groups = decode(encode(records))
+    assert groups == [("k8s-audit", "a.log", [(3, b'{"verb":"get"}'), (9, b'{"verb":"list"}')]),
+                      ("cloudtrail", "b log\twith tab", [(1, b'{"eventName":"X", "n":1}')]),
+                      ("k8s-audit", "a.log", [(10, b"not json at all")])]
+
+
+@pytest.mark.parametrize("payload", [b"", b"garbage", b'{"v": 2, "inputs": []}', b'{"v": 1, "inputs": []}\n0 1 {}'])
+def test_a_message_that_is_no_event_batch_is_a_named_error(payload: bytes) -> None:
+    with pytest.raises(BadMessage):
+        decode(payload)
+
+
+def test_a_key_goes_to_the_same_partition_in_every_process() -> None:
+    # crc32, not hash(): the publisher and the ingest endpoint must agree without sharing a process
+    assert partition_of("user=alice", 16) == partition_of("user=alice", 16) == 14
+    assert {partition_of(f"ip=10.0.0.{i}", 8) for i in range(200)} == set(range(8))
+
+
+def test_a_held_partition_is_not_taken_and_an_expired_lease_moves(nats_server: NatsServer) -> None:
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.config import LEASES, connect, ensure_bus
+    from cnsec.serve.bus.lease import Leases
+
+    async def run() -> None:
+        cfg = BusConfig(url=nats_server.url, lease_ttl=1.5)
+        nc = await connect(cfg)
+        try:
+            js = nc.jetstream()
+            await ensure_bus(js, cfg)
+            kv = await js.key_value(LEASES)
+            a, b = Leases(kv, "a"), Leases(kv, "b")
+            assert await a.acquire(3)
+            assert not await b.acquire(3)
+            assert await a.renew(3)
+            await asyncio.sleep(2.5)  # a stops renewing (it died): the lease expires
+            assert await b.acquire(3)
+            assert not await a.renew(3)  # a comes back: the partition is b's now
+            assert 3 not in a.held
+        finally:
+            await nc.close()
+    asyncio.run(run())
+
+
+@pytest.mark.corpus
+def test_published_corpus_files_replayed_give_the_alerts_of_a_one_process_run(nats_server: NatsServer,
+                                                                            tmp_path: Path) -> None:
+    if not LOGS.exists():
+        pytest.skip(f"corpus {LOGS} is absent")
+    # Kubernetes audit traces (one file a scenario, times out of order across files), the OTRF breach,
+    # CloudTrail {"Records": [...]} files: read, split and keyed exactly as one process reads them
+    inputs = [str(LOGS / "falco-k8s-audit-traces"),
+              str(LOGS / "otrf-security-datasets/ec2_proxy_s3_exfiltration_2020-09-14011940.json"),
+              str(LOGS / "falco-plugin-cloudtrail-traces")]
+    pub = cnsec("detect", "--bus", nats_server.url, "--publish", *inputs, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+    _, err = pub.communicate(timeout=120)
+    assert pub.returncode == 0, err
+    assert b"published 157 events" in err
+    assert b"_labels_from_falco_k8s_audit_tests.json: not read" in err  # skipped, and said so
+    out = tmp_path / "replay.jsonl"
+    rep = cnsec("detect", "--bus", nats_server.url, "--replay", "-o", str(out), "--fail-on", "none",
+                stderr=subprocess.PIPE)
+    _, err = rep.communicate(timeout=120)
+    assert rep.returncode == 0, err
+    import orjson
+
+    got = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    expected = one_process(*inputs)
+    assert len(expected) == 40
+    assert canon(got) == canon(expected)
+    # nothing was stored after tomorrow
+    rep = cnsec("detect", "--bus", nats_server.url, "--replay", "--since", "2999-01-01", "--fail-on", "none",
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, err = rep.communicate(timeout=120)
+    assert rep.returncode == 0 and stdout == b"" and b"replayed 0 events" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--worker"], "--worker needs --bus URL"),
+    (["--bus", "nats://127.0.0.1:1", "--worker", "--publish"], "--bus takes one of"),
+    (["--bus", "nats://127.0.0.1:1", "--worker", "--since", "2026-01-01"], "--since goes with --replay"),
+    (["--bus", "nats://127.0.0.1:1", "--replay", "--since", "last tuesday"], "--since expects a date"),
+    (["--bus", "nats://127.0.0.1:1", "--publish"], "--publish takes files"),
+])
+def test_bus_options_that_do_not_fit_together_exit_2_with_one_line(args: list[str], message: str) -> None:
+    proc = cnsec("detect", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert message in err.decode() and b"Traceback" not in err
+
+
+def test_a_bus_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.serve.bus.conftest import _free_port
+
+    f = tmp_path / "e.jsonl"
+    f.write_text('{"verb": "get"}\n')
+    proc = cnsec("detect", "--bus", f"nats://127.0.0.1:{_free_port()}", "--publish", str(f),
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # it hung: the test fails, the process does not outlive it
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2
+    assert b"cannot connect to the bus at nats://127.0.0.1:" in err and b"Traceback" not in err
