@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from cnsec.detect.alerts import AlertBook, alert_dict
-from cnsec.detect.engine import Engine
+from cnsec.detect.engine import Engine, StreamState
 from cnsec.detect.normalize import SOURCES
 from cnsec.detect.rules import Rule
 from cnsec.model.event import Alert
@@ -81,7 +81,7 @@ class EngineProcessor:
 
         stats = self.engine.stats
         try:
-            self.engine._run(iter(lines), name, source, on_event)
+            self.engine._run(iter(lines), name, StreamState(source, source is not None), on_event)
         finally:
             self.problems.extend(stats.problems)
             stats.problems.clear()  # the engine keeps a bounded list: a worker runs for ever
@@ -224,7 +224,8 @@ class EventReader:
                             out.append(Record(source, path, n, key(obj), body))
                             emit()
                             continue
-                    found = engine._run(iter(((n, raw),)), path, source if fast else self.source, on_event)
+                    given = source if fast else self.source
+                    found = engine._run(iter(((n, raw),)), path, StreamState(given, given is not None), on_event)
                     emit()
                     if first and found is not None:
                         first = False
