@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from cnsec.serve.context import ServeContext
@@ -255,3 +258,26 @@ def test_text_from_the_store_is_escaped(client: TestClient, role_users: dict[str
 def test_the_audit_page_shows_the_chain_and_its_state(client: TestClient, role_users: dict[str, str]) -> None:
     html = _controls(client, role_users["admin"], "/ui/audit")
     assert "chain intact" in html and "store-init" in html
+
+
+def _routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside the routers FastAPI keeps whole (``include_router`` of 0.16x)."""
+    for r in routes:
+        if isinstance(r, APIRoute):
+            yield r
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            yield from _routes(list(inner.routes))
+
+
+def test_every_dashboard_route_declares_one_permission_and_pages_declare_what_they_show(app: FastAPI) -> None:
+    from cnsec.serve.auth import route_permission
+    from cnsec.serve.ui.render import PAGES
+
+    ui = {(r.path, tuple(sorted(r.methods))): route_permission(r) for r in _routes(list(app.routes))
+          if r.path.startswith("/ui") or r.path in ("/", "/favicon.ico")}
+    assert len(ui) >= 14
+    assert all(len(p) == 1 for p in ui.values()), ui
+    for page in PAGES.values():
+        assert ui[(page.path, ("GET",))] == [page.permission]
+    assert ui[("/ui/login", ("POST",))] == ["public"] and ui[("/ui/logout", ("POST",))] == ["authenticated"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -189,11 +190,17 @@ def totals(engine: Engine) -> Totals:
     f, al, r, a = schema.serve_finding_states, schema.serve_alerts, schema.serve_responses, schema.serve_assessments
     with engine.connect() as conn:
         by_sev: dict[str, int] = dict(conn.execute(select(f.c.severity, func.count()).where(
-            (f.c.status != "fixed") & (f.c.triage == "open")).group_by(f.c.severity)).all())
+            (f.c.status != "fixed") & ~_suppressed(time.time())).group_by(f.c.severity)).all())
         alerts_open = conn.execute(select(func.count()).select_from(al).where(al.c.status == "open")).scalar() or 0
         waiting = conn.execute(select(func.count()).select_from(r).where(r.c.status == "planned")).scalar() or 0
         n_assessments = conn.execute(select(func.count()).select_from(a)).scalar() or 0
     return Totals({s: int(by_sev.get(s, 0)) for s in SEVERITIES}, int(alerts_open), int(waiting), int(n_assessments))
+
+
+def _suppressed(now: float) -> Any:
+    """A suppression holds until its expiry; an expired one is open again (as the API reads it)."""
+    t = schema.serve_finding_states
+    return and_(t.c.triage == "suppressed", or_(t.c.suppressed_until.is_(None), t.c.suppressed_until > now))
 
 
 # -- findings -----------------------------------------------------------------------------------------
@@ -241,8 +248,9 @@ def findings(engine: Engine, flt: FindingFilter) -> FindingsPage:
         cond.append(t.c.status != "fixed")
     elif flt.status:
         cond.append(t.c.status == flt.status)
-    if flt.triage:
-        cond.append(t.c.triage == flt.triage)
+    if flt.triage in ("open", "suppressed"):
+        suppressed = _suppressed(time.time())
+        cond.append(suppressed if flt.triage == "suppressed" else ~suppressed)
     if flt.assignee:
         cond.append(t.c.assignee == flt.assignee)
     if flt.q:
