@@ -229,6 +229,8 @@ def test_the_alerts_timeline_shows_each_alerts_evidence(
     assert html.count('class="alert sev-edge-') == 13
     assert "Console login without MFA" in html and "evidence (1)" in html
     assert "signin.amazonaws.com" in html  # the event itself, pretty-printed
+    marks = re.findall(r'<a href="#(alert-[0-9a-z]+)"><(?:circle|rect) class="sev-(\w+)"', html)
+    assert len(marks) == 13 and all(f'id="{anchor}"' in html for anchor, _ in marks)  # each links to its alert
 
 
 def test_the_asset_risk_and_plan_pages_show_the_present_assessment(

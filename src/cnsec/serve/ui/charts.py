@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from cnsec.serve.ui.queries import SEVERITIES, DayCount, TrendPoint
-from cnsec.serve.ui.render import day
+from cnsec.serve.ui.render import day, when
 
 WIDTH = 640
 #: distinct line colours (series-0 …) before they repeat
@@ -28,9 +28,9 @@ class Bar:
     title: str
 
 
-def _svg(height: int, label: str, body: list[str]) -> Markup:
+def _svg(height: int, label: str, body: list[str], kind: str = "") -> Markup:
     # every piece of text in the markup went through escape() where it was made
-    return Markup(f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '  # noqa: S704
+    return Markup(f'<svg class="chart {kind}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '  # noqa: S704
                   f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
                   f'<title>{escape(label)}</title>{"".join(body)}</svg>')
 
@@ -133,3 +133,45 @@ def per_day(days: Sequence[DayCount], label: str) -> Markup:
             body.append(f'<text class="axis" x="{x + slot * 0.35:.1f}" y="{height - 8}" text-anchor="middle">'
                         f'{d.day.strftime("%m-%d")}</text>')
     return _svg(height, label, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    start: float
+    end: float
+    lane: str  # a severity
+    title: str
+    anchor: str  # the element the mark links to (#alert-…)
+
+
+def timeline(marks: Sequence[Mark], label: str) -> Markup:
+    """Alerts over time: one lane per severity, each alert a bar from first to last seen (a dot when they
+    are the same moment), linking to the alert below."""
+    if not marks:
+        return Markup("")
+    left, right, lane_h, top_pad = 92, 10, 26, 6
+    lanes = [s for s in SEVERITIES if any(m.lane == s for m in marks)]
+    height = top_pad + lane_h * len(lanes) + 26
+    t0, t1 = min(m.start for m in marks), max(m.end for m in marks)
+    span = max(t1 - t0, 60.0)
+    plot_w = WIDTH - left - right
+
+    def x(ts: float) -> float:
+        return left + plot_w * (ts - t0) / span
+
+    body = []
+    for i, lane in enumerate(lanes):
+        y = top_pad + i * lane_h
+        body.append(f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y + lane_h / 2:.1f}" '
+                    f'y2="{y + lane_h / 2:.1f}"/><text class="axis" x="0" y="{y + lane_h / 2 + 4:.1f}">{lane}</text>')
+    for m in marks:
+        y = top_pad + lanes.index(m.lane) * lane_h + lane_h / 2
+        x0, x1 = x(m.start), x(m.end)
+        mark = (f'<circle class="sev-{m.lane}" cx="{x0:.1f}" cy="{y:.1f}" r="6">' if x1 - x0 < 6 else
+                f'<rect class="sev-{m.lane}" x="{x0:.1f}" y="{y - 6:.1f}" width="{x1 - x0:.1f}" height="12" rx="6">')
+        shape = "circle" if x1 - x0 < 6 else "rect"
+        body.append(f'<a href="#{escape(m.anchor)}">{mark}<title>{escape(m.title)}</title></{shape}></a>')
+    for ts, anchor in ((t0, "start"), (t0 + span, "end")):
+        body.append(f'<text class="axis" x="{x(ts):.1f}" y="{height - 6}" text-anchor="{anchor}">'
+                    f'{when(ts)}</text>')
+    return _svg(height, label, body, "timeline")
