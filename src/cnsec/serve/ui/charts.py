@@ -161,9 +161,9 @@ def timeline(marks: Sequence[Mark], label: str) -> Markup:
 
     body = []
     for i, lane in enumerate(lanes):
-        y = top_pad + i * lane_h
-        body.append(f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y + lane_h / 2:.1f}" '
-                    f'y2="{y + lane_h / 2:.1f}"/><text class="axis" x="0" y="{y + lane_h / 2 + 4:.1f}">{lane}</text>')
+        mid = top_pad + i * lane_h + lane_h / 2
+        body.append(f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{mid:.1f}" y2="{mid:.1f}"/>'
+                    f'<text class="axis" x="0" y="{mid + 4:.1f}">{lane}</text>')
     for m in marks:
         y = top_pad + lanes.index(m.lane) * lane_h + lane_h / 2
         x0, x1 = x(m.start), x(m.end)
