@@ -195,6 +195,7 @@ def test_controls_show_only_for_roles_that_may_use_them(
     assert 'href="/ui/findings"' in nav and 'href="/ui/users"' not in nav and 'href="/ui/audit"' not in nav
     admin = _controls(client, role_users["admin"], "/ui/users")
     assert '/v1/users/viewer/disable' in admin and '/v1/users/admin/disable' not in admin  # not oneself
+    assert 'data-api="/v1/users/viewer/roles" data-method="PUT"' in admin and 'data-api="/v1/users"' in admin
 
 
 def test_the_overview_draws_risk_by_asset_the_trend_and_alerts_per_day(

@@ -21,9 +21,9 @@
     toastTimer = setTimeout(function () { box.hidden = true; }, bad ? 8000 : 3000);
   }
 
-  async function post(url, body) {
+  async function send(method, url, body) {
     var response = await fetch(url, {
-      method: "POST",
+      method: method,
       credentials: "same-origin",
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf()},
       body: JSON.stringify(body || {})
@@ -46,11 +46,11 @@
     return Promise.resolve();
   }
 
-  async function run(control, url, body, done) {
+  async function run(control, method, url, body, done) {
     control.disabled = true;
     control.setAttribute("aria-busy", "true");
     try {
-      await post(url, body);
+      await send(method, url, body);
       await refresh();
       say(done, false);
     } catch (err) {
@@ -65,24 +65,27 @@
     var button = event.target.closest("button[data-api]");
     if (!button) { return; }
     event.preventDefault();
-    run(button, button.getAttribute("data-api"), {}, button.textContent.trim() + ": done");
+    run(button, "POST", button.getAttribute("data-api"), {}, button.textContent.trim() + ": done");
   });
 
-  // a form with data-api: its fields as JSON; data-bulk names the field collected as a list (the ids)
+  // a form with data-api (and data-method, POST by default): its fields as JSON. The fields named by
+  // data-list are lists (a user's roles); data-bulk names the list of rows acted on (the ids), which
+  // must not be empty
   function formBody(form) {
     var data = new FormData(form);
     var bulk = form.getAttribute("data-bulk");
+    var lists = (form.getAttribute("data-list") || "").split(" ").concat(bulk ? [bulk] : []);
     var body = {};
     data.forEach(function (value, name) {
-      var label = form.querySelector('[name="' + name + '"]');
-      var holder = label ? label.closest("[data-when]") : null;
-      if (name === bulk || value === "" || (holder && holder.hidden)) { return; }
+      var field = form.querySelector('[name="' + name + '"]');
+      var holder = field ? field.closest("[data-when]") : null;
+      if (lists.indexOf(name) >= 0 || value === "" || (holder && holder.hidden)) { return; }
       body[name] = value;
     });
     if (body.until) {  // a day: suppressed until the end of it, in UTC, as the API's epoch seconds
       body.until = Date.parse(body.until + "T23:59:59Z") / 1000;
     }
-    if (bulk) { body[bulk] = data.getAll(bulk); }
+    lists.forEach(function (name) { if (name) { body[name] = data.getAll(name); } });
     return body;
   }
 
@@ -94,7 +97,7 @@
     var bulk = form.getAttribute("data-bulk");
     if (bulk && body[bulk].length === 0) { say("Select at least one row first.", true); return; }
     var button = form.querySelector('button[type="submit"]');
-    run(button || form, form.getAttribute("data-api"), body,
+    run(button || form, form.getAttribute("data-method") || "POST", form.getAttribute("data-api"), body,
         (bulk ? body[bulk].length + " updated" : "done"));
   });
 
