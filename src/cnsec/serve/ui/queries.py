@@ -77,7 +77,11 @@ def latest_per_target(engine: Engine) -> list[Assessment]:
     return [_assessment(r) for r in rows]
 
 
-@functools.lru_cache(maxsize=24)
+#: parsed reports kept for the pages that show one whole (assets, risks, plan): few, they can be large
+REPORTS_KEPT = 4
+
+
+@functools.lru_cache(maxsize=REPORTS_KEPT)
 def _report(engine: Engine, assessment_id: int) -> Mapping[str, Any]:
     t = schema.serve_assessments
     with engine.connect() as conn:
@@ -100,29 +104,43 @@ def _reports(engine: Engine, target: str | None) -> list[tuple[Assessment, Mappi
     return [(a, report(engine, a.id)) for a in latest_per_target(engine) if target in (None, "", a.target)]
 
 
-# -- overview --------------------------------------------------------------------------------------
-
 @dataclass(frozen=True, slots=True)
 class AssetRisk:
     target: str
     asset: str
-    score: int
+    score: int  # the highest of the asset's risks
     level: str
     risks: int
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What the overview needs of one assessment's report: small, so many are kept."""
+
+    total: int  # the sum of every risk's score
+    by_level: dict[str, int]
+    assets: tuple[AssetRisk, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def digest(engine: Engine, assessment_id: int, target: str) -> Digest:
+    risks = report(engine, assessment_id).get("risks") or []
+    best: dict[str, tuple[int, str]] = {}
+    count: Counter[str] = Counter()
+    for r in risks:
+        asset, score = str(r.get("asset_id", "")), int(r.get("score", 0))
+        count[asset] += 1
+        if asset not in best or score > best[asset][0]:
+            best[asset] = (score, str(r.get("level", "low")))
+    return Digest(sum(int(r.get("score", 0)) for r in risks), dict(Counter(str(r.get("level", "low")) for r in risks)),
+                  tuple(AssetRisk(target, asset, sc, lv, count[asset]) for asset, (sc, lv) in best.items()))
+
+
+# -- overview --------------------------------------------------------------------------------------
+
 def risk_by_asset(engine: Engine, limit: int = 12) -> list[AssetRisk]:
     """The assets with the highest risk in the present assessments (highest first)."""
-    out: list[AssetRisk] = []
-    for a, rep in _reports(engine, None):
-        best: dict[str, tuple[int, str]] = {}
-        count: Counter[str] = Counter()
-        for r in rep.get("risks") or []:
-            asset, score = str(r.get("asset_id", "")), int(r.get("score", 0))
-            count[asset] += 1
-            if asset not in best or score > best[asset][0]:
-                best[asset] = (score, str(r.get("level", "low")))
-        out.extend(AssetRisk(a.target, asset, s, lv, count[asset]) for asset, (s, lv) in best.items())
+    out = [r for a in latest_per_target(engine) for r in digest(engine, a.id, a.target).assets]
     out.sort(key=lambda x: (-x.score, x.target, x.asset))
     return out[:limit]
 
@@ -144,10 +162,8 @@ def risk_trend(engine: Engine, limit: int = 20) -> list[TrendPoint]:
                             .order_by(t.c.id.desc()).limit(limit)).all()
     out = []
     for row in reversed(rows):
-        risks = report(engine, row.id).get("risks") or []
-        levels = Counter(str(r.get("level", "low")) for r in risks)
-        out.append(TrendPoint(row.id, row.target, row.finished_at or row.created_at,
-                              sum(int(r.get("score", 0)) for r in risks), dict(levels)))
+        d = digest(engine, row.id, row.target)
+        out.append(TrendPoint(row.id, row.target, row.finished_at or row.created_at, d.total, d.by_level))
     return out
 
 
