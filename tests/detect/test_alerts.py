@@ -168,7 +168,7 @@ def test_a_new_alert_carries_the_rule_and_the_hit_in_the_right_fields() -> None:
 
     assert [f.name for f in dataclasses.fields(Alert)] == [
         "rule_id", "title", "severity", "threat_id", "key", "first_seen", "last_seen", "evidence", "count",
-        "action", "attack_ids"]  # AlertBook.add_event builds alerts positionally in this order
+        "action", "attack_ids", "opened"]  # AlertBook.add_event builds alerts positionally in this order
     book = AlertBook()
     m = _match("2026-01-05T10:00:00Z", "alice")
     book.add(m)

@@ -22,7 +22,7 @@ __all__ = ["GOOD_PW", "db_url", "fast_ph"]
 
 @pytest.fixture
 def serve_ctx(db_url: str, fast_ph: object) -> ServeContext:
-    ctx = ServeContext.open(Settings(db_url=db_url), ph=fast_ph)
+    ctx = ServeContext.open(Settings(db_url=db_url, ingest_worker="thread"), ph=fast_ph)
     prepare(ctx)
     return ctx
 

@@ -261,7 +261,7 @@ class AlertBook:
             # positional, in Alert's field order (a test holds it): a third of the time of keywords
             opened = alerts[slot] = Alert(
                 rule_id, rule.title, rule.severity, rule.threat_id, key, ts, ts,
-                [_evidence(name, line, source, data, ts)], 1, rule.action, rule.attack_ids,
+                [_evidence(name, line, source, data, ts)], 1, rule.action, rule.attack_ids, ts,
             )
         return opened
 

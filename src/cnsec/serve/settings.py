@@ -28,6 +28,14 @@ class Settings:
     login_per_minute: int = 30
     #: ingest queue: batches waiting for detection before new posts get 503 + Retry-After
     queue_max_batches: int = 5000
+    # -- ingest (serve/ingest): the rules events run through, as `cnsec detect --rules … [--no-default-rules]`
+    rules: tuple[str, ...] = ()
+    default_rules: bool = True
+    #: the detector's state is checkpointed (and the queue rows it covers deleted) this often (seconds)
+    checkpoint_every: float = 2.0
+    #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"
+    #: (in the server process), "none" (events are queued, nothing takes them: tests)
+    ingest_worker: str = "process"
 
     @property
     def tls(self) -> bool:

@@ -239,6 +239,22 @@ serve_ingest_queue = Table(
     Column("received_at", Float, nullable=False),
     Column("events", Integer, nullable=False),
     Column("payload", LargeBinary, nullable=False),  # JSON lines, one event each
+    # seq must never be reused after rows are deleted (SQLite reuses the largest rowid + 1 otherwise):
+    # the detector's checkpoint says "everything up to seq N is in"
+    sqlite_autoincrement=True,
+)
+
+#: One row: the detector's state (its windows and open alerts, ``Detector.snapshot``) and the last queue
+#: seq it reflects. Written in the transaction that deletes the queue rows up to that seq, so a restart
+#: restores it and replays exactly the rows after it.
+serve_detector_state = Table(
+    "serve_detector_state", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("snapshot", LargeBinary, nullable=False),
+    Column("rules", String(64), nullable=False),  # digest of the rules the snapshot was taken under
+    Column("events", Integer, nullable=False),  # events fed in all, up to seq (what ingest has stored)
+    Column("updated_at", Float, nullable=False),
 )
 
 serve_alerts = Table(

@@ -799,6 +799,55 @@ def ordered(pairs: Iterable[tuple[bytes, Record]], lateness: float, stats: Stats
                                                            f"time order skipped (see --lateness)"))
 
 
+class Reorder:
+    """:func:`ordered` for records pushed one at a time (a stream fed in batches): the same buffer and
+    rule, kept as plain attributes between calls so a detector's snapshot can hold it. Ties of time and
+    tiebreak go by arrival (a counter of its own: a restored buffer numbers on from where it stood)."""
+
+    def __init__(self, lateness: float) -> None:
+        self.lateness = lateness
+        self.buf: list[Item] = []
+        self.high = float("-inf")
+        self.last_out = float("-inf")
+        self.seq = 0
+        #: records that came too late, since :meth:`take_late` last asked
+        self.late = 0
+
+    def push(self, tb: bytes, rec: Record, out: list[Item]) -> None:
+        """Add one record; those it releases (event time ``lateness`` past them) are appended to ``out``."""
+        ts = rec["_ts"]
+        if ts < self.last_out:
+            self.late += 1
+            return
+        self.seq += 1
+        item = (ts, tb, self.seq, rec)
+        buf = self.buf
+        if ts > self.high:
+            buf.append(item)
+            self.high = ts
+            limit = ts - self.lateness
+            n = 0
+            while n < len(buf) and buf[n][0] <= limit:
+                n += 1
+            if n:
+                self.last_out = buf[n - 1][0]
+                out.extend(buf[:n])
+                del buf[:n]
+        else:
+            bisect.insort(buf, item)
+
+    def drain(self) -> list[Item]:
+        """The end of input: every record still held, in order."""
+        out, self.buf = self.buf, []
+        if out:
+            self.last_out = out[-1][0]
+        return out
+
+    def take_late(self) -> int:
+        n, self.late = self.late, 0
+        return n
+
+
 def open_file_records(path: str, stats: Stats, bridge: EngineBridge | None, lateness: float,
                       mappings: list[ConfiguredMapping] | None = None) -> Iterator[Item]:
     """One input's records in time order; an input that cannot be opened is reported (``stats.fail``)

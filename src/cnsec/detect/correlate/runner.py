@@ -52,7 +52,7 @@ class AlertBook:
         alert = Alert(rule_id=rule.id, title=rule.title, severity=rule.severity, threat_id=rule.threat_id,
                       key=fire.key, first_seen=fire.first, last_seen=fire.last,
                       evidence=list(fire.evidence[: self.max_evidence]), count=1, action=rule.action,
-                      attack_ids=tuple(rule.attack_ids))
+                      attack_ids=tuple(rule.attack_ids), opened=fire.first)
         self.alerts[slot] = alert
         return alert
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from cnsec.detect.engine.fetch import value_fetcher
 from cnsec.detect.engine.index import RuleIndex
 from cnsec.detect.engine.literals import LiteralScanner
-from cnsec.detect.engine.scan import DEEP_EVENT, Engine, Match, OnEvent
+from cnsec.detect.engine.scan import DEEP_EVENT, RULE_RAISED, Engine, Match, OnEvent, StreamState
 
-__all__ = ["DEEP_EVENT", "Engine", "LiteralScanner", "Match", "OnEvent", "RuleIndex", "value_fetcher"]
+__all__ = ["DEEP_EVENT", "RULE_RAISED", "Engine", "LiteralScanner", "Match", "OnEvent", "RuleIndex", "StreamState",
+           "value_fetcher"]

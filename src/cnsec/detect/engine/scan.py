@@ -27,11 +27,34 @@ from cnsec.detect.sources.managed import concatenated_batches, is_envelope
 #: reported for an event that could not be matched or recorded because something recursed past Python's
 #: limit on its nesting (field reads do not recurse; a Python rule may); the scan goes on
 DEEP_EVENT = "event nested too deeply to match (skipped)"
+#: reported for an event that made a rule raise (a Python rule meeting an event it was not written for):
+#: that rule counts as not matching it, the others still do, and the scan goes on. The exception's text is
+#: not shown: it may quote the event, and events may hold secrets
+RULE_RAISED = "rule {rule} raised {error} on this event (counted as not matching)"
 #: after this many lines, a prefilter that lets nearly all of them through is switched off for the
 #: rest of the input (it would cost more than the parses it saves)
 ADAPT_AFTER = 4096
 ADAPT_PASS_RATE = 0.9
 
+
+
+@dataclass(slots=True)
+class StreamState:
+    """Where the scan of one input stands between calls: what it was read as, whether it is a managed
+    cluster's envelopes, the prefilter's pass rate and the last line number. ``cnsec detect`` scans an
+    input in one call; :class:`cnsec.detect.detector.Detector` feeds one in batches and keeps this per
+    stream (and in its snapshots), so a stream fed in pieces is read as it is read whole."""
+
+    source: str | None = None
+    #: the source was given, not sniffed: enveloped events are not sniffed one by one
+    forced: bool = False
+    checked: bool = False
+    enveloped: bool = False
+    tried: int = 0
+    passed: int = 0
+    #: the prefilter was switched off (it let nearly every line through)
+    adapted: bool = False
+    line: int = 0
 
 
 @dataclass(slots=True)
@@ -117,7 +140,7 @@ class Engine:
         except READ_ERRORS as exc:
             self.stats.problem(name, None, f"cannot read: {exc}")
             return source
-        return self._run(lines, name, source, on_event)
+        return self._run(lines, name, StreamState(source, source is not None), on_event)
 
     def scan_file(self, path: str, source: str | None, on_event: OnEvent) -> str | None:
         """:meth:`scan_stream_events` on the file at ``path`` (``-``: stdin); an input that cannot be
@@ -136,9 +159,10 @@ class Engine:
     def scan_chunks(self, chunks: Iterable[Chunk], name: str, source: str | None,
                     on_match: Callable[[Match], None]) -> str | None:
         """Scan lines of one input; returns the source it was read as."""
-        return self._run(((c.line, c.raw) for c in chunks), name, source, _per_match(on_match))
+        return self._run(((c.line, c.raw) for c in chunks), name, StreamState(source, source is not None),
+                         _per_match(on_match))
 
-    def _run(self, lines: Iterable[tuple[int, bytes]], name: str, source: str | None,
+    def _run(self, lines: Iterable[tuple[int, bytes]], name: str, state: StreamState,
              on_event: OnEvent) -> str | None:
         """The scan, with the cyclic garbage collector paused meanwhile: the loop allocates many
         small acyclic objects (parsed events) that reference counting frees, and the collector's
@@ -151,18 +175,43 @@ class Engine:
         if self.on_lines is not None:
             lines = _counted(lines, self.on_lines)
         try:
-            return self._scan(lines, name, source, on_event)
+            return self._scan(lines, name, state, on_event)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _scan(self, lines: Iterable[tuple[int, bytes]], name: str, source: str | None,
+    def _isolate(self, exc: Exception, d: dict[str, Any], name: str, line: int, source: str,
+                 on_event: OnEvent) -> None:
+        """An event made matching (or recording its hits) raise: each rule of its source is tried on
+        it alone, those that raise are reported by id and count as not matching, and the event's other
+        hits are recorded as usual. (The try around the scan's match costs nothing until it raises.)"""
+        idx = self.index(source)
+        hits: list[Rule] = []
+        culprits: list[str] = []
+        for rule in idx.rules:
+            try:
+                if rule.match(d):
+                    hits.append(rule)
+            except RecursionError:
+                culprits.append(f"{rule.id}: {DEEP_EVENT}")
+            except Exception as err:  # a rule's own code: whatever it raises is its defect, not the run's
+                culprits.append(RULE_RAISED.format(rule=rule.id, error=type(err).__name__))
+        for text in culprits:
+            self.stats.note(name, line, text)
+        if not culprits:  # no rule raises alone: recording the hits did
+            self.stats.note(name, line, f"event not recorded: {type(exc).__name__} while recording its hits")
+            return
+        if hits:
+            on_event(hits, d, name, line, source)
+
+    def _scan(self, lines: Iterable[tuple[int, bytes]], name: str, state: StreamState,
               on_event: OnEvent) -> str | None:
         import orjson
 
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         stats = self.stats
+        source = state.source
         idx: RuleIndex | None = self.index(source) if source else None
         match = idx.match if idx is not None else None
         # the first object is always parsed and looked at whole: it tells raw events from a managed
@@ -172,11 +221,18 @@ class Engine:
         # unless the source was given (a GKE export mixes Kubernetes with other Google services).
         fast: Callable[[dict[str, Any], bytes | None], list[Rule]] | None = None
         prefilter: Callable[[bytes], Any] | None = None
-        checked = enveloped = False
-        forced = source is not None
-        tried = passed = 0
+        checked = state.checked
+        enveloped = state.enveloped
+        forced = state.forced
+        tried = state.tried
+        passed = state.passed
+        adapted = state.adapted
+        if checked and not enveloped and idx is not None:  # a stream taken up again (Detector.feed)
+            fast = match
+            if idx.prefilter and self.use_prefilter and not adapted:
+                prefilter = idx.prefilter.search
         n_lines = n_events = n_skipped = 0  # kept in locals, added to ``stats`` at the end
-        line_no = 0
+        line_no = state.line
         try:
             for line_no, raw in lines:
                 n_lines += 1
@@ -195,6 +251,7 @@ class Engine:
                         passed += 1
                         if tried == ADAPT_AFTER and passed > tried * ADAPT_PASS_RATE:
                             prefilter = None  # nearly every line is relevant here: parsing is cheaper
+                            adapted = True
                 try:
                     obj = loads(raw)
                 except decode_error as exc:
@@ -214,6 +271,8 @@ class Engine:
                                 on_event(hits, obj, name, line_no, source)  # type: ignore[arg-type]
                         except RecursionError:  # a hostile nesting some rule (a Python one) recursed into
                             stats.problem(name, line_no, DEEP_EVENT)
+                        except Exception as exc:  # a rule that raised: see _isolate
+                            self._isolate(exc, obj, name, line_no, source, on_event)  # type: ignore[arg-type]
                         continue
                     events: list[dict[str, Any]] = expand(obj) if not checked or enveloped else [obj]
                 else:
@@ -251,11 +310,20 @@ class Engine:
                             on_event(hits, d, name, line_no, src)
                     except RecursionError:
                         stats.problem(name, line_no, DEEP_EVENT)
+                    except Exception as exc:  # a rule that raised: see _isolate
+                        self._isolate(exc, d, name, line_no, src, on_event)
         except InputTooLarge as exc:  # a decompression bomb: where it was stopped, and what was read before
             stats.problem(name, line_no + 1, f"cannot read further: {exc}")
         except READ_ERRORS as exc:  # a truncated or corrupt gzip, a failing disk: keep what was read
             stats.problem(name, None, f"cannot read further: {exc}")
         finally:
+            state.source = source
+            state.checked = checked
+            state.enveloped = enveloped
+            state.tried = tried
+            state.passed = passed
+            state.adapted = adapted
+            state.line = line_no
             stats.lines += n_lines
             stats.events += n_events
             stats.skipped += n_skipped

@@ -115,6 +115,16 @@ def upgrade() -> None:
         sa.Column("received_at", sa.Float, nullable=False),
         sa.Column("events", sa.Integer, nullable=False),
         sa.Column("payload", sa.LargeBinary, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
+        "serve_detector_state",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("snapshot", sa.LargeBinary, nullable=False),
+        sa.Column("rules", sa.String(64), nullable=False),
+        sa.Column("events", sa.Integer, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
     )
     op.create_table(
         "serve_alerts",

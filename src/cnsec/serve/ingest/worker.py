@@ -1,0 +1,223 @@
+"""The detection worker: queued batches, in order, through the detector, into stored alerts.
+
+One thread per server process. Each pass takes the rows after the last one fed, feeds them, and in
+one transaction upserts the alerts they changed — with their absolute count, last-seen and evidence,
+so writing an alert twice writes the same thing. Every ``checkpoint_every`` seconds the same
+transaction also stores the detector's snapshot with the seq it reflects and deletes the rows up to
+it. After a crash the snapshot is restored and the rows after its seq are fed again: the alerts they
+make carry the same ids and end with the same values. A failed transaction (database gone) restores
+the last stored snapshot the same way and retries with back-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
+
+from cnsec import __version__
+from cnsec.serve.ingest.parse import SOURCE
+from cnsec.serve.ingest.queue import Queue
+from cnsec.store import schema
+
+log = logging.getLogger("cnsec.serve.ingest")
+
+#: Rows taken per pass (each up to a webhook batch of events): bounds memory and transaction size.
+ROWS_PER_PASS = 16
+STATE_ID = 1
+
+
+def rules_digest(rules: tuple[str, ...], default_rules: bool) -> str:
+    """What the stored snapshot was made under: a snapshot taken under other rules is not restored
+    (its windows belong to rules that may be gone); the rows after it are still fed."""
+    from pathlib import Path
+
+    h = hashlib.sha256(f"{__version__}\0{default_rules}".encode())
+    for rule_path in sorted(rules):
+        p = Path(rule_path)
+        files = sorted(p.rglob("*")) if p.is_dir() else [p]
+        for f in files:
+            if f.is_file():
+                h.update(str(f).encode() + b"\0")
+                try:
+                    h.update(f.read_bytes())
+                except OSError:
+                    h.update(b"unreadable")
+    return h.hexdigest()[:32]
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keep: tuple[str, ...]) -> None:
+    """INSERT … ON CONFLICT (id) DO UPDATE every column but ``keep`` (what people set: status, assignee)."""
+    import importlib
+
+    dialect: Any = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
+    stmt = dialect.insert(table).values(rows)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.id], set_={
+        c: stmt.excluded[c] for c in rows[0] if c not in keep and c != "id"})
+    conn.execute(stmt)
+
+
+def alert_row(alert: Any, now: float) -> dict[str, Any]:
+    data = alert.to_dict()
+    data["id"] = alert.id
+    return {"id": alert.id, "rule": alert.rule_id, "title": alert.title, "severity": alert.severity.label,
+            "key": alert.key or "", "first_seen": alert.first_seen, "last_seen": alert.last_seen,
+            "count": alert.count, "status": "open", "stored_at": now, "updated_at": now,
+            "data": orjson.dumps(data, default=str).decode()}
+
+
+class Worker:
+    def __init__(self, engine: Any, queue: Queue, factory: Callable[[], Any], *, digest: str,
+                 checkpoint_every: float = 2.0, clock: Callable[[], float] = time.time,
+                 on_stored: Callable[[int, int], None] | None = None) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.factory = factory
+        self.digest = digest
+        self.checkpoint_every = checkpoint_every
+        self.clock = clock
+        self.on_stored = on_stored  # (events fed, alerts written) after each commit: metrics
+        self.detector: Any = None
+        self.seq = 0  # the last queue seq fed to the detector
+        self.checkpointed = 0  # the seq of the stored snapshot
+        self.events = 0  # events fed in all (as of self.seq)
+        self.events_checkpointed = 0
+        self.last_checkpoint = 0.0
+        self.problems_seen = 0
+        self._stop: Any = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0
+
+    # -- state ----------------------------------------------------------------------------------------
+    def restore(self) -> None:
+        """The detector as of the stored snapshot (a fresh one when there is none or its rules changed)."""
+        t = schema.serve_detector_state
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.seq, t.c.snapshot, t.c.rules, t.c.events)
+                               .where(t.c.id == STATE_ID)).first()
+        det = self.factory()
+        seq = events = 0
+        if row is not None:
+            seq, events = int(row.seq), int(row.events)
+            if row.rules == self.digest:
+                try:
+                    det.restore(bytes(row.snapshot))
+                except Exception as exc:  # a snapshot of another cnsec version: start clean, say so
+                    log.warning("ingest: the stored detector state cannot be restored (%s): detection restarts "
+                                "with empty windows from queue seq %d", exc, seq)
+                    det = self.factory()
+            else:
+                log.warning("the rules changed since the last checkpoint: detection restarts with empty windows "
+                            "from queue seq %d", seq)
+        self.detector, self.seq, self.checkpointed = det, seq, seq
+        self.events = self.events_checkpointed = events
+
+    def _checkpoint(self, conn: Connection, now: float) -> int:
+        t = schema.serve_detector_state
+        values = {"id": STATE_ID, "seq": self.seq, "snapshot": self.detector.snapshot(), "rules": self.digest,
+                  "events": self.events, "updated_at": now}
+        _upsert(conn, t, [values], keep=())
+        gone = conn.execute(delete(schema.serve_ingest_queue)
+                            .where(schema.serve_ingest_queue.c.seq <= self.seq)).rowcount
+        return int(gone or 0)
+
+    # -- one pass ---------------------------------------------------------------------------------------
+    def step(self, *, force_checkpoint: bool = False) -> int:
+        """Feed the next rows and store what they changed; the number of rows fed (0: nothing waiting)."""
+        q = schema.serve_ingest_queue
+        if self.detector is None:
+            with self.engine.connect() as conn:  # the rules are loaded once there is something to feed
+                if conn.execute(select(q.c.seq).limit(1)).first() is None:
+                    return 0
+            self.restore()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(q.c.seq, q.c.kind, q.c.payload).where(q.c.seq > self.seq)
+                                .order_by(q.c.seq).limit(ROWS_PER_PASS)).all()
+        now = self.clock()
+        due = force_checkpoint or (now - self.last_checkpoint >= self.checkpoint_every)
+        if not rows and not (due and self.seq > self.checkpointed):
+            return 0
+        updates: dict[str, Any] = {}
+        events = 0
+        last = self.seq
+        for row in rows:
+            lines = bytes(row.payload).split(b"\n")
+            events += len(lines)
+            # one stream per kind (not per row: the detector keeps each stream's reading state)
+            for alert in self.detector.feed(lines, source=SOURCE.get(row.kind), name=f"ingest-{row.kind}"):
+                updates[alert.id] = alert
+            self._report_problems(int(row.seq))
+            last = int(row.seq)
+        try:
+            with self.engine.begin() as conn:
+                if updates:
+                    _upsert(conn, schema.serve_alerts, [alert_row(a, now) for a in updates.values()],
+                            keep=("status", "assignee", "stored_at"))
+                self.seq, self.events = last, self.events + events
+                removed = self._checkpoint(conn, now) if due else 0
+        except Exception:
+            self.seq, self.events = self.checkpointed, self.events_checkpointed
+            self.detector = None  # restored from the stored snapshot on the next pass
+            raise
+        if due:
+            self.checkpointed, self.events_checkpointed, self.last_checkpoint = self.seq, self.events, now
+            self.queue.removed(removed)
+        if self.on_stored is not None:
+            self.on_stored(events, len(updates))
+        return len(rows)
+
+    def _report_problems(self, seq: int) -> None:
+        """The last feed's problems (an unreadable line, a rule that raised): logged, never fatal."""
+        for p in getattr(self.detector, "problems", []):
+            self.problems_seen += 1
+            log.warning("ingest: queue row %d: %s", seq, p)
+
+    def drain(self) -> None:
+        """Feed everything waiting and checkpoint (tests, shutdown)."""
+        while self.step():
+            pass
+        self.step(force_checkpoint=True)
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run_until(self, stop: Any, alive: Any = None) -> None:
+        """Feed until ``stop`` is set (an Event), or ``alive()`` says the server is gone."""
+        self._stop = stop
+        self._run(alive)
+
+    def _run(self, alive: Any = None) -> None:
+        backoff = 0.1
+        while not self._stop.is_set() and (alive is None or alive()):
+            try:
+                fed = self.step()
+                backoff, self.failures = 0.1, 0
+            except Exception as exc:  # the database went away: keep the events, retry
+                self.failures += 1
+                log.error("ingest: storing alerts failed (%s: %s); retrying in %.1f s", type(exc).__name__,
+                          str(exc).splitlines()[0][:200] if str(exc) else "", backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not fed:
+                self.queue.wake.wait(0.25)
+                self.queue.wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cnsec-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.queue.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        try:
+            self.step(force_checkpoint=True)
+        except Exception as exc:
+            log.error("ingest: final checkpoint failed (%s); the queue is replayed at next start", exc)

@@ -1,0 +1,56 @@
+"""POST /v1/ingest/{k8s-audit,falco,events}: events in, acknowledged once durably queued."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from cnsec.serve.app import on_startup
+from cnsec.serve.auth import require
+from cnsec.serve.context import ServeContext, context
+from cnsec.serve.ingest.parse import PARSERS
+from cnsec.serve.ingest.part import ingest_of, start_worker
+
+router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
+
+_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+_LINES = {"required": True, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+
+
+async def _take(kind: str, request: Request, ctx: ServeContext) -> dict[str, Any]:
+    body = await request.body()
+    lines = PARSERS[kind](body)
+    queue, _ = ingest_of(ctx)
+    if not lines:
+        return {"accepted": 0}
+    seq = await run_in_threadpool(queue.put, kind, lines, ctx.iam.clock())
+    return {"accepted": len(lines), "seq": seq}
+
+
+@router.post("/k8s-audit", openapi_extra={"requestBody": _BODY},
+             summary="the Kubernetes API server's audit webhook (EventList, batch mode)")
+async def k8s_audit(request: Request, ctx: ServeContext = Depends(context), _p: Any = require("ingest:write")
+                    ) -> dict[str, Any]:
+    return await _take("k8s-audit", request, ctx)
+
+
+@router.post("/falco", openapi_extra={"requestBody": _BODY},
+             summary="Falco JSON output as falcosidekick's webhook output posts it")
+async def falco(request: Request, ctx: ServeContext = Depends(context), _p: Any = require("ingest:write")
+                ) -> dict[str, Any]:
+    return await _take("falco", request, ctx)
+
+
+@router.post("/events", openapi_extra={"requestBody": _LINES},
+             summary="JSON lines of any source cnsec detect reads")
+async def events(request: Request, ctx: ServeContext = Depends(context), _p: Any = require("ingest:write")
+                 ) -> dict[str, Any]:
+    return await _take("events", request, ctx)
+
+
+def mount(app: FastAPI) -> None:
+    ctx: ServeContext = app.state.cnsec
+
+    on_startup(app, lambda: start_worker(ctx))
