@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from cnsec.store import schema
@@ -101,9 +101,67 @@ def seed(engine: Engine, now: float) -> dict[str, Any]:
     return {"assessments": ids, "alerts": alerts, "response": response, "report": shop}
 
 
-def seed_through_api(live: Any) -> dict[str, Any]:
-    """Seed a running server (:class:`tests.serve.ui.live.Live`). Until the API's resources exist this
-    writes the rows directly; then it goes through the API."""
+def _wait(what: str, check: Any, timeout: float = 120.0) -> Any:
     import time
 
-    return seed(live.ctx.engine, time.time())
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def seed_through_api(live: Any) -> dict[str, Any]:
+    """Seed a running server (:class:`tests.serve.ui.live.Live`) as its users would, through the API: an
+    analyst uploads examples/shop as a tarball and it is assessed; the attack afternoon's Kubernetes audit
+    and CloudTrail records are posted to the ingest with an API key and detected; an analyst plans a
+    response (a dry run) to one alert."""
+    import io
+    import tarfile
+
+    import httpx
+
+    from cnsec.serve.auth import add_key
+
+    analyst = live.token("analyst")
+    with httpx.Client(base_url=live.base, timeout=60) as http:
+        tgz = io.BytesIO()
+        with tarfile.open(fileobj=tgz, mode="w:gz") as tar:
+            tar.add(ROOT / "examples/shop", arcname="shop")
+        r = http.post("/v1/assessments", headers=analyst, data={"target": "examples/shop"},
+                      files={"file": ("shop.tgz", tgz.getvalue(), "application/gzip")})
+        assert r.status_code == 202, r.text
+        aid = r.json()["id"]
+
+        def finished() -> Any:
+            a = http.get(f"/v1/assessments/{aid}", headers=analyst).json()
+            return a if a.get("status") in ("done", "failed") else None
+
+        done = _wait("the assessment", finished)
+        assert done["status"] == "done", done
+
+        key, _ = add_key(live.ctx, "ingest", "e2e")
+        attack = ROOT / "examples/attack"
+        audit = {"kind": "EventList", "apiVersion": "audit.k8s.io/v1",  # as the API server's webhook batches
+                 "items": [json.loads(line) for line in (attack / "audit.log").read_text().splitlines() if line]}
+        posts = [("/v1/ingest/k8s-audit", json.dumps(audit).encode(), "application/json"),
+                 ("/v1/ingest/events", (attack / "cloudtrail.jsonl").read_bytes(), "application/x-ndjson")]
+        for path, body, kind in posts:
+            r = http.post(path, content=body, headers={"Authorization": f"Bearer {key}", "Content-Type": kind})
+            assert r.status_code in (200, 202), r.text
+
+        def drained() -> bool:  # a queued batch is deleted in the transaction that stores its alerts
+            with live.ctx.engine.connect() as conn:
+                return not conn.execute(select(func.count()).select_from(schema.serve_ingest_queue)).scalar()
+
+        _wait("the ingest queue to drain", drained)
+        alerts = http.get("/v1/alerts?limit=200", headers=analyst).json()["items"]
+        assert len(alerts) >= 10, alerts  # both sources detected
+
+        r = http.post("/v1/responses", headers=analyst, json={"alert_id": alerts[0]["id"], "action": "notify",
+                                                               "params": {}})
+        assert r.status_code == 201, r.text
+    return {"assessment": aid, "alerts": alerts, "response": r.json()}
