@@ -59,6 +59,8 @@ EXPECTED: dict[str, int] = {
     "cnsec vulndb build examples/vulns/osv/": 0,
     "cnsec vulns examples/vulns/app": 1,
     "cnsec vulns examples/vulns/app -f sarif -o v.sarif --fail-on high": 1,
+    "cnsec serve keys add --user mary --name ci": 0,
+    "cnsec serve keys list": 0,
     "source <(cnsec completion bash)": 0,
 }
 
@@ -73,6 +75,8 @@ NOT_RUN: dict[str, str] = {
     "cnsec assess --cluster --compare examples/shop/k8s": "needs a cluster (tests/k8s/live)",
     "cnsec iam audit --cluster ; cnsec iam who-can create pods/exec --cluster": "needs a cluster (tests/k8s/live)",
     "kubectl apply -f deploy/cnsec-reader.yaml": "needs a cluster; the role itself is tested in tests/k8s/live",
+    "cnsec serve": "a server that runs until stopped: tests/serve/test_observe.py starts it and talks to it",
+    "kubectl apply -f deploy/serve/": "needs a cluster; tests/serve/test_deploy.py assesses the manifests",
 }
 
 #: what a person types at the prompt; the test gives it on stdin with --password-stdin (the terminal

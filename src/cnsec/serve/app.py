@@ -16,11 +16,12 @@ from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from cnsec import __version__
 from cnsec.serve import errors
 from cnsec.serve.context import ServeContext
-from cnsec.serve.middleware import BodyLimit, SecurityHeaders
+from cnsec.serve.middleware import BodyLimit, Observe, SecurityHeaders
 from cnsec.serve.settings import Settings
 
 #: The packages whose modules are the server's parts, in inclusion order.
@@ -76,9 +77,24 @@ def create_app(settings: Settings | None = None, *, context: ServeContext | None
         mount = getattr(module, "mount", None)
         if callable(mount):
             mount(app)
+    # outermost last: headers on every answer (a 413 and a 500 too), then the log line and metrics
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Observe, ctx=ctx)
     app.add_middleware(SecurityHeaders, settings=settings)
     return app
+
+
+def all_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app with its full path and dependencies, those of included routers too.
+
+    FastAPI (0.16x) keeps an included router as one ``_IncludedRouter`` entry of ``app.routes``, not
+    as its routes: a walk over ``app.routes`` alone sees none of the parts' routes (and a test that
+    checks each one passes having checked nothing)."""
+    try:
+        from fastapi.routing import _iter_included_route_candidates
+    except ImportError:  # a FastAPI that lists included routes in app.routes itself
+        return list(app.routes)
+    return list(_iter_included_route_candidates(app.routes))
 
 
 def on_startup(app: FastAPI, start: Any) -> None:

@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default: 8443)")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the store (default: $CNSEC_DB or the SQLite "
                                                "file in the data directory)")
+    p.add_argument("--db-file", metavar="PATH",
+                   help="read the store's URL from this file (a mounted Kubernetes Secret: the password stays "
+                        "out of the environment and the process list)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) file")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     p.add_argument("--migrate", action="store_true",
@@ -65,9 +68,28 @@ def _settings(args: argparse.Namespace) -> Any:
 
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise UsageError("--tls-cert and --tls-key go together")
-    return Settings(db_url=args.db, host=getattr(args, "host", "127.0.0.1"),
+    return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),
                     port=getattr(args, "port", None) or DEFAULT_PORT,
                     tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None))
+
+
+def _db_url(args: argparse.Namespace) -> str | None:
+    from pathlib import Path
+
+    from cnsec.errors import UsageError
+
+    path = getattr(args, "db_file", None)
+    if not path:
+        return args.db  # type: ignore[no-any-return]
+    if args.db:
+        raise UsageError("--db and --db-file: give one")
+    try:
+        url = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--db-file {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    if not url:
+        raise UsageError(f"--db-file {path}: the file is empty (it should hold the store's URL)")
+    return url
 
 
 def _open(args: argparse.Namespace, *, migrate: bool = False) -> Any:

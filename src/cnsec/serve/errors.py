@@ -2,14 +2,15 @@
 
 ``{"error": {"status": 404, "code": "not_found", "message": "no finding with that id"}}`` — for our own
 :class:`ApiError`, for FastAPI's validation errors (422, with the fields at fault in ``detail``), for
-Starlette's own 404/405, and for a bug (500, with a request id to find the logged traceback; never
-the exception's text, which may hold input or a secret).
+Starlette's own 404/405, for a database that cannot be reached (503 with Retry-After: the server
+keeps serving and recovers by itself when it answers again), and for a bug (500, with the request id
+to find the logged traceback; never the exception's text, which may hold input or a secret; the 500
+itself is written by :class:`cnsec.serve.middleware.Observe`, outside every other layer).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ log = logging.getLogger("cnsec.serve")
 
 _CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+          431: "headers_too_large",
           422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable"}
 
 
@@ -74,13 +76,52 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return response(422, "the request does not match the API", detail=_validation_detail(exc))
 
-    async def bug(request: Request, exc: Exception) -> JSONResponse:
-        ref = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s", ref, request.method, request.url.path,
-                  exc_info=(type(exc), exc, exc.__traceback__))
-        return response(500, f"internal error (reference {ref})")
+    async def database(_request: Request, exc: Exception) -> JSONResponse:
+        if not database_unreachable(exc):
+            raise exc  # a bug (a constraint, a query the database refused): Observe answers 500
+        from cnsec.store.engine import driver_message
+
+        log.warning("database unavailable: %s", driver_message(exc))
+        err = unavailable()
+        return response(err.status, err.message, err.code, headers=err.headers)
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cnsec.store.engine import DatabaseError
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(Exception, bug)
+    app.add_exception_handler(SQLAlchemyError, database)
+    app.add_exception_handler(DatabaseError, database)
+
+
+#: Seconds a client is told to wait when the database is unreachable (the readiness probe's period).
+RETRY_AFTER = 5
+
+
+def unavailable() -> ApiError:
+    """The answer while the database cannot be reached."""
+    return ApiError(503, "the database is unreachable; try again shortly", headers={"Retry-After": str(RETRY_AFTER)})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A database error that says "not reachable now" (refused, dropped, locked, timed out, unreadable
+    file), as opposed to one that says the query was wrong (a bug, 500)."""
+    from sqlalchemy import exc as sa
+
+    from cnsec.store.engine import DatabaseError
+
+    if isinstance(exc, (sa.OperationalError, sa.InterfaceError, sa.TimeoutError, sa.DisconnectionError,
+                        DatabaseError)):
+        return True
+    return isinstance(exc, sa.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def bug_message(request_id: str) -> str:
+    return f"internal error (request {request_id}: the server's log has the details)"
+
+
+def log_bug(request_id: str, method: str, route: str, exc: BaseException) -> None:
+    log.error("internal error", exc_info=(type(exc), exc, exc.__traceback__),
+              extra={"fields": {"request_id": request_id, "method": method, "route": route}})

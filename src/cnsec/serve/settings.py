@@ -22,6 +22,8 @@ class Settings:
     max_body: int = 16 << 20
     #: larger limits for the routes that take archives (path prefix -> bytes)
     max_body_by_prefix: dict[str, int] = field(default_factory=lambda: {"/v1/assessments": 256 << 20})
+    #: largest request head (request line and headers), in bytes; a larger one gets 431
+    max_header_bytes: int = 32 << 10
     #: a browser session lasts this long after login (seconds), whatever its activity
     session_ttl: float = 8 * 3600.0
     #: requests allowed from one client to the login route per minute, before 429

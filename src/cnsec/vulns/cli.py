@@ -54,12 +54,16 @@ def register(sub: Any) -> None:
         "vulns", help="known vulnerabilities in dependencies, OS packages and images",
         description="Find the lockfiles and SBOMs under each PATH (or read the file given) and match every "
                     "pinned package against the local index (build it first: 'cnsec vulndb build DIR'). "
-                    "Read: requirements*.txt, poetry.lock, Pipfile.lock, package-lock.json, yarn.lock, go.mod, "
-                    "Cargo.lock, Gemfile.lock, composer.lock, *.cdx.json / bom.json, *.spdx.json; OS packages of "
+                    "Read: requirements*.txt, poetry.lock, Pipfile.lock, uv.lock, package-lock.json, yarn.lock, "
+                    "pnpm-lock.yaml, go.mod (and go.sum before Go 1.17), Cargo.lock, Gemfile.lock, composer.lock, "
+                    "gradle.lockfile, pom.xml (declared versions), packages.lock.json (NuGet), *.cdx.json / "
+                    "bom.json, *.spdx.json (a JSON SBOM named otherwise when given as PATH); OS packages of "
                     "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, release from os-release); "
                     "container images (docker save tarballs, OCI layouts), layers applied in memory.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
-               "could not be read (reported with file:line; the rest is still scanned).")
+               "could not be read (reported with file:line; the rest is still scanned). An entry that names no "
+               "version to match (a pom.xml dependency whose version comes from a parent POM, an SBOM entry "
+               "without a purl) is reported as skipped in every output format, not an error.")
     v.add_argument("paths", nargs="+", metavar="PATH",
                    help="folders, lockfiles, SBOMs, root filesystems or images (docker save .tar, OCI layout)")
     add_output_options(v)

@@ -161,7 +161,9 @@ def purl(pkg: Package) -> str:
     # the distro qualifier as Trivy and Syft write it (debian-11, ubuntu-22.04, alpine-3.18)
     distro = (f"?distro={base.lower()}-{release.split(':')[0].lstrip('v')}"
               if release and base in ("Debian", "Ubuntu", "Alpine") else "")
-    return f"pkg:{kind}/{pkg.name}@{pkg.version}{distro}"
+    # OSV's Maven name is group:artifact; a purl puts the group in the namespace (pkg:maven/group/artifact)
+    name = pkg.name.replace(":", "/", 1) if base == "Maven" else pkg.name
+    return f"pkg:{kind}/{name}@{pkg.version}{distro}"
 
 
 def finding_for(m: Match) -> Finding:
@@ -187,7 +189,11 @@ def finding_for(m: Match) -> Finding:
     )
 
 
-def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
+def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any],
+                   skipped: list[InputProblem] | None = None) -> list[Package]:
+    """Every package under ``paths``; unreadable input goes to ``errors``, entries a format read but
+    could not give a version to match (``PartlyRead.skipped``) to ``skipped`` (or ``errors`` if None)."""
+    skipped = errors if skipped is None else skipped
 
     def unreadable(exc: OSError) -> None:
         errors.append(InputProblem(str(exc.filename), None, f"cannot read folder: {exc.strerror or exc}; skipped"))
@@ -199,7 +205,7 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
             errors.append(InputProblem(raw, None, "not found"))
             continue
         if is_image(root):
-            packages.extend(_image_packages(root, errors, stats))
+            packages.extend(_image_packages(root, errors, stats, skipped))
             continue
         for path, fmt in discover(root, unreadable):
             stats["lockfiles"] += 1
@@ -208,6 +214,7 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
             except PartlyRead as partial:  # one bad line costs that line: the others are matched
                 packages.extend(partial.packages)
                 errors.extend(InputProblem(str(path), line, message) for line, message in partial.problems)
+                skipped.extend(InputProblem(str(path), line, message) for line, message in partial.skipped)
             except CnsecError as exc:
                 src = exc.source or Source(str(path))
                 errors.append(InputProblem(src.file, src.line, exc.message))
@@ -215,7 +222,9 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
                 errors.append(InputProblem(str(path), None, f"not UTF-8 text (byte {exc.start})"))
             except OSError as exc:
                 errors.append(InputProblem(str(path), None, f"cannot read: {exc.strerror}"))
-    return packages
+    # one file read twice (a requirements file that another includes, and the folder walk found too)
+    # gives the same packages, file and line: one each
+    return list(dict.fromkeys(packages))
 
 
 def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
@@ -229,7 +238,8 @@ def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
     return fmt.parse(path, path.read_text(encoding="utf-8"))
 
 
-def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, Any]) -> list[Package]:
+def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, Any],
+                    skipped: list[InputProblem]) -> list[Package]:
     """The packages of a container image: its layers applied in memory (see :mod:`cnsec.vulns.image`),
     the kept files parsed by the same formats as on disk, each package named by its file in the image
     (``image.tar:/var/lib/dpkg/status``) and the layer that brought it."""
@@ -279,6 +289,7 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
                 except PartlyRead as partial:
                     found = partial.packages
                     errors.extend(InputProblem(shown, line, message) for line, message in partial.problems)
+                    skipped.extend(InputProblem(shown, line, message) for line, message in partial.skipped)
                 layers = package_layers(k, keys)
             except CnsecError as exc:
                 errors.append(InputProblem(shown, exc.source.line if exc.source else None, exc.message))
@@ -348,7 +359,7 @@ def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[
 
             note(f"warning: the vulnerability index is {status['age_days']:g} days old (built "
                  f"{status['built_at']}; --max-db-age {max_age_days:g}): rebuild it with 'cnsec vulndb build'")
-        packages = read_inventory(paths, report.errors, report.stats)
+        packages = read_inventory(paths, report.errors, report.stats, report.skipped)
         report.stats["packages"] = len(packages)
         if packages_out is not None:
             packages_out.extend(packages)

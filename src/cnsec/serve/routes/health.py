@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
+from sqlalchemy import column, select, table
 from starlette.concurrency import run_in_threadpool
 
 from cnsec.serve.auth import public
 from cnsec.serve.context import ServeContext, context
-from cnsec.serve.errors import ApiError
+from cnsec.serve.errors import log, unavailable
+from cnsec.serve.metrics import DB_UP
+from cnsec.store.engine import driver_message
+from cnsec.store.migrations import VERSION_TABLE
 
 router = APIRouter(tags=["health"])
 
@@ -22,17 +25,24 @@ def healthz() -> dict[str, str]:
 
 
 def _ping(ctx: ServeContext) -> None:
+    """Read the store's schema version: a row of the database itself (``SELECT 1`` is answered by a
+    SQLite library that cannot read its file), and a store whose schema is gone is not ready either."""
     with ctx.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+        conn.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).first()
 
 
 @router.get("/readyz", dependencies=[public()])
 async def readyz(ctx: ServeContext = Depends(context)) -> dict[str, Any]:
-    """Ready when the database answers; 503 otherwise (the server keeps trying on every probe)."""
+    """Ready when the database answers; 503 otherwise (the server keeps trying on every probe, and is
+    ready again as soon as the database answers: nothing to restart)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    up = DB_UP.of(ctx)
     try:
         await run_in_threadpool(_ping, ctx)
-    except SQLAlchemyError:
-        raise ApiError(503, "the database is unreachable", headers={"Retry-After": "5"}) from None
+    except SQLAlchemyError as exc:
+        up.set(0)
+        log.warning("not ready: the database is unreachable: %s", driver_message(exc))
+        raise unavailable() from None
+    up.set(1)
     return {"status": "ready"}

@@ -49,7 +49,7 @@ class LockfileFormat:
         if not self.path_patterns:
             return self.matches(path.name)
         posix = path.as_posix()
-        return any(posix == p or posix.endswith("/" + p) or fnmatch.fnmatchcase(posix, "*/" + p)
+        return any(fnmatch.fnmatchcase(posix, p) or fnmatch.fnmatchcase(posix, "*/" + p)
                    for p in self.path_patterns)
 
 
@@ -86,7 +86,7 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
     with its name instead of walking nothing.
     """
     if not root.is_dir():
-        fmt = format_for(root)
+        fmt = format_for(root) or _sniff(root)
         if fmt is not None:
             yield root, fmt
         return
@@ -96,6 +96,26 @@ def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
             fmt = format_for(Path(dirpath) / name)
             if fmt is not None:
                 yield Path(dirpath) / name, fmt
+
+
+_SBOM_MARKS = ((re.compile(rb'"bomFormat"\s*:\s*"CycloneDX"'), "cyclonedx"),
+                (re.compile(rb'"spdxVersion"\s*:\s*"SPDX-2'), "spdx"))
+
+
+def _sniff(path: Path) -> LockfileFormat | None:
+    """The format of a JSON SBOM named on the command line under a name of its own choosing
+    (``centos-7-cyclonedx.json``): told by its first 64 KiB. Only for a path the user named — a folder
+    walk goes by file names — and only for a regular file (a FIFO would block the read)."""
+    import stat
+
+    try:
+        if path.suffix.lower() != ".json" or not stat.S_ISREG(path.stat().st_mode):
+            return None
+        with path.open("rb") as f:
+            head = f.read(64 << 10)
+    except OSError:
+        return None
+    return next((formats()[fmt] for mark, fmt in _SBOM_MARKS if mark.search(head)), None)
 
 
 _JSON_OBJECT_KEY = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:\s*\{', re.MULTILINE)
@@ -169,12 +189,27 @@ def toml_package_lines(text: str) -> dict[tuple[str, str], int]:
 class PartlyRead(Exception):
     """Some lines of a lockfile could not be read: the packages of the others, and each bad line's
     problem (line, message). Raised instead of a plain input error by formats that read line by line,
-    so one bad line costs that line, not the file (the rest is still matched and the line reported)."""
+    so one bad line costs that line, not the file (the rest is still matched and the line reported).
 
-    def __init__(self, packages: list[Package], problems: list[tuple[int | None, str]]) -> None:
-        super().__init__(f"{len(problems)} unreadable line(s)")
+    ``skipped``: entries that are not errors but name no version to match (a pom.xml dependency whose
+    version comes from a parent POM that is not here): reported as skipped in every output format, not
+    an exit 2. A format raises this with ``problems`` empty when it only has such entries.
+    """
+
+    def __init__(self, packages: list[Package], problems: list[tuple[int | None, str]],
+                 skipped: list[tuple[int | None, str]] | None = None) -> None:
+        super().__init__(f"{len(problems)} unreadable line(s), {len(skipped or ())} skipped")
         self.packages = packages
         self.problems = problems
+        self.skipped = skipped or []
+
+
+def partly(packages: list[Package], problems: list[tuple[int | None, str]],
+           skipped: list[tuple[int | None, str]] | None = None) -> list[Package]:
+    """``packages``, or :class:`PartlyRead` when some entries were unreadable or skipped."""
+    if problems or skipped:
+        raise PartlyRead(packages, problems, skipped)
+    return packages
 
 
 def bad(path: Path, line: int | None, message: str) -> Exception:

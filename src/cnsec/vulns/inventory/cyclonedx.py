@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cnsec.vulns.inventory import LockfileFormat, Package, bad, load_json
+from cnsec.vulns.inventory import LockfileFormat, Package, bad, load_json, partly
 from cnsec.vulns.inventory._purl import PurlError
 from cnsec.vulns.inventory._purl import parse as parse_purl
 
@@ -21,23 +21,39 @@ def purl_lines(text: str) -> dict[str, int]:
     return out
 
 
-def packages_from_purls(path: Path, text: str, purls: Iterator[str]) -> list[Package]:
+def packages_from_purls(path: Path, text: str, entries: Iterator[tuple[str | None, str]],
+                        kind: str = "component") -> list[Package]:
+    """A package per ``(purl, label)`` entry. An entry without a purl has no ecosystem to be matched in:
+    it is said as skipped (``kind`` and its label, ``name version``), not dropped in silence."""
     lines = purl_lines(text)
     out = []
-    for purl in purls:
+    unnamed: list[str] = []
+    for purl, label in entries:
+        if purl is None:
+            unnamed.append(label)
+            continue
         try:
             parsed = parse_purl(purl)
         except PurlError as exc:
             raise bad(path, lines.get(purl), str(exc)) from None
         out.append(Package(*parsed, str(path), lines.get(purl)))
-    return out
+    if not unnamed:
+        return out
+    shown = ", ".join(unnamed[:5]) + (f" and {len(unnamed) - 5} more" if len(unnamed) > 5 else "")
+    return partly(out, [], [(None, f"{len(unnamed)} {kind}(s) without a package URL (purl), so without an "
+                                   f"ecosystem to be matched in: {shown}")])
 
 
-def _components(items: Any) -> Iterator[str]:
+def label(entry: dict[str, Any], version_key: str) -> str:
+    name, version = entry.get("name"), entry.get(version_key)
+    return (name if isinstance(name, str) else "(unnamed)") + (f" {version}" if isinstance(version, str) else "")
+
+
+def _components(items: Any) -> Iterator[tuple[str | None, str]]:
     for comp in items if isinstance(items, list) else ():
         if isinstance(comp, dict):
-            if isinstance(comp.get("purl"), str):
-                yield comp["purl"]
+            purl = comp.get("purl")
+            yield (purl if isinstance(purl, str) else None), label(comp, "version")
             yield from _components(comp.get("components"))
 
 

@@ -16,7 +16,10 @@ def _v1(path: Path, deps: Any, lines: KeyLines, out: list[Package]) -> None:
         if not isinstance(spec, dict):
             continue
         version = spec.get("version")
-        if isinstance(version, str) and not version.startswith(("file:", "git", "http", "link:")):
+        if isinstance(version, str) and version.startswith("npm:"):  # an alias: "npm:real-name@1.2.3"
+            at = version.find("@", 5)  # after "npm:" and a scoped name's own '@'
+            name, version = (version[4:at], version[at + 1:]) if at > 0 else (name, version)
+        if isinstance(version, str) and not version.startswith(("file:", "git", "http", "link:", "npm:")):
             out.append(Package("npm", name, version, str(path), line))
         _v1(path, spec.get("dependencies"), lines, out)
 

@@ -7,22 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from cnsec.vulns.inventory import LockfileFormat, Package, bad, load_json
-from cnsec.vulns.inventory.cyclonedx import packages_from_purls
+from cnsec.vulns.inventory.cyclonedx import label, packages_from_purls
 
 
-def _purls(packages: Any) -> Iterator[str]:
+def _purls(packages: Any) -> Iterator[tuple[str | None, str]]:
     for pkg in packages if isinstance(packages, list) else ():
-        for ref in pkg.get("externalRefs") or () if isinstance(pkg, dict) else ():
-            if isinstance(ref, dict) and ref.get("referenceType") == "purl" and \
-                    isinstance(ref.get("referenceLocator"), str):
-                yield ref["referenceLocator"]
+        if not isinstance(pkg, dict):
+            continue
+        refs = [ref["referenceLocator"] for ref in pkg.get("externalRefs") or ()
+                if isinstance(ref, dict) and ref.get("referenceType") == "purl"
+                and isinstance(ref.get("referenceLocator"), str)]
+        if not refs:
+            yield None, label(pkg, "versionInfo")
+        for ref in refs:
+            yield ref, ""
 
 
 def parse(path: Path, text: str) -> list[Package]:
     data = load_json(path, text)
     if not isinstance(data, dict) or not str(data.get("spdxVersion", "")).startswith("SPDX-2"):
         raise bad(path, 1, 'not an SPDX 2 JSON document ("spdxVersion" missing)')
-    return packages_from_purls(path, text, _purls(data.get("packages")))
+    return packages_from_purls(path, text, _purls(data.get("packages")), "SPDX package")
 
 
 FORMAT = LockfileFormat("spdx", "", ("*.spdx.json",), parse)

@@ -7,13 +7,20 @@ from pathlib import Path
 
 from cnsec.vulns.inventory import LockfileFormat, Package, bad
 
-_VERSION = re.compile(r'^\s+version:?\s+"?([^"\s]+)"?\s*$')
+_VERSION = re.compile(r'^\s+"?version"?:?\s+"?([^"\s]+)"?\s*$')  # keys may be quoted: "version" "1.0.0"
 
 
 def _name(spec: str) -> str:
+    """The package a header spec installs: ``lodash@^4`` -> lodash, and for an alias
+    ``alias@npm:real@^5`` (``"babel-hvi@npm:@babel/x@^7"``) the real package, whose advisories apply."""
     spec = spec.strip().strip('"').strip()
     at = spec.find("@", 1)  # a scoped name starts with '@'
-    return spec[:at] if at > 0 else spec
+    if at <= 0:
+        return spec
+    rest = spec[at + 1:]
+    if rest.startswith("npm:") and rest.find("@", 5) > 0:
+        return _name(rest[4:])
+    return spec[:at]
 
 
 def parse(path: Path, text: str) -> list[Package]:
