@@ -11,12 +11,16 @@ Steps, each in a process of its own (peak RSS per step, by GNU time when install
     have no advisory, as in a real project;
   * rootfs: `cnsec vulns` on a root filesystem: the corpus's real Debian 12 dpkg database (710 installed
     packages) with its os-release set to Debian 11, because the corpus's Debian advisories end in March
-    2023 (before bookworm): every package is then matched against real bullseye advisories.
+    2023 (before bookworm): every package is then matched against real bullseye advisories;
+  * host_rootfs: `cnsec vulns /` on this machine's own root filesystem, the operating system's folders
+    only (every top-level folder but bin boot etc lib* opt sbin srv usr var is passed as --skip-dir:
+    home, root, tmp, work areas and mounts are data, not the system): dpkg, Python, node_modules, jars
+    and Go binaries as they are installed here, matched against the whole index.
 Targets: build < 60 s, 4k match < 2 s, peak RSS < 300 MiB, index size reported. Median of --runs.
 No peer runs here: osv-scanner (Go) would need building from source and its offline mode downloads
 its database; pip-audit and the other registry-installable scanners query online services.
 Run:  PYTHONPATH=src .venv/bin/python bench/vulns_bench.py [--runs 3]
-Last line: RESULT build_s=… match_4k_s=… peak_rss_mb=… db_mb=… rootfs_s=…
+Last line: RESULT build_s=… match_4k_s=… peak_rss_mb=… db_mb=… rootfs_s=… host_rootfs_s=…
 """
 
 from __future__ import annotations
@@ -107,12 +111,26 @@ def real_project(corpus: Path, where: Path) -> None:
         shutil.copyfile(e2e / name, where / name / name.split("-", 1)[1])
 
 
-def scan(project: Path, db: Path, runs: int, env: dict[str, str]) -> tuple[list[Any], dict[str, Any]]:
+#: the operating system's own top-level folders; every other one is left out of the host scan
+OS_DIRS = frozenset({"bin", "boot", "etc", "lib", "lib32", "lib64", "libx32", "opt", "sbin", "srv", "usr", "var"})
+
+
+def host_skips() -> list[str]:
+    """--skip-dir for each top-level folder of / that is not the system's (proc, sys, dev: never walked)."""
+    out = []
+    for entry in sorted(Path("/").iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and entry.name not in OS_DIRS | {"proc", "sys", "dev"}:
+            out += ["--skip-dir", str(entry)]
+    return out
+
+
+def scan(project: Path, db: Path, runs: int, env: dict[str, str], extra: tuple[str, ...] = (),
+         ok: tuple[int, ...] = (0,)) -> tuple[list[Any], dict[str, Any]]:
     out = []
     for _ in range(runs):
-        m = measure([*cnsec_exe(), "vulns", str(project), "--db", str(db), "-f", "json", "--fail-on", "none"],
-                    env=env)
-        if m.returncode != 0:
+        m = measure([*cnsec_exe(), "vulns", str(project), "--db", str(db), "-f", "json", "--fail-on", "none",
+                     *extra], env=env)
+        if m.returncode not in ok:
             raise SystemExit(f"scan of {project} failed with exit {m.returncode}")
         out.append(m)
     return out, json.loads(out[-1].stdout)
@@ -155,6 +173,8 @@ def main() -> int:
                         rootfs / "var/lib/dpkg/status")
         (rootfs / "etc/os-release").write_text('ID=debian\nVERSION_ID="11"\n')
         roots, root_report = scan(rootfs, db, args.runs, env)
+        # exit 2 is allowed here: an unreadable jar or binary of the host is reported, not fatal
+        hosts, host_report = scan(Path("/"), db, args.runs, env, tuple(host_skips()), ok=(0, 2))
     build_s = statistics.median(m.seconds for m in builds)
     match_s = statistics.median(m.seconds for m in matches)
     build_rss = max(m.peak_mb for m in builds)
@@ -170,8 +190,19 @@ def main() -> int:
     match_rss = max(match_rss, *(m.peak_mb for m in roots))
     print(f"rootfs: {root_report['summary']['packages']} dpkg packages, {len(root_report['findings'])} findings, "
           f"{root_s:.2f} s median of {[round(m.seconds, 2) for m in roots]}")
+    host_s = statistics.median(m.seconds for m in hosts)
+    match_rss = max(match_rss, *(m.peak_mb for m in hosts))
+    kinds: dict[str, int] = {}
+    for f in host_report["findings"]:
+        kinds[f["ecosystem"].split(":")[0]] = kinds.get(f["ecosystem"].split(":")[0], 0) + 1
+    print(f"host_rootfs: / ({len(host_skips()) // 2} non-system top-level folders skipped): "
+          f"{host_report['summary']['lockfiles']} files read, {host_report['summary']['packages']} packages, "
+          f"{len(host_report['findings'])} findings {kinds}, {len(host_report['errors'])} unreadable, "
+          f"{host_s:.2f} s median of {[round(m.seconds, 2) for m in hosts]}, "
+          f"peak RSS {max(m.peak_mb for m in hosts):.0f} MiB")
     print(f"RESULT build_s={build_s:.2f} match_4k_s={match_s:.2f} match_real_s={real_s:.2f} "
-          f"peak_rss_mb={max(build_rss, match_rss):.0f} db_mb={db_mb:.1f} rootfs_s={root_s:.2f}")
+          f"peak_rss_mb={max(build_rss, match_rss):.0f} db_mb={db_mb:.1f} rootfs_s={root_s:.2f} "
+          f"host_rootfs_s={host_s:.2f}")
     return 0
 
 

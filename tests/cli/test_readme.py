@@ -61,6 +61,9 @@ EXPECTED: dict[str, int] = {
     "cnsec vulns examples/vulns/app -f sarif -o v.sarif --fail-on high": 1,
     "cnsec serve keys add --user mary --name ci": 0,
     "cnsec serve keys list": 0,
+    "python3 examples/vulns/make_images.py images": 0,
+    "cnsec assess examples/vulns/deploy --images images --kev examples/vulns/kev.json --epss examples/vulns/epss.csv "
+    "-f markdown -o shop.md": 1,
     "source <(cnsec completion bash)": 0,
 }
 

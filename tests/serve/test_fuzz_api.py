@@ -28,6 +28,13 @@ from cnsec.serve.context import ServeContext
 from tests.serve.conftest import bearer
 from tests.serve.live import serving
 
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(_ctx: Any, value: Any) -> bytes:
+    """JSON lines (POST /v1/ingest/events): a string as it is, anything else one line of JSON."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
+
 #: Examples per operation and generation mode; each is sent twice (admin, anonymous). A deeper run:
 #: CNSEC_FUZZ_EXAMPLES=200 pytest tests/serve/test_fuzz_api.py
 EXAMPLES = int(os.environ.get("CNSEC_FUZZ_EXAMPLES", "10"))

@@ -30,8 +30,8 @@ def _error_line(tmp_path: Path, name: str, text: str) -> int | None:
 def test_every_lockfile_format_is_found_by_discovery() -> None:
     assert set(formats()) == {"requirements", "poetry", "pipfile", "npm", "yarn", "gomod", "cargo", "gemfile",
                               "composer", "cyclonedx", "spdx", "dpkg", "apk",
-                              "python-installed",
-                              "pnpm", "uv", "gradle", "maven", "nuget"}
+                              "python-installed", "rpm", "rpm-legacy", "node-modules", "java-archive",
+                              "go-binary", "pnpm", "uv", "gradle", "maven", "nuget"}
 
 
 def test_two_formats_with_one_id_are_a_discovery_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -133,8 +133,8 @@ def test_a_pnpm_lock_yaml_bomb_is_refused_quickly(tmp_path: Path) -> None:
 def test_a_real_uv_lock_skips_the_project_and_its_editable_workspace_members() -> None:
     rows = _rows(DATA / "uv-beet" / "uv.lock")
     names = [n for n, _, _ in rows]
-    assert rows[0] == ("annotated-types", "0.7.0", 14)  # the line of its [[package]] header
-    assert ("certifi", "2025.11.12", 101) in rows
+    assert rows[0] == ("annotated-types", "0.7.0", 15)  # the line of its name, as for poetry.lock
+    assert ("certifi", "2025.11.12", 102) in rows
     assert len(rows) == 8 and not {"beet", "bolt", "lectern", "mecha"} & set(names)  # source = { editable }
 
 
@@ -144,7 +144,7 @@ def test_uv_git_packages_are_read_and_virtual_ones_are_not(tmp_path: Path) -> No
             'source = { git = "https://github.com/astral-sh/ruff?rev=0.8.1#0.8.1" }\n\n'
             '[[package]]\nname = "broken"\nsource = { registry = "https://pypi.org/simple" }\n')
     packages, partial = _read(_write(tmp_path, "uv.lock", text))
-    assert [(p.name, p.version, p.line) for p in packages] == [("ruff", "0.8.1", 8)]
+    assert [(p.name, p.version, p.line) for p in packages] == [("ruff", "0.8.1", 9)]
     assert partial is not None and partial.problems == [(13, "a [[package]] without a name and version")]
 
 
@@ -191,8 +191,8 @@ def test_a_real_pom_resolves_properties_and_managed_versions_and_reports_inherit
     assert len(packages) == 26
     # spring-boot-starter-parent manages the rest: each one is said, with its line, never dropped
     assert partial is not None and partial.problems == [] and len(partial.skipped) == 23
-    assert (215, "com.fasterxml.jackson.core:jackson-databind: no version declared in this file (it comes from a "
-                 "parent POM or an imported BOM, which are not read): not matched") in partial.skipped
+    assert (215, "com.fasterxml.jackson.core:jackson-databind: version set by a parent POM or BOM that is not "
+                 "beside this file (not read): not matched") in partial.skipped
 
 
 _POM = """<?xml version="1.0" encoding="UTF-8"?>
@@ -463,3 +463,69 @@ def test_a_go_mod_line_that_is_no_directive_is_reported_not_passed_over(tmp_path
     packages, partial = _read(_write(tmp_path, "go.mod", text))
     assert [(p.name, p.line) for p in packages] == [("c.example/d", 7)]
     assert partial is not None and partial.problems == [(5, "not a go.mod directive: 'requre'")]
+
+
+def test_a_pom_takes_versions_properties_and_dependencies_from_its_parent_pom_beside_it(tmp_path: Path) -> None:
+    parent = ("<project><groupId>org.acme</groupId><artifactId>parent</artifactId><version>2.0</version>\n"
+              "<properties><jackson.version>2.9.1</jackson.version><lib.version>1.0</lib.version></properties>\n"
+              "<dependencyManagement><dependencies><dependency><groupId>com.fasterxml.jackson.core</groupId>\n"
+              "<artifactId>jackson-databind</artifactId><version>${jackson.version}</version></dependency>\n"
+              "</dependencies></dependencyManagement>\n"
+              "<dependencies><dependency><groupId>junit</groupId><artifactId>junit</artifactId>"
+              "<version>4.12</version></dependency></dependencies></project>\n")
+    child = ("<project><parent><groupId>org.acme</groupId><artifactId>parent</artifactId><version>2.0</version>"
+             "</parent>\n<artifactId>app</artifactId><properties><lib.version>1.5</lib.version></properties>\n"
+             "<dependencies><dependency><groupId>com.fasterxml.jackson.core</groupId>\n"
+             "<artifactId>jackson-databind</artifactId></dependency>\n"
+             "<dependency><groupId>org.x</groupId><artifactId>lib</artifactId><version>${lib.version}</version>"
+             "</dependency>\n<dependency><groupId>${project.groupId}</groupId><artifactId>core</artifactId>"
+             "<version>${project.version}</version></dependency></dependencies></project>\n")
+    (tmp_path / "pom.xml").write_text(parent)
+    (tmp_path / "app").mkdir()
+    path = _write(tmp_path / "app", "pom.xml", child)
+    packages, partial = _read(path)
+    assert partial is None
+    assert [(p.name, p.version, Path(p.file).parent.name, p.line) for p in packages] == [
+        ("com.fasterxml.jackson.core:jackson-databind", "2.9.1", "app", 3),  # managed by the parent
+        ("org.x:lib", "1.5", "app", 5),  # the child's property wins
+        ("org.acme:core", "2.0", "app", 6),
+        ("junit:junit", "4.12", tmp_path.name, 6)]  # inherited: named by the parent's file and line
+
+
+def test_a_parent_pom_of_another_project_or_unreadable_is_not_taken_for_the_parent(tmp_path: Path) -> None:
+    child = ("<project><parent><groupId>org.acme</groupId><artifactId>parent</artifactId></parent>\n"
+             "<artifactId>app</artifactId><dependencies><dependency><groupId>g</groupId><artifactId>a</artifactId>"
+             "</dependency></dependencies></project>\n")
+    (tmp_path / "pom.xml").write_text("<project><groupId>other</groupId><artifactId>x</artifactId>"
+                                      "<properties><v>9</v></properties></project>\n")
+    (tmp_path / "app").mkdir()
+    packages, partial = _read(_write(tmp_path / "app", "pom.xml", child))
+    assert packages == [] and partial is not None and [line for line, _ in partial.skipped] == [2]
+    (tmp_path / "pom.xml").write_text("<project><oops></project>\n")
+    packages, partial = _read(tmp_path / "app" / "pom.xml")
+    assert partial is not None and partial.skipped[0][0] == 1
+    assert "cannot be read (not valid XML" in partial.skipped[0][1]
+
+
+@pytest.mark.corpus
+def test_osv_scanners_maven_fixture_with_a_local_parent_gives_the_packages_it_found() -> None:
+    from tests.vulns.conftest import corpus
+
+    # osv-scanner's snapshot: "Scanned …/maven-transitive/registry.xml file and found 2 packages" (without
+    # its deps.dev transitive resolution); registry.xml names ./parent.xml as its <relativePath>
+    base = corpus() / "inputs/osv-scanner/cmd/osv-scanner/scan/source/testdata/maven-transitive"
+    fmt = format_for(Path("pom.xml"))
+    assert fmt is not None
+    path = base / "registry.xml"
+    assert sorted((p.name, p.version) for p in fmt.parse(path, path.read_text())) == [
+        ("com.google.android.gms:play-services", "10.0.0"), ("org.apache.logging.log4j:log4j-web", "2.14.1")]
+
+
+def test_an_imported_bom_in_dependency_management_is_not_a_package(tmp_path: Path) -> None:
+    # osv-scalibr's with-parent.xml: a `<scope>import</scope>` pom in dependencyManagement is a list of
+    # versions (a BOM), never on the classpath: matching it would report the BOM artifact's advisories
+    text = ("<project><dependencyManagement><dependencies>\n<dependency><groupId>org.import</groupId>"
+            "<artifactId>import</artifactId><version>1.2.3</version><type>pom</type><scope>import</scope>"
+            "</dependency>\n<dependency><groupId>org.chuck</groupId><artifactId>chuck</artifactId>"
+            "<version>3.0.0</version></dependency>\n</dependencies></dependencyManagement></project>\n")
+    assert _rows(_write(tmp_path, "pom.xml", text)) == [("org.chuck:chuck", "3.0.0", 3)]

@@ -40,6 +40,7 @@ def _agreement(fname: str, ecosystem: str) -> tuple[int, int, list[str]]:
     ("rubygems-versions-generated.txt", "RubyGems"),
     ("alpine-versions.txt", "Alpine:v3.18"),
     ("alpine-versions-generated.txt", "Alpine"),
+    ("redhat-versions.txt", "Rocky Linux:9"),
 ])
 def test_every_ordering_vector_of_an_exactly_supported_ecosystem_holds(fname: str, ecosystem: str) -> None:
     _, total, wrong = _agreement(fname, ecosystem)

@@ -47,6 +47,16 @@ def register(sub: Any) -> None:
     p.add_argument("--no-render", action="store_true",
                    help="read Helm charts and Kustomize overlays as plain files instead of rendering them "
                         "(helm template, kubectl kustomize)")
+    # image vulnerabilities joined to the workloads that run them (issue 18; docs/vulns.md)
+    p.add_argument("--images", metavar="DIR",
+                   help="a folder of container images (docker save tarballs, OCI layouts): their known "
+                        "vulnerabilities become findings on the image and on every workload that runs it, "
+                        "scored with the workload's exposure and privileges; needs the vulnerability index")
+    p.add_argument("--db", metavar="PATH", help="with --images: the vulnerability index (default: $CNSEC_VULNDB, "
+                                                "else vulns.db in the data directory)")
+    from cnsec.vulns import add_exploitation_options
+
+    add_exploitation_options(p)
     p.set_defaults(func=run_assess)
 
     c = sub.add_parser("checks", help="the check catalog",
@@ -111,12 +121,14 @@ def run_assess(args: argparse.Namespace) -> int:
     verbose(f"configuration: {config.path or 'none (no .cnsec.yaml found)'}")
     render = _render_options(args)
     fmt = output_format(args)
+    join = _image_join(args)
     with batch_gc():  # one batch from reading to the written report: no collector pass in between
         # JSON: the findings are rendered on the other core while risks are scored; source snippets
         # are only shown by the Markdown report
         report = assess(args.paths, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
-                        on_findings=prerender_findings if fmt == "json" else None,
-                        snippets=fmt == "markdown", render=render)
+                        on_findings=prerender_findings if fmt == "json" and join is None else None,
+                        snippets=fmt == "markdown", render=render, extend=join)
+        _add_image_stats(report, join)
         if report.stats.get("files", 0) == 0 and report.errors:
             for problem in report.errors:
                 print(f"cnsec: {one_line(problem)}", file=sys.stderr)
@@ -135,6 +147,30 @@ def run_assess(args: argparse.Namespace) -> int:
     return 2 if nothing and (report.errors or report.skipped) else code
 
 
+def _image_join(args: argparse.Namespace) -> Any:
+    """The ``--images`` join, checked before anything is read: the folder exists and the index opens."""
+    import os
+
+    from cnsec.errors import UsageError
+
+    if not args.images:
+        if args.vex or args.kev or args.epss or args.db:
+            raise UsageError("--db, --vex, --kev and --epss go with --images (or use 'cnsec vulns')")
+        return None
+    if not os.path.isdir(args.images):
+        raise UsageError(f"--images {args.images}: not a folder (of docker save tarballs or OCI layouts)")
+    from cnsec.vulns import ImageJoin
+
+    return ImageJoin(args.images, args.db, vex=args.vex, kev=args.kev, epss=args.epss)
+
+
+def _add_image_stats(report: Any, join: Any) -> None:
+    if join is not None:
+        report.stats["images"] = join.stats
+        for rid, info in join.rules.items():
+            report.rules.setdefault(rid, info)
+
+
 def _run_cluster(args: argparse.Namespace) -> int:
     from cnsec.assess.cluster import assess_cluster
     from cnsec.assess.config import find_config
@@ -144,12 +180,15 @@ def _run_cluster(args: argparse.Namespace) -> int:
 
     config = find_config([args.compare] if args.compare else ["."], args.config)
     fmt = output_format(args)
+    join = _image_join(args)
     with batch_gc():
         from cnsec.k8s.live.options import read_live
 
         read = read_live(args, args.namespace)
         report = assess_cluster(read, config, only=_ids(args.checks), skip=_ids(args.skip_checks),
-                                on_findings=prerender_findings if fmt == "json" and not args.compare else None)
+                                on_findings=prerender_findings if fmt == "json" and not args.compare
+                                and join is None else None, extend=join)
+        _add_image_stats(report, join)
         if args.compare:
             from cnsec.assess.drift import add_drift
 

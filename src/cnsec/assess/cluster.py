@@ -21,7 +21,7 @@ from cnsec.model.source import Source
 
 if TYPE_CHECKING:
     from cnsec.assess.checks.base import Check
-    from cnsec.assess.engine import PartResult
+    from cnsec.assess.engine import Extend, PartResult
     from cnsec.k8s.live.reader import ClusterRead
     from cnsec.model.report import Report
 
@@ -88,9 +88,10 @@ def cluster_inventory(read: ClusterRead) -> Inventory:
 def assess_cluster(read: ClusterRead, config: Config, *, only: set[str] | None = None,
                    skip: set[str] | None = None,
                    on_findings: Callable[[list[Finding]], None] | None = None,
-                   workers: int | None = None) -> Report:
+                   workers: int | None = None, extend: Extend | None = None) -> Report:
     """Assess what was read. The per-object checks run on ``workers`` processes for large clusters
-    (as the file loader's parts do); the result does not depend on the split."""
+    (as the file loader's parts do); the result does not depend on the split. ``extend``: as for
+    :func:`~cnsec.assess.engine.assess_inventory` (``--images``)."""
     import time
 
     from cnsec.assess.engine import assess_inventory, select_checks
@@ -105,7 +106,8 @@ def assess_cluster(read: ClusterRead, config: Config, *, only: set[str] | None =
     inv = cluster_inventory(read)
     checks = select_checks(config, only, skip)
     parts = _checked_in_parts(inv, config, checks, workers)
-    report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=final, snippets=False)
+    report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=final, snippets=False,
+                              extend=extend)
     pods = {r.key: r.extra["pods"] for r in inv.k8s if r.extra.get("pods")}
     for asset in report.assets:
         if asset.source.file.startswith(LIVE):

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from cnsec.k8s.render.helm import HelmOptions
 
 SNIPPET_CONTEXT = 2
+#: adds assets, findings and problems to an assessment from outside its inventory (see ``assess_inventory``)
+Extend = Callable[[Inventory, list[Asset], list[Finding], list[InputProblem]], None]
 
 
 @dataclass(slots=True)
@@ -540,21 +542,25 @@ def assess_inventory(inv: Inventory, config: Config, *, only: set[str] | None = 
                      skip: set[str] | None = None, checks: list[Check] | None = None,
                      parts: list[PartResult] | None = None,
                      on_findings: Callable[[list[Finding]], None] | None = None,
-                     snippets: bool = True) -> Report:
+                     snippets: bool = True, extend: Extend | None = None) -> Report:
     """Assess a loaded inventory; ``parts`` are the per-resource results of :func:`check_part`
     when they already ran beside the parser (see :func:`assess`). ``on_findings`` sees the findings
     once they are final (sorted, suppressions applied, fixes redacted), before risks and the plan
     are built from them: the CLI starts rendering them there. ``snippets``: attach source snippets
-    to the worst findings (only the Markdown report shows them)."""
+    to the worst findings (only the Markdown report shows them). ``extend`` adds assets and findings
+    from outside the inventory before suppressions, risks and the plan (``--images``:
+    :class:`cnsec.vulns.risk.ImageJoin`)."""
     started = time.perf_counter()
     assets = build_assets(inv, config)
     if checks is None:
         checks = select_checks(config, only, skip)
     findings, check_problems = run_checks(inv, config, assets, checks, parts)
+    problems = list(inv.problems) + check_problems
+    if extend is not None:
+        extend(inv, assets, findings, problems)
     # in file order before anything reads them: risks list their findings, and that order must not
     # depend on how the inventory was split between processes
     findings.sort(key=lambda f: (f.source.file, f.source.line or 0, f.check_id, f.id))
-    problems = list(inv.problems) + check_problems
     waivers = _waivers_for(inv, problems, _peer_map(checks))
     if waivers:
         for f in findings:
@@ -622,7 +628,7 @@ def batch_gc() -> Iterator[None]:
 def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
            skip: set[str] | None = None, workers: int | None = None,
            on_findings: Callable[[list[Finding]], None] | None = None, snippets: bool = True,
-           render: HelmOptions | None = None) -> Report:
+           render: HelmOptions | None = None, extend: Extend | None = None) -> Report:
     """Load and assess ``targets``. The per-resource checks run on each part of the inventory in the
     process that parsed it, while it is fresh there (no second fork, and only the findings travel);
     checks that need the whole inventory run afterwards on it. ``render``: render the Helm charts
@@ -633,6 +639,6 @@ def assess(targets: list[str], config: Config, *, only: set[str] | None = None,
         inv, parts = scan_inventory(targets, functools.partial(check_part, config=config, checks=checks),
                                     workers=workers, exclude=config.exclude, render=render)
         report = assess_inventory(inv, config, checks=checks, parts=parts, on_findings=on_findings,
-                                  snippets=snippets)
+                                  snippets=snippets, extend=extend)
     report.stats["seconds"] = round(time.perf_counter() - started, 3)
     return report

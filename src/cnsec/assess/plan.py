@@ -50,15 +50,16 @@ def build_plan(findings: list[Finding], risks: list[Risk], assets: dict[str, Ass
                inv: Inventory | None = None,
                groups: dict[tuple[str, str], list[Finding]] | None = None) -> list[PlanItem]:
     controls = control_catalog()
-    by_control: dict[str, list[Finding]] = {}
+    # a finding may name its own plan item within its control (``plan_item``: "upgrade X to Y in image Z")
+    by_control: dict[tuple[str, str | None], list[Finding]] = {}
     for f in findings:
         if not f.suppressed and f.control_id:
-            by_control.setdefault(f.control_id, []).append(f)
+            by_control.setdefault((f.control_id, f.attrs.get("plan_item")), []).append(f)
     if groups is None:
         groups = group(findings)
     risk_index = {(r.asset_id, r.threat_id): r for r in risks}
     items: list[PlanItem] = []
-    for control_id, fs in by_control.items():
+    for (control_id, own_title), fs in by_control.items():
         closing = {f.id for f in fs}
         reduction = 0
         closed = 0
@@ -79,11 +80,11 @@ def build_plan(findings: list[Finding], risks: list[Risk], assets: dict[str, Ass
         ctrl = controls.get(control_id)
         ordered = sorted(fs, key=lambda f: (-f.severity, f.asset_id))
         items.append(PlanItem(
-            rank=0, control_id=control_id, title=ctrl.title if ctrl else control_id,
+            rank=0, control_id=control_id, title=own_title or (ctrl.title if ctrl else control_id),
             action=ctrl.action if ctrl else "", finding_ids=tuple(f.id for f in ordered),
             risk_reduction=reduction, risks_closed=closed, patches=_patches(ordered, assets),
         ))
-    items.sort(key=lambda p: (-p.risk_reduction, -len(p.finding_ids), p.control_id))
+    items.sort(key=lambda p: (-p.risk_reduction, -len(p.finding_ids), p.control_id, p.title))
     for i, item in enumerate(items, 1):
         item.rank = i
     return items

@@ -46,7 +46,7 @@ def _factors(asset: Asset, threat_id: str, findings: list[Finding]) -> tuple[flo
     threat = threat_catalog().get(threat_id)
     miss = 1.0
     for f in findings:
-        miss *= _MISS[f.severity]
+        miss *= _MISS[f.severity] if "exploitability" not in f.attrs else 1.0 - f.attrs["exploitability"]
     combined = 1.0 - miss
     bonus = DATA_BONUS if SENSITIVE_DATA.intersection(asset.data_classes) else 0.0
     tsev = threat.severity if threat else "medium"
@@ -70,7 +70,7 @@ def score_one(asset: Asset, threat_id: str, findings: list[Finding]) -> Risk:
     named = ", ".join([f"{f.severity.label} {f.check_id}" for f in worst[:3]])
     if n > 3:
         named += f" and {n - 3} more"
-    terms = "·".join([_TERM[f.severity] for f in worst[:4]])
+    terms = "·".join([_term(f) for f in worst[:4]])
     if n > 4:
         terms += "·…"
     impact_text = _impact_text(asset, bonus, tsev, tfactor)
@@ -88,6 +88,13 @@ _MISS = {sev: 1.0 - p for sev, p in EXPLOITABILITY.items()}
 _TERM = {sev: f"(1-{p:.2f})" for sev, p in EXPLOITABILITY.items()}
 _EXPOSURE_TEXT = {e: f"exposure {e} {p:.2f}" for e, p in EXPOSURE.items()}
 _IMPACT_TEXTS: dict[tuple[Criticality, float, str, float], str] = {}
+
+
+def _term(f: Finding) -> str:
+    """A finding's chance in the explanation: its severity's, or its own ``exploitability`` where it
+    carries one (an image vulnerability: severity, fix, KEV/EPSS and the workload's privileges)."""
+    own = f.attrs.get("exploitability")
+    return _TERM[f.severity] if own is None else f"(1-{own:.2f})"
 
 
 def _impact_text(asset: Asset, bonus: float, tsev: str, tfactor: float) -> str:

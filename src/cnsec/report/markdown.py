@@ -81,6 +81,9 @@ def render(report: Report) -> str:
         )
         lines.append("")
 
+    if report.kind == "assessment" and isinstance(report.stats.get("images"), dict):
+        lines += _vulnerabilities(report)
+
     lines += ["## Findings", ""]
     active = sorted(report.active(), key=lambda f: (-f.severity, f.check_id, f.asset_id))
     lines += _table(
@@ -146,4 +149,48 @@ def _top_item_details(finding_ids: tuple[str, ...], by_id: dict[str, Finding],
     if len(finding_ids) > shown:
         out.append(f"- … and {len(finding_ids) - shown} more findings")
     out.append("")
+    return out
+
+
+def severity_text(f: Finding) -> str:
+    """A vulnerability's severity, saying so when the advisory (and its aliases) gave none."""
+    if f.attrs.get("severity_source") in ("none", "unscorable"):
+        return f"unknown (ranked {f.severity.label})"
+    return f.severity.label
+
+
+def _vulnerabilities(report: Report) -> list[str]:
+    """``assess --images``: the images read, and each vulnerability once per image with the workloads
+    that run it and the worst exploitability among them (the findings table lists every copy)."""
+    images = report.stats["images"]
+    assets = {a.id: a for a in report.assets}
+    kev = sum(1 for f in report.findings if f.asset_id == f.attrs.get("image") and f.attrs.get("kev"))
+    out = ["## Vulnerabilities", "",
+           f"{images.get('vulnerabilities', 0)} known vulnerabilities in {images.get('given', 0)} images "
+           f"({kev} known exploited); {images.get('workload_images_not_given', 0)} workload images were not "
+           "given (see the skipped inputs).", ""]
+    out += _table(["Image", "File", "Packages", "Vulnerabilities", "Runs in"],
+                  [[_code(i["asset_id"]), _code(i["file"]), i["packages"], i["vulnerabilities"],
+                    ", ".join(_code(w) for w in i["workloads"]) or "no workload"] for i in images.get("images", ())])
+    worst: dict[tuple[str, str, str], float] = {}
+    for f in report.findings:
+        if "image" in f.attrs and f.asset_id != f.attrs["image"]:
+            key = (str(f.attrs["image"]), f.check_id, str(f.attrs.get("purl")))
+            worst[key] = max(worst.get(key, 0.0), float(f.attrs.get("exploitability", 0.0)))
+    rows: list[list[object]] = []
+    on_images = [f for f in report.findings if f.asset_id == f.attrs.get("image")]
+    for f in sorted(on_images, key=lambda f: (-worst.get((f.asset_id, f.check_id, str(f.attrs.get("purl"))),
+                                                         f.attrs.get("exploitability", 0.0)), -f.severity,
+                                              f.asset_id, f.check_id)):
+        a = assets.get(f.asset_id)
+        epss = f.attrs.get("epss")
+        key = (f.asset_id, f.check_id, str(f.attrs.get("purl")))
+        rows.append([severity_text(f), f.check_id, f.attrs.get("package"), f.attrs.get("installed_version"),
+                     f.attrs.get("fixed_version") or "none published",
+                     "KEV" if f.attrs.get("kev") else "-", f"{epss['score']:.3f}" if epss else "-",
+                     _code(f.asset_id), len(a.attrs.get("workloads", ())) if a else 0,
+                     f"{worst[key]:.2f}" if key in worst else "-",
+                     "suppressed" if f.suppressed else "open"])
+    out += ["", *_table(["Severity", "Advisory", "Package", "Installed", "Fixed in", "Exploited", "EPSS", "Image",
+                         "Workloads", "Worst exploitability", "Status"], rows), ""]
     return out

@@ -24,6 +24,9 @@ def register(sub: Any) -> None:
                         "out of the environment and the process list)")
     p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) file")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    p.add_argument("--assess-root", action="append", default=[], metavar="DIR",
+                   help="a server-side folder under which POST /v1/assessments may assess a path (repeatable; "
+                        "default: none, only uploaded tarballs are assessed)")
     p.add_argument("--migrate", action="store_true",
                    help="upgrade a store made by an older cnsec before serving (take a backup first)")
     p.set_defaults(func=_serve)
@@ -70,7 +73,8 @@ def _settings(args: argparse.Namespace) -> Any:
         raise UsageError("--tls-cert and --tls-key go together")
     return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),
                     port=getattr(args, "port", None) or DEFAULT_PORT,
-                    tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None))
+                    tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None),
+                    assess_roots=tuple(getattr(args, "assess_root", None) or ()))
 
 
 def _db_url(args: argparse.Namespace) -> str | None:

@@ -38,6 +38,13 @@ class Settings:
     #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"
     #: (in the server process), "none" (events are queued, nothing takes them: tests)
     ingest_worker: str = "process"
+    #: SQLite only: write-ahead logging (serve/ingest/part.py says why); off leaves the file's mode as is
+    sqlite_wal: bool = True
+    #: server-side folders a JSON ``{"target", "path"}`` assessment may read under; empty: none may
+    assess_roots: tuple[str, ...] = ()
+    #: the respond engine's own hash-chained trail (its memory for idempotency and the rate limit);
+    #: ``None`` is the one ``cnsec respond`` uses ($CNSEC_AUDIT_LOG, else the XDG state dir)
+    respond_audit_log: str | None = None
 
     @property
     def tls(self) -> bool:

@@ -201,10 +201,14 @@ serve_findings = Table(
 #: The current state of each finding of each target: what the findings page lists and triage changes.
 serve_finding_states = Table(
     "serve_finding_states", metadata,
-    Column("target", String(512), primary_key=True),
-    Column("fingerprint", String(64), primary_key=True),
+    #: the finding's id in the API: opaque, stable per (target, fingerprint) — a hash of the two
+    #: (serve/services/findings.py), so it is also what keeps each pair once
+    Column("fid", String(32), primary_key=True),
+    Column("target", String(512), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
     Column("check_id", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
+    Column("rank", Integer, nullable=False),  # the severity as a number, for sorting (critical = 4)
     Column("title", Text, nullable=False),
     Column("asset", String(512), nullable=False),
     Column("location", String(1024), nullable=False, default=""),
@@ -216,7 +220,13 @@ serve_finding_states = Table(
     Column("suppressed_until", Float),
     Column("suppress_reason", Text),
     Column("assignee", String(128)),
-    Index("ix_serve_finding_states_list", "status", "severity", "last_seen"),
+    # the findings page: keyset pagination (serve/services/pages.py) in each sort order, over every
+    # target or one — an index per order, so no page sorts anything
+    Index("ix_serve_finding_states_page", "rank", "fid"),
+    Index("ix_serve_finding_states_target_page", "target", "rank", "fid"),
+    Index("ix_serve_finding_states_first_seen", "first_seen", "fid"),
+    Index("ix_serve_finding_states_asset", "asset", "fid"),
+    Index("ix_serve_finding_states_check", "check_id", "fid"),
 )
 
 serve_comments = Table(

@@ -58,8 +58,11 @@ def register(sub: Any) -> None:
                     "pnpm-lock.yaml, go.mod (and go.sum before Go 1.17), Cargo.lock, Gemfile.lock, composer.lock, "
                     "gradle.lockfile, pom.xml (declared versions), packages.lock.json (NuGet), *.cdx.json / "
                     "bom.json, *.spdx.json (a JSON SBOM named otherwise when given as PATH); OS packages of "
-                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, release from os-release); "
-                    "container images (docker save tarballs, OCI layouts), layers applied in memory.",
+                    "a root filesystem (var/lib/dpkg/status, lib/apk/db/installed, the sqlite rpmdb, release "
+                    "from os-release) and what is installed in it (Python site-packages, node_modules/*/package.json, "
+                    "jars/wars/ears, Go build info in executables); container images (docker save tarballs, OCI "
+                    "layouts), layers applied in memory. A folder is a root filesystem when it has etc/os-release "
+                    "or usr/lib/os-release; a jar or Go binary named as PATH is read too.",
         epilog="exit codes: 0 nothing at/above --fail-on, 1 there is, 2 no index, or a lockfile or version "
                "could not be read (reported with file:line; the rest is still scanned). An entry that names no "
                "version to match (a pom.xml dependency whose version comes from a parent POM, an SBOM entry "
@@ -70,17 +73,50 @@ def register(sub: Any) -> None:
     v.add_argument("--db", metavar="PATH", help="index file (default as for 'vulndb build')")
     v.add_argument("--sbom-out", metavar="FILE",
                    help="also write what was read, and the vulnerabilities found, as CycloneDX 1.6 JSON")
+    v.add_argument("--skip-dir", action="append", default=[], metavar="DIR",
+                   help="a folder not walked (repeatable), e.g. 'cnsec vulns / --skip-dir /home'")
     v.add_argument("--max-db-age", metavar="DAYS", type=float, default=DEFAULT_MAX_AGE_DAYS,
                    help=f"warn when the index is older than this (default: {DEFAULT_MAX_AGE_DAYS:g} days)")
+    from cnsec.vulns.options import add_exploitation_options
+
+    add_exploitation_options(v)
     v.set_defaults(func=run_vulns)
 
 
-def _db_path(args: argparse.Namespace) -> Any:
+def db_path(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
     from cnsec.vulns.index import default_path
 
     return Path(args.db) if args.db else default_path()
+
+
+def apply_exploitation(report: Any, args: argparse.Namespace) -> None:
+    """VEX statements, then KEV and EPSS, onto the report's findings; the counts go to its summary."""
+    from cnsec.vulns import kev, vex
+
+    statements = vex.load_all(args.vex, report.errors, report.skipped)
+    if args.vex:
+        _name_images(report.findings, args.paths)
+        report.stats["vex"] = vex.apply(report.findings, statements)
+    signals = kev.load(args.kev, args.epss, report.findings, report.errors)
+    if signals is not None:
+        report.stats["exploitation"] = {**signals.stats(), "known_exploited": kev.annotate(report.findings, signals)}
+
+
+def _name_images(findings: list[Any], paths: list[str]) -> None:
+    """The repository tags of the images scanned, on their findings (``image_refs``), so that a VEX
+    statement about an image (``pkg:oci/…``) applies to that image's packages only."""
+    from pathlib import Path
+
+    from cnsec.vulns.image import is_image
+    from cnsec.vulns.risk import image_refs
+
+    refs = {p: image_refs(Path(p))[0] for p in paths if is_image(Path(p))}
+    for f in findings:
+        image = next((p for p in refs if f.source.file.startswith(f"{p}:/")), None)
+        if image is not None:
+            f.attrs["image_refs"] = refs[image]
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -89,7 +125,7 @@ def run_build(args: argparse.Namespace) -> int:
     from cnsec.report.safe import printable
     from cnsec.vulns.index import build
 
-    result = build([Path(s) for s in args.sources], _db_path(args))
+    result = build([Path(s) for s in args.sources], db_path(args))
     for problem in result.errors:
         print(f"cnsec: {printable(problem)}", file=sys.stderr)
     stats = result.stats()
@@ -109,7 +145,7 @@ def run_update(args: argparse.Namespace) -> int:
     from cnsec.report.safe import printable
     from cnsec.vulns.download import DEFAULT_BASE, DEFAULT_ECOSYSTEMS, update
 
-    db = _db_path(args)
+    db = db_path(args)
     try:
         result = update(db, args.ecosystem or DEFAULT_ECOSYSTEMS, args.url or os.environ.get("CNSEC_OSV_URL")
                         or DEFAULT_BASE)
@@ -133,7 +169,9 @@ def run_vulns(args: argparse.Namespace) -> int:
     from cnsec.vulns.match import scan
 
     packages: list[Any] = []
-    report = scan(args.paths, _db_path(args), max_age_days=args.max_db_age, packages_out=packages)
+    report = scan(args.paths, db_path(args), max_age_days=args.max_db_age, packages_out=packages,
+                  skip_dirs=args.skip_dir)
+    apply_exploitation(report, args)
     if args.sbom_out:
         from cnsec.fsutil import atomic_write_text
         from cnsec.vulns.match import purl

@@ -36,6 +36,9 @@ class Kept:
     """One kept file: its text in every layer that wrote it (oldest first), by layer digest."""
 
     versions: list[tuple[str, bytes]] = field(default_factory=list)
+    #: ``data`` is what a self-contained reader made of the file as its layer streamed by (the packages
+    #: of a Go binary or a jar), not the file itself
+    reduced: bool = False
 
     @property
     def layer(self) -> str:
@@ -157,11 +160,15 @@ def _layers(src: _Source, problems: list[str]) -> list[tuple[str, str]]:
     return [(d, _blob(d)) for d in (_digest(layer, src) for layer in doc["layers"])]
 
 
+Reduce = Callable[[str, tarfile.TarInfo, IO[bytes]], bytes | None]
+
+
 def read_image(path: Path, wanted: Callable[[str], bool], max_bytes: int,
-               problems: list[str]) -> dict[str, Kept]:
+               problems: list[str], reduce: Reduce | None = None) -> dict[str, Kept]:
     """The files under their in-image path (``var/lib/dpkg/status``) for which ``wanted(path)`` is true,
     after applying every layer. ``problems`` gets what was left out and why (a layer that is not a
-    tar, a file over ``max_bytes``)."""
+    tar, a file over ``max_bytes``). ``reduce(path, member, stream)`` is offered every regular file
+    first: what it returns (not ``None``) is kept instead of the file, which is never held whole."""
     src = _Source(path)
     files: dict[str, Kept] = {}
     seen = 0
@@ -177,7 +184,7 @@ def read_image(path: Path, wanted: Callable[[str], bool], max_bytes: int,
                         if seen > MAX_MEMBERS:
                             raise InputError(f"more than {MAX_MEMBERS} files in the layers; refused",
                                              Source(str(path)))
-                        _apply(layer, member, digest, files, wanted, max_bytes, problems)
+                        _apply(layer, member, digest, files, wanted, max_bytes, problems, reduce)
             except (tarfile.TarError, EOFError, OSError) as exc:
                 problems.append(f"layer {digest}: not a readable tar layer ({exc}); its files are not read")
     finally:
@@ -186,7 +193,7 @@ def read_image(path: Path, wanted: Callable[[str], bool], max_bytes: int,
 
 
 def _apply(layer: tarfile.TarFile, member: tarfile.TarInfo, digest: str, files: dict[str, Kept],
-           wanted: Callable[[str], bool], max_bytes: int, problems: list[str]) -> None:
+           wanted: Callable[[str], bool], max_bytes: int, problems: list[str], reduce: Reduce | None) -> None:
     name = _norm(member.name)
     if name is None:
         return
@@ -202,6 +209,12 @@ def _apply(layer: tarfile.TarFile, member: tarfile.TarInfo, digest: str, files: 
         for kept in [k for k in files if k.startswith(gone + "/")]:
             del files[kept]
         return
+    if reduce is not None and member.isreg():
+        stream = layer.extractfile(member)
+        reduced = reduce(name, member, stream) if stream is not None else None
+        if reduced is not None:
+            files[name] = Kept([(digest, reduced)], reduced=True)
+            return
     if not member.isreg() or not wanted(name):
         if member.isdir() is False and name in files:
             del files[name]  # replaced by a link or a special file: the old text is not what is there now

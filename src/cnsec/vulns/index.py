@@ -348,3 +348,18 @@ class Index:
             adv = Advisory(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5], r[6], r[7])
             self._advisories[vuln_id] = adv
         return adv
+
+    def rated_names(self) -> dict[str, tuple[float, str]]:
+        """Every id and alias that a rated, not withdrawn record holds -> (its best score, -1 for a bare
+        label; the record's id): one pass over the index, asked once per scan, so that findings whose own
+        advisories carry no severity (Go's vulndb never does) can take an alias's — GO-2024-2687's
+        GHSA-4v7x-pqxf-cx7m, filed for net/http — without a query per finding."""
+        out: dict[str, tuple[float, str]] = {}
+        rows = self.conn.execute(
+            "SELECT v.id, COALESCE(v.score, -1), a.alias FROM vulns v LEFT JOIN aliases a ON a.vuln_id = v.id "
+            "WHERE v.severity IS NOT NULL AND v.withdrawn IS NULL")
+        for vid, score, alias in rows:
+            for name in (vid, alias):
+                if name is not None and (name not in out or (-score, vid) < (-out[name][0], out[name][1])):
+                    out[name] = (score, vid)
+        return out

@@ -8,28 +8,31 @@ its aliases (a GO- id and its GHSA) found for one package is one finding.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
+import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cnsec.errors import CnsecError
 from cnsec.model.finding import Finding, InputProblem, finding_id
 from cnsec.model.report import Report, RuleInfo
 from cnsec.model.source import Source
-from cnsec.vulns.image import is_image
+from cnsec.vulns.image import Kept, is_image
 from cnsec.vulns.index import Advisory, AffectedEntry, Index
-from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, PartlyRead, discover
+from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, PartlyRead, Unsupported, discover
 from cnsec.vulns.severity import to_severity
 from cnsec.vulns.versions import Comparable, VersionError, parser_for
 
 _PURL_TYPES = {"PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
                "Packagist": "composer", "Maven": "maven", "NuGet": "nuget",
                "Debian": "deb/debian", "Ubuntu": "deb/ubuntu", "Alpine": "apk/alpine"}
+_IMAGE_SPOOL = 16 << 20  # a binary read from an image layer is held in memory up to this, then on disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class Match:
     fixed: str | None
     aliases: tuple[str, ...]
     severity: Advisory  # the member whose severity is reported (the representative unless it has none)
+    severity_via: str | None = None  # an alias's record the index holds, when no member had a severity
 
 
 def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]:
@@ -76,6 +80,14 @@ class Matcher:
         self._parsed: dict[tuple[str, str], Comparable | None] = {}
         self.unreadable_advisory_versions = 0
         self.withdrawn_skipped = 0
+        self._rated_names: dict[str, tuple[float, str]] | None = None  # loaded on the first unrated match
+        #: ``Red Hat:enterprise_linux:9`` -> its repositories' ecosystems in the index (``…::appstream``,
+        #: ``…::baseos``): an rpmdb does not record which repository a package came from
+        self.families: dict[str, list[str]] = {}
+        for eco in sorted(index.ecosystems()):
+            family, sep, _ = eco.partition("::")
+            if sep:
+                self.families.setdefault(family, []).append(eco)
 
     def _parse(self, parse: Callable[[str], Comparable], eco: str, version: str) -> Comparable | None:
         key = (eco, version)
@@ -112,7 +124,8 @@ class Matcher:
 
     def match(self, pkg: Package) -> list[Match]:
         """Raises VersionError when the installed version cannot be read by its ecosystem's rules."""
-        entries = self.index.affected(pkg.ecosystem, pkg.name, pkg.version)
+        entries = [e for eco in self.families.get(pkg.ecosystem, [pkg.ecosystem])
+                   for e in self.index.affected(eco, pkg.name, pkg.version)]
         if not entries:
             return []
         parse = parser_for(pkg.ecosystem)
@@ -127,7 +140,19 @@ class Matcher:
                 self.withdrawn_skipped += 1
                 continue
             hits.append((adv, fixed))
-        return _group(hits, pkg)
+        return [self._rated(m) for m in _group(hits, pkg)]
+
+    def _rated(self, m: Match) -> Match:
+        """A match none of whose advisories is rated takes the severity of an alias record the index
+        holds (GO-2024-2687's GHSA-4v7x-pqxf-cx7m, filed for net/http); without one it stays unknown."""
+        if m.severity.severity is not None:
+            return m
+        if self._rated_names is None:
+            self._rated_names = self.index.rated_names()
+        best = min((self._rated_names[i] for i in (m.advisory.id, *m.aliases) if i in self._rated_names),
+                   key=lambda r: (-r[0], r[1]), default=None)
+        alias = self.index.advisory(best[1]) if best is not None else None
+        return m if alias is None else dataclasses.replace(m, severity=alias, severity_via=alias.id)
 
 
 def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
@@ -156,6 +181,11 @@ class _Key:
 
 
 def purl(pkg: Package) -> str:
+    if pkg.purl is not None:
+        return pkg.purl
+    if pkg.ecosystem == "Maven" and ":" in pkg.name:  # the purl spec: pkg:maven/GROUP/ARTIFACT@VERSION
+        group, _, artifact = pkg.name.partition(":")
+        return f"pkg:maven/{group}/{artifact}@{pkg.version}"
     base, _, release = pkg.ecosystem.partition(":")
     kind = _PURL_TYPES.get(base, base.lower())
     # the distro qualifier as Trivy and Syft write it (debian-11, ubuntu-22.04, alpine-3.18)
@@ -171,6 +201,8 @@ def finding_for(m: Match) -> Finding:
     asset = purl(pkg)
     aliases = ", ".join(m.aliases)
     fix = f"; fixed in {m.fixed}" if m.fixed else "; no fixed version published"
+    if rated.severity is None:  # never invented: reported as medium, and said to be unknown
+        fix += "; severity unknown (neither the advisory nor an alias the index holds rates it)"
     return Finding(
         id=finding_id(adv.id, asset, pkg.file),
         check_id=adv.id,
@@ -185,15 +217,19 @@ def finding_for(m: Match) -> Finding:
         attrs={"ecosystem": pkg.ecosystem, "package": pkg.name, "installed_version": pkg.version,
                "advisory": adv.id, "aliases": list(m.aliases), "fixed_version": m.fixed,
                "cvss_score": rated.score, "cvss_vector": rated.vector, "severity_source": rated.severity_source,
+               **({"severity_from": m.severity_via} if m.severity_via else {}),
                **({"layer": pkg.layer} if pkg.layer else {})},
     )
 
 
 def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict[str, Any],
-                   skipped: list[InputProblem] | None = None) -> list[Package]:
-    """Every package under ``paths``; unreadable input goes to ``errors``, entries a format read but
-    could not give a version to match (``PartlyRead.skipped``) to ``skipped`` (or ``errors`` if None)."""
+                   skipped: list[InputProblem] | None = None, skip_dirs: Iterable[str] = ()) -> list[Package]:
+    """Every package under ``paths``; unreadable input goes to ``errors``; entries a format read but
+    could not give a version to match (``PartlyRead.skipped``), and package databases in a format not
+    read (rpm's Berkeley DB), go to ``skipped`` (to ``errors`` when none is given: never dropped);
+    folders in ``skip_dirs`` are not walked."""
     skipped = errors if skipped is None else skipped
+    skip = frozenset(Path(d).absolute() for d in skip_dirs)
 
     def unreadable(exc: OSError) -> None:
         errors.append(InputProblem(str(exc.filename), None, f"cannot read folder: {exc.strerror or exc}; skipped"))
@@ -207,10 +243,15 @@ def read_inventory(paths: Iterable[str], errors: list[InputProblem], stats: dict
         if is_image(root):
             packages.extend(_image_packages(root, errors, stats, skipped))
             continue
-        for path, fmt in discover(root, unreadable):
-            stats["lockfiles"] += 1
+        for path, fmt in discover(root, unreadable, skip):
             try:
-                packages.extend(_parse_file(path, fmt))
+                found = _parse_file(path, fmt)
+                if found or fmt.magic is None:  # an executable that is no Go program is not a source
+                    stats["lockfiles"] += 1
+                packages.extend(found)
+            except Unsupported as exc:
+                stats["lockfiles"] += 1
+                skipped.append(InputProblem(str(path), None, str(exc)))
             except PartlyRead as partial:  # one bad line costs that line: the others are matched
                 packages.extend(partial.packages)
                 errors.extend(InputProblem(str(path), line, message) for line, message in partial.problems)
@@ -233,9 +274,62 @@ def _parse_file(path: Path, fmt: LockfileFormat) -> list[Package]:
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read, a device never end it
         raise InputError("not a regular file; refused", Source(str(path)))
-    if st.st_size > MAX_LOCKFILE_BYTES:
-        raise InputError(f"larger than {MAX_LOCKFILE_BYTES >> 20} MiB; refused", Source(str(path)))
+    if st.st_size > fmt.max_bytes:
+        raise InputError(f"larger than {fmt.max_bytes >> 20} MiB; refused", Source(str(path)))
+    if fmt.read is not None:
+        with path.open("rb") as fh:
+            return fmt.read(path, fh)
     return fmt.parse(path, path.read_text(encoding="utf-8"))
+
+
+def _reduce(name: str, member: tarfile.TarInfo, stream: IO[bytes]) -> bytes | None:
+    """What an image keeps of a Go binary or a jar as its layer streams by: the packages read from it
+    (spooled to a temporary file beyond 16 MiB, never held whole) and its problems, as JSON; ``None``
+    for every other file (left to the ordinary path)."""
+    import shutil
+    import tempfile
+    from pathlib import PurePosixPath
+
+    from cnsec.vulns.inventory import format_by_content, format_for
+
+    fmt = format_for(PurePosixPath(name))
+    head = b""
+    if fmt is None or not fmt.self_contained:
+        if fmt is not None or not member.mode & 0o111 or member.size < 64:
+            return None
+        head = stream.read(16)
+        fmt = format_by_content(head)
+        if fmt is None or fmt.read is None or not fmt.self_contained:
+            return None
+    assert fmt.read is not None
+    found: list[Package] = []
+    problems: list[tuple[int | None, str]] = []
+    if member.size > fmt.max_bytes:
+        problems.append((None, f"larger than {fmt.max_bytes >> 20} MiB; not read"))
+    else:
+        with tempfile.SpooledTemporaryFile(max_size=_IMAGE_SPOOL, prefix="cnsec-layer-") as spool:
+            spool.write(head)
+            shutil.copyfileobj(stream, spool)
+            spool.seek(0)
+            try:
+                found = fmt.read(Path(name), spool)
+            except PartlyRead as partial:
+                found, problems = partial.packages, partial.problems
+            except CnsecError as exc:
+                problems.append((exc.source.line if exc.source else None, exc.message))
+            except Unsupported as exc:
+                problems.append((None, str(exc)))
+    if not found and not problems and fmt.magic is not None:
+        return None  # an executable that is no Go program
+    return json.dumps({"packages": [[p.ecosystem, p.name, p.version, p.file[len(name):], p.line, p.purl]
+                                    for p in found], "problems": problems}).encode()
+
+
+def _reduced_packages(k: Kept, shown: str, errors: list[InputProblem]) -> list[Package]:
+    data = json.loads(k.data)
+    errors.extend(InputProblem(shown, line, message) for line, message in data["problems"])
+    return [Package(eco, name, version, shown + suffix, line, k.layer, purl)
+            for eco, name, version, suffix, line, purl in data["packages"]]
 
 
 def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, Any],
@@ -255,7 +349,7 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
 
     problems: list[str] = []
     try:
-        kept = read_image(image, wanted, MAX_LOCKFILE_BYTES, problems)
+        kept = read_image(image, wanted, MAX_LOCKFILE_BYTES, problems, _reduce)
     except CnsecError as exc:
         errors.append(InputProblem(str(image), None, exc.message))
         return []
@@ -264,19 +358,25 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
     with tempfile.TemporaryDirectory(prefix="cnsec-image-") as tmp:
         root = Path(tmp)
         for name, k in kept.items():  # names are normalised (no '..', relative): they stay below tmp
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_bytes(k.data)
+            if not k.reduced:
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(k.data)
         for name, k in sorted(kept.items()):
+            shown = f"{image}:/{name}"
+            if k.reduced:
+                stats["lockfiles"] += 1
+                out += _reduced_packages(k, shown, errors)
+                continue
             fmt = format_for(root / name)
             if fmt is None:
                 continue
             stats["lockfiles"] += 1
-            shown = f"{image}:/{name}"
             path = root / name
 
-            def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path) -> set[tuple[str, str]]:
+            def keys(data: bytes, fmt: LockfileFormat = fmt, path: Path = path,
+                     older: Path = root / ".cnsec-older" / name) -> set[tuple[str, str]]:
                 try:
-                    found = fmt.parse(path, data.decode("utf-8", "replace"))
+                    found = _parse_bytes(fmt, path, older, data)
                 except PartlyRead as partial:
                     found = partial.packages
                 except CnsecError:
@@ -291,6 +391,9 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
                     errors.extend(InputProblem(shown, line, message) for line, message in partial.problems)
                     skipped.extend(InputProblem(shown, line, message) for line, message in partial.skipped)
                 layers = package_layers(k, keys)
+            except Unsupported as exc:
+                skipped.append(InputProblem(shown, None, str(exc)))
+                continue
             except CnsecError as exc:
                 errors.append(InputProblem(shown, exc.source.line if exc.source else None, exc.message))
                 continue
@@ -300,6 +403,21 @@ def _image_packages(image: Path, errors: list[InputProblem], stats: dict[str, An
             out += [dataclasses.replace(p, file=shown, layer=layers.get((p.name, p.version), k.layer))
                     for p in found]
     return out
+
+
+def _parse_bytes(fmt: LockfileFormat, path: Path, older: Path, data: bytes) -> list[Package]:
+    """An older layer's copy of the database at ``path``: a binary one (the rpmdb) is written to
+    ``older`` (the same path below a folder of its own, so no os-release of anyone else is read) and
+    read from there."""
+    if fmt.read is None:
+        return fmt.parse(path, data.decode("utf-8", "replace"))
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_bytes(data)
+    try:
+        with older.open("rb") as fh:
+            return fmt.read(older, fh)
+    finally:
+        older.unlink()
 
 
 def index_status(index: Index, max_age_days: float) -> dict[str, Any]:
@@ -318,8 +436,10 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
     known = index.ecosystems()
     not_matched: dict[str, int] = {}
     skipped_in: dict[tuple[str, str], int] = {}  # (file, ecosystem) -> packages not matched
+    seen: set[str] = set()
     for pkg in packages:
-        if pkg.ecosystem.startswith(UNSUPPORTED) or pkg.ecosystem not in known:
+        if pkg.ecosystem.startswith(UNSUPPORTED) or (pkg.ecosystem not in known and
+                                                     pkg.ecosystem not in matcher.families):
             label = ("pkg:" + pkg.ecosystem[len(UNSUPPORTED):] if pkg.ecosystem.startswith(UNSUPPORTED)
                      else pkg.ecosystem)
             not_matched[label] = not_matched.get(label, 0) + 1
@@ -332,21 +452,27 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             continue
         for m in matches:
             f = finding_for(m)
+            if f.id in seen:  # redis-server and redis-tools: both the source package redis, one finding
+                continue
+            seen.add(f.id)
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
     report.stats["not_matched"] = dict(sorted(not_matched.items()))
     # skipped inputs are shown by every format (table, Markdown, SARIF notes, JSON) and on stderr
     for (file, label), n in sorted(skipped_in.items()):
-        report.skipped.append(InputProblem(file, None, f"{n} {label} package(s) not matched: the index has no "
-                                                       "advisories for that ecosystem"))
+        why = ("no advisory ecosystem can be told for them (a release without OSV advisories, an unknown "
+               "release, or a jar without Maven coordinates)" if label.startswith("pkg:")
+               else "the index has no advisories for that ecosystem")
+        report.skipped.append(InputProblem(file, None, f"{n} {label} package(s) not matched: {why}"))
     report.stats["advisory_versions_unreadable"] = matcher.unreadable_advisory_versions
     report.stats["withdrawn_skipped"] = matcher.withdrawn_skipped
 
 
-def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[Package] | None = None) -> Report:
+def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[Package] | None = None,
+         skip_dirs: Iterable[str] = ()) -> Report:
     """Read the packages under ``paths`` and match them; ``packages_out`` receives every package read
-    (for ``--sbom-out``)."""
+    (for ``--sbom-out``); folders in ``skip_dirs`` are not walked."""
 
     index = Index(db)
     try:
@@ -359,7 +485,7 @@ def scan(paths: list[str], db: Path, *, max_age_days: float, packages_out: list[
 
             note(f"warning: the vulnerability index is {status['age_days']:g} days old (built "
                  f"{status['built_at']}; --max-db-age {max_age_days:g}): rebuild it with 'cnsec vulndb build'")
-        packages = read_inventory(paths, report.errors, report.stats, report.skipped)
+        packages = read_inventory(paths, report.errors, report.stats, report.skipped, skip_dirs)
         report.stats["packages"] = len(packages)
         if packages_out is not None:
             packages_out.extend(packages)

@@ -1,8 +1,9 @@
 """Version order per ecosystem: an advisory's range is only as right as the comparison behind it.
 
 PyPI goes through ``packaging`` (PEP 440, the pip resolver's own rules). SemVer (npm, Go, crates.io),
-Debian's dpkg algorithm, RubyGems' ``Gem::Version`` and a lenient dotted order for the rest are written
-here, each short, and held to the osv-scalibr version-ordering vectors (tests/vulns/test_versions.py).
+Debian's dpkg algorithm, rpm's rpmvercmp (Red Hat, AlmaLinux, Rocky, openSUSE), RubyGems'
+``Gem::Version`` and a lenient dotted order for the rest are written here, each short, and held to
+the osv-scalibr version-ordering vectors (tests/vulns/test_versions.py).
 """
 
 from __future__ import annotations
@@ -150,6 +151,78 @@ def _apk_cmp_parsed(a: tuple[Any, ...], b: tuple[Any, ...]) -> int:
     return (not a[5]) - (not b[5])
 
 
+_RPM_SEGMENT = re.compile(r"~|\^|[0-9]+|[A-Za-z]+")
+
+
+def _rpm_segments(v: str) -> list[str]:
+    """rpmvercmp's tokens: runs of digits, runs of ASCII letters, ``~`` and ``^``; every other character
+    only separates (``1.0_1`` is ``1 0 1``)."""
+    return _RPM_SEGMENT.findall(v)
+
+
+def rpmvercmp(a: str, b: str) -> int:
+    """rpm's ``rpmvercmp`` (lib/rpmvercmp.c): ``~`` sorts before everything, even the end; ``^`` after
+    the end but before anything else; a number beats letters; numbers compare as numbers (leading zeros
+    dropped), letters as bytes; whichever has segments left wins."""
+    if a == b:
+        return 0
+    xs, ys = _rpm_segments(a), _rpm_segments(b)
+    i = 0
+    while i < len(xs) or i < len(ys):
+        x = xs[i] if i < len(xs) else ""
+        y = ys[i] if i < len(ys) else ""
+        if x == "~" or y == "~":
+            if x != y:
+                return -1 if x == "~" else 1
+        elif x == "^" or y == "^":
+            if not x:
+                return -1
+            if not y:
+                return 1
+            if x != y:
+                return 1 if y == "^" else -1
+        elif not x or not y:
+            return 1 if x else -1
+        elif x.isdigit() != y.isdigit():
+            return 1 if x.isdigit() else -1
+        elif x.isdigit():
+            xi, yi = x.lstrip("0"), y.lstrip("0")
+            if len(xi) != len(yi):
+                return 1 if len(xi) > len(yi) else -1
+            if xi != yi:
+                return 1 if xi > yi else -1
+        elif x != y:
+            return 1 if x > y else -1
+        i += 1
+    return 0
+
+
+def _rpm_split(v: str) -> tuple[str, str, str | None]:
+    """``[epoch:]version[-release]``; a missing epoch is 0 (as OSV's ``0:1.2-3.el9`` fixes write it),
+    a missing release sorts below any release (``1 < 1-0``). The epoch is compared by rpmvercmp too, as
+    osv-scalibr does (a non-numeric epoch stays comparable)."""
+    v = v.strip()
+    if not v:
+        raise VersionError("an empty rpm version")
+    head, colon, rest = v.partition(":")
+    epoch, v = (head, rest) if colon else ("0", v)
+    version, dash, release = v.rpartition("-")
+    return (epoch, version, release) if dash else (epoch, v, None)
+
+
+def _rpm_cmp_parsed(a: tuple[str, str, str | None], b: tuple[str, str, str | None]) -> int:
+    if diff := rpmvercmp(a[0], b[0]) or rpmvercmp(a[1], b[1]):
+        return diff
+    if a[2] is None or b[2] is None:
+        return (a[2] is not None) - (b[2] is not None)
+    return rpmvercmp(a[2], b[2])
+
+
+def rpm_compare(a: str, b: str) -> int:
+    """Two ``[epoch:]version[-release]`` strings, as ``rpm -q --qf`` EVRs compare."""
+    return _rpm_cmp_parsed(_rpm_split(a), _rpm_split(b))
+
+
 _GEM_SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
 _GEM_VALID = re.compile(r"^\s*[0-9]+[0-9a-zA-Z]*(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z\-.]+)?\s*$")
 
@@ -287,6 +360,8 @@ _PARSERS: dict[str, Callable[[str], Comparable]] = {
     "Ubuntu": _by_key(_dpkg_split, _dpkg_cmp_parsed),
     "RubyGems": _gem_parse,
     "Alpine": _by_key(apk_parse, _apk_cmp_parsed),
+    **dict.fromkeys(("Red Hat", "AlmaLinux", "Rocky Linux", "openSUSE", "SUSE", "Mageia", "openEuler"),
+                    _by_key(_rpm_split, _rpm_cmp_parsed)),
 }
 _LOOSE_PARSE = _loose_parse
 

@@ -29,7 +29,7 @@ def use_wal(ctx: ServeContext) -> None:
     queued webhook batch against 33 ms with the default rollback journal), readers (the worker, the
     pages) do not wait for the writer, and with ``synchronous=FULL`` (kept) a committed batch survives
     a crash of the process and of the machine. The mode is stored in the database file."""
-    if ctx.engine.dialect.name != "sqlite":
+    if ctx.engine.dialect.name != "sqlite" or not ctx.settings.sqlite_wal:
         return
     from sqlalchemy.exc import OperationalError
 

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from cnsec.serve.ingest.queue import Queue
@@ -25,6 +26,37 @@ log = logging.getLogger("cnsec.serve.ingest")
 
 #: Seconds the server waits for a new worker to load its rules before serving without it.
 READY_TIMEOUT = 120.0
+#: How often the worker looks at the shared flags while it waits (seconds).
+POLL = 0.02
+
+
+class SharedFlag:
+    """An event across the two processes made of one shared integer, bumped by one side and watched by
+    the other. Not ``multiprocessing.Event``: its named semaphores outlive a server killed with
+    SIGKILL (the resource tracker then warns of leaked semaphores on the server's stderr), and a
+    process that dies holding one would block the other."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.seen = 0
+
+    def set(self) -> None:
+        self.value.value += 1
+
+    def is_set(self) -> bool:
+        return int(self.value.value) != self.seen
+
+    def clear(self) -> None:
+        self.seen = int(self.value.value)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(POLL, left))
+        return True
 
 
 def _die_with_parent() -> None:
@@ -38,9 +70,10 @@ def _die_with_parent() -> None:
 
 
 def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpoint_every: float,
-               wake: Any, stop: Any, ready: Any, removed: Any, fed: Any, stored: Any) -> None:
+               wake_value: Any, stop_value: Any, ready: Any, removed: Any, fed: Any, stored: Any) -> None:
     """The worker process: its own engine, its own detector, the same loop as the thread worker."""
     _die_with_parent()
+    wake, stop = SharedFlag(wake_value), SharedFlag(stop_value)
     parent = os.getppid()
     from cnsec.serve.logs import configure
 
@@ -55,16 +88,14 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
 
         return Detector.load(rules=list(rules), default_rules=default_rules, correlate=True)
 
-    def on_stored(events: int, alerts: int) -> None:
-        with fed.get_lock():
-            fed.value += events
-        with stored.get_lock():
-            stored.value += alerts
+    def on_stored(events: int, alerts: int) -> None:  # this process is the only writer of both
+        fed.value += events
+        stored.value += alerts
 
     queue = Queue(engine, 0, wake=wake, removed_counter=removed)
     worker = Worker(engine, queue, factory, digest=rules_digest(rules, default_rules),
                     checkpoint_every=checkpoint_every, on_stored=on_stored)
-    ready.set()
+    ready.value = 1
     try:
         worker.run_until(stop, alive=lambda: os.getppid() == parent)
     finally:
@@ -83,11 +114,13 @@ class WorkerProcess:
         self.mp = multiprocessing.get_context("spawn")
         self.args = (db_url, rules, default_rules, checkpoint_every)
         self.queue = queue
-        self.wake = self.mp.Event()
-        self.stop_event = self.mp.Event()
-        self.removed = self.mp.Value("q", 0)
-        self.fed = self.mp.Value("q", 0)
-        self.stored = self.mp.Value("q", 0)
+        # shared integers without locks (each has one writer): no semaphore to leak
+        self.wake_value = self.mp.RawValue("q", 0)
+        self.stop_value = self.mp.RawValue("q", 0)
+        self.removed = self.mp.RawValue("q", 0)
+        self.fed = self.mp.RawValue("q", 0)
+        self.stored = self.mp.RawValue("q", 0)
+        self.wake = SharedFlag(self.wake_value)
         queue.wake = self.wake
         queue.removed_counter = self.removed
         self.proc: Any = None
@@ -96,13 +129,16 @@ class WorkerProcess:
         self.restarts = 0
 
     def _spawn(self) -> None:
-        ready = self.mp.Event()
+        ready = self.mp.RawValue("q", 0)
         self.proc = self.mp.Process(target=child_main, name="cnsec-ingest", daemon=True,
-                                    args=(*self.args, self.wake, self.stop_event, ready, self.removed, self.fed,
-                                          self.stored))
+                                    args=(*self.args, self.wake_value, self.stop_value, ready, self.removed,
+                                          self.fed, self.stored))
         self.proc.start()
-        if not ready.wait(READY_TIMEOUT):
-            log.error("ingest: the detection worker did not start within %.0f s", READY_TIMEOUT)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready.value and self.proc.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not ready.value:
+            log.error("ingest: the detection worker did not start (exit code %s)", self.proc.exitcode)
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
@@ -122,7 +158,7 @@ class WorkerProcess:
 
     def stop(self) -> None:
         self._stopping.set()
-        self.stop_event.set()
+        self.stop_value.value = 1
         self.wake.set()
         if self.proc is not None:
             self.proc.join(timeout=60)

@@ -63,9 +63,8 @@ class Queue:
 
     def removed(self, n: int) -> None:
         """The worker deleted ``n`` rows (in the worker process: counted for the server process)."""
-        if self.removed_counter is not None:
-            with self.removed_counter.get_lock():
-                self.removed_counter.value += n
+        if self.removed_counter is not None:  # the worker process is its only writer
+            self.removed_counter.value += n
             return
         with self._lock:
             self.depth = max(0, self.depth - n)

@@ -2,8 +2,14 @@
 
 Each module in this package defines ``FORMAT = LockfileFormat(...)``: an id, the ecosystem, the file
 names it reads and a ``parse(path, text)`` returning packages with their lines. Two modules with one id
-is a programming error caught at discovery. OS package databases (dpkg, apk) are modules of the same
+is a programming error caught at discovery. OS package databases (dpkg, apk, rpm) are modules of the same
 shape, found by the end of their path inside a root filesystem.
+
+Binary sources (the sqlite rpmdb, jars, Go executables) give ``read(path, handle)`` instead of ``parse``:
+the handle is seekable and each reader bounds what it reads. What is *installed* rather than locked
+(``node_modules/*/package.json``, jars, Go executables) is read only in a root filesystem (a folder with
+``etc/os-release`` or ``usr/lib/os-release``) or an image, or when named on the command line: a
+project's ``node_modules`` is a build by-product its lockfile speaks for.
 """
 
 from __future__ import annotations
@@ -16,10 +22,16 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import IO
 
 MAX_LOCKFILE_BYTES = 64 << 20  # a larger "lockfile" is refused, not read into memory
 #: folders never walked: installed trees and VCS metadata, not lockfiles of the project
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
+#: in a root filesystem what is installed counts: only VCS metadata and caches are left out
+ROOTFS_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
+#: the kernel's folders at the top of a live root filesystem (``cnsec vulns /``): no packages, endless files
+LIVE_DIRS = frozenset({"proc", "sys", "dev"})
+ROOTFS_MARKERS = ("etc/os-release", "usr/lib/os-release")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,9 @@ class Package:
     file: str
     line: int | None
     layer: str | None = None  # in an image: the layer that brought the package
+    #: the package URL when the source records more than ecosystem, name and version (an rpm's epoch,
+    #: arch and distribution); ``None``: built from those three
+    purl: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +56,28 @@ class LockfileFormat:
     #: globs on the end of the path (``var/lib/dpkg/status``) for files whose name alone says nothing;
     #: when given, they decide instead of ``patterns``
     path_patterns: tuple[str, ...] = ()
+    #: a binary reader (a seekable handle; it bounds its own reading): used instead of ``parse``
+    read: Callable[[Path, IO[bytes]], list[Package]] | None = None
+    #: installed software, read only in root filesystems, images and files named on the command line
+    installed: bool = False
+    #: a predicate on the POSIX path, deciding instead of the globs (``node_modules/NAME/package.json``
+    #: at any depth, but not a ``package.json`` deeper inside a package); ``patterns`` then still name
+    #: the files it can accept, so that other files are not offered to it
+    path_match: Callable[[str], bool] | None = None
+    #: found by content: an executable regular file whose first bytes are these (ELF) is offered
+    magic: bytes | None = None
+    #: the packages depend on the file alone (not on os-release): an image reader reads it as its layer
+    #: streams by and keeps only the packages (a 200 MB binary is never held in memory)
+    self_contained: bool = False
+    #: the largest file read (a binary reader reads only the parts it needs of a larger file)
+    max_bytes: int = MAX_LOCKFILE_BYTES
 
     def matches(self, name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
 
     def matches_path(self, path: PurePath) -> bool:
+        if self.path_match is not None:
+            return self.path_match(path.as_posix())
         if not self.path_patterns:
             return self.matches(path.name)
         posix = path.as_posix()
@@ -73,29 +105,118 @@ def formats() -> dict[str, LockfileFormat]:
     return _FORMATS
 
 
-def format_for(path: PurePath) -> LockfileFormat | None:
-    return next((f for f in formats().values() if f.matches_path(path)), None)
+class _Lookup:
+    """The formats that could read a file, from its name and its folder's name: a root filesystem has
+    100,000 files or more, and trying every format's globs on each is most of a scan's time. Each glob
+    keys the last path component it needs (``status.d/*`` keys the folder); what this finds is then
+    decided by :meth:`LockfileFormat.matches_path` as before, in discovery order."""
+
+    def __init__(self, found: dict[str, LockfileFormat]) -> None:
+        self.source = found
+        self.order = {f.id: n for n, f in enumerate(found.values())}
+        self.names: dict[str, list[LockfileFormat]] = {}
+        self.folders: dict[str, list[LockfileFormat]] = {}
+        globs: list[tuple[str, LockfileFormat]] = []
+        for fmt in found.values():
+            for pattern in fmt.patterns + fmt.path_patterns:
+                *folders, last = pattern.split("/")
+                if last == "*" and folders and not _GLOB.search(folders[-1]):
+                    self.folders.setdefault(folders[-1], []).append(fmt)
+                elif _GLOB.search(last):
+                    globs.append((last, fmt))
+                else:
+                    self.names.setdefault(last, []).append(fmt)
+        self.globs = [(re.compile(fnmatch.translate(g)), fmt) for g, fmt in globs]
+        self.any_glob = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g, _ in globs) or r"(?!)")
+
+    def candidates(self, name: str, folder: str) -> list[LockfileFormat]:
+        """The formats that could read a file called ``name`` in a folder called ``folder``."""
+        found = [*self.names.get(name, ()), *self.folders.get(folder, ())]
+        if self.any_glob.match(name):
+            found += [fmt for rx, fmt in self.globs if rx.match(name)]
+        return sorted(set(found), key=lambda f: self.order[f.id]) if len(found) > 1 else found
+
+
+_GLOB = re.compile(r"[*?\[]")
+_LOOKUP: _Lookup | None = None
+
+
+def _lookup() -> _Lookup:
+    global _LOOKUP
+    if _LOOKUP is None or _LOOKUP.source is not formats():
+        _LOOKUP = _Lookup(formats())
+    return _LOOKUP
+
+
+def _decide(candidates: list[LockfileFormat], path: PurePath, installed: bool) -> LockfileFormat | None:
+    return next((f for f in candidates if (installed or not f.installed) and f.matches_path(path)), None)
+
+
+def format_for(path: PurePath, installed: bool = True) -> LockfileFormat | None:
+    """The format reading ``path`` by its name; ``installed=False`` leaves out installed software
+    (a project scan)."""
+    return _decide(_lookup().candidates(path.name, path.parent.name), path, installed)
+
+
+def format_by_content(head: bytes) -> LockfileFormat | None:
+    """The format of an executable whose first bytes are ``head`` (a Go binary is an ELF file)."""
+    return next((f for f in formats().values() if f.magic is not None and head.startswith(f.magic)), None)
+
+
+def is_rootfs(root: Path) -> bool:
+    """A root filesystem: a folder with an ``os-release`` where a distribution puts it."""
+    return root.is_dir() and any(os.path.lexists(root / m) for m in ROOTFS_MARKERS)
+
+
+def _executable(path: str | Path, named: bool = False) -> LockfileFormat | None:
+    """The format of an executable regular file found by its content, never following a link; a file
+    ``named`` on the command line need not be executable (a binary copied out of an image often is not)."""
+    import stat
+
+    try:
+        st = os.stat(path) if named else os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or not (named or st.st_mode & 0o111) or st.st_size < 64:
+            return None
+        with open(path, "rb") as fh:
+            return format_by_content(fh.read(16))
+    except OSError:
+        return None  # unreadable executables are not package sources we were asked about
 
 
 def discover(root: Path, unreadable: Callable[[OSError], object] | None = None,
-             ) -> Iterator[tuple[Path, LockfileFormat]]:
-    """Every lockfile under ``root`` (or ``root`` itself), in a stable order.
+             skip: frozenset[Path] = frozenset()) -> Iterator[tuple[Path, LockfileFormat]]:
+    """Every lockfile under ``root`` (or ``root`` itself), in a stable order; in a root filesystem
+    (:func:`is_rootfs`) also what is installed (``node_modules``, jars, Go executables), and the
+    kernel's ``proc``, ``sys`` and ``dev`` at its top are not entered, and symbolic links are not followed
+    (an absolute one would read the host's file). Folders in ``skip`` (absolute paths) are not walked.
 
     A folder that cannot be listed goes to ``unreadable`` (``os.walk`` would skip it in silence). A root
     that is not a folder is yielded as a file even if it is a FIFO or device: the reader refuses it
     with its name instead of walking nothing.
     """
     if not root.is_dir():
-        fmt = format_for(root) or _sniff(root)
+        fmt = format_for(root) or _sniff(root) or _executable(root, named=True)
         if fmt is not None:
             yield root, fmt
         return
+    rootfs = is_rootfs(root)
+    skip_dirs = ROOTFS_SKIP_DIRS if rootfs else SKIP_DIRS
+    lookup = _lookup()
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            fmt = format_for(Path(dirpath) / name)
+        here = Path(dirpath)
+        top = rootfs and here == root
+        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not (top and d in LIVE_DIRS)
+                             and not (skip and Path(os.path.abspath(os.path.join(dirpath, d))) in skip))
+        for name in sorted(filenames):  # names first: a Path is made only for a file something may read
+            candidates = lookup.candidates(name, here.name)
+            fmt = _decide(candidates, here / name, rootfs) if candidates else None
+            if fmt is not None and rootfs and os.path.islink(os.path.join(dirpath, name)):
+                continue  # in a root filesystem a link points into the host's tree (/usr/...): its target,
+                # when it is inside, is read under its own name
+            if fmt is None and rootfs:
+                fmt = _executable(os.path.join(dirpath, name))
             if fmt is not None:
-                yield Path(dirpath) / name, fmt
+                yield here / name, fmt
 
 
 _SBOM_MARKS = ((re.compile(rb'"bomFormat"\s*:\s*"CycloneDX"'), "cyclonedx"),
@@ -210,6 +331,16 @@ def partly(packages: list[Package], problems: list[tuple[int | None, str]],
     if problems or skipped:
         raise PartlyRead(packages, problems, skipped)
     return packages
+
+
+def binary_only(path: Path, text: str) -> list[Package]:
+    """The ``parse`` of a format read by ``read`` from bytes: never called for it."""
+    raise TypeError(f"{path} is read as bytes, not as text")
+
+
+class Unsupported(Exception):
+    """A package database in a format cnsec does not read (rpm's Berkeley DB and ndb): reported as
+    skipped with this message, never read as empty."""
 
 
 def bad(path: Path, line: int | None, message: str) -> Exception:

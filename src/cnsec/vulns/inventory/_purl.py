@@ -33,7 +33,7 @@ def parse(purl: str) -> tuple[str, str, str]:
     if not rest:
         raise PurlError(f"package URL without a name: {purl!r}")
     kind = kind.lower()
-    if kind in ("deb", "apk"):
+    if kind in ("deb", "apk", "rpm"):
         return _os_package(purl, kind, rest)
     if kind not in _TYPES:
         return UNSUPPORTED + kind, rest.split("@", 1)[0], ""
@@ -64,11 +64,16 @@ def os_ecosystem(kind: str, namespace: str, distro: str) -> str | None:
         return f"Ubuntu:{version}"
     if kind == "apk" and name == "alpine" and version[:1].isdigit():
         return f"Alpine:v{'.'.join(version.lstrip('v').split('.')[:2])}"
+    if kind == "rpm":  # distro=rocky-9.3, the os-release ID and VERSION_ID as cnsec and Syft write them
+        from cnsec.vulns.inventory._osrelease import rpm_ecosystem
+
+        return rpm_ecosystem(name, version)
     return None
 
 
 def _os_package(purl: str, kind: str, rest: str) -> tuple[str, str, str]:
-    """A deb/apk purl: matched under its distribution release, unsupported without one (never guessed)."""
+    """A deb/apk/rpm purl: matched under its distribution release, unsupported without one (never
+    guessed); an rpm's ``epoch`` qualifier goes before its version, as OSV's rpm fixes write it."""
     from urllib.parse import parse_qs
 
     query = purl.split("#", 1)[0].partition("?")[2]
@@ -81,4 +86,5 @@ def _os_package(purl: str, kind: str, rest: str) -> tuple[str, str, str]:
     ecosystem = os_ecosystem(kind, namespace, qualifiers.get("distro", ""))
     if ecosystem is None:
         return UNSUPPORTED + kind, name, ""
-    return ecosystem, name, unquote(version)
+    epoch = qualifiers.get("epoch", "") if kind == "rpm" else ""
+    return ecosystem, name, f"{epoch}:" * bool(epoch) + unquote(version)

@@ -14,12 +14,14 @@ for them, and they are how XXE and entity-expansion ("billion laughs") attacks w
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnsec.vulns.inventory import LockfileFormat, Package, bad, partly
+from cnsec.errors import CnsecError
+from cnsec.vulns.inventory import MAX_LOCKFILE_BYTES, LockfileFormat, Package, bad, partly
 
 _PROPERTY = re.compile(r"\$\{([^}]*)\}")
 _MAX_ROUNDS = 16  # property chains deeper than this (or cycles) are left unresolved
@@ -141,47 +143,102 @@ def _version(spec: str) -> str | None:
     return spec or None
 
 
+_MAX_PARENTS = 8  # a deeper chain of local parent POMs is not followed further
+
+
+def _lineage(path: Path, project: _Node, skipped: list[tuple[int | None, str]]) -> list[tuple[Path, _Node]]:
+    """The POM and the parent POMs beside it, child first: ``<relativePath>`` (default ``../pom.xml``)
+    when the file there is the parent the POM names (its groupId and artifactId), as Maven looks before
+    the repository. A parent that is not here (or ``<relativePath/>``, repository only) ends the chain; one
+    that is here but cannot be read is said as skipped."""
+    chain = [(path, project)]
+    seen = {path.resolve()}
+    for _ in range(_MAX_PARENTS):
+        at, node = chain[-1]
+        parent = node.find("parent")
+        if not parent:
+            break
+        rel = parent[0].text("relativePath")
+        if rel == "":
+            break
+        candidate = Path(os.path.normpath(at.parent / (rel or "../pom.xml")))  # as the folder walk names it
+        candidate = candidate / "pom.xml" if candidate.is_dir() else candidate
+        if not candidate.is_file() or candidate.resolve() in seen:
+            break
+        seen.add(candidate.resolve())
+        try:
+            if candidate.stat().st_size > MAX_LOCKFILE_BYTES:
+                raise OSError("larger than a lockfile may be")
+            loaded = _load(candidate, candidate.read_text(encoding="utf-8"))
+        except (CnsecError, OSError, UnicodeDecodeError) as exc:
+            skipped.append((parent[0].line, f"the parent POM {candidate} cannot be read ({_why(exc)}): the "
+                                            "versions it would give are not known"))
+            break
+        own = (loaded.text("groupId") or (loaded.find("parent")[0].text("groupId") if loaded.find("parent")
+                                          else None), loaded.text("artifactId"))
+        if own != (parent[0].text("groupId"), parent[0].text("artifactId")):
+            break  # another project's POM: Maven would take the parent from the repository
+        chain.append((candidate, loaded))
+    return chain
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, CnsecError):
+        return exc.message
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
 def parse(path: Path, text: str) -> list[Package]:
-    project = _load(path, text)
-    props = _properties(project)
-    scopes = [project, *project.find("profiles", "profile")]
-    managed_nodes = [d for s in scopes for d in s.find("dependencyManagement", "dependencies", "dependency")]
-    direct_nodes = [d for s in scopes for d in s.find("dependencies", "dependency")]
+    skipped: list[tuple[int | None, str]] = []
+    chain = _lineage(path, _load(path, text), skipped)
+    project = chain[0][1]
+    props: dict[str, str] = {}
+    for _, pom in reversed(chain):  # the child's properties win over its parents'
+        props.update({n.tag: "".join(n.parts).strip() for p in pom.find("properties") for n in p.children})
+    props.update({k: v for k, v in _properties(project).items() if k.startswith(("project.", "pom.", "parent."))})
+    # (file, node) of every dependency, the POM's own first: an inherited one names its parent's file and line
+    managed_nodes: list[tuple[Path, _Node]] = []
+    direct_nodes: list[tuple[Path, _Node]] = []
+    for at, pom in chain:
+        scopes = [pom, *pom.find("profiles", "profile")]
+        managed_nodes += [(at, d) for s in scopes for d in s.find("dependencyManagement", "dependencies", "dependency")
+                          if d.text("scope") != "import"]  # an imported BOM: versions for others, not a library
+        direct_nodes += [(at, d) for s in scopes for d in s.find("dependencies", "dependency")]
     managed: dict[str, str] = {}
-    for dep in managed_nodes:
+    for _, dep in managed_nodes:
         name = _name(dep, props)
         if name and dep.text("version"):
             managed.setdefault(name, dep.text("version") or "")
     out: list[Package] = []
-    skipped: list[tuple[int | None, str]] = []
     seen: set[tuple[str, str]] = set()
     direct_names: set[str] = set()
-    for dep, is_direct in [(d, True) for d in direct_nodes] + [(d, False) for d in managed_nodes]:
+    for (at, dep), is_direct in [(d, True) for d in direct_nodes] + [(d, False) for d in managed_nodes]:
+        line, where = (dep.line, "") if at == path else (None, f"{at}:{dep.line}: ")
         name = _name(dep, props)
         if name is None:
-            skipped.append((dep.line, "a dependency without groupId and artifactId (or with one from an "
-                                      "undefined property): not matched"))
+            skipped.append((line, f"{where}a dependency without groupId and artifactId (or with one from an "
+                                  "undefined property): not matched"))
             continue
+        if name in direct_names and (not is_direct or at != path):
+            continue  # read already: the POM's own declaration wins over an inherited or managed one
         if is_direct:
             direct_names.add(name)
-        elif name in direct_names:
-            continue  # the dependency itself was read with this version
         raw = dep.text("version") or (managed.get(name) if is_direct else None)
         if not raw:
-            skipped.append((dep.line, f"{name}: no version declared in this file (it comes from a parent POM "
-                                      "or an imported BOM, which are not read): not matched"))
+            skipped.append((line, f"{where}{name}: version set by a parent POM or BOM that is not beside "
+                                  "this file (not read): not matched"))
             continue
         value, why = _resolve(raw, props)
         if why is not None:
-            skipped.append((dep.line, f"{name}: version {raw} {why}: not matched"))
+            skipped.append((line, f"{where}{name}: version {raw} {why}: not matched"))
             continue
         version = _version(value)
         if version is None:
-            skipped.append((dep.line, f"{name}: version {value} is a range, not one version: not matched"))
+            skipped.append((line, f"{where}{name}: version {value} is a range, not one version: not matched"))
             continue
         if (name, version) not in seen:
             seen.add((name, version))
-            out.append(Package("Maven", name, version, str(path), dep.line))
+            out.append(Package("Maven", name, version, str(at), dep.line))
     return partly(out, [], skipped)
 
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnsec.vulns.inventory import LockfileFormat, Package, bad, load_toml, partly
+from cnsec.vulns.inventory import LockfileFormat, Package, bad, load_toml, partly, toml_package_lines
 
 _LOCAL_SOURCES = frozenset({"editable", "virtual", "directory", "path"})
-
-
-def _package_lines(text: str) -> list[int]:
-    """The line of each ``[[package]]`` header, in order (one per array entry)."""
-    return [n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[[package]]"]
 
 
 def parse(path: Path, text: str) -> list[Package]:
@@ -25,13 +20,13 @@ def parse(path: Path, text: str) -> list[Package]:
     packages = data.get("package", [])
     if not isinstance(packages, list):
         raise bad(path, None, '"package" is not an array of tables')
-    lines = _package_lines(text)
-    if len(lines) != len(packages):  # a "[[package]]" inside a string: no line rather than a wrong one
-        lines = []
+    lines = toml_package_lines(text)  # the `name = ` line, as for poetry.lock and Cargo.lock
+    headers = [n for n, raw in enumerate(text.splitlines(), 1) if raw.strip() == "[[package]]"]
+    if len(headers) != len(packages):  # a "[[package]]" inside a string: no line rather than a wrong one
+        headers = []
     out: list[Package] = []
     problems: list[tuple[int | None, str]] = []
     for n, pkg in enumerate(packages):
-        line = lines[n] if n < len(lines) else None
         if not isinstance(pkg, dict):
             continue
         source = pkg.get("source")
@@ -39,9 +34,9 @@ def parse(path: Path, text: str) -> list[Package]:
             continue  # the project or a workspace member: the user's own code
         name, version = pkg.get("name"), pkg.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
-            problems.append((line, "a [[package]] without a name and version"))
+            problems.append((headers[n] if headers else None, "a [[package]] without a name and version"))
             continue
-        out.append(Package("PyPI", name, version, str(path), line))
+        out.append(Package("PyPI", name, version, str(path), lines.get((name, version))))
     return partly(out, problems)
 
 

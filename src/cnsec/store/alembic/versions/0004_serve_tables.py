@@ -80,10 +80,12 @@ def upgrade() -> None:
     op.create_index("ix_serve_findings_assessment", "serve_findings", ["assessment_id", "severity"])
     op.create_table(
         "serve_finding_states",
-        sa.Column("target", sa.String(512), primary_key=True),
-        sa.Column("fingerprint", sa.String(64), primary_key=True),
+        sa.Column("fid", sa.String(32), primary_key=True),
+        sa.Column("target", sa.String(512), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("check_id", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("rank", sa.Integer, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("asset", sa.String(512), nullable=False),
         sa.Column("location", sa.String(1024), nullable=False),
@@ -96,9 +98,13 @@ def upgrade() -> None:
         sa.Column("suppress_reason", sa.Text, nullable=True),
         sa.Column("assignee", sa.String(128), nullable=True),
     )
+    op.create_index("ix_serve_finding_states_page", "serve_finding_states", ["rank", "fid"])
     op.create_index(
-        "ix_serve_finding_states_list", "serve_finding_states", ["status", "severity", "last_seen"]
+        "ix_serve_finding_states_target_page", "serve_finding_states", ["target", "rank", "fid"]
     )
+    op.create_index("ix_serve_finding_states_first_seen", "serve_finding_states", ["first_seen", "fid"])
+    op.create_index("ix_serve_finding_states_asset", "serve_finding_states", ["asset", "fid"])
+    op.create_index("ix_serve_finding_states_check", "serve_finding_states", ["check_id", "fid"])
     op.create_table(
         "serve_comments",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
