@@ -14,4 +14,4 @@ from tests.serve.ui.seed import seed
 
 @pytest.fixture
 def seeded(serve_ctx: ServeContext, role_users: dict[str, str]) -> dict[str, Any]:
-    return seed(serve_ctx.engine, time.time())
+    return seed(serve_ctx, time.time())

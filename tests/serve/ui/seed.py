@@ -1,10 +1,11 @@
 """A store with something to show: real assessments of the bundled example app (``cnsec assess``), the
-alerts ``cnsec detect`` gives on the bundled attack afternoon, and a planned response."""
+alerts ``cnsec detect`` gives on the bundled attack afternoon, and a planned response — written by the
+services (assessments) or as rows (alerts, a response: their tables are all the pages read); the browser
+tests seed through the API instead (:func:`seed_through_api`)."""
 
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
 import subprocess
@@ -12,15 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
+from cnsec.serve.context import ServeContext
 from cnsec.store import schema
 
 ROOT = Path(__file__).resolve().parents[3]
-RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-DAY = 86400.0
 
 
 @functools.cache
@@ -38,29 +37,13 @@ def detected_alerts() -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def store_assessment(engine: Engine, target: str, report: dict[str, Any], at: float, by: str = "analyst",
-                     states: bool = True) -> int:
-    """The rows an import would write: the assessment with its report, each finding's present state
-    (``states`` False: a later assessment that found the same)."""
-    a, s = schema.serve_assessments, schema.serve_finding_states
-    summary = {"findings": len(report["findings"]), "by_severity": report["summary"]["by_severity"]}
-    with engine.begin() as conn:
-        aid = int(conn.execute(insert(a).values(
-            target=target, source="path", status="done", created_at=at - 5, created_by=by, finished_at=at,
-            summary=json.dumps(summary), report=gzip.compress(orjson.dumps(report)))).inserted_primary_key[0])
-        rows = []
-        for f in report["findings"]:
-            fp = hashlib.sha256(f["id"].encode()).hexdigest()
-            row = {"target": target, "fingerprint": fp, "check_id": f["check_id"], "severity": f["severity"],
-                   "title": f["title"], "asset": f["asset_id"], "location": f.get("location") or "",
-                   "status": "new", "first_seen": at, "last_seen": at, "last_assessment_id": aid,
-                   "triage": "suppressed" if f.get("suppressed") else "open",
-                   "suppress_reason": f.get("suppression_reason"),
-                   "fid": hashlib.sha256(f"{target}\0{fp}".encode()).hexdigest()[:24],
-                   "rank": RANK.get(f["severity"], 0)}
-            rows.append({k: v for k, v in row.items() if k in s.c})
-        if states:
-            conn.execute(insert(s), rows)
+def store_assessment(ctx: ServeContext, target: str, report: dict[str, Any], by: str = "analyst") -> int:
+    """A finished assessment, kept by the assessments service as an upload's would be (its report, its
+    findings' history, the target's present states)."""
+    from cnsec.serve.services import assessments
+
+    aid = assessments.create(ctx, target, "path", by)
+    assessments.store(ctx, aid, target, report)
     return aid
 
 
@@ -90,14 +73,13 @@ def store_response(engine: Engine, alert_id: str, at: float) -> int:
             created_by="analyst", created_at=at)).inserted_primary_key[0])
 
 
-def seed(engine: Engine, now: float) -> dict[str, Any]:
-    """Two targets assessed twice each over a week, thirteen alerts, one planned response."""
+def seed(ctx: ServeContext, now: float) -> dict[str, Any]:
+    """Two targets, one assessed twice; thirteen alerts; one planned response."""
     shop, k8s = assess("examples/shop"), assess("examples/shop/k8s")
-    ids = [store_assessment(engine, "examples/shop/k8s", k8s, now - 6 * DAY),
-           store_assessment(engine, "examples/shop", shop, now - 3 * DAY),
-           store_assessment(engine, "examples/shop", shop, now - DAY, states=False)]
-    alerts = store_alerts(engine, detected_alerts(), now)
-    response = store_response(engine, alerts[0], now)
+    ids = [store_assessment(ctx, "examples/shop/k8s", k8s), store_assessment(ctx, "examples/shop", shop),
+           store_assessment(ctx, "examples/shop", shop)]
+    alerts = store_alerts(ctx.engine, detected_alerts(), now)
+    response = store_response(ctx.engine, alerts[0], now)
     return {"assessments": ids, "alerts": alerts, "response": response, "report": shop}
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from cnsec.serve.context import ServeContext
 from tests.serve.conftest import GOOD_PW, bearer, login
 
-PAGES = ["/ui/", "/ui/assets", "/ui/risks", "/ui/plan", "/ui/alerts", "/ui/responses", "/ui/audit",
+PAGES = ["/ui/", "/ui/findings", "/ui/assets", "/ui/risks", "/ui/plan", "/ui/alerts", "/ui/responses", "/ui/audit",
          "/ui/users"]
 READERS = {"admin", "viewer", "analyst", "responder"}
 #: who may open each page (the read permission of what it shows; audit and users for admins only)
@@ -284,3 +284,17 @@ def test_every_dashboard_route_declares_one_permission_and_pages_declare_what_th
     for page in PAGES.values():
         assert ui[(page.path, ("GET",))] == [page.permission]
     assert ui[("/ui/login", ("POST",))] == ["public"] and ui[("/ui/logout", ("POST",))] == ["authenticated"]
+
+
+def test_a_finding_page_shows_where_its_history_how_to_fix_and_triage_for_those_who_may(
+        client: TestClient, role_users: dict[str, str], seeded: dict[str, Any]) -> None:
+    listing = _controls(client, role_users["analyst"], "/ui/findings?target=examples/shop&severity=critical")
+    fid = re.findall(r'href="/ui/findings/([0-9a-f]+)"', listing)[0]
+    page = _controls(client, role_users["analyst"], f"/ui/findings/{fid}")
+    assert page.count("assessment #") == 2  # examples/shop was assessed twice, the finding in both
+    assert "Remediation:" in page and f'name="ids" value="{fid}"' in page
+    assert f'data-api="/v1/findings/{fid}/comments"' in page and inline_problems(page) == []
+    viewer = _controls(client, role_users["viewer"], f"/ui/findings/{fid}")
+    assert 'id="triage"' not in viewer and "/comments" not in viewer
+    r = client.get("/ui/findings/nosuchfinding", headers=bearer(role_users["viewer"]))
+    assert r.status_code == 404 and "Not found" in r.text

@@ -22,3 +22,21 @@ def findings(request: Request, who: Annotated[render.Viewer, render.viewer("find
     return render.html(request, "findings.html", who, active="findings", flt=flt,
                        result=queries.findings(who.ctx.engine, flt), severities=queries.SEVERITIES,
                        sorts=queries.FINDING_SORTS, can_triage=who.can("findings:triage"))
+
+
+@router.get("/findings/{fid}")
+def finding(request: Request, fid: str, who: Annotated[render.Viewer, render.viewer("findings")]) -> HTMLResponse:
+    """One finding: where, its history over the target's assessments, how to fix it, triage and comments
+    (read by the findings service, the same answer as ``GET /v1/findings/{fid}``)."""
+    from cnsec.serve.errors import ApiError
+    from cnsec.serve.services.findings import get_finding
+
+    try:
+        f = get_finding(who.ctx, fid)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return render.html(request, "missing.html", who, status_code=404, active="findings", what="finding")
+    return render.html(request, "finding.html", who, active="findings", f=f, rec=f.get("finding") or {},
+                       history=list(reversed(f.get("history") or [])), comments=f.get("comments") or [],
+                       can_triage=who.can("findings:triage"))
