@@ -21,6 +21,12 @@ READERS = {"admin", "viewer", "analyst", "responder"}
 #: who may open each page (the read permission of what it shows; audit and users for admins only)
 MAY_SEE = {page: READERS for page in PAGES} | {"/ui/audit": {"admin"}, "/ui/users": {"admin"}}
 ROLES = ["admin", "viewer", "analyst", "responder", "ingest"]
+#: what a browser's navigation asks for (other clients get the API's JSON answers)
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def as_browser(token: str) -> dict[str, str]:
+    return {**bearer(token), **HTML}
 
 
 class InlineFinder(HTMLParser):
@@ -76,7 +82,7 @@ def test_the_inline_finder_sees_what_the_csp_refuses() -> None:
 def test_each_page_answers_200_to_a_role_that_may_read_it_and_an_html_403_otherwise(
         client: TestClient, role_users: dict[str, str], seeded: dict[str, Any], role: str) -> None:
     for page in PAGES:
-        r = client.get(page, headers=bearer(role_users[role]), follow_redirects=False)
+        r = client.get(page, headers=as_browser(role_users[role]), follow_redirects=False)
         expected = 200 if role in MAY_SEE[page] else 403
         assert r.status_code == expected, (page, role, r.text[:300])
         assert r.headers["content-type"].startswith("text/html")
@@ -85,11 +91,21 @@ def test_each_page_answers_200_to_a_role_that_may_read_it_and_an_html_403_otherw
 
 
 def test_without_a_session_a_page_sends_the_browser_to_the_login_form_and_back(client: TestClient) -> None:
-    r = client.get("/ui/findings?severity=high", follow_redirects=False)
+    r = client.get("/ui/findings?severity=high", headers=HTML, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == "/ui/login?next=/ui/findings%3Fseverity%3Dhigh"
     r = client.get("/ui/findings", headers={"HX-Request": "true"}, follow_redirects=False)
     assert r.headers["hx-redirect"].startswith("/ui/login")
+
+
+def test_a_client_that_is_not_a_browser_gets_the_apis_json_answers(
+        client: TestClient, role_users: dict[str, str]) -> None:
+    r = client.get("/ui/findings", follow_redirects=False)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+    r = client.get("/ui/audit", headers=bearer(role_users["viewer"]))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert client.get("/ui/audit", headers=as_browser(role_users["viewer"])).headers["content-type"].startswith(
+        "text/html")
 
 
 def _login_form(client: TestClient, next_page: str = "") -> str:
@@ -127,13 +143,13 @@ def test_a_wrong_password_shows_the_form_again_with_the_reason(client: TestClien
     assert r.status_code == 401
     assert "invalid username, password or code" in r.text and "--totp" not in r.text
     assert 'value="viewer"' in r.text and "wrong" not in r.text.replace("went wrong", "")
-    assert client.get("/ui/", follow_redirects=False).status_code == 303
+    assert client.get("/ui/", headers=HTML, follow_redirects=False).status_code == 303
 
 
 def test_a_login_post_without_the_forms_own_token_is_refused(client: TestClient, role_users: dict[str, str]) -> None:
     r = client.post("/ui/login", data={"username": "viewer", "password": GOOD_PW, "login_csrf": "forged"})
     assert r.status_code == 400 and "expired" in r.text
-    assert client.get("/ui/", follow_redirects=False).status_code == 303
+    assert client.get("/ui/", headers=HTML, follow_redirects=False).status_code == 303
 
 
 def test_repeated_failures_are_throttled_as_iam_login_is(client: TestClient, role_users: dict[str, str]) -> None:
@@ -174,7 +190,7 @@ def test_logout_needs_the_sessions_csrf_secret_and_ends_the_session(
 
 
 def _controls(client: TestClient, token: str, page: str) -> str:
-    r = client.get(page, headers=bearer(token))
+    r = client.get(page, headers=as_browser(token))
     assert r.status_code == 200
     return r.text
 
@@ -278,7 +294,7 @@ def test_every_dashboard_route_declares_one_permission_and_pages_declare_what_th
     from cnsec.serve.ui.render import PAGES
 
     ui = {(r.path, tuple(sorted(r.methods))): route_permission(r) for r in _routes(list(app.routes))
-          if r.path.startswith("/ui") or r.path in ("/", "/favicon.ico")}
+          if r.path.startswith("/ui")}
     assert len(ui) >= 14
     assert all(len(p) == 1 for p in ui.values()), ui
     for page in PAGES.values():
@@ -296,5 +312,5 @@ def test_a_finding_page_shows_where_its_history_how_to_fix_and_triage_for_those_
     assert f'data-api="/v1/findings/{fid}/comments"' in page and inline_problems(page) == []
     viewer = _controls(client, role_users["viewer"], f"/ui/findings/{fid}")
     assert 'id="triage"' not in viewer and "/comments" not in viewer
-    r = client.get("/ui/findings/nosuchfinding", headers=bearer(role_users["viewer"]))
+    r = client.get("/ui/findings/nosuchfinding", headers=as_browser(role_users["viewer"]))
     assert r.status_code == 404 and "Not found" in r.text

@@ -3,8 +3,8 @@ looking, the Jinja2 environment (autoescape on), and the answers for "log in fir
 
 A page route declares its permission with :func:`viewer` — recorded on the route exactly as
 :func:`cnsec.serve.auth.require` records it, so the route × role test reads pages too — but a browser
-without a session is sent to the login form, and one without the permission gets an HTML 403, not
-the API's JSON.
+without a session is sent to the login form, and one without the permission gets an HTML 403, where
+any other client gets the API's JSON answers.
 """
 
 from __future__ import annotations
@@ -86,21 +86,30 @@ def _back(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def wants_html(request: Request) -> bool:
+    """A browser (it asks for HTML, or htmx asks for a part of a page) is sent to the login form and shown
+    an HTML 403; any other client gets the API's JSON 401 and 403, as from every other route."""
+    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
+
+
 def viewer(page: str | None = None) -> Any:
     """The dependency of a page route: the :class:`Viewer`, who must hold the page's permission
     (``page`` None: any signed-in person, as :func:`cnsec.serve.auth.authenticated`)."""
     permission = PAGES[page].permission if page is not None else auth.AUTHENTICATED
 
     async def check(request: Request, ctx: ServeContext = Depends(context)) -> Viewer:
+        browser = wants_html(request)
         try:
             principal = await auth.principal_of(request, ctx)
         except ApiError as exc:
-            if exc.status == 401:
+            if exc.status == 401 and browser:
                 raise LoginRequired(_back(request)) from None
             raise
         who = Viewer(principal.username, principal.csrf, ctx)
         if page is not None and not who.can(permission):
-            raise PageForbidden(who, permission)
+            if browser:
+                raise PageForbidden(who, permission)
+            raise ApiError(403, f"{principal.username!r} lacks the permission {permission}")
         return who
 
     check.permission = permission  # type: ignore[attr-defined]

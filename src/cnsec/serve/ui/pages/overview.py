@@ -12,6 +12,7 @@ from cnsec.serve.ui import charts, queries, render
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
+@router.get("")  # /ui as well as /ui/
 @router.get("/")
 def overview(request: Request, who: Annotated[render.Viewer, render.viewer("overview")]) -> HTMLResponse:
     engine = who.ctx.engine
