@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from cnsec.lazy import exports
 
-_WHERE = {"Detector": "detector", "SnapshotError": "snapshot", "alert_record": "detector"}
+_WHERE = {"Detector": "detector", "SnapshotError": "snapshot", "alert_record": "detector",
+          "sniff_source": "sources"}
 
-__all__ = ["Detector", "SnapshotError", "alert_record"]
+__all__ = ["Detector", "SnapshotError", "alert_record", "sniff_source"]
 
 if TYPE_CHECKING:
     from cnsec.detect.detector import Detector, alert_record
     from cnsec.detect.snapshot import SnapshotError
+    from cnsec.detect.sources import sniff_source
 
 __getattr__ = exports(__name__, _WHERE)

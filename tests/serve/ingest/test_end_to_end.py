@@ -146,3 +146,29 @@ def test_sigkill_during_ingest_loses_no_acknowledged_event_and_doubles_no_alert(
     assert events in (acked_events, acked_events + in_flight_events), (events, acked_events, in_flight_events)
     fed = sorted(acked + ([maybe] if maybe is not None and events != acked_events else []))
     assert stored(ctx) == expected_alerts([all_batches[i] for i in fed])
+
+
+def test_json_lines_of_two_sources_in_one_request_are_two_streams_as_two_files_are_to_cnsec_detect(
+        app: Any, serve_ctx: ServeContext, role_users: dict[str, str], tmp_path: Path) -> None:
+    """Found by the dashboard's browser test: audit records and CloudTrail posted together to
+    /v1/ingest/events gave only the audit alerts (the stream was read as its first line's source)."""
+    import json
+
+    from cnsec.detect import Detector
+
+    audit = [json.dumps(e) for e in varied(300)]
+    ct_dir = (Path(__file__).resolve().parents[3] / "../shared/corpora/detect/logs/falco-plugin-cloudtrail-traces")
+    trail = [json.dumps(r) for f in sorted(ct_dir.glob("*.json")) for r in json.loads(f.read_text())["Records"]]
+    assert trail
+    c = TestClient(app)
+    body = "\n".join(audit + trail).encode()
+    r = c.post("/v1/ingest/events", content=body, headers=bearer(role_users["ingest"]))
+    assert r.status_code == 200 and r.json()["accepted"] == len(audit) + len(trail)
+    ingest_of(serve_ctx)[1].drain()
+    det = Detector.load(rules=[], default_rules=True, correlate=True)
+    want: dict[str, tuple[int, float, float]] = {}
+    for src, lines in (("k8s-audit", audit), ("cloudtrail", trail)):
+        for a in det.feed([x.encode() for x in lines], source=src, name=src):
+            want[a.id] = (a.count, a.first_seen, a.last_seen)
+    got = stored(serve_ctx)
+    assert any(k for k in want) and got == want

@@ -12,8 +12,10 @@ import orjson
 
 from cnsec.serve.errors import ApiError
 
-#: The source name ``cnsec detect`` gives each kind (``events`` lines are sniffed one by one).
-SOURCE = {"k8s-audit": "k8s-audit", "falco": "falco", "events": None}
+#: The source each queue row's kind is read as. ``events`` requests are split by the source each line
+#: is sniffed as (``cnsec detect``'s own sniffing), one row per source, so each is its own stream.
+SOURCE = {"k8s-audit": "k8s-audit", "falco": "falco", "cloudtrail": "cloudtrail", "gcp-audit": "gcp-audit",
+          "json": "json", "events": None}
 #: Most problems listed in one answer (the count says how many there were).
 MAX_LISTED = 20
 
@@ -55,7 +57,15 @@ def falco(body: bytes) -> list[bytes]:
 
 def json_lines(body: bytes) -> list[bytes]:
     """JSON lines of any source ``cnsec detect`` reads; blank lines are allowed."""
-    out: list[bytes] = []
+    return [line for lines in json_lines_by_source(body).values() for line in lines]
+
+
+def json_lines_by_source(body: bytes) -> dict[str, list[bytes]]:
+    """:func:`json_lines`, grouped by the source each line is (a mixed request of audit records and
+    CloudTrail is two streams, as two files would be to ``cnsec detect``)."""
+    from cnsec.detect import sniff_source
+
+    out: dict[str, list[bytes]] = {}
     bad: list[dict[str, Any]] = []
     for number, line in enumerate(body.split(b"\n"), start=1):
         line = line.strip()
@@ -69,7 +79,7 @@ def json_lines(body: bytes) -> list[bytes]:
         if not isinstance(obj, dict):
             bad.append({"line": number, "error": "not a JSON object"})
             continue
-        out.append(line)
+        out.setdefault(sniff_source(obj), []).append(line)
     if bad:
         raise ApiError(400, f"events: {len(bad)} bad line(s), first line {bad[0]['line']}: {bad[0]['error']}",
                        detail={"lines": bad[:MAX_LISTED], "count": len(bad)})

@@ -43,20 +43,27 @@ class Queue:
 
     def put(self, kind: str, lines: list[bytes], received_at: float) -> int:
         """Commit the batch; its queue seq. Refused when full (the client retries later)."""
+        return self.put_groups([(kind, lines)], received_at)
+
+    def put_groups(self, groups: list[tuple[str, list[bytes]]], received_at: float) -> int:
+        """Commit one request's batches (one row per kind) in one transaction: all or none; the last seq."""
+        n = len(groups)
         with self._lock:
             self._sync()
             if self.depth >= self.max_batches:
                 raise ApiError(503, f"the ingest queue is full ({self.depth} batches waiting): retry later",
                                code="queue_full", headers={"Retry-After": "2"})
-            self.depth += 1
+            self.depth += n
+        seq = 0
         try:
             with self.engine.begin() as conn:
-                seq = conn.execute(insert(schema.serve_ingest_queue).values(
-                    kind=kind, received_at=received_at, events=len(lines), payload=b"\n".join(lines))
-                    .returning(schema.serve_ingest_queue.c.seq)).scalar_one()
+                for kind, lines in groups:
+                    seq = conn.execute(insert(schema.serve_ingest_queue).values(
+                        kind=kind, received_at=received_at, events=len(lines), payload=b"\n".join(lines))
+                        .returning(schema.serve_ingest_queue.c.seq)).scalar_one()
         except BaseException:
             with self._lock:
-                self.depth -= 1
+                self.depth -= n
             raise
         self.wake.set()
         return int(seq)
