@@ -246,3 +246,88 @@ def _wait_acked(url: str, n: int, timeout: float = 15.0) -> None:
     while (done := asyncio.run(floor())) < n:
         assert time.monotonic() < deadline, f"{done} of {n} alert updates stored"
         time.sleep(0.1)
+
+
+class SlowLink:
+    """A TCP proxy to the nats-server that delays everything the server sends by ``delay`` seconds
+    (acknowledgements included): a far-away bus, to see whether requests wait for it one at a time."""
+
+    def __init__(self, upstream_port: int, delay: float) -> None:
+        import threading
+
+        self.delay = delay
+        self.upstream = upstream_port
+        self.port = _free_port()
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait(5)
+
+    def _run(self, ready: Any) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
+        ready.set()
+        self.loop.run_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream)
+        pending: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def forward() -> None:  # client -> server, at once
+            while data := await reader.read(65536):
+                up_w.write(data)
+            up_w.close()
+
+        async def back_in() -> None:
+            while data := await up_r.read(65536):
+                pending.put_nowait((time.monotonic() + self.delay, data))
+            pending.put_nowait((0.0, b""))
+
+        async def back_out() -> None:  # server -> client, late, in order
+            while True:
+                due, data = await pending.get()
+                if not data:
+                    break
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                writer.write(data)
+            writer.close()
+
+        await asyncio.gather(forward(), back_in(), back_out(), return_exceptions=True)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def test_requests_wait_for_the_bus_side_by_side_not_one_after_another(
+        db_url: str, fast_ph: object, nats_server: NatsServer, role_users: dict[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cnsec.serve.app import create_app
+
+    link = SlowLink(nats_server.port, delay=0.25)
+    try:
+        ctx = ServeContext.open(Settings(db_url=db_url, bus=f"nats://127.0.0.1:{link.port}", bus_timeout=10.0),
+                                ph=fast_ph)
+        token = ctx.tokens.issue("ingest").access_token
+        bodies = [_synthetic(100, start=1000 * i) for i in range(8)]
+        with TestClient(create_app(context=ctx)) as c:
+            def post(body: dict[str, Any]) -> float:
+                t = time.perf_counter()
+                r = c.post("/v1/ingest/k8s-audit", json=body, headers=bearer(token))
+                assert r.status_code == 200, r.text
+                return time.perf_counter() - t
+
+            one = post(_synthetic(100, start=99_000))
+            start = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                each = list(pool.map(post, bodies))
+            together = time.perf_counter() - start
+    finally:
+        link.close()
+    # one request waits at least one delayed round trip; eight waiting one after another would take
+    # eight times that, side by side about one (measured here: one 0.33 s, eight at once 0.31 s)
+    print(f"one request {one:.3f} s; eight at once {together:.3f} s (each {min(each):.3f}-{max(each):.3f} s)")
+    assert one >= 0.25
+    assert together < 4 * one, (one, together, each)
