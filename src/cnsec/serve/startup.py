@@ -109,7 +109,12 @@ def run(ctx: ServeContext) -> int:
     scheme = "https" if s.tls else "http"
     users = len(ctx.iam.list_users())
     log = logging.getLogger("cnsec.serve")
-    log.info(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)})")
+    bus = ""
+    if s.bus:
+        from cnsec.serve.bus.config import shown
+
+        bus = f", detection on the bus at {shown(s.bus)}"
+    log.info(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)}{bus})")
     if not users:
         log.warning("cnsec serve: no users yet: create the first with `cnsec iam users add admin --role admin`")
     try:
