@@ -2,8 +2,10 @@
 
 The public face other parts may import (the bus worker, ``cnsec serve``'s ingest): :class:`Detector`,
 the engine as a library (events in, alert updates out, state snapshot and restore; see
-:mod:`cnsec.detect.detector`), :func:`alert_record` (an update as JSON, with its id) and
-:class:`SnapshotError`. Loaded on first use: ``import cnsec.detect.cli`` stays cheap.
+:mod:`cnsec.detect.detector`), :func:`alert_record` (an update as JSON, with its id),
+:class:`SnapshotError`, :func:`sniff_source` and :func:`event_records` (an ingest request's events keyed
+for the bus, as ``cnsec detect --publish`` keys a file's). Loaded on first use: ``import cnsec.detect.cli``
+stays cheap.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import TYPE_CHECKING
 from cnsec.lazy import exports
 
 _WHERE = {"Detector": "detector", "SnapshotError": "snapshot", "alert_record": "detector",
-          "sniff_source": "sources"}
+          "sniff_source": "sources", "event_records": "bus_adapter"}
 
-__all__ = ["Detector", "SnapshotError", "alert_record", "sniff_source"]
+__all__ = ["Detector", "SnapshotError", "alert_record", "event_records", "sniff_source"]
 
 if TYPE_CHECKING:
+    from cnsec.detect.bus_adapter import event_records
     from cnsec.detect.detector import Detector, alert_record
     from cnsec.detect.snapshot import SnapshotError
     from cnsec.detect.sources import sniff_source

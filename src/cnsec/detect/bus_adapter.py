@@ -14,13 +14,14 @@ same in every process and for every way the events were cut into messages.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from cnsec.detect.alerts import AlertBook, alert_dict
+from cnsec.detect.alerts import AlertBook, _key_reader, alert_dict
 from cnsec.detect.engine import Engine, StreamState
 from cnsec.detect.normalize import SOURCES
 from cnsec.detect.rules import Rule
@@ -154,10 +155,29 @@ class EventReader:
     def __init__(self, source: str | None = None) -> None:
         self.engine = Engine(_catch_all(), prefilter=False)
         self.source = source
+        #: each source's reader of its correlation key (the partition key)
+        self._keys = {s: _key_reader(k.key_fields) for s, k in SOURCES.items()}
 
     @property
     def problems(self) -> list[InputProblem]:
         return self.engine.stats.problems
+
+    def records(self, lines: Sequence[bytes], source: str, name: str) -> tuple[list[Record], list[InputProblem]]:
+        """``lines`` (one JSON value each, numbered from 1) of input ``name`` in ``source`` as
+        records, read by the engine's own reader (batches and envelopes expanded) and keyed as
+        :meth:`read` keys them; and the problems of the lines it could not take."""
+        out: list[Record] = []
+        keys = self._keys
+        dumps = orjson.dumps
+
+        def on_event(rules: list[Rule], data: dict[str, Any], nm: str, line: int, src: str) -> None:
+            out.append(Record(src, nm, line, keys[src](data), dumps(data)))
+
+        stats = self.engine.stats
+        stats.problems = []
+        self.engine._run(enumerate(lines, 1), name, StreamState(source, True), on_event)
+        problems, stats.problems = stats.problems, []
+        return out, problems
 
     @property
     def unreadable(self) -> int:
@@ -171,14 +191,13 @@ class EventReader:
         in a file whose first object is no envelope) is passed on as it was read, its key read from
         it; every other line (batches, envelopes, malformed lines, whole documents) goes through the
         engine's reader, which expands it and reports what it cannot read."""
-        from cnsec.detect.alerts import _key_reader
         from cnsec.detect.sources import READ_ERRORS, InputTooLarge, iter_lines, open_binary
         from cnsec.detect.sources.managed import is_envelope
         from cnsec.errors import InputError
 
         out: list[Record] = []
         dumps = orjson.dumps
-        keys = {s: _key_reader(k.key_fields) for s, k in SOURCES.items()}
+        keys = self._keys
         engine = self.engine
         stats = engine.stats
 
@@ -243,6 +262,20 @@ class EventReader:
                 stats.problem(path, None, f"cannot read further: {exc}")
         if out:
             sink(out)
+
+
+_READERS = threading.local()
+
+
+def event_records(lines: Sequence[bytes], source: str, name: str) -> tuple[list[Record], list[InputProblem]]:
+    """One ingest request's events as the bus carries them (``cnsec serve --bus``): read, split and
+    keyed exactly as ``cnsec detect --publish`` reads a file of them, so the server's publisher puts
+    each in the partition a file's publisher would. One reader per thread (the engine's reading
+    state is not shared: requests are read in the server's worker threads)."""
+    reader: EventReader | None = getattr(_READERS, "reader", None)
+    if reader is None:
+        reader = _READERS.reader = EventReader()
+    return reader.records(lines, source, name)
 
 
 # ------------------------------------------------------------------------------ cnsec detect --bus

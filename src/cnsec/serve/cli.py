@@ -27,6 +27,12 @@ def register(sub: Any) -> None:
     p.add_argument("--assess-root", action="append", default=[], metavar="DIR",
                    help="a server-side folder under which POST /v1/assessments may assess a path (repeatable; "
                         "default: none, only uploaded tarballs are assessed)")
+    p.add_argument("--bus", metavar="URL", default=None,
+                   help="detection over NATS JetStream (default: $CNSEC_BUS; none: detection runs in the "
+                        "server): ingest publishes events to the bus at URL (nats://HOST:PORT) and answers "
+                        "once JetStream stored them (503 + Retry-After while it cannot); `cnsec detect --bus URL "
+                        "--worker` processes detect, and the server stores the alerts they publish. "
+                        "See docs/scale.md")
     p.add_argument("--migrate", action="store_true",
                    help="upgrade a store made by an older cnsec before serving (take a backup first)")
     p.set_defaults(func=_serve)
@@ -74,7 +80,22 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),
                     port=getattr(args, "port", None) or DEFAULT_PORT,
                     tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None),
-                    assess_roots=tuple(getattr(args, "assess_root", None) or ()))
+                    assess_roots=tuple(getattr(args, "assess_root", None) or ()), bus=_bus_url(args))
+
+
+def _bus_url(args: argparse.Namespace) -> str | None:
+    """``--bus``, else ``$CNSEC_BUS``; a URL that is no NATS URL is a usage error before anything starts."""
+    import os
+
+    from cnsec.errors import UsageError
+
+    url = getattr(args, "bus", None) or os.environ.get("CNSEC_BUS") or None
+    if url is None or getattr(args, "serve_command", None):  # `serve keys …` does not use the bus
+        return None
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in ("nats", "tls"):
+        raise UsageError(f"--bus: expected a NATS URL such as nats://127.0.0.1:4222 (got {scheme or 'no'} scheme)")
+    return url
 
 
 def _db_url(args: argparse.Namespace) -> str | None:

@@ -38,6 +38,14 @@ class Settings:
     #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"
     #: (in the server process), "none" (events are queued, nothing takes them: tests)
     ingest_worker: str = "process"
+    # -- the bus (serve/ingest/bus.py; docs/scale.md): NATS URL; ``None``: ingest queues in the database and
+    #: detection runs here. With a bus, ingest publishes to it and the server stores the alerts its workers make
+    bus: str | None = None
+    #: an ingest request waits this long (seconds) for JetStream to store all its events, then answers 503
+    bus_timeout: float = 5.0
+    #: the server's durable consumer of the alerts stream: servers over one store share it (they split the
+    #: updates between them); a server over a store of its own needs a name of its own
+    bus_consumer: str = "cnsec-serve"
     #: SQLite only: write-ahead logging (serve/ingest/part.py says why); off leaves the file's mode as is
     sqlite_wal: bool = True
     #: server-side folders a JSON ``{"target", "path"}`` assessment may read under; empty: none may

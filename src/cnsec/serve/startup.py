@@ -17,7 +17,7 @@ from cnsec.serve.settings import Settings
 
 
 class StartupError(CnsecError):
-    """The server cannot start: database unreachable, schema behind, bad TLS files."""
+    """The server cannot start: database unreachable, schema behind, bad TLS files, bus unreachable."""
 
 
 def prepare(ctx: ServeContext, *, migrate: bool = False) -> None:
@@ -79,6 +79,21 @@ def check_tls(settings: Settings) -> None:
                            f"({exc.reason or exc})") from None
 
 
+def check_bus(settings: Settings) -> None:
+    """With ``--bus``: the bus answers and serves JetStream, or one line saying why (exit 2). A server
+    that started without it would accept no event and store no alert."""
+    import asyncio
+
+    from cnsec.serve.bus.config import BusConfig, BusError, probe
+
+    if not settings.bus:
+        return
+    try:
+        asyncio.run(probe(BusConfig(url=settings.bus)))
+    except BusError as exc:
+        raise StartupError(str(exc)) from None
+
+
 def run(ctx: ServeContext) -> int:
     import uvicorn
 
@@ -87,13 +102,19 @@ def run(ctx: ServeContext) -> int:
 
     s = ctx.settings
     check_tls(s)
+    check_bus(s)
     sock = listen(s)
     configure()
     app = create_app(context=ctx)
     scheme = "https" if s.tls else "http"
     users = len(ctx.iam.list_users())
     log = logging.getLogger("cnsec.serve")
-    log.info(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)})")
+    bus = ""
+    if s.bus:
+        from cnsec.serve.bus.config import shown
+
+        bus = f", detection on the bus at {shown(s.bus)}"
+    log.info(f"cnsec serve: {scheme}://{s.host}:{s.port} (store {_where(ctx)}{bus})")
     if not users:
         log.warning("cnsec serve: no users yet: create the first with `cnsec iam users add admin --role admin`")
     try:

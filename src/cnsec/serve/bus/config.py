@@ -65,18 +65,55 @@ class BusConfig:
     fetch_batch: int = 32
 
 
+def shown(url: str) -> str:
+    """The bus URL as messages and logs name it: without a user and password (``nats://u:p@host``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
+async def _quiet(exc: Exception) -> None:  # reconnection is the normal answer; never a traceback
+    return None
+
+
 async def connect(cfg: BusConfig, **callbacks: Any) -> Any:
     """A NATS connection that reconnects for ever (a restarted server is waited for)."""
     import nats
 
-    async def quiet(exc: Exception) -> None:  # reconnection is the normal answer; never a traceback
-        return None
-
     try:  # the first connection is bounded (nats retries it for ever too, with these settings)
         return await asyncio.wait_for(nats.connect(cfg.url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
-                                                   connect_timeout=5, error_cb=quiet, **callbacks), 10.0)
+                                                   connect_timeout=5, error_cb=_quiet, **callbacks), 10.0)
     except Exception as exc:  # OSError, time-outs, nats' own NoServersError
-        raise BusError(f"cannot connect to the bus at {cfg.url}: {type(exc).__name__}: {exc}") from None
+        raise BusError(f"cannot connect to the bus at {shown(cfg.url)}: {type(exc).__name__}: {exc}") from None
+
+
+async def probe(cfg: BusConfig, timeout: float = 5.0) -> int:
+    """Reach the bus once, without the retry loop of :func:`connect`, and make sure its streams exist;
+    the partition count. For a start that should fail at once, in one line (``cnsec serve --bus``):
+    a server that waited for an absent bus would look up and take nothing."""
+    import nats
+
+    where = shown(cfg.url)
+    try:  # max_reconnect_attempts=1: nats tries the server twice, then gives up (0 means for ever)
+        nc = await asyncio.wait_for(nats.connect(cfg.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                                 reconnect_time_wait=0.1, connect_timeout=timeout,
+                                                 error_cb=_quiet), timeout)
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise BusError(f"cannot reach the bus at {where}: {why}") from None
+    try:
+        return await asyncio.wait_for(ensure_bus(nc.jetstream(), cfg), timeout)
+    except Exception as exc:  # no JetStream on that server (nats-server without -js), no permission
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise BusError(f"the bus at {where} does not serve JetStream (start nats-server with -js): {why}") from None
+    finally:
+        await nc.close()
 
 
 async def ensure_bus(js: Any, cfg: BusConfig) -> int:

@@ -113,6 +113,11 @@ class Outbox:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
+    def abort(self) -> None:
+        """Stop sending (the caller gave up waiting): what is in flight may still be stored."""
+        for task in list(self._tasks):
+            task.cancel()  # a lane's task forgets its lane as it ends
+
     async def drain(self) -> None:
         """Every message sent so far is stored (or this raises :class:`BusError`)."""
         while self._tasks:
@@ -177,6 +182,10 @@ class Publisher:
         self.stats.messages += 1
         payload = encode(records)
         await self.outbox.send(events_subject(p), payload, f"{self.run_id}.{self._n}")
+
+    def abort(self) -> None:
+        """Give up on what is not yet acknowledged (an ingest request that timed out)."""
+        self.outbox.abort()
 
     async def close(self) -> PublishStats:
         for p, buf in enumerate(self._buffers):

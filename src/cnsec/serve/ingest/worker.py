@@ -59,11 +59,13 @@ def rules_digest(rules: tuple[str, ...], default_rules: bool) -> str:
     return h.hexdigest()[:32]
 
 
-_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_UPSERTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keep: tuple[str, ...]) -> None:
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keep: tuple[str, ...],
+            *, grow_only: str | None = None) -> None:
     """INSERT … ON CONFLICT (id) DO UPDATE every column but ``keep`` (what people set: status, assignee).
+    ``grow_only``: a column the update must raise (a stored row with as much or more is left as it is).
 
     One statement, built once per table and dialect, executed with many parameter sets (the driver's
     executemany): a multi-VALUES statement would be compiled anew for every batch, and compiling one with
@@ -71,12 +73,13 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keep: tupl
     import importlib
 
     columns = tuple(rows[0])
-    key = (conn.dialect.name, table.name, columns + ("|",) + keep)
+    key = (conn.dialect.name, table.name, columns, keep, grow_only)
     stmt = _UPSERTS.get(key)
     if stmt is None:
         dialect: Any = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
         ins = dialect.insert(table)
-        stmt = _UPSERTS[key] = ins.on_conflict_do_update(index_elements=[table.c.id], set_={
+        where = table.c[grow_only] < ins.excluded[grow_only] if grow_only else None
+        stmt = _UPSERTS[key] = ins.on_conflict_do_update(index_elements=[table.c.id], where=where, set_={
             c: ins.excluded[c] for c in columns if c not in keep and c != "id"})
     conn.execute(stmt, rows)
 
@@ -88,6 +91,28 @@ def alert_row(alert: Any, now: float) -> dict[str, Any]:
             "key": alert.key or "", "first_seen": alert.first_seen, "last_seen": alert.last_seen,
             "count": alert.count, "status": "open", "stored_at": now, "updated_at": now,
             "data": orjson.dumps(data, default=str).decode()}
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def record_row(update: dict[str, Any], now: float) -> dict[str, Any]:
+    """:func:`alert_row` of an alert update as the bus carries it (``cnsec.detect.alert_record``'s
+    shape: the id, then ``cnsec detect -f jsonl``'s fields, times in RFC 3339)."""
+    return {"id": str(update["id"]), "rule": str(update["rule_id"]), "title": str(update["title"]),
+            "severity": str(update["severity"]), "key": str(update.get("key") or ""),
+            "first_seen": _epoch(update["first_seen"]), "last_seen": _epoch(update["last_seen"]),
+            "count": int(update["count"]), "status": "open", "stored_at": now, "updated_at": now,
+            "data": orjson.dumps(update, default=str).decode()}
+
+
+def store_updates(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Upsert alert rows of absolute state: what people set is kept, and the highest count wins (an
+    update delivered again, or late after a newer one, changes nothing)."""
+    _upsert(conn, schema.serve_alerts, rows, keep=("status", "assignee", "stored_at"), grow_only="count")
 
 
 class Worker:

@@ -9,8 +9,10 @@ from sqlalchemy import column, select, table
 from starlette.concurrency import run_in_threadpool
 
 from cnsec.serve.auth import public
+from cnsec.serve.bus.config import shown
 from cnsec.serve.context import ServeContext, context
 from cnsec.serve.errors import log, unavailable
+from cnsec.serve.ingest.bus import bus_ready, unreachable
 from cnsec.serve.metrics import DB_UP
 from cnsec.store.engine import driver_message
 from cnsec.store.migrations import VERSION_TABLE
@@ -33,8 +35,8 @@ def _ping(ctx: ServeContext) -> None:
 
 @router.get("/readyz", dependencies=[public()])
 async def readyz(ctx: ServeContext = Depends(context)) -> dict[str, Any]:
-    """Ready when the database answers; 503 otherwise (the server keeps trying on every probe, and is
-    ready again as soon as the database answers: nothing to restart)."""
+    """Ready when the database answers and, with ``--bus``, the bus is connected; 503 otherwise (the
+    server keeps trying, and is ready again as soon as both answer: nothing to restart)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     up = DB_UP.of(ctx)
@@ -45,4 +47,7 @@ async def readyz(ctx: ServeContext = Depends(context)) -> dict[str, Any]:
         log.warning("not ready: the database is unreachable: %s", driver_message(exc))
         raise unavailable() from None
     up.set(1)
+    if not bus_ready(ctx):
+        log.warning("not ready: the bus at %s is unreachable", shown(ctx.settings.bus or ""))
+        raise unreachable(ctx)
     return {"status": "ready"}

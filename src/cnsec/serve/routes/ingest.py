@@ -1,4 +1,5 @@
-"""POST /v1/ingest/{k8s-audit,falco,events}: events in, acknowledged once durably queued."""
+"""POST /v1/ingest/{k8s-audit,falco,events}: events in, acknowledged once durably queued (in the
+database, or with ``--bus`` stored by JetStream: serve/ingest/bus.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from cnsec.serve.app import on_startup
 from cnsec.serve.auth import require
 from cnsec.serve.context import ServeContext, context
+from cnsec.serve.ingest.bus import bus_of, records_of
 from cnsec.serve.ingest.parse import PARSERS, json_lines_by_source
 from cnsec.serve.ingest.part import ingest_of, start_worker
 
@@ -26,9 +28,13 @@ async def _take(kind: str, request: Request, ctx: ServeContext) -> dict[str, Any
     else:
         groups = [(kind, PARSERS[kind](body))]
     count = sum(len(lines) for _, lines in groups)
-    queue, _ = ingest_of(ctx)
     if not count:
         return {"accepted": 0}
+    if ctx.settings.bus:
+        records = await run_in_threadpool(records_of, groups)
+        messages = await bus_of(ctx).publish(records, kind, body)
+        return {"accepted": count, "published": len(records), "messages": messages}
+    queue, _ = ingest_of(ctx)
     seq = await run_in_threadpool(queue.put_groups, groups, ctx.iam.clock())
     return {"accepted": count, "seq": seq}
 
@@ -57,4 +63,7 @@ async def events(request: Request, ctx: ServeContext = Depends(context), _p: Any
 def mount(app: FastAPI) -> None:
     ctx: ServeContext = app.state.cnsec
 
-    on_startup(app, lambda: start_worker(ctx))
+    if ctx.settings.bus:  # detection runs in the bus's workers: no local queue, no local worker
+        on_startup(app, bus_of(ctx).start)
+    else:
+        on_startup(app, lambda: start_worker(ctx))
