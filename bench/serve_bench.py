@@ -61,8 +61,8 @@ _SECOND = b"2000-01-01T00:00:00"
 def _bodies(count: int, size: int) -> list[bytes]:
     """Prebuilt EventLists whose event times are ``_SECOND`` + increasing microseconds: the poster writes
     the wall clock's second in (one bytes.replace), so event time moves on with real time, in order
-    within a batch, as an API server's does. (Reposting the same times cycle after cycle would leave the correlator's reorder
-    buffer a band of records it never releases, a load no real cluster makes.)"""
+    within a batch, as an API server's does. (Reposting the same times cycle after cycle would leave the
+    correlator's reorder buffer a band of records it never releases, a load no real cluster makes.)"""
     from detect_bench import _samples, _vary
 
     k8s, _ = _samples()
