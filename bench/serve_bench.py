@@ -14,7 +14,7 @@ detector was fed per second from the first POST until the queue had drained (wha
 below ingest_eps the queue grew during the run, and ``drain_s`` says how long it took to empty after the
 load stopped); ``lost`` — events acknowledged
 minus events the detector was fed once the queue has drained (0 is the only right answer);
-``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the server's peak resident memory; and,
+``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the peak resident memory of the server and its detection worker together; and,
 when bench/serve_findings_bench.py is present, its ``import_s`` (an assessment of 30,000 findings)
 and ``page_p95_ms`` (the findings page with 100,000 stored).
 
@@ -102,16 +102,16 @@ def _rss_peak(pid: int, stop: threading.Event, out: list[int]) -> None:
 
     proc = psutil.Process(pid)
     peak = 0
-    while not stop.is_set():
+    while not stop.is_set():  # the server and its detection worker process together
         try:
-            peak = max(peak, proc.memory_info().rss)
+            peak = max(peak, proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children()))
         except psutil.Error:
             break
         stop.wait(0.2)
     out.append(peak)
 
 
-def run(seconds: float, clients: int, rate: float = 0.0) -> dict[str, Any]:
+def run(seconds: float, clients: int, rate: float = 0.0, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
     import httpx
     from sqlalchemy import create_engine, func, select, text
 
@@ -134,7 +134,7 @@ def run(seconds: float, clients: int, rate: float = 0.0) -> dict[str, Any]:
     bodies = _bodies(40, 400)
     port = _free_port()
     env = {**os.environ, "CNSEC_DB": url}
-    server = subprocess.Popen([sys.executable, "-m", "cnsec", "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "cnsec", "serve", "--port", str(port), *server_args], env=env,
                               stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("wb"))
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -233,11 +233,12 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=4, help="concurrent posting connections")
     ap.add_argument("--rate", type=float, default=0.0,
                     help="events/s the clients post together (0: as fast as the server acknowledges)")
+    ap.add_argument("--server-args", default="", help="more `cnsec serve` options, e.g. '--no-threats'")
     ap.add_argument("--runs", type=int, default=1, help="runs; the median of each figure is reported")
     args = ap.parse_args()
     runs = []
     for i in range(args.runs):
-        r = run(args.seconds, args.clients, args.rate)
+        r = run(args.seconds, args.clients, args.rate, tuple(args.server_args.split()))
         print(f"run {i + 1}: " + " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                           for k, v in r.items()), file=sys.stderr)
         runs.append(r)

@@ -33,6 +33,16 @@ def register(sub: Any) -> None:
                         "once JetStream stored them (503 + Retry-After while it cannot); `cnsec detect --bus URL "
                         "--worker` processes detect, and the server stores the alerts they publish. "
                         "See docs/scale.md")
+    p.add_argument("--rules", action="append", default=[], metavar="PATH",
+                   help="rule files or folders ingested events run through, as `cnsec detect --rules` "
+                        "(repeatable; with the bundled rules unless --no-default-rules)")
+    p.add_argument("--no-default-rules", action="store_true", help="only the --rules given")
+    p.add_argument("--no-threats", action="store_true",
+                   help="rule alerts only, no threat correlation (`cnsec detect --threats`): its reorder buffer "
+                        "holds every rule hit of the last --lateness seconds and is part of each checkpoint, "
+                        "the cost that grows with the event rate (docs/serve.md, Throughput)")
+    p.add_argument("--lateness", type=float, default=120.0, metavar="SECONDS",
+                   help="how far out of time order events may arrive and still be correlated (default: 120)")
     p.add_argument("--migrate", action="store_true",
                    help="upgrade a store made by an older cnsec before serving (take a backup first)")
     p.set_defaults(func=_serve)
@@ -77,10 +87,17 @@ def _settings(args: argparse.Namespace) -> Any:
 
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise UsageError("--tls-cert and --tls-key go together")
+    lateness = float(getattr(args, "lateness", 120.0))
+    if not 0 <= lateness <= 86400:
+        raise UsageError(f"--lateness: between 0 and 86400 seconds, not {lateness:g}")
     return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),
                     port=getattr(args, "port", None) or DEFAULT_PORT,
                     tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None),
-                    assess_roots=tuple(getattr(args, "assess_root", None) or ()), bus=_bus_url(args))
+                    assess_roots=tuple(getattr(args, "assess_root", None) or ()), bus=_bus_url(args),
+                    rules=tuple(getattr(args, "rules", None) or ()),
+                    default_rules=not getattr(args, "no_default_rules", False),
+                    threats=not getattr(args, "no_threats", False),
+                    lateness=lateness)
 
 
 def _bus_url(args: argparse.Namespace) -> str | None:

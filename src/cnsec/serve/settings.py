@@ -33,6 +33,11 @@ class Settings:
     # -- ingest (serve/ingest): the rules events run through, as `cnsec detect --rules … [--no-default-rules]`
     rules: tuple[str, ...] = ()
     default_rules: bool = True
+    #: threat correlation on the rule hits (``cnsec detect --threats``), and its reorder buffer's lateness
+    #: (seconds of event time). The buffer holds every hit of the last ``lateness`` seconds and is part of
+    #: each checkpoint, so its cost grows with the event rate (docs/serve.md, "Throughput")
+    threats: bool = True
+    lateness: float = 120.0
     #: the detector's state is checkpointed (and the queue rows it covers deleted) this often (seconds)
     checkpoint_every: float = 2.0
     #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"

@@ -179,3 +179,37 @@ def test_the_stored_alert_keeps_the_detectors_evidence_and_shape(
     with counting.engine.connect() as conn:
         data = orjson.loads(conn.execute(select(schema.serve_alerts.c.data)).scalar_one())
     assert data["rule_id"] == "TEST-1" and data["key"] == "alice" and "id" in data
+
+
+def test_cnsec_serve_takes_rules_threats_and_lateness_from_its_options_and_refuses_a_negative_lateness() -> None:
+    from cnsec.cli import build_parser
+    from cnsec.errors import UsageError
+    from cnsec.serve.cli import _settings
+
+    parse = build_parser("serve").parse_args
+    default = _settings(parse(["serve"]))
+    assert (default.rules, default.default_rules, default.threats, default.lateness) == ((), True, True, 120.0)
+    s = _settings(parse(["serve", "--rules", "r1", "--rules", "r2", "--no-default-rules", "--no-threats",
+                         "--lateness", "30"]))
+    assert (s.rules, s.default_rules, s.threats, s.lateness) == (("r1", "r2"), False, False, 30.0)
+    with pytest.raises(UsageError, match="--lateness"):
+        _settings(parse(["serve", "--lateness", "-1"]))
+
+
+def test_the_server_s_detector_correlates_threats_only_when_its_settings_say_so() -> None:
+    from cnsec.serve.ingest.part import detector_factory
+    from cnsec.serve.ingest.worker import rules_digest
+
+    class Ctx:
+        parts: dict[str, object] = {}
+
+        def __init__(self, settings: Settings) -> None:
+            self.settings = settings
+
+    on = detector_factory(Ctx(Settings(threats=True)))()  # type: ignore[arg-type]
+    off = detector_factory(Ctx(Settings(threats=False)))()  # type: ignore[arg-type]
+    assert on._correlation is not None and off._correlation is None
+    # a snapshot taken with other correlation settings is not restored into this detector
+    digests = {rules_digest((), True, True, 120.0), rules_digest((), True, False, 120.0),
+               rules_digest((), True, False, 30.0)}
+    assert len(digests) == 3

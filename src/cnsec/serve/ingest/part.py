@@ -19,7 +19,7 @@ def detector_factory(ctx: ServeContext) -> Any:
         from cnsec.detect import Detector
 
         return Detector.load(rules=list(ctx.settings.rules), default_rules=ctx.settings.default_rules,
-                             correlate=True)
+                             correlate=ctx.settings.threats, lateness=ctx.settings.lateness)
 
     return make
 
@@ -52,7 +52,7 @@ def start_worker(ctx: ServeContext) -> Any:
         from cnsec.serve.ingest.process import WorkerProcess
 
         proc = WorkerProcess(ctx.iam.url, queue, ctx.settings.rules, ctx.settings.default_rules,
-                             ctx.settings.checkpoint_every)
+                             ctx.settings.checkpoint_every, ctx.settings.threats, ctx.settings.lateness)
         ctx.parts["ingest_process"] = proc
         proc.start()
         return proc.stop
@@ -71,7 +71,8 @@ def ingest_of(ctx: ServeContext) -> tuple[Queue, Worker]:
         return queue_worker
     queue = Queue(ctx.engine, ctx.settings.queue_max_batches)
     worker = Worker(ctx.engine, queue, detector_factory(ctx),
-                    digest=rules_digest(ctx.settings.rules, ctx.settings.default_rules),
+                    digest=rules_digest(ctx.settings.rules, ctx.settings.default_rules, ctx.settings.threats,
+                                        ctx.settings.lateness),
                     checkpoint_every=ctx.settings.checkpoint_every, clock=ctx.iam.clock,
                     on_stored=ctx.parts.get("on_ingest_stored"))
     ctx.parts["ingest"] = (queue, worker)

@@ -40,12 +40,12 @@ CHECKPOINT_COST_FACTOR = 10.0
 STATE_ID = 1
 
 
-def rules_digest(rules: tuple[str, ...], default_rules: bool) -> str:
+def rules_digest(rules: tuple[str, ...], default_rules: bool, threats: bool = True, lateness: float = 120.0) -> str:
     """What the stored snapshot was made under: a snapshot taken under other rules is not restored
     (its windows belong to rules that may be gone); the rows after it are still fed."""
     from pathlib import Path
 
-    h = hashlib.sha256(f"{__version__}\0{default_rules}".encode())
+    h = hashlib.sha256(f"{__version__}\0{default_rules}\0{threats}\0{lateness!r}".encode())
     for rule_path in sorted(rules):
         p = Path(rule_path)
         files = sorted(p.rglob("*")) if p.is_dir() else [p]
@@ -118,7 +118,8 @@ def store_updates(conn: Connection, rows: list[dict[str, Any]]) -> None:
 class Worker:
     def __init__(self, engine: Any, queue: Queue, factory: Callable[[], Any], *, digest: str,
                  checkpoint_every: float = 2.0, clock: Callable[[], float] = time.time,
-                 on_stored: Callable[[int, int], None] | None = None) -> None:
+                 on_stored: Callable[[int, int], None] | None = None,
+                 after_checkpoint: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.queue = queue
         self.factory = factory
@@ -126,6 +127,7 @@ class Worker:
         self.checkpoint_every = checkpoint_every
         self.clock = clock
         self.on_stored = on_stored  # (events fed, alerts written) after each commit: metrics
+        self.after_checkpoint = after_checkpoint
         self.detector: Any = None
         self.seq = 0  # the last queue seq fed to the detector
         self.checkpointed = 0  # the seq of the stored snapshot
@@ -220,6 +222,8 @@ class Worker:
         if due:
             self.checkpointed, self.events_checkpointed, self.last_checkpoint = self.seq, self.events, now
             self.queue.removed(removed)
+            if self.after_checkpoint is not None:
+                self.after_checkpoint()
         if self.on_stored is not None:
             self.on_stored(events, len(updates))
         return len(rows)
