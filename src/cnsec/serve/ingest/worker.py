@@ -119,7 +119,7 @@ class Worker:
     def __init__(self, engine: Any, queue: Queue, factory: Callable[[], Any], *, digest: str,
                  checkpoint_every: float = 2.0, clock: Callable[[], float] = time.time,
                  on_stored: Callable[[int, int], None] | None = None,
-                 after_checkpoint: Callable[[], None] | None = None) -> None:
+                 after_pass: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.queue = queue
         self.factory = factory
@@ -127,7 +127,7 @@ class Worker:
         self.checkpoint_every = checkpoint_every
         self.clock = clock
         self.on_stored = on_stored  # (events fed, alerts written) after each commit: metrics
-        self.after_checkpoint = after_checkpoint
+        self.after_pass = after_pass  # after each pass that fed rows (the worker process: the collector)
         self.detector: Any = None
         self.seq = 0  # the last queue seq fed to the detector
         self.checkpointed = 0  # the seq of the stored snapshot
@@ -222,10 +222,10 @@ class Worker:
         if due:
             self.checkpointed, self.events_checkpointed, self.last_checkpoint = self.seq, self.events, now
             self.queue.removed(removed)
-            if self.after_checkpoint is not None:
-                self.after_checkpoint()
         if self.on_stored is not None:
             self.on_stored(events, len(updates))
+        if self.after_pass is not None and rows:
+            self.after_pass()
         return len(rows)
 
     def _report_problems(self, seq: int) -> None:
