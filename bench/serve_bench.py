@@ -12,11 +12,11 @@ its POST to the moment its alert is readable in the store is the alert latency.
 Measured: ``ingest_eps`` — events acknowledged per second over the run; ``detect_eps`` — events the
 detector was fed per second from the first POST until the queue had drained (what is sustained: when it is
 below ingest_eps the queue grew during the run, and ``drain_s`` says how long it took to empty after the
-load stopped); ``lost`` — events acknowledged
-minus events the detector was fed once the queue has drained (0 is the only right answer);
-``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the peak resident memory of the server and its detection worker together; and,
-when bench/serve_findings_bench.py is present, its ``import_s`` (an assessment of 30,000 findings)
-and ``page_p95_ms`` (the findings page with 100,000 stored).
+load stopped); ``lost`` — events acknowledged minus events the detector was fed once the queue has
+drained (0 is the only right answer); ``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the
+peak resident memory of the server and its detection worker together; and, when
+bench/serve_findings_bench.py is present, its ``import_s`` (an assessment of 30,000 findings) and
+``page_p95_ms`` (the findings page with 100,000 stored).
 
 Targets (#16): ingest_eps >= 20,000 with lost=0, alert_p99_ms < 1000, rss_mb < 500, import_s < 5,
 page_p95_ms < 200. These machines have 2 shared cores: server and load generator share them.

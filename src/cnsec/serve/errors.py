@@ -77,9 +77,17 @@ def install(app: FastAPI) -> None:
         return response(422, "the request does not match the API", detail=_validation_detail(exc))
 
     async def database(_request: Request, exc: Exception) -> JSONResponse:
+        from sqlalchemy.exc import DataError
+
+        from cnsec.store.engine import driver_message
+
+        if isinstance(exc, DataError):
+            # a value the database cannot hold, from the request (PostgreSQL: a NUL character in text, an
+            # integer beyond a column's range; schemathesis found both as 500s): the client's to fix
+            return response(400, f"a value in the request cannot be stored: {driver_message(exc)}",
+                            "bad_value")
         if not database_unreachable(exc):
             raise exc  # a bug (a constraint, a query the database refused): Observe answers 500
-        from cnsec.store.engine import driver_message
 
         log.warning("database unavailable: %s", driver_message(exc))
         err = unavailable()

@@ -73,6 +73,22 @@ def _publish_with(url: str, path: Path, chunks: int, between: Callable[[int], No
     return stats.retries
 
 
+def _wait_for_checkpoints(url: str, timeout: float = 90.0) -> None:
+    """Until every partition holding events has a checkpoint past its first message (a fixed sleep was
+    too short when the workers loaded their rules slowly on a busy machine: the kill then came before
+    any checkpoint and the takeover started from the beginning)."""
+    from cnsec.serve.bus.config import BusConfig
+    from cnsec.serve.bus.status import lag
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = asyncio.run(lag(BusConfig(url=url)))
+        if got and all(seq >= 2 for seq, _last in got.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint past the first message in {timeout:g} s: {got}")
+
+
 def test_a_worker_killed_mid_stream_loses_and_doubles_no_alert(nats_server: NatsServer, tmp_path: Path) -> None:
     first = write_lines(tmp_path / "first.jsonl", corpus_events(20_000, seed=1))
     second = write_lines(tmp_path / "second.jsonl", corpus_events(20_000, seed=2))
@@ -81,7 +97,7 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_no_alert(nats_server: Nats
     a, b = _worker(url), _worker(url)
     try:
         wait_for_holders(url, 2)
-        time.sleep(2.5)  # both at work on the first half, checkpoints written
+        _wait_for_checkpoints(url)  # both at work on the first half, checkpoints written
 
         def kill(i: int) -> None:
             if i == 0:
