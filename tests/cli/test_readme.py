@@ -80,6 +80,13 @@ NOT_RUN: dict[str, str] = {
     "kubectl apply -f deploy/cnsec-reader.yaml": "needs a cluster; the role itself is tested in tests/k8s/live",
     "cnsec serve": "a server that runs until stopped: tests/serve/test_observe.py starts it and talks to it",
     "kubectl apply -f deploy/serve/": "needs a cluster; tests/serve/test_deploy.py assesses the manifests",
+    # the bus: each runs until stopped or needs a nats-server; tests/serve/bus starts one per test and runs
+    # these same command lines against it (test_bus.py, test_faults.py, test_serve_bus.py)
+    "nats-server -js &": "a server that runs until stopped (tests/serve/bus/conftest.py starts one per test)",
+    "cnsec detect --bus nats://127.0.0.1:4222 --worker": "runs until stopped (tests/serve/bus)",
+    "cnsec detect --bus nats://127.0.0.1:4222 --publish audit.log cloudtrail/": "needs a nats-server "
+    "(tests/serve/bus/test_bus.py publishes the corpus this way)",
+    "cnsec serve --bus nats://127.0.0.1:4222": "a server that runs until stopped (tests/serve/bus/test_serve_bus.py)",
 }
 
 #: what a person types at the prompt; the test gives it on stdin with --password-stdin (the terminal
