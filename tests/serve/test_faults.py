@@ -8,9 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -159,3 +160,107 @@ def test_a_database_lost_while_serving_gives_503_with_retry_after_and_the_server
 ])
 def test_only_errors_that_mean_not_reachable_become_503(error: Exception, unreachable: bool) -> None:
     assert database_unreachable(error) is unreachable
+
+
+class CuttableProxy:
+    """A TCP proxy on loopback in front of PostgreSQL that can be cut: every open connection is reset and
+    new ones are refused (the database restarted, the network partitioned), then mended."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import threading
+
+        self.target = target
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = int(self.listener.getsockname()[1])
+        self.up = True
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()  # refused while cut
+                continue
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open |= {client, server}
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for s in self.open:
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            self.open.clear()
+
+    def mend(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_postgresql_lost_while_serving_gives_503_and_the_server_recovers_when_it_is_back(
+        db_url: str, fast_ph: object) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL leg (SQLite's is the file-lock test above)")
+    from sqlalchemy.engine import make_url
+
+    from cnsec.serve.settings import Settings
+    from cnsec.serve.startup import prepare
+
+    real = make_url(db_url)
+    proxy = CuttableProxy((real.host or "127.0.0.1", int(real.port or 5432)))
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    ctx = ServeContext.open(Settings(db_url=url, ingest_worker="thread"), ph=fast_ph)
+    try:
+        prepare(ctx)
+        ctx.iam.add_user("admin", "a long enough test passphrase", ["admin"])
+        admin = bearer(ctx.tokens.issue("admin").access_token)
+        with serving(create_app(context=ctx), ctx.settings) as base, httpx.Client(base_url=base, timeout=60) as c:
+            assert c.get("/readyz").status_code == 200
+            assert c.get("/v1/session", headers=admin).status_code == 200
+            proxy.cut()
+            for path, headers in (("/readyz", {}), ("/v1/session", admin), ("/v1/alerts", admin)):
+                r = c.get(path, headers=headers)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                assert r.headers["retry-after"] == "5" and r.json()["error"]["code"] == "unavailable"
+            assert c.get("/healthz").status_code == 200  # alive: a restart would not help
+            proxy.mend()
+            deadline = time.monotonic() + 30
+            while c.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "the server did not recover by itself"
+                time.sleep(0.2)
+            assert c.get("/v1/session", headers=admin).json()["username"] == "admin"
+            assert c.get("/v1/alerts", headers=admin).status_code == 200
+    finally:
+        ctx.engine.dispose()
+        proxy.close()
