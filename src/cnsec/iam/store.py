@@ -165,7 +165,7 @@ class IamStore:
                     continue
                 self._insert_role(conn, name, allow, deny, [], "built-in role")
             if applied:
-                self._audit(conn, "store-init", actor, redact(self.url), "local", "success",
+                self.audit_in(conn, "store-init", actor, redact(self.url), "local", "success",
                             {"migrations": [m.version for m in applied]})
         self._ready = True
         return applied
@@ -218,9 +218,11 @@ class IamStore:
                 conn.rollback()
 
     # -- audit ----------------------------------------------------------------------------------------
-    def _audit(self, conn: Connection, event: str, actor: str, subject: str, source: str = "local",
+    def audit_in(self, conn: Connection, event: str, actor: str, subject: str, source: str = "local",
                outcome: str = "success", detail: Mapping[str, Any] | None = None) -> None:
-        """Append one entry; ``conn`` must come from :meth:`transaction` (the head is read under its lock)."""
+        """Append one entry inside the caller's transaction, so that the change it records and the record
+        commit together or not at all (the server's triage and comments use it); ``conn`` must come from
+        :meth:`transaction` (the chain's head is read under its lock)."""
         last = conn.execute(select(schema.audit_log.c.hash).order_by(schema.audit_log.c.id.desc())
                             .limit(1)).first()
         prev = last[0] if last else ""
@@ -236,7 +238,7 @@ class IamStore:
     def audit(self, event: str, actor: str, subject: str, source: str = "local", outcome: str = "success",
               detail: Mapping[str, Any] | None = None) -> None:
         with self.transaction() as conn:
-            self._audit(conn, event, actor, subject, source, outcome, detail)
+            self.audit_in(conn, event, actor, subject, source, outcome, detail)
 
     def audit_entries(self, limit: int = 100, user: str | None = None) -> list[AuditEntry]:
         q = select(schema.audit_log).order_by(schema.audit_log.c.id.desc()).limit(limit)
@@ -301,7 +303,7 @@ class IamStore:
             if missing:
                 raise UsageError(f"unknown parent role(s): {', '.join(missing)}")
             self._insert_role(conn, name, allow, deny, parents, description)
-            self._audit(conn, "role-add", actor, name, "local", "success",
+            self.audit_in(conn, "role-add", actor, name, "local", "success",
                         {"allow": allow, "deny": deny, "parents": parents})
         self.roles()  # validates inheritance (a cycle is impossible: parents must exist first)
 
@@ -383,7 +385,7 @@ class IamStore:
                         mfa_last_step=0, tokens_valid_after=0.0, created_at=now, updated_at=now))
                     for role in dict.fromkeys(rl):
                         conn.execute(insert(schema.user_roles).values(username=name, role=role))
-                    self._audit(conn, event, actor, name, "local", "success", {"roles": rl})
+                    self.audit_in(conn, event, actor, name, "local", "success", {"roles": rl})
                     out.append(User(name, tuple(rl), False, False, False, now))
         except IntegrityError:
             raise UsageError("a user was created concurrently; nothing imported") from None
@@ -432,7 +434,7 @@ class IamStore:
             if changed:
                 conn.execute(update(schema.users).where(schema.users.c.username == username)
                              .values(updated_at=self.clock(), **values))
-            self._audit(conn, event, actor, username, "local", "success" if changed else "no-change", values)
+            self.audit_in(conn, event, actor, username, "local", "success" if changed else "no-change", values)
         return changed
 
     def disable_user(self, username: str, actor: str = "cli") -> bool:
@@ -461,7 +463,7 @@ class IamStore:
             conn.execute(delete(schema.user_roles).where(schema.user_roles.c.username == username))
             for r in roles:
                 conn.execute(insert(schema.user_roles).values(username=username, role=r))
-            self._audit(conn, "user-roles", actor, username, "local", "success", {"roles": roles})
+            self.audit_in(conn, "user-roles", actor, username, "local", "success", {"roles": roles})
 
     def set_password(self, username: str, password: str, actor: str = "cli") -> None:
         passwords.enforce_policy(password, username)
@@ -470,7 +472,7 @@ class IamStore:
         with self.transaction() as conn:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(password_hash=h, updated_at=self.clock(), tokens_valid_after=self.clock()))
-            self._audit(conn, "password-change", actor, username, "local", "success")
+            self.audit_in(conn, "password-change", actor, username, "local", "success")
 
     def revoke_user_tokens(self, username: str, actor: str = "cli") -> int:
         """Every access token issued before now and every refresh token stop working immediately."""
@@ -483,7 +485,7 @@ class IamStore:
             live = conn.execute(update(schema.refresh_tokens).where(
                 (schema.refresh_tokens.c.username == username) & (schema.refresh_tokens.c.revoked.is_(False))
                 & (schema.refresh_tokens.c.expires_at > now)).values(revoked=True)).rowcount
-            self._audit(conn, "tokens-revoke", actor, username, "local", "success", {"refresh_tokens": live})
+            self.audit_in(conn, "tokens-revoke", actor, username, "local", "success", {"refresh_tokens": live})
         return int(live or 0)
 
     # -- authorization --------------------------------------------------------------------------------
@@ -565,10 +567,10 @@ class IamStore:
                         default=0.0)
             if until > now:
                 wait = until - now
-                self._audit(conn, "login", username, username, source, "throttled", {"retry_after": round(wait, 1)})
+                self.audit_in(conn, "login", username, username, source, "throttled", {"retry_after": round(wait, 1)})
                 refusal = f"too many failed attempts: retry in {max(1, round(wait))} s"
             elif row is not None and row["locked"]:
-                self._audit(conn, "login", username, username, source, "locked")
+                self.audit_in(conn, "login", username, username, source, "locked")
                 refusal = "account locked after repeated failures: an administrator must run " \
                           "`cnsec iam users unlock`"
             else:
@@ -605,7 +607,7 @@ class IamStore:
                 locked = row is not None and failures >= ACCOUNT_LOCKOUT_FAILURES
                 if locked:
                     conn.execute(update(u).where(u.c.username == username).values(locked=True, updated_at=now))
-                self._audit(conn, "login", username, username, source, "failure",
+                self.audit_in(conn, "login", username, username, source, "failure",
                             {"reason": reason, "failures": failures, "locked": locked})
             else:
                 conn.execute(delete(schema.throttle).where(schema.throttle.c.key == ukey))
@@ -615,7 +617,7 @@ class IamStore:
                     conn.execute(update(u).where(u.c.username == username)
                                  .values(password_hash=rehash, updated_at=now))
                     detail["rehashed"] = True
-                self._audit(conn, "login", username, username, source, "success", detail)
+                self.audit_in(conn, "login", username, username, source, "success", detail)
         if reason == "totp-replayed":
             raise AuthError("this TOTP code was already used: wait for the next one")
         if reason:
@@ -641,7 +643,7 @@ class IamStore:
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(mfa_secret=secret, mfa_enabled=False, mfa_last_step=0,
                                  updated_at=self.clock()))
-            self._audit(conn, "mfa-enrol-start", actor, username)
+            self.audit_in(conn, "mfa-enrol-start", actor, username)
         return secret
 
     def mfa_confirm(self, username: str, code: str, actor: str = "cli") -> None:
@@ -653,11 +655,11 @@ class IamStore:
                 raise UsageError(f"no pending MFA enrolment for {username!r}: run `cnsec iam mfa enable`")
             step = mfa.verify(row["mfa_secret"], code, row["mfa_last_step"], self.clock())
             if step is None:
-                self._audit(conn, "mfa-enrol-confirm", actor, username, "local", "failure")
+                self.audit_in(conn, "mfa-enrol-confirm", actor, username, "local", "failure")
                 raise AuthError("the code does not match: check the authenticator's clock and try again")
             conn.execute(update(schema.users).where(schema.users.c.username == username)
                          .values(mfa_enabled=True, mfa_last_step=step, updated_at=self.clock()))
-            self._audit(conn, "mfa-enrol-confirm", actor, username)
+            self.audit_in(conn, "mfa-enrol-confirm", actor, username)
 
     def mfa_disable(self, username: str, actor: str = "cli") -> bool:
         changed = self._set_flag(username, "mfa-disable", actor, mfa_enabled=False)

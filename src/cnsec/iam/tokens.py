@@ -88,7 +88,7 @@ class TokenService:
             conn.execute(insert(schema.signing_keys).values(
                 kid=kid, algorithm=ALGORITHM, private_pem=priv_pem, public_pem=pub_pem,
                 created_at=created, retired_at=None))
-            self.store._audit(conn, "key-rotate", actor, kid, "local", "success")
+            self.store.audit_in(conn, "key-rotate", actor, kid, "local", "success")
         return kid
 
     def retire_key(self, kid: str, actor: str = "cli") -> None:
@@ -97,7 +97,7 @@ class TokenService:
                              .values(retired_at=self.store.clock())).rowcount
             if not n:
                 raise CnsecError(f"no signing key {kid!r}")
-            self.store._audit(conn, "key-retire", actor, kid, "local", "success")
+            self.store.audit_in(conn, "key-retire", actor, kid, "local", "success")
 
     def keys(self) -> list[dict[str, Any]]:
         with self.store.engine.connect() as conn:
@@ -150,7 +150,7 @@ class TokenService:
         access = self._access_token(username, user.roles, now, family)
         with self.store.transaction() as conn:
             refresh = self._refresh_token(conn, username, family, now)
-            self.store._audit(conn, "token-issue", username, username, source, "success")
+            self.store.audit_in(conn, "token-issue", username, username, source, "success")
         return TokenPair(access, refresh, int(self.access_ttl))
 
     def refresh(self, refresh_token: str, source: str = "local") -> TokenPair:
@@ -161,7 +161,7 @@ class TokenService:
             row = conn.execute(select(schema.refresh_tokens).where(schema.refresh_tokens.c.token_hash == h)
                                ).mappings().first()
             if row is None:
-                self.store._audit(conn, "token-refresh", "unknown", "unknown", source, "failure",
+                self.store.audit_in(conn, "token-refresh", "unknown", "unknown", source, "failure",
                                   {"reason": "unknown-token"})
                 raise TokenError("invalid refresh token")
             user = row["username"]
@@ -170,7 +170,7 @@ class TokenService:
                     (schema.refresh_tokens.c.family == row["family"])
                     & schema.refresh_tokens.c.revoked.is_(False)).values(revoked=True)).rowcount
                 reason = "reuse-detected" if row["used_at"] is not None else "revoked"
-                self.store._audit(conn, "token-refresh", user, user, source, "failure",
+                self.store.audit_in(conn, "token-refresh", user, user, source, "failure",
                                   {"reason": reason, "family_revoked": int(n or 0)})
         if row["used_at"] is not None or row["revoked"]:
             if row["used_at"] is not None:
@@ -181,7 +181,7 @@ class TokenService:
         with self.store.transaction() as conn:
             if row["expires_at"] <= now or urow is None or urow["disabled"] or urow["locked"] \
                     or row["issued_at"] < urow["tokens_valid_after"]:
-                self.store._audit(conn, "token-refresh", user, user, source, "failure", {"reason": "expired"})
+                self.store.audit_in(conn, "token-refresh", user, user, source, "failure", {"reason": "expired"})
                 failed = True
             else:
                 spent = conn.execute(update(schema.refresh_tokens).where(
@@ -191,11 +191,11 @@ class TokenService:
                 if failed:  # spent by a concurrent request in the meantime: that is reuse too
                     conn.execute(update(schema.refresh_tokens).where(
                         schema.refresh_tokens.c.family == row["family"]).values(revoked=True))
-                    self.store._audit(conn, "token-refresh", user, user, source, "failure",
+                    self.store.audit_in(conn, "token-refresh", user, user, source, "failure",
                                       {"reason": "reuse-detected"})
                 else:
                     new_refresh = self._refresh_token(conn, user, row["family"], now)
-                    self.store._audit(conn, "token-refresh", user, user, source, "success")
+                    self.store.audit_in(conn, "token-refresh", user, user, source, "success")
         if failed:
             raise TokenError("refresh token expired or no longer valid: log in again")
         roles = self.store.require_user(user).roles
@@ -264,6 +264,6 @@ class TokenService:
                             .where(schema.revoked_tokens.c.jti == claims["jti"])).first() is None:
                 conn.execute(insert(schema.revoked_tokens).values(jti=claims["jti"], username=claims["sub"],
                                                                   expires_at=float(claims["exp"])))
-            self.store._audit(conn, "token-revoke", actor, str(claims["sub"]), "local", "success",
+            self.store.audit_in(conn, "token-revoke", actor, str(claims["sub"]), "local", "success",
                               {"jti": claims["jti"]})
         return str(claims["jti"])

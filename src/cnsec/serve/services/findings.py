@@ -431,7 +431,7 @@ def triage(ctx: ServeContext, fids: Sequence[str], t: Triage, actor: str, source
                                     ("assignee", t.assignee)) if v is not None}
         for fid in fids:
             r = found[fid]
-            ctx.iam._audit(conn, f"finding-{t.action}", actor, fid, source, "success",
+            ctx.iam.audit_in(conn, f"finding-{t.action}", actor, fid, source, "success",
                            {"target": r.target, "check_id": r.check_id, "asset": r.asset, **detail,
                             **({"bulk": len(fids)} if len(fids) > 1 else {})})
         out = conn.execute(select(*COLUMNS).where(S.c.fid.in_(fids))).all()
@@ -450,6 +450,6 @@ def comment(ctx: ServeContext, fid: str, text: str, actor: str, source: str) -> 
         row = _state(conn, fid)
         cid = conn.execute(insert(C).values(kind="finding", ref=fid, author=actor, created_at=now, text=text)
                            .returning(C.c.id)).scalar_one()
-        ctx.iam._audit(conn, "finding-comment", actor, fid, source, "success",
+        ctx.iam.audit_in(conn, "finding-comment", actor, fid, source, "success",
                        {"target": row.target, "check_id": row.check_id, "comment": cid, "chars": len(text)})
     return {"id": cid, "author": actor, "at": now, "text": text}
