@@ -340,3 +340,32 @@ def test_agreement_with_trivys_goldens_on_its_own_fixtures_and_database_is_compl
     result = trivy_agreement(db)
     assert len(result["agreed"]) >= 20
     assert result["missed"] == []
+
+
+def test_one_matcher_s_shared_caches_give_what_a_fresh_matcher_per_package_gives(index: Index) -> None:
+    """The fast path keeps each ranges text compiled and each (ranges text, version) decided across
+    packages; held to the slow path: a matcher made anew for every package, nothing shared."""
+    oracle = json.loads((corpus() / "oracles/osv-detector-locks-e2e.json").read_text())
+    e2e = corpus() / "inputs/osv-detector/testdata/locks-e2e"
+    packages = []
+    for fixture in sorted(oracle):
+        fmt = format_for(Path(fixture.split("-", 1)[1]))
+        if fmt is not None and (e2e / fixture).is_file():
+            packages += _packages(fmt, e2e / fixture)
+    assert len(packages) > 1000
+    shared = Matcher(index)
+
+    def ids(matches: list[Any]) -> list[tuple[str, str | None, tuple[str, ...]]]:
+        return [(m.advisory.id, m.fixed, m.aliases) for m in matches]
+
+    found = 0
+    for pkg in packages + packages[::-1]:  # twice, the second time from warm caches in the other order
+        try:
+            fast = ids(shared.match(pkg))
+        except Exception as exc:  # an unreadable version: the slow path must refuse it the same way
+            with pytest.raises(type(exc)):
+                Matcher(index).match(pkg)
+            continue
+        assert fast == ids(Matcher(index).match(pkg)), pkg
+        found += len(fast)
+    assert found > 100

@@ -32,6 +32,8 @@ from cnsec.vulns.versions import Comparable, VersionError, parser_for
 _PURL_TYPES = {"PyPI": "pypi", "npm": "npm", "Go": "golang", "crates.io": "cargo", "RubyGems": "gem",
                "Packagist": "composer", "Maven": "maven", "NuGet": "nuget",
                "Debian": "deb/debian", "Ubuntu": "deb/ubuntu", "Alpine": "apk/alpine"}
+#: one OSV range event: the parsed version (None for introduced "0"), its kind and its text
+Event = tuple[Comparable | None, str, str]
 _IMAGE_SPOOL = 16 << 20  # a binary read from an image layer is held in memory up to this, then on disk
 
 
@@ -78,6 +80,8 @@ class Matcher:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._parsed: dict[tuple[str, str], Comparable | None] = {}
+        self._ranges_compiled: dict[tuple[str, str], list[list[Event]]] = {}
+        self._decided: dict[tuple[str, str, str], tuple[bool, str | None]] = {}
         self.unreadable_advisory_versions = 0
         self.withdrawn_skipped = 0
         self._rated_names: dict[str, tuple[float, str]] | None = None  # loaded on the first unrated match
@@ -101,26 +105,49 @@ class Matcher:
                 self._parsed[key] = None
         return self._parsed[key]
 
+    def _compiled(self, entry: AffectedEntry, parse: Callable[[str], Comparable]) -> list[list[Event]]:
+        """The entry's usable ranges as (parsed version, kind, text) events, once per distinct ranges text
+        of an ecosystem; a range with an unreadable bound is left out (the version is counted)."""
+        key = (entry.ecosystem, entry.ranges_json)
+        out = self._ranges_compiled.get(key)
+        if out is None:
+            if len(self._ranges_compiled) > 100_000:
+                self._ranges_compiled.clear()  # bounded, as the parsed versions are
+            out = []
+            for rng in entry.ranges:
+                events: list[Event] = []
+                for ev in rng["events"]:
+                    kind, value = next(iter(ev.items()))
+                    if kind == "limit":
+                        continue
+                    parsed = None if value == "0" and kind == "introduced" else self._parse(parse, entry.ecosystem,
+                                                                                            value)
+                    if parsed is None and not (value == "0" and kind == "introduced"):
+                        break  # an unreadable bound makes the whole range unusable (counted)
+                    events.append((parsed, kind, value))
+                else:
+                    out.append(events)
+            self._ranges_compiled[key] = out
+        return out
+
     def _affects(self, entry: AffectedEntry, version: str, installed: Comparable,
                  parse: Callable[[str], Comparable]) -> tuple[bool, str | None]:
-        hit = entry.listed
-        fixes: list[tuple[Comparable, str]] = []
-        for rng in entry.ranges:
-            events = []
-            for ev in rng["events"]:
-                kind, value = next(iter(ev.items()))
-                if kind == "limit":
-                    continue
-                parsed = None if value == "0" and kind == "introduced" else self._parse(parse, entry.ecosystem, value)
-                if parsed is None and not (value == "0" and kind == "introduced"):
-                    break  # an unreadable bound makes the whole range unusable (counted)
-                events.append((parsed, kind, value))
-            else:
+        """Whether the entry affects ``version``, and the lowest fix above it. The ranges' answer is kept
+        per (ranges text, version): the advisories of one package often share their ranges."""
+        key = (entry.ecosystem, entry.ranges_json, version)
+        decided = self._decided.get(key)
+        if decided is None:
+            if len(self._decided) > 200_000:
+                self._decided.clear()
+            hit = False
+            fixes: list[tuple[Comparable, str]] = []
+            for events in self._compiled(entry, parse):
                 if _inside(events, installed):
                     hit = True
                     fixes.extend((p, v) for p, k, v in events if k == "fixed" and p is not None and installed < p)
-        fixed = min(fixes, key=lambda f: _Key(f[0]))[1] if fixes else None
-        return hit, fixed
+            fixed = min(fixes, key=lambda f: _Key(f[0]))[1] if fixes else None
+            decided = self._decided[key] = (hit, fixed)
+        return decided[0] or entry.listed, decided[1]
 
     def match(self, pkg: Package) -> list[Match]:
         """Raises VersionError when the installed version cannot be read by its ecosystem's rules."""
@@ -155,7 +182,7 @@ class Matcher:
         return m if alias is None else dataclasses.replace(m, severity=alias, severity_via=alias.id)
 
 
-def _inside(events: list[tuple[Comparable | None, str, str]], installed: Comparable) -> bool:
+def _inside(events: list[Event], installed: Comparable) -> bool:
     """Inside when some ``introduced`` at or below the installed version is not closed by a ``fixed``
     between them (inclusive of the installed version) or a ``last_affected`` below it. The same answer
     as walking the sorted events, without sorting (``None`` is introduced-0)."""
@@ -451,10 +478,11 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             report.errors.append(InputProblem(pkg.file, pkg.line, f"{pkg.name}: {exc}"))
             continue
         for m in matches:
-            f = finding_for(m)
-            if f.id in seen:  # redis-server and redis-tools: both the source package redis, one finding
+            fid = finding_id(m.advisory.id, purl(m.package), m.package.file)
+            if fid in seen:  # redis-server and redis-tools: both the source package redis, one finding
                 continue
-            seen.add(f.id)
+            seen.add(fid)
+            f = finding_for(m)
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
