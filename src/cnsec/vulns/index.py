@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnsec.errors import InputError
 from cnsec.model.finding import InputProblem
@@ -290,8 +290,10 @@ class Advisory:
     withdrawn: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class AffectedEntry:
+class AffectedEntry(NamedTuple):
+    """One advisory's entry for one package (a tuple: a scan makes one per advisory of every package
+    read, 136,569 in the 4,000-component bench, where a frozen dataclass's __init__ showed)."""
+
     vuln_id: str
     ecosystem: str
     #: the OSV ``ranges`` as stored (JSON text): many advisories share one (136,569 entries of the 4,000
