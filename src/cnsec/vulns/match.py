@@ -223,15 +223,16 @@ def purl(pkg: Package) -> str:
     return f"pkg:{kind}/{name}@{pkg.version}{distro}"
 
 
-def finding_for(m: Match) -> Finding:
+def finding_for(m: Match, asset: str | None = None, fid: str | None = None) -> Finding:
+    """``asset`` and ``fid``: the package's purl and the finding's id when the caller has them already."""
     pkg, adv, rated = m.package, m.advisory, m.severity
-    asset = purl(pkg)
+    asset = asset or purl(pkg)
     aliases = ", ".join(m.aliases)
     fix = f"; fixed in {m.fixed}" if m.fixed else "; no fixed version published"
     if rated.severity is None:  # never invented: reported as medium, and said to be unknown
         fix += "; severity unknown (neither the advisory nor an alias the index holds rates it)"
     return Finding(
-        id=finding_id(adv.id, asset, pkg.file),
+        id=fid or finding_id(adv.id, asset, pkg.file),
         check_id=adv.id,
         title=adv.summary or f"{adv.id} in {pkg.name}",
         severity=to_severity(rated.severity),
@@ -478,11 +479,12 @@ def match_packages(index: Index, packages: list[Package], report: Report) -> Non
             report.errors.append(InputProblem(pkg.file, pkg.line, f"{pkg.name}: {exc}"))
             continue
         for m in matches:
-            fid = finding_id(m.advisory.id, purl(m.package), m.package.file)
+            asset = purl(m.package)
+            fid = finding_id(m.advisory.id, asset, m.package.file)
             if fid in seen:  # redis-server and redis-tools: both the source package redis, one finding
                 continue
             seen.add(fid)
-            f = finding_for(m)
+            f = finding_for(m, asset, fid)
             report.findings.append(f)
             report.rules.setdefault(f.check_id, RuleInfo(f.check_id, f.title, f.severity,
                                                           description=f.message.split(" is affected by ")[0]))
