@@ -66,11 +66,16 @@ def _group(hits: list[tuple[Advisory, str | None]], pkg: Package) -> list[Match]
             owner[i] = n
     out = []
     for ids, members in groups.values():
-        members.sort(key=lambda m: (m[0].id.startswith(("GHSA-", "CVE-")), m[0].id))
-        rep, fixed = members[0]
-        rated = next((m[0] for m in members if m[0].severity), rep)
-        fixed = fixed or next((f for _, f in members if f), None)
-        out.append(Match(pkg, rep, fixed, tuple(sorted(ids - {rep.id})), rated))
+        if len(members) == 1:  # most advisories stand alone
+            rep, fixed = members[0]
+            rated = rep
+        else:
+            members.sort(key=lambda m: (m[0].id.startswith(("GHSA-", "CVE-")), m[0].id))
+            rep, fixed = members[0]
+            rated = next((m[0] for m in members if m[0].severity), rep)
+            fixed = fixed or next((f for _, f in members if f), None)
+        ids.discard(rep.id)
+        out.append(Match(pkg, rep, fixed, tuple(sorted(ids)), rated))
     return sorted(out, key=lambda m: m.advisory.id)
 
 
