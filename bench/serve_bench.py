@@ -14,7 +14,8 @@ detector was fed per second from the first POST until the queue had drained (wha
 below ingest_eps the queue grew during the run, and ``drain_s`` says how long it took to empty after the
 load stopped); ``lost`` — events acknowledged
 minus events the detector was fed once the queue has drained (0 is the only right answer);
-``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the peak resident memory of the server and its detection worker together; and,
+``alert_p99_ms`` — the probes' 99th percentile; ``rss_mb`` — the peak resident memory of the server and
+its detection worker together; and,
 when bench/serve_findings_bench.py is present, its ``import_s`` (an assessment of 30,000 findings)
 and ``page_p95_ms`` (the findings page with 100,000 stored).
 
