@@ -50,7 +50,7 @@ async def alert_updates(cfg: BusConfig) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         seen = 0
         while seen < total:
-            for m in await sub.fetch(1024, timeout=10):
+            for m in await sub.fetch(256, timeout=10):
                 out += updates_of(m.data)
                 seen += 1
         await sub.unsubscribe()

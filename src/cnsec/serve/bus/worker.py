@@ -61,8 +61,9 @@ CHECKPOINT_VERSION = 1
 #: checkpoint objects are written in chunks this big (one round trip each; under the default 1 MiB
 #: maximum message size)
 CHUNK = 512 * 1024
-#: alert updates are sent in payloads up to this big (under the default 1 MiB maximum message size)
-ALERT_BATCH = 512 * 1024
+#: alert updates are sent in payloads up to this big: a reader fetching a few hundred messages at a
+#: time holds them all (a fetch of 1,024 messages of 512 KiB failed here: the server answered 503)
+ALERT_BATCH = 64 * 1024
 Log = Callable[[str], None]
 
 
