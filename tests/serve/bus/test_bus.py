@@ -31,28 +31,6 @@ def test_a_version_1_batch_that_an_older_publisher_left_in_the_stream_still_deco
     assert decode(payload) == [("k8s-audit", "a.log", [(3, b'{"a":1}')]), ("cloudtrail", "b.log", [(7, b'{"b": 2}')])]
 
 
-def test_alert_updates_sent_together_are_read_back_one_by_one_and_a_big_set_is_cut_under_the_limit() -> None:
-    from dataclasses import dataclass
-    from typing import Any
-
-    from cnsec.serve.bus.status import updates_of
-    from cnsec.serve.bus.worker import alert_batches
-
-    @dataclass
-    class U:
-        id: str
-        count: int
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"id": self.id, "count": self.count, "evidence": [{"msg": "x\ny" * 300}]}
-
-    updates = [U(f"a{i}", i) for i in range(40)]
-    payloads = list(alert_batches(updates, limit=8_000))
-    assert len(payloads) > 1 and all(len(p) <= 8_000 for p in payloads)
-    assert [u["id"] for p in payloads for u in updates_of(p)] == [u.id for u in updates]
-    assert updates_of(b'{"id": "x", "count": 2}') == [{"id": "x", "count": 2}]  # a lone update is one line
-
-
 @pytest.mark.parametrize("payload", [
     b"", b"garbage", b'{"v": 2, "inputs": []}', b'{"v": 1, "inputs": []}\n0 1 {}', b'{"v": 3, "inputs": []}',
      b'{"v": 2, "inputs": [["json", "a"]], "runs": [[0, 2]], "lines": [1, 2]}\n{}',

@@ -6,8 +6,7 @@ publisher's side). Each partition is worked by one worker at a time, which holds
 bucket ``cnsec_leases`` (TTL; renewed by compare-and-set), reads it through a durable pull consumer,
 checkpoints the detector's snapshot with the stream sequence it reflects in the object store
 ``cnsec_checkpoints``, and publishes alert updates to ``cnsec.alerts.<partition>`` (stream
-``CNSEC_ALERTS``), those of one event message together with ``Nats-Msg-Id = a<its stream sequence>.<part>``,
-so a replay never doubles one. An event
+``CNSEC_ALERTS``) with ``Nats-Msg-Id = <alert id>:<count>``, so a replay never doubles one. An event
 the detector cannot take is parked on ``cnsec.dead.<partition>`` (stream ``CNSEC_DEAD``) with the
 reason, and the partition goes on. docs/scale.md has the deployment and the measured limits.
 

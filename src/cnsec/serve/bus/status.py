@@ -48,21 +48,12 @@ async def alert_updates(cfg: BusConfig) -> list[dict[str, Any]]:
             return []
         sub = await js.pull_subscribe("cnsec.alerts.*", stream=ALERTS, config=ConsumerConfig(ack_policy=AckPolicy.NONE))
         out: list[dict[str, Any]] = []
-        seen = 0
-        while seen < total:
-            for m in await sub.fetch(256, timeout=10):
-                out += updates_of(m.data)
-                seen += 1
+        while len(out) < total:
+            out += [orjson.loads(m.data) for m in await sub.fetch(1024, timeout=10)]
         await sub.unsubscribe()
         return out
     finally:
         await nc.close()
-
-
-def updates_of(payload: bytes) -> list[dict[str, Any]]:
-    """The alert updates of one alerts-stream message: one JSON update a line (a worker sends the
-    updates one event message caused together; a single update is one line)."""
-    return [orjson.loads(line) for line in payload.split(b"\n") if line.strip()]
 
 
 def fold_updates(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

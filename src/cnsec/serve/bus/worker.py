@@ -10,14 +10,9 @@ Exactly-once alerts come from three things together:
 * checkpoints: the detector's snapshot and the stream sequence it reflects are written as one object,
   only after every alert update and dead letter of those events is stored; the messages are then
   acknowledged. A worker taking a partition over restores the checkpoint and replays the rest;
-* de-duplication: the alert updates one event message caused (each alert once, as it stands after
-  the message) are published together, one JSON update a line (:func:`alert_batches`), with
-  ``Nats-Msg-Id = a<stream sequence of the event message>.<part>``. A worker that restored the
-  checkpoint before that message holds the same state, so its replay makes the same messages, with
-  the same ids, and they are stored once (within the stream's de-duplication window; past it, the
-  same alert id and count still fold to one alert). One message per event message, not one per
-  update: a JetStream publish and its acknowledgement cost a worker as much as matching about 25
-  events (docs/scale.md).
+* de-duplication: an alert update is published with ``Nats-Msg-Id = <alert id>:<count>``, the same
+  in every process, so the updates a replay repeats are stored once (within the stream's
+  de-duplication window; past it, the same id and count still fold to one alert).
 
 Poison: an event the detector names as a problem (unparseable, a rule that raised and was caught) is
 parked in the dead-letter subject at once, with the reason. A message whose feeding raises is fed
@@ -35,7 +30,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -61,31 +56,11 @@ CHECKPOINT_VERSION = 1
 #: checkpoint objects are written in chunks this big (one round trip each; under the default 1 MiB
 #: maximum message size)
 CHUNK = 512 * 1024
-#: alert updates are sent in payloads up to this big: a reader fetching a few hundred messages at a
-#: time holds them all (a fetch of 1,024 messages of 512 KiB failed here: the server answered 503)
-ALERT_BATCH = 64 * 1024
 Log = Callable[[str], None]
 
 
 def _stderr(message: str) -> None:
     print(f"cnsec: bus: {one_line(message)}", file=sys.stderr, flush=True)
-
-
-def alert_batches(updates: Iterable[AlertUpdate], limit: int = ALERT_BATCH) -> Iterator[bytes]:
-    """Alert updates as alerts-stream payloads: one JSON update a line, each payload under ``limit``
-    bytes (one update larger than that goes alone). Readers split on newlines
-    (:func:`cnsec.serve.bus.status.updates_of`); JSON as orjson writes it holds no raw newline."""
-    lines: list[bytes] = []
-    size = 0
-    for u in updates:
-        line = orjson.dumps(u.to_dict())
-        if lines and size + len(line) > limit:
-            yield b"\n".join(lines)
-            lines, size = [], 0
-        lines.append(line)
-        size += len(line) + 1
-    if lines:
-        yield b"\n".join(lines)
 
 
 class _Resync(Exception):
@@ -117,6 +92,8 @@ class Partition:
         self.dead = 0
         self.resyncs = 0
         self._checkpoint_at = time.monotonic()
+        self.pending_alerts: dict[str, AlertUpdate] = {}
+        self._flushed_at = time.monotonic()
 
     # ---------------------------------------------------------------- the loop
     async def run(self) -> None:
@@ -134,6 +111,10 @@ class Partition:
                 for msg in msgs:
                     await self._handle(msg)
                     await asyncio.sleep(0)  # feeding is CPU work: leases are renewed meanwhile
+                    if time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
+                        await self._flush_alerts()
+                if self.pending_alerts and time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
+                    await self._flush_alerts()
                 if self.since_checkpoint and (
                         len(self.since_checkpoint) >= self.cfg.checkpoint_messages
                         or time.monotonic() - self._checkpoint_at >= self.cfg.checkpoint_seconds):
@@ -195,13 +176,18 @@ class Partition:
         self.seq = ss
         self.last_msg = msg
         self.since_checkpoint.append((ss, fed))
-        subject = alerts_subject(self.number)
-        for k, payload in enumerate(alert_batches(updates.values())):
-            await self.outbox.send(subject, payload, f"a{ss}.{k}")
+        self.pending_alerts.update(updates)
         for doc in dead:
             self.dead += 1
             await self.outbox.send(dead_subject(self.number), orjson.dumps(doc),
                                    f"dead:{self.number}:{ss}:{doc['origin']}")
+
+    async def _flush_alerts(self) -> None:
+        """Send the latest version of each alert updated since the last flush."""
+        pending, self.pending_alerts = self.pending_alerts, {}
+        self._flushed_at = time.monotonic()
+        for u in pending.values():
+            await self.outbox.send(alerts_subject(self.number), orjson.dumps(u.to_dict()), f"{u.id}:{u.count}")
 
     # ---------------------------------------------------------------- feeding, poison
     def _feed(self, ss: int, groups: list[Group],
@@ -301,6 +287,7 @@ class Partition:
 
     async def checkpoint(self) -> None:
         """Alerts and dead letters stored, then the snapshot with its sequence, then the ack."""
+        await self._flush_alerts()
         await self.outbox.drain()
         blob = self.proc.snapshot()
         if not await self.worker.leases.renew(self.number):

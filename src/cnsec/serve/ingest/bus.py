@@ -21,10 +21,9 @@ window is stored once too; audit records and CloudTrail events carry their own i
 equal bodies are one batch sent twice.
 
 Alerts. A durable pull consumer of ``CNSEC_ALERTS`` (``Settings.bus_consumer``) takes the alert
-updates (one JSON update a line, many a message), folds them by id (the highest count), upserts each
-as the local worker does (absolute count, last seen and evidence; status and assignee kept; a row is
-never lowered), and acknowledges after the commit: an update delivered again changes nothing, one
-lost with a crash is delivered again.
+updates, folds them by id (the highest count), upserts each as the local worker does (absolute count,
+last seen and evidence; status and assignee kept; a row is never lowered), and acknowledges after the
+commit: an update delivered again changes nothing, one lost with a crash is delivered again.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ import orjson
 
 from cnsec.serve.bus.config import ALERTS, BusConfig, BusError, connect, ensure_bus, shown
 from cnsec.serve.bus.publisher import Publisher
-from cnsec.serve.bus.status import updates_of
 from cnsec.serve.context import ServeContext
 from cnsec.serve.errors import RETRY_AFTER, ApiError
 from cnsec.serve.ingest.worker import record_row, store_updates
@@ -171,21 +169,19 @@ class BusIngest:
         """Fold the messages' updates by id (the highest count) and commit them; retried until the
         database takes them (the messages stay unacknowledged meanwhile)."""
         newest: dict[str, dict[str, Any]] = {}
-        n = 0
         for msg in msgs:
-            try:  # one update a line (a worker sends an event message's updates together)
-                got = [(str(u["id"]), int(u["count"]), u) for u in updates_of(msg.data)]
+            try:
+                u = orjson.loads(msg.data)
+                uid, count = str(u["id"]), int(u["count"])
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 meta = msg.metadata
-                log.warning("ingest: alerts stream message %d is not a batch of alert updates: skipped",
+                log.warning("ingest: alerts stream message %d is not an alert update: skipped",
                             meta.sequence.stream)
                 continue
-            n += len(got)
-            for uid, count, u in got:
-                cur = newest.get(uid)
-                if cur is None or count > int(cur["count"]):
-                    newest[uid] = u
-        self.updates += n
+            cur = newest.get(uid)
+            if cur is None or count > int(cur["count"]):
+                newest[uid] = u
+        self.updates += len(msgs)
         now = self.ctx.iam.clock()
         rows = []
         for u in newest.values():
