@@ -57,40 +57,29 @@ class EngineProcessor:
 
     def __init__(self, engine: Engine, window: float, max_evidence: int) -> None:
         self.engine = engine
-        self.book = AlertBook(window=window, max_evidence=max_evidence)
+        #: every alert a hit opened or grew since the last :meth:`feed` returned, by identity: the
+        #: book notes them as it folds the hit (no second reading of the key per rule here)
+        self._touched: dict[int, Alert] = {}
+        self.book = AlertBook(window=window, max_evidence=max_evidence, touched=self._touched)
         self.problems: list[InputProblem] = []
-        self._touched: dict[tuple[str, str], None] = {}
-        self._keys: dict[str, Callable[[dict[str, Any]], str]] = {}
 
     def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> list[AlertUpdate]:
         """Match ``lines`` ((line number, one JSON event)) of input ``name``; returns the alert updates
-        they caused. Every alert stays in the state, as in a one-process run (``-f json``): an event
-        late by any amount still folds into the alert it belongs to. (Bounding that by an event-time
-        horizon is the library ``Detector``'s to decide; docs/scale.md.)"""
+        they caused, each alert once, as it stands at the end of the call. Every alert stays in the
+        state, as in a one-process run (``-f json``): an event late by any amount still folds into
+        the alert it belongs to. (Bounding that by an event-time horizon is the library
+        ``Detector``'s to decide; docs/scale.md.) An alert a later hit closed (its window passed) was
+        handed out when it last changed: it is dropped, never sent twice with the same count."""
         book = self.book
-        touched = self._touched
-        add = book.add_event
-        keys = self._keys
-
-        def on_event(rules: list[Rule], data: dict[str, Any], nm: str, line: int, src: str) -> None:
-            add(rules, data, nm, line, src)
-            for rule in rules:
-                key = keys.get(rule.id)
-                if key is None:  # the book's own reader of the rule's key, as add_event reads it
-                    key = keys[rule.id] = book._key_reader(rule.key_fields or SOURCES[src].key_fields)
-                touched[(rule.id, key(data))] = None
-
         stats = self.engine.stats
         try:
-            self.engine._run(iter(lines), name, StreamState(source, source is not None), on_event)
+            self.engine._run(iter(lines), name, StreamState(source, source is not None), book.add_event)
         finally:
             self.problems.extend(stats.problems)
             stats.problems.clear()  # the engine keeps a bounded list: a worker runs for ever
-        out = [AlertUpdate(alert_id(a), a.count, a) for a in book.take_closed()]
-        for slot in touched:
-            alert = book.open.get(slot)
-            if alert is not None:
-                out.append(AlertUpdate(alert_id(alert), alert.count, alert))
+            book.closed.clear()
+        touched = self._touched
+        out = [AlertUpdate(alert_id(a), a.count, a) for a in touched.values()]
         touched.clear()
         return out
 

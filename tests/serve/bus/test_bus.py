@@ -26,7 +26,15 @@ def test_a_batch_keeps_each_events_input_line_and_bytes_and_a_newline_cannot_cut
                       ("k8s-audit", "a.log", [(10, b"not json at all")])]
 
 
-@pytest.mark.parametrize("payload", [b"", b"garbage", b'{"v": 2, "inputs": []}', b'{"v": 1, "inputs": []}\n0 1 {}'])
+def test_a_version_1_batch_that_an_older_publisher_left_in_the_stream_still_decodes() -> None:
+    payload = b'{"v": 1, "inputs": [["k8s-audit", "a.log"], ["cloudtrail", "b.log"]]}\n0 3 {"a":1}\n1 7 {"b": 2}'
+    assert decode(payload) == [("k8s-audit", "a.log", [(3, b'{"a":1}')]), ("cloudtrail", "b.log", [(7, b'{"b": 2}')])]
+
+
+@pytest.mark.parametrize("payload", [
+    b"", b"garbage", b'{"v": 2, "inputs": []}', b'{"v": 1, "inputs": []}\n0 1 {}', b'{"v": 3, "inputs": []}',
+     b'{"v": 2, "inputs": [["json", "a"]], "runs": [[0, 2]], "lines": [1, 2]}\n{}',
+     b'{"v": 2, "inputs": [["json", "a"]], "runs": [[0, 1]], "lines": [1, 2]}\n{}\n{}'])
 def test_a_message_that_is_no_event_batch_is_a_named_error(payload: bytes) -> None:
     with pytest.raises(BadMessage):
         decode(payload)

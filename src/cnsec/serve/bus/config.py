@@ -82,9 +82,26 @@ async def _quiet(exc: Exception) -> None:  # reconnection is the normal answer; 
     return None
 
 
+#: the socket reads of a connection: nats-py reads 32 KiB at a time and its stream stops reading past
+#: twice that, so a worker taking event batches of ~400 KiB went round the event loop (an epoll call,
+#: a pause and a resume of the socket) every 32 KiB (the loop's share of a worker's py-spy samples fell
+#: from about 18% to 6% with 1 MiB; docs/scale.md)
+READ_BUFFER = 1 << 20
+
+
+def _large_reads() -> None:
+    """nats-py has no option for it: its module constant is read when a connection opens and reads."""
+    import nats.aio.client
+
+    if getattr(nats.aio.client, "DEFAULT_BUFFER_SIZE", READ_BUFFER) < READ_BUFFER:
+        nats.aio.client.DEFAULT_BUFFER_SIZE = READ_BUFFER
+
+
 async def connect(cfg: BusConfig, **callbacks: Any) -> Any:
     """A NATS connection that reconnects for ever (a restarted server is waited for)."""
     import nats
+
+    _large_reads()
 
     try:  # the first connection is bounded (nats retries it for ever too, with these settings)
         return await asyncio.wait_for(nats.connect(cfg.url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
