@@ -122,7 +122,8 @@ def test_the_worker_process_counts_are_taken_once_each_scrape(serve_ctx: ServeCo
 
     from cnsec.serve.metrics import render
 
-    proc = SimpleNamespace(fed=multiprocessing.Value("q", 400), stored=multiprocessing.Value("q", 3), restarts=1)
+    proc = SimpleNamespace(fed=multiprocessing.Value("q", 400), stored=multiprocessing.Value("q", 3),
+                           problems=multiprocessing.Value("q", 2), restarts=1)
     serve_ctx.parts["ingest_process"] = proc
     first = samples(render(serve_ctx)[0].decode())
     proc.fed.value += 800
@@ -131,6 +132,28 @@ def test_the_worker_process_counts_are_taken_once_each_scrape(serve_ctx: ServeCo
     assert first[("cnsec_ingest_events_total", ())] == 400 and first[("cnsec_alerts_stored_total", ())] == 3
     assert twice[("cnsec_ingest_events_total", ())] == again[("cnsec_ingest_events_total", ())] == 1200
     assert again[("cnsec_ingest_worker_restarts", ())] == 1
+    assert again[("cnsec_ingest_problems_total", ())] == 2
+
+
+def test_problems_detection_reports_on_ingested_events_are_counted_on_metrics_not_only_logged(
+        serve_ctx: ServeContext, role_users: dict[str, str]) -> None:
+    """The attack example's audit events without their times: the rules still match, but correlation
+    cannot place them in time; each such problem is a log warning and a count a scrape shows."""
+    events = [json.loads(line) for line in (REPO / "examples" / "attack" / "audit.log").read_text().splitlines()]
+    for e in events:
+        e.pop("requestReceivedTimestamp", None)
+        e.pop("stageTimestamp", None)
+    batch = {"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events}
+    with TestClient(create_app(context=serve_ctx)) as c:
+        assert c.post("/v1/ingest/k8s-audit", json=batch, headers=bearer(role_users["ingest"])).status_code == 200
+        deadline = time.monotonic() + 30
+        while True:
+            got = samples(c.get("/metrics", headers=bearer(role_users["admin"])).text)
+            if got[("cnsec_ingest_events_total", ())] >= len(events) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert got[("cnsec_ingest_events_total", ())] == len(events)
+    assert got[("cnsec_ingest_problems_total", ())] >= 1
 
 
 def test_readiness_sets_the_database_up_gauge(client: TestClient, role_users: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(sub: Any) -> None:
+    from cnsec.serve.settings import DEFAULT_LATENESS  # a module of constants and one dataclass: cheap
     p = sub.add_parser(
         "serve", help="the cnsec platform: API, dashboard, audit-webhook ingest, history in a database",
         description="Run the cnsec server (FastAPI + uvicorn) over the store in CNSEC_DB (default: a SQLite "
@@ -40,9 +41,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-threats", action="store_true",
                    help="rule alerts only, no threat correlation (`cnsec detect --threats`): its reorder buffer "
                         "holds every rule hit of the last --lateness seconds and is part of each checkpoint, "
-                        "the cost that grows with the event rate (docs/serve.md, Throughput)")
-    p.add_argument("--lateness", type=float, default=120.0, metavar="SECONDS",
-                   help="how far out of time order events may arrive and still be correlated (default: 120)")
+                        "the cost that grows with the event rate (docs/serve.md, \"Rules, threats and throughput\")")
+    p.add_argument("--lateness", type=float, default=DEFAULT_LATENESS, metavar="SECONDS",
+                   help="how far out of time order events may arrive and still be correlated "
+                        f"(default: {DEFAULT_LATENESS:g})")
     p.add_argument("--migrate", action="store_true",
                    help="upgrade a store made by an older cnsec before serving (take a backup first)")
     p.set_defaults(func=_serve)
@@ -83,11 +85,11 @@ def parse_duration(text: str) -> float:
 
 def _settings(args: argparse.Namespace) -> Any:
     from cnsec.errors import UsageError
-    from cnsec.serve.settings import DEFAULT_PORT, Settings
+    from cnsec.serve.settings import DEFAULT_LATENESS, DEFAULT_PORT, Settings
 
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise UsageError("--tls-cert and --tls-key go together")
-    lateness = float(getattr(args, "lateness", 120.0))
+    lateness = float(getattr(args, "lateness", DEFAULT_LATENESS))
     if not 0 <= lateness <= 86400:
         raise UsageError(f"--lateness: between 0 and 86400 seconds, not {lateness:g}")
     return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),

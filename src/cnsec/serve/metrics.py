@@ -50,6 +50,9 @@ class Metric(Generic[M]):
 INGEST_EVENTS = Metric(Counter, "cnsec_ingest_events", "Ingested events run through detection and committed.")
 QUEUE_DEPTH = Metric(Gauge, "cnsec_ingest_queue_depth", "Ingest batches queued and not yet through detection.")
 ALERTS_STORED = Metric(Counter, "cnsec_alerts_stored", "Alert updates stored (new alerts and grown counts).")
+INGEST_PROBLEMS = Metric(Counter, "cnsec_ingest_problems",
+                         "Problems detection reported on ingested events (an unreadable line, a rule that raised, "
+                         "records too far out of time order to correlate); each is also a warning in the log.")
 INGEST_RESTARTS = Metric(Gauge, "cnsec_ingest_worker_restarts", "Times the detection worker process was restarted.")
 REQUESTS = Metric(Counter, "cnsec_http_requests", "HTTP requests answered, by route template and status.",
                   ("method", "route", "status"))
@@ -59,8 +62,8 @@ LATENCY = Metric(Histogram, "cnsec_http_request_duration_seconds",
 DB_UP = Metric(Gauge, "cnsec_database_up", "1 when the last readiness probe reached the database, else 0.")
 
 #: Every declared metric: created (at zero) with the registry, so a scrape shows them from the start.
-ALL: tuple[Metric[Any], ...] = (INGEST_EVENTS, QUEUE_DEPTH, ALERTS_STORED, INGEST_RESTARTS, REQUESTS, LATENCY,
-                                 DB_UP)
+ALL: tuple[Metric[Any], ...] = (INGEST_EVENTS, QUEUE_DEPTH, ALERTS_STORED, INGEST_PROBLEMS, INGEST_RESTARTS,
+                                 REQUESTS, LATENCY, DB_UP)
 
 
 class Registry:
@@ -120,20 +123,21 @@ def _sync_ingest(ctx: ServeContext) -> None:
     if ingest is not None:
         QUEUE_DEPTH.of(ctx).set(getattr(ingest[0], "depth", 0))
     proc = ctx.parts.get("ingest_process")
-    if proc is None:
-        return
     reg = registry_of(ctx)
+    totals: list[tuple[Metric[Any], int]] = []
+    if proc is not None:  # the worker process's shared counters
+        totals = [(m, int(getattr(proc, c).value)) for m, c in ((INGEST_EVENTS, "fed"), (ALERTS_STORED, "stored"),
+                                                                (INGEST_PROBLEMS, "problems"))
+                  if getattr(proc, c, None) is not None]
+        INGEST_RESTARTS.of(ctx).set(getattr(proc, "restarts", 0))
+    elif ingest is not None:  # the worker thread counts its problems on itself
+        totals = [(INGEST_PROBLEMS, int(getattr(ingest[1], "problems_seen", 0)))]
     with reg.sync_lock:
-        for metric, counter in ((INGEST_EVENTS, "fed"), (ALERTS_STORED, "stored")):
-            shared = getattr(proc, counter, None)
-            if shared is None:
-                continue
-            total = int(shared.value)
+        for metric, total in totals:
             seen = reg.seen.get(metric.name, 0)
             if total > seen:
                 metric.of(ctx).inc(total - seen)
                 reg.seen[metric.name] = total
-    INGEST_RESTARTS.of(ctx).set(getattr(proc, "restarts", 0))
 
 
 def render(ctx: ServeContext) -> tuple[bytes, str]:

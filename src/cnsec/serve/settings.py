@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 #: The default port: 8443 whether or not TLS is configured, so that turning TLS on changes no URL
 #: but its scheme.
 DEFAULT_PORT = 8443
+#: How far out of time order (seconds of event time) ingested events may arrive and still be correlated:
+#: what ``cnsec detect --threats`` uses.
+DEFAULT_LATENESS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +38,9 @@ class Settings:
     default_rules: bool = True
     #: threat correlation on the rule hits (``cnsec detect --threats``), and its reorder buffer's lateness
     #: (seconds of event time). The buffer holds every hit of the last ``lateness`` seconds and is part of
-    #: each checkpoint, so its cost grows with the event rate (docs/serve.md, "Throughput")
+    #: each checkpoint, so its cost grows with the event rate (docs/serve.md, "Rules, threats and throughput")
     threats: bool = True
-    lateness: float = 120.0
+    lateness: float = DEFAULT_LATENESS
     #: the detector's state is checkpointed (and the queue rows it covers deleted) this often (seconds)
     checkpoint_every: float = 2.0
     #: where detection runs: "process" (a worker process: ingest and detection on two cores), "thread"

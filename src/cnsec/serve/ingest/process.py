@@ -74,7 +74,7 @@ def _die_with_parent() -> None:
 
 def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpoint_every: float,
                threats: bool, lateness: float, wake_value: Any, stop_value: Any, ready: Any, removed: Any,
-               fed: Any, stored: Any) -> None:
+               fed: Any, stored: Any, problems: Any) -> None:
     """The worker process: its own engine, its own detector, the same loop as the thread worker."""
     _die_with_parent()
     wake, stop = SharedFlag(wake_value), SharedFlag(stop_value)
@@ -87,20 +87,21 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
 
     engine = new_engine(db_url)
 
-    def factory() -> Any:
-        import gc
+    import gc
 
+    def factory() -> Any:
         from cnsec.detect import Detector
 
         det = Detector.load(rules=list(rules), default_rules=default_rules, correlate=threats, lateness=lateness)
         gc.freeze()  # the loaded rules are never garbage: the collector stops walking them (docs/detection.md)
         return det
 
-    def on_stored(events: int, alerts: int) -> None:  # this process is the only writer of both
+    problems_before = int(problems.value)  # cumulative across restarts of this process
+
+    def on_stored(events: int, alerts: int) -> None:  # this process is the only writer of all three
         fed.value += events
         stored.value += alerts
-
-    import gc
+        problems.value = problems_before + worker.problems_seen
 
     collected = [time.monotonic()]
 
@@ -134,7 +135,7 @@ class WorkerProcess:
     """Starts the child, restarts it if it dies, stops it with the app."""
 
     def __init__(self, db_url: str, queue: Queue, rules: tuple[str, ...], default_rules: bool,
-                 checkpoint_every: float, threats: bool = True, lateness: float = 120.0) -> None:
+                 checkpoint_every: float, threats: bool, lateness: float) -> None:
         self.mp = multiprocessing.get_context("spawn")
         self.args = (db_url, rules, default_rules, checkpoint_every, threats, lateness)
         self.queue = queue
@@ -144,6 +145,7 @@ class WorkerProcess:
         self.removed = self.mp.RawValue("q", 0)
         self.fed = self.mp.RawValue("q", 0)
         self.stored = self.mp.RawValue("q", 0)
+        self.problems = self.mp.RawValue("q", 0)
         self.wake = SharedFlag(self.wake_value)
         queue.wake = self.wake
         queue.removed_counter = self.removed
@@ -156,7 +158,7 @@ class WorkerProcess:
         ready = self.mp.RawValue("q", 0)
         self.proc = self.mp.Process(target=child_main, name="cnsec-ingest", daemon=True,
                                     args=(*self.args, self.wake_value, self.stop_value, ready, self.removed,
-                                          self.fed, self.stored))
+                                          self.fed, self.stored, self.problems))
         self.proc.start()
         deadline = time.monotonic() + READY_TIMEOUT
         while not ready.value and self.proc.is_alive() and time.monotonic() < deadline:

@@ -40,7 +40,7 @@ CHECKPOINT_COST_FACTOR = 10.0
 STATE_ID = 1
 
 
-def rules_digest(rules: tuple[str, ...], default_rules: bool, threats: bool = True, lateness: float = 120.0) -> str:
+def rules_digest(rules: tuple[str, ...], default_rules: bool, threats: bool, lateness: float) -> str:
     """What the stored snapshot was made under: a snapshot taken under other rules is not restored
     (its windows belong to rules that may be gone); the rows after it are still fed."""
     from pathlib import Path
