@@ -96,11 +96,9 @@ def test_parts_count_into_their_own_servers_registry(serve_ctx: ServeContext, ro
     assert got[("cnsec_alerts_stored_total", ())] == 1
 
 
-def test_ingested_events_and_stored_alerts_are_counted_from_the_worker(
-        serve_ctx: ServeContext, role_users: dict[str, str]) -> None:
-    """The attack example's audit events posted as the API server's webhook posts them; the scrape
-    follows the worker (thread mode here) until the queue is empty."""
-    events = [json.loads(line) for line in (REPO / "examples" / "attack" / "audit.log").read_text().splitlines()]
+def _post_and_scrape(serve_ctx: ServeContext, role_users: dict[str, str],
+                     events: list[dict[str, object]]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Post the events as the API server's webhook does; the scrape once the worker took them all (or 30 s)."""
     batch = {"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events}
     with TestClient(create_app(context=serve_ctx)) as c:
         assert c.post("/v1/ingest/k8s-audit", json=batch, headers=bearer(role_users["ingest"])).status_code == 200
@@ -108,8 +106,16 @@ def test_ingested_events_and_stored_alerts_are_counted_from_the_worker(
         while True:
             got = samples(c.get("/metrics", headers=bearer(role_users["admin"])).text)
             if got[("cnsec_ingest_events_total", ())] >= len(events) or time.monotonic() > deadline:
-                break
+                return got
             time.sleep(0.1)
+
+
+def test_ingested_events_and_stored_alerts_are_counted_from_the_worker(
+        serve_ctx: ServeContext, role_users: dict[str, str]) -> None:
+    """The attack example's audit events posted as the API server's webhook posts them; the scrape
+    follows the worker (thread mode here) until the queue is empty."""
+    events = [json.loads(line) for line in (REPO / "examples" / "attack" / "audit.log").read_text().splitlines()]
+    got = _post_and_scrape(serve_ctx, role_users, events)
     assert got[("cnsec_ingest_events_total", ())] == len(events)
     assert got[("cnsec_alerts_stored_total", ())] >= 1  # the example's exec into a pod is an alert
     assert got[("cnsec_ingest_queue_depth", ())] <= 1
@@ -143,15 +149,7 @@ def test_problems_detection_reports_on_ingested_events_are_counted_on_metrics_no
     for e in events:
         e.pop("requestReceivedTimestamp", None)
         e.pop("stageTimestamp", None)
-    batch = {"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events}
-    with TestClient(create_app(context=serve_ctx)) as c:
-        assert c.post("/v1/ingest/k8s-audit", json=batch, headers=bearer(role_users["ingest"])).status_code == 200
-        deadline = time.monotonic() + 30
-        while True:
-            got = samples(c.get("/metrics", headers=bearer(role_users["admin"])).text)
-            if got[("cnsec_ingest_events_total", ())] >= len(events) or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+    got = _post_and_scrape(serve_ctx, role_users, events)
     assert got[("cnsec_ingest_events_total", ())] == len(events)
     assert got[("cnsec_ingest_problems_total", ())] >= 1
 
