@@ -57,19 +57,19 @@ def _publish_with(url: str, path: Path, chunks: int, between: Callable[[int], No
     from cnsec.detect.bus_adapter import EventReader
     from cnsec.serve import BusConfig, publish_records
 
-    parts: list[list[Any]] = []
-    EventReader().read(str(path), parts.append, every=1000)
+    parts: list[tuple[Any, ...]] = []
+    EventReader().read(str(path), lambda *run: parts.append(run), every=1000)
     step = -(-len(parts) // chunks)
 
-    def produce(sink: Callable[[list[Any]], None]) -> None:
+    def produce(sink: Callable[..., None]) -> None:
         for i in range(0, len(parts), step):
             for part in parts[i:i + step]:
-                sink(part)
+                sink(*part)
             if i + step < len(parts):
                 between(i // step)
 
     stats = asyncio.run(publish_records(BusConfig(url=url, partitions=8), produce))
-    assert stats.events == sum(map(len, parts))
+    assert stats.events == sum(len(run[4]) for run in parts)
     return stats.retries
 
 
@@ -171,7 +171,8 @@ def test_a_poison_event_is_parked_with_its_reason_and_the_partition_goes_on(nats
     url = nats_server.url
 
     def produce(sink):  # type: ignore[no-untyped-def]
-        sink(records)
+        sink("k8s-audit", "stream", [r.line for r in records], [r.key for r in records],
+             [r.raw + b"\n" for r in records])
 
     asyncio.run(publish_records(BusConfig(url=url, partitions=4), produce))
     w = _worker(url, "--rules", str(rules))

@@ -26,27 +26,53 @@ class BadMessage(ValueError):
 
 
 def encode(records: Sequence[Record]) -> bytes:
-    inputs: dict[tuple[str, str], int] = {}
-    runs: list[list[int]] = []
-    lines: list[int] = []
-    body: list[bytes] = []
+    """``records`` as one message (of any inputs, in order): the columns :func:`encode_batch` takes."""
+    runs: list[tuple[tuple[str, str], int]] = []
     last: tuple[str, str] | None = None
-    for r in records:
+    for i, r in enumerate(records):
         ident = (r.source, r.name)
         if ident != last:
-            i = inputs.get(ident)
-            if i is None:
-                i = inputs[ident] = len(inputs)
-            runs.append([i, 0])
+            runs.append((ident, i))
             last = ident
-        runs[-1][1] += 1
-        lines.append(r.line)
-        raw = r.raw
-        if b"\n" in raw:  # a JSON event holds no raw newline; anything else must not cut the framing
-            raw = raw.replace(b"\n", b" ")
-        body.append(raw)
-    head = orjson.dumps({"v": VERSION, "inputs": [list(k) for k in inputs], "runs": runs, "lines": lines})
-    return b"\n".join([head, *body])
+    return encode_batch(runs, [r.line for r in records], [as_line(r.raw) for r in records])
+
+
+def as_line(raw: bytes) -> bytes:
+    """An event as :func:`encode_batch` takes it: one line, ending with its newline. A JSON event
+    holds no raw newline; anything else must not cut the framing."""
+    return (raw.replace(b"\n", b" ") if b"\n" in raw else raw) + b"\n"
+
+
+def encode_batch(runs: Sequence[tuple[tuple[str, str], int]], lines: list[int], raws: list[bytes]) -> bytes:
+    """One message of ``raws`` (events, in order) read at ``lines`` of their inputs: ``runs`` names
+    the input ((source, name)) from each index on, in order; a run that holds no event (the next
+    starts at the same index) is left out.
+
+    Each event is a line that ends with its newline and holds no other (:func:`as_line`): as a line
+    is read from a file. Taken so, not stripped, the events are copied once, into the message (a
+    copy of each line without its newline cost the reading thread 9% of its time), and no byte of
+    a batch is looked at again. Columns, not an object per event: the publisher's batches are built
+    in the reading thread, where a Python object per event is what costs."""
+    inputs: dict[tuple[str, str], int] = {}
+    head_runs: list[list[int]] = []
+    for j, (ident, start) in enumerate(runs):
+        end = runs[j + 1][1] if j + 1 < len(runs) else len(raws)
+        if end <= start:
+            continue
+        i = inputs.get(ident)
+        if i is None:
+            i = inputs[ident] = len(inputs)
+        if head_runs and head_runs[-1][0] == i:
+            head_runs[-1][1] += end - start
+        else:
+            head_runs.append([i, end - start])
+    head = orjson.dumps({"v": VERSION, "inputs": [list(k) for k in inputs], "runs": head_runs, "lines": lines})
+    if not raws:
+        return head
+    last = raws[-1]
+    if last[-1:] != b"\n":  # the cheap half of the contract's check: a caller that hands events unended
+        raise ValueError("encode_batch takes events as lines, each ending with its newline (as_line)")
+    return b"".join([head, b"\n", *raws[:-1], last[:-1]])
 
 
 Group = tuple[str, str, list[tuple[int, bytes]]]
