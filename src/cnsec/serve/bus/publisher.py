@@ -185,12 +185,12 @@ class Batcher:
         now = time.monotonic()
         parts = self.partitions
         L, R, S, runs = self._lines, self._raws, self._sizes, self._runs
-        for p in range(parts):
-            if not R[p]:
-                runs[p] = [(ident, 0)]
-                self._since[p] = now
-            elif runs[p][-1][0] != ident:
-                runs[p].append((ident, len(R[p])))
+        for q in range(parts):
+            if not R[q]:
+                runs[q] = [(ident, 0)]
+                self._since[q] = now
+            elif runs[q][-1][0] != ident:
+                runs[q].append((ident, len(R[q])))
         max_events = self.max_events
         max_bytes = self.max_bytes
         known = self._known
