@@ -144,21 +144,19 @@ _BATCH_MEMBERS = ("Records", "items", "data")
 
 
 def fast_key_reader(specs: tuple[str, ...]) -> Callable[[bytes], str | None] | None:
-    """A reader of the correlation key straight from an event's line, without building the event: the
-    key the full path gives (``orjson.loads``, then the source's key reader), or None where it cannot
-    tell (the caller then takes the full path). None for a source whose key fields it cannot read:
-    one deeper than two members (Falco's, GCP's), or named like a batch member.
+    """A reader of the correlation key straight from an event's line, without building the event: for
+    the usual event, whose first key field holds a non-empty string, the key the full path gives
+    (``orjson.loads``, then the source's key reader: ``label=value``); None for any other line (the
+    caller then takes the full path). None for a source whose first key field is deeper than two
+    members (Falco's, GCP's) or named like a batch member.
 
-    msgspec decodes the line into a struct of just the members the key fields read (for Kubernetes:
-    of ``user`` only ``username``, the literal member ``user.username`` the key reader falls back on,
-    and ``sourceIPs``) and the batch members as raw spans (a batch goes the engine's way), skipping
-    the rest of the event: 0.8 us for a Kubernetes audit event where ``orjson.loads`` takes 2.1, 1.1
-    us for a CloudTrail event where it takes 3.4 (this machine). The usual event's first key field
-    is a non-empty string, returned at once; otherwise the source's own key reader
-    (:func:`~cnsec.detect.alerts._key_reader`) runs on a dict of the decoded members, which are all
-    it reads. The members are read only as strings, booleans, nulls and lists of those, where
-    msgspec and orjson give the same values (a number or an object there: None; orjson reads a
-    large integer as a float, msgspec as an int).
+    msgspec decodes the line into a struct of just that field's member (for ``user.username``: of
+    ``user`` only ``username``) and the batch members as raw spans (a batch goes the engine's way),
+    skipping the rest of the event: 0.9 us for a Kubernetes audit event where ``orjson.loads`` takes
+    2.1, 1.1 us for a CloudTrail event where it takes 3.4 (this machine). Reading every key field so
+    (the key reader run on the decoded members when the first is no plain string) was tried: each
+    line's read then cost 0.3 us more, which the 10-15% of the bench's events without a first key
+    field won back and no more.
 
     Skipping still checks the whole line's syntax (strings, escapes, numbers, nesting), and a line
     that is not all ASCII is checked to be UTF-8, so the lines it keys are the lines ``orjson.loads``
@@ -166,77 +164,44 @@ def fast_key_reader(specs: tuple[str, ...]) -> Callable[[bytes], str | None] | N
     orjson refuses. Such a line is published, and the worker parks it in the dead-letter subject
     with its origin and the reason, where the full path would have reported it here. A repeated
     member name reads as in orjson (the last one counts). tests/detect/test_bus_keys.py holds it to
-    the full path over the corpus and hand-made lines."""
+    the full path over the corpus, and damaged, generated and hand-made lines."""
     import msgspec
 
-    paths = [split_key_field(spec)[1].split(".") for spec in specs]
-    if not paths or any(len(p) > 2 or not all(p) for p in paths):
+    label, path = split_key_field(specs[0]) if specs else ("", "")
+    parts = path.split(".")
+    if not specs or len(parts) > 2 or parts[0] in _BATCH_MEMBERS or not all(parts):
         return None
-    children: dict[str, list[str]] = {}  # a member the key fields read a member of: those members
-    for p in paths:
-        if len(p) == 2 and p[1] not in children.setdefault(p[0], []):
-            children[p[0]].append(p[1])
-    plain = list(dict.fromkeys(".".join(p) for p in paths))  # read whole (``a.b``: the literal name)
-    names = [*children, *plain]
-    if len(set(names)) != len(names) or set(names) & set(_BATCH_MEMBERS):
-        return None
+    prefix = label + "="
     unset = msgspec.UNSET
-    leaf: Any = str | bool | None | list[str | bool | None] | msgspec.UnsetType
+    member: Any = Any
+    if len(parts) == 2:
+        member = msgspec.defstruct("_KeyInner", [("v", Any, unset)], rename={"v": parts[1]}) | None
     batch: Any = msgspec.Raw | msgspec.UnsetType
-    # field names: the first key field's member is ``k`` (and its member ``k`` in it), the others m<i>
-    fields: list[tuple[str, Any, Any]] = []
-    rename: dict[str, str] = {}
-    plan: list[tuple[str, str, list[tuple[str, str]] | None]] = []
-    first = paths[0]
-    for i, name in enumerate(names):
-        attr = "k" if name == first[0] else f"m{i}"
-        rename[attr] = name
-        if name in children:
-            kids = [("k" if len(first) == 2 and name == first[0] and kid == first[1] else f"c{j}", kid)
-                    for j, kid in enumerate(children[name])]
-            inner = msgspec.defstruct(f"_Key_{attr}", [(a, leaf, unset) for a, _ in kids],
-                                      rename=dict(kids))
-            fields.append((attr, inner | None | msgspec.UnsetType, unset))
-            plan.append((name, attr, [(kid, a) for a, kid in kids]))
-        else:
-            fields.append((attr, leaf, unset))
-            plan.append((name, attr, None))
-    fields += [("r", batch, unset), ("i", batch, unset), ("d", batch, unset)]
-    rename.update(r="Records", i="items", d="data")
-    decode: Callable[[bytes], Any] = msgspec.json.Decoder(msgspec.defstruct("_KeyTop", fields, rename=rename)).decode
-    # ValidationError (not an object, a member of another type) is a DecodeError; nesting past
+    top = msgspec.defstruct("_KeyTop", [("k", member, unset), ("r", batch, unset), ("i", batch, unset),
+                                        ("d", batch, unset)],
+                            rename={"k": parts[0], "r": "Records", "i": "items", "d": "data"})
+    decode: Callable[[bytes], Any] = msgspec.json.Decoder(top).decode
+    # ValidationError (not an object, the member of another type) is a DecodeError; nesting past
     # msgspec's depth (orjson's is deeper) raises RecursionError
     refused = (msgspec.DecodeError, RecursionError)
-    key = _key_reader(specs)
-    prefix = split_key_field(specs[0])[0] + "="
-    two = len(first) == 2
+    two = len(parts) == 2
 
     def read(raw: bytes) -> str | None:
         try:
             t = decode(raw)
         except refused:
             return None
-        if t.r is not unset or t.i is not unset or t.d is not unset:
+        v = t.k
+        if two and v is not None and v is not unset:
+            v = v.v
+        if v.__class__ is not str or not v or t.r is not unset or t.i is not unset or t.d is not unset:
             return None
         if not raw.isascii():
             try:
                 raw.decode()
             except UnicodeDecodeError:
                 return None
-        v = t.k
-        if two and v is not None and v is not unset:
-            v = v.k
-        if v.__class__ is str and v:  # the usual event, as the key reader's first step reads it
-            return prefix + v
-        data: dict[str, Any] = {}
-        for name, attr, kids in plan:
-            v = getattr(t, attr)
-            if v is unset:
-                continue
-            if kids is not None and v is not None:
-                v = {kid: x for kid, a in kids if (x := getattr(v, a)) is not unset}
-            data[name] = v
-        return key(data)
+        return prefix + v
     return read
 
 
