@@ -175,11 +175,11 @@ def fast_key_reader(specs: tuple[str, ...]) -> Callable[[bytes], str | None] | N
     unset = msgspec.UNSET
     member: Any = Any
     if len(parts) == 2:
-        member = msgspec.defstruct("_KeyInner", [("v", Any, unset)], rename={"v": parts[1]}) | None
+        member = msgspec.defstruct("_KeyInner", [("v", Any, unset)], rename={"v": parts[1]}, gc=False) | None
     batch: Any = msgspec.Raw | msgspec.UnsetType
     top = msgspec.defstruct("_KeyTop", [("k", member, unset), ("r", batch, unset), ("i", batch, unset),
                                         ("d", batch, unset)],
-                            rename={"k": parts[0], "r": "Records", "i": "items", "d": "data"})
+                            rename={"k": parts[0], "r": "Records", "i": "items", "d": "data"}, gc=False)
     decode: Callable[[bytes], Any] = msgspec.json.Decoder(top).decode
     # ValidationError (not an object, the member of another type) is a DecodeError; nesting past
     # msgspec's depth (orjson's is deeper) raises RecursionError
@@ -203,6 +203,11 @@ def fast_key_reader(specs: tuple[str, ...]) -> Callable[[bytes], str | None] | N
                 return None
         return prefix + v
     return read
+
+
+def _no_key(raw: bytes) -> None:
+    """The fast key reader of a source that has none (see :func:`fast_key_reader`)."""
+    return None
 
 
 class EventReader:
@@ -270,6 +275,8 @@ class EventReader:
         def emit() -> None:
             nonlocal lines_out, keys_out, raws_out
             if raws_out:
+                if raws_out[-1][-1:] != b"\n":  # a file's last line, without its newline: the only one
+                    raws_out[-1] += b"\n"
                 sink(run_source, path, lines_out, keys_out, raws_out)
                 lines_out, keys_out, raws_out = [], [], []
 
@@ -300,12 +307,12 @@ class EventReader:
             first = True
             loads = orjson.loads
             key = keys["json"]
-            fast_key: Callable[[bytes], str | None] | None = None
+            fast_key: Callable[[bytes], str | None] = _no_key
             n = 0
             try:
                 for n, raw in lines:
                     if fast:
-                        k = fast_key(raw) if fast_key is not None else None
+                        k = fast_key(raw)
                         if k is None:
                             try:
                                 obj = loads(raw)
@@ -317,7 +324,7 @@ class EventReader:
                         if k is not None:
                             lines_out.append(n)
                             keys_out.append(k)
-                            raws_out.append(raw if raw[-1:] == b"\n" else raw + b"\n")
+                            raws_out.append(raw)  # with its newline (see emit)
                             if len(raws_out) >= every:
                                 emit()
                             continue
@@ -336,7 +343,7 @@ class EventReader:
                         fast = head.__class__ is dict and not (
                             "protoPayload" in head or isinstance(head.get("data"), dict) or is_envelope(head))
                         if fast:
-                            fast_key = self._fast_keys[found]
+                            fast_key = self._fast_keys[found] or _no_key
                             if run_source != found:
                                 emit()
                                 run_source = found
