@@ -4,9 +4,11 @@ replaying real corpus files, and the command line's errors."""
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from cnsec.detect.bus_adapter import Record
@@ -44,6 +46,126 @@ def test_a_key_goes_to_the_same_partition_in_every_process() -> None:
     # crc32, not hash(): the publisher and the ingest endpoint must agree without sharing a process
     assert partition_of("user=alice", 16) == partition_of("user=alice", 16) == 14
     assert {partition_of(f"ip=10.0.0.{i}", 8) for i in range(200)} == set(range(8))
+
+
+def _events(n: int, users: int, seed: int = 0) -> list[tuple[int, str, bytes]]:
+    """(line, key, event line) of ``n`` events of ``users`` users, sizes varied (byte limits hit)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        user = f"u{rnd.randrange(users)}"
+        raw = orjson.dumps({"i": i, "user": {"username": user}, "pad": "x" * rnd.randrange(400)}) + b"\n"
+        out.append((i + 1, f"user={user}", raw))
+    return out
+
+
+def _unbatch(ready: list[tuple[int, bytes, int]]) -> dict[int, list[tuple[str, int, bytes]]]:
+    """Each partition's events as the worker decodes them: (input name, line, event), in order."""
+    got: dict[int, list[tuple[str, int, bytes]]] = {}
+    for p, payload, n in ready:
+        events = [(name, line, raw) for _source, name, lines in decode(payload) for line, raw in lines]
+        assert len(events) == n
+        got.setdefault(p, []).extend(events)
+    return got
+
+
+def test_the_batcher_keeps_each_partitions_events_in_order_within_its_limits_across_inputs() -> None:
+    from cnsec.serve.bus.publisher import Batcher
+
+    batcher = Batcher(5, max_events=40, max_bytes=8_000)
+    inputs = {name: _events(700, 30, seed=k) for k, name in enumerate(["a.log", "b.log", "c log\twith tab"])}
+    ready = []
+    expected: dict[int, list[tuple[str, int, bytes]]] = {}
+    for start in range(0, 700, 64):  # the inputs' runs interleaved, as files and requests come one after another
+        for name, events in inputs.items():
+            part = events[start:start + 64]
+            ready += batcher.add("k8s-audit", name, [e[0] for e in part], [e[1] for e in part], [e[2] for e in part])
+            for line, key, raw in part:
+                expected.setdefault(partition_of(key, 5), []).append((name, line, raw[:-1]))
+    assert ready and all(n <= 40 and len(payload) < 8_000 + 1_000 for _p, payload, n in ready)
+    ready += batcher.rest()
+    assert batcher.rest() == []
+    assert _unbatch(ready) == expected
+
+
+def test_records_from_a_request_and_columns_from_a_file_make_the_same_messages() -> None:
+    from cnsec.serve.bus.publisher import Batcher
+
+    events = _events(500, 7)
+    records = [Record("k8s-audit", "x.log", line, key, raw[:-1]) for line, key, raw in events]
+    by_records = Batcher(4, 64, 16_000).add_records(records)
+    by_columns = Batcher(4, 64, 16_000).add("k8s-audit", "x.log", *map(list, zip(*events, strict=True)))
+    assert by_records == by_columns and len(by_records) > 4
+    p, payload, n = by_records[0]
+    assert payload == encode([r for r in records if partition_of(r.key, 4) == p][:n])
+
+
+def test_a_partly_filled_batch_waits_its_linger_time_and_then_goes() -> None:
+    import time
+
+    from cnsec.serve.bus.publisher import Batcher
+
+    batcher = Batcher(3, 100, 1 << 20)
+    events = _events(10, 3)
+    assert batcher.add("json", "t", *map(list, zip(*events, strict=True))) == []
+    assert batcher.due(60.0) == []
+    time.sleep(0.05)
+    due = batcher.due(0.04)
+    assert sum(n for _p, _payload, n in due) == 10 and batcher.rest() == []
+
+
+def test_an_event_handed_without_its_newline_is_refused_not_run_into_the_next() -> None:
+    from cnsec.serve.bus.codec import encode_batch
+
+    with pytest.raises(ValueError, match="newline"):
+        encode_batch([(("json", "a"), 0)], [1, 2], [b'{"a":1}\n', b'{"b":2}'])
+
+
+def test_publishing_numbers_each_message_and_keeps_each_partitions_order(nats_server: NatsServer) -> None:
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from cnsec.serve import BusConfig, publish_records
+    from cnsec.serve.bus.config import EVENTS
+
+    inputs = {name: _events(3000, 40, seed=k) for k, name in enumerate(["a.log", "b.log"])}
+
+    def produce(sink):  # type: ignore[no-untyped-def]
+        for start in range(0, 3000, 500):
+            for name, events in inputs.items():
+                part = events[start:start + 500]
+                sink("k8s-audit", name, [e[0] for e in part], [e[1] for e in part], [e[2] for e in part])
+
+    cfg = BusConfig(url=nats_server.url, partitions=4, batch_events=50)
+    stats = asyncio.run(publish_records(cfg, produce))
+    assert stats.events == 6000 and stats.messages >= 6000 // 50
+
+    async def read() -> list[tuple[str, bytes, str]]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            sub = await js.pull_subscribe("cnsec.events.*", stream=EVENTS,
+                                          config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+            out: list[tuple[str, bytes, str]] = []
+            while len(out) < stats.messages:
+                out += [(m.subject, m.data, (m.headers or {})["Nats-Msg-Id"]) for m in await sub.fetch(64, timeout=5)]
+            return out
+        finally:
+            await nc.close()
+
+    msgs = asyncio.run(read())
+    ids = [msg_id for _subject, _data, msg_id in msgs]
+    run = ids[0].rsplit(".", 1)[0]
+    assert sorted(ids, key=lambda i: int(i.rsplit(".", 1)[1])) == [f"{run}.{n}" for n in range(1, stats.messages + 1)]
+    # in the stream's order, as a partition's worker reads them
+    got = _unbatch([(int(subject.rsplit(".", 1)[1]), data, sum(len(g[2]) for g in decode(data)))
+                    for subject, data, _ in msgs])
+    expected: dict[int, list[tuple[str, int, bytes]]] = {}
+    for start in range(0, 3000, 500):
+        for name, events in inputs.items():
+            for line, key, raw in events[start:start + 500]:
+                expected.setdefault(partition_of(key, 4), []).append((name, line, raw[:-1]))
+    assert got == expected
 
 
 def test_a_held_partition_is_not_taken_and_an_expired_lease_moves(nats_server: NatsServer) -> None:

@@ -198,3 +198,30 @@ def test_a_poison_event_is_parked_with_its_reason_and_the_partition_goes_on(nats
     expected = one_process("stream", "--rules", str(rules), "--source", "k8s-audit", cwd=tmp_path)
     assert doubled == 0 and len(expected) > 5
     assert canon(got) == canon(expected)
+
+
+def test_a_line_the_publisher_keys_and_only_the_worker_cannot_read_is_parked_with_its_origin(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    # the publisher reads a line's key without building the event (msgspec, which checks the whole line
+    # but skips a number's value): a number beyond a double's range after the key is published, and the
+    # worker, which parses the event, parks it with its file:line; a line cut short is the publisher's to say
+    events = [e for e in corpus_events(600, seed=5) if b'"auditID"' in e][:200]
+    out_of_range = events[0][:-1] + b',"x":1e999}'
+    cut_short = events[1][:events[1].index(b'"user":')] + b'"user":{"username":"mallory"}'
+    path = write_lines(tmp_path / "audit.jsonl", [*events[:50], out_of_range, *events[50:100], cut_short,
+                                                  *events[100:]])
+    url = nats_server.url
+    pub = _publish(url, path)
+    _, err = pub.communicate(timeout=120)
+    assert pub.returncode == 0, err
+    assert f"{path}:102: malformed JSON".encode() in err
+    assert b"published 201 events" in err
+    w = _worker(url)
+    try:
+        wait_until_worked(url, timeout=120)
+    finally:
+        _stop(w)
+    dead = read_stream(url, "CNSEC_DEAD")
+    assert [d["origin"] for d in dead] == [f"{path}:51"]
+    assert dead[0]["reason"].startswith("malformed JSON") and "infinity" in dead[0]["reason"]
+    assert dead[0]["event"].encode() == out_of_range and dead[0]["source"] == "k8s-audit"
