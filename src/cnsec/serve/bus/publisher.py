@@ -11,6 +11,10 @@ the throughput is, so the hash is ours: one function, the same in every publishe
 
 Every message has a ``Nats-Msg-Id`` (publisher run id and batch number): a batch sent again after a
 lost acknowledgement (the server restarted, the connection dropped) is stored once.
+
+A file publisher (:func:`publish_records`) partitions, batches and encodes in its reading thread
+(:class:`Batcher`), and the event loop only sends finished messages: the two threads share the GIL, so
+what one event costs in both is what bounds the rate (at 200,000 events/s, 5 us an event in all).
 """
 
 from __future__ import annotations
@@ -291,12 +295,13 @@ class Publisher:
 
 
 async def publish_records(cfg: BusConfig, produce: Callable[[EventSink], None], *,
-                          queue_size: int = 8) -> PublishStats:
+                          queue_size: int = 4) -> PublishStats:
     """Publish the events ``produce(sink)`` hands to ``sink`` (see :class:`EventSink`), in order.
     ``produce`` runs in a thread (reading and parsing files), and so does the batching and encoding
     (:class:`Batcher`): the event loop only sends finished messages. The thread blocks while
-    ``queue_size`` handfuls of finished messages wait to be sent (back-pressure: the outbox holds
-    at most ``max_inflight`` unacknowledged)."""
+    ``queue_size`` handfuls (:data:`HANDFUL`) of finished messages wait to be sent, behind the
+    ``max_inflight`` the outbox holds unacknowledged (back-pressure: with 512 KiB batches, about 60
+    MB waiting at the most)."""
     nc = await connect(cfg)
     try:
         js = nc.jetstream()
