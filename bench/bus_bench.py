@@ -239,10 +239,11 @@ async def _latency(url: str, samples: list[dict[str, Any]], rate: float, seconds
 
     async def on_alert(msg: Any) -> None:
         now = time.time()
-        doc = orjson.loads(msg.data)
-        last = datetime.fromisoformat(doc["last_seen"].replace("Z", "+00:00")).timestamp()
-        if last >= start_wall:
-            lat.append(now - last)
+        for line in msg.data.split(b"\n"):  # the updates one event message caused, one a line
+            doc = orjson.loads(line)
+            last = datetime.fromisoformat(doc["last_seen"].replace("Z", "+00:00")).timestamp()
+            if last >= start_wall:
+                lat.append(now - last)
 
     sub = await nc.subscribe("cnsec.alerts.*", cb=on_alert)
     tick = 0.01

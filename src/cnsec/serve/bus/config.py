@@ -46,9 +46,6 @@ class BusConfig:
     #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
     checkpoint_seconds: float = 10.0
     checkpoint_messages: int = 2000
-    #: alert updates are coalesced (the latest version of each alert) and sent this often (seconds):
-    #: a busy alert's hits in one interval make one update, a new alert waits at most this long
-    alert_flush: float = 0.1
     #: deliveries of one event to the detector before it is parked in the dead-letter subject
     max_deliver: int = 3
     #: how long the streams keep events (seconds; 0: for ever); replays read what is kept
