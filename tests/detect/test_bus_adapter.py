@@ -107,3 +107,49 @@ def test_updates_folded_in_any_order_are_the_alerts_with_their_evidence() -> Non
         got = {orjson.dumps({k: v for k, v in u.items() if k != "id"}, option=orjson.OPT_SORT_KEYS)
                for u in folded.values()}
         assert got == set(want), seed
+
+
+def test_a_snapshot_made_of_kept_alert_json_is_the_snapshot_made_whole() -> None:
+    """The snapshot reuses each unchanged alert's JSON: held to the plain serialisation of the state
+    after every message (alerts opened, grown, closed, restored)."""
+    from cnsec.detect.bus_adapter import SNAPSHOT_VERSION
+
+    def whole(proc: EngineProcessor) -> bytes:
+        book = proc.book
+        return orjson.dumps({
+            "v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
+            "open": [[a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
+                      a.evidence, a.count, a.action, list(a.attack_ids)] for a in book.open.values()]})
+
+    make = processor_factory(_rules(), window=300.0, max_evidence=3)
+    proc = make()
+    for i, m in enumerate(_messages()):
+        proc.feed(m, "k8s-audit", "audit.log")
+        proc.updates()
+        assert proc.snapshot() == whole(proc), i
+        if i % 10 == 9:
+            again = make()
+            again.restore(proc.snapshot())
+            proc = again
+    assert len(orjson.loads(proc.snapshot())["open"]) > 5
+
+
+def test_an_update_s_json_made_of_its_fixed_parts_is_its_dict_serialised() -> None:
+    """The worker writes updates from cached parts: held to ``orjson.dumps(to_dict())`` for every
+    update of a run (new, growing, without evidence; odd titles, keys, actions and attack ids)."""
+    odd = Rule(id="T-ODD", title='ünïcode "quoted" \\ title\u2028', severity=Severity.CRITICAL,
+               source="k8s-audit", match=lambda d: True, threat_id="T-THREAT", attack_ids=("T1078", "T1098.001"),
+               action="deny_access", key_fields=("who=user.username",))
+    make = processor_factory([*_rules(), odd], window=300.0, max_evidence=2)
+    proc = make()
+    seen = 0
+    for i, m in enumerate(_messages()):
+        if i == 20:  # and after a takeover, where ids and fixed parts are made again
+            again = make()
+            again.restore(proc.snapshot())
+            proc = again
+        proc.feed([(n, raw.replace(b'"user-', '"üser-\\u00e9'.encode())) for n, raw in m], "k8s-audit", "a.log")
+        for u in proc.updates():
+            assert u.to_json() == orjson.dumps(u.to_dict()), u.to_dict()
+            seen += 1
+    assert seen > 200

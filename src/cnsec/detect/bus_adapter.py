@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from cnsec.detect.alerts import AlertBook, _key_reader, alert_dict
+from cnsec.detect.alerts import AlertBook, _iso, _key_reader, alert_dict
 from cnsec.detect.engine import Engine, StreamState
 from cnsec.detect.normalize import SOURCES
 from cnsec.detect.rules import Rule
@@ -39,9 +39,10 @@ def alert_id(alert: Alert) -> str:
     return hashlib.sha256("\x1f".join((alert.rule_id, alert.key, start)).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertUpdate:
-    """One version of an alert: a new alert, or one whose count grew.
+    """One version of an alert: a new alert, or one whose count grew. (Not frozen: a frozen
+    dataclass sets each field through ``object.__setattr__``, and a worker makes one per update.)
 
     ``full``: the update carries the alert's evidence, because the evidence changed since the alert's
     last update (it is new, or its first ``max_evidence`` hits are still coming in). Otherwise the
@@ -53,12 +54,38 @@ class AlertUpdate:
     count: int
     alert: Alert
     full: bool = True
+    #: the JSON of the fields that never change (id to key; action, attack ids), made once per alert
+    fixed: tuple[bytes, bytes] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         doc = {"id": self.id, **alert_dict(self.alert)}
         if not self.full:
             del doc["evidence"]
         return doc
+
+    def to_json(self) -> bytes:
+        """``orjson.dumps(self.to_dict())``, the same bytes (a test holds it), made from the alert's
+        fixed parts: the worker writes one per update, and building the dict was most of it."""
+        a = self.alert
+        fixed = self.fixed
+        if fixed is None:
+            fixed = self.fixed = fixed_json(self.id, a)
+        head, tail = fixed
+        dumps = orjson.dumps
+        return b"".join((
+            head, b'"first_seen":', dumps(_iso(a.first_seen)), b',"last_seen":', dumps(_iso(a.last_seen)),
+            b',"count":', str(a.count).encode(), tail,
+            b',"evidence":' + dumps(a.evidence) if self.full else b"",
+            b',"evidence_omitted":', str(max(0, a.count - len(a.evidence))).encode(), b"}"))
+
+
+def fixed_json(aid: str, a: Alert) -> tuple[bytes, bytes]:
+    """The JSON of an alert update's fields that never change, as :meth:`AlertUpdate.to_json` joins
+    them: ``{"id":…,…,"key":…,`` and ``,"action":…,"attack_ids":[…]``."""
+    head = orjson.dumps({"id": aid, "rule_id": a.rule_id, "title": a.title, "severity": a.severity.label,
+                         "threat_id": a.threat_id, "key": a.key})
+    tail = orjson.dumps({"action": a.action, "attack_ids": list(a.attack_ids)})
+    return head[:-1] + b",", b"," + tail[1:-1]
 
 
 class EngineProcessor:
@@ -72,10 +99,12 @@ class EngineProcessor:
         #: notes them as it folds the hit (no second reading of the key per rule here)
         self._touched: dict[int, Alert] = {}
         self.book = AlertBook(window=window, max_evidence=max_evidence, touched=self._touched)
-        #: id(alert) -> (the alert, its count at its last update, its id once computed): whether the
-        #: next update must carry the evidence, and the id's sha256 once per alert. The alert is held
-        #: so that its ``id()`` is not reused while it is here; closed alerts leave.
-        self._sent: dict[int, tuple[Alert, int, str | None]] = {}
+        #: id(alert) -> (the alert, its count at its last update, its id and fixed JSON once made):
+        #: whether the next update must carry the evidence, and the id's sha256 once per alert. The
+        #: alert is held so that its ``id()`` is not reused while it is here; closed alerts leave.
+        self._sent: dict[int, tuple[Alert, int, str | None, tuple[bytes, bytes] | None]] = {}
+        #: id(alert) -> (the alert, its count, its JSON in the snapshot): see :meth:`snapshot`
+        self._frags: dict[int, tuple[Alert, int, bytes]] = {}
         self.problems: list[InputProblem] = []
 
     def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> None:
@@ -103,15 +132,19 @@ class EngineProcessor:
             prev = sent.get(key)
             if prev is None:
                 aid, full = alert_id(a), True
+                fixed = fixed_json(aid, a)
             else:
                 aid = prev[2] or alert_id(a)
+                fixed = prev[3] or fixed_json(aid, a)
                 full = prev[1] < n  # the evidence (the first n hits) grew since that update
-            sent[key] = (a, a.count, aid)
-            out.append(AlertUpdate(aid, a.count, a, full))
+            sent[key] = (a, a.count, aid, fixed)
+            out.append(AlertUpdate(aid, a.count, a, full, fixed))
         self._touched.clear()
         closed = self.book.closed
+        frags = self._frags
         for a in closed:
             sent.pop(id(a), None)
+            frags.pop(id(a), None)
         closed.clear()
         return out
 
@@ -122,13 +155,26 @@ class EngineProcessor:
 
     def snapshot(self) -> bytes:
         """The open alerts and the book's clock, as versioned JSON (never pickle: a checkpoint is read
-        back from the bus, which other parties can write)."""
+        back from the bus, which other parties can write).
+
+        A worker checkpoints every few seconds and a snapshot holds every alert of the partition, most
+        unchanged since the last one: each alert's JSON is kept and made again only when its count
+        (which every hit raises, and only a hit changes an alert) moved."""
         book = self.book
-        return orjson.dumps({
-            "v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
-            "open": [[a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
-                      a.evidence, a.count, a.action, list(a.attack_ids)] for a in book.open.values()],
-        })
+        frags = self._frags
+        dumps = orjson.dumps
+        parts = []
+        for a in book.open.values():
+            have = frags.get(id(a))
+            if have is None or have[1] != a.count:
+                frag = dumps([a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
+                              a.evidence, a.count, a.action, list(a.attack_ids)])
+                frags[id(a)] = (a, a.count, frag)
+            else:
+                frag = have[2]
+            parts.append(frag)
+        head = dumps({"v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits})
+        return b"".join((head[:-1], b',"open":[', b",".join(parts), b"]}"))
 
     def restore(self, blob: bytes) -> None:
         doc = orjson.loads(blob)
@@ -145,7 +191,8 @@ class EngineProcessor:
                                           float(last), evidence, int(count), action, tuple(attack))
         # every alert of a checkpoint was handed out as it stands: its next update is full only if
         # its evidence can still grow, as in the process that wrote the checkpoint
-        self._sent = {id(a): (a, a.count, None) for a in book.open.values()}
+        self._sent = {id(a): (a, a.count, None, None) for a in book.open.values()}
+        self._frags = {}
 
 
 def processor_factory(rules: list[Rule], *, window: float = 300.0, max_evidence: int = 5,

@@ -24,6 +24,9 @@ class AlertUpdate(Protocol):
 
     def to_dict(self) -> dict[str, Any]: ...
 
+    def to_json(self) -> bytes:
+        """``to_dict()`` as compact JSON (what goes on the alerts stream)."""
+
 
 class Problem(Protocol):
     """An input the engine could not take (unparseable line, a rule that raised), named by place."""

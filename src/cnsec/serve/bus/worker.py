@@ -54,6 +54,7 @@ from cnsec.serve.bus.config import (
 from cnsec.serve.bus.lease import Leases
 from cnsec.serve.bus.processor import AlertUpdate, Processor
 from cnsec.serve.bus.publisher import Outbox
+from cnsec.serve.collector import Freezer
 
 CHECKPOINT_VERSION = 1
 #: checkpoint objects are written in chunks this big (one round trip each; under the default 1 MiB
@@ -115,6 +116,7 @@ class Partition:
                     msgs = []
                 for msg in msgs:
                     await self._handle(msg)
+                    self.worker.collector.after_pass()  # the alerts it keeps leave the collector's sight
                     await asyncio.sleep(0)  # feeding is CPU work: leases are renewed meanwhile
                 if self.since_checkpoint and (
                         len(self.since_checkpoint) >= self.cfg.checkpoint_messages
@@ -191,11 +193,10 @@ class Partition:
         the update (it was an eighth of a worker's time). The parts are cut the same way in every
         process (the same updates in the same order), so their ids name the same content."""
         subject = alerts_subject(self.number)
-        dumps = orjson.dumps
         part: list[bytes] = []
         size = k = 0
         for u in updates:
-            line = dumps(u.to_dict())
+            line = u.to_json()
             if part and size + len(line) > ALERT_PART:
                 await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
                 part, size, k = [], 0, k + 1
@@ -339,6 +340,7 @@ class Worker:
         self.partitions = 0
         self.running: dict[int, tuple[Partition, asyncio.Task[None]]] = {}
         self._stop = asyncio.Event()
+        self.collector = Freezer()
 
     def lost(self, partition: int) -> None:
         self.running.pop(partition, None)
