@@ -42,6 +42,8 @@ class BusConfig:
     #: a lease not renewed for this long expires: a dead worker's partitions move after at most this
     #: (renewed every fifth of it: a worker busy feeding still answers in time)
     lease_ttl: float = 15.0
+    #: seconds a starting worker waits, announced, before it takes partitions (see Worker.run)
+    join_delay: float = 3.0
     #: a partition's state is checkpointed after this many seconds or messages, whichever comes first
     #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
     checkpoint_seconds: float = 10.0

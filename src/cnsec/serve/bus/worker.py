@@ -356,6 +356,13 @@ class Worker:
             self.leases = Leases(await self.js.key_value(LEASES), self.id)
             self.checkpoints = await self.js.object_store(CHECKPOINTS)
             self.log(f"worker {self.id}: {self.partitions} partitions on {self.cfg.url}")
+            # announced, then a moment before taking partitions: workers started together see each
+            # other and take their shares at once, instead of the first taking every partition and
+            # handing half back (a checkpoint and a takeover each) a few seconds later; Kafka's
+            # consumer groups wait for the same reason (group.initial.rebalance.delay.ms)
+            await self.leases.heartbeat()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.cfg.join_delay)
             while not self._stop.is_set():
                 try:
                     await self._balance()
