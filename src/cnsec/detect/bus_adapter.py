@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from cnsec.detect.alerts import AlertBook, _key_reader, alert_dict
+from cnsec.detect.alerts import AlertBook, _iso, _key_reader, alert_dict
 from cnsec.detect.engine import Engine, StreamState
 from cnsec.detect.normalize import SOURCES, split_key_field
 from cnsec.detect.rules import Rule
@@ -39,16 +39,53 @@ def alert_id(alert: Alert) -> str:
     return hashlib.sha256("\x1f".join((alert.rule_id, alert.key, start)).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertUpdate:
-    """One version of an alert: a new alert, or one whose count grew."""
+    """One version of an alert: a new alert, or one whose count grew. (Not frozen: a frozen
+    dataclass sets each field through ``object.__setattr__``, and a worker makes one per update.)
+
+    ``full``: the update carries the alert's evidence, because the evidence changed since the alert's
+    last update (it is new, or its first ``max_evidence`` hits are still coming in). Otherwise the
+    evidence is left out (:meth:`to_dict` has no ``evidence``): it is what the last update that had it
+    said. A busy alert's evidence is fixed after its first hits, and sending it with every version
+    cost more than the rest of the update (docs/scale.md)."""
 
     id: str
     count: int
     alert: Alert
+    full: bool = True
+    #: the JSON of the fields that never change (id to key; action, attack ids), made once per alert
+    fixed: tuple[bytes, bytes] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, **alert_dict(self.alert)}
+        doc = {"id": self.id, **alert_dict(self.alert)}
+        if not self.full:
+            del doc["evidence"]
+        return doc
+
+    def to_json(self) -> bytes:
+        """``orjson.dumps(self.to_dict())``, the same bytes (a test holds it), made from the alert's
+        fixed parts: the worker writes one per update, and building the dict was most of it."""
+        a = self.alert
+        fixed = self.fixed
+        if fixed is None:
+            fixed = self.fixed = fixed_json(self.id, a)
+        head, tail = fixed
+        dumps = orjson.dumps
+        return b"".join((
+            head, b'"first_seen":', dumps(_iso(a.first_seen)), b',"last_seen":', dumps(_iso(a.last_seen)),
+            b',"count":', str(a.count).encode(), tail,
+            b',"evidence":' + dumps(a.evidence) if self.full else b"",
+            b',"evidence_omitted":', str(max(0, a.count - len(a.evidence))).encode(), b"}"))
+
+
+def fixed_json(aid: str, a: Alert) -> tuple[bytes, bytes]:
+    """The JSON of an alert update's fields that never change, as :meth:`AlertUpdate.to_json` joins
+    them: ``{"id":…,…,"key":…,`` and ``,"action":…,"attack_ids":[…]``."""
+    head = orjson.dumps({"id": aid, "rule_id": a.rule_id, "title": a.title, "severity": a.severity.label,
+                         "threat_id": a.threat_id, "key": a.key})
+    tail = orjson.dumps({"action": a.action, "attack_ids": list(a.attack_ids)})
+    return head[:-1] + b",", b"," + tail[1:-1]
 
 
 class EngineProcessor:
@@ -57,30 +94,58 @@ class EngineProcessor:
 
     def __init__(self, engine: Engine, window: float, max_evidence: int) -> None:
         self.engine = engine
-        #: every alert a hit opened or grew since the last :meth:`feed` returned, by identity: the
-        #: book notes them as it folds the hit (no second reading of the key per rule here)
+        self.max_evidence = max_evidence
+        #: every alert a hit opened or grew since :meth:`updates` last ran, by identity: the book
+        #: notes them as it folds the hit (no second reading of the key per rule here)
         self._touched: dict[int, Alert] = {}
         self.book = AlertBook(window=window, max_evidence=max_evidence, touched=self._touched)
+        #: id(alert) -> (the alert, its count at its last update, its id and fixed JSON once made):
+        #: whether the next update must carry the evidence, and the id's sha256 once per alert. The
+        #: alert is held so that its ``id()`` is not reused while it is here; closed alerts leave.
+        self._sent: dict[int, tuple[Alert, int, str | None, tuple[bytes, bytes] | None]] = {}
+        #: id(alert) -> (the alert, its count, its JSON in the snapshot): see :meth:`snapshot`
+        self._frags: dict[int, tuple[Alert, int, bytes]] = {}
         self.problems: list[InputProblem] = []
 
-    def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> list[AlertUpdate]:
-        """Match ``lines`` ((line number, one JSON event)) of input ``name``; returns the alert updates
-        they caused, each alert once, as it stands at the end of the call. Every alert stays in the
-        state, as in a one-process run (``-f json``): an event late by any amount still folds into
-        the alert it belongs to. (Bounding that by an event-time horizon is the library
-        ``Detector``'s to decide; docs/scale.md.) An alert a later hit closed (its window passed) was
-        handed out when it last changed: it is dropped, never sent twice with the same count."""
-        book = self.book
+    def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> None:
+        """Match ``lines`` ((line number, one JSON event)) of input ``name``; :meth:`updates` then
+        says which alerts they opened or grew. Every alert stays in the state, as in a one-process run
+        (``-f json``): an event late by any amount still folds into the alert it belongs to.
+        (Bounding that by an event-time horizon is the library ``Detector``'s to decide;
+        docs/scale.md.)"""
         stats = self.engine.stats
         try:
-            self.engine._run(iter(lines), name, StreamState(source, source is not None), book.add_event)
+            self.engine._run(iter(lines), name, StreamState(source, source is not None), self.book.add_event)
         finally:
             self.problems.extend(stats.problems)
             stats.problems.clear()  # the engine keeps a bounded list: a worker runs for ever
-            book.closed.clear()
-        touched = self._touched
-        out = [AlertUpdate(alert_id(a), a.count, a) for a in touched.values()]
-        touched.clear()
+
+    def updates(self) -> list[AlertUpdate]:
+        """The alerts opened or grown since the last call, each once, as they stand now, in the order
+        of their first hit: deterministic for the same state and events, so the bus can name the
+        message they go in by the events' stream sequence. An alert a later hit closed (its window
+        passed) leaves the state here: it was handed out as it last changed, never twice."""
+        sent = self._sent
+        n = self.max_evidence
+        out = []
+        for key, a in self._touched.items():
+            prev = sent.get(key)
+            if prev is None:
+                aid, full = alert_id(a), True
+                fixed = fixed_json(aid, a)
+            else:
+                aid = prev[2] or alert_id(a)
+                fixed = prev[3] or fixed_json(aid, a)
+                full = prev[1] < n  # the evidence (the first n hits) grew since that update
+            sent[key] = (a, a.count, aid, fixed)
+            out.append(AlertUpdate(aid, a.count, a, full, fixed))
+        self._touched.clear()
+        closed = self.book.closed
+        frags = self._frags
+        for a in closed:
+            sent.pop(id(a), None)
+            frags.pop(id(a), None)
+        closed.clear()
         return out
 
     def flush(self) -> list[AlertUpdate]:
@@ -90,13 +155,26 @@ class EngineProcessor:
 
     def snapshot(self) -> bytes:
         """The open alerts and the book's clock, as versioned JSON (never pickle: a checkpoint is read
-        back from the bus, which other parties can write)."""
+        back from the bus, which other parties can write).
+
+        A worker checkpoints every few seconds and a snapshot holds every alert of the partition, most
+        unchanged since the last one: each alert's JSON is kept and made again only when its count
+        (which every hit raises, and only a hit changes an alert) moved."""
         book = self.book
-        return orjson.dumps({
-            "v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
-            "open": [[a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
-                      a.evidence, a.count, a.action, list(a.attack_ids)] for a in book.open.values()],
-        })
+        frags = self._frags
+        dumps = orjson.dumps
+        parts = []
+        for a in book.open.values():
+            have = frags.get(id(a))
+            if have is None or have[1] != a.count:
+                frag = dumps([a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
+                              a.evidence, a.count, a.action, list(a.attack_ids)])
+                frags[id(a)] = (a, a.count, frag)
+            else:
+                frag = have[2]
+            parts.append(frag)
+        head = dumps({"v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits})
+        return b"".join((head[:-1], b',"open":[', b",".join(parts), b"]}"))
 
     def restore(self, blob: bytes) -> None:
         doc = orjson.loads(blob)
@@ -105,11 +183,16 @@ class EngineProcessor:
         book = self.book
         book.open.clear()
         book.closed.clear()
+        self._touched.clear()
         book.last_time = float(doc["last_time"])
         book.hits = int(doc["hits"])
         for rid, title, sev, threat, key, first, last, evidence, count, action, attack in doc["open"]:
             book.open[(rid, key)] = Alert(rid, title, Severity.parse(sev), threat, key, float(first),
                                           float(last), evidence, int(count), action, tuple(attack))
+        # every alert of a checkpoint was handed out as it stands: its next update is full only if
+        # its evidence can still grow, as in the process that wrote the checkpoint
+        self._sent = {id(a): (a, a.count, None, None) for a in book.open.values()}
+        self._frags = {}
 
 
 def processor_factory(rules: list[Rule], *, window: float = 300.0, max_evidence: int = 5,
@@ -492,8 +575,9 @@ async def _replay(args: Any, cfg: Any, factory: Callable[[], EngineProcessor]) -
 
     def consume(groups: list[tuple[str, str, list[tuple[int, bytes]]]]) -> None:
         for source, name, lines in groups:
-            for u in proc.feed(lines, source, name):
-                final[u.id] = u
+            proc.feed(lines, source, name)
+        for u in proc.updates():
+            final[u.id] = u
 
     def bad(seq: int, why: str) -> None:
         print(f"cnsec: bus message {seq}: {one_line(why)} (skipped)", file=sys.stderr)

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cnsec.serve.bus.status import with_evidence
 from cnsec.serve.context import ServeContext
 from cnsec.serve.settings import Settings
 from cnsec.serve.startup import prepare
@@ -163,6 +164,33 @@ def test_an_alert_update_delivered_twice_or_late_is_stored_once_with_the_highest
     assert got["last_seen"] == pytest.approx(1767225603.0, abs=1e-3) and got["attack_ids"] == ["T1078"]
 
 
+def test_an_alert_update_without_evidence_keeps_the_evidence_the_store_holds(
+        app: Any, role_users: dict[str, str], nats_server: NatsServer) -> None:
+    """A worker leaves an alert's evidence (its first hits) out of the updates after it stopped
+    changing; the server keeps the stored evidence, and stores an alert it never saw without any."""
+    def update(uid: str, count: int, evidence: list[dict[str, Any]] | None) -> dict[str, Any]:
+        u = {"id": uid, "rule_id": "K8S-TEST-1", "title": "a test alert", "severity": "high",
+             "threat_id": None, "key": "user=alice", "first_seen": "2026-01-01T00:00:00Z",
+             "last_seen": f"2026-01-01T00:00:{count:02d}Z", "count": count, "action": None,
+             "attack_ids": [], "evidence_omitted": count - 2}
+        return u if evidence is None else with_evidence(u, evidence)
+
+    first = [{"time": "2026-01-01T00:00:00Z", "origin": "audit.log:1"},
+             {"time": "2026-01-01T00:00:01Z", "origin": "audit.log:2"}]
+    with TestClient(app) as c:
+        _publish_alerts(nats_server.url, [(update("c" * 32, 2, first), "y1")])
+        _wait_acked(nats_server.url, 1)
+        # one message of two updates, as a worker sends the updates of one event message
+        both = [update("c" * 32, 7, None), update("d" * 32, 4, None)]
+        _publish_lines(nats_server.url, [orjson.dumps(u) for u in both], "y2")
+        _wait_acked(nats_server.url, 2)
+        kept = c.get(f"/v1/alerts/{'c' * 32}", headers=bearer(role_users["viewer"])).json()
+        unseen = c.get(f"/v1/alerts/{'d' * 32}", headers=bearer(role_users["viewer"])).json()
+    assert (kept["count"], kept["evidence"]) == (7, first)
+    assert kept["last_seen"] == pytest.approx(1767225607.0, abs=1e-3)
+    assert (unseen["count"], unseen["evidence"]) == (4, [])
+
+
 def test_serve_with_an_unreachable_bus_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CNSEC_DB": f"sqlite:///{tmp_path / 's.db'}",
@@ -226,6 +254,19 @@ def _publish_alerts(url: str, updates: list[tuple[dict[str, Any], str]]) -> None
             js = nc.jetstream()
             for u, msg_id in updates:
                 await js.publish("cnsec.alerts.3", orjson.dumps(u), headers={"Nats-Msg-Id": msg_id})
+        finally:
+            await nc.close()
+    asyncio.run(run())
+
+
+def _publish_lines(url: str, lines: list[bytes], msg_id: str) -> None:
+    """Several alert updates in one message, one a line, as a worker sends them."""
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(url)
+        try:
+            await nc.jetstream().publish("cnsec.alerts.3", b"\n".join(lines), headers={"Nats-Msg-Id": msg_id})
         finally:
             await nc.close()
     asyncio.run(run())

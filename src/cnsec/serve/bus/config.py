@@ -42,13 +42,12 @@ class BusConfig:
     #: a lease not renewed for this long expires: a dead worker's partitions move after at most this
     #: (renewed every fifth of it: a worker busy feeding still answers in time)
     lease_ttl: float = 15.0
+    #: seconds a starting worker waits, announced, before it takes partitions (see Worker.run)
+    join_delay: float = 3.0
     #: a partition's state is checkpointed after this many seconds or messages, whichever comes first
     #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
     checkpoint_seconds: float = 10.0
     checkpoint_messages: int = 2000
-    #: alert updates are coalesced (the latest version of each alert) and sent this often (seconds):
-    #: a busy alert's hits in one interval make one update, a new alert waits at most this long
-    alert_flush: float = 0.1
     #: deliveries of one event to the detector before it is parked in the dead-letter subject
     max_deliver: int = 3
     #: how long the streams keep events (seconds; 0: for ever); replays read what is kept

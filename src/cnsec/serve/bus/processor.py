@@ -17,7 +17,15 @@ class AlertUpdate(Protocol):
     @property
     def count(self) -> int: ...
 
+    @property
+    def full(self) -> bool:
+        """Whether :meth:`to_dict` carries ``evidence`` (it changed since the alert's last update);
+        without it, the evidence is that of the last update that had it."""
+
     def to_dict(self) -> dict[str, Any]: ...
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` as compact JSON (what goes on the alerts stream)."""
 
 
 class Problem(Protocol):
@@ -38,8 +46,11 @@ class Processor(Protocol):
 
     problems: list[Any]
 
-    def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None,
-             name: str) -> Sequence[AlertUpdate]: ...
+    def feed(self, lines: Sequence[tuple[int, bytes]], source: str | None, name: str) -> None: ...
+
+    def updates(self) -> Sequence[AlertUpdate]:
+        """The alerts opened or grown since the last call, each once as it stands: the same for the
+        same state and events (the bus names their message by the events' stream sequence)."""
 
     def flush(self) -> Sequence[AlertUpdate]: ...
 

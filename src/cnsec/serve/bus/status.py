@@ -3,6 +3,7 @@ alert updates (folded by id they are the alerts). For operators, the tests and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -37,7 +38,8 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
 
 
 async def alert_updates(cfg: BusConfig) -> list[dict[str, Any]]:
-    """Every alert update the alerts stream holds, in stream order."""
+    """Every alert update the alerts stream holds, in stream order (a message holds the updates of
+    one event message, one a line)."""
     from nats.js.api import AckPolicy, ConsumerConfig
 
     nc = await connect(cfg)
@@ -48,19 +50,55 @@ async def alert_updates(cfg: BusConfig) -> list[dict[str, Any]]:
             return []
         sub = await js.pull_subscribe("cnsec.alerts.*", stream=ALERTS, config=ConsumerConfig(ack_policy=AckPolicy.NONE))
         out: list[dict[str, Any]] = []
-        while len(out) < total:
-            out += [orjson.loads(m.data) for m in await sub.fetch(1024, timeout=10)]
+        read = 0
+        while read < total:
+            msgs = await sub.fetch(1024, timeout=10)
+            read += len(msgs)
+            out += [u for m in msgs for u in updates_of(m.data)]
         await sub.unsubscribe()
         return out
     finally:
         await nc.close()
 
 
-def fold_updates(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Alert updates folded by id (the highest count wins): the alerts a one-process run prints."""
-    out: dict[str, dict[str, Any]] = {}
-    for u in updates:
-        cur = out.get(u["id"])
-        if cur is None or u["count"] >= cur["count"]:
-            out[u["id"]] = u
+def updates_of(payload: bytes) -> list[dict[str, Any]]:
+    """The alert updates of one alerts-stream message (JSON, one a line; raises ``ValueError`` on
+    anything else)."""
+    out = []
+    for line in payload.split(b"\n"):
+        u = orjson.loads(line)
+        if not isinstance(u, dict) or not isinstance(u.get("id"), str) or u.get("count").__class__ is not int:
+            raise ValueError("not an alert update")
+        out.append(u)
     return out
+
+
+def fold_updates(updates: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Alert updates folded by id: the highest count wins, and an update without ``evidence`` (it did
+    not change since the alert's last update that had it) takes the evidence of the highest-count
+    update that has it. In any order of the updates: the alerts a one-process run prints. An alert
+    whose updates with evidence are all missing (a reader that started past them) has none here."""
+    out: dict[str, dict[str, Any]] = {}
+    evidence: dict[str, tuple[int, Any]] = {}
+    for u in updates:
+        uid, count = u["id"], u["count"]
+        if "evidence" in u:
+            have = evidence.get(uid)
+            if have is None or count >= have[0]:
+                evidence[uid] = (count, u["evidence"])
+        cur = out.get(uid)
+        if cur is None or count >= cur["count"]:
+            out[uid] = u
+    for uid, u in out.items():
+        if "evidence" not in u and uid in evidence:
+            out[uid] = with_evidence(u, evidence[uid][1])
+    return out
+
+
+def with_evidence(update: dict[str, Any], evidence: Any) -> dict[str, Any]:
+    """``update`` with ``evidence`` in its place (before ``evidence_omitted``, as an alert prints)."""
+    doc = {k: v for k, v in update.items() if k != "evidence_omitted"}
+    doc["evidence"] = evidence
+    if "evidence_omitted" in update:
+        doc["evidence_omitted"] = update["evidence_omitted"]
+    return doc

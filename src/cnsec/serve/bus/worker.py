@@ -10,9 +10,12 @@ Exactly-once alerts come from three things together:
 * checkpoints: the detector's snapshot and the stream sequence it reflects are written as one object,
   only after every alert update and dead letter of those events is stored; the messages are then
   acknowledged. A worker taking a partition over restores the checkpoint and replays the rest;
-* de-duplication: an alert update is published with ``Nats-Msg-Id = <alert id>:<count>``, the same
-  in every process, so the updates a replay repeats are stored once (within the stream's
-  de-duplication window; past it, the same id and count still fold to one alert).
+* de-duplication: the alert updates one event message caused go out together, in messages named
+  ``Nats-Msg-Id = a<partition>.<the event message's stream sequence>.<part>``. The detector's updates
+  are the same for the same state and events (which alerts, in which order, which carry evidence),
+  so a replay from a checkpoint sends the very messages the dead worker sent, and the stream stores
+  them once (within its de-duplication window; past it, the same id and count still fold to one
+  alert).
 
 Poison: an event the detector names as a problem (unparseable, a rule that raised and was caught) is
 parked in the dead-letter subject at once, with the reason. A message whose feeding raises is fed
@@ -30,7 +33,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -51,11 +54,14 @@ from cnsec.serve.bus.config import (
 from cnsec.serve.bus.lease import Leases
 from cnsec.serve.bus.processor import AlertUpdate, Processor
 from cnsec.serve.bus.publisher import Outbox
+from cnsec.serve.collector import Freezer
 
 CHECKPOINT_VERSION = 1
 #: checkpoint objects are written in chunks this big (one round trip each; under the default 1 MiB
 #: maximum message size)
 CHUNK = 512 * 1024
+#: alert updates go in messages of at most this many bytes (under the default 1 MiB maximum)
+ALERT_PART = 512 * 1024
 Log = Callable[[str], None]
 
 
@@ -79,7 +85,9 @@ class Partition:
         self.number = number
         self.cfg = worker.cfg
         self.js = worker.js
-        self.outbox = Outbox(worker.js, max_inflight=256)
+        #: alert updates and dead letters; ordered (one lane per subject): a reader sees an alert's
+        #: versions in the order they were made, the one that brought its evidence before later ones
+        self.outbox = Outbox(worker.js, max_inflight=256, ordered=True)
         self.proc: Processor = worker.make_processor()
         self.seq = 0  # the last stream sequence the state reflects
         self.checkpoint_blob: bytes | None = None
@@ -92,8 +100,6 @@ class Partition:
         self.dead = 0
         self.resyncs = 0
         self._checkpoint_at = time.monotonic()
-        self.pending_alerts: dict[str, AlertUpdate] = {}
-        self._flushed_at = time.monotonic()
 
     # ---------------------------------------------------------------- the loop
     async def run(self) -> None:
@@ -110,11 +116,8 @@ class Partition:
                     msgs = []
                 for msg in msgs:
                     await self._handle(msg)
+                    self.worker.collector.after_pass()  # the alerts it keeps leave the collector's sight
                     await asyncio.sleep(0)  # feeding is CPU work: leases are renewed meanwhile
-                    if time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
-                        await self._flush_alerts()
-                if self.pending_alerts and time.monotonic() - self._flushed_at >= self.cfg.alert_flush:
-                    await self._flush_alerts()
                 if self.since_checkpoint and (
                         len(self.since_checkpoint) >= self.cfg.checkpoint_messages
                         or time.monotonic() - self._checkpoint_at >= self.cfg.checkpoint_seconds):
@@ -176,29 +179,40 @@ class Partition:
         self.seq = ss
         self.last_msg = msg
         self.since_checkpoint.append((ss, fed))
-        self.pending_alerts.update(updates)
+        if updates:
+            await self._send_alerts(ss, updates)
         for doc in dead:
             self.dead += 1
             await self.outbox.send(dead_subject(self.number), orjson.dumps(doc),
                                    f"dead:{self.number}:{ss}:{doc['origin']}")
 
-    async def _flush_alerts(self) -> None:
-        """Send the latest version of each alert updated since the last flush."""
-        pending, self.pending_alerts = self.pending_alerts, {}
-        self._flushed_at = time.monotonic()
-        for u in pending.values():
-            await self.outbox.send(alerts_subject(self.number), orjson.dumps(u.to_dict()), f"{u.id}:{u.count}")
+    async def _send_alerts(self, ss: int, updates: Sequence[AlertUpdate]) -> None:
+        """The updates event message ``ss`` caused, one JSON update a line, in messages of at most
+        :data:`ALERT_PART` bytes (an update larger than that goes alone). One message per event
+        message, not one per update: a JetStream publish and its acknowledgement cost more than
+        the update (it was an eighth of a worker's time). The parts are cut the same way in every
+        process (the same updates in the same order), so their ids name the same content."""
+        subject = alerts_subject(self.number)
+        part: list[bytes] = []
+        size = k = 0
+        for u in updates:
+            line = u.to_json()
+            if part and size + len(line) > ALERT_PART:
+                await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
+                part, size, k = [], 0, k + 1
+            part.append(line)
+            size += len(line) + 1
+        await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
 
     # ---------------------------------------------------------------- feeding, poison
     def _feed(self, ss: int, groups: list[Group],
-              dead: list[dict[str, Any]]) -> tuple[dict[str, AlertUpdate], list[Group]]:
+              dead: list[dict[str, Any]]) -> tuple[Sequence[AlertUpdate], list[Group]]:
         """Feed one message's events: the alert updates (the latest version of each alert) and the
         groups that went into the state (poison left out, added to ``dead``)."""
-        updates: dict[str, AlertUpdate] = {}
         try:
             for source, name, lines in groups:
-                for u in self.proc.feed(lines, source, name):
-                    updates[u.id] = u
+                self.proc.feed(lines, source, name)
+            updates = self.proc.updates()
             fed = groups
         except Exception as exc:
             updates, fed = self._poisoned(ss, groups, exc, dead)
@@ -213,40 +227,34 @@ class Partition:
         return updates, fed
 
     def _poisoned(self, ss: int, groups: list[Group], exc: Exception,
-                  dead: list[dict[str, Any]]) -> tuple[dict[str, AlertUpdate], list[Group]]:
+                  dead: list[dict[str, Any]]) -> tuple[Sequence[AlertUpdate], list[Group]]:
         """``groups`` raised: feed them again from the last checkpoint (the state rolled back) up to
         ``max_deliver`` times in all, then event by event, parking each event that raises."""
-        updates: dict[str, AlertUpdate] = {}
         for _attempt in range(2, self.cfg.max_deliver + 1):
             self._rollback([])
             try:
-                updates = {}
                 for source, name, lines in groups:
-                    for u in self.proc.feed(lines, source, name):
-                        updates[u.id] = u
-                return updates, groups
+                    self.proc.feed(lines, source, name)
+                return self.proc.updates(), groups
             except Exception:  # noqa: S112 - counted: the next delivery or the isolation below
                 continue
         self._rollback([])
         good: list[Group] = []
-        updates = {}
         n = self.cfg.max_deliver
         for source, name, lines in groups:
             for line, raw in lines:
                 try:
-                    got = self.proc.feed([(line, raw)], source, name)
+                    self.proc.feed([(line, raw)], source, name)
                 except Exception as bad:
                     why = f"feeding raised {n} time(s): {type(bad).__name__}: {bad}"
                     dead.append(self._dead(ss, source, name, line, raw, why, n))
                     self._rollback(good)
                     continue
-                for u in got:
-                    updates[u.id] = u
                 if good and good[-1][0] == source and good[-1][1] == name:
                     good[-1][2].append((line, raw))
                 else:
                     good.append((source, name, [(line, raw)]))
-        return updates, good
+        return self.proc.updates(), good
 
     def _rollback(self, extra: list[Group]) -> None:
         """The state as of the last checkpoint plus the messages fed since (and ``extra``)."""
@@ -256,6 +264,7 @@ class Partition:
         for _ss, groups in self.since_checkpoint:
             for source, name, lines in groups:
                 proc.feed(lines, source, name)
+        proc.updates()  # sent when first fed; what ``extra`` (this message's events) causes is not
         for source, name, lines in extra:
             proc.feed(lines, source, name)
         proc.problems.clear()  # named already when first fed
@@ -287,7 +296,6 @@ class Partition:
 
     async def checkpoint(self) -> None:
         """Alerts and dead letters stored, then the snapshot with its sequence, then the ack."""
-        await self._flush_alerts()
         await self.outbox.drain()
         blob = self.proc.snapshot()
         if not await self.worker.leases.renew(self.number):
@@ -332,6 +340,7 @@ class Worker:
         self.partitions = 0
         self.running: dict[int, tuple[Partition, asyncio.Task[None]]] = {}
         self._stop = asyncio.Event()
+        self.collector = Freezer()
 
     def lost(self, partition: int) -> None:
         self.running.pop(partition, None)
@@ -347,6 +356,13 @@ class Worker:
             self.leases = Leases(await self.js.key_value(LEASES), self.id)
             self.checkpoints = await self.js.object_store(CHECKPOINTS)
             self.log(f"worker {self.id}: {self.partitions} partitions on {self.cfg.url}")
+            # announced, then a moment before taking partitions: workers started together see each
+            # other and take their shares at once, instead of the first taking every partition and
+            # handing half back (a checkpoint and a takeover each) a few seconds later; Kafka's
+            # consumer groups wait for the same reason (group.initial.rebalance.delay.ms)
+            await self.leases.heartbeat()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.cfg.join_delay)
             while not self._stop.is_set():
                 try:
                     await self._balance()

@@ -21,9 +21,11 @@ window is stored once too; audit records and CloudTrail events carry their own i
 equal bodies are one batch sent twice.
 
 Alerts. A durable pull consumer of ``CNSEC_ALERTS`` (``Settings.bus_consumer``) takes the alert
-updates, folds them by id (the highest count), upserts each as the local worker does (absolute count,
-last seen and evidence; status and assignee kept; a row is never lowered), and acknowledges after the
-commit: an update delivered again changes nothing, one lost with a crash is delivered again.
+updates (a message holds those one event message caused, one a line), folds them by id (the highest
+count), upserts each as the local worker does (absolute count, last seen and evidence; status and
+assignee kept; a row is never lowered), and acknowledges after the commit: an update delivered again
+changes nothing, one lost with a crash is delivered again. An update without ``evidence`` (the alert's
+evidence, its first hits, did not change) keeps what the row holds.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import orjson
 
 from cnsec.serve.bus.config import ALERTS, BusConfig, BusError, connect, ensure_bus, shown
 from cnsec.serve.bus.publisher import Publisher
+from cnsec.serve.bus.status import fold_updates, updates_of, with_evidence
 from cnsec.serve.context import ServeContext
 from cnsec.serve.errors import RETRY_AFTER, ApiError
 from cnsec.serve.ingest.worker import record_row, store_updates
@@ -168,32 +171,19 @@ class BusIngest:
     async def _store(self, msgs: list[Any]) -> None:
         """Fold the messages' updates by id (the highest count) and commit them; retried until the
         database takes them (the messages stay unacknowledged meanwhile)."""
-        newest: dict[str, dict[str, Any]] = {}
+        updates: list[dict[str, Any]] = []
         for msg in msgs:
             try:
-                u = orjson.loads(msg.data)
-                uid, count = str(u["id"]), int(u["count"])
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                meta = msg.metadata
+                updates += updates_of(msg.data)
+            except (orjson.JSONDecodeError, ValueError):
                 log.warning("ingest: alerts stream message %d is not an alert update: skipped",
-                            meta.sequence.stream)
-                continue
-            cur = newest.get(uid)
-            if cur is None or count > int(cur["count"]):
-                newest[uid] = u
+                            msg.metadata.sequence.stream)
         self.updates += len(msgs)
-        now = self.ctx.iam.clock()
-        rows = []
-        for u in newest.values():
-            try:
-                rows.append(record_row(u, now))
-            except (KeyError, TypeError, ValueError) as exc:  # an update of another shape: named, skipped
-                log.warning("ingest: alert update %s: the store cannot take it (%s: %s): skipped",
-                            u.get("id"), type(exc).__name__, exc)
+        newest = fold_updates(updates)
         backoff = 0.1
-        while rows:
+        while newest:
             try:
-                await asyncio.to_thread(self._commit, rows)
+                stored = await asyncio.to_thread(self._commit, newest)
             except Exception as exc:
                 if self._stopping:
                     raise
@@ -202,14 +192,39 @@ class BusIngest:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self.stored += len(rows)
+            self.stored += stored
             if self.on_stored is not None:
-                self.on_stored(0, len(rows))
+                self.on_stored(0, stored)
             return
 
-    def _commit(self, rows: list[dict[str, Any]]) -> None:
+    def _commit(self, newest: dict[str, dict[str, Any]]) -> int:
+        """One transaction: the rows of the folded updates, upserted. An update without ``evidence``
+        (the alert's first hits did not change) keeps the evidence its stored row holds."""
+        from sqlalchemy import select
+
+        from cnsec.store import schema
+
+        now = self.ctx.iam.clock()
+        t = schema.serve_alerts
         with self.ctx.engine.begin() as conn:
-            store_updates(conn, rows)
+            bare = [uid for uid, u in newest.items() if "evidence" not in u]
+            kept: dict[str, Any] = {}
+            for i in range(0, len(bare), 500):
+                for uid, data in conn.execute(select(t.c.id, t.c.data).where(t.c.id.in_(bare[i:i + 500]))):
+                    with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+                        kept[uid] = orjson.loads(data).get("evidence", [])
+            rows = []
+            for uid, u in newest.items():
+                if "evidence" not in u:
+                    u = with_evidence(u, kept.get(uid, []))
+                try:
+                    rows.append(record_row(u, now))
+                except (KeyError, TypeError, ValueError) as exc:  # an update of another shape: named, skipped
+                    log.warning("ingest: alert update %s: the store cannot take it (%s: %s): skipped",
+                                uid, type(exc).__name__, exc)
+            if rows:
+                store_updates(conn, rows)
+        return len(rows)
 
 
 def bus_of(ctx: ServeContext) -> BusIngest:

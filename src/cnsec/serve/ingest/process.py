@@ -28,9 +28,6 @@ log = logging.getLogger("cnsec.serve.ingest")
 READY_TIMEOUT = 120.0
 #: How often the worker looks at the shared flags while it waits (seconds).
 POLL = 0.02
-#: The worker process freezes what survives each pass (see ``after_pass`` in :func:`child_main`) and
-#: runs one full collection this often (seconds).
-FULL_COLLECTION_EVERY = 600.0
 
 
 class SharedFlag:
@@ -103,19 +100,11 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
         stored.value += alerts
         problems.value = problems_before + worker.problems_seen
 
-    collected = [time.monotonic()]
+    # what the detector holds after a pass (the correlator's reorder buffer: every hit of the last
+    # ``lateness`` seconds, 100,000s of event dicts at 20,000 events/s) leaves the collector's sight
+    from cnsec.serve.collector import Freezer
 
-    def after_pass() -> None:
-        """What the detector holds after a pass (the correlator's reorder buffer: every hit of the last
-        ``lateness`` seconds, 100,000s of event dicts at 20,000 events/s) is moved out of the collector's
-        sight: each full collection walked all of it, measured at 30% of the worker's time. Records
-        leave the buffer by reference counting; a cycle made garbage after it was frozen would stay, so
-        every :data:`FULL_COLLECTION_EVERY` seconds everything is unfrozen and collected once."""
-        if time.monotonic() - collected[0] >= FULL_COLLECTION_EVERY:
-            gc.unfreeze()
-            gc.collect()
-            collected[0] = time.monotonic()
-        gc.freeze()
+    after_pass = Freezer().after_pass
 
     queue = Queue(engine, 0, wake=wake, removed_counter=removed)
     worker = Worker(engine, queue, factory, digest=rules_digest(rules, default_rules, threats, lateness),
