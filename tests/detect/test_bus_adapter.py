@@ -153,3 +153,21 @@ def test_an_update_s_json_made_of_its_fixed_parts_is_its_dict_serialised() -> No
             assert u.to_json() == orjson.dumps(u.to_dict()), u.to_dict()
             seen += 1
     assert seen > 200
+
+
+def test_an_update_whose_evidence_outgrows_the_bus_s_largest_message_keeps_the_events_that_fit_and_says_so() -> None:
+    """Each event fits a message alone, but an alert's evidence holds several: its update is cut to fit
+    (the first events kept), the same way each time, and the count stays true."""
+    proc = processor_factory(_rules()[:1], max_evidence=5)()
+    big = [(i, orjson.dumps({"kind": "Event", "auditID": f"b{i}", "verb": "create", "user": {"username": "eve"},
+                             "requestObject": {"blob": "x" * 400_000},
+                             "stageTimestamp": f"2026-01-01T00:00:0{i}.000000Z"})) for i in range(1, 4)]
+    proc.feed(big, "k8s-audit", "big.log")
+    [u] = proc.updates()
+    limit = 1_000_000
+    line = u.to_json(limit)
+    doc = orjson.loads(line)
+    assert len(line) <= limit < len(u.to_json())
+    assert doc["count"] == 3 and len(doc["evidence"]) == 2 and doc["evidence_omitted"] == 1 and doc["evidence_cut"]
+    assert [e["origin"] for e in doc["evidence"]] == ["big.log:1", "big.log:2"]
+    assert u.to_json(limit) == line and u.to_json(10 * limit) == u.to_json() == orjson.dumps(u.to_dict())

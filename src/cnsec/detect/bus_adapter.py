@@ -63,20 +63,38 @@ class AlertUpdate:
             del doc["evidence"]
         return doc
 
-    def to_json(self) -> bytes:
+    def to_json(self, limit: int | None = None) -> bytes:
         """``orjson.dumps(self.to_dict())``, the same bytes (a test holds it), made from the alert's
-        fixed parts: the worker writes one per update, and building the dict was most of it."""
+        fixed parts: the worker writes one per update, and building the dict was most of it.
+
+        ``limit``: the most bytes the update may take (the bus's largest message). Evidence holds whole
+        events, so an alert's first hits can outgrow a message that each of them fit alone; the last
+        kept events are then left out, until it fits, and ``"evidence_cut": true`` says so (the
+        count and ``evidence_omitted`` stay true). The same update is cut the same way everywhere."""
+        evidence = self.alert.evidence
+        line = self._json(evidence if self.full else None, False)
+        if limit is None or len(line) <= limit or not self.full:
+            return line
+        kept = list(evidence)
+        while kept and len(line) > limit:
+            kept.pop()
+            line = self._json(kept, True)
+        return line
+
+    def _json(self, evidence: list[dict[str, Any]] | None, cut: bool) -> bytes:
         a = self.alert
         fixed = self.fixed
         if fixed is None:
             fixed = self.fixed = fixed_json(self.id, a)
         head, tail = fixed
         dumps = orjson.dumps
+        kept = a.evidence if evidence is None else evidence
         return b"".join((
             head, b'"first_seen":', dumps(_iso(a.first_seen)), b',"last_seen":', dumps(_iso(a.last_seen)),
             b',"count":', str(a.count).encode(), tail,
-            b',"evidence":' + dumps(a.evidence) if self.full else b"",
-            b',"evidence_omitted":', str(max(0, a.count - len(a.evidence))).encode(), b"}"))
+            b"" if evidence is None else b',"evidence":' + dumps(evidence),
+            b',"evidence_omitted":', str(max(0, a.count - len(kept))).encode(),
+            b',"evidence_cut":true}' if cut else b"}"))
 
 
 def fixed_json(aid: str, a: Alert) -> tuple[bytes, bytes]:
@@ -544,7 +562,7 @@ async def _publish(args: Any, cfg: Any) -> int:
             reader.read(path, sink)
 
     stats = await publish_records(cfg, produce)
-    for p in [*skipped, *reader.problems]:
+    for p in [*skipped, *reader.problems, *stats.too_large]:
         print(f"cnsec: {one_line(str(p))}", file=sys.stderr)
     eps = stats.events / stats.seconds if stats.seconds else 0.0
     print(f"cnsec: published {stats.events} events in {stats.messages} messages ({eps:,.0f} events/s, "

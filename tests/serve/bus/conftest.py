@@ -121,6 +121,12 @@ def one_process(*args: str, cwd: Path | None = None) -> list[dict[str, Any]]:
 
 
 def read_stream(url: str, stream: str) -> list[dict[str, Any]]:
+    """Each message of ``stream`` as the JSON document it holds."""
+    return [orjson.loads(x) for x in read_stream_raw(url, stream)]
+
+
+def read_stream_raw(url: str, stream: str) -> list[bytes]:
+    """Each message of ``stream``, in stream order."""
     import nats
     from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -139,7 +145,7 @@ def read_stream(url: str, stream: str) -> list[dict[str, Any]]:
             return out
         finally:
             await nc.close()
-    return [orjson.loads(x) for x in asyncio.run(run())]
+    return asyncio.run(run())
 
 
 def wait_until_worked(url: str, timeout: float = 120.0) -> None:

@@ -14,7 +14,7 @@ import pytest
 from cnsec.detect.bus_adapter import Record
 from cnsec.serve.bus.codec import BadMessage, decode, encode
 from cnsec.serve.bus.publisher import partition_of
-from tests.serve.bus.conftest import LOGS, NatsServer, canon, cnsec, one_process
+from tests.serve.bus.conftest import LOGS, NatsServer, canon, cnsec, one_process, read_stream_raw
 
 
 def test_a_batch_keeps_each_events_input_line_and_bytes_and_a_newline_cannot_cut_the_framing() -> None:
@@ -86,6 +86,25 @@ def test_the_batcher_keeps_each_partitions_events_in_order_within_its_limits_acr
     ready += batcher.rest()
     assert batcher.rest() == []
     assert _unbatch(ready) == expected
+
+
+def test_no_batch_outgrows_the_largest_message_and_an_event_too_large_for_one_is_named_not_sent() -> None:
+    """A message the server refuses would be sent again until the publisher gave up, and the events
+    batched with it lost too: a batch goes before an event that would take it past the largest
+    message, and an event larger than that alone is named by input and line instead."""
+    from cnsec.serve.bus.publisher import MESSAGE_ROOM, Batcher
+
+    largest = MESSAGE_ROOM + 10_000
+    batcher = Batcher(1, max_events=100, max_bytes=8_000, max_message=largest)
+    sizes = [3_000, 4_500, 9_000, 12_000, 200, 9_970, 10_001, 50]
+    raws = [orjson.dumps({"n": i, "pad": "x" * n}) + b"\n" for i, n in enumerate(sizes)]
+    ready = batcher.add("json", "big.log", list(range(1, len(raws) + 1)), ["k"] * len(raws), raws) + batcher.rest()
+    sent = [raw for _p, payload, _n in ready for _s, _name, lines in decode(payload) for _line, raw in lines]
+    assert sent == [r[:-1] for r in raws if len(r) <= 10_000]
+    assert all(sum(len(raw) + 16 for raw in payload.split(b"\n")[1:]) <= 10_000 + 16 or n == 1
+               for _p, payload, n in ready)
+    assert [(p.file, p.line) for p in batcher.too_large] == [("big.log", 4), ("big.log", 7)]
+    assert "12,0" in batcher.too_large[0].message and "not published" in batcher.too_large[0].message
 
 
 def test_records_from_a_request_and_columns_from_a_file_make_the_same_messages() -> None:
@@ -166,6 +185,35 @@ def test_publishing_numbers_each_message_and_keeps_each_partitions_order(nats_se
             for line, key, raw in events[start:start + 500]:
                 expected.setdefault(partition_of(key, 4), []).append((name, line, raw[:-1]))
     assert got == expected
+
+
+def test_an_event_larger_than_the_bus_takes_is_named_at_its_line_and_its_neighbours_are_published(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    """nats-server's largest message is 1 MiB by default: an audit event with a 1.5 MB request body
+    cannot go on the bus. It is named with its file and line at once (no retrying until the
+    publisher gives up) and the events of its partition around it are published."""
+    import time
+
+    def event(audit_id: str, body: dict[str, object]) -> bytes:
+        return orjson.dumps({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+                             "auditID": audit_id, "stage": "ResponseComplete", "verb": "create",
+                             "requestURI": "/api/v1/namespaces/default/configmaps", "user": {"username": "mallory"},
+                             "sourceIPs": ["10.0.0.9"], "objectRef": {"resource": "configmaps"},
+                             "requestObject": body, "stageTimestamp": "2026-01-01T00:00:00.000000Z"})
+
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b"\n".join([event("small-1", {}), event("big", {"data": {"blob": "x" * 1_500_000}}),
+                                   event("small-2", {})]) + b"\n")
+    started = time.monotonic()
+    proc = cnsec("detect", "--bus", nats_server.url, "--publish", str(path), stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 0 and time.monotonic() - started < 60, said
+    assert f"{path}:2: an event of 1,500," in said and "not published" in said
+    assert "published 2 events" in said and "Traceback" not in said
+    stored = [e["auditID"] for msg in read_stream_raw(nats_server.url, "CNSEC_EVENTS")
+              for _s, _n, lines in decode(msg) for _line, e in ((n, orjson.loads(r)) for n, r in lines)]
+    assert stored == ["small-1", "small-2"]
 
 
 def test_a_held_partition_is_not_taken_and_an_expired_lease_moves(nats_server: NatsServer) -> None:

@@ -225,3 +225,42 @@ def test_a_line_the_publisher_keys_and_only_the_worker_cannot_read_is_parked_wit
     assert [d["origin"] for d in dead] == [f"{path}:51"]
     assert dead[0]["reason"].startswith("malformed JSON") and "infinity" in dead[0]["reason"]
     assert dead[0]["event"].encode() == out_of_range and dead[0]["source"] == "k8s-audit"
+
+
+EVERY_CONFIGMAP_WRITE = '''
+from cnsec.detect.rules.pyrules import PythonRule
+
+RULE = PythonRule(id="TEST-BIG-001", title="a ConfigMap written", severity="low", source="k8s-audit",
+                  match=lambda event: event.get("verb") == "create")
+'''
+
+
+def test_an_alert_whose_evidence_outgrows_the_largest_message_is_sent_cut_and_the_partition_goes_on(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    """Three 600 KB audit events fit a message each, but an alert keeps them all as evidence: its
+    update would be refused by the server for ever (the partition stalled behind it). It goes cut to
+    fit, said in the update, and the partition is worked to its end."""
+    import orjson
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "big.py").write_text(EVERY_CONFIGMAP_WRITE)
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b"".join(orjson.dumps({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": f"big-{i}", "verb": "create",
+        "user": {"username": "mallory"}, "objectRef": {"resource": "configmaps"},
+        "requestObject": {"data": {"blob": "x" * 600_000}},
+        "stageTimestamp": f"2026-01-01T00:00:0{i}.000000Z"}) + b"\n" for i in range(1, 4)))
+    url = nats_server.url
+    pub = _publish(url, path)
+    assert pub.wait(120) == 0
+    w = _worker(url, "--rules", str(rules), "--no-default-rules")
+    try:
+        wait_until_worked(url, timeout=60)
+    finally:
+        _stop(w)
+    got, doubled = folded(url)
+    [alert] = [a for a in got if a["rule_id"] == "TEST-BIG-001"]
+    assert alert["count"] == 3 and alert["evidence_cut"] is True and doubled == 0
+    assert [e["origin"] for e in alert["evidence"]] == [f"{path}:1"]
+    assert alert["evidence_omitted"] == 2

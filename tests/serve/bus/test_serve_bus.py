@@ -119,6 +119,20 @@ def test_a_post_while_the_bus_is_down_answers_503_with_retry_after_and_readyz_fa
     assert _stream_messages(nats_server.url, "CNSEC_EVENTS") >= 1
 
 
+def test_an_event_too_large_for_the_bus_is_left_out_and_said_and_its_request_is_stored(
+        app: Any, role_users: dict[str, str], nats_server: NatsServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A 1.5 MB audit event fits the server's 16 MiB body limit but not the bus's 1 MiB message: the
+    rest of the request is stored and answered (not a 503 the webhook would retry for ever), and the
+    event is named in the log and left out of ``published``."""
+    batch = _synthetic(5)
+    batch["items"][2]["requestObject"] = {"data": {"blob": "x" * 1_500_000}}
+    with caplog.at_level("WARNING", logger="cnsec.serve.ingest"), TestClient(app) as c:
+        r = c.post("/v1/ingest/k8s-audit", json=batch, headers=bearer(role_users["ingest"]))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["published"]) == (5, 4)
+    assert any("ingest-k8s-audit:3: an event of 1,500," in m and "not published" in m for m in caplog.messages)
+
+
 def test_a_request_sent_again_is_stored_once_by_the_bus(app: Any, role_users: dict[str, str],
                                                         nats_server: NatsServer) -> None:
     batch = _synthetic(300)

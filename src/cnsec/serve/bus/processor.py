@@ -24,8 +24,9 @@ class AlertUpdate(Protocol):
 
     def to_dict(self) -> dict[str, Any]: ...
 
-    def to_json(self) -> bytes:
-        """``to_dict()`` as compact JSON (what goes on the alerts stream)."""
+    def to_json(self, limit: int | None = None) -> bytes:
+        """``to_dict()`` as compact JSON (what goes on the alerts stream), in at most ``limit`` bytes
+        (evidence left out to fit, and said)."""
 
 
 class Problem(Protocol):

@@ -26,9 +26,10 @@ import uuid
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cnsec.model.finding import InputProblem
 from cnsec.serve.bus.codec import as_line, encode_batch
 from cnsec.serve.bus.config import BusConfig, BusError, connect, ensure_bus, events_subject
 from cnsec.serve.bus.processor import Record
@@ -137,6 +138,8 @@ class PublishStats:
     seconds: float = 0.0
     #: messages sent again (no acknowledgement in time: a dropped connection, a restarted server)
     retries: int = 0
+    #: events not published: larger than the bus's largest message (each named by input and line)
+    too_large: list[InputProblem] = field(default_factory=list)
 
 
 #: a batch ready to send: (partition, payload, events in it)
@@ -146,6 +149,10 @@ Ready = tuple[int, bytes, int]
 HANDFUL = 16
 #: keys whose partition a :class:`Batcher` keeps
 KNOWN_KEYS = 100_000
+#: room kept in a message beside its events: the batch's header (inputs, runs, line numbers) and NATS's
+MESSAGE_ROOM = 64 * 1024
+#: the largest message a NATS server takes unless configured otherwise (its ``max_payload``)
+DEFAULT_MAX_MESSAGE = 1 << 20
 
 
 class EventSink(Protocol):
@@ -167,10 +174,17 @@ class Batcher:
     5 us per event in all, and the reading thread that runs it holds the GIL the sending needs. Not
     thread-safe: one thread batches at a time."""
 
-    def __init__(self, partitions: int, max_events: int, max_bytes: int) -> None:
+    def __init__(self, partitions: int, max_events: int, max_bytes: int,
+                 max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self.partitions = partitions
         self.max_events = max_events
         self.max_bytes = max_bytes
+        #: the most event bytes one message can carry (the server's largest message, less the room
+        #: for headers): a batch is sent before an event that would take it past this, and an event
+        #: larger than this alone is not published but named in :attr:`too_large`: a message the
+        #: server refuses would be sent again until the publisher gave up, its batch lost with it
+        self.max_event = max(1, max_message - MESSAGE_ROOM)
+        self.too_large: list[InputProblem] = []
         self._lines: list[list[int]] = [[] for _ in range(partitions)]
         self._raws: list[list[bytes]] = [[] for _ in range(partitions)]
         self._sizes = [0] * partitions
@@ -197,18 +211,28 @@ class Batcher:
                 runs[q].append((ident, len(R[q])))
         max_events = self.max_events
         max_bytes = self.max_bytes
+        max_event = self.max_event
         known = self._known
         if len(known) > KNOWN_KEYS:
             known.clear()
         out: list[Ready] = []
         for key, line, raw in zip(keys, lines, raws, strict=True):
+            n = len(raw)
+            if n > max_event:
+                self.too_large.append(InputProblem(name, line, f"an event of {n:,} bytes does not fit in the bus's "
+                                                   f"largest message ({max_event:,} bytes of events): not published"))
+                continue
             p = known.get(key)
             if p is None:
                 p = known[key] = partition_of(key, parts)
             r = R[p]
+            if r and S[p] + n + 16 > max_event:  # it would take the batch past the largest message
+                out.append(self._take(p))
+                self._since[p] = now
+                r = R[p]
             r.append(raw)
             L[p].append(line)
-            size = S[p] + len(raw) + 16
+            size = S[p] + n + 16
             if len(r) >= max_events or size >= max_bytes:
                 out.append(self._take(p))
                 self._since[p] = now
@@ -259,13 +283,15 @@ class Publisher:
     """Records → partitioned batches (:class:`Batcher`) → the events stream. Use :meth:`add` then
     :meth:`close`; or hand it batches made elsewhere (:meth:`send`)."""
 
-    def __init__(self, js: Any, cfg: BusConfig, partitions: int, *, run_id: str | None = None) -> None:
+    def __init__(self, js: Any, cfg: BusConfig, partitions: int, *, run_id: str | None = None,
+                 max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self.cfg = cfg
         self.partitions = partitions
         self.outbox = Outbox(js, cfg.max_inflight, ordered=True)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.stats = PublishStats()
-        self.batcher = Batcher(partitions, cfg.batch_events, cfg.batch_bytes)
+        self.batcher = Batcher(partitions, cfg.batch_events, cfg.batch_bytes, max_message)
+        self.stats.too_large = self.batcher.too_large
         self._n = 0
 
     async def add(self, records: Iterable[Record]) -> None:
@@ -306,7 +332,7 @@ async def publish_records(cfg: BusConfig, produce: Callable[[EventSink], None], 
     try:
         js = nc.jetstream()
         partitions = await ensure_bus(js, cfg)
-        pub = Publisher(js, cfg, partitions)
+        pub = Publisher(js, cfg, partitions, max_message=nc.max_payload or DEFAULT_MAX_MESSAGE)
         batcher = pub.batcher
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[Ready] | None] = asyncio.Queue()

@@ -53,7 +53,7 @@ from cnsec.serve.bus.config import (
 )
 from cnsec.serve.bus.lease import Leases
 from cnsec.serve.bus.processor import AlertUpdate, Processor
-from cnsec.serve.bus.publisher import Outbox
+from cnsec.serve.bus.publisher import DEFAULT_MAX_MESSAGE, MESSAGE_ROOM, Outbox
 from cnsec.serve.collector import Freezer
 
 CHECKPOINT_VERSION = 1
@@ -193,10 +193,11 @@ class Partition:
         the update (it was an eighth of a worker's time). The parts are cut the same way in every
         process (the same updates in the same order), so their ids name the same content."""
         subject = alerts_subject(self.number)
+        limit = (self.worker.nc.max_payload or DEFAULT_MAX_MESSAGE) - MESSAGE_ROOM
         part: list[bytes] = []
         size = k = 0
         for u in updates:
-            line = u.to_json()
+            line = u.to_json(limit)
             if part and size + len(line) > ALERT_PART:
                 await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
                 part, size, k = [], 0, k + 1

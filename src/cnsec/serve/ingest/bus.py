@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 
 from cnsec.serve.bus.config import ALERTS, BusConfig, BusError, connect, ensure_bus, shown
-from cnsec.serve.bus.publisher import Publisher
+from cnsec.serve.bus.publisher import DEFAULT_MAX_MESSAGE, Publisher, PublishStats
 from cnsec.serve.bus.status import fold_updates, updates_of, with_evidence
 from cnsec.serve.context import ServeContext
 from cnsec.serve.errors import RETRY_AFTER, ApiError
@@ -102,15 +102,17 @@ class BusIngest:
                 await self.nc.close()
 
     # ------------------------------------------------------------------ publishing
-    async def publish(self, records: list[Any], kind: str, body: bytes) -> int:
-        """Publish one request's records; returns once JetStream stored them all (the messages sent),
-        or raises the 503 :class:`ApiError`."""
+    async def publish(self, records: list[Any], kind: str, body: bytes) -> PublishStats:
+        """Publish one request's records; returns once JetStream stored them all (the events and
+        messages stored; an event too large for the bus is logged and left out), or raises the 503
+        :class:`ApiError`."""
         if not records:
-            return 0
+            return PublishStats()
         if not self.connected:
             raise unreachable(self.ctx)
         digest = hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()[:32]
-        pub = Publisher(self.js, self.cfg, self.partitions, run_id=f"ingest-{digest}")
+        pub = Publisher(self.js, self.cfg, self.partitions, run_id=f"ingest-{digest}",
+                        max_message=self.nc.max_payload or DEFAULT_MAX_MESSAGE)
         timeout = self.ctx.settings.bus_timeout
         try:
             async with asyncio.timeout(timeout):
@@ -123,9 +125,11 @@ class BusIngest:
             pub.abort()
             log.warning("ingest: %s", exc)
             raise unreachable(self.ctx, "did not store the events") from None
+        for p in stats.too_large:  # named, as the events the reader cannot take are
+            log.warning("ingest: %s", p)
         if self.on_stored is not None:
             self.on_stored(stats.events, 0)
-        return stats.messages
+        return stats
 
     # ------------------------------------------------------------------ alerts
     async def _subscribe(self) -> Any:

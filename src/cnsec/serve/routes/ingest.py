@@ -32,8 +32,8 @@ async def _take(kind: str, request: Request, ctx: ServeContext) -> dict[str, Any
         return {"accepted": 0}
     if ctx.settings.bus:
         records = await run_in_threadpool(records_of, groups)
-        messages = await bus_of(ctx).publish(records, kind, body)
-        return {"accepted": count, "published": len(records), "messages": messages}
+        stored = await bus_of(ctx).publish(records, kind, body)
+        return {"accepted": count, "published": stored.events, "messages": stored.messages}
     queue, _ = ingest_of(ctx)
     seq = await run_in_threadpool(queue.put_groups, groups, ctx.iam.clock())
     return {"accepted": count, "seq": seq}
