@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from cnsec.detect.bus_adapter import Record
-from cnsec.serve.bus.codec import BadMessage, decode, encode
+from cnsec.serve.bus.codec import BadMessage, decode, encode, unpack
 from cnsec.serve.bus.publisher import partition_of
 from tests.serve.bus.conftest import LOGS, NatsServer, canon, cnsec, one_process, read_stream_raw
 
@@ -40,6 +40,26 @@ def test_a_version_1_batch_that_an_older_publisher_left_in_the_stream_still_deco
 def test_a_message_that_is_no_event_batch_is_a_named_error(payload: bytes) -> None:
     with pytest.raises(BadMessage):
         decode(payload)
+
+
+def test_a_packed_batch_decodes_to_the_events_of_the_plain_one_and_an_uncompressed_one_is_still_read() -> None:
+    from cnsec.serve.bus.codec import PACKED, pack
+
+    records = [Record("k8s-audit", "a.log", i, f"user={i % 3}", orjson.dumps({"verb": "get", "n": i, "pad": "x" * 300}))
+               for i in range(1, 400)]
+    plain = encode(records)
+    packed = pack(plain)
+    assert packed.startswith(PACKED) and len(packed) * 5 < len(plain)
+    assert decode(packed) == decode(plain) and sum(len(g[2]) for g in decode(packed)) == 399
+
+
+@pytest.mark.parametrize("message", [
+    b"LZ4\n", b"LZ4\n\x01", b"LZ4\n\xff\xff\xff\x7fabc",  # too short; a size it cannot have (2 GiB)
+    b"LZ4\n\x10\x00\x00\x00garbage that is no lz4 block"])
+def test_a_compressed_message_that_is_damaged_or_claims_too_much_is_a_named_error_not_an_allocation(
+        message: bytes) -> None:
+    with pytest.raises(BadMessage, match="compressed event batch"):
+        decode(message)
 
 
 def test_a_key_goes_to_the_same_partition_in_every_process() -> None:
@@ -101,7 +121,7 @@ def test_no_batch_outgrows_the_largest_message_and_an_event_too_large_for_one_is
     ready = batcher.add("json", "big.log", list(range(1, len(raws) + 1)), ["k"] * len(raws), raws) + batcher.rest()
     sent = [raw for _p, payload, _n in ready for _s, _name, lines in decode(payload) for _line, raw in lines]
     assert sent == [r[:-1] for r in raws if len(r) <= 10_000]
-    assert all(sum(len(raw) + 16 for raw in payload.split(b"\n")[1:]) <= 10_000 + 16 or n == 1
+    assert all(sum(len(raw) + 16 for raw in unpack(payload).split(b"\n")[1:]) <= 10_000 + 16 or n == 1
                for _p, payload, n in ready)
     assert [(p.file, p.line) for p in batcher.too_large] == [("big.log", 4), ("big.log", 7)]
     assert "12,0" in batcher.too_large[0].message and "not published" in batcher.too_large[0].message
@@ -116,7 +136,7 @@ def test_records_from_a_request_and_columns_from_a_file_make_the_same_messages()
     by_columns = Batcher(4, 64, 16_000).add("k8s-audit", "x.log", *map(list, zip(*events, strict=True)))
     assert by_records == by_columns and len(by_records) > 4
     p, payload, n = by_records[0]
-    assert payload == encode([r for r in records if partition_of(r.key, 4) == p][:n])
+    assert unpack(payload) == encode([r for r in records if partition_of(r.key, 4) == p][:n])
 
 
 def test_a_partly_filled_batch_waits_its_linger_time_and_then_goes() -> None:

@@ -8,17 +8,30 @@ run; an event's line never holds a newline. The numbers are in the header, not b
 decoding is one split of the payload (no Python work per event: a worker's decoding cost a tenth of
 its matching when every line was split again for its prefix). Version 1 (``<input index> <line
 number> <event JSON>`` per line) is still read: a stream keeps what older publishers wrote.
+
+A message is sent compressed (:func:`pack`): ``LZ4\\n`` then the payload in LZ4's block format (its
+size first), accelerated (8): about 5x smaller on real audit logs (the corpus's, in 350 KB pieces: 4.7x)
+for 0.3 us of the publisher's time per kilobyte. The bytes of every event pass through the NATS
+client's Python reading in each worker and its writing in each publisher, and through the server:
+compressed, a worker used 7% less CPU over 1M events and the publisher went faster, not slower
+(docs/scale.md). Uncompressed payloads are still read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import lz4.block
 import orjson
 
 from cnsec.serve.bus.processor import Record
 
 VERSION = 2
+#: what a compressed payload starts with (an uncompressed one starts with its JSON header)
+PACKED = b"LZ4\n"
+#: the most a compressed payload may unpack to: refused before anything is allocated above it (the
+#: size is the sender's word; a message is at most the server's largest, 1 MiB unless configured)
+MAX_UNPACKED = 64 << 20
 
 
 class BadMessage(ValueError):
@@ -78,9 +91,32 @@ def encode_batch(runs: Sequence[tuple[tuple[str, str], int]], lines: list[int], 
 Group = tuple[str, str, list[tuple[int, bytes]]]
 
 
+def pack(payload: bytes) -> bytes:
+    """A payload as it goes on the bus: compressed (see the module's note)."""
+    packed: bytes = lz4.block.compress(payload, mode="fast", acceleration=8)
+    return PACKED + packed
+
+
+def unpack(message: bytes) -> bytes:
+    """The payload of a message, compressed or not; :class:`BadMessage` for a compressed one that is
+    damaged or claims more than :data:`MAX_UNPACKED`."""
+    if not message.startswith(PACKED):
+        return message
+    body = memoryview(message)[len(PACKED):]
+    size = int.from_bytes(body[:4], "little") if len(body) >= 4 else -1
+    if not 0 <= size <= MAX_UNPACKED:
+        raise BadMessage(f"compressed event batch of a size it cannot have ({size})")
+    try:
+        out: bytes = lz4.block.decompress(body)
+        return out
+    except lz4.block.LZ4BlockError as exc:
+        raise BadMessage(f"compressed event batch that does not unpack: {exc}") from None
+
+
 def decode(payload: bytes) -> list[Group]:
-    """The events of a message, in order, as runs of one input: (source, name, [(line, event)])."""
-    parts = payload.split(b"\n")
+    """The events of a message (compressed or not), in order, as runs of one input: (source, name,
+    [(line, event)])."""
+    parts = unpack(payload).split(b"\n")
     try:
         head = orjson.loads(parts[0])
         if not isinstance(head, dict) or head.get("v") not in (1, VERSION):

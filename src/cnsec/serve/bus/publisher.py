@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cnsec.model.finding import InputProblem
-from cnsec.serve.bus.codec import as_line, encode_batch
+from cnsec.serve.bus.codec import as_line, encode_batch, pack
 from cnsec.serve.bus.config import BusConfig, BusError, connect, ensure_bus, events_subject
 from cnsec.serve.bus.processor import Record
 
@@ -271,7 +271,7 @@ class Batcher:
 
     def _take(self, p: int) -> Ready:
         raws = self._raws[p]
-        payload = encode_batch(self._runs[p], self._lines[p], raws)
+        payload = pack(encode_batch(self._runs[p], self._lines[p], raws))
         self._runs[p] = [(self._runs[p][-1][0], 0)]
         self._lines[p] = []
         self._raws[p] = []
