@@ -10,11 +10,11 @@ its matching when every line was split again for its prefix). Version 1 (``<inpu
 number> <event JSON>`` per line) is still read: a stream keeps what older publishers wrote.
 
 A message is sent compressed (:func:`pack`): ``LZ4\\n`` then the payload in LZ4's block format (its
-size first), accelerated (8): about 5x smaller on real audit logs (the corpus's, in 350 KB pieces: 4.7x)
-for 0.3 us of the publisher's time per kilobyte. The bytes of every event pass through the NATS
-client's Python reading in each worker and its writing in each publisher, and through the server:
-compressed, a worker used 7% less CPU over 1M events and the publisher went faster, not slower
-(docs/scale.md). Uncompressed payloads are still read.
+size first), accelerated (8): about 5x smaller on real audit logs (the corpus's, in 350 KB pieces: 4.7x),
+so about a fifth of the bytes go into the stream, its replicas and the network (what a 1M events/s
+cluster is bound by: docs/scale.md), for no CPU measurable here: in A/B pairs over 1M events the
+publisher was as fast or faster (the NATS client writes fewer bytes) and a worker's CPU the same
+within this machine's noise (-7% in one pair, +0.4% in another). Uncompressed payloads are still read.
 """
 
 from __future__ import annotations
