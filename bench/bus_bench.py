@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import compile_sources, require_corpus  # noqa: E402
+from _common import compile_sources, measure, require_corpus  # noqa: E402
 
 PY = str(ROOT / ".venv/bin/python") if (ROOT / ".venv/bin/python").exists() else sys.executable
 NATS = Path(PY).parent / "nats-server"
@@ -101,26 +101,22 @@ def cpu_now(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_of(proc: subprocess.Popen[bytes]) -> float:
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return float(usage.ru_utime + usage.ru_stime)
-
-
 # ---------------------------------------------------------------- legs
 def one_process(paths: list[Path], rules: Path, out: Path) -> tuple[float, float, list[bytes]]:
     """``-f json``: the whole run's alerts (``-f jsonl`` closes alerts as the time of all inputs
     together moves on, which no partition can know: see docs/scale.md). And the CPU of its start
     alone: the same run over an empty input."""
-    def run(inputs: list[Path]) -> float:
-        proc = subprocess.Popen([PY, "-m", "cnsec", "detect", *map(str, inputs), "--rules", str(rules), "-f",
-                                 "json", "-o", str(out), "--fail-on", "none"], env=_env(), stderr=subprocess.DEVNULL)
-        return cpu_of(proc)
+    def run(inputs: list[Path], to: Path) -> float:
+        done = measure([PY, "-m", "cnsec", "detect", *map(str, inputs), "--rules", str(rules), "-f", "json",
+                        "-o", str(to), "--fail-on", "none"], env=_env())
+        if done.returncode != 0:  # its alerts would be another run's, or none: every bus alert "doubled"
+            raise SystemExit(f"cnsec detect {' '.join(map(str, inputs))} exited {done.returncode}")
+        return done.cpu_seconds
 
     empty = out.with_name("empty.jsonl")
     empty.write_bytes(b"")
-    start = run([empty])
-    cpu = run(paths)
+    start = run([empty], out.with_name("empty-alerts.json"))
+    cpu = run(paths, out)
     alerts = orjson.loads(out.read_bytes())["alerts"]
     return cpu, start, sorted(orjson.dumps(a, option=orjson.OPT_SORT_KEYS) for a in alerts)
 
@@ -230,7 +226,11 @@ def workers(url: str, rules: Path, n: int) -> tuple[list[tuple[float, float, int
     for w, cpu in zip(procs, cpus):
         w.proc.wait(60)
         w.thread.join(10)
-        worked = sum(int(x) for x in re.findall(r"handed back \((\d+) events", "".join(w.lines)))
+        log = "".join(w.lines)
+        worked = sum(int(x) for x in re.findall(r"handed back \((\d+) events", log))
+        if w.start_cpu is None:  # the worker's log changed: say so, not a silent 0
+            print(f"warning: worker {w.proc.pid} did not log its start as this bench reads it (' partitions "
+                  f"on '): its start counts as 0 s", file=sys.stderr)
         out.append((cpu, w.start_cpu or 0.0, worked))
     return out, wall
 
@@ -391,6 +391,8 @@ def main() -> None:
                     doubled += do
                 finally:
                     server.close()
+        if not effs:  # every worker "got no partition": the hand-over line this bench reads changed
+            raise SystemExit("no worker logged the events it worked ('handed back (N events'): nothing to compare")
         rate1 = statistics.median(rates)
         p99 = latency(rules, rate1 / 2, a.latency_seconds)
     finally:

@@ -344,7 +344,9 @@ def test_agreement_with_trivys_goldens_on_its_own_fixtures_and_database_is_compl
 
 def test_one_matcher_s_shared_caches_give_what_a_fresh_matcher_per_package_gives(index: Index) -> None:
     """The fast path keeps each ranges text compiled and each (ranges text, version) decided across
-    packages; held to the slow path: a matcher made anew for every package, nothing shared."""
+    packages; held to a matcher made anew for every package, which shares nothing across packages
+    (within one package's advisories it caches as well: a cache-key slip inside one package is
+    not what this holds)."""
     oracle = json.loads((corpus() / "oracles/osv-detector-locks-e2e.json").read_text())
     e2e = corpus() / "inputs/osv-detector/testdata/locks-e2e"
     packages = []

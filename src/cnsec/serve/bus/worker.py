@@ -190,7 +190,7 @@ class Partition:
         """The updates event message ``ss`` caused, one JSON update a line, in messages of at most
         :data:`ALERT_PART` bytes (an update larger than that goes alone). One message per event
         message, not one per update: a JetStream publish and its acknowledgement cost more than
-        the update (it was an eighth of a worker's time). The parts are cut the same way in every
+        the update (it was a sixth of a worker's CPU). The parts are cut the same way in every
         process (the same updates in the same order), so their ids name the same content."""
         subject = alerts_subject(self.number)
         limit = (self.worker.nc.max_payload or DEFAULT_MAX_MESSAGE) - MESSAGE_ROOM
