@@ -104,9 +104,16 @@ def _rss_peak(pid: int, stop: threading.Event, out: list[int]) -> None:
     peak = 0
     while not stop.is_set():  # the server and its detection worker process together
         try:
-            peak = max(peak, proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children()))
-        except psutil.Error:
+            total = proc.memory_info().rss
+            children = proc.children()
+        except psutil.Error:  # the server is gone
             break
+        for c in children:
+            try:
+                total += c.memory_info().rss
+            except psutil.Error:  # a child that ended meanwhile (a worker restarting): the others count
+                continue
+        peak = max(peak, total)
         stop.wait(0.2)
     out.append(peak)
 

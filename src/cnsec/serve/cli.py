@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -92,6 +93,9 @@ def _settings(args: argparse.Namespace) -> Any:
     lateness = float(getattr(args, "lateness", DEFAULT_LATENESS))
     if not 0 <= lateness <= 86400:
         raise UsageError(f"--lateness: between 0 and 86400 seconds, not {lateness:g}")
+    for path in getattr(args, "rules", None) or ():  # the detector loads them later, in its worker
+        if not os.path.exists(path):
+            raise UsageError(f"--rules {path}: no such file or folder")
     return Settings(db_url=_db_url(args), host=getattr(args, "host", "127.0.0.1"),
                     port=getattr(args, "port", None) or DEFAULT_PORT,
                     tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None),

@@ -3,6 +3,7 @@ a crash between the two neither losing nor doubling anything."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -181,10 +182,15 @@ def test_the_stored_alert_keeps_the_detectors_evidence_and_shape(
     assert data["rule_id"] == "TEST-1" and data["key"] == "alice" and "id" in data
 
 
-def test_cnsec_serve_takes_rules_threats_and_lateness_from_its_options_and_refuses_a_negative_lateness() -> None:
+def test_cnsec_serve_takes_rules_threats_and_lateness_from_its_options_and_refuses_a_negative_lateness(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cnsec.cli import build_parser
     from cnsec.errors import UsageError
     from cnsec.serve.cli import _settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r2").write_text("")
 
     parse = build_parser("serve").parse_args
     default = _settings(parse(["serve"]))
@@ -194,6 +200,23 @@ def test_cnsec_serve_takes_rules_threats_and_lateness_from_its_options_and_refus
     assert (s.rules, s.default_rules, s.threats, s.lateness) == (("r1", "r2"), False, False, 30.0)
     with pytest.raises(UsageError, match="--lateness"):
         _settings(parse(["serve", "--lateness", "-1"]))
+    # a rules path that is not there is said at start, as `cnsec detect --rules` says it, not found
+    # later by a worker that cannot load (and restarts)
+    with pytest.raises(UsageError, match="--rules missing: no such file or folder"):
+        _settings(parse(["serve", "--rules", "r1", "--rules", "missing"]))
+
+
+def test_a_rule_the_server_s_detector_cannot_load_is_named_in_the_log(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from cnsec.serve.ingest.part import load_detector
+
+    (tmp_path / "good.py").write_text(
+        "from cnsec.detect.rules.pyrules import PythonRule\n"
+        "RULE = PythonRule(id='TEST-GOOD-1', title='t', severity='low', source='k8s-audit', match=lambda e: True)\n")
+    (tmp_path / "broken.yml").write_text("title: [unclosed\n")
+    with caplog.at_level("WARNING", logger="cnsec.serve.ingest"):
+        load_detector([str(tmp_path)], False, False, 120.0)
+    assert any("rule not loaded" in m and "broken.yml" in m for m in caplog.messages), caplog.messages
 
 
 def test_the_server_s_detector_correlates_threats_only_when_its_settings_say_so() -> None:

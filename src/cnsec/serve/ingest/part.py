@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cnsec.serve.context import ServeContext
@@ -16,12 +17,21 @@ def detector_factory(ctx: ServeContext) -> Any:
         return custom
 
     def make() -> Any:
-        from cnsec.detect import Detector
-
-        return Detector.load(rules=list(ctx.settings.rules), default_rules=ctx.settings.default_rules,
-                             correlate=ctx.settings.threats, lateness=ctx.settings.lateness)
+        s = ctx.settings
+        return load_detector(list(s.rules), s.default_rules, s.threats, s.lateness)
 
     return make
+
+
+def load_detector(rules: list[str], default_rules: bool, threats: bool, lateness: float) -> Any:
+    """``Detector.load`` as the server's workers (thread or process) make it, each rule that did not
+    load named in the log as ``cnsec detect`` names it on stderr (never silent)."""
+    from cnsec.detect import Detector
+
+    det = Detector.load(rules=rules, default_rules=default_rules, correlate=threats, lateness=lateness)
+    for f in det.load_failures:
+        logging.getLogger("cnsec.serve.ingest").warning("rule not loaded: %s: %s", f.path, f.reason)
+    return det
 
 
 def use_wal(ctx: ServeContext) -> None:
@@ -37,8 +47,6 @@ def use_wal(ctx: ServeContext) -> None:
         with ctx.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     except OperationalError as exc:  # a read-only or network file system: the default journal works
-        import logging
-
         logging.getLogger("cnsec.serve.ingest").warning("SQLite WAL mode not available (%s)", exc)
 
 

@@ -84,14 +84,11 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
 
     engine = new_engine(db_url)
 
-    import gc
-
     def factory() -> Any:
-        from cnsec.detect import Detector
+        from cnsec.serve.ingest.part import load_detector
 
-        det = Detector.load(rules=list(rules), default_rules=default_rules, correlate=threats, lateness=lateness)
-        gc.freeze()  # the loaded rules are never garbage: the collector stops walking them (docs/detection.md)
-        return det
+        # the loaded rules leave the collector's sight with the first pass (Freezer, below)
+        return load_detector(list(rules), default_rules, threats, lateness)
 
     problems_before = int(problems.value)  # cumulative across restarts of this process
 
