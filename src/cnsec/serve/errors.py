@@ -76,14 +76,17 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return response(422, "the request does not match the API", detail=_validation_detail(exc))
 
-    async def database(_request: Request, exc: Exception) -> JSONResponse:
+    async def database(request: Request, exc: Exception) -> JSONResponse:
         from sqlalchemy.exc import DataError
 
         from cnsec.store.engine import driver_message
 
         if isinstance(exc, DataError):
             # a value the database cannot hold, from the request (PostgreSQL: a NUL character in text, an
-            # integer beyond a column's range; schemathesis found both as 500s): the client's to fix
+            # integer beyond a column's range; schemathesis found both as 500s): the client's to fix. Also
+            # logged: were the value the server's own, this line is where the bug shows
+            log.warning("%s %s: a value the database cannot hold: %s", request.method, request.url.path,
+                        driver_message(exc))
             return response(400, f"a value in the request cannot be stored: {driver_message(exc)}",
                             "bad_value")
         if not database_unreachable(exc):
