@@ -171,3 +171,43 @@ def test_an_update_whose_evidence_outgrows_the_bus_s_largest_message_keeps_the_e
     assert doc["count"] == 3 and len(doc["evidence"]) == 2 and doc["evidence_omitted"] == 1 and doc["evidence_cut"]
     assert [e["origin"] for e in doc["evidence"]] == ["big.log:1", "big.log:2"]
     assert u.to_json(limit) == line and u.to_json(10 * limit) == u.to_json() == orjson.dumps(u.to_dict())
+
+
+_SECRETS_RULE = """
+title: a secret deleted
+id: 6f2b8f7e-1a52-4c6f-9a7e-2d0b7d4e9c11
+status: test
+level: high
+logsource: {product: kubernetes, service: audit}
+detection:
+  selection: {verb: delete, objectRef.resource: pods}
+  condition: selection
+"""
+
+
+def test_a_processor_fed_in_small_messages_switches_the_prefilter_off_where_one_run_would_and_finds_the_same_alerts(
+        tmp_path: Any) -> None:
+    """A one-process run stops searching lines for a rule's literals once nearly every line of an input
+    holds one (after 4,096 lines); a worker is fed in messages of a few hundred events and must learn
+    that across them, without it changing a single alert (held to a processor without a prefilter)."""
+    from cnsec.detect.rules import load_file
+
+    path = tmp_path / "rule.yml"
+    path.write_text(_SECRETS_RULE)
+    rules = load_file(path).rules
+    assert rules
+    events = [(i, _event(i, f"user-{i % 3}", i)) for i in range(1, 6001)]  # every one mentions pods
+    pieces = [events[i:i + 100] for i in range(0, len(events), 100)]
+
+    def alerts(proc: EngineProcessor) -> list[bytes]:
+        for piece in pieces:
+            proc.feed(piece, "k8s-audit", "audit.log")
+            proc.updates()
+        return sorted(orjson.dumps(alert_dict(u.alert), option=orjson.OPT_SORT_KEYS) for u in proc.flush())
+
+    fed = processor_factory(rules)()
+    got = alerts(fed)
+    assert fed._prefilter[("k8s-audit", "audit.log")] == (4096, 4096, True)
+    assert fed.engine.index("k8s-audit").prefilter is not None  # there was one to switch off
+    assert got == alerts(processor_factory(rules, prefilter=False)())
+    assert len(got) == 3  # one alert per user: the deletes matched

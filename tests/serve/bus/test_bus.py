@@ -108,23 +108,45 @@ def test_the_batcher_keeps_each_partitions_events_in_order_within_its_limits_acr
     assert _unbatch(ready) == expected
 
 
-def test_no_batch_outgrows_the_largest_message_and_an_event_too_large_for_one_is_named_not_sent() -> None:
+def test_no_message_outgrows_the_largest_and_an_event_too_large_for_one_is_named_not_sent() -> None:
     """A message the server refuses would be sent again until the publisher gave up, and the events
-    batched with it lost too: a batch goes before an event that would take it past the largest
-    message, and an event larger than that alone is named by input and line instead."""
+    batched with it lost too. A batch may hold more event bytes than a message (it goes compressed);
+    one whose events do not compress enough is halved until each half fits, the two inputs of a
+    batch keeping their names and lines; an event larger than a message alone is named by input and
+    line instead."""
     from cnsec.serve.bus.publisher import MESSAGE_ROOM, Batcher
 
     largest = MESSAGE_ROOM + 10_000
-    batcher = Batcher(1, max_events=100, max_bytes=8_000, max_message=largest)
-    sizes = [3_000, 4_500, 9_000, 12_000, 200, 9_970, 10_001, 50]
-    raws = [orjson.dumps({"n": i, "pad": "x" * n}) + b"\n" for i, n in enumerate(sizes)]
-    ready = batcher.add("json", "big.log", list(range(1, len(raws) + 1)), ["k"] * len(raws), raws) + batcher.rest()
-    sent = [raw for _p, payload, _n in ready for _s, _name, lines in decode(payload) for _line, raw in lines]
-    assert sent == [r[:-1] for r in raws if len(r) <= 10_000]
-    assert all(sum(len(raw) + 16 for raw in unpack(payload).split(b"\n")[1:]) <= 10_000 + 16 or n == 1
-               for _p, payload, n in ready)
-    assert [(p.file, p.line) for p in batcher.too_large] == [("big.log", 4), ("big.log", 7)]
+    batcher = Batcher(1, max_events=100, max_bytes=40_000, max_message=largest)
+    rnd = random.Random(3)
+    sizes = [3_000, 4_500, 9_000, 12_000, 200, 9_970, 10_001, 50, 2_000, 2_000, 2_000]
+    # random hex: LZ4 finds nothing to repeat in it
+    raws = [orjson.dumps({"n": i, "pad": rnd.randbytes(n // 2).hex()}) + b"\n" for i, n in enumerate(sizes)]
+    half = 5
+    ready = batcher.add("json", "big.log", list(range(1, half + 1)), ["k"] * half, raws[:half])
+    ready += batcher.add("json", "other.log", list(range(1, len(raws) - half + 1)), ["k"] * (len(raws) - half),
+                         raws[half:])
+    ready += batcher.rest()
+    sent = [(name, line, raw) for _p, payload, _n in ready for _s, name, lines in decode(payload)
+            for line, raw in lines]
+    names = [("big.log", i + 1) if i < half else ("other.log", i - half + 1) for i in range(len(raws))]
+    assert sent == [(*names[i], r[:-1]) for i, r in enumerate(raws) if len(r) <= 10_000]
+    assert all(len(payload) <= 10_000 or (n == 1 and len(payload) <= largest) for _p, payload, n in ready)
+    assert len(ready) > 3  # halved: 40,000 bytes of events went in more than one message
+    assert [(p.file, p.line) for p in batcher.too_large] == [("big.log", 4), ("other.log", 2)]
     assert "12,0" in batcher.too_large[0].message and "not published" in batcher.too_large[0].message
+
+
+def test_a_batch_larger_than_a_message_that_compresses_to_fit_goes_as_one_message() -> None:
+    """A worker's cost per message (a fetch, its alert updates, an acknowledgement) is paid per batch:
+    batches are bounded before compression, not by the message they compress into."""
+    from cnsec.serve.bus.publisher import MESSAGE_ROOM, Batcher
+
+    batcher = Batcher(1, max_events=100, max_bytes=100_000, max_message=MESSAGE_ROOM + 10_000)
+    raws = [orjson.dumps({"n": i, "verb": "get", "pad": "pods " * 200}) + b"\n" for i in range(60)]
+    ready = batcher.add("json", "a.log", list(range(1, 61)), ["k"] * 60, raws) + batcher.rest()
+    assert sum(map(len, raws)) > 50_000
+    assert [(n, len(payload) <= 10_000) for _p, payload, n in ready] == [(60, True)]
 
 
 def test_records_from_a_request_and_columns_from_a_file_make_the_same_messages() -> None:

@@ -295,7 +295,9 @@ class Engine:
                         or (is_envelope(head) and (len(events) != 1 or events[0] is not head)))
                     if not enveloped:
                         fast = match
-                        prefilter = idx.prefilter.search if (idx.prefilter and self.use_prefilter) else None
+                        # not when the stream's record switched it off already (a stream fed in pieces)
+                        prefilter = (idx.prefilter.search if (idx.prefilter and self.use_prefilter and not adapted)
+                                     else None)
                 n_events += len(events)
                 assert match is not None and source is not None
                 for d in events:

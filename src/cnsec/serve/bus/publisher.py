@@ -168,7 +168,8 @@ class Batcher:
     """Events → batches of one partition each, encoded (:func:`~cnsec.serve.bus.codec.encode_batch`):
     the one partitioning and batching of every publisher (:meth:`Publisher.add`, the reading thread
     of :func:`publish_records`). A partition's events stay in their order; a batch is ready at
-    ``max_events`` events or ``max_bytes`` bytes, or when asked (:meth:`due`, :meth:`rest`).
+    ``max_events`` events or ``max_bytes`` bytes of events (before compression), or when asked
+    (:meth:`due`, :meth:`rest`).
 
     It takes columns (:meth:`add`), not an object per event: at 200,000 events/s a publisher has
     5 us per event in all, and the reading thread that runs it holds the GIL the sending needs. Not
@@ -179,10 +180,10 @@ class Batcher:
         self.partitions = partitions
         self.max_events = max_events
         self.max_bytes = max_bytes
-        #: the most event bytes one message can carry (the server's largest message, less the room
-        #: for headers): a batch is sent before an event that would take it past this, and an event
-        #: larger than this alone is not published but named in :attr:`too_large`: a message the
-        #: server refuses would be sent again until the publisher gave up, its batch lost with it
+        #: the most bytes one message can carry (the server's largest message, less the room for
+        #: headers): a batch whose compressed payload is larger is halved (:meth:`_packed`), and an
+        #: event larger than this alone is not published but named in :attr:`too_large`: a message
+        #: the server refuses would be sent again until the publisher gave up, its batch lost with it
         self.max_event = max(1, max_message - MESSAGE_ROOM)
         self.too_large: list[InputProblem] = []
         self._lines: list[list[int]] = [[] for _ in range(partitions)]
@@ -226,15 +227,11 @@ class Batcher:
             if p is None:
                 p = known[key] = partition_of(key, parts)
             r = R[p]
-            if r and S[p] + n + 16 > max_event:  # it would take the batch past the largest message
-                out.append(self._take(p))
-                self._since[p] = now
-                r = R[p]
             r.append(raw)
             L[p].append(line)
             size = S[p] + n + 16
             if len(r) >= max_events or size >= max_bytes:
-                out.append(self._take(p))
+                out += self._take(p)
                 self._since[p] = now
             else:
                 S[p] = size
@@ -263,20 +260,37 @@ class Batcher:
     def due(self, linger: float) -> list[Ready]:
         """The batches whose first event has waited ``linger`` seconds or more."""
         now = time.monotonic()
-        return [self._take(p) for p in range(self.partitions) if self._raws[p] and now - self._since[p] >= linger]
+        return [b for p in range(self.partitions) if self._raws[p] and now - self._since[p] >= linger
+                for b in self._take(p)]
 
     def rest(self) -> list[Ready]:
         """Every batch with an event in it (the end of the input)."""
-        return [self._take(p) for p in range(self.partitions) if self._raws[p]]
+        return [b for p in range(self.partitions) if self._raws[p] for b in self._take(p)]
 
-    def _take(self, p: int) -> Ready:
-        raws = self._raws[p]
-        payload = pack(encode_batch(self._runs[p], self._lines[p], raws))
-        self._runs[p] = [(self._runs[p][-1][0], 0)]
+    def _take(self, p: int) -> list[Ready]:
+        runs, lines, raws = self._runs[p], self._lines[p], self._raws[p]
+        self._runs[p] = [(runs[-1][0], 0)]
         self._lines[p] = []
         self._raws[p] = []
         self._sizes[p] = 0
-        return p, payload, len(raws)
+        return self._packed(p, runs, lines, raws)
+
+    def _packed(self, p: int, runs: list[tuple[tuple[str, str], int]], lines: list[int],
+                raws: list[bytes]) -> list[Ready]:
+        """A batch as messages: one, compressed, where it fits in the server's largest message
+        (less the room for NATS's headers); halved until each half does otherwise (events that do not
+        compress). A batch is bounded by ``max_bytes`` before compression, which may exceed the largest
+        message: audit logs compress about 5x, and a worker's cost per message (a fetch, its alert
+        updates, an acknowledgement) is paid per batch, not per event (docs/scale.md). One event
+        alone is sent uncompressed if that is what fits (:meth:`add` took it only if it does)."""
+        payload = pack(encode_batch(runs, lines, raws))
+        if len(payload) <= self.max_event:
+            return [(p, payload, len(raws))]
+        if len(raws) == 1:
+            return [(p, encode_batch(runs, lines, raws), 1)]
+        m = len(raws) // 2
+        return (self._packed(p, [r for r in runs if r[1] < m], lines[:m], raws[:m])
+                + self._packed(p, [(ident, max(0, start - m)) for ident, start in runs], lines[m:], raws[m:]))
 
 
 class Publisher:
@@ -326,8 +340,8 @@ async def publish_records(cfg: BusConfig, produce: Callable[[EventSink], None], 
     ``produce`` runs in a thread (reading and parsing files), and so does the batching and encoding
     (:class:`Batcher`): the event loop only sends finished messages. The thread blocks while
     ``queue_size`` handfuls (:data:`HANDFUL`) of finished messages wait to be sent, behind the
-    ``max_inflight`` the outbox holds unacknowledged (back-pressure: with 512 KiB batches, about 60
-    MB waiting at the most)."""
+    ``max_inflight`` the outbox holds unacknowledged (back-pressure: with messages of at most 1 MiB,
+    about 130 MB waiting at the most; audit logs' 2 MiB batches compress to about 450 KB: 60 MB)."""
     nc = await connect(cfg)
     try:
         js = nc.jetstream()
