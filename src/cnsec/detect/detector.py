@@ -47,6 +47,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cnsec.detect.alerts import AlertBook
+from cnsec.detect.correlate import DEFAULT_LATENESS
 from cnsec.detect.correlate.runner import AlertBook as ThreatBook
 from cnsec.detect.engine import Engine, OnEvent, StreamState
 from cnsec.detect.rules import LoadFailure, Rule
@@ -237,7 +238,7 @@ class Detector:
     @classmethod
     def load(cls, rules: Sequence[str] = (), default_rules: bool = True, correlate: bool = False, *,
              threats: Sequence[str] | None = None, window: float = 300.0, max_evidence: int = 5,
-             min_severity: str = "info", lateness: float = 120.0, max_keys: int | None = None,
+             min_severity: str = "info", lateness: float = DEFAULT_LATENESS, max_keys: int | None = None,
              prefilter: bool = True) -> Detector:
         """What ``cnsec detect`` loads: the bundled pack (``default_rules``) and the rules under
         ``rules`` (paths); with ``correlate``, also the threat catalog (``threats``: catalog files or

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: How far out of time order ingested events may arrive and still be correlated: the detect pillar's
+#: own default (``cnsec detect --threats``; importing it loads two small modules, no more)
+from cnsec.detect import DEFAULT_LATENESS as DEFAULT_LATENESS
+
 #: The default port: 8443 whether or not TLS is configured, so that turning TLS on changes no URL
 #: but its scheme.
 DEFAULT_PORT = 8443
-#: How far out of time order (seconds of event time) ingested events may arrive and still be correlated:
-#: what ``cnsec detect --threats`` uses.
-DEFAULT_LATENESS = 120.0
 
 
 @dataclass(frozen=True, slots=True)

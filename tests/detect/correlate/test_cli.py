@@ -201,3 +201,26 @@ def test_threats_list_shows_what_each_sign_reads(capsys: pytest.CaptureFixture[s
     assert signs["iam-login-success"]["input_kinds"] == ["iam"]
     assert main(["threats", "list"]) == 0
     assert "reads latency_ms: latency in milliseconds" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lateness", ["-1", "nan", "90000"])
+def test_a_lateness_outside_zero_to_a_day_is_exit_2_before_anything_is_read(
+        lateness: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A negative lateness skipped every record as too late, and said so only in a count."""
+    log = _write(tmp_path, "in.log", "")
+    assert main(["correlate", log, "--lateness", lateness]) == 2
+    assert main(["detect", log, "--threats", "--lateness", lateness]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--lateness: between 0 and 86400 seconds") == 2
+
+
+def test_every_lateness_default_is_the_detect_pillar_s_one() -> None:
+    import inspect
+
+    from cnsec.detect import DEFAULT_LATENESS, Detector
+    from cnsec.detect.correlate.run import run
+    from cnsec.serve.settings import Settings
+
+    assert inspect.signature(run).parameters["lateness"].default == DEFAULT_LATENESS
+    assert inspect.signature(Detector.load).parameters["lateness"].default == DEFAULT_LATENESS
+    assert Settings().lateness == DEFAULT_LATENESS

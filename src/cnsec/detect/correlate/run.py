@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnsec.detect.correlate import DEFAULT_LATENESS
 from cnsec.detect.correlate.catalog import DEFAULT_MAX_KEYS, Catalog, load_catalog
 from cnsec.detect.correlate.inputs import EngineBridge, Stats, merge, open_file_records, ordered
 from cnsec.detect.correlate.metrics import ConfiguredMapping
@@ -81,7 +82,7 @@ def few_gc_passes() -> Iterator[None]:
 
 
 def run(inputs: list[str], threats: list[str] | None = None, *, state: str | None = None,
-        lateness: float = 120.0, max_keys: int = DEFAULT_MAX_KEYS, rules_paths: list[str] | None = None,
+        lateness: float = DEFAULT_LATENESS, max_keys: int = DEFAULT_MAX_KEYS, rules_paths: list[str] | None = None,
         default_rules: bool = True, max_evidence: int = 10,
         on_alert: Callable[[Alert], None] | None = None,
         mappings: list[ConfiguredMapping] | None = None) -> RunResult:
@@ -115,7 +116,7 @@ def _finish(corr: Correlator, state: str | None, on_alert: Callable[[Alert], Non
 
 
 def run_follow(path: str, threats: list[str] | None = None, *, state: str | None = None,
-               lateness: float = 120.0, max_keys: int = DEFAULT_MAX_KEYS, idle_exit: float | None = None,
+               lateness: float = DEFAULT_LATENESS, max_keys: int = DEFAULT_MAX_KEYS, idle_exit: float | None = None,
                rules_paths: list[str] | None = None, default_rules: bool = True,
                on_alert: Callable[[Alert], None] | None = None,
                mappings: list[ConfiguredMapping] | None = None) -> RunResult:
