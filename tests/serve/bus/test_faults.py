@@ -264,3 +264,44 @@ def test_an_alert_whose_evidence_outgrows_the_largest_message_is_sent_cut_and_th
     assert alert["count"] == 3 and alert["evidence_cut"] is True and doubled == 0
     assert [e["origin"] for e in alert["evidence"]] == [f"{path}:1"]
     assert alert["evidence_omitted"] == 2
+
+
+def test_an_events_stream_deleted_and_made_again_is_worked_from_its_start_and_loses_no_alert(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    """Sequences start at 1 again in a stream made again: a worker must not take them for events its
+    checkpoint holds, nor its alert messages (named by sequence) for the old stream's, which the
+    de-duplication window would drop."""
+    import nats
+
+    from cnsec.serve.bus.config import EVENTS
+
+    async def delete_events() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.jetstream().delete_stream(EVENTS)
+        finally:
+            await nc.close()
+
+    first = write_lines(tmp_path / "first.jsonl", corpus_events(6_000, seed=3))
+    second = write_lines(tmp_path / "second.jsonl", corpus_events(6_000, seed=4))
+    url = nats_server.url
+    assert _publish(url, first).wait(120) == 0
+    w = _worker(url)
+    try:
+        wait_until_worked(url)
+    finally:
+        _stop(w)  # checkpoints every partition as it hands it back
+    asyncio.run(delete_events())
+    assert _publish(url, second).wait(120) == 0  # the bus makes the stream again
+    w = _worker(url)
+    try:
+        wait_until_worked(url)
+    finally:
+        _stop(w)
+    got, doubled = folded(url)
+    expected = one_process(str(first), str(second))
+    assert len(expected) > 20
+    assert doubled == 0
+    assert canon(got) == canon(expected)
+    log = w.stderr.read().decode() if w.stderr else ""
+    assert "the events stream was made again since sequence" in log, log

@@ -158,6 +158,16 @@ async def ensure_bus(js: Any, cfg: BusConfig) -> int:
     return int(entry.value or b"0")
 
 
+async def events_incarnation(js: Any) -> str:
+    """Which events stream this is: its creation time (microseconds, hex), which JetStream keeps with
+    the stream. Stream sequences start again at 1 in a stream deleted and made again, so a sequence
+    names an event message only together with this: a checkpoint of another incarnation does not
+    say how far the stream is worked, and alert messages named by sequence alone would be taken for
+    the old stream's by the de-duplication window."""
+    created = (await js.stream_info(EVENTS)).created
+    return format(int(created.timestamp() * 1_000_000), "x") if created is not None else "0"
+
+
 async def _bucket(js: Any, conf: Any) -> Any:
     """A KV bucket, created if missing; one made by another process with other settings is used."""
     from nats.js.errors import BadRequestError

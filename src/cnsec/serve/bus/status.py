@@ -8,12 +8,22 @@ from typing import Any
 
 import orjson
 
-from cnsec.serve.bus.config import ALERTS, CHECKPOINTS, EVENTS, SETTINGS, BusConfig, connect, events_subject
+from cnsec.serve.bus.config import (
+    ALERTS,
+    CHECKPOINTS,
+    EVENTS,
+    SETTINGS,
+    BusConfig,
+    connect,
+    events_incarnation,
+    events_subject,
+)
 
 
 async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
     """Partition -> (the stream sequence its checkpoint reflects, its last event's sequence), for the
-    partitions that hold events; equal numbers: worked to the end."""
+    partitions that hold events; equal numbers: worked to the end. A checkpoint of an events stream
+    since deleted and made again reflects nothing of this one (0)."""
     from nats.js.errors import NotFoundError
 
     nc = await connect(cfg)
@@ -21,6 +31,7 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
         js = nc.jetstream()
         obs = await js.object_store(CHECKPOINTS)
         parts = int((await (await js.key_value(SETTINGS)).get("partitions")).value or b"0")
+        incarnation = await events_incarnation(js)
         out: dict[int, tuple[int, int]] = {}
         for p in range(parts):
             try:
@@ -28,9 +39,10 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
             except NotFoundError:
                 continue
             try:
-                seq = int(orjson.loads((await obs.get_info(f"p{p}")).description or "{}").get("seq", 0))
+                head = orjson.loads((await obs.get_info(f"p{p}")).description or "{}")
             except NotFoundError:
-                seq = 0
+                head = {}
+            seq = int(head.get("seq", 0)) if head.get("events", incarnation) == incarnation else 0
             out[p] = (seq, last)
         return out
     finally:

@@ -11,7 +11,8 @@ Exactly-once alerts come from three things together:
   only after every alert update and dead letter of those events is stored; the messages are then
   acknowledged. A worker taking a partition over restores the checkpoint and replays the rest;
 * de-duplication: the alert updates one event message caused go out together, in messages named
-  ``Nats-Msg-Id = a<partition>.<the event message's stream sequence>.<part>``. The detector's updates
+  ``Nats-Msg-Id = a<events stream incarnation>.<partition>.<the event message's stream sequence>.<part>``
+  (the incarnation: :func:`~cnsec.serve.bus.config.events_incarnation`). The detector's updates
   are the same for the same state and events (which alerts, in which order, which carry evidence),
   so a replay from a checkpoint sends the very messages the dead worker sent, and the stream stores
   them once (within its de-duplication window; past it, the same id and count still fold to one
@@ -49,6 +50,7 @@ from cnsec.serve.bus.config import (
     connect,
     dead_subject,
     ensure_bus,
+    events_incarnation,
     events_subject,
 )
 from cnsec.serve.bus.lease import Leases
@@ -90,6 +92,9 @@ class Partition:
         self.outbox = Outbox(worker.js, max_inflight=256, ordered=True)
         self.proc: Processor = worker.make_processor()
         self.seq = 0  # the last stream sequence the state reflects
+        #: the events stream that sequence is in (events_incarnation); None: not known yet, taken
+        #: from the stream when it is first read
+        self.incarnation: str | None = None
         self.checkpoint_blob: bytes | None = None
         self.since_checkpoint: list[tuple[int, list[Group]]] = []  # what the state holds beyond it
         self.last_msg: Any = None
@@ -144,6 +149,7 @@ class Partition:
         from nats.js.errors import NotFoundError
 
         durable = f"p{self.number}"
+        self._same_stream(await events_incarnation(self.js))
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(EVENTS, durable)
         conf = ConsumerConfig(
@@ -154,6 +160,20 @@ class Partition:
         await self.js.add_consumer(EVENTS, conf)
         self.sub = await self.js.pull_subscribe_bind(durable=durable, stream=EVENTS)
         self.last_cs = 0
+
+    def _same_stream(self, incarnation: str) -> None:
+        """The events stream was deleted and made again since the state's sequence: the new one's
+        sequences start at 1 and are all new events. The state (its alerts) is kept, as when a
+        checkpoint is taken up, and the partition is read from the stream's start."""
+        if self.incarnation is None:
+            self.incarnation = incarnation
+        elif incarnation != self.incarnation:
+            if self.seq:
+                self.worker.log(f"partition {self.number}: the events stream was made again since sequence "
+                                f"{self.seq} (incarnation {self.incarnation}, now {incarnation}): read from its "
+                                f"start, the alerts so far kept")
+            self.seq = 0
+            self.incarnation = incarnation
 
     async def _drop_sub(self) -> None:
         sub, self.sub = self.sub, None
@@ -184,7 +204,7 @@ class Partition:
         for doc in dead:
             self.dead += 1
             await self.outbox.send(dead_subject(self.number), orjson.dumps(doc),
-                                   f"dead:{self.number}:{ss}:{doc['origin']}")
+                                   f"dead:{self.incarnation}:{self.number}:{ss}:{doc['origin']}")
 
     async def _send_alerts(self, ss: int, updates: Sequence[AlertUpdate]) -> None:
         """The updates event message ``ss`` caused, one JSON update a line, in messages of at most
@@ -199,11 +219,11 @@ class Partition:
         for u in updates:
             line = u.to_json(limit)
             if part and size + len(line) > ALERT_PART:
-                await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
+                await self.outbox.send(subject, b"\n".join(part), f"a{self.incarnation}.{self.number}.{ss}.{k}")
                 part, size, k = [], 0, k + 1
             part.append(line)
             size += len(line) + 1
-        await self.outbox.send(subject, b"\n".join(part), f"a{self.number}.{ss}.{k}")
+        await self.outbox.send(subject, b"\n".join(part), f"a{self.incarnation}.{self.number}.{ss}.{k}")
 
     # ---------------------------------------------------------------- feeding, poison
     def _feed(self, ss: int, groups: list[Group],
@@ -294,6 +314,9 @@ class Partition:
         self.proc.restore(blob)
         self.checkpoint_blob = blob
         self.seq = int(meta["seq"])
+        # checked against the stream when it is read (_subscribe); a checkpoint written before the
+        # incarnation was recorded is taken as the stream's
+        self.incarnation = str(meta["events"]) if meta.get("events") else None
 
     async def checkpoint(self) -> None:
         """Alerts and dead letters stored, then the snapshot with its sequence, then the ack."""
@@ -302,7 +325,7 @@ class Partition:
         if not await self.worker.leases.renew(self.number):
             raise _LostLease
         head = orjson.dumps({"v": CHECKPOINT_VERSION, "partition": self.number, "seq": self.seq,
-                             "worker": self.worker.id, "time": time.time()})
+                             "events": self.incarnation, "worker": self.worker.id, "time": time.time()})
         from nats.js.api import ObjectMeta, ObjectMetaOptions
 
         # the header again as the object's description: how far a partition is can be read without
