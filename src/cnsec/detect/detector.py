@@ -390,6 +390,13 @@ class Detector:
         return 0 if state is None else state.line
 
     @property
+    def fingerprint(self) -> str:
+        """What the state means: the rules (by what they are, not where their files lie) and the
+        settings that shape alerts and windows. A snapshot restores only into a detector with the same
+        fingerprint (:meth:`restore`); a store can compare it first, to say why it starts clean."""
+        return self._fingerprint
+
+    @property
     def stats(self) -> dict[str, Any]:
         """Lines, events, lines the prefilter skipped and malformed lines, over every stream so far."""
         return self._engine.stats.to_dict()

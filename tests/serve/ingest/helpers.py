@@ -24,6 +24,8 @@ class IdAlert(Alert):
 class CountingDetector:
     """One alert per value of the event's ``user`` field, counting its events."""
 
+    fingerprint = "counting-v1"
+
     def __init__(self) -> None:
         self.counts: dict[str, list[float]] = {}
         self.problems: list[str] = []

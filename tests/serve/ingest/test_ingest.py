@@ -122,7 +122,7 @@ def test_a_crash_after_storing_alerts_but_before_the_checkpoint_replays_to_the_s
     worker.step()  # alerts stored for seq 3-4, no checkpoint: then the process "dies"
     assert stored_alerts(counting) == {"alice": 3, "bob": 1, "carol": 1}
     assert queued(counting) == 2
-    reborn = Worker(counting.engine, queue, CountingDetector, digest=worker.digest)
+    reborn = Worker(counting.engine, queue, CountingDetector)
     reborn.restore()
     assert reborn.seq == 2
     reborn.drain()
@@ -219,9 +219,31 @@ def test_a_rule_the_server_s_detector_cannot_load_is_named_in_the_log(
     assert any("rule not loaded" in m and "broken.yml" in m for m in caplog.messages), caplog.messages
 
 
+def test_a_snapshot_stored_under_other_rules_or_settings_is_not_restored_and_the_log_says_why(
+        quiet_app: FastAPI, counting: ServeContext, role_users: dict[str, str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The stored state names the detector's fingerprint: a server restarted with other rules starts
+    with empty windows (said), and one with the same takes the snapshot up."""
+    c = TestClient(quiet_app)
+    _post_batches(c, role_users["ingest"], [["alice", "bob"]])
+    queue, worker = ingest_of(counting)
+    worker.drain()
+
+    class OtherRules(CountingDetector):
+        fingerprint = "counting-v2"
+
+    same = Worker(counting.engine, queue, CountingDetector)
+    same.restore()
+    assert same.detector.counts["alice"][0] == 1  # taken up
+    other = Worker(counting.engine, queue, OtherRules)
+    with caplog.at_level("WARNING"):
+        other.restore()
+    assert other.detector.counts == {} and other.seq == worker.seq
+    assert "rules or detection settings changed since the last checkpoint" in caplog.text
+
+
 def test_the_server_s_detector_correlates_threats_only_when_its_settings_say_so() -> None:
     from cnsec.serve.ingest.part import detector_factory
-    from cnsec.serve.ingest.worker import rules_digest
 
     class Ctx:
         parts: dict[str, object] = {}
@@ -233,6 +255,5 @@ def test_the_server_s_detector_correlates_threats_only_when_its_settings_say_so(
     off = detector_factory(Ctx(Settings(threats=False)))()  # type: ignore[arg-type]
     assert on._correlation is not None and off._correlation is None
     # a snapshot taken with other correlation settings is not restored into this detector
-    digests = {rules_digest((), True, True, 120.0), rules_digest((), True, False, 120.0),
-               rules_digest((), True, False, 30.0)}
-    assert len(digests) == 3
+    late = detector_factory(Ctx(Settings(threats=True, lateness=30.0)))()  # type: ignore[arg-type]
+    assert len({on.fingerprint, off.fingerprint, late.fingerprint}) == 3

@@ -7,7 +7,7 @@ from typing import Any
 
 from cnsec.serve.context import ServeContext
 from cnsec.serve.ingest.queue import Queue
-from cnsec.serve.ingest.worker import Worker, rules_digest
+from cnsec.serve.ingest.worker import Worker
 
 
 def detector_factory(ctx: ServeContext) -> Any:
@@ -78,10 +78,7 @@ def ingest_of(ctx: ServeContext) -> tuple[Queue, Worker]:
         queue_worker: tuple[Queue, Worker] = existing
         return queue_worker
     queue = Queue(ctx.engine, ctx.settings.queue_max_batches)
-    worker = Worker(ctx.engine, queue, detector_factory(ctx),
-                    digest=rules_digest(ctx.settings.rules, ctx.settings.default_rules, ctx.settings.threats,
-                                        ctx.settings.lateness),
-                    checkpoint_every=ctx.settings.checkpoint_every, clock=ctx.iam.clock,
-                    on_stored=ctx.parts.get("on_ingest_stored"))
+    worker = Worker(ctx.engine, queue, detector_factory(ctx), checkpoint_every=ctx.settings.checkpoint_every,
+                    clock=ctx.iam.clock, on_stored=ctx.parts.get("on_ingest_stored"))
     ctx.parts["ingest"] = (queue, worker)
     return queue, worker

@@ -79,7 +79,7 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
     from cnsec.serve.logs import configure
 
     configure()
-    from cnsec.serve.ingest.worker import Worker, rules_digest
+    from cnsec.serve.ingest.worker import Worker
     from cnsec.store.engine import new_engine
 
     engine = new_engine(db_url)
@@ -104,8 +104,8 @@ def child_main(db_url: str, rules: tuple[str, ...], default_rules: bool, checkpo
     after_pass = Freezer().after_pass
 
     queue = Queue(engine, 0, wake=wake, removed_counter=removed)
-    worker = Worker(engine, queue, factory, digest=rules_digest(rules, default_rules, threats, lateness),
-                    checkpoint_every=checkpoint_every, on_stored=on_stored, after_pass=after_pass)
+    worker = Worker(engine, queue, factory, checkpoint_every=checkpoint_every, on_stored=on_stored,
+                    after_pass=after_pass)
     ready.value = 1
     try:
         worker.run_until(stop, alive=lambda: os.getppid() == parent)

@@ -11,7 +11,6 @@ the last stored snapshot the same way and retries with back-off.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -22,7 +21,6 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from cnsec import __version__
 from cnsec.serve.ingest.parse import SOURCE
 from cnsec.serve.ingest.queue import Queue
 from cnsec.store import schema
@@ -38,25 +36,6 @@ ROWS_PER_PASS = 16
 #: last checkpoint, so a longer interval costs only replay time.
 CHECKPOINT_COST_FACTOR = 10.0
 STATE_ID = 1
-
-
-def rules_digest(rules: tuple[str, ...], default_rules: bool, threats: bool, lateness: float) -> str:
-    """What the stored snapshot was made under: a snapshot taken under other rules is not restored
-    (its windows belong to rules that may be gone); the rows after it are still fed."""
-    from pathlib import Path
-
-    h = hashlib.sha256(f"{__version__}\0{default_rules}\0{threats}\0{lateness!r}".encode())
-    for rule_path in sorted(rules):
-        p = Path(rule_path)
-        files = sorted(p.rglob("*")) if p.is_dir() else [p]
-        for f in files:
-            if f.is_file():
-                h.update(str(f).encode() + b"\0")
-                try:
-                    h.update(f.read_bytes())
-                except OSError:
-                    h.update(b"unreadable")
-    return h.hexdigest()[:32]
 
 
 _UPSERTS: dict[tuple[Any, ...], Any] = {}
@@ -116,14 +95,15 @@ def store_updates(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 class Worker:
-    def __init__(self, engine: Any, queue: Queue, factory: Callable[[], Any], *, digest: str,
+    def __init__(self, engine: Any, queue: Queue, factory: Callable[[], Any], *,
                  checkpoint_every: float = 2.0, clock: Callable[[], float] = time.time,
                  on_stored: Callable[[int, int], None] | None = None,
                  after_pass: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.queue = queue
+        #: makes the detector: a :class:`cnsec.detect.Detector` or one like it (``fingerprint``: what
+        #: its state means; a snapshot stored under another is not restored)
         self.factory = factory
-        self.digest = digest
         self.checkpoint_every = checkpoint_every
         self.clock = clock
         self.on_stored = on_stored  # (events fed, alerts written) after each commit: metrics
@@ -151,7 +131,7 @@ class Worker:
         seq = events = 0
         if row is not None:
             seq, events = int(row.seq), int(row.events)
-            if row.rules == self.digest:
+            if row.rules == det.fingerprint:
                 try:
                     det.restore(bytes(row.snapshot))
                 except Exception as exc:  # a snapshot of another cnsec version: start clean, say so
@@ -159,14 +139,14 @@ class Worker:
                                 "with empty windows from queue seq %d", exc, seq)
                     det = self.factory()
             else:
-                log.warning("the rules changed since the last checkpoint: detection restarts with empty windows "
-                            "from queue seq %d", seq)
+                log.warning("the rules or detection settings changed since the last checkpoint: detection restarts "
+                            "with empty windows from queue seq %d", seq)
         self.detector, self.seq, self.checkpointed = det, seq, seq
         self.events = self.events_checkpointed = events
 
     def _checkpoint(self, conn: Connection, now: float, snapshot: bytes) -> int:
         t = schema.serve_detector_state
-        values = {"id": STATE_ID, "seq": self.seq, "snapshot": snapshot, "rules": self.digest,
+        values = {"id": STATE_ID, "seq": self.seq, "snapshot": snapshot, "rules": self.detector.fingerprint,
                   "events": self.events, "updated_at": now}
         _upsert(conn, t, [values], keep=())
         gone = conn.execute(delete(schema.serve_ingest_queue)
