@@ -43,6 +43,44 @@ def test_prefilter_and_index_give_the_same_hits_as_full_evaluation(detect_corpus
     assert fast == sorted(brute)
 
 
+def _escaped_json(value: object) -> str:
+    """``value`` as JSON whose strings spell every ``o`` and ``i`` as a ``\\u`` escape (letters that no
+    other escape of the JSON encoder writes): the same event to a parser, other bytes to a search."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("o", "\\u006f").replace("i", "\\u0069")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_escaped_json(k)}:{_escaped_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_escaped_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def test_events_whose_values_are_spelled_with_unicode_escapes_meet_the_same_rules(
+        detect_corpus: Path, tmp_path: Path) -> None:
+    """A literal searched in the raw line (the prefilter, a substring rule's) is not there when the
+    writer escaped its letters: such a line is judged on its parsed event, never skipped for it."""
+    rules = bundled().rules + load_paths([detect_corpus / "sigma-rules"]).rules
+    logs = detect_corpus / "logs"
+    plain = [f for f in expand_inputs([str(logs / "falco-k8s-audit-traces"), str(logs / "otrf-security-datasets")])
+             if f.endswith(".json") and not Path(f).name.startswith("_")]
+    escaped = []
+    for i, f in enumerate(plain):
+        lines = [line for line in Path(f).read_text().splitlines() if line.strip()]
+        out = tmp_path / f"{i}.json"
+        out.write_text("".join(_escaped_json(json.loads(line)) + "\n" for line in lines))
+        escaped.append(str(out))
+
+    def by_line(hits: list[tuple[str, str]], names: list[str]) -> list[tuple[str, int, str]]:
+        where = {name: k for k, name in enumerate(names)}
+        return sorted((rule, where[origin.rsplit(":", 1)[0]], origin.rsplit(":", 1)[1]) for rule, origin in hits)
+
+    want = by_line(_run(rules, plain, prefilter=False), plain)
+    assert len(want) > 40
+    assert b"\\u006f" in Path(escaped[0]).read_bytes()
+    assert by_line(_run(rules, escaped, prefilter=False), escaped) == want
+    assert by_line(_run(rules, escaped, prefilter=True), escaped) == want
+
+
 def test_lines_without_any_rule_literal_are_not_parsed(tmp_path: Path) -> None:
     f = tmp_path / "audit.log"
     event = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "1", "verb": "watch",

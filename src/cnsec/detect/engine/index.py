@@ -16,6 +16,10 @@ from cnsec.detect.rules.matcher import prefilter_literal
 #: a rule whose match costs at most this (matcher.Node.cost) is run without first looking for its
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
+#: a JSON ``\u`` escape: it can spell any character of a value (``"d\u0065lete"`` is ``"delete"``), so a
+#: line holding one is never judged by the literals found in its raw text (the prefilter, the
+#: substring rules): its rules are tested on the parsed event
+ESCAPE = b"\\u"
 #: requirement kinds the decision tree checks by value: an exact value, or any value at all
 _VALUE_KINDS = ("eq", "any")
 
@@ -100,7 +104,7 @@ class RuleIndex:
         self.literal_count = len(literals)
 
     def _sub_hits(self, line: bytes | None, found: list[int]) -> None:
-        lowered = None
+        lowered = escaped = None
         for i, lits in self.sub:
             if line is not None:
                 for lit in lits:  # most lines that hold a literal hold it in lower case already
@@ -111,7 +115,10 @@ class RuleIndex:
                     if lit in lowered:
                         break
                 else:
-                    continue
+                    if escaped is None:
+                        escaped = ESCAPE in line
+                    if not escaped:
+                        continue
             found.append(i)
 
     @staticmethod
@@ -185,7 +192,7 @@ class RuleIndex:
                 if test(d):  # type: ignore[misc]
                     found.append(i)
             if subs:
-                lowered = None
+                lowered = escaped = None
                 for i, lits, test in subs:
                     if line is not None and lits:
                         for lit in lits:  # as in _sub_hits
@@ -196,7 +203,10 @@ class RuleIndex:
                             if lit in lowered:
                                 break
                         else:
-                            continue
+                            if escaped is None:
+                                escaped = ESCAPE in line
+                            if not escaped:
+                                continue
                     if test(d):  # type: ignore[misc]
                         found.append(i)
             if not found:
