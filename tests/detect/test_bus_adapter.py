@@ -118,6 +118,7 @@ def test_a_snapshot_made_of_kept_alert_json_is_the_snapshot_made_whole() -> None
         book = proc.book
         return orjson.dumps({
             "v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
+            "prefilter": [[*k, *v] for k, v in proc._prefilter.items()],
             "open": [[a.rule_id, a.title, a.severity.label, a.threat_id, a.key, a.first_seen, a.last_seen,
                       a.evidence, a.count, a.action, list(a.attack_ids)] for a in book.open.values()]})
 
@@ -211,3 +212,7 @@ def test_a_processor_fed_in_small_messages_switches_the_prefilter_off_where_one_
     assert fed.engine.index("k8s-audit").prefilter is not None  # there was one to switch off
     assert got == alerts(processor_factory(rules, prefilter=False)())
     assert len(got) == 3  # one alert per user: the deletes matched
+    # a worker taking the partition over reads on as this one would (the record is in the snapshot)
+    again = processor_factory(rules)()
+    again.restore(fed.snapshot())
+    assert again._prefilter == fed._prefilter

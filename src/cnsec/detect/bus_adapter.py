@@ -138,13 +138,15 @@ class EngineProcessor:
         docs/scale.md.)
 
         Each call reads its lines as a stream of their own (the first event tells raw events from
-        envelopes, as in every message: what a message yields depends on it alone, wherever a worker
-        took the partition up), except for the prefilter's record, kept per input across calls: a
-        one-process run switches the prefilter off after the first 4,096 lines (``ADAPT_AFTER``) of an
-        input when nearly all of them pass it (a Kubernetes audit log: 98%), and a worker fed in
-        messages of a few hundred events never saw that many at once, so it searched every line for
-        nothing (7.5% of its CPU on the bench's events). The record changes speed only: the prefilter
-        lets through every line a rule could match."""
+        envelopes, as in every message: wherever a worker took the partition up, a message is read
+        the same way), except for the prefilter's record, kept per input across calls: a one-process
+        run switches the prefilter off after the first 4,096 lines (``ADAPT_AFTER``) of an input when
+        nearly all of them pass it (a Kubernetes audit log: 98%), and a worker fed in messages of a
+        few thousand events never saw that many at once, so it searched every line for nothing (7.5%
+        of its CPU on the bench's events). The prefilter lets through every line a rule could match
+        (``\\u`` escapes included), so the record never changes an alert; but a line it skips is not
+        parsed, so whether a malformed one is reported can depend on it. The record is therefore
+        part of the snapshot: a worker replaying from a checkpoint reads each line as the first did."""
         stats = self.engine.stats
         state = StreamState(source, source is not None)
         seen = self._prefilter
@@ -214,7 +216,8 @@ class EngineProcessor:
             else:
                 frag = have[2]
             parts.append(frag)
-        head = dumps({"v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits})
+        head = dumps({"v": SNAPSHOT_VERSION, "last_time": book.last_time, "hits": book.hits,
+                      "prefilter": [[*stream, *record] for stream, record in self._prefilter.items()]})
         return b"".join((head[:-1], b',"open":[', b",".join(parts), b"]}"))
 
     def restore(self, blob: bytes) -> None:
@@ -234,6 +237,9 @@ class EngineProcessor:
         # its evidence can still grow, as in the process that wrote the checkpoint
         self._sent = {id(a): (a, a.count, None, None) for a in book.open.values()}
         self._frags = {}
+        # absent from snapshots written before it was kept: the record starts again
+        self._prefilter = {(source, str(name)): (int(tried), int(passed), bool(adapted))
+                           for source, name, tried, passed, adapted in doc.get("prefilter", ())}
 
 
 def processor_factory(rules: list[Rule], *, window: float = 300.0, max_evidence: int = 5,

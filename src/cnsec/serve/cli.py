@@ -91,8 +91,10 @@ def _settings(args: argparse.Namespace) -> Any:
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         raise UsageError("--tls-cert and --tls-key go together")
     lateness = float(getattr(args, "lateness", DEFAULT_LATENESS))
-    if not 0 <= lateness <= 86400:
-        raise UsageError(f"--lateness: between 0 and 86400 seconds, not {lateness:g}")
+    from cnsec.detect import MAX_LATENESS
+
+    if not 0 <= lateness <= MAX_LATENESS:
+        raise UsageError(f"--lateness: between 0 and {MAX_LATENESS:g} seconds, not {lateness:g}")
     for path in getattr(args, "rules", None) or ():  # the detector loads them later, in its worker
         if not os.path.exists(path):
             raise UsageError(f"--rules {path}: no such file or folder")

@@ -346,3 +346,23 @@ def test_a_bus_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path: Path) -> 
             proc.wait()
     assert proc.returncode == 2
     assert b"cannot connect to the bus at nats://127.0.0.1:" in err and b"Traceback" not in err
+
+
+def test_how_far_the_partitions_are_is_nothing_while_there_is_no_events_stream(nats_server: NatsServer) -> None:
+    """Between a deletion and the re-creation (or before the first publisher), not an error."""
+    import nats
+
+    from cnsec.serve import BusConfig
+    from cnsec.serve.bus.config import EVENTS, ensure_bus
+    from cnsec.serve.bus.status import lag
+
+    async def run() -> dict[int, tuple[int, int]]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            await ensure_bus(js, BusConfig(url=nats_server.url, partitions=4))
+            await js.delete_stream(EVENTS)
+        finally:
+            await nc.close()
+        return await lag(BusConfig(url=nats_server.url))
+    assert asyncio.run(run()) == {}

@@ -47,7 +47,7 @@ class BusConfig:
     #: a partition's state is checkpointed after this many seconds or messages, whichever comes first
     #: (a snapshot holds every alert of the partition: checkpoints cost; a takeover replays the rest)
     checkpoint_seconds: float = 10.0
-    checkpoint_messages: int = 2000
+    checkpoint_messages: int = 400
     #: deliveries of one event to the detector before it is parked in the dead-letter subject
     max_deliver: int = 3
     #: how long the streams keep events (seconds; 0: for ever); replays read what is kept
@@ -166,6 +166,19 @@ async def events_incarnation(js: Any) -> str:
     the old stream's by the de-duplication window."""
     created = (await js.stream_info(EVENTS)).created
     return format(int(created.timestamp() * 1_000_000), "x") if created is not None else "0"
+
+
+def of_stream(head: dict[str, Any], incarnation: str) -> bool:
+    """Whether a checkpoint (its header) reflects the events stream of this incarnation. One written
+    before incarnations were recorded does unless it is older than the stream (the writer's clock
+    against the server's)."""
+    if "events" in head:
+        return str(head["events"]) == incarnation
+    try:
+        created = int(incarnation, 16) / 1_000_000
+    except ValueError:
+        return True
+    return float(head.get("time") or 0.0) >= created
 
 
 async def _bucket(js: Any, conf: Any) -> Any:

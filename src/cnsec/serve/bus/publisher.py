@@ -278,19 +278,27 @@ class Batcher:
     def _packed(self, p: int, runs: list[tuple[tuple[str, str], int]], lines: list[int],
                 raws: list[bytes]) -> list[Ready]:
         """A batch as messages: one, compressed, where it fits in the server's largest message
-        (less the room for NATS's headers); halved until each half does otherwise (events that do not
-        compress). A batch is bounded by ``max_bytes`` before compression, which may exceed the largest
-        message: audit logs compress about 5x, and a worker's cost per message (a fetch, its alert
-        updates, an acknowledgement) is paid per batch, not per event (docs/scale.md). One event
-        alone is sent uncompressed if that is what fits (:meth:`add` took it only if it does)."""
-        payload = pack(encode_batch(runs, lines, raws))
+        (less the room for NATS's headers); otherwise cut into one piece more than its compressed size
+        says it needs, each cut again if it still does not fit (events that do not compress). A
+        batch is bounded by ``max_bytes`` before compression, which may exceed the largest message:
+        audit logs compress about 5x, and a worker's cost per message (a fetch, its alert updates,
+        an acknowledgement) is paid per batch, not per event (docs/scale.md). One event alone goes
+        the smaller way, compressed or not: :meth:`add` took only events of at most
+        :attr:`max_event` bytes, so with its header (the input's name) it is within the room kept."""
+        plain = encode_batch(runs, lines, raws)
+        payload = pack(plain)
         if len(payload) <= self.max_event:
             return [(p, payload, len(raws))]
         if len(raws) == 1:
-            return [(p, encode_batch(runs, lines, raws), 1)]
-        m = len(raws) // 2
-        return (self._packed(p, [r for r in runs if r[1] < m], lines[:m], raws[:m])
-                + self._packed(p, [(ident, max(0, start - m)) for ident, start in runs], lines[m:], raws[m:]))
+            return [(p, plain if len(plain) < len(payload) else payload, 1)]
+        # one piece more than the size says: a piece may compress worse than the whole
+        pieces = min(len(raws), -(-len(payload) // self.max_event) + 1)
+        out: list[Ready] = []
+        for k in range(pieces):
+            a, b = k * len(raws) // pieces, (k + 1) * len(raws) // pieces
+            part_runs = [(ident, max(0, start - a)) for ident, start in runs if start < b]
+            out += self._packed(p, part_runs, lines[a:b], raws[a:b])
+        return out
 
 
 class Publisher:
@@ -340,8 +348,10 @@ async def publish_records(cfg: BusConfig, produce: Callable[[EventSink], None], 
     ``produce`` runs in a thread (reading and parsing files), and so does the batching and encoding
     (:class:`Batcher`): the event loop only sends finished messages. The thread blocks while
     ``queue_size`` handfuls (:data:`HANDFUL`) of finished messages wait to be sent, behind the
-    ``max_inflight`` the outbox holds unacknowledged (back-pressure: with messages of at most 1 MiB,
-    about 130 MB waiting at the most; audit logs' 2 MiB batches compress to about 450 KB: 60 MB)."""
+    ``max_inflight`` the outbox holds unacknowledged (back-pressure: about 160 messages wait at
+    the most, 64 in the outbox, 64 queued, a handful being sent and one being filled: with messages of
+    at most 1 MiB, about 160 MB, 70 MB of audit logs' ~450 KB ones; beside them each partition's open
+    batch, up to ``batch_bytes`` before compression: 32 MiB with 16 partitions)."""
     nc = await connect(cfg)
     try:
         js = nc.jetstream()

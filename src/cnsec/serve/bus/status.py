@@ -17,6 +17,7 @@ from cnsec.serve.bus.config import (
     connect,
     events_incarnation,
     events_subject,
+    of_stream,
 )
 
 
@@ -31,7 +32,10 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
         js = nc.jetstream()
         obs = await js.object_store(CHECKPOINTS)
         parts = int((await (await js.key_value(SETTINGS)).get("partitions")).value or b"0")
-        incarnation = await events_incarnation(js)
+        try:
+            incarnation = await events_incarnation(js)
+        except NotFoundError:  # no events stream (yet, or between a deletion and its re-creation)
+            return {}
         out: dict[int, tuple[int, int]] = {}
         for p in range(parts):
             try:
@@ -42,7 +46,7 @@ async def lag(cfg: BusConfig) -> dict[int, tuple[int, int]]:
                 head = orjson.loads((await obs.get_info(f"p{p}")).description or "{}")
             except NotFoundError:
                 head = {}
-            seq = int(head.get("seq", 0)) if head.get("events", incarnation) == incarnation else 0
+            seq = int(head.get("seq", 0)) if of_stream(head, incarnation) else 0
             out[p] = (seq, last)
         return out
     finally:

@@ -52,6 +52,7 @@ from cnsec.serve.bus.config import (
     ensure_bus,
     events_incarnation,
     events_subject,
+    of_stream,
 )
 from cnsec.serve.bus.lease import Leases
 from cnsec.serve.bus.processor import AlertUpdate, Processor
@@ -95,6 +96,7 @@ class Partition:
         #: the events stream that sequence is in (events_incarnation); None: not known yet, taken
         #: from the stream when it is first read
         self.incarnation: str | None = None
+        self._head: dict[str, Any] | None = None  # the restored checkpoint's header, until compared
         self.checkpoint_blob: bytes | None = None
         self.since_checkpoint: list[tuple[int, list[Group]]] = []  # what the state holds beyond it
         self.last_msg: Any = None
@@ -160,14 +162,20 @@ class Partition:
         await self.js.add_consumer(EVENTS, conf)
         self.sub = await self.js.pull_subscribe_bind(durable=durable, stream=EVENTS)
         self.last_cs = 0
+        if await events_incarnation(self.js) != self.incarnation:  # made again meanwhile: from its start
+            raise _Resync
 
     def _same_stream(self, incarnation: str) -> None:
         """The events stream was deleted and made again since the state's sequence: the new one's
         sequences start at 1 and are all new events. The state (its alerts) is kept, as when a
-        checkpoint is taken up, and the partition is read from the stream's start."""
-        if self.incarnation is None:
-            self.incarnation = incarnation
-        elif incarnation != self.incarnation:
+        checkpoint is taken up, and the partition is read from the stream's start. A checkpoint
+        that does not name its stream (written before incarnations) is the stream's unless it is
+        older than the stream."""
+        if self.incarnation is None:  # the first look at the stream: is the checkpoint's of it?
+            head, self._head = self._head, None
+            self.incarnation = (incarnation if head is None or of_stream(head, incarnation)
+                                else str(head.get("events", "older")))
+        if incarnation != self.incarnation:
             if self.seq:
                 self.worker.log(f"partition {self.number}: the events stream was made again since sequence "
                                 f"{self.seq} (incarnation {self.incarnation}, now {incarnation}): read from its "
@@ -314,9 +322,8 @@ class Partition:
         self.proc.restore(blob)
         self.checkpoint_blob = blob
         self.seq = int(meta["seq"])
-        # checked against the stream when it is read (_subscribe); a checkpoint written before the
-        # incarnation was recorded is taken as the stream's
-        self.incarnation = str(meta["events"]) if meta.get("events") else None
+        self.incarnation = None  # compared with the stream's when it is first read (_subscribe)
+        self._head = meta
 
     async def checkpoint(self) -> None:
         """Alerts and dead letters stored, then the snapshot with its sequence, then the ack."""
