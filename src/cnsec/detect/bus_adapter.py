@@ -594,8 +594,9 @@ async def _publish(args: Any, cfg: Any) -> int:
     for p in [*skipped, *reader.problems, *stats.too_large]:
         print(f"cnsec: {one_line(str(p))}", file=sys.stderr)
     eps = stats.events / stats.seconds if stats.seconds else 0.0
+    left = f", {len(stats.too_large)} too large for the bus (not published, named above)" if stats.too_large else ""
     print(f"cnsec: published {stats.events} events in {stats.messages} messages ({eps:,.0f} events/s, "
-          f"{stats.retries} re-sent)", file=sys.stderr)
+          f"{stats.retries} re-sent{left})", file=sys.stderr)
     return 2 if reader.unreadable else 0
 
 

@@ -253,6 +253,7 @@ def test_an_event_larger_than_the_bus_takes_is_named_at_its_line_and_its_neighbo
     assert proc.returncode == 0 and time.monotonic() - started < 60, said
     assert f"{path}:2: an event of 1,500," in said and "not published" in said
     assert "published 2 events" in said and "Traceback" not in said
+    assert "1 too large for the bus (not published" in said  # the summary line counts it too
     stored = [e["auditID"] for msg in read_stream_raw(nats_server.url, "CNSEC_EVENTS")
               for _s, _n, lines in decode(msg) for _line, e in ((n, orjson.loads(r)) for n, r in lines)]
     assert stored == ["small-1", "small-2"]

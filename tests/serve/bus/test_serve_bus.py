@@ -130,6 +130,7 @@ def test_an_event_too_large_for_the_bus_is_left_out_and_said_and_its_request_is_
         r = c.post("/v1/ingest/k8s-audit", json=batch, headers=bearer(role_users["ingest"]))
     assert r.status_code == 200, r.text
     assert (r.json()["accepted"], r.json()["published"]) == (5, 4)
+    assert r.json()["not_published"] == 1
     assert any("ingest-k8s-audit:3: an event of 1,500," in m and "not published" in m for m in caplog.messages)
 
 

@@ -33,7 +33,9 @@ async def _take(kind: str, request: Request, ctx: ServeContext) -> dict[str, Any
     if ctx.settings.bus:
         records = await run_in_threadpool(records_of, groups)
         stored = await bus_of(ctx).publish(records, kind, body)
-        return {"accepted": count, "published": stored.events, "messages": stored.messages}
+        # events too large for the bus are named in the log and counted here: never only a gap
+        return {"accepted": count, "published": stored.events, "messages": stored.messages,
+                "not_published": len(stored.too_large)}
     queue, _ = ingest_of(ctx)
     seq = await run_in_threadpool(queue.put_groups, groups, ctx.iam.clock())
     return {"accepted": count, "seq": seq}
