@@ -11,15 +11,14 @@ from cnsec.detect.engine.compiler import _MULTI, Visit, _build, _compile
 from cnsec.detect.engine.fetch import ANY_TEXT, Guard, Values, value_fetcher
 from cnsec.detect.engine.literals import LiteralScanner, _choose, _literal_costs
 from cnsec.detect.rules import Rule
+from cnsec.detect.rules.matcher import ESCAPE as ESCAPE_LITERAL
 from cnsec.detect.rules.matcher import prefilter_literal
 
 #: a rule whose match costs at most this (matcher.Node.cost) is run without first looking for its
 #: substring literal in the raw line: the search over the line would cost as much
 CHEAP_MATCH = 6
-#: a JSON ``\u`` escape: it can spell any character of a value (``"d\u0065lete"`` is ``"delete"``), so a
-#: line holding one is never judged by the literals found in its raw text (the prefilter, the
-#: substring rules): its rules are tested on the parsed event
-ESCAPE = b"\\u"
+#: a line holding a JSON escape is never judged by the substring literals it lacks (matcher.ESCAPE)
+ESCAPE = ESCAPE_LITERAL.encode()
 #: requirement kinds the decision tree checks by value: an exact value, or any value at all
 _VALUE_KINDS = ("eq", "any")
 
@@ -100,7 +99,8 @@ class RuleIndex:
         self.match = self._make_match()
         self.prefilter: Any = None
         if prefilterable and literals:
-            self.prefilter = LiteralScanner(sorted(literals, key=len, reverse=True))
+            # and the escape: a line holding one may spell any literal (matcher.ESCAPE)
+            self.prefilter = LiteralScanner(sorted({*literals, ESCAPE_LITERAL}, key=len, reverse=True))
         self.literal_count = len(literals)
 
     def _sub_hits(self, line: bytes | None, found: list[int]) -> None:

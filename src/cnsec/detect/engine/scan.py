@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cnsec.detect.engine.index import ESCAPE, RuleIndex
+from cnsec.detect.engine.index import RuleIndex
 from cnsec.detect.normalize import SOURCES, event_key, event_time
 from cnsec.detect.rules import Rule
 from cnsec.detect.rules.matcher import FALLBACK_TIMEOUT, take_timeouts
@@ -238,7 +238,7 @@ class Engine:
                 n_lines += 1
                 if prefilter is not None:
                     tried += 1
-                    if prefilter(raw) is None and ESCAPE not in raw:
+                    if prefilter(raw) is None:
                         s = raw.strip()
                         if not s:
                             n_lines -= 1

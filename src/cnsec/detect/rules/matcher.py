@@ -62,8 +62,12 @@ def take_timeouts() -> dict[str, int]:
     out = dict(_TIMEOUTS)
     _TIMEOUTS.clear()
     return out
-#: Characters no JSON encoder rewrites (Go escapes <>&, Gson also =' ; some escape /).
+#: Characters no JSON encoder rewrites unasked (Go escapes <>&, Gson also =' ; some escape /).
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 -_.:,;+*#@!?$%^()[]{}|~`")
+#: A JSON ``\u`` escape: a writer may spell any character so (``"d\u0065lete"`` is ``"delete"``), so a
+#: raw line holding one cannot be judged by the literals it lacks: the prefilter lets it through (it is
+#: one of its literals) and a substring rule tests its parsed event.
+ESCAPE = "\\u"
 
 
 class Unsupported(Exception):
@@ -71,7 +75,8 @@ class Unsupported(Exception):
 
 
 def safe_literal(text: str, min_len: int = 3) -> str | None:
-    """The longest run of ``text`` (lower-cased) that survives any JSON encoding unchanged."""
+    """The longest run of ``text`` (lower-cased) that any JSON encoder writes unchanged unless it
+    escapes it as ``\\uXXXX`` (a line holding :data:`ESCAPE` is never judged by its literals)."""
     best = ""
     cur: list[str] = []
     for ch in text.lower() + "\x00":
