@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cnsec.detect.alerts import AlertBook
-from cnsec.detect.correlate import DEFAULT_LATENESS, MAX_LATENESS
+from cnsec.detect.correlate import DEFAULT_LATENESS, check_lateness
 from cnsec.detect.correlate.runner import AlertBook as ThreatBook
 from cnsec.detect.engine import Engine, OnEvent, StreamState
 from cnsec.detect.rules import LoadFailure, Rule
@@ -264,8 +264,7 @@ class Detector:
         keys = DEFAULT_MAX_KEYS if max_keys is None else max_keys
         if keys < 1:
             raise UsageError("max_keys must be at least 1")
-        if not 0 <= lateness <= MAX_LATENESS:
-            raise UsageError(f"lateness: between 0 and {MAX_LATENESS:g} seconds, not {lateness:g}")
+        check_lateness(lateness, "lateness")
         correlation = _Correlation(threats, paths, default_rules, lateness, keys) if correlate else None
         # what the state means: the rules (by what they are, not where their files lie: workers on
         # other machines restore it) and the settings that shape alerts and windows

@@ -13,10 +13,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared with ``cnsec detect --threats``."""
     p.add_argument("--state", metavar="FILE",
                    help="keep learned baselines in FILE across runs (read at start, written atomically)")
-    from cnsec.detect.correlate import DEFAULT_LATENESS
+    from cnsec.detect.correlate import DEFAULT_LATENESS, MAX_LATENESS
 
     p.add_argument("--lateness", type=float, default=DEFAULT_LATENESS, metavar="SECONDS",
-                   help=f"how far out of time order records may arrive within a file, 0 to 86400 "
+                   help=f"how far out of time order records may arrive within a file, 0 to {MAX_LATENESS:g} "
                         f"(default {DEFAULT_LATENESS:g})")
     p.add_argument("--max-keys", type=int, default=100_000, metavar="N",
                    help="live keys kept per sign and rule; the least recently used are evicted (counted)")
@@ -146,14 +146,13 @@ def correlate(args: argparse.Namespace) -> int:
     import json
 
     from cnsec.detect.cli import write_alerts
-    from cnsec.detect.correlate import MAX_LATENESS
+    from cnsec.detect.correlate import check_lateness
     from cnsec.detect.correlate.run import run, run_follow
     from cnsec.errors import UsageError
 
     if args.max_keys < 1:
         raise UsageError("--max-keys must be at least 1")
-    if not 0 <= args.lateness <= MAX_LATENESS:  # also NaN: a negative lateness skipped every record
-        raise UsageError(f"--lateness: between 0 and {MAX_LATENESS:g} seconds, not {args.lateness:g}")
+    check_lateness(args.lateness)
     fmt = args.format or ("table" if (args.output is None and sys.stdout.isatty()) else "jsonl")
     if fmt not in ("table", "jsonl", "json"):
         fmt = "jsonl"
