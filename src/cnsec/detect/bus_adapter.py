@@ -527,10 +527,9 @@ def run_bus(args: Any) -> int:
 
             from cnsec.serve import run_worker
 
-            # the rules and, as the run goes on, every alert of the worker's partitions stay alive: the
-            # cyclic collector would scan them over and over between messages (one process pauses it
-            # for the whole scan); what is loaded is frozen out of its view, and it runs more rarely
-            gc.freeze()
+            # the rules and every alert of the worker's partitions stay alive: the worker freezes them
+            # out of the cyclic collector's view after each message (cnsec.serve.collector), and the
+            # collector runs more rarely over what each message makes
             gc.set_threshold(50_000, 20, 100)
             asyncio.run(run_worker(cfg, factory))
             return 0

@@ -155,6 +155,11 @@ MESSAGE_ROOM = 64 * 1024
 DEFAULT_MAX_MESSAGE = 1 << 20
 
 
+def largest_message(nc: Any) -> int:
+    """The largest message the connected server takes (its ``max_payload``, as it announced it)."""
+    return int(nc.max_payload or DEFAULT_MAX_MESSAGE)
+
+
 class EventSink(Protocol):
     """Where a reader hands events, a run of one input at a time, in order: ``lines[i]`` of input
     ``name`` (read as ``source``) holds ``raws[i]`` (one JSON event as a line: ending with its newline
@@ -356,7 +361,7 @@ async def publish_records(cfg: BusConfig, produce: Callable[[EventSink], None], 
     try:
         js = nc.jetstream()
         partitions = await ensure_bus(js, cfg)
-        pub = Publisher(js, cfg, partitions, max_message=nc.max_payload or DEFAULT_MAX_MESSAGE)
+        pub = Publisher(js, cfg, partitions, max_message=largest_message(nc))
         batcher = pub.batcher
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[Ready] | None] = asyncio.Queue()

@@ -56,7 +56,7 @@ from cnsec.serve.bus.config import (
 )
 from cnsec.serve.bus.lease import Leases
 from cnsec.serve.bus.processor import AlertUpdate, Processor
-from cnsec.serve.bus.publisher import DEFAULT_MAX_MESSAGE, MESSAGE_ROOM, Outbox
+from cnsec.serve.bus.publisher import MESSAGE_ROOM, Outbox, largest_message
 from cnsec.serve.collector import Freezer
 
 CHECKPOINT_VERSION = 1
@@ -151,7 +151,6 @@ class Partition:
         from nats.js.errors import NotFoundError
 
         durable = f"p{self.number}"
-        self._same_stream(await events_incarnation(self.js))
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(EVENTS, durable)
         conf = ConsumerConfig(
@@ -162,7 +161,11 @@ class Partition:
         await self.js.add_consumer(EVENTS, conf)
         self.sub = await self.js.pull_subscribe_bind(durable=durable, stream=EVENTS)
         self.last_cs = 0
-        if await events_incarnation(self.js) != self.incarnation:  # made again meanwhile: from its start
+        # which stream the consumer reads, asked once it is bound (one round trip a subscription): a
+        # stream made again since the state's sequence (or meanwhile) is read again from its start
+        at = self.seq
+        self._same_stream(await events_incarnation(self.js))
+        if self.seq != at:
             raise _Resync
 
     def _same_stream(self, incarnation: str) -> None:
@@ -221,7 +224,7 @@ class Partition:
         the update (it was a sixth of a worker's CPU). The parts are cut the same way in every
         process (the same updates in the same order), so their ids name the same content."""
         subject = alerts_subject(self.number)
-        limit = (self.worker.nc.max_payload or DEFAULT_MAX_MESSAGE) - MESSAGE_ROOM
+        limit = largest_message(self.worker.nc) - MESSAGE_ROOM
         part: list[bytes] = []
         size = k = 0
         for u in updates:

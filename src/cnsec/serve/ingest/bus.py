@@ -35,16 +35,18 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cnsec.serve.bus.config import ALERTS, BusConfig, BusError, connect, ensure_bus, shown
-from cnsec.serve.bus.publisher import DEFAULT_MAX_MESSAGE, Publisher, PublishStats
 from cnsec.serve.bus.status import fold_updates, updates_of, with_evidence
 from cnsec.serve.context import ServeContext
 from cnsec.serve.errors import RETRY_AFTER, ApiError
 from cnsec.serve.ingest.worker import record_row, store_updates
+
+if TYPE_CHECKING:  # the publisher (and its compression) is loaded when a bus is used, not by every server
+    from cnsec.serve.bus.publisher import PublishStats
 
 log = logging.getLogger("cnsec.serve.ingest")
 
@@ -106,13 +108,15 @@ class BusIngest:
         """Publish one request's records; returns once JetStream stored them all (the events and
         messages stored; an event too large for the bus is logged and left out), or raises the 503
         :class:`ApiError`."""
+        from cnsec.serve.bus.publisher import Publisher, PublishStats, largest_message
+
         if not records:
             return PublishStats()
         if not self.connected:
             raise unreachable(self.ctx)
         digest = hashlib.sha256(kind.encode() + b"\0" + body).hexdigest()[:32]
         pub = Publisher(self.js, self.cfg, self.partitions, run_id=f"ingest-{digest}",
-                        max_message=self.nc.max_payload or DEFAULT_MAX_MESSAGE)
+                        max_message=largest_message(self.nc))
         timeout = self.ctx.settings.bus_timeout
         try:
             async with asyncio.timeout(timeout):
