@@ -111,7 +111,7 @@ def test_the_batcher_keeps_each_partitions_events_in_order_within_its_limits_acr
 def test_no_message_outgrows_the_largest_and_an_event_too_large_for_one_is_named_not_sent() -> None:
     """A message the server refuses would be sent again until the publisher gave up, and the events
     batched with it lost too. A batch may hold more event bytes than a message (it goes compressed);
-    one whose events do not compress enough is halved until each half fits, the two inputs of a
+    one whose events do not compress enough is cut into pieces that fit, the two inputs of a
     batch keeping their names and lines; an event larger than a message alone is named by input and
     line instead."""
     from cnsec.serve.bus.publisher import MESSAGE_ROOM, Batcher
@@ -132,7 +132,7 @@ def test_no_message_outgrows_the_largest_and_an_event_too_large_for_one_is_named
     names = [("big.log", i + 1) if i < half else ("other.log", i - half + 1) for i in range(len(raws))]
     assert sent == [(*names[i], r[:-1]) for i, r in enumerate(raws) if len(r) <= 10_000]
     assert all(len(payload) <= 10_000 or (n == 1 and len(payload) <= largest) for _p, payload, n in ready)
-    assert len(ready) > 3  # halved: 40,000 bytes of events went in more than one message
+    assert len(ready) > 3  # cut: 40,000 bytes of events went in more than one message
     assert [(p.file, p.line) for p in batcher.too_large] == [("big.log", 4), ("other.log", 2)]
     assert "12,0" in batcher.too_large[0].message and "not published" in batcher.too_large[0].message
 

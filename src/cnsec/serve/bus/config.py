@@ -55,7 +55,7 @@ class BusConfig:
     #: JetStream's de-duplication window for alert updates and event batches (seconds)
     dedup_window: float = 600.0
     #: events and event bytes (before compression) per batch: a batch goes in one message, compressed
-    #: (about 5x on audit logs), halved until it fits if it does not. Larger batches, fewer messages:
+    #: (about 5x on audit logs), cut into pieces that fit if it does not. Larger batches, fewer messages:
     #: a worker pays for each (a fetch, an alerts message, an acknowledgement); 400 events / 512 KiB
     #: took it 12% more CPU over 1M events (docs/scale.md)
     batch_events: int = 2000

@@ -186,7 +186,7 @@ class Batcher:
         self.max_events = max_events
         self.max_bytes = max_bytes
         #: the most bytes one message can carry (the server's largest message, less the room for
-        #: headers): a batch whose compressed payload is larger is halved (:meth:`_packed`), and an
+        #: headers): a batch whose compressed payload is larger is cut into pieces that fit (:meth:`_packed`), and an
         #: event larger than this alone is not published but named in :attr:`too_large`: a message
         #: the server refuses would be sent again until the publisher gave up, its batch lost with it
         self.max_event = max(1, max_message - MESSAGE_ROOM)
