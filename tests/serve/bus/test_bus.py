@@ -12,10 +12,18 @@ import orjson
 import pytest
 
 from cnsec.detect.bus_adapter import Record
-from cnsec.serve.bus.codec import BadMessage, decode, encode, unpack
+from cnsec.serve.bus.codec import BadMessage, as_line, decode, encode_batch, unpack
 from cnsec.serve.bus.publisher import partition_of
 from tests.serve.bus.conftest import LOGS, NatsServer, canon, cnsec, one_process, read_stream_raw
 
+
+def encode(records: list[Record]) -> bytes:
+    """``records`` as one plain message (of any inputs, in order), through the codec's columns."""
+    runs: list[tuple[tuple[str, str], int]] = []
+    for i, r in enumerate(records):
+        if not runs or runs[-1][0] != (r.source, r.name):
+            runs.append(((r.source, r.name), i))
+    return encode_batch(runs, [r.line for r in records], [as_line(r.raw) for r in records])
 
 def test_a_batch_keeps_each_events_input_line_and_bytes_and_a_newline_cannot_cut_the_framing() -> None:
     records = [Record("k8s-audit", "a.log", 3, "user=x", b'{"verb":"get"}'),

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 import lz4.block
 import orjson
 
-from cnsec.serve.bus.processor import Record
-
 VERSION = 2
 #: what a compressed payload starts with (an uncompressed one starts with its JSON header)
 PACKED = b"LZ4\n"
@@ -36,18 +34,6 @@ MAX_UNPACKED = 64 << 20
 
 class BadMessage(ValueError):
     """A payload that is not a batch of this version: parked whole in the dead-letter subject."""
-
-
-def encode(records: Sequence[Record]) -> bytes:
-    """``records`` as one message (of any inputs, in order): the columns :func:`encode_batch` takes."""
-    runs: list[tuple[tuple[str, str], int]] = []
-    last: tuple[str, str] | None = None
-    for i, r in enumerate(records):
-        ident = (r.source, r.name)
-        if ident != last:
-            runs.append((ident, i))
-            last = ident
-    return encode_batch(runs, [r.line for r in records], [as_line(r.raw) for r in records])
 
 
 def as_line(raw: bytes) -> bytes:
