@@ -3,6 +3,7 @@ with its hash chain verified from the API."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -90,3 +91,28 @@ def test_a_value_the_database_cannot_hold_is_a_4xx_that_says_so_never_a_500(
     if serve_ctx.engine.dialect.name == "postgresql":
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_value"
         assert "NUL" in r.json()["error"]["message"]
+
+
+def test_a_value_the_database_cannot_hold_is_not_written_to_the_server_s_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The driver's message quotes the value (PostgreSQL: 'value "…" is out of range'); the client gets
+    it back, the log names only the error's kind: a request value may be a secret."""
+    from fastapi import FastAPI
+    from sqlalchemy.exc import DataError
+
+    from cnsec.serve.errors import install
+
+    class NumericValueOutOfRange(Exception):
+        pgcode = "22003"
+
+    app = FastAPI()
+    install(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise DataError("UPDATE t SET n = %s", {}, NumericValueOutOfRange('value "9999999999-s3cr3t" is out of range'))
+
+    with caplog.at_level("WARNING"):
+        r = TestClient(app).get("/boom")
+    assert r.status_code == 400 and "9999999999-s3cr3t" in r.json()["error"]["message"]
+    assert "NumericValueOutOfRange, SQLSTATE 22003" in caplog.text and "s3cr3t" not in caplog.text

@@ -84,9 +84,12 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, DataError):
             # a value the database cannot hold, from the request (PostgreSQL: a NUL character in text, an
             # integer beyond a column's range; schemathesis found both as 500s): the client's to fix. Also
-            # logged: were the value the server's own, this line is where the bug shows
-            log.warning("%s %s: a value the database cannot hold: %s", request.method, request.url.path,
-                        driver_message(exc))
+            # logged: were the value the server's own, this line is where the bug shows. The log names the
+            # driver's error kind and SQLSTATE, not its message: that quotes the value, which may be a
+            # secret the client sent (it gets the message back; the server's log keeps no request value)
+            orig = getattr(exc, "orig", None) or exc
+            log.warning("%s %s: a value the database cannot hold (%s, SQLSTATE %s)", request.method,
+                        request.url.path, type(orig).__name__, getattr(orig, "pgcode", None) or "-")
             return response(400, f"a value in the request cannot be stored: {driver_message(exc)}",
                             "bad_value")
         if not database_unreachable(exc):
