@@ -4,8 +4,12 @@ state snapshot/restore; and the publisher's side, files split into events with t
 It lives in the detect pillar because it reaches into the engine's modules (the bus, a transport in
 ``cnsec.serve``, may import only this pillar's public face): ``cnsec detect --bus`` hands these objects
 to the bus. :class:`EngineProcessor` adapts today's :class:`~cnsec.detect.engine.Engine` and
-:class:`~cnsec.detect.alerts.AlertBook`; when the library ``Detector`` (issue 17's engine half) lands,
-:func:`processor_factory` is the one place that changes.
+:class:`~cnsec.detect.alerts.AlertBook`, not the library :class:`~cnsec.detect.detector.Detector`,
+which landed since: the bus reads each message as a stream of its own (what a message yields must not
+depend on where a worker took the partition up), names alerts by its own deterministic ids and hands
+out updates per message, none of which the ``Detector`` does; and the ``Detector``'s threat correlation
+does not run on the bus yet. Moving the bus onto it (its snapshot, its per-stream state) is open work:
+:func:`processor_factory` is the one place that would change.
 
 Alert ids are deterministic: sha256 of (rule id, key, the time of the hit that opened the alert), the
 same in every process and for every way the events were cut into messages.

@@ -375,3 +375,17 @@ def test_how_far_the_partitions_are_is_nothing_while_there_is_no_events_stream(n
             await nc.close()
         return await lag(BusConfig(url=nats_server.url))
     assert asyncio.run(run()) == {}
+
+
+def test_a_checkpoint_is_of_the_stream_it_names_or_if_it_names_none_of_a_stream_not_newer_than_it() -> None:
+    """The upgrade path (a checkpoint of an older worker kept on the same stream) as much as the
+    stream made again: the first must be taken up where it stands, or a partition counts twice."""
+    from cnsec.serve.bus.config import of_stream
+
+    created = 1_767_225_600.0
+    incarnation = format(int(created * 1_000_000), "x")
+    assert of_stream({"events": incarnation, "time": 0.0}, incarnation)
+    assert not of_stream({"events": "abc", "time": created + 10}, incarnation)
+    assert of_stream({"seq": 7, "time": created + 10}, incarnation)  # an older worker's, on this stream
+    assert not of_stream({"seq": 7, "time": created - 10}, incarnation)  # written before the stream was made
+    assert of_stream({"seq": 7, "time": created - 10}, "0")  # a server that does not say when it made it
