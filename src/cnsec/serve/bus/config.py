@@ -62,7 +62,9 @@ class BusConfig:
     batch_bytes: int = 2 * 1024 * 1024
     #: messages sent and not yet acknowledged by the stream: the publisher waits beyond it
     max_inflight: int = 64
-    #: a partly filled batch is sent after this long (seconds): the latency bound of a trickle
+    #: a partly filled batch is sent after this long (seconds) by a publisher fed over time that calls
+    #: ``Publisher.tick`` (the bench's latency leg); ``--publish`` and the ingest endpoints send what
+    #: is left at the end of each file or request, at once
     linger: float = 0.02
     fetch_batch: int = 32
 

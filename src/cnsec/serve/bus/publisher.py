@@ -325,7 +325,8 @@ class Publisher:
         await self.send(self.batcher.add_records(records))
 
     async def tick(self) -> None:
-        """Send batches that waited longer than the linger time (a trickle of events)."""
+        """Send batches that waited longer than the linger time (a trickle of events, for a publisher
+        fed over time; the CLI and the ingest endpoints send the rest when their input ends)."""
         await self.send(self.batcher.due(self.cfg.linger))
 
     async def send(self, batches: Iterable[Ready]) -> None:
