@@ -256,6 +256,27 @@ def test_a_generated_event_is_declined_or_keyed_as_the_full_path_keys_it(event: 
     check(raw)
 
 
+def test_the_fast_path_keys_the_usual_events_of_a_generated_mix_not_only_declines_them() -> None:
+    """The property test above holds whatever the fast path declines; this one holds that it keys:
+    every event whose first key field is a plain non-empty string, written compactly, as the full path
+    keys it (and the rest declined or keyed the same)."""
+    names: list[Any] = ["alice", "system:serviceaccount:kube-system:x", "\u00e9t\u00e9", "a\\b", 'q"q', "",
+                        7, None, True, ["a"], {"b": 1}]
+    extras: list[dict[str, Any]] = [{}, {"verb": "get"}, {"user": {"groups": ["g"]}, "verb": "list"},
+                                    {"requestURI": "/api?a=1&b=2", "x": [1, {"y": None}]}]
+    plain = keyed = 0
+    for name in names:
+        for extra in extras:
+            for event in ({**extra, "user": {"username": name}},
+                          {**extra, "userIdentity": {"type": "IAMUser", "arn": name}}):
+                got = check(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+                usual = isinstance(name, str) and name != ""
+                plain += usual
+                keyed += usual and any(k is not None for k in got.values())
+                check(json.dumps(event, indent=1).encode())
+    assert plain == 40 and keyed == plain
+
+
 def test_the_reader_hands_every_line_as_read_with_the_full_paths_key(tmp_path: Path) -> None:
     lines = [orjson.dumps({"kind": "Event", "auditID": str(i), "verb": "get", "user": {"username": f"u{i % 3}"},
                            "sourceIPs": [f"10.0.0.{i}"]}) for i in range(50)]
